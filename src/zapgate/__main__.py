@@ -1,0 +1,3 @@
+from zapgate.cli import main
+
+raise SystemExit(main())

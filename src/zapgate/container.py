@@ -1,0 +1,81 @@
+"""Composition root: builds every long-lived object once, from settings, and passes it in."""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+from dataclasses import dataclass, field
+
+import sqlalchemy as sa
+
+from zapgate.clock import Clock, SystemClock
+from zapgate.crypto import SecretBox
+from zapgate.keycache import KeyCache
+from zapgate.metrics import Metrics
+from zapgate.providers.registry import ProviderRegistry, build_registry
+from zapgate.settings import Settings
+from zapgate.storage import tables as t
+from zapgate.storage.database import Database
+
+
+@dataclass
+class Wakeups:
+    """In-process nudges so workers react at once instead of waiting for the next poll."""
+
+    dispatch: asyncio.Event = field(default_factory=asyncio.Event)
+    webhooks: asyncio.Event = field(default_factory=asyncio.Event)
+    inbox: asyncio.Event = field(default_factory=asyncio.Event)
+
+
+@dataclass
+class Container:
+    settings: Settings
+    db: Database
+    clock: Clock
+    providers: ProviderRegistry
+    metrics: Metrics
+    wake: Wakeups
+    key_cache: KeyCache
+    box: SecretBox | None = None
+    worker_id: str = field(default_factory=lambda: "w_" + secrets.token_hex(6))
+
+    @property
+    def secrets(self) -> SecretBox:
+        if self.box is None:
+            raise RuntimeError("container not started: call container.start()")
+        return self.box
+
+    async def start(self) -> None:
+        """Resolve the encryption key (needs the database, so it cannot happen in build)."""
+        key = self.settings.secret_key.get_secret_value()
+        if not key:
+            key = await _development_secret(self.db)
+        self.box = SecretBox(key)
+
+    async def close(self) -> None:
+        await self.db.dispose()
+
+
+def build_container(settings: Settings, *, clock: Clock | None = None) -> Container:
+    return Container(
+        settings=settings,
+        db=Database(settings.database_url),
+        clock=clock or SystemClock(),
+        providers=build_registry(settings),
+        metrics=Metrics(),
+        wake=Wakeups(),
+        key_cache=KeyCache(settings.key_cache_seconds),
+    )
+
+
+async def _development_secret(db: Database) -> str:
+    """Without ZAPGATE_SECRET_KEY (development only) a random key is kept in the database."""
+    async with db.write() as conn:
+        row = (await conn.execute(
+            sa.select(t.system_kv.c.value).where(t.system_kv.c.key == "dev_secret_key")
+        )).first()
+        if row is not None:
+            return str(row[0])
+        value = secrets.token_urlsafe(48)
+        await conn.execute(sa.insert(t.system_kv).values(key="dev_secret_key", value=value))
+        return value

@@ -1,0 +1,1 @@
+"""Pure rules: no fastapi, sqlalchemy or httpx imports here."""

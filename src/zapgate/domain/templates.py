@@ -1,0 +1,73 @@
+"""Template content and rendering (pure).
+
+Stored content (``templates.content``), normalised by the templates service::
+
+    {"header": {"type": "TEXT", "text": "Pedido {{pedido}}"} | {"type": "IMAGE", "url": "..."}
+               | None,
+     "body": "Olá {{nome}}, ...",
+     "footer": "Loja Exemplo" | None,
+     "buttons": [{"type": "QUICK_REPLY", "text": "Ok"},
+                 {"type": "URL", "text": "Abrir", "url": "https://x/{{link}}"}, ...],
+     "examples": {"nome": "Ana", ...}}
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from zapgate import errors
+
+VARIABLE = re.compile(r"\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}\}")
+
+
+def variables_in(text: str | None) -> list[str]:
+    return list(dict.fromkeys(VARIABLE.findall(text or "")))
+
+
+def extract_variables(content: dict[str, Any]) -> list[str]:
+    """Every ``{{name}}`` of header text, body and dynamic URL buttons, in order of appearance."""
+    found: list[str] = []
+    header = content.get("header") or {}
+    found += variables_in(header.get("text"))
+    found += variables_in(content.get("body"))
+    for button in content.get("buttons") or []:
+        found += variables_in(button.get("url"))
+    return list(dict.fromkeys(found))
+
+
+@dataclass(frozen=True)
+class Rendered:
+    body: str
+    header: dict[str, Any] | None
+    footer: str | None
+    buttons: list[dict[str, Any]]
+    parameters: dict[str, str]  # the named parameters, for providers that render themselves
+
+
+def _fill(text: str, variables: dict[str, str]) -> str:
+    return VARIABLE.sub(lambda m: variables[m.group(1)], text)
+
+
+def render(content: dict[str, Any], variables: dict[str, str]) -> Rendered:
+    names = extract_variables(content)
+    missing = [n for n in names if not str(variables.get(n, "")).strip()]
+    if missing:
+        raise errors.ValidationFailed(
+            f"Missing template variables: {', '.join(missing)}",
+            code="MISSING_TEMPLATE_VARIABLES", details={"missing": missing})
+    header = content.get("header")
+    if header and header.get("text"):
+        header = {**header, "text": _fill(header["text"], variables)}
+    buttons = [
+        {**b, "url": _fill(b["url"], variables)} if b.get("url") else dict(b)
+        for b in content.get("buttons") or []
+    ]
+    return Rendered(
+        body=_fill(content.get("body") or "", variables),
+        header=header or None,
+        footer=content.get("footer"),
+        buttons=buttons,
+        parameters={n: variables[n] for n in names},
+    )

@@ -1,0 +1,1 @@
+"""The sandbox provider: a simulated WhatsApp recipient, no network, no account."""

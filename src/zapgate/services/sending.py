@@ -1,0 +1,309 @@
+"""Accepting a send: validate, apply plan and number rules, then one transaction writes the
+message (QUEUED) and, with an Idempotency-Key, the stored response. The dispatcher does the rest."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from zapgate import errors
+from zapgate.clock import iso, month_start_ms
+from zapgate.container import Container
+from zapgate.domain import ids, sendrequest, templates, windows
+from zapgate.domain.sendrequest import SendRequest
+from zapgate.providers.base import Capabilities
+from zapgate.services import lifecycle
+from zapgate.storage import tables as t
+
+MAX_IDEMPOTENCY_KEY = 255
+
+
+@dataclass(frozen=True)
+class SendOutcome:
+    status_code: int
+    body: dict[str, Any]
+    replayed: bool = False
+
+
+@dataclass(frozen=True)
+class Reservation:
+    workspace_id: str
+    number_id: str
+    key: str
+    request_hash: str
+
+
+async def accept(container: Container, *, workspace_id: str, number_id: str, body: Any,
+                 idempotency_key: str | None, origin: str = "API") -> SendOutcome:
+    now = container.clock.now_ms()
+    reservation = None
+    if idempotency_key is not None:
+        check_idempotency_key(idempotency_key)
+        reservation = Reservation(workspace_id, number_id, idempotency_key, request_hash(body))
+        replay = await reserve(container, reservation)
+        if replay is not None:
+            return replay
+    try:
+        request = sendrequest.parse(body, now_ms=now)
+        number = await _number(container, workspace_id, number_id)
+        values = await _prepare(container, request, number, now)
+        outcome = await _store(container, values, number, request, reservation, origin, body)
+    except BaseException:
+        if reservation is not None:
+            await release(container, reservation)
+        raise
+    container.metrics.sends_accepted.labels(request.mode).inc()
+    container.wake.dispatch.set()
+    return outcome
+
+
+# -- idempotency -----------------------------------------------------------------------------
+
+def check_idempotency_key(key: str) -> None:
+    if not key or len(key) > MAX_IDEMPOTENCY_KEY or any(ord(c) < 32 or ord(c) == 127
+                                                        for c in key):
+        raise errors.ValidationFailed(
+            "Idempotency-Key must be 1-255 characters without control characters",
+            code="IDEMPOTENCY_KEY_INVALID")
+
+
+def request_hash(body: Any) -> str:
+    return hashlib.sha256(orjson.dumps(body, option=orjson.OPT_SORT_KEYS)).hexdigest()
+
+
+def _idem_where(r: Reservation) -> Any:
+    c = t.idempotency_keys.c
+    return sa.and_(c.workspace_id == r.workspace_id, c.number_id == r.number_id, c.key == r.key)
+
+
+async def reserve(container: Container, r: Reservation) -> SendOutcome | None:
+    """Claim the key for this request, or return the stored response to replay.
+
+    Raises 409 ``IDEMPOTENCY_KEY_IN_USE`` while another request holds it and 409
+    ``IDEMPOTENCY_KEY_REUSED`` when it was used with another body.
+    """
+    s = container.settings
+    now = container.clock.now_ms()
+    async with container.db.write() as conn:
+        row = (await conn.execute(sa.select(t.idempotency_keys).where(_idem_where(r))
+                                  .with_for_update())).first()
+        if row is not None and row.expires_at > now:
+            if row.state == "DONE":
+                return _replay(row, r)
+            if row.locked_until is not None and row.locked_until > now:
+                raise errors.Conflict("A request with this Idempotency-Key is still running",
+                                      code="IDEMPOTENCY_KEY_IN_USE")
+        if row is not None:
+            await conn.execute(sa.delete(t.idempotency_keys).where(_idem_where(r)))
+        await conn.execute(sa.insert(t.idempotency_keys).values(
+            workspace_id=r.workspace_id, number_id=r.number_id, key=r.key,
+            request_hash=r.request_hash, state="IN_PROGRESS",
+            locked_until=now + int(s.idempotency_lock_seconds * 1000), created_at=now,
+            expires_at=now + int(s.idempotency_ttl_seconds * 1000)))
+    return None
+
+
+def _replay(row: Any, r: Reservation) -> SendOutcome:
+    if row.request_hash != r.request_hash:
+        raise errors.Conflict("This Idempotency-Key was already used with a different body",
+                              code="IDEMPOTENCY_KEY_REUSED")
+    return SendOutcome(int(row.response_status), orjson.loads(row.response_body), replayed=True)
+
+
+async def release(container: Container, r: Reservation) -> None:
+    """Forget an unfinished reservation so the client may retry with the same key."""
+    c = t.idempotency_keys.c
+    async with container.db.write() as conn:
+        await conn.execute(sa.delete(t.idempotency_keys).where(
+            _idem_where(r), c.state == "IN_PROGRESS"))
+
+
+# -- rules that need the number --------------------------------------------------------------
+
+async def _number(container: Container, workspace_id: str, number_id: str) -> Any:
+    n, w = t.numbers, t.workspaces
+    query = (
+        sa.select(n.c.id, n.c.workspace_id, n.c.number, n.c.provider, n.c.official, n.c.settings, n.c.state,
+                  w.c.plan, w.c.monthly_message_limit)
+        .join(w, w.c.id == n.c.workspace_id)
+        .where(n.c.id == number_id, n.c.workspace_id == workspace_id, n.c.deleted_at.is_(None))
+    )
+    async with container.db.read() as conn:
+        row = (await conn.execute(query)).first()
+    if row is None:
+        raise errors.NotFound("The key's number no longer exists",
+                              code="LINKED_WHATSAPP_INSTANCE_NOT_FOUND")
+    return row
+
+
+def _capabilities(container: Container, number: Any) -> Capabilities:
+    return container.providers.get(number.provider).capabilities(official=bool(number.official))
+
+
+async def _prepare(container: Container, request: SendRequest, number: Any,
+                   now: int) -> dict[str, Any]:
+    caps = _capabilities(container, number)
+    _check_capabilities(request, caps)
+    rendered_template = None
+    template_row = None
+    if request.mode == "template":
+        template_row = await _template(container, number.id, request.template_ref or "")
+        _check_template_sendable(template_row, caps, now)
+        rendered_template = templates.render(template_row.content, request.variables)
+    if request.mode == "flow" and caps.enforces_24h_window:
+        await _require_open_window(container, number.id, request.destination, now)
+    if _uses_media(request, rendered_template) and number.plan != "PAID":
+        raise errors.PaymentRequired("Media messages need a paid plan",
+                                     code="SUBSCRIPTION_REQUIRED_FOR_MEDIA")
+    return _message_values(request, template_row, rendered_template)
+
+
+def _check_capabilities(request: SendRequest, caps: Capabilities) -> None:
+    if request.destination_kind == "group" and not caps.groups:
+        raise errors.ValidationFailed("Groups are not supported on official (Meta) numbers",
+                                      code="NOT_SUPPORTED_FOR_META")
+    if request.destination_kind == "newsletter" and not caps.newsletters:
+        raise errors.ValidationFailed("Channels are not supported on official (Meta) numbers",
+                                      code="NOT_SUPPORTED_FOR_META")
+    if request.is_base64_media and not caps.base64_media:
+        raise errors.ValidationFailed("This provider needs media as an http(s) URL",
+                                      code="MEDIA_BASE64_NOT_SUPPORTED")
+
+
+async def _template(container: Container, number_id: str, ref: str) -> Any:
+    c = t.templates.c
+    query = (sa.select(t.templates)
+             .where(c.number_id == number_id, c.deleted_at.is_(None),
+                    sa.or_(c.id == ref, c.name == ref))
+             .order_by(sa.case((c.id == ref, 0), else_=1)).limit(1))
+    async with container.db.read() as conn:
+        row = (await conn.execute(query)).first()
+    if row is None:
+        raise errors.NotFound(f"Template {ref!r} not found for this number",
+                              code="TEMPLATE_NOT_FOUND")
+    return row
+
+
+def effective_template_status(row: Any, now: int) -> str | None:
+    """Sandbox approval happens at ``approve_at``; until the sweeper records it, read it here."""
+    if row.meta_status == "PENDING" and row.approve_at is not None and row.approve_at <= now:
+        return "APPROVED"
+    return str(row.meta_status) if row.meta_status is not None else None
+
+
+def _check_template_sendable(row: Any, caps: Capabilities, now: int) -> None:
+    if caps.templates_need_approval and effective_template_status(row, now) != "APPROVED":
+        raise errors.Conflict(
+            f"Template {row.name!r} is not approved yet (status "
+            f"{effective_template_status(row, now) or 'NONE'})", code="TEMPLATE_NOT_APPROVED")
+
+
+async def _require_open_window(container: Container, number_id: str, contact: str,
+                               now: int) -> None:
+    async with container.db.read() as conn:
+        last = (await conn.execute(sa.select(t.contacts.c.last_inbound_at).where(
+            t.contacts.c.number_id == number_id, t.contacts.c.contact == contact))).scalar()
+    if not windows.is_open(last, now):
+        raise errors.ValidationFailed(
+            "Flows need an open 24 h window: the contact must have written in the last 24 h",
+            code="FLOW_WINDOW_CLOSED")
+
+
+def _uses_media(request: SendRequest, rendered: templates.Rendered | None) -> bool:
+    if request.has_media or request.carousel is not None:
+        return True
+    if request.header is not None and request.header["type"] != "text":
+        return True
+    return bool(rendered and rendered.header and rendered.header.get("type") not in (None, "TEXT"))
+
+
+def _message_values(request: SendRequest, template_row: Any,
+                    rendered: templates.Rendered | None) -> dict[str, Any]:
+    payload: dict[str, Any] = {"mode": request.mode}
+    content: str | None = request.text
+    message_type = "text"
+    if rendered is not None:
+        payload["template"] = {
+            "id": template_row.id, "name": template_row.name,
+            "language": template_row.language, "category": template_row.category,
+            "parameters": rendered.parameters, "body": rendered.body,
+            "header": rendered.header, "footer": rendered.footer, "buttons": rendered.buttons,
+        }
+        content = rendered.body
+    for key, value in (("text", request.text), ("buttons", list(request.buttons) or None),
+                       ("header", request.header), ("footer", request.footer),
+                       ("list", request.list), ("carousel", request.carousel),
+                       ("flow", request.flow)):
+        if value is not None:
+            payload[key] = value
+    if request.media is not None:
+        payload.update(media=request.media, mediaType=request.media_type)
+        if request.caption is not None:
+            payload["caption"] = request.caption
+        if request.mode == "media":
+            content = request.caption
+            message_type = {"voice": "audio"}.get(request.media_type or "image",
+                                                 request.media_type or "image")
+    return {
+        "mode": request.mode, "payload": payload, "content": content,
+        "message_type": message_type,
+        "template_name": template_row.name if template_row is not None else None,
+        "template_version": template_row.version if template_row is not None else None,
+    }
+
+
+# -- the write -------------------------------------------------------------------------------
+
+async def _store(container: Container, values: dict[str, Any], number: Any,
+                 request: SendRequest, reservation: Reservation | None, origin: str,
+                 body: Any) -> SendOutcome:
+    now = container.clock.now_ms()
+    message_id = ids.new_id("msg")
+    deliver_at = request.deliver_at or now
+    flow_token = ("flt_" + secrets.token_urlsafe(18)) if request.mode == "flow" else None
+    row = {
+        "id": message_id, "workspace_id": number.workspace_id,
+        "number_id": number.id, "correlation_id": ids.new_id("corr"), "status": "QUEUED",
+        "origin": origin, "destination": request.destination,
+        "destination_kind": request.destination_kind, "request": body,
+        "labels": list(request.labels) or None, "mark_read": request.mark_read,
+        "deliver_at": deliver_at, "deliver_until": request.deliver_until,
+        "next_attempt_at": deliver_at, "attempts": 0, "flow_token": flow_token,
+        "created_at": now, "updated_at": now, **values,
+    }
+    response = {
+        "id": message_id, "correlationId": row["correlation_id"], "status": "QUEUED",
+        "createdAt": iso(now), "origin": origin, "sourceNumber": number.number,
+    }
+    if flow_token is not None:
+        response["flowToken"] = flow_token
+    async with container.db.write() as conn:
+        if number.monthly_message_limit is not None:
+            await _check_quota(conn, row["workspace_id"], number.monthly_message_limit, now)
+        await conn.execute(sa.insert(t.messages).values(**row))
+        await lifecycle.record_queued(conn, message_id, now)
+        if reservation is not None:
+            await conn.execute(sa.update(t.idempotency_keys).where(_idem_where(reservation))
+                               .values(state="DONE", locked_until=None, response_status=202,
+                                       response_body=orjson.dumps(response).decode()))
+    return SendOutcome(202, response)
+
+
+async def _check_quota(conn: AsyncConnection, workspace_id: str, limit: int, now: int) -> None:
+    # Serialise quota checks of one workspace (a no-op lock on SQLite, which has one writer).
+    await conn.execute(sa.select(t.workspaces.c.id).where(t.workspaces.c.id == workspace_id)
+                       .with_for_update())
+    used = (await conn.execute(
+        sa.select(sa.func.count()).select_from(t.messages).where(
+            t.messages.c.workspace_id == workspace_id,
+            t.messages.c.created_at >= month_start_ms(now)))).scalar_one()
+    if used >= limit:
+        raise errors.PaymentRequired(
+            f"The free plan allows {limit} messages per calendar month; upgrade to send more",
+            code="PLAN_LIMIT_REACHED", limit=limit, used=int(used))

@@ -1,0 +1,83 @@
+"""Typed settings from ``ZAPGATE_*`` environment variables (and an optional ``.env``)."""
+
+from __future__ import annotations
+
+import secrets
+from typing import Literal
+
+from pydantic import Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PLACEHOLDER_SECRETS = frozenset({"", "changeme", "change-me", "secret", "zapgate"})
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="ZAPGATE_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
+    )
+
+    environment: Literal["development", "production", "test"] = "development"
+    database_url: str = "sqlite+aiosqlite:///./zapgate.db"
+    public_url: str = "http://127.0.0.1:8080"
+    secret_key: SecretStr = SecretStr("")
+    allow_private_urls: bool = False
+    allow_key_id_auth: bool = True
+    log_level: str = "INFO"
+    log_json: bool = True
+
+    # Workers run inside ``serve`` unless turned off (``zapgate worker`` runs them alone).
+    run_workers: bool = True
+    worker_poll_interval: float = Field(default=0.5, gt=0)
+    message_lease_seconds: float = Field(default=60.0, gt=0)
+    number_lease_seconds: float = Field(default=15.0, gt=0)
+    webhook_timeout_seconds: float = Field(default=10.0, gt=0)
+    webhook_concurrency: int = Field(default=32, ge=1)
+    # Seconds after the first attempt; decisions.md: 5 s, 30 s, 2 min, 10 min, 30 min, 1 h, 3 h,
+    # 6 h, 12 h, 24 h. Tests shrink it.
+    webhook_retry_schedule: list[float] = [5, 30, 120, 600, 1800, 3600, 10800, 21600, 43200, 86400]
+    webhook_disable_after_seconds: float = 3 * 86400
+    retry_base_seconds: float = Field(default=1.0, gt=0)
+    retry_max_seconds: float = Field(default=300.0, gt=0)
+    never_attempted_max_age_seconds: float = 7 * 86400
+    idempotency_ttl_seconds: float = 86400
+    idempotency_lock_seconds: float = 60
+    key_cache_seconds: float = 5.0
+    max_body_bytes: int = 16 * 1024 * 1024
+    rate_limit_per_second: float = 0  # per key; 0 = off
+    rate_limit_burst: int = 100
+
+    # Sandbox provider timings (seconds after the send).
+    sandbox_send_latency: float = 0.2
+    sandbox_delivered_after: float = 1.0
+    sandbox_read_after: float = 2.0
+    sandbox_template_approval_seconds: float = 5.0
+    sandbox_pace_per_second: float = 50.0
+    sandbox_max_in_flight: int = 16
+
+    demo: bool = True
+
+    @model_validator(mode="after")
+    def _secret_key_present(self) -> Settings:
+        raw = self.secret_key.get_secret_value()
+        if self.environment == "production" and (raw in PLACEHOLDER_SECRETS or len(raw) < 32):
+            raise ValueError(
+                "ZAPGATE_SECRET_KEY must be set to a random value of at least 32 characters "
+                "in production"
+            )
+        return self
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+    def effective_secret(self) -> str:
+        """The secret used for encryption at rest; development gets a per-database fallback."""
+        return self.secret_key.get_secret_value()
+
+
+def load_settings(**overrides: object) -> Settings:
+    return Settings(**overrides)  # type: ignore[arg-type]
+
+
+def generate_secret() -> str:
+    return secrets.token_urlsafe(48)

@@ -1,0 +1,132 @@
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Header, Request
+
+from zapgate.services import messages, sending
+from zapgate.web.deps import ContainerDep, JsonBody, NumberIdDep, PrincipalDep, ReadNumberIdDep
+from zapgate.web.errors import error_responses, json_response
+from zapgate.web.openapi import body_schema
+
+router = APIRouter(prefix="/v1/messages", tags=["messages"])
+
+_BUTTON = {
+    "type": "object", "required": ["type", "label"],
+    "properties": {
+        "type": {"type": "string",
+                 "enum": ["reply", "url", "call", "copy", "QUICK_REPLY", "URL", "PHONE_NUMBER",
+                          "COPY_CODE"]},
+        "label": {"type": "string", "minLength": 1, "maxLength": 20},
+        "url": {"type": "string"}, "phoneNumber": {"type": "string"},
+        "copyCode": {"type": "string"},
+    },
+}
+SEND_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "description": "Exactly one mode (templateId | text | media + mediaType | list | carousel | "
+                   "flow) and exactly one destination.",
+    "properties": {
+        "destinationNumber": {"type": "string", "example": "+5511988887777"},
+        "groupId": {"type": "string", "example": "120363000000000000@g.us"},
+        "newsletterId": {"type": "string", "example": "120363000000000000@newsletter"},
+        "templateId": {"type": "string", "description": "Template id or name"},
+        "variables": {"type": "object", "additionalProperties": {"type": "string"}},
+        "text": {"type": "string", "maxLength": 4096},
+        "media": {"type": "string", "description": "http(s) URL or base64 data URI"},
+        "mediaType": {"type": "string",
+                      "enum": ["image", "video", "document", "audio", "voice", "sticker"]},
+        "caption": {"type": "string", "description": "Direct media caption (not for audio)"},
+        "buttons": {"type": "array", "maxItems": 3, "items": _BUTTON},
+        "header": {"type": "object", "properties": {
+            "type": {"type": "string", "enum": ["text", "image", "video", "document"]},
+            "content": {"type": "string"}}},
+        "footer": {"type": "string", "maxLength": 60},
+        "list": {"type": "object"}, "carousel": {"type": "object"}, "flow": {"type": "object"},
+        "labels": {"type": "array", "items": {"type": "string"}},
+        "deliverAt": {"type": "string", "format": "date-time"},
+        "deliverUntil": {"type": "string", "format": "date-time"},
+        "markRead": {"type": "boolean"},
+        "marketingOptions": {"type": "object"},
+    },
+}
+ACCEPTED_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "properties": {"id": {"type": "string"}, "correlationId": {"type": "string"},
+                   "status": {"type": "string", "enum": ["QUEUED"]},
+                   "createdAt": {"type": "string"}, "origin": {"type": "string"},
+                   "sourceNumber": {"type": "string", "nullable": True},
+                   "flowToken": {"type": "string"}},
+}
+
+
+@router.post(
+    "/send", status_code=202, openapi_extra=body_schema(SEND_SCHEMA),
+    responses={
+        202: {"description": "Accepted and queued",
+              "content": {"application/json": {"schema": ACCEPTED_SCHEMA}}},
+        **error_responses(
+            (400, "VALIDATION_ERROR | MODE_CONFLICT | INVALID_DESTINATION | CAPTION_NOT_ALLOWED"
+                  " | MISSING_TEMPLATE_VARIABLES | NOT_SUPPORTED_FOR_META | "
+                  "MEDIA_BASE64_NOT_SUPPORTED | FLOW_WINDOW_CLOSED | IDEMPOTENCY_KEY_INVALID"),
+            (401, "UNAUTHORIZED"),
+            (402, "SUBSCRIPTION_REQUIRED_FOR_MEDIA | PLAN_LIMIT_REACHED"),
+            (403, "TENANT_SCOPE_NOT_ALLOWED"), (404, "TEMPLATE_NOT_FOUND"),
+            (409, "TEMPLATE_NOT_APPROVED | IDEMPOTENCY_KEY_REUSED | IDEMPOTENCY_KEY_IN_USE"),
+            (413, "PAYLOAD_TOO_LARGE"), (429, "RATE_LIMITED")),
+    },
+)
+async def send(
+    container: ContainerDep, principal: PrincipalDep, number_id: NumberIdDep, body: JsonBody,
+    idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key")] = None,
+) -> Any:
+    """Queue a message (template, free text with optional buttons, or direct media)."""
+    outcome = await sending.accept(container, workspace_id=principal.workspace_id,
+                                   number_id=number_id, body=body,
+                                   idempotency_key=idempotency_key)
+    headers = {"Idempotent-Replayed": "true"} if outcome.replayed else None
+    return json_response(outcome.status_code, outcome.body, headers)
+
+
+@router.delete("/cancel", openapi_extra=body_schema({
+    "type": "object", "required": ["messageIds"],
+    "properties": {"messageIds": {"type": "array", "items": {"type": "string"},
+                                  "minItems": 1, "maxItems": 100}}}),
+    responses=error_responses((400, "VALIDATION_ERROR"), (401, "UNAUTHORIZED"),
+                              (403, "TENANT_SCOPE_NOT_ALLOWED")))
+async def cancel(container: ContainerDep, number_id: NumberIdDep, body: JsonBody) -> Any:
+    """Cancel scheduled messages (QUEUED with a future deliverAt)."""
+    return await messages.cancel(container, number_id=number_id, body=body)
+
+
+@router.get("", responses=error_responses((400, "VALIDATION_ERROR | INVALID_DATE_RANGE"),
+                                          (401, "UNAUTHORIZED"),
+                                          (403, "TENANT_SCOPE_NOT_ALLOWED")))
+async def list_messages(request: Request, container: ContainerDep,
+                        number_id: ReadNumberIdDep) -> Any:
+    """The outbound log, newest first. Filters: page, pageSize, status, startDate, endDate,
+    destinationNumber, label."""
+    q = request.query_params
+    params = {k: q.get(k) for k in ("page", "pageSize", "status", "startDate", "endDate",
+                                    "destinationNumber", "label")}
+    return await messages.list_messages(container, number_id=number_id, params=params)
+
+
+@router.get("/{message_ref}/events", responses=error_responses((401, "UNAUTHORIZED"),
+                                                               (404, "MESSAGE_NOT_FOUND")))
+async def message_events(message_ref: str, container: ContainerDep,
+                         number_id: ReadNumberIdDep) -> Any:
+    """The message's timeline: every status event with time and source (additive endpoint)."""
+    found = await messages.get(container, number_id=number_id, ref=message_ref)
+    return {"id": found["id"],
+            "events": await messages.timeline(container, number_id=number_id,
+                                              message_id=found["id"])}
+
+
+@router.get("/{message_ref}", responses=error_responses((401, "UNAUTHORIZED"),
+                                                        (403, "TENANT_SCOPE_NOT_ALLOWED"),
+                                                        (404, "MESSAGE_NOT_FOUND")))
+async def get_message(message_ref: str, container: ContainerDep,
+                      number_id: ReadNumberIdDep) -> Any:
+    """A message by its id, correlationId or provider id."""
+    return await messages.get(container, number_id=number_id, ref=message_ref)

@@ -1,0 +1,77 @@
+"""Dependencies declared once, as ``Annotated`` aliases."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import orjson
+from fastapi import Depends, Header, Request
+
+from zapgate import errors
+from zapgate.container import Container
+from zapgate.services import auth
+
+
+def get_container(request: Request) -> Container:
+    container: Container = request.app.state.container
+    return container
+
+
+ContainerDep = Annotated[Container, Depends(get_container)]
+
+
+async def get_principal(
+    request: Request,
+    x_api_key: Annotated[str | None, Header(include_in_schema=False)] = None,
+    x_api_key_id: Annotated[str | None, Header(include_in_schema=False)] = None,
+) -> auth.Principal:
+    container = get_container(request)
+    principal = await auth.authenticate(container, api_key=x_api_key, api_key_id=x_api_key_id)
+    limiter = request.app.state.rate_limiter
+    if limiter is not None:
+        limiter.check(principal.key_id)
+    return principal
+
+
+PrincipalDep = Annotated[auth.Principal, Depends(get_principal)]
+
+
+async def tenant_principal(principal: PrincipalDep) -> auth.Principal:
+    auth.require_tenant(principal)
+    return principal
+
+
+TenantDep = Annotated[auth.Principal, Depends(tenant_principal)]
+
+
+async def number_only(principal: PrincipalDep, container: ContainerDep) -> str:
+    """The acting number for per-number endpoints that need a number key (send, cancel)."""
+    return await auth.number_for(container, principal, None, allow_tenant=False)
+
+
+async def number_or_tenant_header(
+    principal: PrincipalDep, container: ContainerDep,
+    x_whatsapp_number_id: Annotated[str | None, Header(include_in_schema=False)] = None,
+) -> str:
+    """The acting number for per-number reads: a number key, or a tenant key with the header."""
+    return await auth.number_for(container, principal, x_whatsapp_number_id, allow_tenant=True)
+
+
+NumberIdDep = Annotated[str, Depends(number_only)]
+ReadNumberIdDep = Annotated[str, Depends(number_or_tenant_header)]
+
+
+async def json_body(request: Request) -> Any:
+    """The request body as JSON, with the API's own errors for empty or malformed bodies."""
+    raw = await request.body()
+    if len(raw) > get_container(request).settings.max_body_bytes:
+        raise errors.PayloadTooLarge("Request body is too large (limit 16 MiB)")
+    if not raw.strip():
+        raise errors.ValidationFailed("Request body must be a JSON object")
+    try:
+        return orjson.loads(raw)
+    except orjson.JSONDecodeError as exc:
+        raise errors.ValidationFailed(f"Request body is not valid JSON: {exc}") from exc
+
+
+JsonBody = Annotated[Any, Depends(json_body)]

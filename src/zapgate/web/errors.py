@@ -1,0 +1,104 @@
+"""HTTP statuses for the error tree, and the ``{error, code}`` body for every failure."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import orjson
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.responses import Response
+
+from zapgate import errors
+
+_log = logging.getLogger("zapgate.web")
+
+STATUS: dict[type[errors.ZapgateError], int] = {
+    errors.ValidationFailed: 400,
+    errors.Unauthorized: 401,
+    errors.PaymentRequired: 402,
+    errors.Forbidden: 403,
+    errors.NotFound: 404,
+    errors.Conflict: 409,
+    errors.PayloadTooLarge: 413,
+    errors.RateLimited: 429,
+    errors.Unavailable: 503,
+}
+
+_HTTP_CODES = {400: "VALIDATION_ERROR", 401: "UNAUTHORIZED", 403: "FORBIDDEN",
+               404: "NOT_FOUND", 405: "METHOD_NOT_ALLOWED", 413: "PAYLOAD_TOO_LARGE",
+               415: "UNSUPPORTED_MEDIA_TYPE", 429: "RATE_LIMITED"}
+
+
+def status_of(exc: errors.ZapgateError) -> int:
+    for cls in type(exc).__mro__:
+        if cls in STATUS:
+            return STATUS[cls]  # type: ignore[index]
+    return 500
+
+
+def json_response(status: int, body: Any, headers: dict[str, str] | None = None) -> Response:
+    return Response(orjson.dumps(body), status_code=status, headers=headers,
+                    media_type="application/json")
+
+
+def error_response(exc: errors.ZapgateError) -> Response:
+    headers = None
+    if isinstance(exc, errors.RateLimited):
+        headers = {"Retry-After": str(exc.retry_after)}
+    return json_response(status_of(exc), exc.body(), headers)
+
+
+def install(app: FastAPI) -> None:
+    async def on_zapgate(_request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, errors.ZapgateError)
+        return error_response(exc)
+
+    async def on_validation(_request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, RequestValidationError)
+        details = [
+            {"field": ".".join(str(p) for p in e.get("loc", ()) if p != "body") or "body",
+             "message": str(e.get("msg", "invalid"))}
+            for e in exc.errors()
+        ]
+        return json_response(400, {"error": "Invalid request", "code": "VALIDATION_ERROR",
+                                   "details": details})
+
+    async def on_http(_request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, StarletteHTTPException)
+        code = _HTTP_CODES.get(exc.status_code, f"HTTP_{exc.status_code}")
+        return json_response(exc.status_code, {"error": str(exc.detail), "code": code},
+                             dict(exc.headers or {}))
+
+    async def on_unexpected(_request: Request, exc: Exception) -> Response:
+        _log.exception("unhandled error", exc_info=exc)
+        return json_response(500, {"error": "Internal server error", "code": "INTERNAL_ERROR"})
+
+    app.add_exception_handler(errors.ZapgateError, on_zapgate)
+    app.add_exception_handler(RequestValidationError, on_validation)
+    app.add_exception_handler(StarletteHTTPException, on_http)
+    app.add_exception_handler(Exception, on_unexpected)
+
+
+ERROR_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": ["error", "code"],
+    "properties": {
+        "error": {"type": "string", "description": "Human-readable message; do not branch on it"},
+        "code": {"type": "string", "description": "Stable machine-readable code"},
+        "details": {"description": "Field problems or extra data, when relevant"},
+    },
+}
+
+
+def error_responses(*codes: tuple[int, str]) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI ``responses`` entries documenting the real error shape and codes of a route."""
+    out: dict[int | str, dict[str, Any]] = {}
+    for status, code_list in codes:
+        out[status] = {
+            "description": code_list,
+            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
+        }
+    return out

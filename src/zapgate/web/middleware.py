@@ -1,0 +1,63 @@
+"""Request guards: body size limit, per-key rate limit, request ids and security headers."""
+
+from __future__ import annotations
+
+import secrets
+import time
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from zapgate import errors
+from zapgate.web.errors import error_response
+
+
+class RateLimiter:
+    """Token bucket per API key, in memory on each node (429 ``RATE_LIMITED`` with Retry-After)."""
+
+    def __init__(self, rate: float, burst: int) -> None:
+        self._rate = rate
+        self._burst = float(burst)
+        self._buckets: dict[str, tuple[float, float]] = {}
+
+    def check(self, key_id: str) -> None:
+        now = time.monotonic()
+        tokens, last = self._buckets.get(key_id, (self._burst, now))
+        tokens = min(self._burst, tokens + (now - last) * self._rate)
+        if tokens < 1:
+            retry = max(1, int((1 - tokens) / self._rate + 0.999))
+            self._buckets[key_id] = (tokens, now)
+            raise errors.RateLimited("Rate limit exceeded", retry_after=retry)
+        self._buckets[key_id] = (tokens - 1, now)
+
+
+class GuardMiddleware:
+    """Pure ASGI (no BaseHTTPMiddleware overhead on the hot path)."""
+
+    def __init__(self, app: ASGIApp, *, max_body_bytes: int) -> None:
+        self.app = app
+        self.max_body_bytes = max_body_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        for name, value in scope["headers"]:
+            if name == b"content-length" and value.isdigit() \
+                    and int(value) > self.max_body_bytes:
+                response = error_response(errors.PayloadTooLarge(
+                    "Request body is too large (limit 16 MiB)"))
+                await response(scope, receive, send)
+                return
+        request_id = secrets.token_hex(8)
+        scope.setdefault("state", {})["request_id"] = request_id
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = list(message.get("headers", []))
+                headers.append((b"x-request-id", request_id.encode()))
+                headers.append((b"x-content-type-options", b"nosniff"))
+                headers.append((b"referrer-policy", b"no-referrer"))
+                message["headers"] = headers
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)

@@ -1,0 +1,1 @@
+"""Customer webhooks: payload shapes (schema v3) and signing."""

@@ -1,0 +1,1 @@
+"""Background loops: dispatcher, receipt inbox, webhook sender, sweeper."""

@@ -1,0 +1,255 @@
+"""The dispatcher: claims due QUEUED messages of the numbers it leases and hands them to the
+provider, paced per number, never two in flight to one contact (design §5)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from typing import Any
+
+import sqlalchemy as sa
+
+from zapgate import errors
+from zapgate.container import Container
+from zapgate.domain import retry, windows
+from zapgate.domain.lifecycle import Status
+from zapgate.providers.base import Capabilities, NumberRef, OutboundMessage, SendResult
+from zapgate.services import lifecycle
+from zapgate.storage import tables as t
+from zapgate.workers.leases import LeaseKeeper
+from zapgate.workers.pacing import TokenBucket
+
+_log = logging.getLogger("zapgate.dispatcher")
+FREE_FORM_MODES = frozenset({"text", "media", "list", "carousel", "flow"})
+
+
+class Dispatcher:
+    name = "dispatcher"
+
+    def __init__(self, container: Container) -> None:
+        self._c = container
+        self._leases = LeaseKeeper(container)
+        self._buckets: dict[str, TokenBucket] = {}
+        self._in_flight: dict[str, set[str]] = {}
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._lease_ms = int(container.settings.message_lease_seconds * 1000)
+
+    @property
+    def wake(self) -> asyncio.Event:
+        return self._c.wake.dispatch
+
+    async def tick(self) -> bool:
+        owned = await self._leases.refresh()
+        if not owned:
+            return False
+        numbers = await self._numbers(owned)
+        started = 0
+        for number in numbers:
+            started += await self._pump(number)
+        return started > 0
+
+    async def close(self) -> None:
+        if self._tasks:
+            await asyncio.wait(self._tasks, timeout=10)
+        await self._leases.release_all()
+
+    async def _numbers(self, owned: set[str]) -> list[Any]:
+        n = t.numbers.c
+        async with self._c.db.read() as conn:
+            return list((await conn.execute(sa.select(t.numbers).where(
+                n.id.in_(owned), n.deleted_at.is_(None), n.state == "OPEN"))).all())
+
+    def _caps(self, number: Any) -> Capabilities:
+        return self._c.providers.get(number.provider).capabilities(official=bool(number.official))
+
+    def _bucket(self, number: Any, caps: Capabilities) -> TokenBucket:
+        rate = number.pace_per_second or caps.default_pace_per_second
+        bucket = self._buckets.get(number.id)
+        if bucket is None or bucket.rate != rate:
+            bucket = self._buckets[number.id] = TokenBucket(rate)
+        return bucket
+
+    async def _pump(self, number: Any) -> int:
+        caps = self._caps(number)
+        in_flight = self._in_flight.setdefault(number.id, set())
+        capacity = caps.max_in_flight - len(in_flight)
+        bucket = self._bucket(number, caps)
+        tokens = bucket.available()
+        if capacity <= 0:
+            return 0
+        if tokens < 1:
+            self._wake_in(bucket.seconds_until_token())
+            return 0
+        batch = await self._claim(number, min(capacity, tokens, 200), in_flight)
+        for message in batch:
+            bucket.take()
+            in_flight.add(message.destination)
+            task = asyncio.create_task(self._deliver(number, caps, message))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+        return len(batch)
+
+    async def _claim(self, number: Any, limit: int, in_flight: set[str]) -> list[Any]:
+        now = self._c.clock.now_ms()
+        m = t.messages.c
+        free = sa.or_(m.lease_until.is_(None), m.lease_until < now)
+        due = (sa.select(t.messages, t.contacts.c.last_inbound_at)
+               .select_from(t.messages.outerjoin(t.contacts, sa.and_(
+                   t.contacts.c.number_id == m.number_id, t.contacts.c.contact == m.destination)))
+               .where(m.number_id == number.id, m.status == "QUEUED", m.next_attempt_at <= now,
+                      free, sa.or_(m.deliver_until.is_(None), m.deliver_until > now))
+               .order_by(m.created_at, m.id).limit(limit * 4 + 16))
+        blocked_q = sa.select(m.destination).where(
+            m.number_id == number.id, m.status == "QUEUED",
+            sa.or_(m.lease_until > now, sa.and_(m.attempts > 0, m.next_attempt_at > now)))
+        async with self._c.db.write() as conn:
+            candidates = (await conn.execute(due)).all()
+            if not candidates:
+                return []
+            blocked = set(in_flight) | set((await conn.execute(blocked_q)).scalars().all())
+            chosen = _one_per_contact(candidates, blocked, limit)
+            if not chosen:
+                return []
+            ids_ = [c.id for c in chosen]
+            claimed = set((await conn.execute(
+                sa.update(t.messages).where(m.id.in_(ids_), m.status == "QUEUED", free)
+                .values(lease_until=now + self._lease_ms, attempts=m.attempts + 1,
+                        last_attempt_at=now, updated_at=now)
+                .returning(m.id))).scalars().all())
+        return [c for c in chosen if c.id in claimed]
+
+    async def _deliver(self, number: Any, caps: Capabilities, message: Any) -> None:
+        try:
+            await self._deliver_one(number, caps, message)
+        except Exception:
+            _log.exception("dispatch of %s failed unexpectedly; it will be retried", message.id)
+        finally:
+            self._in_flight.get(number.id, set()).discard(message.destination)
+            self.wake.set()
+
+    async def _deliver_one(self, number: Any, caps: Capabilities, message: Any) -> None:
+        now = self._c.clock.now_ms()
+        if caps.enforces_24h_window and message.mode in FREE_FORM_MODES \
+                and not windows.is_open(message.last_inbound_at, now):
+            await self._finish(message, lifecycle.Change(
+                Status.FAILED, "dispatcher", code="META_OUTSIDE_24H_WINDOW",
+                detail="24h conversation window closed: the contact has not written in the last "
+                       "24 h; send an approved template instead"))
+            return
+        provider = self._c.providers.get(number.provider)
+        outbound = OutboundMessage(
+            message_id=message.id,
+            number=NumberRef(id=number.id, number=number.number, provider=number.provider,
+                             official=bool(number.official)),
+            destination=message.destination, destination_kind=message.destination_kind,
+            mode=message.mode, payload=message.payload, attempt=message.attempts + 1,
+            mark_read=_mark_read(message, number),
+        )
+        started = time.perf_counter()
+        try:
+            result = await provider.send(outbound)
+        except errors.ProviderTemporaryError as exc:
+            self._c.metrics.provider_errors.labels(number.provider, exc.code).inc()
+            await self._retry_later(message, exc)
+            return
+        except errors.ProviderAuthError as exc:
+            self._c.metrics.provider_errors.labels(number.provider, exc.code).inc()
+            await self._mark_number(number.id, "AUTH_FAILED")
+            await self._finish(message, lifecycle.Change(Status.FAILED, "dispatcher",
+                                                         code=exc.code, detail=exc.message))
+            return
+        except errors.ProviderPermanentError as exc:
+            self._c.metrics.provider_errors.labels(number.provider, exc.code).inc()
+            await self._finish(message, lifecycle.Change(Status.FAILED, "dispatcher",
+                                                         code=exc.code, detail=exc.message))
+            return
+        finally:
+            self._c.metrics.provider_calls.labels(number.provider).observe(
+                time.perf_counter() - started)
+        await self._sent(number, message, result)
+
+    async def _sent(self, number: Any, message: Any, result: SendResult) -> None:
+        change = lifecycle.Change(Status.SENT, "dispatcher",
+                                  provider_message_id=result.provider_message_id)
+        now = self._c.clock.now_ms()
+        async with self._c.db.write() as conn:
+            row = await lifecycle.load_for_update(conn, message.id)
+            outcome = await lifecycle.apply(conn, row, change, now_ms=now,
+                                            metrics=self._c.metrics)
+            if result.receipts:
+                await conn.execute(sa.insert(t.provider_events), [
+                    {"number_id": number.id, "provider": number.provider, "kind": "status",
+                     "payload": {"messageId": message.id,
+                                 "providerMessageId": result.provider_message_id,
+                                 "status": r.status, "code": r.code, "detail": r.detail},
+                     "due_at": now + int(r.after_seconds * 1000), "attempts": 0,
+                     "created_at": now}
+                    for r in result.receipts
+                ])
+        self._after_commit(outcome.webhooks, bool(result.receipts))
+
+    async def _finish(self, message: Any, change: lifecycle.Change) -> None:
+        now = self._c.clock.now_ms()
+        async with self._c.db.write() as conn:
+            row = await lifecycle.load_for_update(conn, message.id)
+            outcome = await lifecycle.apply(conn, row, change, now_ms=now,
+                                            metrics=self._c.metrics)
+        self._after_commit(outcome.webhooks, False)
+
+    async def _retry_later(self, message: Any, exc: errors.ProviderTemporaryError) -> None:
+        s = self._c.settings
+        now = self._c.clock.now_ms()
+        attempts = message.attempts + 1
+        delay = retry.backoff_seconds(attempts, base=s.retry_base_seconds,
+                                      cap=s.retry_max_seconds, hint=exc.retry_after)
+        next_at = now + int(delay * 1000)
+        deadline = message.deliver_until or (
+            message.deliver_at + int(s.never_attempted_max_age_seconds * 1000))
+        if next_at >= deadline:
+            await self._finish(message, lifecycle.Change(
+                Status.FAILED, "dispatcher", code="EXPIRED_AFTER_ATTEMPTS",
+                detail=f"Gave up after {attempts} attempts: {exc.message}"))
+            return
+        async with self._c.db.write() as conn:
+            await conn.execute(sa.update(t.messages).where(t.messages.c.id == message.id).values(
+                next_attempt_at=next_at, lease_until=None, updated_at=now,
+                error_message=exc.message))
+            await conn.execute(sa.insert(t.message_events).values(
+                message_id=message.id, status="QUEUED", at=now, source="dispatcher",
+                applied=False, code="RETRY_SCHEDULED",
+                detail=f"attempt {attempts} failed ({exc.message}); retry in {delay:.1f}s"))
+        self._wake_in(delay)
+
+    async def _mark_number(self, number_id: str, health: str) -> None:
+        async with self._c.db.write() as conn:
+            await conn.execute(sa.update(t.numbers).where(t.numbers.c.id == number_id)
+                               .values(health=health, updated_at=self._c.clock.now_ms()))
+
+    def _after_commit(self, webhooks: int, receipts: bool) -> None:
+        if webhooks:
+            self._c.wake.webhooks.set()
+        if receipts:
+            self._c.wake.inbox.set()
+
+    def _wake_in(self, seconds: float) -> None:
+        asyncio.get_running_loop().call_later(max(0.001, seconds), self.wake.set)
+
+
+def _one_per_contact(candidates: list[Any], blocked: set[str], limit: int) -> list[Any]:
+    chosen: list[Any] = []
+    seen = set(blocked)
+    for c in candidates:
+        if c.destination in seen:
+            continue
+        seen.add(c.destination)
+        chosen.append(c)
+        if len(chosen) >= limit:
+            break
+    return chosen
+
+
+def _mark_read(message: Any, number: Any) -> bool:
+    if message.mark_read is not None:
+        return bool(message.mark_read)
+    return bool((number.settings or {}).get("markReadOnSend", True))

@@ -1,0 +1,109 @@
+"""The provider inbox: applies stored provider events (status receipts, inbound messages) once
+they are due. Real callbacks are stored with ``due_at = now``; sandbox receipts with their
+simulated delay."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from zapgate.container import Container
+from zapgate.domain.lifecycle import Status
+from zapgate.services import lifecycle
+from zapgate.storage import tables as t
+
+_log = logging.getLogger("zapgate.inbox")
+BATCH = 200
+
+
+class Inbox:
+    name = "inbox"
+
+    def __init__(self, container: Container) -> None:
+        self._c = container
+        self._timer: asyncio.TimerHandle | None = None
+
+    @property
+    def wake(self) -> asyncio.Event:
+        return self._c.wake.inbox
+
+    async def tick(self) -> bool:
+        now = self._c.clock.now_ms()
+        e = t.provider_events.c
+        webhooks = 0
+        async with self._c.db.write() as conn:
+            rows = (await conn.execute(
+                sa.select(t.provider_events)
+                .where(e.processed_at.is_(None), e.due_at <= now)
+                .order_by(e.due_at, e.id).limit(BATCH)
+                .with_for_update(skip_locked=True))).all()
+            for row in rows:
+                webhooks += await self._apply_one(conn, row, now)
+        if webhooks:
+            self._c.wake.webhooks.set()
+        if len(rows) < BATCH:
+            await self._schedule_next(now)
+        return len(rows) == BATCH
+
+    async def _apply_one(self, conn: AsyncConnection, row: Any, now: int) -> int:
+        e = t.provider_events.c
+        try:
+            async with conn.begin_nested():
+                webhooks = await self._apply(conn, row, now)
+                await conn.execute(sa.update(t.provider_events).where(e.id == row.id)
+                                   .values(processed_at=now))
+            return webhooks
+        except Exception as exc:
+            _log.exception("provider event %s could not be applied", row.id)
+            await conn.execute(sa.update(t.provider_events).where(e.id == row.id).values(
+                attempts=row.attempts + 1, error=repr(exc)[:500],
+                due_at=now + min(300_000, 1000 * 2 ** min(row.attempts, 8)),
+                processed_at=now if row.attempts >= 10 else None))
+            return 0
+
+    async def _apply(self, conn: AsyncConnection, row: Any, now: int) -> int:
+        if row.kind != "status":
+            _log.warning("unknown provider event kind %s", row.kind)
+            return 0
+        payload = row.payload
+        message = await _find_message(conn, payload)
+        if message is None:
+            _log.info("receipt for unknown message %s", payload.get("providerMessageId"))
+            return 0
+        change = lifecycle.Change(
+            Status(payload["status"]), "provider", code=payload.get("code"),
+            detail=payload.get("detail"), provider_message_id=payload.get("providerMessageId"),
+            meta_pricing=payload.get("pricing"))
+        outcome = await lifecycle.apply(conn, message, change, now_ms=now,
+                                        metrics=self._c.metrics)
+        return outcome.webhooks
+
+    async def _schedule_next(self, now: int) -> None:
+        e = t.provider_events.c
+        async with self._c.db.read() as conn:
+            next_due = (await conn.execute(sa.select(sa.func.min(e.due_at))
+                                           .where(e.processed_at.is_(None)))).scalar()
+        if next_due is None:
+            return
+        if self._timer is not None:
+            self._timer.cancel()
+        delay = max(0.001, (next_due - now) / 1000)
+        self._timer = asyncio.get_running_loop().call_later(delay, self.wake.set)
+
+    async def close(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+
+
+async def _find_message(conn: AsyncConnection, payload: dict[str, Any]) -> Any:
+    message_id = payload.get("messageId")
+    if not message_id and payload.get("providerMessageId"):
+        message_id = (await conn.execute(sa.select(t.messages.c.id).where(
+            t.messages.c.provider_message_id == payload["providerMessageId"]))).scalar()
+    if not message_id:
+        return None
+    return await lifecycle.load_for_update(conn, str(message_id))

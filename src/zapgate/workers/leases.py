@@ -1,0 +1,86 @@
+"""Number leases: one worker owns a number's queue at a time, so it paces the number exactly and
+keeps per-contact order. Leases are renewed by heartbeat; a dead worker's numbers move to the
+others once its leases expire. Each worker takes at most its fair share of numbers."""
+
+from __future__ import annotations
+
+import math
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from zapgate.container import Container
+from zapgate.storage import tables as t
+
+
+class LeaseKeeper:
+    def __init__(self, container: Container) -> None:
+        self._c = container
+        self._me = container.worker_id
+        self._lease_ms = int(container.settings.number_lease_seconds * 1000)
+        self._next_renewal = 0
+        self.owned: set[str] = set()
+
+    async def refresh(self, *, force: bool = False) -> set[str]:
+        now = self._c.clock.now_ms()
+        if not force and now < self._next_renewal:
+            return self.owned
+        async with self._c.db.write() as conn:
+            await self._heartbeat(conn, now)
+            await conn.execute(sa.update(t.number_leases)
+                               .where(t.number_leases.c.owner == self._me)
+                               .values(lease_until=now + self._lease_ms))
+            await self._take_free(conn, now)
+            owned = (await conn.execute(sa.select(t.number_leases.c.number_id).where(
+                t.number_leases.c.owner == self._me,
+                t.number_leases.c.lease_until > now))).scalars().all()
+        self.owned = set(owned)
+        self._c.metrics.numbers_owned.set(len(self.owned))
+        self._next_renewal = now + self._lease_ms // 3
+        return self.owned
+
+    async def _heartbeat(self, conn: AsyncConnection, now: int) -> None:
+        w = t.workers.c
+        updated = await conn.execute(sa.update(t.workers).where(w.id == self._me)
+                                     .values(heartbeat_at=now))
+        if updated.rowcount == 0:
+            await conn.execute(sa.insert(t.workers).values(id=self._me, heartbeat_at=now,
+                                                           started_at=now))
+        await conn.execute(sa.delete(t.workers).where(w.heartbeat_at < now - 10 * self._lease_ms))
+
+    async def _take_free(self, conn: AsyncConnection, now: int) -> None:
+        n, lz, w = t.numbers.c, t.number_leases.c, t.workers.c
+        total = (await conn.execute(sa.select(sa.func.count()).select_from(t.numbers)
+                                    .where(n.deleted_at.is_(None)))).scalar_one()
+        live = (await conn.execute(sa.select(sa.func.count()).select_from(t.workers)
+                                   .where(w.heartbeat_at > now - self._lease_ms))).scalar_one()
+        mine = (await conn.execute(sa.select(sa.func.count()).select_from(t.number_leases)
+                                   .where(lz.owner == self._me))).scalar_one()
+        share = math.ceil(total / max(1, live)) - mine
+        if share <= 0:
+            return
+        free = (await conn.execute(
+            sa.select(n.id).select_from(t.numbers.outerjoin(t.number_leases, lz.number_id == n.id))
+            .where(n.deleted_at.is_(None),
+                   sa.or_(lz.number_id.is_(None), lz.lease_until < now))
+            .order_by(n.id).limit(share))).scalars().all()
+        for number_id in free:
+            await conn.execute(self._upsert(number_id, now))
+
+    def _upsert(self, number_id: str, now: int) -> sa.Executable:
+        dialect = postgresql if not self._c.db.is_sqlite else sqlite
+        stmt = dialect.insert(t.number_leases).values(
+            number_id=number_id, owner=self._me, lease_until=now + self._lease_ms)
+        return stmt.on_conflict_do_update(
+            index_elements=[t.number_leases.c.number_id],
+            set_={"owner": self._me, "lease_until": now + self._lease_ms},
+            where=t.number_leases.c.lease_until < now,
+        )
+
+    async def release_all(self) -> None:
+        async with self._c.db.write() as conn:
+            await conn.execute(sa.delete(t.number_leases)
+                               .where(t.number_leases.c.owner == self._me))
+            await conn.execute(sa.delete(t.workers).where(t.workers.c.id == self._me))
+        self.owned = set()

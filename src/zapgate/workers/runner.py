@@ -1,0 +1,75 @@
+"""Runs background loops until stopped: each loop ticks, then sleeps until woken or polled."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from typing import Protocol
+
+_log = logging.getLogger("zapgate.workers")
+
+
+class Loop(Protocol):
+    name: str
+
+    @property
+    def wake(self) -> asyncio.Event | None: ...
+
+    async def tick(self) -> bool:
+        """Do one batch of work; True when there may be more right away."""
+        ...
+
+    async def close(self) -> None: ...
+
+
+class Runner:
+    def __init__(self, loops: list[Loop], *, poll_interval: float) -> None:
+        self._loops = loops
+        self._poll = poll_interval
+        self._tasks: list[asyncio.Task[None]] = []
+        self._stopping = asyncio.Event()
+
+    def start(self) -> None:
+        for loop in self._loops:
+            self._tasks.append(asyncio.create_task(self._run(loop), name=f"zapgate:{loop.name}"))
+
+    async def stop(self) -> None:
+        self._stopping.set()
+        for loop in self._loops:
+            if loop.wake is not None:
+                loop.wake.set()
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        for loop in self._loops:
+            await loop.close()
+
+    async def _run(self, loop: Loop) -> None:
+        failures = 0
+        while not self._stopping.is_set():
+            try:
+                busy = await loop.tick()
+                failures = 0
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                failures += 1
+                _log.exception("worker loop %s failed (%d in a row)", loop.name, failures)
+                busy = False
+                await asyncio.sleep(min(5.0, 0.1 * 2**failures))
+            if busy:
+                await asyncio.sleep(0)
+                continue
+            await self._idle(loop)
+
+    async def _idle(self, loop: Loop) -> None:
+        wake = loop.wake
+        if wake is None:
+            await asyncio.sleep(self._poll)
+            return
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(wake.wait(), timeout=self._poll)
+        wake.clear()

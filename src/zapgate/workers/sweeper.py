@@ -1,0 +1,112 @@
+"""Deadlines and housekeeping: deliverUntil / 7-day expiry, sandbox template approval,
+idempotency key expiry, queue gauges."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import sqlalchemy as sa
+
+from zapgate.container import Container
+from zapgate.domain.lifecycle import Status
+from zapgate.services import lifecycle
+from zapgate.storage import tables as t
+
+BATCH = 500
+
+
+class Sweeper:
+    name = "sweeper"
+    wake: asyncio.Event | None = None
+
+    def __init__(self, container: Container) -> None:
+        self._c = container
+
+    async def tick(self) -> bool:
+        now = self._c.clock.now_ms()
+        expired = await self._expire(now)
+        await self._approve_sandbox_templates(now)
+        await self._purge_idempotency(now)
+        await self._gauges(now)
+        return expired >= BATCH
+
+    async def close(self) -> None:
+        return None
+
+    async def _expire(self, now: int) -> int:
+        m = t.messages.c
+        max_age = int(self._c.settings.never_attempted_max_age_seconds * 1000)
+        not_leased = sa.or_(m.lease_until.is_(None), m.lease_until < now)
+        queued_late = sa.and_(m.status == "QUEUED", not_leased, sa.or_(
+            m.deliver_until <= now,
+            sa.and_(m.deliver_until.is_(None), m.deliver_at <= now - max_age)))
+        sent_late = sa.and_(m.status == "SENT", m.deliver_until <= now)
+        webhooks = 0
+        async with self._c.db.write() as conn:
+            ids_ = (await conn.execute(sa.select(m.id).where(sa.or_(queued_late, sent_late))
+                                       .limit(BATCH))).scalars().all()
+            for message_id in ids_:
+                row = await lifecycle.load_for_update(conn, message_id)
+                change = _expiry(row, now)
+                if change is not None:
+                    outcome = await lifecycle.apply(conn, row, change, now_ms=now,
+                                                    metrics=self._c.metrics)
+                    webhooks += outcome.webhooks
+        if webhooks:
+            self._c.wake.webhooks.set()
+        return len(ids_)
+
+    async def _approve_sandbox_templates(self, now: int) -> None:
+        c = t.templates.c
+        async with self._c.db.write() as conn:
+            due = (await conn.execute(sa.select(c.id, c.version).where(
+                c.meta_status == "PENDING", c.approve_at <= now))).all()
+            for row in due:
+                await conn.execute(sa.update(t.templates).where(c.id == row.id)
+                                   .values(meta_status="APPROVED", updated_at=now))
+                await conn.execute(sa.update(t.template_versions).where(
+                    t.template_versions.c.template_id == row.id,
+                    t.template_versions.c.version == row.version).values(meta_status="APPROVED"))
+
+    async def _purge_idempotency(self, now: int) -> None:
+        async with self._c.db.write() as conn:
+            await conn.execute(sa.delete(t.idempotency_keys)
+                               .where(t.idempotency_keys.c.expires_at < now))
+
+    async def _gauges(self, now: int) -> None:
+        m = t.messages.c
+        async with self._c.db.read() as conn:
+            counts = (await conn.execute(sa.select(m.status, sa.func.count()).where(
+                m.status.in_(("QUEUED", "SENT"))).group_by(m.status))).all()
+            oldest = (await conn.execute(sa.select(sa.func.min(m.next_attempt_at)).where(
+                m.status == "QUEUED", m.next_attempt_at <= now))).scalar()
+            backlog = (await conn.execute(sa.select(sa.func.count()).select_from(
+                t.webhook_deliveries).where(t.webhook_deliveries.c.status == "PENDING")
+            )).scalar_one()
+        by_status = dict(counts)
+        for status in ("QUEUED", "SENT"):
+            self._c.metrics.queue_depth.labels(status).set(by_status.get(status, 0))
+        self._c.metrics.oldest_queued_age.set(0 if oldest is None else (now - oldest) / 1000)
+        self._c.metrics.webhook_backlog.set(backlog)
+
+
+def _expiry(row: Any, now: int) -> lifecycle.Change | None:
+    if row is None:
+        return None
+    if row.status == "SENT":
+        return lifecycle.Change(Status.FAILED, "sweeper", code="DELIVERED_NOT_CONFIRMED",
+                                detail="No delivery receipt before deliverUntil")
+    if row.status != "QUEUED":
+        return None
+    if row.deliver_until is not None and row.deliver_until <= now:
+        if row.attempts > 0:
+            return lifecycle.Change(Status.FAILED, "sweeper", code="EXPIRED_AFTER_ATTEMPTS",
+                                    detail="deliverUntil passed after delivery attempts")
+        return lifecycle.Change(Status.FAILED, "sweeper", code="MESSAGE_EXPIRED",
+                                detail="deliverUntil passed before any attempt")
+    if row.attempts > 0:
+        return lifecycle.Change(Status.FAILED, "sweeper", code="EXPIRED_AFTER_ATTEMPTS",
+                                detail="Not delivered within 7 days")
+    return lifecycle.Change(Status.FAILED, "sweeper", code="NEVER_ATTEMPTED_MAX_AGE_EXCEEDED",
+                            detail="Stayed queued for 7 days without an attempt")
