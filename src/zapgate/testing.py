@@ -1,0 +1,141 @@
+"""Public test helpers: a loopback webhook receiver and an in-thread Zapgate server."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import socket
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+import uvicorn
+
+from zapgate.settings import Settings
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@dataclass
+class ReceivedWebhook:
+    path: str
+    headers: dict[str, str]
+    body: bytes
+    at: float
+
+    def json(self) -> Any:
+        return json.loads(self.body)
+
+
+@dataclass
+class WebhookReceiver:
+    """A loopback HTTP server that records every POST and answers with ``respond(...)``.
+
+    ``respond`` returns ``(status, headers, body)``; by default 200. Thread-safe.
+    """
+
+    respond: Callable[[ReceivedWebhook], tuple[int, dict[str, str], bytes]] | None = None
+    received: list[ReceivedWebhook] = field(default_factory=list)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+    _server: ThreadingHTTPServer | None = None
+    port: int = 0
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/hook"
+
+    def start(self) -> WebhookReceiver:
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:  # noqa: N802 - http.server API
+                length = int(self.headers.get("content-length", "0"))
+                body = self.rfile.read(length)
+                item = ReceivedWebhook(self.path, {k.lower(): v for k, v in self.headers.items()},
+                                       body, time.time())
+                with receiver._lock:
+                    receiver.received.append(item)
+                status, headers, out = (receiver.respond(item) if receiver.respond
+                                        else (200, {}, b"ok"))
+                self.send_response(status)
+                for k, v in headers.items():
+                    self.send_header(k, v)
+                self.send_header("content-length", str(len(out)))
+                self.end_headers()
+                self.wfile.write(out)
+
+            def log_message(self, *_args: Any) -> None:
+                return None
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.port = int(self._server.server_address[1])
+        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+        return self
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+
+    def snapshot(self) -> list[ReceivedWebhook]:
+        with self._lock:
+            return list(self.received)
+
+    def wait_for(self, predicate: Callable[[list[ReceivedWebhook]], bool],
+                 timeout: float = 10.0) -> list[ReceivedWebhook]:
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            items = self.snapshot()
+            if predicate(items):
+                return items
+            time.sleep(0.02)
+        raise TimeoutError(f"condition not met; received {len(self.snapshot())} webhooks")
+
+
+class ServerThread:
+    """Runs ``create_app(settings)`` under uvicorn in a background thread on a loopback port."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.port = free_port()
+        self._server: uvicorn.Server | None = None
+        self._thread: threading.Thread | None = None
+        self.app: Any = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> ServerThread:
+        from zapgate.web.app import create_app
+
+        self.app = create_app(self.settings)
+        config = uvicorn.Config(self.app, host="127.0.0.1", port=self.port, log_level="warning",
+                                lifespan="on", access_log=False)
+        self._server = uvicorn.Server(config)
+        self._thread = threading.Thread(target=lambda: asyncio.run(self._server.serve()),  # type: ignore[union-attr]
+                                        daemon=True)
+        self._thread.start()
+        deadline = time.time() + 30
+        while not self._server.started:
+            if time.time() > deadline or not self._thread.is_alive():
+                raise RuntimeError("zapgate test server did not start")
+            time.sleep(0.01)
+        return self
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.should_exit = True
+        if self._thread is not None:
+            self._thread.join(timeout=30)
+
+    @property
+    def container(self) -> Any:
+        return self.app.state.container
