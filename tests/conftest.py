@@ -198,3 +198,18 @@ def wait_until(predicate: Callable[[], Any], timeout: float = 10.0, interval: fl
 @pytest.fixture
 def wait() -> Callable[..., Any]:
     return wait_until
+
+
+@pytest.fixture
+def api_for() -> Iterator[Callable[[ServerThread], Api]]:
+    """An :class:`Api` for another server started in the test (closed afterwards)."""
+    clients: list[Api] = []
+
+    def make(server: ServerThread) -> Api:
+        client = Api(server.url)
+        clients.append(client)
+        return client
+
+    yield make
+    for client in clients:
+        client.close()

@@ -1,0 +1,52 @@
+"""Small helpers shared by integration tests."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+
+import httpx
+
+from zapgate.container import Container, build_container
+from zapgate.settings import Settings
+
+T = TypeVar("T")
+DEST = "+5511988887777"
+
+
+def assert_error(response: httpx.Response, status: int, code: str) -> dict[str, Any]:
+    """The API's error shape: the status, and a body with a string ``error`` and the ``code``."""
+    assert response.status_code == status, response.text
+    body = response.json()
+    assert body["code"] == code, body
+    assert isinstance(body["error"], str) and body["error"]
+    return body
+
+
+def with_container(settings: Settings, fn: Callable[[Container], Awaitable[T]]) -> T:
+    """Run ``fn`` against the test database through a separate container (own engine)."""
+
+    async def run() -> T:
+        container = build_container(settings)
+        await container.start()
+        try:
+            return await fn(container)
+        finally:
+            await container.close()
+
+    return asyncio.run(run())
+
+
+def send(api: Any, key: str, body: dict[str, Any], **kw: Any) -> httpx.Response:
+    return api.post("/v1/messages/send", key, json=body, **kw)
+
+
+def wait_status(api: Any, wait: Callable[..., Any], key: str, message_id: str, status: str,
+                timeout: float = 10.0) -> dict[str, Any]:
+    def check() -> dict[str, Any] | None:
+        body: dict[str, Any] = api.get(f"/v1/messages/{message_id}", key).json()
+        return body if body["status"] == status else None
+
+    result: dict[str, Any] = wait(check, timeout=timeout)
+    return result

@@ -1,0 +1,166 @@
+"""The message lifecycle through the sandbox provider: magic destinations, retries, deadlines,
+the 24 h window, scheduling, cancel, pacing and per-contact order."""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime, timedelta
+
+import sqlalchemy as sa
+
+from tests.helpers import DEST, send, wait_status, with_container
+from zapgate.storage import tables as t
+
+
+def _iso(seconds_from_now: float) -> str:
+    return (datetime.now(UTC) + timedelta(seconds=seconds_from_now)).isoformat()
+
+
+def _send(api, number, **body):
+    r = send(api, number["key"], {"destinationNumber": DEST, "text": "hi", **body})
+    assert r.status_code == 202, r.text
+    return r.json()["id"]
+
+
+def _events(api, number, message_id):
+    return api.get(f"/v1/messages/{message_id}/events", number["key"]).json()["events"]
+
+
+def _set_number(settings, number_id, **values):
+    async def run(c):
+        async with c.db.write() as conn:
+            await conn.execute(sa.update(t.numbers).where(t.numbers.c.id == number_id)
+                               .values(**values))
+
+    with_container(settings, run)
+
+
+def test_not_on_whatsapp_fails(api, number, wait):
+    mid = _send(api, number, destinationNumber="+5511900000001")
+    m = wait_status(api, wait, number["key"], mid, "FAILED")
+    assert m["errorCode"] == "WHATSAPP_NOT_EXIST" and m["errorMessage"]
+    assert m["sentAt"] is None and m["externalMessageId"] is None
+
+
+def test_delivered_never_read(api, number, wait):
+    mid = _send(api, number, destinationNumber="+5511900000002")
+    wait_status(api, wait, number["key"], mid, "DELIVERED")
+    time.sleep(0.4)  # well past the sandbox's read delay in tests
+    m = api.get(f"/v1/messages/{mid}", number["key"]).json()
+    assert m["status"] == "DELIVERED" and m["readAt"] is None
+
+
+def test_transient_errors_are_retried(api, number, wait):
+    mid = _send(api, number, destinationNumber="+5511900000003")
+    m = wait_status(api, wait, number["key"], mid, "READ")
+    assert m["attempts"] == 3
+    retries = [e for e in _events(api, number, mid) if e["code"] == "RETRY_SCHEDULED"]
+    assert len(retries) == 2 and all(not e["applied"] for e in retries)
+
+
+def test_sent_without_delivery_receipt_fails_at_deadline(api, number, wait):
+    mid = _send(api, number, destinationNumber="+5511900000004", deliverUntil=_iso(1))
+    wait_status(api, wait, number["key"], mid, "SENT")
+    m = wait_status(api, wait, number["key"], mid, "FAILED")
+    assert m["errorCode"] == "DELIVERED_NOT_CONFIRMED" and m["sentAt"] is not None
+
+
+def test_retries_stop_at_deliver_until(start_server, make_tenant, api_for, wait):
+    api = api_for(start_server(retry_base_seconds=5, retry_max_seconds=10))
+    number = api.create_number(make_tenant()["key"])
+    mid = _send(api, number, destinationNumber="+5511900000003", deliverUntil=_iso(1.5))
+    m = wait_status(api, wait, number["key"], mid, "FAILED")
+    assert m["errorCode"] == "EXPIRED_AFTER_ATTEMPTS"
+
+
+def test_timeline_is_complete_and_ordered(api, number, wait):
+    mid = _send(api, number)
+    wait_status(api, wait, number["key"], mid, "READ")
+    statuses = [e["status"] for e in _events(api, number, mid) if e["applied"]]
+    assert statuses == ["QUEUED", "SENT", "DELIVERED", "READ"]
+
+
+def test_official_free_text_needs_the_24h_window(api, tenant, wait):
+    official = api.create_number(tenant["key"], official=True)
+    mid = _send(api, official)
+    m = wait_status(api, wait, official["key"], mid, "FAILED")
+    assert m["errorCode"] == "META_OUTSIDE_24H_WINDOW"
+    r = api.post("/v1/sandbox/inbound", official["key"], json={"from": DEST, "text": "oi"})
+    assert r.status_code == 200 and r.json()["event"] == "message.received"
+    mid = _send(api, official)
+    wait_status(api, wait, official["key"], mid, "READ")
+
+
+def test_scheduled_message_waits_and_can_be_cancelled(api, number, wait):
+    later = _send(api, number, deliverAt=_iso(3600))
+    soon = _send(api, number, deliverAt=_iso(0.5), destinationNumber="+5511977776666")
+    now = _send(api, number, destinationNumber="+5511966665555")
+    wait_status(api, wait, number["key"], now, "READ")
+    assert api.get(f"/v1/messages/{later}", number["key"]).json()["status"] == "QUEUED"
+    r = api.delete("/v1/messages/cancel", number["key"],
+                   json={"messageIds": [later, now, "msg_unknown"]})
+    assert r.status_code == 200, r.text
+    assert r.json() == {"cancelled": [later], "failed": [
+        {"id": now, "reason": "ALREADY_SENT"}, {"id": "msg_unknown", "reason": "NOT_FOUND"}]}
+    m = api.get(f"/v1/messages/{later}", number["key"]).json()
+    assert m["status"] == "CANCELED" and m["errorCode"] is None
+    wait_status(api, wait, number["key"], soon, "READ")
+
+
+def test_cancel_refuses_due_messages_and_bad_bodies(api, number, settings):
+    _set_number(settings, number["id"], state="CLOSE")
+    due = _send(api, number)
+    r = api.delete("/v1/messages/cancel", number["key"], json={"messageIds": [due]})
+    assert r.json()["failed"] == [{"id": due, "reason": "NOT_SCHEDULED"}]
+    for body in ({}, {"messageIds": []}, {"messageIds": ["x"] * 101}):
+        r = api.delete("/v1/messages/cancel", number["key"], json=body)
+        assert r.status_code == 400 and r.json()["code"] == "VALIDATION_ERROR"
+
+
+def test_disconnected_number_holds_messages_until_reconnect(api, number, settings, wait):
+    _set_number(settings, number["id"], state="CLOSE")
+    mid = _send(api, number)
+    time.sleep(0.5)
+    assert api.get(f"/v1/messages/{mid}", number["key"]).json()["status"] == "QUEUED"
+    _set_number(settings, number["id"], state="OPEN")
+    wait_status(api, wait, number["key"], mid, "READ")
+
+
+def test_never_attempted_messages_expire(start_server, make_tenant, api_for, make_settings,
+                                         wait):
+    api = api_for(start_server(never_attempted_max_age_seconds=0.5))
+    number = api.create_number(make_tenant()["key"])
+    _set_number(make_settings(), number["id"], state="CLOSE")
+    mid = _send(api, number)
+    m = wait_status(api, wait, number["key"], mid, "FAILED")
+    assert m["errorCode"] == "NEVER_ATTEMPTED_MAX_AGE_EXCEEDED" and m["attempts"] == 0
+
+
+def test_queued_past_deliver_until_without_attempt_expires(api, number, settings, wait):
+    _set_number(settings, number["id"], state="CLOSE")
+    mid = _send(api, number, deliverUntil=_iso(0.5))
+    m = wait_status(api, wait, number["key"], mid, "FAILED")
+    assert m["errorCode"] == "MESSAGE_EXPIRED"
+
+
+def test_per_contact_order_and_pacing(api, number, settings, wait):
+    _set_number(settings, number["id"], pace_per_second=10.0)
+    ids = [_send(api, number, text=f"m{i}") for i in range(8)]
+    finals = [wait_status(api, wait, number["key"], i, "READ") for i in ids]
+    sent = [datetime.fromisoformat(m["sentAt"].replace("Z", "+00:00")) for m in finals]
+    assert sent == sorted(sent), "messages to one contact left out of order"
+    # 10 msg/s with a burst of 10: eight messages fit the burst, so check a longer run's spacing
+    ids = [_send(api, number, text=f"n{i}", destinationNumber=f"+55119555500{i:02d}")
+           for i in range(25)]
+    finals = [wait_status(api, wait, number["key"], i, "READ") for i in ids]
+    sent = sorted(datetime.fromisoformat(m["sentAt"].replace("Z", "+00:00")) for m in finals)
+    # 25 sends at 10/s after an empty bucket refilled by at most 10 tokens: >= 1.4 s overall
+    assert (sent[-1] - sent[0]).total_seconds() >= 1.2
+
+
+def test_get_by_correlation_and_provider_id(api, number, wait):
+    r = send(api, number["key"], {"destinationNumber": DEST, "text": "x"}).json()
+    m = wait_status(api, wait, number["key"], r["id"], "READ")
+    by_corr = api.get(f"/v1/messages/{r['correlationId']}", number["key"]).json()
+    by_provider = api.get(f"/v1/messages/{m['externalMessageId']}", number["key"]).json()
+    assert by_corr["id"] == by_provider["id"] == r["id"]
