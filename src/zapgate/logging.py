@@ -55,7 +55,8 @@ class TextFormatter(logging.Formatter):
 
 def configure(level: str = "INFO", *, json_logs: bool = True) -> None:
     handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(JsonFormatter() if json_logs else TextFormatter("%(levelname)s %(name)s %(message)s"))
+    text = TextFormatter("%(levelname)s %(name)s %(message)s")
+    handler.setFormatter(JsonFormatter() if json_logs else text)
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())

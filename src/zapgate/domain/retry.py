@@ -11,5 +11,5 @@ def backoff_seconds(attempt: int, *, base: float, cap: float, hint: float | None
     exp = min(cap, base * (2 ** max(0, attempt - 1)))
     jittered = exp / 2 + (rng or random).random() * exp / 2
     if hint is not None:
-        return min(cap, max(hint, jittered))
-    return jittered
+        return float(min(cap, max(hint, jittered)))
+    return float(jittered)

@@ -39,7 +39,7 @@ async def authenticate(container: Container, *, api_key: str | None,
     if not hit:
         principal = await _load(container, column, value)
         cache.put(lookup, principal)
-    if principal is None:
+    if not isinstance(principal, Principal):
         raise errors.Unauthorized(_UNAUTHORIZED)
     return principal
 

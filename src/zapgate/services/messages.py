@@ -123,18 +123,14 @@ async def list_messages(container: Container, *, number_id: str,
     label = params.get("label")
     async with container.db.read() as conn:
         if label:
-            # Labels live in a JSON array; filter in Python over the number's matching rows.
-            rows = (await conn.execute(sa.select(t.messages).where(*where)
-                                       .order_by(m.created_at.desc(), m.id.desc()))).all()
-            rows = [r for r in rows if label in (r.labels or [])]
-            total = len(rows)
-            page_rows = rows[(page - 1) * page_size: page * page_size]
-        else:
-            total = (await conn.execute(sa.select(sa.func.count()).select_from(t.messages)
-                                        .where(*where))).scalar_one()
-            page_rows = (await conn.execute(
-                sa.select(t.messages).where(*where).order_by(m.created_at.desc(), m.id.desc())
-                .limit(page_size).offset((page - 1) * page_size))).all()
+            lb = t.message_labels.c
+            where.append(sa.exists().where(lb.message_id == m.id, lb.label == label,
+                                           lb.number_id == number_id))
+        total = (await conn.execute(sa.select(sa.func.count()).select_from(t.messages)
+                                    .where(*where))).scalar_one()
+        page_rows = (await conn.execute(
+            sa.select(t.messages).where(*where).order_by(m.created_at.desc(), m.id.desc())
+            .limit(page_size).offset((page - 1) * page_size))).all()
     return {"messages": [details(r) for r in page_rows], "total": int(total), "page": page,
             "pageSize": page_size, "totalPages": math.ceil(int(total) / page_size)}
 

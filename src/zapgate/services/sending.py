@@ -287,6 +287,10 @@ async def _store(container: Container, values: dict[str, Any], number: Any,
         if number.monthly_message_limit is not None:
             await _check_quota(conn, row["workspace_id"], number.monthly_message_limit, now)
         await conn.execute(sa.insert(t.messages).values(**row))
+        if request.labels:
+            await conn.execute(sa.insert(t.message_labels), [
+                {"message_id": message_id, "label": label, "number_id": number.id,
+                 "created_at": now} for label in request.labels])
         await lifecycle.record_queued(conn, message_id, now)
         if reservation is not None:
             await conn.execute(sa.update(t.idempotency_keys).where(_idem_where(reservation))

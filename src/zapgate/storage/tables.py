@@ -189,6 +189,17 @@ messages = sa.Table(
     sa.Index("ix_messages_status_until", "status", "deliver_until"),
 )
 
+# Labels of a message, one row each, so the log can filter by label with an index.
+message_labels = sa.Table(
+    "message_labels",
+    metadata,
+    sa.Column("message_id", sa.ForeignKey("messages.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("label", sa.String(64), primary_key=True),
+    sa.Column("number_id", sa.String(40), nullable=False),
+    sa.Column("created_at", Ms, nullable=False),
+    sa.Index("ix_message_labels_lookup", "number_id", "label", "created_at"),
+)
+
 message_events = sa.Table(
     "message_events",
     metadata,

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Sequence
 from typing import Any
 
 import sqlalchemy as sa
@@ -236,7 +237,7 @@ class Dispatcher:
         asyncio.get_running_loop().call_later(max(0.001, seconds), self.wake.set)
 
 
-def _one_per_contact(candidates: list[Any], blocked: set[str], limit: int) -> list[Any]:
+def _one_per_contact(candidates: Sequence[Any], blocked: set[str], limit: int) -> list[Any]:
     chosen: list[Any] = []
     seen = set(blocked)
     for c in candidates:

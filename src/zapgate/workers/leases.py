@@ -72,11 +72,12 @@ class LeaseKeeper:
         dialect = postgresql if not self._c.db.is_sqlite else sqlite
         stmt = dialect.insert(t.number_leases).values(
             number_id=number_id, owner=self._me, lease_until=now + self._lease_ms)
-        return stmt.on_conflict_do_update(
+        upsert: sa.Executable = stmt.on_conflict_do_update(
             index_elements=[t.number_leases.c.number_id],
             set_={"owner": self._me, "lease_until": now + self._lease_ms},
             where=t.number_leases.c.lease_until < now,
         )
+        return upsert
 
     async def release_all(self) -> None:
         async with self._c.db.write() as conn:

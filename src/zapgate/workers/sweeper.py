@@ -84,7 +84,7 @@ class Sweeper:
             backlog = (await conn.execute(sa.select(sa.func.count()).select_from(
                 t.webhook_deliveries).where(t.webhook_deliveries.c.status == "PENDING")
             )).scalar_one()
-        by_status = dict(counts)
+        by_status: dict[str, int] = {str(s): int(n) for s, n in counts}
         for status in ("QUEUED", "SENT"):
             self._c.metrics.queue_depth.labels(status).set(by_status.get(status, 0))
         self._c.metrics.oldest_queued_age.set(0 if oldest is None else (now - oldest) / 1000)

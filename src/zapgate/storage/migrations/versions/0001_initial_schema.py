@@ -265,6 +265,17 @@ def upgrade() -> None:
     with op.batch_alter_table('webhook_endpoints', schema=None) as batch_op:
         batch_op.create_index('ix_webhook_endpoints_number', ['number_id'], unique=False)
 
+    op.create_table('message_labels',
+    sa.Column('message_id', sa.String(length=40), nullable=False),
+    sa.Column('label', sa.String(length=64), nullable=False),
+    sa.Column('number_id', sa.String(length=40), nullable=False),
+    sa.Column('created_at', sa.BigInteger(), nullable=False),
+    sa.ForeignKeyConstraint(['message_id'], ['messages.id'], name=op.f('fk_message_labels_message_id_messages'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('message_id', 'label', name=op.f('pk_message_labels'))
+    )
+    with op.batch_alter_table('message_labels', schema=None) as batch_op:
+        batch_op.create_index('ix_message_labels_lookup', ['number_id', 'label', 'created_at'], unique=False)
+
     op.create_table('message_events',
     sa.Column('id', sa.Integer(), autoincrement=True, nullable=False),
     sa.Column('message_id', sa.String(length=40), nullable=False),
@@ -349,6 +360,10 @@ def downgrade() -> None:
         batch_op.drop_index('ix_message_events_message')
 
     op.drop_table('message_events')
+    with op.batch_alter_table('message_labels', schema=None) as batch_op:
+        batch_op.drop_index('ix_message_labels_lookup')
+
+    op.drop_table('message_labels')
     with op.batch_alter_table('webhook_endpoints', schema=None) as batch_op:
         batch_op.drop_index('ix_webhook_endpoints_number')
 

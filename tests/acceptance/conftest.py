@@ -1,0 +1,126 @@
+"""Acceptance fixtures: a real ``zapgate serve`` process over loopback, and the official SDK."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from zapgate.testing import free_port
+
+ZAPGATE = str(Path(sys.executable).parent / "zapgate")
+
+
+class ServeProcess:
+    def __init__(self, env: dict[str, str], log_path: Path) -> None:
+        self.env = env
+        self.port = free_port()
+        self.log_path = log_path
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> ServeProcess:
+        log = self.log_path.open("ab")
+        self.proc = subprocess.Popen(
+            [ZAPGATE, "serve", "--host", "127.0.0.1", "--port", str(self.port), "--no-demo"],
+            env=self.env, stdout=log, stderr=subprocess.STDOUT)
+        deadline = time.time() + 30
+        while time.time() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"zapgate serve exited: {self.log_path.read_text()[-2000:]}")
+            try:
+                with urllib.request.urlopen(self.url + "/readyz", timeout=1) as r:
+                    if r.status == 200:
+                        return self
+            except (urllib.error.URLError, ConnectionError, TimeoutError):
+                pass
+            time.sleep(0.1)
+        raise RuntimeError("zapgate serve did not become ready")
+
+    def crash(self) -> None:
+        """SIGKILL: no shutdown hooks, no lease release — like a power cut of the process."""
+        assert self.proc is not None
+        self.proc.send_signal(signal.SIGKILL)
+        self.proc.wait(timeout=10)
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+
+
+@pytest.fixture
+def serve_env(db_url: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ZAPGATE_")}
+    env.update({
+        "ZAPGATE_DATABASE_URL": db_url,
+        "ZAPGATE_ENVIRONMENT": "test",
+        "ZAPGATE_ALLOW_PRIVATE_URLS": "1",
+        "ZAPGATE_LOG_JSON": "0",
+        "ZAPGATE_LOG_LEVEL": "WARNING",
+        "ZAPGATE_WORKER_POLL_INTERVAL": "0.05",
+        "ZAPGATE_SANDBOX_SEND_LATENCY": "0.01",
+        "ZAPGATE_SANDBOX_DELIVERED_AFTER": "0.05",
+        "ZAPGATE_SANDBOX_READ_AFTER": "0.1",
+        "ZAPGATE_SANDBOX_TEMPLATE_APPROVAL_SECONDS": "0.3",
+        "ZAPGATE_WEBHOOK_RETRY_SCHEDULE": json.dumps([0.2, 0.3, 0.5, 0.5, 0.5, 1, 1, 1, 1, 1]),
+        "ZAPGATE_MESSAGE_LEASE_SECONDS": "2",
+        "ZAPGATE_NUMBER_LEASE_SECONDS": "2",
+        "ZAPGATE_KEY_CACHE_SECONDS": "0",
+    })
+    return env
+
+
+@pytest.fixture
+def serve(serve_env: dict[str, str], tmp_path: Path) -> Iterator[Callable[..., ServeProcess]]:
+    started: list[ServeProcess] = []
+
+    def start(**extra_env: str) -> ServeProcess:
+        proc = ServeProcess({**serve_env, **extra_env}, tmp_path / "serve.log").start()
+        started.append(proc)
+        return proc
+
+    yield start
+    for proc in started:
+        proc.stop()
+
+
+def run_cli(env: dict[str, str], *args: str) -> str:
+    out = subprocess.run([ZAPGATE, *args], env=env, capture_output=True, check=True, timeout=60)
+    return out.stdout.decode()
+
+
+def sdk_transport(base_url: str) -> Callable[..., tuple[int, dict[str, str], str]]:
+    """The SDK's ``transport`` hook: the same urllib call, pointed at the local Zapgate."""
+
+    def transport(req: urllib.request.Request, timeout: float) -> tuple[int, dict[str, str], str]:
+        url = req.full_url.replace("https://pilotstatus.com.br", base_url, 1)
+        local = urllib.request.Request(url, data=req.data, method=req.get_method(),
+                                       headers=dict(req.header_items()))
+        with urllib.request.urlopen(local, timeout=timeout) as res:
+            headers = {k.lower(): v for k, v in res.headers.items()}
+            return res.status, headers, res.read().decode()
+
+    return transport
+
+
+@pytest.fixture
+def cli() -> Callable[..., Any]:
+    return run_cli
