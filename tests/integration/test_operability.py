@@ -1,0 +1,76 @@
+"""Health, readiness, metrics, OpenAPI, settings and log redaction."""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+from pydantic import ValidationError
+
+from tests.helpers import DEST, send
+from zapgate import logging as zlog
+from zapgate.settings import Settings
+
+
+def test_health_ready_and_placeholder(api):
+    assert api.get("/healthz").json() == {"ok": True}
+    assert api.get("/readyz").json() == {"ok": True}
+    home = api.get("/")
+    assert home.status_code == 200 and "/docs" in home.text
+    assert api.get("/docs").status_code == 200
+
+
+def test_metrics_count_sends(api, number, wait):
+    send(api, number["key"], {"destinationNumber": DEST, "text": "x"})
+    send(api, number["key"], {"destinationNumber": "nope", "text": "x"})
+    text = api.get("/metrics").text
+    assert 'zapgate_sends_accepted_total{mode="text"} 1.0' in text
+    assert "zapgate_provider_send_seconds" in text
+
+
+def test_openapi_documents_every_route_with_the_error_shape(api):
+    spec = api.get("/openapi.json").json()
+    assert spec["components"]["schemas"]["Error"]["required"] == ["error", "code"]
+    paths = spec["paths"]
+    for path, method in [("/v1/messages/send", "post"), ("/v1/messages/{message_ref}", "get"),
+                         ("/v1/messages", "get"), ("/v1/messages/cancel", "delete"),
+                         ("/v1/numbers", "post"), ("/v1/numbers", "get"),
+                         ("/v1/numbers/{number_id}", "get"), ("/v1/api-keys", "post"),
+                         ("/v1/api-keys", "get"), ("/v1/sandbox/inbound", "post"),
+                         ("/v1/templates", "post"), ("/v1/webhooks", "post")]:
+        assert method in paths.get(path, {}), (path, method)
+    send_op = paths["/v1/messages/send"]["post"]
+    assert "requestBody" in send_op
+    for status in ("400", "401", "402", "403", "404", "409", "413", "429"):
+        ref = send_op["responses"][status]["content"]["application/json"]["schema"]["$ref"]
+        assert ref == "#/components/schemas/Error"
+    for path_item in paths.values():
+        for op in path_item.values():
+            if op.get("tags") and op["tags"][0] != "operations":
+                assert "401" in op["responses"], op.get("operationId")
+
+
+def test_unknown_route_and_method_use_the_error_shape(api):
+    r = api.get("/v1/nothing-here")
+    assert r.status_code == 404 and r.json()["code"] == "NOT_FOUND"
+    r = api.put("/v1/messages/send")
+    assert r.status_code == 405 and r.json()["code"] == "METHOD_NOT_ALLOWED"
+
+
+def test_production_refuses_placeholder_secret():
+    with pytest.raises(ValidationError):
+        Settings(environment="production", secret_key="changeme")
+    Settings(environment="production", secret_key="x" * 40)
+
+
+def test_secrets_are_redacted_in_logs(caplog):
+    logger = logging.getLogger("zapgate.test")
+    record = logging.LogRecord("zapgate.test", logging.INFO, __file__, 1,
+                               "key ps_abcdefghijklmnopqrstuvwxyz0123456789ABCD and "
+                               "whsec_c2VjcmV0c2VjcmV0c2VjcmV0 and x-api-key: ps_zzzzzzzzz",
+                               None, None)
+    record.fields = {"api_key": "ps_secret", "number": "wn_1"}
+    line = zlog.JsonFormatter().format(record)
+    assert "abcdefghij" not in line and "c2VjcmV0" not in line and "zzzzzzzz" not in line
+    assert '"api_key": "***"' in line and "wn_1" in line
+    assert logger.name == "zapgate.test"
