@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import secrets
 from dataclasses import dataclass, field
+from typing import Any
 
 import sqlalchemy as sa
 
@@ -36,8 +37,12 @@ class Container:
     metrics: Metrics
     wake: Wakeups
     key_cache: KeyCache
+    # Sending numbers with their plan, for the accept path (same TTL as keys).
+    number_cache: KeyCache
     box: SecretBox | None = None
     worker_id: str = field(default_factory=lambda: "w_" + secrets.token_hex(6))
+    # Group-commit writers by name (created on first use in the running loop).
+    batchers: dict[str, Any] = field(default_factory=dict)
 
     @property
     def secrets(self) -> SecretBox:
@@ -53,6 +58,8 @@ class Container:
         self.box = SecretBox(key)
 
     async def close(self) -> None:
+        for batcher in self.batchers.values():
+            await batcher.close()
         await self.db.dispose()
 
 
@@ -65,6 +72,7 @@ def build_container(settings: Settings, *, clock: Clock | None = None) -> Contai
         metrics=Metrics(),
         wake=Wakeups(),
         key_cache=KeyCache(settings.key_cache_seconds),
+        number_cache=KeyCache(settings.key_cache_seconds),
     )
 
 

@@ -164,3 +164,14 @@ def test_get_by_correlation_and_provider_id(api, number, wait):
     by_corr = api.get(f"/v1/messages/{r['correlationId']}", number["key"]).json()
     by_provider = api.get(f"/v1/messages/{m['externalMessageId']}", number["key"]).json()
     assert by_corr["id"] == by_provider["id"] == r["id"]
+
+
+def test_a_busy_contact_does_not_block_the_others(start_server, make_tenant, api_for, wait):
+    # One contact with a long backlog: the others' messages still go out while it drains.
+    api = api_for(start_server(sandbox_send_latency=0.2))
+    number = api.create_number(make_tenant()["key"])
+    backlog = [_send(api, number, text=f"b{i}") for i in range(100)]
+    other = _send(api, number, destinationNumber="+5511933332222")
+    wait_status(api, wait, number["key"], other, "READ", timeout=5)
+    statuses = [api.get(f"/v1/messages/{m}", number["key"]).json()["status"] for m in backlog]
+    assert statuses.count("QUEUED") > 50, "the other contact waited for the backlog"

@@ -6,7 +6,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import orjson
 import sqlalchemy as sa
@@ -18,8 +18,8 @@ from zapgate.container import Container
 from zapgate.domain import ids, sendrequest, templates, windows
 from zapgate.domain.sendrequest import SendRequest
 from zapgate.providers.base import Capabilities
-from zapgate.services import lifecycle
 from zapgate.storage import tables as t
+from zapgate.storage.batch import Batcher
 
 MAX_IDEMPOTENCY_KEY = 255
 
@@ -54,7 +54,9 @@ async def accept(container: Container, *, workspace_id: str, number_id: str, bod
         number = await _number(container, workspace_id, number_id)
         values = await _prepare(container, request, number, now)
         outcome = await _store(container, values, number, request, reservation, origin, body)
-    except BaseException:
+    except Exception:
+        # Only a refused or failed write is forgotten; a cancelled caller's message may still
+        # be committed, and then the key must keep pointing at it (its lock expires otherwise).
         if reservation is not None:
             await release(container, reservation)
         raise
@@ -127,6 +129,18 @@ async def release(container: Container, r: Reservation) -> None:
 # -- rules that need the number --------------------------------------------------------------
 
 async def _number(container: Container, workspace_id: str, number_id: str) -> Any:
+    lookup = f"{workspace_id}/{number_id}"
+    hit, row = container.number_cache.get(lookup)
+    if not hit:
+        row = await _load_number(container, workspace_id, number_id)
+        container.number_cache.put(lookup, row)
+    if row is None:
+        raise errors.NotFound("The key's number no longer exists",
+                              code="LINKED_WHATSAPP_INSTANCE_NOT_FOUND")
+    return row
+
+
+async def _load_number(container: Container, workspace_id: str, number_id: str) -> Any:
     n, w = t.numbers, t.workspaces
     query = (
         sa.select(n.c.id, n.c.workspace_id, n.c.number, n.c.provider, n.c.official, n.c.settings, n.c.state,
@@ -135,11 +149,7 @@ async def _number(container: Container, workspace_id: str, number_id: str) -> An
         .where(n.c.id == number_id, n.c.workspace_id == workspace_id, n.c.deleted_at.is_(None))
     )
     async with container.db.read() as conn:
-        row = (await conn.execute(query)).first()
-    if row is None:
-        raise errors.NotFound("The key's number no longer exists",
-                              code="LINKED_WHATSAPP_INSTANCE_NOT_FOUND")
-    return row
+        return (await conn.execute(query)).first()
 
 
 def _capabilities(container: Container, number: Any) -> Capabilities:
@@ -260,6 +270,15 @@ def _message_values(request: SendRequest, template_row: Any,
 
 # -- the write -------------------------------------------------------------------------------
 
+@dataclass
+class _Pending:
+    row: dict[str, Any]
+    labels: tuple[str, ...]
+    response: dict[str, Any]
+    reservation: Reservation | None
+    monthly_limit: int | None
+
+
 async def _store(container: Container, values: dict[str, Any], number: Any,
                  request: SendRequest, reservation: Reservation | None, origin: str,
                  body: Any) -> SendOutcome:
@@ -283,31 +302,68 @@ async def _store(container: Container, values: dict[str, Any], number: Any,
     }
     if flow_token is not None:
         response["flowToken"] = flow_token
-    async with container.db.write() as conn:
-        if number.monthly_message_limit is not None:
-            await _check_quota(conn, row["workspace_id"], number.monthly_message_limit, now)
-        await conn.execute(sa.insert(t.messages).values(**row))
-        if request.labels:
-            await conn.execute(sa.insert(t.message_labels), [
-                {"message_id": message_id, "label": label, "number_id": number.id,
-                 "created_at": now} for label in request.labels])
-        await lifecycle.record_queued(conn, message_id, now)
-        if reservation is not None:
-            await conn.execute(sa.update(t.idempotency_keys).where(_idem_where(reservation))
-                               .values(state="DONE", locked_until=None, response_status=202,
-                                       response_body=orjson.dumps(response).decode()))
+    await _writer(container).submit(_Pending(row, request.labels, response, reservation,
+                                             number.monthly_message_limit))
     return SendOutcome(202, response)
 
 
-async def _check_quota(conn: AsyncConnection, workspace_id: str, limit: int, now: int) -> None:
-    # Serialise quota checks of one workspace (a no-op lock on SQLite, which has one writer).
+def _writer(container: Container) -> Batcher[_Pending]:
+    writer = container.batchers.get("messages")
+    if writer is None:
+        writer = container.batchers["messages"] = Batcher(container.db, _write_batch)
+    return cast(Batcher[_Pending], writer)
+
+
+async def _write_batch(conn: AsyncConnection, batch: list[_Pending]) -> list[Exception | None]:
+    """One transaction for many accepted sends: quota, messages, timeline, labels, idempotency."""
+    outcomes = await _quota_outcomes(conn, batch)
+    accepted = [p for p, o in zip(batch, outcomes, strict=True) if o is None]
+    if not accepted:
+        return outcomes
+    await conn.execute(sa.insert(t.messages), [p.row for p in accepted])
+    await conn.execute(sa.insert(t.message_events), [
+        {"message_id": p.row["id"], "status": "QUEUED", "at": p.row["created_at"],
+         "source": "api", "applied": True} for p in accepted])
+    labels = [{"message_id": p.row["id"], "label": label, "number_id": p.row["number_id"],
+               "created_at": p.row["created_at"]} for p in accepted for label in p.labels]
+    if labels:
+        await conn.execute(sa.insert(t.message_labels), labels)
+    for p in accepted:
+        if p.reservation is not None:
+            await conn.execute(sa.update(t.idempotency_keys).where(_idem_where(p.reservation))
+                               .values(state="DONE", locked_until=None, response_status=202,
+                                       response_body=orjson.dumps(p.response).decode()))
+    return outcomes
+
+
+async def _quota_outcomes(conn: AsyncConnection, batch: list[_Pending]) -> list[Exception | None]:
+    """Free-plan monthly limits, counted in the same transaction as the inserts."""
+    used: dict[str, int] = {}
+    outcomes: list[Exception | None] = []
+    for p in batch:
+        limit = p.monthly_limit
+        if limit is None:
+            outcomes.append(None)
+            continue
+        workspace_id = p.row["workspace_id"]
+        if workspace_id not in used:
+            used[workspace_id] = await _used_this_month(conn, workspace_id, p.row["created_at"])
+        if used[workspace_id] >= limit:
+            outcomes.append(errors.PaymentRequired(
+                f"The free plan allows {limit} messages per calendar month; upgrade to send more",
+                code="PLAN_LIMIT_REACHED", limit=limit, used=used[workspace_id]))
+            continue
+        used[workspace_id] += 1
+        outcomes.append(None)
+    return outcomes
+
+
+async def _used_this_month(conn: AsyncConnection, workspace_id: str, now: int) -> int:
+    # Serialise quota checks of one workspace across nodes (a no-op on SQLite, one writer).
     await conn.execute(sa.select(t.workspaces.c.id).where(t.workspaces.c.id == workspace_id)
                        .with_for_update())
     used = (await conn.execute(
         sa.select(sa.func.count()).select_from(t.messages).where(
             t.messages.c.workspace_id == workspace_id,
             t.messages.c.created_at >= month_start_ms(now)))).scalar_one()
-    if used >= limit:
-        raise errors.PaymentRequired(
-            f"The free plan allows {limit} messages per calendar month; upgrade to send more",
-            code="PLAN_LIMIT_REACHED", limit=limit, used=int(used))
+    return int(used)

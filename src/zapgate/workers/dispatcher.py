@@ -7,9 +7,11 @@ import asyncio
 import logging
 import time
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from zapgate import errors
 from zapgate.container import Container
@@ -18,6 +20,7 @@ from zapgate.domain.lifecycle import Status
 from zapgate.providers.base import Capabilities, NumberRef, OutboundMessage, SendResult
 from zapgate.services import lifecycle
 from zapgate.storage import tables as t
+from zapgate.storage.batch import Batcher
 from zapgate.workers.leases import LeaseKeeper
 from zapgate.workers.pacing import TokenBucket
 
@@ -35,6 +38,7 @@ class Dispatcher:
         self._in_flight: dict[str, set[str]] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         self._lease_ms = int(container.settings.message_lease_seconds * 1000)
+        self._outcomes: Batcher[_Outcome] = Batcher(container.db, self._write_outcomes)
 
     @property
     def wake(self) -> asyncio.Event:
@@ -53,6 +57,7 @@ class Dispatcher:
     async def close(self) -> None:
         if self._tasks:
             await asyncio.wait(self._tasks, timeout=10)
+        await self._outcomes.close()
         await self._leases.release_all()
 
     async def _numbers(self, owned: set[str]) -> list[Any]:
@@ -104,15 +109,22 @@ class Dispatcher:
         blocked_q = sa.select(m.destination).where(
             m.number_id == number.id, m.status == "QUEUED",
             sa.or_(m.lease_until > now, sa.and_(m.attempts > 0, m.next_attempt_at > now)))
-        async with self._c.db.write() as conn:
-            candidates = (await conn.execute(due)).all()
-            if not candidates:
-                return []
+        # Choose in a read transaction; only the claim itself takes the write lock. The claim
+        # re-checks status and lease, so a row changed in between is simply not claimed.
+        async with self._c.db.read() as conn:
             blocked = set(in_flight) | set((await conn.execute(blocked_q)).scalars().all())
-            chosen = _one_per_contact(candidates, blocked, limit)
-            if not chosen:
-                return []
-            ids_ = [c.id for c in chosen]
+            if blocked and len(blocked) <= 1000:
+                # A contact with a message in flight or in backoff must not hide the others
+                # behind its own backlog (head-of-line blocking).
+                due = due.where(m.destination.not_in(blocked))
+            candidates = (await conn.execute(due)).all()
+        if not candidates:
+            return []
+        chosen = _one_per_contact(candidates, blocked, limit)
+        if not chosen:
+            return []
+        ids_ = [c.id for c in chosen]
+        async with self._c.db.write() as conn:
             claimed = set((await conn.execute(
                 sa.update(t.messages).where(m.id.in_(ids_), m.status == "QUEUED", free)
                 .values(lease_until=now + self._lease_ms, attempts=m.attempts + 1,
@@ -173,30 +185,26 @@ class Dispatcher:
     async def _sent(self, number: Any, message: Any, result: SendResult) -> None:
         change = lifecycle.Change(Status.SENT, "dispatcher",
                                   provider_message_id=result.provider_message_id)
-        now = self._c.clock.now_ms()
-        async with self._c.db.write() as conn:
-            row = await lifecycle.load_for_update(conn, message.id)
-            outcome = await lifecycle.apply(conn, row, change, now_ms=now,
-                                            metrics=self._c.metrics)
-            if result.receipts:
-                await conn.execute(sa.insert(t.provider_events), [
-                    {"number_id": number.id, "provider": number.provider, "kind": "status",
-                     "payload": {"messageId": message.id,
-                                 "providerMessageId": result.provider_message_id,
-                                 "status": r.status, "code": r.code, "detail": r.detail},
-                     "due_at": now + int(r.after_seconds * 1000), "attempts": 0,
-                     "created_at": now}
-                    for r in result.receipts
-                ])
-        self._after_commit(outcome.webhooks, bool(result.receipts))
+        await self._outcomes.submit(_Outcome(message.id, change, number.id, number.provider,
+                                             result))
+        self._after_commit(1, bool(result.receipts))
 
     async def _finish(self, message: Any, change: lifecycle.Change) -> None:
+        await self._outcomes.submit(_Outcome(message.id, change))
+        self._after_commit(1, False)
+
+    async def _write_outcomes(self, conn: AsyncConnection,
+                              batch: list[_Outcome]) -> list[Exception | None]:
+        """Outcomes of many provider calls in one transaction (group commit)."""
         now = self._c.clock.now_ms()
-        async with self._c.db.write() as conn:
-            row = await lifecycle.load_for_update(conn, message.id)
-            outcome = await lifecycle.apply(conn, row, change, now_ms=now,
-                                            metrics=self._c.metrics)
-        self._after_commit(outcome.webhooks, False)
+        receipts: list[dict[str, Any]] = []
+        for item in batch:
+            row = await lifecycle.load_for_update(conn, item.message_id)
+            await lifecycle.apply(conn, row, item.change, now_ms=now, metrics=self._c.metrics)
+            receipts += item.receipt_rows(now)
+        if receipts:
+            await conn.execute(sa.insert(t.provider_events), receipts)
+        return [None] * len(batch)
 
     async def _retry_later(self, message: Any, exc: errors.ProviderTemporaryError) -> None:
         s = self._c.settings
@@ -235,6 +243,27 @@ class Dispatcher:
 
     def _wake_in(self, seconds: float) -> None:
         asyncio.get_running_loop().call_later(max(0.001, seconds), self.wake.set)
+
+
+@dataclass(frozen=True)
+class _Outcome:
+    message_id: str
+    change: lifecycle.Change
+    number_id: str | None = None
+    provider: str | None = None
+    result: SendResult | None = None
+
+    def receipt_rows(self, now: int) -> list[dict[str, Any]]:
+        if self.result is None:
+            return []
+        return [
+            {"number_id": self.number_id, "provider": self.provider, "kind": "status",
+             "payload": {"messageId": self.message_id,
+                         "providerMessageId": self.result.provider_message_id,
+                         "status": r.status, "code": r.code, "detail": r.detail},
+             "due_at": now + int(r.after_seconds * 1000), "attempts": 0, "created_at": now}
+            for r in self.result.receipts
+        ]
 
 
 def _one_per_contact(candidates: Sequence[Any], blocked: set[str], limit: int) -> list[Any]:

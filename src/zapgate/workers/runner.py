@@ -34,13 +34,16 @@ class Runner:
         for loop in self._loops:
             self._tasks.append(asyncio.create_task(self._run(loop), name=f"zapgate:{loop.name}"))
 
-    async def stop(self) -> None:
+    async def stop(self, *, grace: float = 5.0) -> None:
+        """Let each loop finish its current tick (no connection is cut mid-query), then stop."""
         self._stopping.set()
         for loop in self._loops:
             if loop.wake is not None:
                 loop.wake.set()
-        for task in self._tasks:
-            task.cancel()
+        if self._tasks:
+            _done, pending = await asyncio.wait(self._tasks, timeout=grace)
+            for task in pending:
+                task.cancel()
         for task in self._tasks:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
@@ -68,7 +71,8 @@ class Runner:
     async def _idle(self, loop: Loop) -> None:
         wake = loop.wake
         if wake is None:
-            await asyncio.sleep(self._poll)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stopping.wait(), timeout=self._poll)
             return
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(wake.wait(), timeout=self._poll)
