@@ -27,13 +27,14 @@ class ServeProcess:
         self.port = free_port()
         self.log_path = log_path
         self.proc: subprocess.Popen[bytes] | None = None
+        self._log: Any = None
 
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
     def start(self) -> ServeProcess:
-        log = self.log_path.open("ab")
+        log = self._log = self.log_path.open("ab")
         self.proc = subprocess.Popen(
             [ZAPGATE, "serve", "--host", "127.0.0.1", "--port", str(self.port), "--no-demo"],
             env=self.env, stdout=log, stderr=subprocess.STDOUT)
@@ -64,6 +65,9 @@ class ServeProcess:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()
+        if self._log is not None:
+            self._log.close()
+            self._log = None
 
 
 @pytest.fixture

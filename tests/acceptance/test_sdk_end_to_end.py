@@ -48,6 +48,12 @@ def world(serve, serve_env, cli, receiver):
     http.close()
 
 
+def _in_a_day():
+    from datetime import UTC, datetime, timedelta
+
+    return (datetime.now(UTC) + timedelta(days=1)).isoformat()
+
+
 def _verify(item, secret):
     expected = hmac.new(secret.encode(), item.body, hashlib.sha256).hexdigest()
     assert item.headers["x-pilot-status-signature"] == expected
@@ -131,7 +137,7 @@ def test_sdk_sees_errors_and_replays(world):
     assert failed_event["data"]["errorCode"] == "WHATSAPP_NOT_EXIST"
     assert failed_event["data"]["error"]
     scheduled = client.messages.send({**body, "text": "later",
-                                      "deliverAt": "2099-01-01T00:00:00.000Z"})
+                                      "deliverAt": _in_a_day()})
     assert client.messages.cancel([scheduled["id"]]) == {"cancelled": [scheduled["id"]],
                                                          "failed": []}
 

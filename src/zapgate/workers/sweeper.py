@@ -63,8 +63,13 @@ class Sweeper:
             due = (await conn.execute(sa.select(c.id, c.version).where(
                 c.meta_status == "PENDING", c.approve_at <= now))).all()
             for row in due:
-                await conn.execute(sa.update(t.templates).where(c.id == row.id)
-                                   .values(meta_status="APPROVED", updated_at=now))
+                # Only the version that was due: a PUT committed in between starts a new review.
+                approved = await conn.execute(
+                    sa.update(t.templates)
+                    .where(c.id == row.id, c.version == row.version, c.meta_status == "PENDING")
+                    .values(meta_status="APPROVED", updated_at=now))
+                if approved.rowcount == 0:
+                    continue
                 await conn.execute(sa.update(t.template_versions).where(
                     t.template_versions.c.template_id == row.id,
                     t.template_versions.c.version == row.version).values(meta_status="APPROVED"))
