@@ -42,6 +42,10 @@ class Settings(BaseSettings):
     idempotency_ttl_seconds: float = 86400
     idempotency_lock_seconds: float = 60
     key_cache_seconds: float = 5.0
+    # Retention, enforced in batches by the sweeper.
+    message_retention_days: float = 90
+    webhook_log_retention_days: float = 30
+    provider_event_retention_days: float = 7
     max_body_bytes: int = 16 * 1024 * 1024
     rate_limit_per_second: float = 0  # per key; 0 = off
     rate_limit_burst: int = 100

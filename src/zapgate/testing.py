@@ -55,9 +55,14 @@ class WebhookReceiver:
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
+            # Without it every response waits for Nagle + delayed ACK (~40 ms a webhook).
+            disable_nagle_algorithm = True
+
             def do_POST(self) -> None:
                 length = int(self.headers.get("content-length", "0"))
                 body = self.rfile.read(length)
+                if len(body) < length:  # the sender died mid-request: nothing was delivered
+                    return
                 item = ReceivedWebhook(self.path, {k.lower(): v for k, v in self.headers.items()},
                                        body, time.time())
                 with receiver._lock:

@@ -175,3 +175,12 @@ def test_a_busy_contact_does_not_block_the_others(start_server, make_tenant, api
     wait_status(api, wait, number["key"], other, "READ", timeout=5)
     statuses = [api.get(f"/v1/messages/{m}", number["key"]).json()["status"] for m in backlog]
     assert statuses.count("QUEUED") > 50, "the other contact waited for the backlog"
+
+
+def test_retention_purges_finished_messages(start_server, make_tenant, api_for, wait):
+    api = api_for(start_server(message_retention_days=0.3 / 86400))
+    number = api.create_number(make_tenant()["key"])
+    done = _send(api, number)
+    pending = _send(api, number, deliverAt=_iso(3600), destinationNumber="+5511944443333")
+    wait(lambda: api.get(f"/v1/messages/{done}", number["key"]).status_code == 404, timeout=10)
+    assert api.get(f"/v1/messages/{pending}", number["key"]).json()["status"] == "QUEUED"

@@ -90,6 +90,15 @@ async def reserve(container: Container, r: Reservation) -> SendOutcome | None:
     Raises 409 ``IDEMPOTENCY_KEY_IN_USE`` while another request holds it and 409
     ``IDEMPOTENCY_KEY_REUSED`` when it was used with another body.
     """
+    try:
+        return await _reserve(container, r)
+    except sa.exc.IntegrityError:
+        # Two first requests raced to insert the key (PostgreSQL; SQLite has one writer): the
+        # other one won, so read what it left.
+        return await _reserve(container, r)
+
+
+async def _reserve(container: Container, r: Reservation) -> SendOutcome | None:
     s = container.settings
     now = container.clock.now_ms()
     async with container.db.write() as conn:

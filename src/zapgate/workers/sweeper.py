@@ -28,6 +28,7 @@ class Sweeper:
         expired = await self._expire(now)
         await self._approve_sandbox_templates(now)
         await self._purge_idempotency(now)
+        await self._purge_old(now)
         await self._gauges(now)
         return expired >= BATCH
 
@@ -78,6 +79,28 @@ class Sweeper:
         async with self._c.db.write() as conn:
             await conn.execute(sa.delete(t.idempotency_keys)
                                .where(t.idempotency_keys.c.expires_at < now))
+
+    async def _purge_old(self, now: int) -> None:
+        """Retention: finished messages, webhook logs and applied provider events, in batches."""
+        s = self._c.settings
+        day = 86_400_000
+        m, d, e = t.messages.c, t.webhook_deliveries.c, t.provider_events.c
+        targets = [
+            (t.messages, m.id, sa.and_(m.status.in_(("READ", "FAILED", "CANCELED", "DELIVERED")),
+                                       m.updated_at < now - int(s.message_retention_days * day))),
+            (t.webhook_deliveries, d.id, sa.and_(d.status != "PENDING", d.updated_at
+                                                 < now - int(s.webhook_log_retention_days * day))),
+            (t.provider_events, e.id, sa.and_(e.processed_at.is_not(None), e.processed_at
+                                              < now - int(s.provider_event_retention_days * day))),
+        ]
+        for table, key, old in targets:
+            async with self._c.db.write() as conn:
+                ids_ = (await conn.execute(sa.select(key).where(old).limit(BATCH))).scalars().all()
+                if ids_:
+                    if table is t.webhook_deliveries:
+                        await conn.execute(sa.delete(t.webhook_attempts).where(
+                            t.webhook_attempts.c.delivery_id.in_(ids_)))
+                    await conn.execute(sa.delete(table).where(key.in_(ids_)))
 
     async def _gauges(self, now: int) -> None:
         m = t.messages.c

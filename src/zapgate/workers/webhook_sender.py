@@ -1,10 +1,137 @@
-"""Customer webhook sender (claims due deliveries, signs, posts, records attempts)."""
+"""Customer webhook sender: claims due deliveries, signs, posts, records every attempt.
+
+The queue is ``webhook_deliveries`` (a transactional outbox filled by ``services.events``); all
+state lives there, so a crash at any instant loses nothing: a claimed delivery carries a lease,
+and when the lease runs out another worker (or this one, restarted) picks it up again. Delivery
+is therefore at-least-once; receivers dedupe on the event id.
+
+Rules (decisions.md, "Webhooks"):
+- per endpoint, deliveries sharing an order key (one message) go strictly in ``seq`` order: a
+  delivery waits while an earlier one of its chain is PENDING (in flight or waiting to retry), so
+  a READ never overtakes its DELIVERED. A FAILED delivery no longer holds its chain back;
+- success is any 2xx; redirects are not followed; the retry schedule and ``Retry-After`` decide
+  the next attempt; after the last attempt the delivery is FAILED;
+- 410 Gone disables the endpoint; so does failing every attempt for
+  ``webhook_disable_after_seconds`` (with a ``webhook.disabled`` audit entry);
+- the address actually connected to is checked before a byte is sent (DNS can point a public
+  name at our own network at any time), unless ``allow_private_urls``.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import email.utils
+import logging
+import random
+import time
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC
+from typing import Any
 
+import httpx
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from zapgate import __version__
 from zapgate.container import Container
+from zapgate.services import webhooks
+from zapgate.storage import tables as t
+from zapgate.webhooks import signing
+from zapgate.webhooks.transport import GuardedTransport, TargetRefused
+
+_log = logging.getLogger("zapgate.webhooks")
+
+BATCH = 100
+EXCERPT_BYTES = 2048
+# A lease outlives the attempt (bounded by the timeout) plus the time to record it, so a slow
+# but live worker never has its delivery taken over; a dead one's comes back after this.
+LEASE_MARGIN_SECONDS = 15.0
+# Retries are spread by up to this fraction (never earlier than the schedule), so deliveries
+# that failed together against a recovering endpoint do not all come back in the same instant.
+RETRY_JITTER = 0.1
+USER_AGENT = f"Zapgate-Webhooks/{__version__}"
+
+
+# --- pure rules ------------------------------------------------------------------------------
+
+
+def parse_retry_after(value: str | None, *, now_s: float) -> float | None:
+    """Seconds to wait from a ``Retry-After`` value (delta-seconds or an HTTP date)."""
+    if not value or not value.strip():
+        return None
+    text = value.strip()
+    if text.isdigit():
+        return float(text)
+    try:
+        when = email.utils.parsedate_to_datetime(text)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, when.timestamp() - now_s)
+
+
+def retry_delay(attempt: int, schedule: list[float], *, retry_after: float | None = None,
+                rng: random.Random | None = None) -> float | None:
+    """Seconds until the attempt after ``attempt`` (1-based), or None when it was the last.
+
+    ``Retry-After`` can push the retry later, never earlier, and at most to the schedule's
+    longest step, so a hostile header cannot park a delivery forever.
+    """
+    if attempt > len(schedule):
+        return None
+    delay = schedule[attempt - 1]
+    if retry_after is not None:
+        delay = max(delay, min(retry_after, max(schedule)))
+    return delay * (1 + (rng or random).random() * RETRY_JITTER)
+
+
+def _clean(text: str, limit: int) -> str:
+    # PostgreSQL text cannot hold NUL; a binary answer must not make the attempt unrecordable.
+    return text[:limit].replace("\x00", "\ufffd")
+
+
+# --- the loop ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Job:
+    delivery_id: str
+    endpoint_id: str
+    workspace_id: str
+    event_id: str
+    event: str
+    body: bytes
+    attempt: int  # 1-based number of the attempt being made
+    url: str
+    secret_enc: str
+    previous_secret_enc: str | None
+    previous_secret_until: int | None
+
+
+@dataclass(frozen=True)
+class Outcome:
+    status_code: int | None
+    duration_ms: int
+    response: str | None
+    error: str | None
+    retry_after: float | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.status_code is not None and 200 <= self.status_code < 300
+
+    @property
+    def gone(self) -> bool:
+        return self.status_code == 410
+
+    @property
+    def metric_label(self) -> str:
+        if self.ok:
+            return "success"
+        return "http_error" if self.status_code is not None else "error"
 
 
 class WebhookSender:
@@ -12,13 +139,326 @@ class WebhookSender:
 
     def __init__(self, container: Container) -> None:
         self._c = container
+        s = container.settings
+        self._concurrency = s.webhook_concurrency
+        # One endpoint may use a quarter of the slots: a slow customer cannot starve the rest.
+        self._per_endpoint = max(1, s.webhook_concurrency // 4)
+        self._lease_ms = int((s.webhook_timeout_seconds + LEASE_MARGIN_SECONDS) * 1000)
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._in_flight: Counter[str] = Counter()
+        self._client: httpx.AsyncClient | None = None
+        self._timer: asyncio.TimerHandle | None = None
+        self._timer_at: int | None = None
 
     @property
     def wake(self) -> asyncio.Event:
         return self._c.wake.webhooks
 
     async def tick(self) -> bool:
-        return False
+        free = min(BATCH, self._concurrency - len(self._tasks))
+        if free <= 0:
+            return False  # a finishing attempt sets ``wake``
+        now = self._c.clock.now_ms()
+        jobs = await self._claim(now, free)
+        for job in jobs:
+            self._start(job)
+        if not jobs:
+            # Idle: arm the timer for retries already in the database (e.g. from before a
+            # restart); retries this process schedules arm it themselves (``_record``).
+            await self._schedule_next_due(now)
+        return len(jobs) == BATCH
 
     async def close(self) -> None:
+        self._cancel_timer()
+        if self._tasks:
+            await asyncio.wait(self._tasks, timeout=self._c.settings.webhook_timeout_seconds + 1)
+        leftovers = list(self._tasks)
+        for task in leftovers:
+            task.cancel()  # its lease expires and another worker retries it
+        await asyncio.gather(*leftovers, return_exceptions=True)
+        if self._client is not None:
+            await self._client.aclose()
+            self._client = None
+
+    # --- claiming ----------------------------------------------------------------------------
+
+    async def _claim(self, now: int, limit: int) -> list[Job]:
+        rows_q = self._due_query(now, limit)
+        d = t.webhook_deliveries.c
+        async with self._c.db.write() as conn:
+            rows = self._pick((await conn.execute(rows_q)).all(), limit)
+            if not rows:
+                return []
+            claimed = set((await conn.execute(
+                sa.update(t.webhook_deliveries)
+                .where(d.id.in_([r.id for r in rows]), d.status == "PENDING", _lease_free(now))
+                .values(lease_until=now + self._lease_ms)
+                .returning(d.id))).scalars().all())
+        return [_job(r) for r in rows if r.id in claimed]
+
+    def _due_query(self, now: int, limit: int) -> sa.Select[Any]:
+        d, e = t.webhook_deliveries.c, t.webhook_endpoints.c
+        earlier = t.webhook_deliveries.alias("earlier")
+        blocked = sa.exists().where(
+            earlier.c.endpoint_id == d.endpoint_id, earlier.c.order_key == d.order_key,
+            earlier.c.status == "PENDING",
+            sa.or_(earlier.c.seq < d.seq, sa.and_(earlier.c.seq == d.seq, earlier.c.id < d.id)))
+        query = (
+            sa.select(d.id, d.endpoint_id, d.event_id, d.event, d.body, d.attempts, e.url,
+                      e.workspace_id, e.secret_enc, e.previous_secret_enc,
+                      e.previous_secret_until)
+            .join(t.webhook_endpoints, e.id == d.endpoint_id)
+            .where(d.status == "PENDING", d.next_attempt_at <= now, _lease_free(now),
+                   e.active.is_(True), ~blocked)
+            .order_by(d.next_attempt_at, d.id)
+            .limit(limit * 4 + 16)
+            .with_for_update(of=t.webhook_deliveries, skip_locked=True)
+        )
+        saturated = [k for k, n in self._in_flight.items() if n >= self._per_endpoint]
+        if saturated:
+            # Otherwise one endpoint's backlog could fill the whole candidate window.
+            query = query.where(d.endpoint_id.not_in(saturated))
+        return query
+
+    def _pick(self, rows: Iterable[Any], limit: int) -> list[Any]:
+        taken = Counter(self._in_flight)
+        picked: list[Any] = []
+        for row in rows:
+            if taken[row.endpoint_id] >= self._per_endpoint:
+                continue
+            taken[row.endpoint_id] += 1
+            picked.append(row)
+            if len(picked) == limit:
+                break
+        return picked
+
+    def _start(self, job: Job) -> None:
+        self._in_flight[job.endpoint_id] += 1
+        task = asyncio.create_task(self._run(job), name=f"webhook:{job.delivery_id}")
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _run(self, job: Job) -> None:
+        try:
+            outcome = await self._attempt(job)
+            await self._record(job, outcome)
+        except Exception:
+            _log.exception("webhook delivery %s could not be recorded; its lease will expire "
+                           "and it will be retried", job.delivery_id)
+        finally:
+            self._in_flight[job.endpoint_id] -= 1
+            if self._in_flight[job.endpoint_id] <= 0:
+                del self._in_flight[job.endpoint_id]
+            self.wake.set()  # a free slot, and maybe the next delivery of this chain
+
+    # --- one attempt ---------------------------------------------------------------------------
+
+    def _http(self) -> httpx.AsyncClient:
+        if self._client is None:
+            s = self._c.settings
+            transport = GuardedTransport(allow_private=s.allow_private_urls,
+                                         max_connections=s.webhook_concurrency)
+            self._client = httpx.AsyncClient(
+                transport=transport, timeout=httpx.Timeout(s.webhook_timeout_seconds),
+                follow_redirects=False, trust_env=False)
+        return self._client
+
+    def _headers(self, job: Job, now_ms: int) -> dict[str, str]:
+        box = self._c.secrets
+        previous = None
+        if job.previous_secret_enc and (job.previous_secret_until or 0) > now_ms:
+            previous = box.open(job.previous_secret_enc)
+        return {
+            "content-type": "application/json",
+            "user-agent": USER_AGENT,
+            # The excerpt is read raw; a compressed answer would be unreadable (or a bomb).
+            "accept-encoding": "identity",
+            **signing.sign_headers(body=job.body, event_id=job.event_id,
+                                   timestamp=now_ms // 1000, secret=box.open(job.secret_enc),
+                                   previous_secret=previous),
+        }
+
+    async def _attempt(self, job: Job) -> Outcome:
+        timeout = self._c.settings.webhook_timeout_seconds
+        started = time.perf_counter()
+        try:
+            headers = self._headers(job, self._c.clock.now_ms())
+            # httpx times each phase; this bounds the whole attempt (a slow drip included).
+            async with asyncio.timeout(timeout):
+                status, retry_after, excerpt = await self._post(job, headers)
+        except (TimeoutError, httpx.TimeoutException):
+            return self._failed(started, f"timed out after {timeout:g} s")
+        except TargetRefused as exc:
+            return self._failed(started, str(exc))
+        except Exception as exc:  # the one place foreign errors become an attempt's error text
+            # (an undecryptable secret included: recorded and retried on schedule, not looped)
+            return self._failed(started, _describe(exc))
+        return Outcome(status_code=status, duration_ms=_elapsed_ms(started), response=excerpt,
+                       error=_http_error(status),
+                       retry_after=parse_retry_after(retry_after, now_s=time.time()))
+
+    async def _post(self, job: Job, headers: dict[str, str]) -> tuple[int, str | None, str]:
+        async with self._http().stream("POST", job.url, content=job.body,
+                                       headers=headers) as response:
+            excerpt = bytearray()
+            async for chunk in response.aiter_raw():
+                excerpt += chunk
+                if len(excerpt) >= EXCERPT_BYTES:
+                    break
+            text = _clean(excerpt[:EXCERPT_BYTES].decode("utf-8", "replace"), EXCERPT_BYTES)
+            return response.status_code, response.headers.get("retry-after"), text
+
+    @staticmethod
+    def _failed(started: float, error: str) -> Outcome:
+        return Outcome(status_code=None, duration_ms=_elapsed_ms(started), response=None,
+                       error=_clean(error, EXCERPT_BYTES))
+
+    # --- recording -----------------------------------------------------------------------------
+
+    async def _record(self, job: Job, outcome: Outcome) -> None:
+        now = self._c.clock.now_ms()
+        status, next_at = self._next_state(job, outcome, now)
+        async with self._c.db.write() as conn:
+            # Endpoint row first, then the delivery: the same lock order as deleting an
+            # endpoint (which cascades to its deliveries), so the two cannot deadlock.
+            disabled = await self._touch_endpoint(conn, job, outcome, now)
+            if not await self._finish_delivery(conn, job, outcome, status, next_at, now):
+                return  # the endpoint was deleted meanwhile; nothing left to record against
+            await conn.execute(sa.insert(t.webhook_attempts).values(
+                delivery_id=job.delivery_id, endpoint_id=job.endpoint_id, attempt=job.attempt,
+                status_code=outcome.status_code, duration_ms=outcome.duration_ms,
+                response_excerpt=outcome.response, error=outcome.error, created_at=now))
+        self._c.metrics.webhook_attempts.labels(outcome.metric_label).inc()
+        self._c.metrics.webhook_latency.observe(outcome.duration_ms / 1000)
+        if disabled:
+            await webhooks.drop_pending(self._c, endpoint_id=job.endpoint_id)
+        elif next_at is not None:
+            self._wake_at(next_at)
+        if not outcome.ok:
+            _log.info("webhook %s attempt %d to endpoint %s failed (%s); next: %s",
+                      job.event, job.attempt, job.endpoint_id,
+                      outcome.error or outcome.status_code, status)
+
+    def _next_state(self, job: Job, outcome: Outcome, now: int) -> tuple[str, int | None]:
+        if outcome.ok:
+            return "SUCCESS", None
+        if outcome.gone:
+            return "FAILED", None  # the endpoint is being disabled; retrying is pointless
+        delay = retry_delay(job.attempt, self._c.settings.webhook_retry_schedule,
+                            retry_after=outcome.retry_after)
+        if delay is None:
+            return "FAILED", None
+        return "PENDING", now + int(delay * 1000)
+
+    async def _finish_delivery(self, conn: AsyncConnection, job: Job, outcome: Outcome,
+                               status: str, next_at: int | None, now: int) -> bool:
+        d = t.webhook_deliveries.c
+        values: dict[str, Any] = {"status": status, "attempts": job.attempt, "lease_until": None,
+                                  "last_status_code": outcome.status_code, "updated_at": now}
+        if next_at is not None:
+            values["next_attempt_at"] = next_at
+        # Guarded by the attempt count: if our lease ran out and another worker already
+        # recorded this attempt, its result stands (ours is still logged: it happened).
+        updated = await conn.execute(sa.update(t.webhook_deliveries).where(
+            d.id == job.delivery_id, d.status == "PENDING",
+            d.attempts == job.attempt - 1).values(**values))
+        if updated.rowcount:
+            return True
+        return (await conn.execute(sa.select(d.id).where(d.id == job.delivery_id))).first() \
+            is not None
+
+    async def _touch_endpoint(self, conn: AsyncConnection, job: Job, outcome: Outcome,
+                              now: int) -> bool:
+        """Last-triggered time and failure clock; True when this attempt disabled it."""
+        e = t.webhook_endpoints.c
+        failing_since: Any = None if outcome.ok else sa.func.coalesce(e.failing_since, now)
+        await conn.execute(sa.update(t.webhook_endpoints).where(e.id == job.endpoint_id)
+                           .values(last_triggered_at=now, failing_since=failing_since))
+        if outcome.ok:
+            return False
+        reason = "GONE" if outcome.gone else await self._failing_too_long(conn, job, now)
+        return reason is not None and await self._disable(conn, job, outcome, reason, now)
+
+    async def _failing_too_long(self, conn: AsyncConnection, job: Job, now: int) -> str | None:
+        e = t.webhook_endpoints.c
+        since = (await conn.execute(sa.select(e.failing_since)
+                                    .where(e.id == job.endpoint_id))).scalar()
+        limit_ms = self._c.settings.webhook_disable_after_seconds * 1000
+        return "FAILING" if since is not None and now - since >= limit_ms else None
+
+    async def _disable(self, conn: AsyncConnection, job: Job, outcome: Outcome, reason: str,
+                       now: int) -> bool:
+        e = t.webhook_endpoints.c
+        updated = await conn.execute(
+            sa.update(t.webhook_endpoints).where(e.id == job.endpoint_id, e.active.is_(True))
+            .values(active=False, disabled_reason=reason, updated_at=now))
+        if not updated.rowcount:
+            return False  # already inactive: one audit entry per disable
+        await conn.execute(sa.insert(t.audit_log).values(
+            workspace_id=job.workspace_id, actor="webhook-sender", action="webhook.disabled",
+            detail={"webhookId": job.endpoint_id, "reason": reason,
+                    "deliveryId": job.delivery_id, "statusCode": outcome.status_code,
+                    "error": outcome.error},
+            created_at=now))
+        _log.warning("webhook endpoint %s disabled (%s)", job.endpoint_id, reason)
+        return True
+
+    # --- waking for retries --------------------------------------------------------------------
+
+    async def _schedule_next_due(self, now: int) -> None:
+        d = t.webhook_deliveries.c
+        async with self._c.db.read() as conn:
+            next_due = (await conn.execute(sa.select(sa.func.min(d.next_attempt_at)).where(
+                d.status == "PENDING", d.next_attempt_at > now))).scalar()
+        if next_due is not None:
+            self._wake_at(int(next_due))
+
+    def _wake_at(self, at_ms: int) -> None:
+        """Wake at ``at_ms`` (keeping an earlier wake-up), so retries beat the poll interval."""
+        if self._timer is not None and self._timer_at is not None and self._timer_at <= at_ms:
+            return
+        self._cancel_timer()
+        delay = max(0.001, (at_ms - self._c.clock.now_ms()) / 1000)
+        self._timer_at = at_ms
+        self._timer = asyncio.get_running_loop().call_later(delay, self._on_timer)
+
+    def _on_timer(self) -> None:
+        self._timer = None
+        self._timer_at = None
+        self.wake.set()
+
+    def _cancel_timer(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+        self._timer = None
+        self._timer_at = None
+
+
+def _lease_free(now: int) -> sa.ColumnElement[bool]:
+    d = t.webhook_deliveries.c
+    return sa.or_(d.lease_until.is_(None), d.lease_until < now)
+
+
+def _job(row: Any) -> Job:
+    return Job(delivery_id=row.id, endpoint_id=row.endpoint_id, workspace_id=row.workspace_id,
+               event_id=row.event_id, event=row.event, body=row.body.encode(),
+               attempt=row.attempts + 1, url=row.url, secret_enc=row.secret_enc,
+               previous_secret_enc=row.previous_secret_enc,
+               previous_secret_until=row.previous_secret_until)
+
+
+def _elapsed_ms(started: float) -> int:
+    return int((time.perf_counter() - started) * 1000)
+
+
+def _http_error(status: int) -> str | None:
+    if 200 <= status < 300:
         return None
+    if 300 <= status < 400:
+        return f"HTTP {status}: redirects are not followed"
+    return f"HTTP {status}"
+
+
+def _describe(exc: Exception) -> str:
+    text = str(exc).strip()
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
