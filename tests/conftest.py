@@ -54,6 +54,7 @@ TEST_SETTINGS: dict[str, Any] = {
     "log_json": False,
     "log_level": "WARNING",
     "worker_poll_interval": 0.05,
+    "sweep_interval_seconds": 0.05,
     "sandbox_send_latency": 0.01,
     "sandbox_delivered_after": 0.05,
     "sandbox_read_after": 0.1,

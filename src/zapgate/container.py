@@ -26,6 +26,8 @@ class Wakeups:
     dispatch: asyncio.Event = field(default_factory=asyncio.Event)
     webhooks: asyncio.Event = field(default_factory=asyncio.Event)
     inbox: asyncio.Event = field(default_factory=asyncio.Event)
+    # A number was created or reconnected: the dispatcher re-reads its leases at once.
+    numbers: asyncio.Event = field(default_factory=asyncio.Event)
 
 
 @dataclass

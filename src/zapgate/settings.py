@@ -28,6 +28,8 @@ class Settings(BaseSettings):
     # Workers run inside ``serve`` unless turned off (``zapgate worker`` runs them alone).
     run_workers: bool = True
     worker_poll_interval: float = Field(default=0.5, gt=0)
+    # How often deadlines, approvals, retention and gauges are swept.
+    sweep_interval_seconds: float = Field(default=2.0, gt=0)
     message_lease_seconds: float = Field(default=60.0, gt=0)
     number_lease_seconds: float = Field(default=15.0, gt=0)
     webhook_timeout_seconds: float = Field(default=10.0, gt=0)

@@ -80,6 +80,7 @@ def serve_env(db_url: str) -> dict[str, str]:
         "ZAPGATE_LOG_JSON": "0",
         "ZAPGATE_LOG_LEVEL": "WARNING",
         "ZAPGATE_WORKER_POLL_INTERVAL": "0.05",
+        "ZAPGATE_SWEEP_INTERVAL_SECONDS": "0.05",
         "ZAPGATE_SANDBOX_SEND_LATENCY": "0.01",
         "ZAPGATE_SANDBOX_DELIVERED_AFTER": "0.05",
         "ZAPGATE_SANDBOX_READ_AFTER": "0.1",

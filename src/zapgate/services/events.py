@@ -21,16 +21,25 @@ def subscribed(events: Any, event: str) -> bool:
     return event in events and event not in payloads.WILDCARD_ONLY_EVENTS
 
 
+EndpointCache = dict[str, list[Any]]
+
+
 async def emit(conn: AsyncConnection, *, number_id: str, event: str, data: dict[str, Any],
-               order_key: str, seq: int, now_ms: int) -> int:
+               order_key: str, seq: int, now_ms: int, cache: EndpointCache | None = None) -> int:
     """Queue one event for every active endpoint of the number subscribed to it.
 
-    Returns how many deliveries were queued; the caller wakes the sender after its commit.
+    ``cache`` lets a batch that applies many changes in one transaction read each number's
+    endpoints once. Returns how many deliveries were queued; the caller wakes the sender after
+    its commit.
     """
-    e = t.webhook_endpoints.c
-    rows = (await conn.execute(
-        sa.select(e.id, e.events).where(e.number_id == number_id, e.active.is_(True))
-    )).all()
+    rows = cache.get(number_id) if cache is not None else None
+    if rows is None:
+        e = t.webhook_endpoints.c
+        rows = list((await conn.execute(
+            sa.select(e.id, e.events).where(e.number_id == number_id, e.active.is_(True))
+        )).all())
+        if cache is not None:
+            cache[number_id] = rows
     targets = [r.id for r in rows if subscribed(r.events, event)]
     if not targets:
         return 0

@@ -43,7 +43,8 @@ async def load_for_update(conn: AsyncConnection, message_id: str) -> Any:
 
 
 async def apply(conn: AsyncConnection, message: Any, change: Change, *, now_ms: int,
-                metrics: Metrics | None = None) -> Outcome:
+                metrics: Metrics | None = None,
+                endpoints: events.EndpointCache | None = None) -> Outcome:
     """Move ``message`` (a row from :func:`load_for_update`) towards ``change.target``.
 
     A duplicate, stale or impossible change is recorded in the timeline with ``applied=False``
@@ -60,7 +61,7 @@ async def apply(conn: AsyncConnection, message: Any, change: Change, *, now_ms: 
     webhooks = 0
     for status in entered:
         seq = await _timeline(conn, message.id, change, status, now_ms, applied=True)
-        webhooks += await _emit(conn, merged, status, change, now_ms, seq)
+        webhooks += await _emit(conn, merged, status, change, now_ms, seq, endpoints)
         if metrics is not None:
             metrics.transitions.labels(status.value).inc()
             metrics.status_lag.labels(status.value).observe(
@@ -114,7 +115,7 @@ async def _timeline(conn: AsyncConnection, message_id: str, change: Change, stat
 
 
 async def _emit(conn: AsyncConnection, message: Any, status: Status, change: Change,
-                now_ms: int, seq: int) -> int:
+                now_ms: int, seq: int, endpoints: events.EndpointCache | None) -> int:
     event = payloads.STATUS_EVENTS.get(status.value)
     if event is None:
         return 0
@@ -124,7 +125,7 @@ async def _emit(conn: AsyncConnection, message: Any, status: Status, change: Cha
         error_code=change.code if status is Status.FAILED else None,
     )
     return await events.emit(conn, number_id=message.number_id, event=event, data=data,
-                             order_key=message.id, seq=seq, now_ms=now_ms)
+                             order_key=message.id, seq=seq, now_ms=now_ms, cache=endpoints)
 
 
 async def record_queued(conn: AsyncConnection, message_id: str, now_ms: int) -> None:

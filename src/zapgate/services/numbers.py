@@ -69,6 +69,7 @@ async def create_number(container: Container, *, workspace_id: str,
         ))
         key = await keys.issue_key(conn, workspace_id=workspace_id, number_id=number_id,
                                    now_ms=now)
+    container.wake.numbers.set()
     container.wake.dispatch.set()
     row = await _get_row(container, workspace_id, number_id)
     instance = _instance(row)

@@ -56,6 +56,8 @@ def create_app(settings: Settings | None = None, *, container: Container | None 
                               if settings.rate_limit_per_second > 0 else None)
     web_errors.install(app)
     app.add_middleware(GuardMiddleware, max_body_bytes=settings.max_body_bytes)
+    # The hot path first: matched before the documented FastAPI route of the same path.
+    app.router.routes.extend(messages.fast_routes)
     for module in (numbers, api_keys, messages, templates, webhooks, sandbox):
         app.include_router(module.router)
     app.include_router(ops_router)

@@ -6,13 +6,14 @@ from typing import Annotated, Any
 
 import orjson
 from fastapi import Depends, Header, Request
+from starlette.requests import ClientDisconnect
 
 from zapgate import errors
 from zapgate.container import Container
 from zapgate.services import auth
 
 
-def get_container(request: Request) -> Container:
+async def get_container(request: Request) -> Container:
     container: Container = request.app.state.container
     return container
 
@@ -25,7 +26,7 @@ async def get_principal(
     x_api_key: Annotated[str | None, Header(include_in_schema=False)] = None,
     x_api_key_id: Annotated[str | None, Header(include_in_schema=False)] = None,
 ) -> auth.Principal:
-    container = get_container(request)
+    container: Container = request.app.state.container
     principal = await auth.authenticate(container, api_key=x_api_key, api_key_id=x_api_key_id)
     limiter = request.app.state.rate_limiter
     if limiter is not None:
@@ -64,8 +65,12 @@ ReadNumberIdDep = Annotated[str, Depends(number_or_tenant_header)]
 
 async def json_body(request: Request) -> Any:
     """The request body as JSON, with the API's own errors for empty or malformed bodies."""
-    raw = await request.body()
-    if len(raw) > get_container(request).settings.max_body_bytes:
+    try:
+        raw = await request.body()
+    except ClientDisconnect:
+        # Nobody is left to answer; keep it out of the error log.
+        raise errors.ValidationFailed("Client disconnected before sending the body") from None
+    if len(raw) > request.app.state.container.settings.max_body_bytes:
         raise errors.PayloadTooLarge("Request body is too large (limit 16 MiB)")
     if not raw.strip():
         raise errors.ValidationFailed("Request body must be a JSON object")

@@ -18,7 +18,7 @@ from zapgate.container import Container
 from zapgate.domain import retry, windows
 from zapgate.domain.lifecycle import Status
 from zapgate.providers.base import Capabilities, NumberRef, OutboundMessage, SendResult
-from zapgate.services import lifecycle
+from zapgate.services import events, lifecycle
 from zapgate.storage import tables as t
 from zapgate.storage.batch import Batcher
 from zapgate.workers.leases import LeaseKeeper
@@ -30,6 +30,7 @@ FREE_FORM_MODES = frozenset({"text", "media", "list", "carousel", "flow"})
 
 class Dispatcher:
     name = "dispatcher"
+    debounce = 0.005
 
     def __init__(self, container: Container) -> None:
         self._c = container
@@ -45,7 +46,9 @@ class Dispatcher:
         return self._c.wake.dispatch
 
     async def tick(self) -> bool:
-        owned = await self._leases.refresh()
+        force = self._c.wake.numbers.is_set()
+        self._c.wake.numbers.clear()
+        owned = await self._leases.refresh(force=force)
         if not owned:
             return False
         numbers = await self._numbers(owned)
@@ -198,9 +201,11 @@ class Dispatcher:
         """Outcomes of many provider calls in one transaction (group commit)."""
         now = self._c.clock.now_ms()
         receipts: list[dict[str, Any]] = []
+        endpoints: events.EndpointCache = {}
         for item in batch:
             row = await lifecycle.load_for_update(conn, item.message_id)
-            await lifecycle.apply(conn, row, item.change, now_ms=now, metrics=self._c.metrics)
+            await lifecycle.apply(conn, row, item.change, now_ms=now, metrics=self._c.metrics,
+                                  endpoints=endpoints)
             receipts += item.receipt_rows(now)
         if receipts:
             await conn.execute(sa.insert(t.provider_events), receipts)

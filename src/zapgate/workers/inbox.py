@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from zapgate.container import Container
 from zapgate.domain.lifecycle import Status
-from zapgate.services import lifecycle
+from zapgate.services import events, lifecycle
 from zapgate.storage import tables as t
 
 _log = logging.getLogger("zapgate.inbox")
@@ -41,19 +41,21 @@ class Inbox:
                 .where(e.processed_at.is_(None), e.due_at <= now)
                 .order_by(e.due_at, e.id).limit(BATCH)
                 .with_for_update(skip_locked=True))).all()
+            endpoints: events.EndpointCache = {}
             for row in rows:
-                webhooks += await self._apply_one(conn, row, now)
+                webhooks += await self._apply_one(conn, row, now, endpoints)
         if webhooks:
             self._c.wake.webhooks.set()
         if len(rows) < BATCH:
             await self._schedule_next(now)
         return len(rows) == BATCH
 
-    async def _apply_one(self, conn: AsyncConnection, row: Any, now: int) -> int:
+    async def _apply_one(self, conn: AsyncConnection, row: Any, now: int,
+                         endpoints: events.EndpointCache) -> int:
         e = t.provider_events.c
         try:
             async with conn.begin_nested():
-                webhooks = await self._apply(conn, row, now)
+                webhooks = await self._apply(conn, row, now, endpoints)
                 await conn.execute(sa.update(t.provider_events).where(e.id == row.id)
                                    .values(processed_at=now))
             return webhooks
@@ -65,7 +67,8 @@ class Inbox:
                 processed_at=now if row.attempts >= 10 else None))
             return 0
 
-    async def _apply(self, conn: AsyncConnection, row: Any, now: int) -> int:
+    async def _apply(self, conn: AsyncConnection, row: Any, now: int,
+                     endpoints: events.EndpointCache) -> int:
         if row.kind != "status":
             _log.warning("unknown provider event kind %s", row.kind)
             return 0
@@ -79,7 +82,7 @@ class Inbox:
             detail=payload.get("detail"), provider_message_id=payload.get("providerMessageId"),
             meta_pricing=payload.get("pricing"))
         outcome = await lifecycle.apply(conn, message, change, now_ms=now,
-                                        metrics=self._c.metrics)
+                                        metrics=self._c.metrics, endpoints=endpoints)
         return outcome.webhooks
 
     async def _schedule_next(self, now: int) -> None:

@@ -76,4 +76,8 @@ class Runner:
             return
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(wake.wait(), timeout=self._poll)
+        # Coalesce a burst of wake-ups (every accepted send wakes the dispatcher) into one tick.
+        debounce = getattr(loop, "debounce", 0.0)
+        if debounce:
+            await asyncio.sleep(debounce)
         wake.clear()

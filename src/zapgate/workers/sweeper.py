@@ -22,9 +22,13 @@ class Sweeper:
 
     def __init__(self, container: Container) -> None:
         self._c = container
+        self._next_sweep = 0
 
     async def tick(self) -> bool:
         now = self._c.clock.now_ms()
+        if now < self._next_sweep:
+            return False
+        self._next_sweep = now + int(self._c.settings.sweep_interval_seconds * 1000)
         expired = await self._expire(now)
         await self._approve_sandbox_templates(now)
         await self._purge_idempotency(now)
@@ -44,9 +48,13 @@ class Sweeper:
             sa.and_(m.deliver_until.is_(None), m.deliver_at <= now - max_age)))
         sent_late = sa.and_(m.status == "SENT", m.deliver_until <= now)
         webhooks = 0
-        async with self._c.db.write() as conn:
+        # Find candidates without the write lock; each is re-checked under it.
+        async with self._c.db.read() as conn:
             ids_ = (await conn.execute(sa.select(m.id).where(sa.or_(queued_late, sent_late))
                                        .limit(BATCH))).scalars().all()
+        if not ids_:
+            return 0
+        async with self._c.db.write() as conn:
             for message_id in ids_:
                 row = await lifecycle.load_for_update(conn, message_id)
                 change = _expiry(row, now)
@@ -60,9 +68,12 @@ class Sweeper:
 
     async def _approve_sandbox_templates(self, now: int) -> None:
         c = t.templates.c
-        async with self._c.db.write() as conn:
+        async with self._c.db.read() as conn:
             due = (await conn.execute(sa.select(c.id, c.version).where(
                 c.meta_status == "PENDING", c.approve_at <= now))).all()
+        if not due:
+            return
+        async with self._c.db.write() as conn:
             for row in due:
                 # Only the version that was due: a PUT committed in between starts a new review.
                 approved = await conn.execute(
@@ -125,8 +136,8 @@ def _expiry(row: Any, now: int) -> lifecycle.Change | None:
     if row.status == "SENT":
         return lifecycle.Change(Status.FAILED, "sweeper", code="DELIVERED_NOT_CONFIRMED",
                                 detail="No delivery receipt before deliverUntil")
-    if row.status != "QUEUED":
-        return None
+    if row.status != "QUEUED" or (row.lease_until is not None and row.lease_until > now):
+        return None  # finished, or claimed by a dispatcher since it was selected
     if row.deliver_until is not None and row.deliver_until <= now:
         if row.attempts > 0:
             return lifecycle.Change(Status.FAILED, "sweeper", code="EXPIRED_AFTER_ATTEMPTS",

@@ -3,10 +3,20 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Request
+from starlette.responses import Response
+from starlette.routing import Route
 
-from zapgate.services import messages, sending
-from zapgate.web.deps import ContainerDep, JsonBody, NumberIdDep, PrincipalDep, ReadNumberIdDep
-from zapgate.web.errors import error_responses, json_response
+from zapgate import errors
+from zapgate.services import auth, messages, sending
+from zapgate.web.deps import (
+    ContainerDep,
+    JsonBody,
+    NumberIdDep,
+    PrincipalDep,
+    ReadNumberIdDep,
+    json_body,
+)
+from zapgate.web.errors import error_response, error_responses, json_response
 from zapgate.web.openapi import body_schema
 
 router = APIRouter(prefix="/v1/messages", tags=["messages"])
@@ -86,6 +96,34 @@ async def send(
                                    idempotency_key=idempotency_key)
     headers = {"Idempotent-Replayed": "true"} if outcome.replayed else None
     return json_response(outcome.status_code, outcome.body, headers)
+
+
+async def send_fast(request: Request) -> Response:
+    """The same operation as :func:`send`, as a plain Starlette endpoint.
+
+    ``POST /v1/messages/send`` is the hot path; FastAPI's dependency solving cost about a fifth
+    of its CPU. This endpoint does the same steps by hand (authenticate, rate-limit, resolve the
+    number, read the body, accept) and is mounted ahead of the documented route, which stays in
+    the OpenAPI document and behaves identically.
+    """
+    container = request.app.state.container
+    try:
+        principal = await auth.authenticate(container, api_key=request.headers.get("x-api-key"),
+                                            api_key_id=request.headers.get("x-api-key-id"))
+        if request.app.state.rate_limiter is not None:
+            request.app.state.rate_limiter.check(principal.key_id)
+        number_id = await auth.number_for(container, principal, None, allow_tenant=False)
+        body = await json_body(request)
+        outcome = await sending.accept(container, workspace_id=principal.workspace_id,
+                                       number_id=number_id, body=body,
+                                       idempotency_key=request.headers.get("idempotency-key"))
+    except errors.ZapgateError as exc:
+        return error_response(exc)
+    headers = {"Idempotent-Replayed": "true"} if outcome.replayed else None
+    return json_response(outcome.status_code, outcome.body, headers)
+
+
+fast_routes = [Route("/v1/messages/send", send_fast, methods=["POST"])]
 
 
 @router.delete("/cancel", openapi_extra=body_schema({
