@@ -20,8 +20,18 @@ def iso(ms: int | None) -> str | None:
     """Epoch milliseconds to the API's timestamp form, e.g. ``2026-02-24T15:00:00.000Z``."""
     if ms is None:
         return None
-    dt = datetime.fromtimestamp(ms / 1000, tz=UTC)
-    return dt.strftime("%Y-%m-%dT%H:%M:%S.") + f"{ms % 1000:03d}Z"
+    seconds, millis = divmod(ms, 1000)
+    text = _EPOCH_SECOND_CACHE.get(seconds)
+    if text is None:
+        text = datetime.fromtimestamp(seconds, tz=UTC).strftime("%Y-%m-%dT%H:%M:%S.")
+        if len(_EPOCH_SECOND_CACHE) > 4096:
+            _EPOCH_SECOND_CACHE.clear()
+        _EPOCH_SECOND_CACHE[seconds] = text
+    return f"{text}{millis:03d}Z"
+
+
+# Formatting dominates on hot paths and most timestamps fall in a few recent seconds.
+_EPOCH_SECOND_CACHE: dict[int, str] = {}
 
 
 def parse_iso(value: str) -> int:

@@ -7,6 +7,8 @@ be guessable from a creation time.
 
 from __future__ import annotations
 
+import base64
+import os
 import secrets
 import string
 import time
@@ -23,9 +25,17 @@ def _b32(value: int, length: int) -> str:
     return "".join(reversed(chars))
 
 
+_RFC4648 = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"
+_TO_CROCKFORD = bytes.maketrans(_RFC4648, _CROCKFORD.encode())
+
+
 def ulid(now_ms: int | None = None) -> str:
+    """26 characters: 48-bit milliseconds then 80 random bits, in an alphabet whose ASCII order
+    is its value order, so ids sort by creation time. (The 128 bits are laid out big-endian with
+    two padding bits at the end rather than the front; ordering is the same.)"""
     ms = time.time_ns() // 1_000_000 if now_ms is None else now_ms
-    return _b32(ms, 10) + _b32(secrets.randbits(80), 16)
+    raw = ms.to_bytes(6, "big") + os.urandom(10)
+    return base64.b32encode(raw)[:26].translate(_TO_CROCKFORD).decode()
 
 
 def new_id(prefix: str) -> str:

@@ -1,10 +1,10 @@
 from __future__ import annotations
 
+import logging
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Request
 from starlette.responses import Response
-from starlette.routing import Route
 
 from zapgate import errors
 from zapgate.services import auth, messages, sending
@@ -20,6 +20,7 @@ from zapgate.web.errors import error_response, error_responses, json_response
 from zapgate.web.openapi import body_schema
 
 router = APIRouter(prefix="/v1/messages", tags=["messages"])
+_log = logging.getLogger("zapgate.web")
 
 _BUTTON = {
     "type": "object", "required": ["type", "label"],
@@ -119,11 +120,15 @@ async def send_fast(request: Request) -> Response:
                                        idempotency_key=request.headers.get("idempotency-key"))
     except errors.ZapgateError as exc:
         return error_response(exc)
+    except Exception:
+        _log.exception("unhandled error in POST /v1/messages/send")
+        return json_response(500, {"error": "Internal server error", "code": "INTERNAL_ERROR"})
     headers = {"Idempotent-Replayed": "true"} if outcome.replayed else None
     return json_response(outcome.status_code, outcome.body, headers)
 
 
-fast_routes = [Route("/v1/messages/send", send_fast, methods=["POST"])]
+# (method, path) -> endpoint, served ahead of FastAPI's middleware and routing (see app.py).
+FAST_PATHS = {("POST", "/v1/messages/send"): send_fast}
 
 
 @router.delete("/cancel", openapi_extra=body_schema({
