@@ -184,3 +184,34 @@ def test_retention_purges_finished_messages(start_server, make_tenant, api_for, 
     pending = _send(api, number, deliverAt=_iso(3600), destinationNumber="+5511944443333")
     wait(lambda: api.get(f"/v1/messages/{done}", number["key"]).status_code == 404, timeout=10)
     assert api.get(f"/v1/messages/{pending}", number["key"]).json()["status"] == "QUEUED"
+
+
+def test_a_bad_provider_event_does_not_block_the_batch(api, number, settings, wait):
+    # Out-of-order receipts (READ before DELIVERED) and a malformed event in one batch: the good
+    # ones apply, filling the skipped states; the bad one is set aside for a later retry.
+    _set_number(settings, number["id"], state="CLOSE")
+    mid = _send(api, number)
+
+    async def inject(c):
+        now = c.clock.now_ms()
+        async with c.db.write() as conn:
+            await conn.execute(sa.insert(t.provider_events), [
+                {"number_id": number["id"], "provider": "sandbox", "kind": "status",
+                 "payload": {"messageId": mid, "status": status}, "due_at": now,
+                 "attempts": 0, "created_at": now}
+                for status in ("READ", "BOGUS", "DELIVERED")])
+
+    with_container(settings, inject)
+    m = wait_status(api, wait, number["key"], mid, "READ")
+    assert m["sentAt"] and m["deliveredAt"] and m["readAt"]
+    applied = [e["status"] for e in _events(api, number, mid) if e["applied"]]
+    assert applied == ["QUEUED", "SENT", "DELIVERED", "READ"]
+
+    async def bad_event(c):
+        async with c.db.read() as conn:
+            return (await conn.execute(sa.select(t.provider_events.c.attempts,
+                                                 t.provider_events.c.error)
+                                       .where(t.provider_events.c.processed_at.is_(None)))).all()
+
+    pending = wait(lambda: with_container(settings, bad_event))
+    assert pending[0].attempts == 1 and "BOGUS" in pending[0].error

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Sequence
 from typing import Any
 
 import sqlalchemy as sa
@@ -34,28 +35,48 @@ class Inbox:
     async def tick(self) -> bool:
         now = self._c.clock.now_ms()
         e = t.provider_events.c
-        webhooks = 0
         async with self._c.db.write() as conn:
             rows = (await conn.execute(
                 sa.select(t.provider_events)
                 .where(e.processed_at.is_(None), e.due_at <= now)
                 .order_by(e.due_at, e.id).limit(BATCH)
                 .with_for_update(skip_locked=True))).all()
-            endpoints: events.EndpointCache = {}
-            for row in rows:
-                webhooks += await self._apply_one(conn, row, now, endpoints)
-        if webhooks:
+            if rows:
+                await self._apply_batch(conn, rows, now)
+        if rows:
             self._c.wake.webhooks.set()
         if len(rows) < BATCH:
             await self._schedule_next(now)
         return len(rows) == BATCH
+
+    async def _apply_batch(self, conn: AsyncConnection, rows: Sequence[Any], now: int) -> None:
+        """Apply the whole batch under one savepoint; if any event fails, redo it one event per
+        savepoint so that only the bad event is set aside."""
+        try:
+            async with conn.begin_nested():
+                await self._apply_all(conn, rows, now)
+        except Exception:
+            _log.warning("a provider event batch failed; applying its events one by one")
+            endpoints: events.EndpointCache = {}
+            for row in rows:
+                await self._apply_one(conn, row, now, endpoints)
+
+    async def _apply_all(self, conn: AsyncConnection, rows: Sequence[Any], now: int) -> None:
+        e = t.provider_events.c
+        endpoints: events.EndpointCache = {}
+        preloaded = await _preload(conn, rows)
+        for row in rows:
+            await self._apply(conn, row, now, endpoints, preloaded)
+        await conn.execute(sa.update(t.provider_events)
+                           .where(e.id.in_([r.id for r in rows]), e.processed_at.is_(None))
+                           .values(processed_at=now))
 
     async def _apply_one(self, conn: AsyncConnection, row: Any, now: int,
                          endpoints: events.EndpointCache) -> int:
         e = t.provider_events.c
         try:
             async with conn.begin_nested():
-                webhooks = await self._apply(conn, row, now, endpoints)
+                webhooks = await self._apply(conn, row, now, endpoints, {})
                 await conn.execute(sa.update(t.provider_events).where(e.id == row.id)
                                    .values(processed_at=now))
             return webhooks
@@ -68,12 +89,15 @@ class Inbox:
             return 0
 
     async def _apply(self, conn: AsyncConnection, row: Any, now: int,
-                     endpoints: events.EndpointCache) -> int:
+                     endpoints: events.EndpointCache, preloaded: dict[str, Any]) -> int:
         if row.kind != "status":
             _log.warning("unknown provider event kind %s", row.kind)
             return 0
         payload = row.payload
-        message = await _find_message(conn, payload)
+        # A preloaded row is used once: a second receipt for the same message must see the
+        # state the first one left, so it is read again.
+        message = preloaded.pop(str(payload.get("messageId")), None) \
+            or await _find_message(conn, payload)
         if message is None:
             _log.info("receipt for unknown message %s", payload.get("providerMessageId"))
             return 0
@@ -100,6 +124,21 @@ class Inbox:
     async def close(self) -> None:
         if self._timer is not None:
             self._timer.cancel()
+
+
+async def _preload(conn: AsyncConnection, rows: Sequence[Any]) -> dict[str, Any]:
+    """The messages a batch of receipts refers to by our id, in one query."""
+    ids_ = {str(r.payload.get("messageId")) for r in rows
+            if r.kind == "status" and r.payload.get("messageId")}
+    if not ids_:
+        return {}
+    query = (
+        sa.select(t.messages, t.numbers.c.number.label("from_number"))
+        .join(t.numbers, t.numbers.c.id == t.messages.c.number_id)
+        .where(t.messages.c.id.in_(ids_))
+        .with_for_update(of=t.messages)
+    )
+    return {row.id: row for row in (await conn.execute(query)).all()}
 
 
 async def _find_message(conn: AsyncConnection, payload: dict[str, Any]) -> Any:
