@@ -38,6 +38,7 @@ from zapgate import __version__
 from zapgate.container import Container
 from zapgate.services import webhooks
 from zapgate.storage import tables as t
+from zapgate.storage.batch import Batcher
 from zapgate.webhooks import signing
 from zapgate.webhooks.transport import GuardedTransport, TargetRefused
 
@@ -134,6 +135,16 @@ class Outcome:
         return "http_error" if self.status_code is not None else "error"
 
 
+@dataclass
+class _Record:
+    job: Job
+    outcome: Outcome
+    status: str
+    next_at: int | None
+    now: int
+    disabled: bool = False
+
+
 class WebhookSender:
     name = "webhooks"
 
@@ -149,6 +160,9 @@ class WebhookSender:
         self._client: httpx.AsyncClient | None = None
         self._timer: asyncio.TimerHandle | None = None
         self._timer_at: int | None = None
+        self._records: Batcher[_Record] = Batcher(container.db, self._write_records)
+        # Decrypted secrets by ciphertext: Fernet on every attempt is measurable at volume.
+        self._secrets: dict[str, str] = {}
 
     @property
     def wake(self) -> asyncio.Event:
@@ -176,6 +190,7 @@ class WebhookSender:
         for task in leftovers:
             task.cancel()  # its lease expires and another worker retries it
         await asyncio.gather(*leftovers, return_exceptions=True)
+        await self._records.close()
         if self._client is not None:
             await self._client.aclose()
             self._client = None
@@ -264,19 +279,26 @@ class WebhookSender:
         return self._client
 
     def _headers(self, job: Job, now_ms: int) -> dict[str, str]:
-        box = self._c.secrets
         previous = None
         if job.previous_secret_enc and (job.previous_secret_until or 0) > now_ms:
-            previous = box.open(job.previous_secret_enc)
+            previous = self._open(job.previous_secret_enc)
         return {
             "content-type": "application/json",
             "user-agent": USER_AGENT,
             # The excerpt is read raw; a compressed answer would be unreadable (or a bomb).
             "accept-encoding": "identity",
             **signing.sign_headers(body=job.body, event_id=job.event_id,
-                                   timestamp=now_ms // 1000, secret=box.open(job.secret_enc),
+                                   timestamp=now_ms // 1000, secret=self._open(job.secret_enc),
                                    previous_secret=previous),
         }
+
+    def _open(self, sealed: str) -> str:
+        secret = self._secrets.get(sealed)
+        if secret is None:
+            if len(self._secrets) > 10_000:
+                self._secrets.clear()
+            secret = self._secrets[sealed] = self._c.secrets.open(sealed)
+        return secret
 
     async def _attempt(self, job: Job) -> Outcome:
         timeout = self._c.settings.webhook_timeout_seconds
@@ -318,16 +340,10 @@ class WebhookSender:
     async def _record(self, job: Job, outcome: Outcome) -> None:
         now = self._c.clock.now_ms()
         status, next_at = self._next_state(job, outcome, now)
-        async with self._c.db.write() as conn:
-            # Endpoint row first, then the delivery: the same lock order as deleting an
-            # endpoint (which cascades to its deliveries), so the two cannot deadlock.
-            disabled = await self._touch_endpoint(conn, job, outcome, now)
-            if not await self._finish_delivery(conn, job, outcome, status, next_at, now):
-                return  # the endpoint was deleted meanwhile; nothing left to record against
-            await conn.execute(sa.insert(t.webhook_attempts).values(
-                delivery_id=job.delivery_id, endpoint_id=job.endpoint_id, attempt=job.attempt,
-                status_code=outcome.status_code, duration_ms=outcome.duration_ms,
-                response_excerpt=outcome.response, error=outcome.error, created_at=now))
+        record = _Record(job, outcome, status, next_at, now)
+        # Group commit: the attempts finishing together are recorded in one transaction.
+        await self._records.submit(record)
+        disabled = record.disabled
         self._c.metrics.webhook_attempts.labels(outcome.metric_label).inc()
         self._c.metrics.webhook_latency.observe(outcome.duration_ms / 1000)
         if disabled:
@@ -338,6 +354,22 @@ class WebhookSender:
             _log.info("webhook %s attempt %d to endpoint %s failed (%s); next: %s",
                       job.event, job.attempt, job.endpoint_id,
                       outcome.error or outcome.status_code, status)
+
+    async def _write_records(self, conn: AsyncConnection,
+                             records: list[_Record]) -> list[Exception | None]:
+        for r in records:
+            # Endpoint row first, then the delivery: the same lock order as deleting an
+            # endpoint (which cascades to its deliveries), so the two cannot deadlock.
+            r.disabled = await self._touch_endpoint(conn, r.job, r.outcome, r.now)
+            if not await self._finish_delivery(conn, r.job, r.outcome, r.status, r.next_at,
+                                               r.now):
+                continue  # the endpoint was deleted meanwhile; nothing left to record against
+            await conn.execute(sa.insert(t.webhook_attempts).values(
+                delivery_id=r.job.delivery_id, endpoint_id=r.job.endpoint_id,
+                attempt=r.job.attempt, status_code=r.outcome.status_code,
+                duration_ms=r.outcome.duration_ms, response_excerpt=r.outcome.response,
+                error=r.outcome.error, created_at=r.now))
+        return [None] * len(records)
 
     def _next_state(self, job: Job, outcome: Outcome, now: int) -> tuple[str, int | None]:
         if outcome.ok:
