@@ -39,5 +39,13 @@ class Metrics:
         self.status_lag = Histogram(
             "zapgate_status_lag_seconds", "Time from accept to each status", ["status"],
             buckets=(0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 3600), registry=r)
+        self._accepted_by_mode: dict[str, Counter] = {}
         self.numbers_owned = Gauge(
             "zapgate_numbers_leased", "Numbers whose queue this process owns", registry=r)
+
+    def accepted(self, mode: str) -> Counter:
+        """The accepted-sends counter of one mode (label lookups are costly on the hot path)."""
+        child = self._accepted_by_mode.get(mode)
+        if child is None:
+            child = self._accepted_by_mode[mode] = self.sends_accepted.labels(mode)
+        return child

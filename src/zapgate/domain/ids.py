@@ -7,7 +7,6 @@ be guessable from a creation time.
 
 from __future__ import annotations
 
-import base64
 import os
 import secrets
 import string
@@ -25,17 +24,18 @@ def _b32(value: int, length: int) -> str:
     return "".join(reversed(chars))
 
 
-_RFC4648 = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"
-_TO_CROCKFORD = bytes.maketrans(_RFC4648, _CROCKFORD.encode())
+# Every 10-bit value as two characters: 13 lookups encode 130 bits (the 128 of an id + 2 zero
+# bits), far cheaper than base64.b32encode, which is pure Python.
+_PAIRS = [_CROCKFORD[i >> 5] + _CROCKFORD[i & 31] for i in range(1024)]
 
 
 def ulid(now_ms: int | None = None) -> str:
     """26 characters: 48-bit milliseconds then 80 random bits, in an alphabet whose ASCII order
-    is its value order, so ids sort by creation time. (The 128 bits are laid out big-endian with
-    two padding bits at the end rather than the front; ordering is the same.)"""
+    is its value order, so ids sort by creation time. (The two padding bits are at the end rather
+    than the front as in the ULID spec; ordering is the same.)"""
     ms = time.time_ns() // 1_000_000 if now_ms is None else now_ms
-    raw = ms.to_bytes(6, "big") + os.urandom(10)
-    return base64.b32encode(raw)[:26].translate(_TO_CROCKFORD).decode()
+    value = ((ms << 80) | int.from_bytes(os.urandom(10), "big")) << 2
+    return "".join([_PAIRS[(value >> shift) & 1023] for shift in range(120, -10, -10)])
 
 
 def new_id(prefix: str) -> str:

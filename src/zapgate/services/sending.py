@@ -60,7 +60,7 @@ async def accept(container: Container, *, workspace_id: str, number_id: str, bod
         if reservation is not None:
             await release(container, reservation)
         raise
-    container.metrics.sends_accepted.labels(request.mode).inc()
+    container.metrics.accepted(request.mode).inc()
     container.wake.dispatch.set()
     return outcome
 

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
-from starlette.routing import request_response
+from starlette.requests import Request
+from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from zapgate import __version__
@@ -46,6 +47,17 @@ class ZapgateApp(FastAPI):
         await super().__call__(scope, receive, send)
 
 
+def _plain_endpoint(endpoint: Callable[[Request], Awaitable[Response]]) -> ASGIApp:
+    """An endpoint as ASGI without Starlette's exception wrapper (the endpoint answers every
+    error itself)."""
+
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        response = await endpoint(Request(scope, receive, send))
+        await response(scope, receive, send)
+
+    return app
+
+
 def create_app(settings: Settings | None = None, *, container: Container | None = None,
                migrate_on_start: bool = True) -> FastAPI:
     settings = settings or (container.settings if container else Settings())
@@ -78,7 +90,7 @@ def create_app(settings: Settings | None = None, *, container: Container | None 
                               if settings.rate_limit_per_second > 0 else None)
     web_errors.install(app)
     app.add_middleware(GuardMiddleware, max_body_bytes=settings.max_body_bytes)
-    app.fast_paths = {key: GuardMiddleware(request_response(endpoint),
+    app.fast_paths = {key: GuardMiddleware(_plain_endpoint(endpoint),
                                            max_body_bytes=settings.max_body_bytes)
                       for key, endpoint in messages.FAST_PATHS.items()}
     for module in (numbers, api_keys, messages, templates, webhooks, sandbox):
