@@ -14,6 +14,7 @@ from typing import Any
 from zapgate import errors
 from zapgate.clock import parse_iso
 from zapgate.domain import phones
+from zapgate.domain.problems import Problems
 
 MAX_SCHEDULE_AHEAD_MS = 35 * 86_400_000
 MAX_TEXT = 4096
@@ -61,24 +62,14 @@ class SendRequest:
         return self.media is not None and self.media.startswith("data:")
 
 
-class _Problems:
-    def __init__(self) -> None:
-        self.items: list[dict[str, str]] = []
-
-    def add(self, field_name: str, message: str) -> None:
-        self.items.append({"field": field_name, "message": message})
-
-    def raise_if_any(self) -> None:
-        if self.items:
-            first = self.items[0]
-            raise errors.ValidationFailed(
-                f"Invalid request: {first['field']}: {first['message']}", details=self.items)
+def _new_problems() -> Problems:
+    return Problems("request")
 
 
 def parse(body: Any, *, now_ms: int) -> SendRequest:
     if not isinstance(body, dict):
         raise errors.ValidationFailed("Request body must be a JSON object")
-    problems = _Problems()
+    problems = _new_problems()
     destination, kind = _destination(body)
     mode = _mode(body)
     fields = _typed_fields(body, problems)
@@ -163,7 +154,7 @@ def _conflict(message: str, keys: list[str]) -> errors.ValidationFailed:
 
 
 def _mode_rules(mode: str, body: dict[str, Any], fields: dict[str, Any],
-                problems: _Problems) -> None:
+                problems: Problems) -> None:
     has = {k for k in ("text", "media", "buttons", "header", "footer") if _present(body, k)}
     has_vars = bool(fields.get("variables"))
     if mode == "template":
@@ -200,7 +191,7 @@ def _mode_rules(mode: str, body: dict[str, Any], fields: dict[str, Any],
         problems.add("caption", "only allowed with direct media (media + mediaType)")
 
 
-def _typed_fields(body: dict[str, Any], problems: _Problems) -> dict[str, Any]:
+def _typed_fields(body: dict[str, Any], problems: Problems) -> dict[str, Any]:
     out: dict[str, Any] = {}
     _string(body, "templateId", 1, 512, problems, out)
     _string(body, "text", 1, MAX_TEXT, problems, out)
@@ -220,7 +211,7 @@ def _typed_fields(body: dict[str, Any], problems: _Problems) -> dict[str, Any]:
     return out
 
 
-def _string(body: dict[str, Any], key: str, min_len: int, max_len: int, problems: _Problems,
+def _string(body: dict[str, Any], key: str, min_len: int, max_len: int, problems: Problems,
             out: dict[str, Any]) -> None:
     value = body.get(key)
     if value is None:
@@ -233,7 +224,7 @@ def _string(body: dict[str, Any], key: str, min_len: int, max_len: int, problems
         out[key] = value
 
 
-def _variables(body: dict[str, Any], problems: _Problems, out: dict[str, Any]) -> None:
+def _variables(body: dict[str, Any], problems: Problems, out: dict[str, Any]) -> None:
     value = body.get("variables")
     if value is None:
         return
@@ -249,7 +240,7 @@ def _variables(body: dict[str, Any], problems: _Problems, out: dict[str, Any]) -
     out["variables"] = result
 
 
-def _media(body: dict[str, Any], problems: _Problems, out: dict[str, Any]) -> None:
+def _media(body: dict[str, Any], problems: Problems, out: dict[str, Any]) -> None:
     media = body.get("media")
     media_type = body.get("mediaType")
     if media is None:
@@ -272,7 +263,7 @@ def _media(body: dict[str, Any], problems: _Problems, out: dict[str, Any]) -> No
     out["mediaType"] = media_type
 
 
-def _buttons(body: dict[str, Any], problems: _Problems, out: dict[str, Any]) -> None:
+def _buttons(body: dict[str, Any], problems: Problems, out: dict[str, Any]) -> None:
     value = body.get("buttons")
     if value is None:
         return
@@ -292,7 +283,7 @@ def _buttons(body: dict[str, Any], problems: _Problems, out: dict[str, Any]) -> 
     out["buttons"] = parsed
 
 
-def _button(button: Any, path: str, problems: _Problems) -> dict[str, str] | None:
+def _button(button: Any, path: str, problems: Problems) -> dict[str, str] | None:
     if not isinstance(button, dict):
         problems.add(path, "must be an object")
         return None
@@ -319,7 +310,7 @@ def _button(button: Any, path: str, problems: _Problems) -> dict[str, str] | Non
     return result
 
 
-def _header(body: dict[str, Any], problems: _Problems, out: dict[str, Any]) -> None:
+def _header(body: dict[str, Any], problems: Problems, out: dict[str, Any]) -> None:
     value = body.get("header")
     if value is None:
         return
@@ -333,7 +324,7 @@ def _header(body: dict[str, Any], problems: _Problems, out: dict[str, Any]) -> N
     out["header"] = {"type": value["type"], "content": value["content"]}
 
 
-def _labels(body: dict[str, Any], problems: _Problems, out: dict[str, Any]) -> None:
+def _labels(body: dict[str, Any], problems: Problems, out: dict[str, Any]) -> None:
     value = body.get("labels")
     if value is None:
         return
@@ -346,7 +337,7 @@ def _labels(body: dict[str, Any], problems: _Problems, out: dict[str, Any]) -> N
     out["labels"] = list(dict.fromkeys(value))
 
 
-def _objects(body: dict[str, Any], problems: _Problems, out: dict[str, Any]) -> None:
+def _objects(body: dict[str, Any], problems: Problems, out: dict[str, Any]) -> None:
     lst = body.get("list")
     if lst is not None:
         sections = lst.get("sections") if isinstance(lst, dict) else None
@@ -374,7 +365,7 @@ def _objects(body: dict[str, Any], problems: _Problems, out: dict[str, Any]) -> 
 
 
 def _schedule(body: dict[str, Any], now_ms: int,
-              problems: _Problems) -> tuple[int | None, int | None]:
+              problems: Problems) -> tuple[int | None, int | None]:
     deliver_at = _time(body, "deliverAt", problems)
     deliver_until = _time(body, "deliverUntil", problems)
     effective_at = max(deliver_at or now_ms, now_ms)
@@ -385,7 +376,7 @@ def _schedule(body: dict[str, Any], now_ms: int,
     return (effective_at if deliver_at is not None else None), deliver_until
 
 
-def _time(body: dict[str, Any], key: str, problems: _Problems) -> int | None:
+def _time(body: dict[str, Any], key: str, problems: Problems) -> int | None:
     value = body.get(key)
     if value is None:
         return None

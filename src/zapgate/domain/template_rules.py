@@ -33,6 +33,7 @@ import orjson
 
 from zapgate import errors
 from zapgate.domain import phones, templates
+from zapgate.domain.problems import Problems
 
 CATEGORIES = ("MARKETING", "UTILITY", "OTP")
 CATEGORY_ALIASES = {"AUTHENTICATION": "OTP"}
@@ -80,18 +81,8 @@ class Identity:
     language: str
 
 
-class _Problems:
-    def __init__(self) -> None:
-        self.items: list[dict[str, str]] = []
-
-    def add(self, field_name: str, message: str) -> None:
-        self.items.append({"field": field_name, "message": message})
-
-    def raise_if_any(self) -> None:
-        if self.items:
-            first = self.items[0]
-            raise errors.ValidationFailed(
-                f"Invalid template: {first['field']}: {first['message']}", details=self.items)
+def _new_problems() -> Problems:
+    return Problems("template")
 
 
 # -- entry points ----------------------------------------------------------------------------
@@ -101,7 +92,7 @@ def parse(body: Any, *, partial: bool = False) -> TemplateSpec:
     category and language may be left out and keep their current values)."""
     if not isinstance(body, dict):
         raise errors.ValidationFailed("Request body must be a JSON object")
-    problems = _Problems()
+    problems = _new_problems()
     name = _identity_field(body, "name", normalize_name, partial, problems)
     category = _identity_field(body, "category", normalize_category, partial, problems)
     language = _identity_field(body, "language", normalize_language, partial, problems)
@@ -173,7 +164,7 @@ _IDENTITY_HINTS = {
 
 
 def _identity_field(body: dict[str, Any], key: str, normalize: Callable[[str], str | None],
-                    partial: bool, problems: _Problems) -> str | None:
+                    partial: bool, problems: Problems) -> str | None:
     value = body.get(key)
     if value is None and partial:
         return None
@@ -188,7 +179,7 @@ def _identity_field(body: dict[str, Any], key: str, normalize: Callable[[str], s
 
 # -- content ---------------------------------------------------------------------------------
 
-def _content(body: dict[str, Any], problems: _Problems) -> dict[str, Any]:
+def _content(body: dict[str, Any], problems: Problems) -> dict[str, Any]:
     parts = _structured(body.get("body"), problems)
     for key in ("header", "footer", "buttons"):
         if body.get(key) is None:
@@ -205,7 +196,7 @@ def _content(body: dict[str, Any], problems: _Problems) -> dict[str, Any]:
     }
 
 
-def _structured(value: Any, problems: _Problems) -> dict[str, Any]:
+def _structured(value: Any, problems: Problems) -> dict[str, Any]:
     """The three accepted forms of ``body`` as one dict of raw parts."""
     if isinstance(value, str) and value.lstrip().startswith("{"):
         try:
@@ -230,7 +221,7 @@ def _text_of(value: Any) -> Any:
     return value.get("text") if isinstance(value, dict) else value
 
 
-def _body_text(value: Any, problems: _Problems) -> str:
+def _body_text(value: Any, problems: Problems) -> str:
     text = _text_of(value)
     if not isinstance(text, str) or not text.strip():
         problems.add("body.text", "required: the text, or {\"body\": {\"text\": ...}, "
@@ -247,14 +238,14 @@ def _body_text(value: Any, problems: _Problems) -> str:
     return text
 
 
-def _check_placeholders(field_name: str, text: str, problems: _Problems) -> None:
+def _check_placeholders(field_name: str, text: str, problems: Problems) -> None:
     for match in _PLACEHOLDER.finditer(text):
         if not templates.VARIABLE.fullmatch(match.group(0)):
             problems.add(field_name, f"invalid variable {match.group(0)!r}: variables are "
                                      "named, like {{nome}} (letters, digits, _)")
 
 
-def _footer(value: Any, problems: _Problems) -> str | None:
+def _footer(value: Any, problems: Problems) -> str | None:
     if value is None:
         return None
     text = _text_of(value)
@@ -272,7 +263,7 @@ def _footer(value: Any, problems: _Problems) -> str | None:
 
 # -- header ----------------------------------------------------------------------------------
 
-def _header(value: Any, problems: _Problems) -> dict[str, Any] | None:
+def _header(value: Any, problems: Problems) -> dict[str, Any] | None:
     if value is None:
         return None
     if not isinstance(value, dict):
@@ -290,7 +281,7 @@ def _header(value: Any, problems: _Problems) -> dict[str, Any] | None:
     return _media_header(kind, value, problems)
 
 
-def _text_header(text: Any, problems: _Problems) -> dict[str, Any] | None:
+def _text_header(text: Any, problems: Problems) -> dict[str, Any] | None:
     if not isinstance(text, str) or not text.strip():
         problems.add("header.text", "required for a TEXT header")
         return None
@@ -314,7 +305,7 @@ def _is_emoji(char: str) -> bool:
     return 0x1F000 <= code <= 0x1FAFF or 0x2600 <= code <= 0x27BF or code == 0xFE0F
 
 
-def _media_header(kind: str, value: dict[str, Any], problems: _Problems) -> dict[str, Any] | None:
+def _media_header(kind: str, value: dict[str, Any], problems: Problems) -> dict[str, Any] | None:
     url, data = value.get("url"), value.get("base64")
     if (url is None) == (data is None):
         problems.add("header", f"a {kind} header needs exactly one of url or base64")
@@ -348,7 +339,7 @@ def _valid_data_uri(value: str, mime_types: tuple[str, ...]) -> bool:
 
 # -- buttons ---------------------------------------------------------------------------------
 
-def _buttons(value: Any, problems: _Problems) -> list[dict[str, Any]]:
+def _buttons(value: Any, problems: Problems) -> list[dict[str, Any]]:
     if value is None:
         return []
     if not isinstance(value, list):
@@ -365,7 +356,7 @@ def _buttons(value: Any, problems: _Problems) -> list[dict[str, Any]]:
     return buttons
 
 
-def _button(field_name: str, value: Any, problems: _Problems) -> dict[str, Any] | None:
+def _button(field_name: str, value: Any, problems: Problems) -> dict[str, Any] | None:
     if not isinstance(value, dict):
         problems.add(field_name, "must be an object")
         return None
@@ -385,7 +376,7 @@ def _button(field_name: str, value: Any, problems: _Problems) -> dict[str, Any] 
     return out
 
 
-def _button_text(field_name: str, text: Any, problems: _Problems, *,
+def _button_text(field_name: str, text: Any, problems: Problems, *,
                  required: bool = True) -> str | None:
     if text is None and not required:
         return None
@@ -399,7 +390,7 @@ def _button_text(field_name: str, text: Any, problems: _Problems, *,
     return text
 
 
-def _button_url(field_name: str, url: Any, problems: _Problems) -> str | None:
+def _button_url(field_name: str, url: Any, problems: Problems) -> str | None:
     if not isinstance(url, str):
         problems.add(f"{field_name}.url", "required, an http(s) URL")
         return None
@@ -414,7 +405,7 @@ def _button_url(field_name: str, url: Any, problems: _Problems) -> str | None:
     return url
 
 
-def _button_phone(field_name: str, phone: Any, problems: _Problems) -> str | None:
+def _button_phone(field_name: str, phone: Any, problems: Problems) -> str | None:
     normalized = phones.normalize_e164(phone) if isinstance(phone, str) else None
     if normalized is None:
         problems.add(f"{field_name}.phone_number", "required, an E.164 phone number")
@@ -422,7 +413,7 @@ def _button_phone(field_name: str, phone: Any, problems: _Problems) -> str | Non
 
 
 def _copy_code_button(field_name: str, value: dict[str, Any],
-                      problems: _Problems) -> dict[str, Any]:
+                      problems: Problems) -> dict[str, Any]:
     example = value.get("example")
     if not isinstance(example, str) or not _COPY_CODE.fullmatch(example) \
             or len(example) > MAX_COPY_CODE:
@@ -437,7 +428,7 @@ def _copy_code_button(field_name: str, value: dict[str, Any],
 
 # -- examples --------------------------------------------------------------------------------
 
-def _examples(value: Any, problems: _Problems) -> dict[str, str]:
+def _examples(value: Any, problems: Problems) -> dict[str, str]:
     if value is None:
         return {}
     if not isinstance(value, dict):
