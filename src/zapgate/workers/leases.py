@@ -58,7 +58,10 @@ class LeaseKeeper:
         mine = (await conn.execute(sa.select(sa.func.count()).select_from(t.number_leases)
                                    .where(lz.owner == self._me))).scalar_one()
         share = math.ceil(total / max(1, live)) - mine
-        if share <= 0:
+        if share < 0:
+            await self._release_excess(conn, -share)
+            return
+        if share == 0:
             return
         free = (await conn.execute(
             sa.select(n.id).select_from(t.numbers.outerjoin(t.number_leases, lz.number_id == n.id))
@@ -67,6 +70,16 @@ class LeaseKeeper:
             .order_by(n.id).limit(share))).scalars().all()
         for number_id in free:
             await conn.execute(self._upsert(number_id, now))
+
+    async def _release_excess(self, conn: AsyncConnection, count: int) -> None:
+        """More workers are alive than when we took our numbers: hand some back so the others
+        can take them (a number is never owned by two workers: it is free in between)."""
+        lz = t.number_leases.c
+        excess = (await conn.execute(sa.select(lz.number_id).where(lz.owner == self._me)
+                                     .order_by(lz.number_id.desc()).limit(count))
+                  ).scalars().all()
+        await conn.execute(sa.delete(t.number_leases).where(
+            lz.owner == self._me, lz.number_id.in_(excess)))
 
     def _upsert(self, number_id: str, now: int) -> sa.Executable:
         dialect = postgresql if not self._c.db.is_sqlite else sqlite

@@ -1,0 +1,47 @@
+"""Number leases spread over live workers, and move when a worker joins or dies."""
+
+from __future__ import annotations
+
+import asyncio
+
+import sqlalchemy as sa
+
+from zapgate.container import build_container
+from zapgate.domain import ids
+from zapgate.services import tenants
+from zapgate.storage import migrate
+from zapgate.storage import tables as t
+from zapgate.workers.leases import LeaseKeeper
+
+
+def test_numbers_rebalance_when_a_worker_joins_and_move_when_it_dies(make_settings):
+    settings = make_settings(number_lease_seconds=0.5)
+
+    async def run():
+        a, b = build_container(settings), build_container(settings)
+        await migrate.upgrade(a.db)
+        tenant = await tenants.create_tenant(a, name="L", plan="PAID")
+        async with a.db.write() as conn:
+            for i in range(6):
+                await conn.execute(sa.insert(t.numbers).values(
+                    id=ids.new_id("wn"), workspace_id=tenant.tenant_id, name=f"n{i}",
+                    number=f"55119000000{i:02d}", provider="sandbox", settings={},
+                    created_at=0, updated_at=0))
+        first, second = LeaseKeeper(a), LeaseKeeper(b)
+        assert len(await first.refresh(force=True)) == 6
+        assert await second.refresh(force=True) == set()  # none free yet
+        assert len(await first.refresh(force=True)) == 3  # hands back its excess
+        taken = await second.refresh(force=True)
+        assert len(taken) == 3 and not taken & first.owned
+        await asyncio.sleep(0.6)  # the second worker dies: its leases expire
+        await a.close()
+        a2 = build_container(settings)
+        a2.worker_id = a.worker_id
+        survivor = LeaseKeeper(a2)
+        # Once the dead worker's heartbeat is stale, the survivor takes everything.
+        await asyncio.sleep(0.6)
+        assert len(await survivor.refresh(force=True)) == 6
+        await a2.close()
+        await b.close()
+
+    asyncio.run(run())
