@@ -147,3 +147,12 @@ def test_deleted_number_key_stops_working(api, number, settings):
     with_container(settings, delete)
     assert_error(send(api, number["key"], {"destinationNumber": DEST, "text": "x"}), 401,
                  "UNAUTHORIZED")
+
+
+def test_typing_indicator(api, tenant, number):
+    r = api.post("/v1/messages/typing", number["key"], json={"destinationNumber": DEST})
+    assert r.status_code == 200 and r.json() == {"ok": True}
+    assert_error(api.post("/v1/messages/typing", number["key"], json={"destinationNumber": "x"}),
+                 400, "INVALID_DESTINATION")
+    assert_error(api.post("/v1/messages/typing", tenant["key"], json={"destinationNumber": DEST}),
+                 403, "TENANT_SCOPE_NOT_ALLOWED")

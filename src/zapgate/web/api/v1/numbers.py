@@ -4,6 +4,7 @@ from typing import Any
 
 from fastapi import APIRouter
 
+from zapgate import errors
 from zapgate.services import numbers
 from zapgate.web.deps import ContainerDep, JsonBody, PrincipalDep, TenantDep
 from zapgate.web.errors import error_responses, json_response
@@ -45,8 +46,6 @@ async def list_numbers(container: ContainerDep, principal: PrincipalDep) -> Any:
                                                       (404, "NUMBER_NOT_FOUND")))
 async def get_number(number_id: str, container: ContainerDep, principal: PrincipalDep) -> Any:
     if principal.scope == "number" and principal.number_id != number_id:
-        from zapgate import errors
-
         raise errors.NotFound("Number not found", code="NUMBER_NOT_FOUND")
     return await numbers.get_number(container, workspace_id=principal.workspace_id,
                                     number_id=number_id)

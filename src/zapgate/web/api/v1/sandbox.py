@@ -4,6 +4,8 @@ from typing import Any
 
 from fastapi import APIRouter
 
+from zapgate import errors
+from zapgate.domain import phones
 from zapgate.services import inbound
 from zapgate.web.deps import ContainerDep, JsonBody, NumberIdDep
 from zapgate.web.errors import error_responses
@@ -33,9 +35,6 @@ async def simulate_inbound(container: ContainerDep, number_id: NumberIdDep,
                               (403, "TENANT_SCOPE_NOT_ALLOWED")))
 async def typing(number_id: NumberIdDep, body: JsonBody) -> Any:
     """Show a typing indicator to a contact (the sandbox accepts and ignores it)."""
-    from zapgate import errors
-    from zapgate.domain import phones
-
     dest = body.get("destinationNumber") if isinstance(body, dict) else None
     if not isinstance(dest, str) or phones.normalize_e164(dest) is None:
         raise errors.ValidationFailed("destinationNumber (E.164) is required",
