@@ -64,7 +64,46 @@ def _parser() -> argparse.ArgumentParser:
     sp.add_argument("--monthly-limit", type=int)
     sp.add_argument("--max-numbers", type=int)
     sp.set_defaults(func=_set_plan)
+    sim = sub.add_parser("sim", help="run a loopback simulator of a WhatsApp provider",
+                         description="Run a provider simulator (tests, demos, benchmarks). Its "
+                                     "control API is under /_sim; see the README.")
+    sim.add_argument("provider", choices=["meta", "evolution-v2", "evolution-go"])
+    sim.add_argument("--host", default="127.0.0.1")
+    sim.add_argument("--port", type=int, required=True)
+    sim.add_argument("--callback", help="where callbacks go: Zapgate's /webhooks/meta for Meta; "
+                                        "an extra global webhook URL for Evolution")
+    sim.add_argument("--app-secret", default="sim-app-secret",
+                     help="Meta: the app secret that signs callbacks")
+    sim.add_argument("--api-key", help="Evolution: the global API key (default: sim-...-key)")
+    sim.add_argument("--license-required", action="store_true",
+                     help="Evolution GO: start behind the license gate (503)")
+    sim.set_defaults(func=_sim)
     return p
+
+
+def _sim(args: argparse.Namespace) -> int:
+    from zapgate.sim import common
+
+    if args.host not in ("127.0.0.1", "localhost", "::1"):
+        print("zapgate sim: simulators bind to loopback only", file=sys.stderr)
+        return 2
+    if args.provider == "meta":
+        from zapgate.sim import meta
+
+        app = meta.create_app(callback_url=args.callback, app_secret=args.app_secret)
+    elif args.provider == "evolution-v2":
+        from zapgate.sim import evolution_v2
+
+        app = evolution_v2.create_app(api_key=args.api_key or "sim-evolution-key",
+                                      global_webhook_url=args.callback)
+    else:
+        from zapgate.sim import evolution_go
+
+        app = evolution_go.create_app(api_key=args.api_key or "sim-evolution-go-key",
+                                      global_webhook_url=args.callback,
+                                      license_required=args.license_required)
+    common.serve(app, host=args.host, port=args.port)
+    return 0
 
 
 def _run(coro: Any) -> Any:

@@ -62,6 +62,7 @@ class Container:
     async def close(self) -> None:
         for batcher in self.batchers.values():
             await batcher.close()
+        await self.providers.aclose()
         await self.db.dispose()
 
 

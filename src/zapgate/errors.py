@@ -87,10 +87,15 @@ class ProviderError(Exception):
 
 
 class ProviderTemporaryError(ProviderError):
+    """Try again later. ``code`` is the errorCode the message ends with if it runs out of
+    attempts; ``health`` (e.g. ``LICENSE_REQUIRED``, ``DISCONNECTED``) marks the number's
+    health when the cause is the number rather than this message."""
+
     def __init__(self, message: str, *, retry_after: float | None = None,
-                 code: str = "DELIVERY_TIMEOUT") -> None:
+                 code: str = "DELIVERY_TIMEOUT", health: str | None = None) -> None:
         super().__init__(message, code=code)
         self.retry_after = retry_after
+        self.health = health
 
 
 class ProviderPermanentError(ProviderError):

@@ -60,6 +60,25 @@ class Settings(BaseSettings):
     sandbox_pace_per_second: float = 50.0
     sandbox_max_in_flight: int = 16
 
+    # Real providers (issue 3). Meta: Graph base URL (the API version is a constant in
+    # zapgate.providers.meta), the app secret that signs callbacks (a number may bring its own)
+    # and the token Meta's GET verification handshake must present.
+    meta_graph_url: str = "https://graph.facebook.com"
+    meta_app_secret: SecretStr = SecretStr("")
+    meta_verify_token: SecretStr = SecretStr("")
+    # Evolution API v2 / Evolution GO servers (one each) and their global API keys.
+    evolution_url: str | None = None
+    evolution_api_key: SecretStr = SecretStr("")
+    evolution_go_url: str | None = None
+    evolution_go_api_key: SecretStr = SecretStr("")
+    provider_timeout_seconds: float = Field(default=15.0, gt=0)
+    # Unofficial numbers get banned when they send like robots: about one message every 1-3 s
+    # by default (0.5 msg/s with +-50 % jitter on the gap); per number via PATCH /v1/numbers.
+    evolution_pace_per_second: float = Field(default=0.5, gt=0)
+    evolution_pace_jitter: float = Field(default=0.5, ge=0, lt=1)
+    # Sends re-queued after an asynchronous transient failure (e.g. Meta 131000 in a status).
+    async_failure_max_retries: int = Field(default=3, ge=0)
+
     demo: bool = True
 
     @model_validator(mode="after")

@@ -35,7 +35,7 @@ def test_domain_is_pure(path: Path) -> None:
 
 
 @pytest.mark.parametrize("path", [p for p in SRC.rglob("*.py")
-                                  if "web" not in p.relative_to(SRC).parts
+                                  if not {"web", "sim"} & set(p.relative_to(SRC).parts)
                                   and p.name != "testing.py"],
                          ids=lambda p: str(p.relative_to(SRC)))
 def test_only_web_imports_fastapi(path: Path) -> None:

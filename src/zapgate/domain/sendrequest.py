@@ -42,6 +42,7 @@ class SendRequest:
     media: str | None = None
     media_type: str | None = None
     caption: str | None = None
+    file_name: str | None = None  # additive: the document's file name
     buttons: tuple[dict[str, str], ...] = ()
     header: dict[str, str] | None = None
     footer: str | None = None
@@ -82,7 +83,8 @@ def parse(body: Any, *, now_ms: int) -> SendRequest:
         template_ref=fields.get("templateId"), variables=fields.get("variables", {}),
         text=fields.get("text"), media=fields.get("media"),
         media_type=fields.get("mediaType") if "media" in fields else None,
-        caption=fields.get("caption"), buttons=tuple(fields.get("buttons", ())),
+        caption=fields.get("caption"), file_name=fields.get("fileName"),
+        buttons=tuple(fields.get("buttons", ())),
         header=fields.get("header"), footer=fields.get("footer"), list=fields.get("list"),
         carousel=fields.get("carousel"), flow=fields.get("flow"),
         labels=tuple(fields.get("labels", ())), deliver_at=deliver_at,
@@ -197,6 +199,7 @@ def _typed_fields(body: dict[str, Any], problems: Problems) -> dict[str, Any]:
     _string(body, "text", 1, MAX_TEXT, problems, out)
     _string(body, "footer", 1, 60, problems, out)
     _string(body, "caption", 0, MAX_CAPTION, problems, out)
+    _string(body, "fileName", 1, 240, problems, out)
     _variables(body, problems, out)
     _media(body, problems, out)
     _buttons(body, problems, out)
@@ -296,6 +299,8 @@ def _button(button: Any, path: str, problems: Problems) -> dict[str, str] | None
         problems.add(f"{path}.label", "required, 1-20 characters")
         return None
     result = {"type": kind, "label": label}
+    if kind == "reply" and isinstance(button.get("id"), str) and 0 < len(button["id"]) <= 256:
+        result["id"] = button["id"]  # additive: the id a reply comes back with
     required = {"url": "url", "call": "phoneNumber", "copy": "copyCode"}.get(kind)
     if required:
         value = button.get(required, button.get({"call": "phone_number",

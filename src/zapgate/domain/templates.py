@@ -37,6 +37,16 @@ def extract_variables(content: dict[str, Any]) -> list[str]:
     return list(dict.fromkeys(found))
 
 
+def placement(content: dict[str, Any]) -> dict[str, Any]:
+    """The variables of each component: ``{"header": [...], "body": [...],
+    "buttons": {"<index>": [...]}}`` (button indexes as strings, as Meta numbers them)."""
+    header = content.get("header") or {}
+    buttons = {str(i): variables_in(b.get("url"))
+               for i, b in enumerate(content.get("buttons") or []) if variables_in(b.get("url"))}
+    return {"header": variables_in(header.get("text")), "body": variables_in(content.get("body")),
+            "buttons": buttons}
+
+
 @dataclass(frozen=True)
 class Rendered:
     body: str

@@ -16,6 +16,10 @@ class Capabilities:
     mark_read_on_send: bool
     default_pace_per_second: float
     max_in_flight: int
+    # Relative jitter of the gap between two sends: 0.5 at 0.5 msg/s gives gaps of 1-3 s.
+    pace_jitter: float = 0.0
+    # Send modes the provider can carry (checked at accept time).
+    modes: frozenset[str] = frozenset({"template", "text", "media", "list", "carousel", "flow"})
 
 
 @dataclass(frozen=True)
@@ -37,6 +41,9 @@ class OutboundMessage:
     payload: dict[str, Any]
     attempt: int
     mark_read: bool
+    # The provider id of the contact's last inbound message, when there is one to mark read
+    # (Meta: read receipt + typing indicator before the send).
+    mark_read_message_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -61,3 +68,153 @@ class Provider(Protocol):
     def capabilities(self, *, official: bool) -> Capabilities: ...
 
     async def send(self, message: OutboundMessage) -> SendResult: ...
+
+    def parse_callback(self, body: Any) -> list[ProviderEvent]:
+        """Translate one stored callback body (already authenticated) into our events.
+        Unknown or irrelevant events yield an empty list; never raises on odd input."""
+        ...
+
+
+# -- callbacks, normalised -------------------------------------------------------------------
+# Every adapter turns its provider's callback bodies into these. The web layer stores the raw
+# body; the inbox parses it with the adapter and applies the resulting events.
+
+
+@dataclass(frozen=True)
+class StatusUpdate:
+    """A receipt for one of our outbound messages."""
+
+    provider_message_id: str
+    status: str  # SENT | DELIVERED | READ | FAILED
+    at_ms: int | None = None
+    code: str | None = None  # our errorCode (decisions.md) when FAILED
+    detail: str | None = None  # human text; includes the provider's own code
+    retryable: bool = False  # FAILED with a transient provider code: may be re-queued
+    retry_after: float | None = None
+    pricing: dict[str, Any] | None = None  # Meta ``pricing`` (+ ``conversation``) -> metaPricing
+    our_message_id: str | None = None  # Meta echoes it in ``biz_opaque_callback_data``
+    route: str | None = None  # provider routing key (Meta phone_number_id)
+
+
+@dataclass(frozen=True)
+class InboundMedia:
+    id: str | None = None
+    url: str | None = None
+    mime_type: str | None = None
+    file_name: str | None = None
+    caption: str | None = None
+    base64: str | None = None  # raw base64 as the provider sent it (Evolution)
+
+
+@dataclass(frozen=True)
+class InboundMessage:
+    """A message a contact sent to one of our numbers."""
+
+    provider_message_id: str
+    sender: str  # E.164 with '+' when a phone is known, else the provider id (…@lid)
+    # text | image | audio | video | document | sticker | location | contacts | reaction | button
+    # | interactive | unsupported
+    message_type: str
+    text: str | None = None  # text body, caption, or the chosen button/row title
+    sender_name: str | None = None
+    at_ms: int | None = None
+    chat_kind: str = "phone"  # phone | group | newsletter
+    chat_id: str | None = None  # group / newsletter JID
+    chat_name: str | None = None
+    quoted_provider_id: str | None = None  # the provider id of the message it replies to
+    reply_id: str | None = None  # the button id / list row id chosen
+    reaction_to: str | None = None  # provider id of the message reacted to
+    media: InboundMedia | None = None
+    sender_lid: str | None = None
+    route: str | None = None  # provider routing key (Meta phone_number_id)
+
+
+@dataclass(frozen=True)
+class ConnectionUpdate:
+    """The number's link to WhatsApp changed (Evolution instances)."""
+
+    state: str  # OPEN | CONNECTING | CLOSE
+    reason: str | None = None
+    health: str | None = None  # e.g. LOGGED_OUT, BANNED, LICENSE_REQUIRED; None = OK
+    profile_name: str | None = None
+    own_jid: str | None = None
+    qrcode_base64: str | None = None
+    pairing_code: str | None = None
+    route: str | None = None
+
+
+@dataclass(frozen=True)
+class TemplateUpdate:
+    """Meta moved one of the account's templates (``message_template_status_update``)."""
+
+    name: str
+    status: str  # APPROVED | REJECTED | PAUSED | DISABLED | PENDING | ...
+    provider_template_id: str | None = None
+    language: str | None = None
+    reason: str | None = None
+    route: str | None = None  # the WABA id
+
+
+ProviderEvent = StatusUpdate | InboundMessage | ConnectionUpdate | TemplateUpdate
+
+
+@dataclass(frozen=True)
+class Pairing:
+    """What a person needs to link a QR-paired number."""
+
+    state: str  # OPEN | CONNECTING | CLOSE
+    qrcode_base64: str | None = None  # data:image/png;base64,...
+    pairing_code: str | None = None
+
+
+@dataclass(frozen=True)
+class LinkStatus:
+    state: str  # OPEN | CONNECTING | CLOSE
+    health: str | None = None
+    profile_name: str | None = None
+
+
+@dataclass(frozen=True)
+class Provisioned:
+    """An instance created at the provider for a new number; ``credentials`` are stored
+    encrypted on the number and come back as ``NumberRef.credentials``."""
+
+    credentials: dict[str, Any]
+    pairing: Pairing
+
+
+@dataclass(frozen=True)
+class TemplateSubmission:
+    provider_template_id: str
+    status: str  # usually PENDING
+
+
+@dataclass(frozen=True)
+class NumberProfile:
+    """What the provider says about an official number (credentials check)."""
+
+    display_phone_number: str | None
+    verified_name: str | None
+    quality_rating: str | None
+
+
+class Provisioner(Protocol):
+    """Evolution v2 / GO: an instance per number, paired by QR code or pairing code."""
+
+    async def provision(self, ref: NumberRef, *, callback_url: str,
+                        callback_secret: str) -> Provisioned: ...
+
+    async def connect(self, ref: NumberRef) -> Pairing: ...
+
+    async def link_status(self, ref: NumberRef) -> LinkStatus: ...
+
+    async def deprovision(self, ref: NumberRef) -> None: ...
+
+
+class TemplateSubmitter(Protocol):
+    """Meta: templates are submitted for approval to the WhatsApp Business Account."""
+
+    async def submit_template(self, ref: NumberRef,
+                              template: dict[str, Any]) -> TemplateSubmission: ...
+
+    async def describe_number(self, ref: NumberRef) -> NumberProfile: ...

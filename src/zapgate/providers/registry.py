@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
-from zapgate.providers.base import Provider
+import contextlib
+from typing import Any
+
+from zapgate.providers.base import Provider, Provisioner, TemplateSubmitter
 from zapgate.providers.sandbox.adapter import SandboxProvider
 from zapgate.settings import Settings
 
-KINDS = ("sandbox",)
+KINDS = ("sandbox", "meta", "evolution-v2", "evolution-go")
+# Kinds whose numbers are paired by QR code / pairing code (an instance per number).
+QR_KINDS = frozenset({"evolution-v2", "evolution-go"})
 
 
 class ProviderRegistry:
@@ -19,8 +24,28 @@ class ProviderRegistry:
         except KeyError:
             raise KeyError(f"unknown provider kind {kind!r}") from None
 
+    def provisioner(self, kind: str) -> Provisioner | None:
+        provider: Any = self.get(kind)
+        return provider if kind in QR_KINDS else None
+
+    def template_submitter(self, kind: str) -> TemplateSubmitter | None:
+        provider: Any = self.get(kind)
+        return provider if hasattr(provider, "submit_template") else None
+
     def kinds(self) -> list[str]:
         return sorted(self._providers)
+
+    async def aclose(self) -> None:
+        for provider in self._providers.values():
+            close = getattr(provider, "aclose", None)
+            if close is not None:
+                with contextlib.suppress(Exception):
+                    await close()
+
+
+def _secret(value: Any) -> str | None:
+    raw = value.get_secret_value() if value is not None else ""
+    return raw or None
 
 
 def build_registry(settings: Settings) -> ProviderRegistry:
@@ -31,4 +56,23 @@ def build_registry(settings: Settings) -> ProviderRegistry:
         pace_per_second=settings.sandbox_pace_per_second,
         max_in_flight=settings.sandbox_max_in_flight,
     )
-    return ProviderRegistry({"sandbox": sandbox})
+    timeout = settings.provider_timeout_seconds
+    providers: dict[str, Provider] = {"sandbox": sandbox}
+    try:  # TEMPDEV
+        from zapgate.providers.evolution_go.adapter import EvolutionGoProvider
+        from zapgate.providers.evolution_v2.adapter import EvolutionV2Provider
+        from zapgate.providers.meta.adapter import MetaProvider
+    except ImportError:  # TEMPDEV
+        return ProviderRegistry(providers)
+    providers |= {
+        "meta": MetaProvider(graph_url=settings.meta_graph_url, timeout=timeout),
+        "evolution-v2": EvolutionV2Provider(
+            base_url=settings.evolution_url, api_key=_secret(settings.evolution_api_key),
+            timeout=max(timeout, 30.0), pace_per_second=settings.evolution_pace_per_second,
+            pace_jitter=settings.evolution_pace_jitter),
+        "evolution-go": EvolutionGoProvider(
+            base_url=settings.evolution_go_url, api_key=_secret(settings.evolution_go_api_key),
+            timeout=max(timeout, 30.0), pace_per_second=settings.evolution_pace_per_second,
+            pace_jitter=settings.evolution_pace_jitter),
+    }
+    return ProviderRegistry(providers)

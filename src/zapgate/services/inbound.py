@@ -20,16 +20,32 @@ from zapgate.webhooks import payloads
 @dataclass(frozen=True)
 class Inbound:
     number_id: str
-    sender: str  # E.164
+    sender: str  # E.164, or the provider's id (…@lid) when no phone is known
     text: str | None
     sender_name: str | None = None
     provider_message_id: str | None = None
     quoted_message_id: str | None = None
     message_type: str = "text"
     provider_timestamp: int | None = None
+    chat_kind: str = "phone"  # phone | group | newsletter
+    chat_id: str | None = None
+    chat_name: str | None = None
+    reply_id: str | None = None  # the button / list row chosen
+    media: dict[str, Any] | None = None  # {id, url, mimeType, fileName, caption}
+    provider: str | None = None  # for Meta media ids (phoneNumberId is exposed with them)
+    phone_number_id: str | None = None
 
 
-async def receive(conn: AsyncConnection, inbound: Inbound, *, now_ms: int) -> dict[str, Any]:
+# Types the SDK knows; button and interactive replies are text for the customer.
+_EVENT_TYPES = {"button": "text", "interactive": "text", "unsupported": "text"}
+
+
+async def receive(conn: AsyncConnection, inbound: Inbound, *,
+                  now_ms: int) -> dict[str, Any] | None:
+    """Store an inbound message and emit its event. ``None`` when the provider delivered the
+    same message before (callbacks are at-least-once)."""
+    if inbound.provider_message_id and await _seen(conn, inbound):
+        return None
     number = (await conn.execute(sa.select(t.numbers).where(
         t.numbers.c.id == inbound.number_id))).one()
     inbound_id = ids.new_id("cm")
@@ -38,20 +54,77 @@ async def receive(conn: AsyncConnection, inbound: Inbound, *, now_ms: int) -> di
         id=inbound_id, number_id=inbound.number_id, sender=inbound.sender,
         sender_name=inbound.sender_name, message_type=inbound.message_type, text=inbound.text,
         provider_message_id=inbound.provider_message_id,
-        quoted_message_id=inbound.quoted_message_id, provider_timestamp=at, created_at=now_ms))
-    await _touch_contact(conn, inbound, at)
+        quoted_message_id=inbound.quoted_message_id, chat_kind=inbound.chat_kind,
+        chat_id=inbound.chat_id, reply_id=inbound.reply_id, media=inbound.media,
+        provider_timestamp=at, created_at=now_ms))
+    if inbound.chat_kind == "phone":
+        await _touch_contact(conn, inbound, at)
+    event, data = await _event(conn, inbound, inbound_id, number, at)
+    await events.emit(conn, number_id=inbound.number_id, event=event, data=data,
+                      order_key=inbound_id, seq=0, now_ms=now_ms)
+    return {"id": inbound_id, "messageId": inbound.provider_message_id, "event": event}
+
+
+async def _seen(conn: AsyncConnection, inbound: Inbound) -> bool:
+    c = t.inbound_messages.c
+    return (await conn.execute(sa.select(c.id).where(
+        c.number_id == inbound.number_id,
+        c.provider_message_id == inbound.provider_message_id))).first() is not None
+
+
+async def _event(conn: AsyncConnection, inbound: Inbound, inbound_id: str, number: Any,
+                 at: int) -> tuple[str, dict[str, Any]]:
     data = payloads.inbound_data(
         number_id=inbound.number_id, inbound_id=inbound_id,
         provider_message_id=inbound.provider_message_id, sender=inbound.sender,
         to_number=number.number, text=inbound.text, sender_name=inbound.sender_name, at_ms=at,
-        message_type=inbound.message_type)
-    event = "message.received"
-    if inbound.quoted_message_id:
-        event = "message.reply"
+        message_type=_EVENT_TYPES.get(inbound.message_type, inbound.message_type))
+    data.update(_media_fields(inbound))
+    if inbound.reply_id:
+        data["replyId"] = inbound.reply_id  # additive: the button / row id chosen
+    if inbound.chat_kind == "group":
+        data.update(groupId=inbound.chat_id, groupName=inbound.chat_name)
+        return "message.group", data
+    if inbound.chat_kind == "newsletter":
+        data.update(newsletterId=inbound.chat_id, newsletterName=inbound.chat_name)
+        return "message.newsletter", data
+    quoted = await _quoted(conn, inbound)
+    if quoted is not None:
         data["quotedMessageId"] = inbound.quoted_message_id
-    await events.emit(conn, number_id=inbound.number_id, event=event, data=data,
-                      order_key=inbound_id, seq=0, now_ms=now_ms)
-    return {"id": inbound_id, "messageId": inbound.provider_message_id, "event": event}
+        if quoted.content is not None:
+            data["contentReplied"] = quoted.content
+        return "message.reply", data
+    return "message.received", data
+
+
+async def _quoted(conn: AsyncConnection, inbound: Inbound) -> Any:
+    """Our outbound message the contact quoted (``message.reply`` is only for those)."""
+    if not inbound.quoted_message_id:
+        return None
+    m = t.messages.c
+    found = (await conn.execute(sa.select(m.id, m.content).where(
+        m.number_id == inbound.number_id,
+        m.provider_message_id == inbound.quoted_message_id))).first()
+    if found is None and inbound.provider == "sandbox":
+        return _Quoted(None)  # the sandbox simulates replies to arbitrary ids
+    return found
+
+
+@dataclass(frozen=True)
+class _Quoted:
+    content: str | None
+
+
+def _media_fields(inbound: Inbound) -> dict[str, Any]:
+    media = inbound.media or {}
+    fields = {"mediaLink": media.get("url"), "mediaType": media.get("mimeType"),
+              "mediaCaption": media.get("caption"), "mediaFilename": media.get("fileName")}
+    out = {k: v for k, v in fields.items() if v}
+    if media.get("id"):
+        out["mediaId"] = media["id"]
+        if inbound.phone_number_id:
+            out["phoneNumberId"] = inbound.phone_number_id
+    return out
 
 
 async def _touch_contact(conn: AsyncConnection, inbound: Inbound, at: int) -> None:
@@ -90,7 +163,8 @@ async def simulate(container: Container, *, number_id: str, body: Any) -> dict[s
             number_id=number_id, sender=sender, text=text,
             sender_name=name if isinstance(name, str) else None,
             provider_message_id="sbx_in_" + secrets.token_hex(10),
-            quoted_message_id=quoted if isinstance(quoted, str) else None,
+            quoted_message_id=quoted if isinstance(quoted, str) else None, provider="sandbox",
         ), now_ms=container.clock.now_ms())
     container.wake.webhooks.set()
+    assert result is not None  # a fresh provider id is never a duplicate
     return {"ok": True, **result}

@@ -132,3 +132,16 @@ async def record_queued(conn: AsyncConnection, message_id: str, now_ms: int) -> 
     await conn.execute(sa.insert(t.message_events).values(
         message_id=message_id, status=Status.QUEUED.value, at=now_ms, source="api",
         applied=True))
+
+
+async def requeue(conn: AsyncConnection, message: Any, *, next_at: int, now_ms: int, code: str,
+                  detail: str) -> None:
+    """Put a SENT message back in the queue: the provider reported a transient failure after it
+    had taken the message (the one backwards step of the state machine; the timeline says why,
+    and the next attempt emits ``message.sent`` again)."""
+    await conn.execute(sa.update(t.messages).where(t.messages.c.id == message.id).values(
+        status=Status.QUEUED.value, next_attempt_at=next_at, lease_until=None,
+        provider_message_id=None, sent_at=None, updated_at=now_ms, error_message=detail))
+    await conn.execute(sa.insert(t.message_events).values(
+        message_id=message.id, status=Status.QUEUED.value, at=now_ms, source="provider",
+        applied=True, code=code, detail=detail))

@@ -1,7 +1,12 @@
-"""WhatsApp numbers of a workspace (sandbox provider in this release)."""
+"""WhatsApp numbers of a workspace: sandbox numbers, QR-paired Evolution v2 / GO numbers
+(an instance is created at the provider) and bring-your-own Meta Cloud API numbers."""
 
 from __future__ import annotations
 
+import contextlib
+import logging
+import secrets
+from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
@@ -10,8 +15,13 @@ from zapgate import errors
 from zapgate.clock import iso
 from zapgate.container import Container
 from zapgate.domain import ids, phones
-from zapgate.services import keys
+from zapgate.providers import base
+from zapgate.providers.registry import QR_KINDS
+from zapgate.services import callbacks, keys, numberrefs
 from zapgate.storage import tables as t
+
+_log = logging.getLogger("zapgate.numbers")
+CALLBACK_PATHS = {"evolution-v2": "/webhooks/evolution/", "evolution-go": "/webhooks/evolution-go/"}
 
 DEFAULT_SETTINGS: dict[str, Any] = {
     "historyImportEnabled": True,
@@ -48,39 +58,273 @@ def _create_input(body: Any) -> tuple[str, str, str, bool]:
     return name.strip(), phones.bare_digits(number), str(provider), bool(official)
 
 
-async def create_number(container: Container, *, workspace_id: str,
-                        body: Any) -> dict[str, Any]:
-    name, number, provider, official = _create_input(body)
-    if provider not in container.providers.kinds():
-        raise errors.ValidationFailed(
-            f"Unknown provider {provider!r}; available: {', '.join(container.providers.kinds())}",
-            details=[{"field": "provider", "message": "unknown provider"}])
-    now = container.clock.now_ms()
-    number_id = ids.new_id("wn")
+@dataclass(frozen=True)
+class _NewNumber:
+    id: str
+    workspace_id: str
+    name: str
+    number: str
+    provider: str
+    official: bool
+    settings: dict[str, Any]
+    state: str = "OPEN"
+    provider_ref: str | None = None
+    credentials: dict[str, Any] | None = None
+    profile_name: str | None = None
+
+
+def _settings_from(body: dict[str, Any]) -> dict[str, Any]:
     settings = dict(DEFAULT_SETTINGS)
     if isinstance(body.get("settings"), dict):
         settings.update({k: v for k, v in body["settings"].items() if k in DEFAULT_SETTINGS})
-    async with container.db.write() as conn:
+    return settings
+
+
+async def create_number(container: Container, *, workspace_id: str,
+                        body: Any) -> dict[str, Any]:
+    """``POST /v1/numbers``: a sandbox number (connected at once) or an unofficial number backed
+    by Evolution v2 / GO (an instance is created, with Zapgate's callback registered on it, and
+    the QR code / pairing code to link the phone is returned)."""
+    name, number, provider, official = _create_input(body)
+    if provider == "meta":
+        raise errors.ValidationFailed(
+            "Meta Cloud API numbers are registered with POST /v1/numbers/meta",
+            details=[{"field": "provider", "message": "use POST /v1/numbers/meta"}])
+    if provider not in container.providers.kinds():
+        raise errors.ValidationFailed(
+            f"Unknown provider {provider!r}; available: sandbox, evolution-v2, evolution-go",
+            details=[{"field": "provider", "message": "unknown provider"}])
+    new = _NewNumber(id=ids.new_id("wn"), workspace_id=workspace_id, name=name, number=number,
+                     provider=provider, official=official and provider == "sandbox",
+                     settings=_settings_from(body))
+    async with container.db.read() as conn:
         await _check_capacity(conn, workspace_id, number)
+    pairing = base.Pairing(state="OPEN")
+    if provider in QR_KINDS:
+        new, pairing = await _provision(container, new)
+    try:
+        key = await _insert(container, new)
+    except Exception:
+        await _deprovision_quietly(container, new)
+        raise
+    row = await _get_row(container, workspace_id, new.id)
+    link = {"qrcodeBase64": pairing.qrcode_base64, "pairingCode": pairing.pairing_code}
+    return {
+        "instance": _instance(row), **link, "linkedApiKeyId": None,
+        "primaryLink": link, "secondaryLink": None,
+        # Additive: the number's default key, shown this once.
+        "apiKey": _key_view(key),
+    }
+
+
+def _key_view(key: Any) -> dict[str, Any]:
+    return {"keyId": key.id, "key": key.raw, "keyPrefix": key.prefix, "keyLast4": key.last4}
+
+
+async def _provision(container: Container,
+                     new: _NewNumber) -> tuple[_NewNumber, base.Pairing]:
+    provisioner = container.providers.provisioner(new.provider)
+    assert provisioner is not None
+    callback_url = (container.settings.public_url.rstrip("/") + CALLBACK_PATHS[new.provider]
+                    + new.id)
+    ref = base.NumberRef(id=new.id, number=new.number, provider=new.provider, official=False)
+    provisioned = await provisioner.provision(ref, callback_url=callback_url,
+                                              callback_secret=secrets.token_urlsafe(32))
+    creds = provisioned.credentials
+    return _NewNumber(**{**new.__dict__, "state": provisioned.pairing.state,
+                         "provider_ref": creds.get("instanceName"),
+                         "credentials": creds}), provisioned.pairing
+
+
+async def _deprovision_quietly(container: Container, new: _NewNumber) -> None:
+    provisioner = container.providers.provisioner(new.provider)
+    if provisioner is None or new.credentials is None:
+        return
+    ref = base.NumberRef(id=new.id, number=new.number, provider=new.provider, official=False,
+                         credentials=new.credentials)
+    with contextlib.suppress(Exception):
+        await provisioner.deprovision(ref)
+
+
+async def _insert(container: Container, new: _NewNumber) -> Any:
+    now = container.clock.now_ms()
+    sealed = (numberrefs.seal_credentials(container, new.credentials)
+              if new.credentials else None)
+    async with container.db.write() as conn:
+        await _check_capacity(conn, new.workspace_id, new.number)
         await conn.execute(sa.insert(t.numbers).values(
-            id=number_id, workspace_id=workspace_id, name=name, number=number,
-            provider=provider, official=official, state="OPEN", settings=settings,
-            connected_at=now, created_at=now, updated_at=now,
+            id=new.id, workspace_id=new.workspace_id, name=new.name, number=new.number,
+            provider=new.provider, official=new.official, state=new.state,
+            settings=new.settings, provider_ref=new.provider_ref, credentials_enc=sealed,
+            profile_name=new.profile_name, state_checked_at=now,
+            connected_at=now if new.state == "OPEN" else None, created_at=now, updated_at=now,
         ))
-        key = await keys.issue_key(conn, workspace_id=workspace_id, number_id=number_id,
+        key = await keys.issue_key(conn, workspace_id=new.workspace_id, number_id=new.id,
                                    now_ms=now)
     container.wake.numbers.set()
     container.wake.dispatch.set()
+    return key
+
+
+# -- Meta Cloud API numbers (bring your own WABA) ---------------------------------------------
+
+_META_FIELDS = ("phoneNumberId", "wabaId", "accessToken")
+
+
+def _meta_input(body: Any) -> tuple[str, str, dict[str, Any]]:
+    if not isinstance(body, dict):
+        raise errors.ValidationFailed("Body must be a JSON object")
+    problems: list[dict[str, str]] = []
+    creds: dict[str, Any] = {}
+    for field in _META_FIELDS:
+        value = body.get(field)
+        if not isinstance(value, str) or not value.strip():
+            problems.append({"field": field, "message": "required string"})
+        else:
+            creds[field] = value.strip()
+    for field in ("phoneNumberId", "wabaId"):
+        if field in creds and not creds[field].isdigit():
+            problems.append({"field": field, "message": "must be Meta's numeric id"})
+    secret = body.get("appSecret")
+    if secret is not None and (not isinstance(secret, str) or not secret):
+        problems.append({"field": "appSecret", "message": "must be a non-empty string"})
+    elif secret:
+        creds["appSecret"] = secret
+    try:
+        name, number, _, _ = _create_input({"name": body.get("name"),
+                                            "number": body.get("number")})
+    except errors.ValidationFailed as exc:
+        problems = list(exc.extra.get("details") or []) + problems
+        name, number = "", ""
+    if problems:
+        raise errors.ValidationFailed("Invalid Meta number", details=problems)
+    return name, number, creds
+
+
+async def register_meta_number(container: Container, *, workspace_id: str,
+                               body: Any) -> dict[str, Any]:
+    """``POST /v1/numbers/meta``: checks the credentials against the Graph API, stores them
+    encrypted (never returned) and connects the number."""
+    name, number, creds = _meta_input(body)
+    async with container.db.read() as conn:
+        await _check_capacity(conn, workspace_id, number)
+        taken = (await conn.execute(sa.select(t.numbers.c.id).where(
+            t.numbers.c.provider == "meta", t.numbers.c.provider_ref == creds["phoneNumberId"],
+            t.numbers.c.deleted_at.is_(None)))).first()
+    if taken is not None:
+        raise errors.Conflict("This phoneNumberId is already registered",
+                              code="NUMBER_ALREADY_EXISTS")
+    new = _NewNumber(id=ids.new_id("wn"), workspace_id=workspace_id, name=name, number=number,
+                     provider="meta", official=True, settings=dict(DEFAULT_SETTINGS),
+                     provider_ref=creds["phoneNumberId"], credentials=creds)
+    profile = await _describe_meta(container, new)
+    new = _NewNumber(**{**new.__dict__, "profile_name": profile.verified_name})
+    key = await _insert(container, new)
+    row = await _get_row(container, workspace_id, new.id)
+    return {"instance": _instance(row), "qrcodeBase64": None, "pairingCode": None,
+            "linkedApiKeyId": None, "primaryLink": {"qrcodeBase64": None, "pairingCode": None},
+            "secondaryLink": None, "meta": _meta_view(row, profile), "apiKey": _key_view(key)}
+
+
+async def _describe_meta(container: Container, new: _NewNumber) -> base.NumberProfile:
+    submitter = container.providers.template_submitter("meta")
+    assert submitter is not None
+    ref = base.NumberRef(id=new.id, number=new.number, provider="meta", official=True,
+                         credentials=new.credentials)
+    try:
+        return await submitter.describe_number(ref)
+    except errors.ProviderAuthError:
+        raise errors.ValidationFailed(
+            "Meta refused the access token (Graph error 190): use a valid system-user token",
+            code="PROVIDER_AUTH_FAILED") from None
+    except errors.ProviderPermanentError as exc:
+        raise errors.ValidationFailed(
+            f"Meta does not know this phoneNumberId for the token: {exc.message}",
+            code="META_NUMBER_NOT_FOUND") from None
+    except errors.ProviderTemporaryError as exc:
+        raise errors.Unavailable(f"Meta did not answer: {exc.message}",
+                                 code="UPSTREAM_ERROR") from None
+
+
+def _meta_view(row: Any, profile: base.NumberProfile | None = None) -> dict[str, Any]:
+    view: dict[str, Any] = {"phoneNumberId": row.provider_ref,
+                            "verifiedName": row.profile_name}
+    if profile is not None:
+        view.update(displayPhoneNumber=profile.display_phone_number,
+                    qualityRating=profile.quality_rating)
+    return view
+
+
+# -- pairing and link state --------------------------------------------------------------------
+
+async def connect(container: Container, *, workspace_id: str,
+                  number_id: str) -> dict[str, Any]:
+    """``GET /v1/numbers/{id}/connect``: a fresh QR code / pairing code."""
     row = await _get_row(container, workspace_id, number_id)
-    instance = _instance(row)
-    return {
-        "instance": instance, "qrcodeBase64": None, "pairingCode": None,
-        "linkedApiKeyId": None,
-        "primaryLink": {"qrcodeBase64": None, "pairingCode": None}, "secondaryLink": None,
-        # Additive: the number's default key, shown this once.
-        "apiKey": {"keyId": key.id, "key": key.raw, "keyPrefix": key.prefix,
-                   "keyLast4": key.last4},
-    }
+    provisioner = container.providers.provisioner(row.provider)
+    if row.provider == "meta":
+        raise errors.ValidationFailed("Meta numbers are not paired by QR code",
+                                      code="NOT_SUPPORTED_FOR_META")
+    if provisioner is None or row.state == "OPEN":
+        raise errors.Conflict("The number is already connected",
+                              code="NUMBER_ALREADY_CONNECTED")
+    pairing = await provisioner.connect(numberrefs.number_ref(container, row))
+    if pairing.state == "OPEN":
+        await _record_link(container, row, base.ConnectionUpdate(state="OPEN"))
+        raise errors.Conflict("The number is already connected",
+                              code="NUMBER_ALREADY_CONNECTED")
+    return {"qrcodeBase64": pairing.qrcode_base64, "pairingCode": pairing.pairing_code}
+
+
+async def link_status(container: Container, *, workspace_id: str,
+                      number_id: str) -> dict[str, Any]:
+    """``GET /v1/numbers/{id}/status``: a live reading for Evolution numbers (``stale: false``),
+    the last known state otherwise (``stale: true``)."""
+    row = await _get_row(container, workspace_id, number_id)
+    provisioner = container.providers.provisioner(row.provider)
+    if provisioner is None:
+        return {"id": row.id, "state": row.state, "isFullyConnected": row.state == "OPEN",
+                "stale": True, "lastKnownAt": iso(row.state_checked_at or row.updated_at)}
+    live = await provisioner.link_status(numberrefs.number_ref(container, row))
+    await _record_link(container, row, base.ConnectionUpdate(
+        state=live.state, health=live.health, profile_name=live.profile_name))
+    now = container.clock.now_ms()
+    return {"id": row.id, "state": live.state, "isFullyConnected": live.state == "OPEN",
+            "stale": False, "checkedAt": iso(now)}
+
+
+async def _record_link(container: Container, row: Any, update: base.ConnectionUpdate) -> None:
+    async with container.db.write() as conn:
+        current = (await conn.execute(sa.select(t.numbers).where(
+            t.numbers.c.id == row.id))).one()
+        changed, webhooks = await callbacks.apply_connection(
+            conn, current, update, now_ms=container.clock.now_ms())
+    if webhooks:
+        container.wake.webhooks.set()
+    if changed:
+        container.wake.numbers.set()
+        container.wake.dispatch.set()
+
+
+async def set_pace(container: Container, *, workspace_id: str, number_id: str,
+                   body: Any) -> dict[str, Any]:
+    """``PATCH /v1/numbers/{id}`` (the pacing part): ``pacePerSecond`` > 0, or null for the
+    provider's default."""
+    await _get_row(container, workspace_id, number_id)
+    if not isinstance(body, dict) or not body:
+        raise errors.ValidationFailed("Empty patch", code="EMPTY_PATCH")
+    pace = body.get("pacePerSecond")
+    if "pacePerSecond" not in body or not (
+            pace is None or (isinstance(pace, int | float) and not isinstance(pace, bool)
+                             and 0 < pace <= 1000)):
+        raise errors.ValidationFailed("pacePerSecond must be a number in (0, 1000] or null",
+                                      details=[{"field": "pacePerSecond",
+                                                "message": "(0, 1000] or null"}])
+    async with container.db.write() as conn:
+        await conn.execute(sa.update(t.numbers).where(t.numbers.c.id == number_id).values(
+            pace_per_second=pace, updated_at=container.clock.now_ms()))
+    container.wake.dispatch.set()
+    return await get_number(container, workspace_id=workspace_id, number_id=number_id)
 
 
 async def _check_capacity(conn: Any, workspace_id: str, number: str) -> None:
@@ -167,8 +411,10 @@ async def get_number(container: Container, *, workspace_id: str,
         "settings": settings, "createdAt": iso(row.created_at), "updatedAt": iso(row.updated_at),
         "health": {"qualityRating": None, "messagingLimitTier": None,
                    "portfolioMessagingLimitTier": None, "metaStatus": None,
-                   "code": row.health, "reason": None, "sendable": row.health == "OK"},
-        "meta": None, "coexistence": None,
+                   "code": row.health, "reason": row.health_reason,
+                   "sendable": row.health == "OK" and row.state == "OPEN"},
+        "meta": _meta_view(row) if row.provider == "meta" else None, "coexistence": None,
+        "profileName": row.profile_name,
         "extraChargeUnpaidSince": None, "extraChargeDisconnectAt": None,
         "pacePerSecond": row.pace_per_second,
     }

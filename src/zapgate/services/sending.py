@@ -184,6 +184,11 @@ async def _prepare(container: Container, request: SendRequest, number: Any,
 
 
 def _check_capabilities(request: SendRequest, caps: Capabilities) -> None:
+    if request.mode not in caps.modes:
+        raise errors.ValidationFailed(
+            f"{request.mode} messages are not supported by this number's provider "
+            f"(supported: {', '.join(sorted(caps.modes))})", code="MODE_NOT_SUPPORTED",
+            details=[{"field": request.mode, "message": "not supported by the provider"}])
     if request.destination_kind == "group" and not caps.groups:
         raise errors.ValidationFailed("Groups are not supported on official (Meta) numbers",
                                       code="NOT_SUPPORTED_FOR_META")
@@ -253,6 +258,9 @@ def _message_values(request: SendRequest, template_row: Any,
             "language": template_row.language, "category": template_row.category,
             "parameters": rendered.parameters, "body": rendered.body,
             "header": rendered.header, "footer": rendered.footer, "buttons": rendered.buttons,
+            # Where each named variable goes, for providers that fill templates themselves
+            # (Meta named parameters per component).
+            "placement": templates.placement(template_row.content),
         }
         content = rendered.body
     for key, value in (("text", request.text), ("buttons", list(request.buttons) or None),
@@ -265,6 +273,8 @@ def _message_values(request: SendRequest, template_row: Any,
         payload.update(media=request.media, mediaType=request.media_type)
         if request.caption is not None:
             payload["caption"] = request.caption
+        if request.file_name is not None:
+            payload["fileName"] = request.file_name
         if request.mode == "media":
             content = request.caption
             message_type = {"voice": "audio"}.get(request.media_type or "image",

@@ -20,7 +20,7 @@ from zapgate.clock import iso
 from zapgate.container import Container
 from zapgate.domain import ids, template_rules
 from zapgate.domain.template_rules import TemplateSpec
-from zapgate.services import sending
+from zapgate.services import numberrefs, sending
 from zapgate.storage import tables as t
 
 SOURCE = "PILOT_STATUS"
@@ -79,6 +79,9 @@ async def create(container: Container, *, number_id: str, body: Any) -> dict[str
     now = container.clock.now_ms()
     template_id = ids.new_id("tpl")
     status, approve_at = _approval(container, scope, now)
+    async with container.db.read() as conn:
+        await _check_name_free(conn, number_id, spec.name, exclude_id=None)
+    provider_template_id = await _submit(container, scope, spec)
     async with container.db.write() as conn:
         await _lock_number(conn, number_id)
         await _check_name_free(conn, number_id, spec.name, exclude_id=None)
@@ -86,7 +89,8 @@ async def create(container: Container, *, number_id: str, body: Any) -> dict[str
             id=template_id, workspace_id=scope.workspace_id, number_id=number_id,
             name=spec.name, category=spec.category, language=spec.language,
             content=spec.content, variables=list(spec.variables), version=1, source=SOURCE,
-            meta_status=status, approve_at=approve_at, created_at=now, updated_at=now))
+            meta_status=status, approve_at=approve_at, provider_template_id=provider_template_id,
+            created_at=now, updated_at=now))
         await _insert_version(conn, template_id, 1, spec, status, now)
     return await get(container, number_id=number_id, ref=template_id)
 
@@ -94,9 +98,16 @@ async def create(container: Container, *, number_id: str, body: Any) -> dict[str
 async def update(container: Container, *, number_id: str, ref: str, body: Any) -> dict[str, Any]:
     """Full update of the content (omitted header/footer/buttons are removed). A changed content
     or language makes a new version; a rename alone does not; an identical body changes
-    nothing (PUT stays idempotent)."""
+    nothing (PUT stays idempotent). On Meta numbers a new version is submitted for review
+    before it is stored (outside the write transaction: the review call is slow)."""
     given = template_rules.parse(body, partial=True)
     scope = await _scope(container, number_id)
+    async with container.db.read() as conn:
+        before = await _find(conn, number_id, ref)
+    planned = template_rules.for_update(given, template_rules.Identity(
+        before.name, before.category, before.language))
+    provider_template_id = (await _submit(container, scope, planned)
+                            if _is_new_version(before, planned) else None)
     now = container.clock.now_ms()
     async with container.db.write() as conn:
         await _lock_number(conn, number_id)
@@ -108,6 +119,9 @@ async def update(container: Container, *, number_id: str, ref: str, body: Any) -
             await _check_name_free(conn, number_id, spec.name, exclude_id=row.id)
         if _is_new_version(row, spec):
             await _new_version(conn, container, scope, row, spec, now)
+            if provider_template_id is not None:
+                await conn.execute(sa.update(t.templates).where(_tpl.id == row.id)
+                                   .values(provider_template_id=provider_template_id))
         elif spec.name != row.name:
             await conn.execute(sa.update(t.templates).where(_tpl.id == row.id)
                                .values(name=spec.name, updated_at=now))
@@ -160,6 +174,20 @@ async def _scope(container: Container, number_id: str) -> NumberScope:
     caps = container.providers.get(row.provider).capabilities(official=bool(row.official))
     return NumberScope(id=row.id, workspace_id=row.workspace_id, provider=row.provider,
                        needs_approval=caps.templates_need_approval)
+
+
+async def _submit(container: Container, scope: NumberScope, spec: TemplateSpec) -> str | None:
+    """Meta reviews templates: submit the version to the WhatsApp Business Account and keep
+    Meta's template id (its verdict arrives later as a callback)."""
+    submitter = container.providers.template_submitter(scope.provider)
+    if submitter is None or not scope.needs_approval:
+        return None
+    async with container.db.read() as conn:
+        row = (await conn.execute(sa.select(t.numbers).where(t.numbers.c.id == scope.id))).one()
+    submission = await submitter.submit_template(numberrefs.number_ref(container, row), {
+        "name": spec.name, "language": spec.language, "category": spec.category,
+        "content": spec.content})
+    return submission.provider_template_id
 
 
 def _approval(container: Container, scope: NumberScope, now: int) -> tuple[str | None, int | None]:

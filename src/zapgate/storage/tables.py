@@ -66,11 +66,18 @@ numbers = sa.Table(
     sa.Column("pii_mode", sa.String(20), nullable=False, server_default="STORE_INDEFINITE"),
     sa.Column("pii_retention_days", sa.Integer, nullable=True),
     sa.Column("credentials_enc", sa.Text, nullable=True),
+    # The provider's key for routing callbacks: Meta phone_number_id, Evolution instance name.
+    sa.Column("provider_ref", sa.String(128), nullable=True),
+    sa.Column("health_reason", sa.Text, nullable=True),
+    sa.Column("profile_name", sa.String(200), nullable=True),
+    # Last link state reported by the provider (callbacks or a live status check).
+    sa.Column("state_checked_at", Ms, nullable=True),
     sa.Column("connected_at", Ms, nullable=True),
     sa.Column("created_at", Ms, nullable=False),
     sa.Column("updated_at", Ms, nullable=False),
     sa.Column("deleted_at", Ms, nullable=True),
     sa.Index("ix_numbers_workspace", "workspace_id"),
+    sa.Index("ix_numbers_provider_ref", "provider", "provider_ref"),
 )
 
 api_keys = sa.Table(
@@ -119,6 +126,7 @@ templates = sa.Table(
     sa.Column("source", sa.String(16), nullable=False, server_default="PILOT_STATUS"),
     # None on numbers without approval rules; APPROVED | PENDING | REJECTED | PAUSED | DISABLED.
     sa.Column("meta_status", sa.String(16), nullable=True),
+    sa.Column("provider_template_id", sa.String(64), nullable=True),
     sa.Column("approve_at", Ms, nullable=True),
     sa.Column("rejection_reason", sa.Text, nullable=True),
     sa.Column("created_at", Ms, nullable=False),
@@ -225,10 +233,16 @@ inbound_messages = sa.Table(
     sa.Column("text", sa.Text, nullable=True),
     sa.Column("provider_message_id", sa.String(128), nullable=True),
     sa.Column("quoted_message_id", sa.String(128), nullable=True),
+    sa.Column("chat_kind", sa.String(12), nullable=False, server_default="phone"),
+    sa.Column("chat_id", sa.String(128), nullable=True),
+    sa.Column("reply_id", sa.String(256), nullable=True),
+    sa.Column("media", sa.JSON, nullable=True),
     sa.Column("provider_timestamp", Ms, nullable=False),
     sa.Column("read_at", Ms, nullable=True),
     sa.Column("created_at", Ms, nullable=False),
     sa.Index("ix_inbound_number_created", "number_id", "created_at"),
+    # A provider callback delivered twice stores one inbound message.
+    sa.Index("uq_inbound_provider_id", "number_id", "provider_message_id", unique=True),
 )
 
 # The provider inbox: every receipt and inbound event is a row before it is applied. Sandbox

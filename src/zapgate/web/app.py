@@ -17,7 +17,7 @@ from zapgate import __version__
 from zapgate.container import Container, build_container
 from zapgate.settings import Settings
 from zapgate.storage import migrate
-from zapgate.web import dashboard
+from zapgate.web import callbacks, dashboard
 from zapgate.web import errors as web_errors
 from zapgate.web.api.v1 import api_keys, messages, numbers, sandbox, templates, webhooks
 from zapgate.web.middleware import GuardMiddleware, RateLimiter
@@ -95,6 +95,7 @@ def create_app(settings: Settings | None = None, *, container: Container | None 
                       for key, endpoint in messages.FAST_PATHS.items()}
     for module in (numbers, api_keys, messages, templates, webhooks, sandbox):
         app.include_router(module.router)
+    app.include_router(callbacks.router)
     app.include_router(ops_router)
     app.include_router(dashboard.router)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]

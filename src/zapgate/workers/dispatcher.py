@@ -18,11 +18,11 @@ from zapgate.container import Container
 from zapgate.domain import retry, windows
 from zapgate.domain.lifecycle import Status
 from zapgate.providers.base import Capabilities, NumberRef, OutboundMessage, SendResult
-from zapgate.services import events, lifecycle
+from zapgate.services import callbacks, events, lifecycle, numberrefs
 from zapgate.storage import tables as t
 from zapgate.storage.batch import Batcher
 from zapgate.workers.leases import LeaseKeeper
-from zapgate.workers.pacing import TokenBucket
+from zapgate.workers.pacing import GapPacer, Pacer, TokenBucket
 
 _log = logging.getLogger("zapgate.dispatcher")
 FREE_FORM_MODES = frozenset({"text", "media", "list", "carousel", "flow"})
@@ -35,7 +35,8 @@ class Dispatcher:
     def __init__(self, container: Container) -> None:
         self._c = container
         self._leases = LeaseKeeper(container)
-        self._buckets: dict[str, TokenBucket] = {}
+        self._buckets: dict[str, Pacer] = {}
+        self._refs: dict[str, tuple[str | None, NumberRef]] = {}
         self._in_flight: dict[str, set[str]] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         self._lease_ms = int(container.settings.message_lease_seconds * 1000)
@@ -72,12 +73,21 @@ class Dispatcher:
     def _caps(self, number: Any) -> Capabilities:
         return self._c.providers.get(number.provider).capabilities(official=bool(number.official))
 
-    def _bucket(self, number: Any, caps: Capabilities) -> TokenBucket:
+    def _bucket(self, number: Any, caps: Capabilities) -> Pacer:
         rate = number.pace_per_second or caps.default_pace_per_second
         bucket = self._buckets.get(number.id)
         if bucket is None or bucket.rate != rate:
-            bucket = self._buckets[number.id] = TokenBucket(rate)
+            bucket = self._buckets[number.id] = (
+                GapPacer(rate, caps.pace_jitter) if caps.pace_jitter > 0 else TokenBucket(rate))
         return bucket
+
+    def _ref(self, number: Any) -> NumberRef:
+        """The number with its credentials decrypted (once per credentials change)."""
+        cached = self._refs.get(number.id)
+        if cached is None or cached[0] != number.credentials_enc:
+            cached = self._refs[number.id] = (number.credentials_enc,
+                                              numberrefs.number_ref(self._c, number))
+        return cached[1]
 
     async def _pump(self, number: Any) -> int:
         caps = self._caps(number)
@@ -103,7 +113,8 @@ class Dispatcher:
         now = self._c.clock.now_ms()
         m = t.messages.c
         free = sa.or_(m.lease_until.is_(None), m.lease_until < now)
-        due = (sa.select(t.messages, t.contacts.c.last_inbound_at)
+        due = (sa.select(t.messages, t.contacts.c.last_inbound_at,
+                         t.contacts.c.last_inbound_provider_id)
                .select_from(t.messages.outerjoin(t.contacts, sa.and_(
                    t.contacts.c.number_id == m.number_id, t.contacts.c.contact == m.destination)))
                .where(m.number_id == number.id, m.status == "QUEUED", m.next_attempt_at <= now,
@@ -154,24 +165,26 @@ class Dispatcher:
                        "24 h; send an approved template instead"))
             return
         provider = self._c.providers.get(number.provider)
+        mark_read = caps.mark_read_on_send and _mark_read(message, number)
         outbound = OutboundMessage(
-            message_id=message.id,
-            number=NumberRef(id=number.id, number=number.number, provider=number.provider,
-                             official=bool(number.official)),
+            message_id=message.id, number=self._ref(number),
             destination=message.destination, destination_kind=message.destination_kind,
             mode=message.mode, payload=message.payload, attempt=message.attempts + 1,
-            mark_read=_mark_read(message, number),
+            mark_read=mark_read,
+            mark_read_message_id=message.last_inbound_provider_id if mark_read else None,
         )
         started = time.perf_counter()
         try:
             result = await provider.send(outbound)
         except errors.ProviderTemporaryError as exc:
             self._c.metrics.provider_errors.labels(number.provider, exc.code).inc()
+            if exc.health:
+                await self._mark_number(number.id, exc.health, exc.message)
             await self._retry_later(message, exc)
             return
         except errors.ProviderAuthError as exc:
             self._c.metrics.provider_errors.labels(number.provider, exc.code).inc()
-            await self._mark_number(number.id, "AUTH_FAILED")
+            await self._mark_number(number.id, "AUTH_FAILED", exc.message)
             await self._finish(message, lifecycle.Change(Status.FAILED, "dispatcher",
                                                          code=exc.code, detail=exc.message))
             return
@@ -183,6 +196,8 @@ class Dispatcher:
         finally:
             self._c.metrics.provider_calls.labels(number.provider).observe(
                 time.perf_counter() - started)
+        if number.health != "OK":
+            await self._mark_number(number.id, "OK", None)
         await self._sent(number, message, result)
 
     async def _sent(self, number: Any, message: Any, result: SendResult) -> None:
@@ -235,10 +250,10 @@ class Dispatcher:
                 detail=f"attempt {attempts} failed ({exc.message}); retry in {delay:.1f}s"))
         self._wake_in(delay)
 
-    async def _mark_number(self, number_id: str, health: str) -> None:
+    async def _mark_number(self, number_id: str, health: str, reason: str | None) -> None:
         async with self._c.db.write() as conn:
-            await conn.execute(sa.update(t.numbers).where(t.numbers.c.id == number_id)
-                               .values(health=health, updated_at=self._c.clock.now_ms()))
+            await callbacks.mark_health(conn, number_id, health, reason,
+                                        now_ms=self._c.clock.now_ms())
 
     def _after_commit(self, webhooks: int, receipts: bool) -> None:
         if webhooks:

@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from zapgate.container import Container
 from zapgate.domain.lifecycle import Status
-from zapgate.services import events, lifecycle
+from zapgate.services import callbacks, events, lifecycle
 from zapgate.storage import tables as t
 
 _log = logging.getLogger("zapgate.inbox")
@@ -27,6 +27,7 @@ class Inbox:
     def __init__(self, container: Container) -> None:
         self._c = container
         self._timer: asyncio.TimerHandle | None = None
+        self._numbers_changed = False
 
     @property
     def wake(self) -> asyncio.Event:
@@ -45,6 +46,10 @@ class Inbox:
                 await self._apply_batch(conn, rows, now)
         if rows:
             self._c.wake.webhooks.set()
+        if self._numbers_changed:
+            self._numbers_changed = False
+            self._c.wake.numbers.set()
+            self._c.wake.dispatch.set()
         if len(rows) < BATCH:
             await self._schedule_next(now)
         return len(rows) == BATCH
@@ -55,8 +60,9 @@ class Inbox:
         try:
             async with conn.begin_nested():
                 await self._apply_all(conn, rows, now)
-        except Exception:
-            _log.warning("a provider event batch failed; applying its events one by one")
+        except Exception as exc:
+            if not isinstance(exc, callbacks.NotYetKnown):
+                _log.warning("a provider event batch failed; applying its events one by one")
             endpoints: events.EndpointCache = {}
             for row in rows:
                 await self._apply_one(conn, row, now, endpoints)
@@ -81,15 +87,25 @@ class Inbox:
                                    .values(processed_at=now))
             return webhooks
         except Exception as exc:
-            _log.exception("provider event %s could not be applied", row.id)
+            if isinstance(exc, callbacks.NotYetKnown):
+                _log.debug("receipt for %s arrived before its send was recorded; retrying", exc)
+            else:
+                _log.exception("provider event %s could not be applied", row.id)
             await conn.execute(sa.update(t.provider_events).where(e.id == row.id).values(
                 attempts=row.attempts + 1, error=repr(exc)[:500],
-                due_at=now + min(300_000, 1000 * 2 ** min(row.attempts, 8)),
+                due_at=now + min(300_000, 500 * 2 ** min(row.attempts, 9)),
                 processed_at=now if row.attempts >= 10 else None))
             return 0
 
     async def _apply(self, conn: AsyncConnection, row: Any, now: int,
                      endpoints: events.EndpointCache, preloaded: dict[str, Any]) -> int:
+        if row.kind == "callback":
+            ctx = callbacks.Context(registry=self._c.providers, settings=self._c.settings,
+                                    metrics=self._c.metrics, now_ms=now, endpoints=endpoints)
+            applied = await callbacks.apply_callback(conn, row, ctx)
+            if applied.numbers_changed:
+                self._numbers_changed = True
+            return applied.webhooks
         if row.kind != "status":
             _log.warning("unknown provider event kind %s", row.kind)
             return 0

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 import time
 
 
@@ -28,3 +29,29 @@ class TokenBucket:
     def seconds_until_token(self) -> float:
         self._refill()
         return 0.0 if self._tokens >= 1 else (1 - self._tokens) / self.rate
+
+
+class GapPacer:
+    """One message at a time with a randomised gap: ``1/rate`` seconds +- ``jitter`` (relative),
+    never a burst. For unofficial numbers, where a robot's regular rhythm is what gets numbers
+    banned (0.5 msg/s with jitter 0.5 gives gaps of 1-3 s)."""
+
+    def __init__(self, rate: float, jitter: float, rng: random.Random | None = None) -> None:
+        self.rate = rate
+        self.jitter = jitter
+        self._rng = rng or random.Random()
+        self._next = time.monotonic()
+
+    def available(self) -> int:
+        return 1 if time.monotonic() >= self._next else 0
+
+    def take(self, n: int = 1) -> None:
+        for _ in range(n):
+            gap = (1 / self.rate) * (1 + self.jitter * (2 * self._rng.random() - 1))
+            self._next = max(self._next, time.monotonic()) + gap
+
+    def seconds_until_token(self) -> float:
+        return max(0.0, self._next - time.monotonic())
+
+
+Pacer = TokenBucket | GapPacer

@@ -17,11 +17,13 @@ from __future__ import annotations
 
 import asyncio
 import secrets
+from typing import Any
 
 from zapgate import errors
 from zapgate.providers.base import (
     Capabilities,
     OutboundMessage,
+    ProviderEvent,
     ScheduledReceipt,
     SendResult,
 )
@@ -72,6 +74,10 @@ class SandboxProvider:
             provider_message_id="sbx_" + secrets.token_hex(12),
             receipts=self._receipts_for(destination),
         )
+
+    def parse_callback(self, body: Any) -> list[ProviderEvent]:
+        """The sandbox never calls back: its receipts are stored by the dispatcher."""
+        return []
 
     def _receipts_for(self, destination: str) -> tuple[ScheduledReceipt, ...]:
         if destination == NEVER_DELIVERED:

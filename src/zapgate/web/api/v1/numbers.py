@@ -16,7 +16,8 @@ _CREATE_BODY = body_schema({
     "type": "object", "required": ["name", "number"],
     "properties": {
         "name": {"type": "string"}, "number": {"type": "string", "example": "+5511999999999"},
-        "provider": {"type": "string", "enum": ["sandbox"], "default": "sandbox"},
+        "provider": {"type": "string", "enum": ["sandbox", "evolution-v2", "evolution-go"],
+                     "default": "sandbox"},
         "official": {"type": "boolean", "default": False},
         "settings": {"type": "object"},
     },
@@ -26,11 +27,41 @@ _CREATE_BODY = body_schema({
 @router.post("", status_code=201, openapi_extra=_CREATE_BODY,
              responses=error_responses((400, "VALIDATION_ERROR"), (401, "UNAUTHORIZED"),
                                        (403, "NUMBER_SCOPE_NOT_ALLOWED"),
-                                       (409, "NUMBER_ALREADY_EXISTS | NUMBER_LIMIT_EXCEEDED")))
+                                       (409, "NUMBER_ALREADY_EXISTS | NUMBER_LIMIT_EXCEEDED"),
+                                       (503, "PROVIDER_NOT_CONFIGURED | UPSTREAM_TIMEOUT | "
+                                             "UPSTREAM_ERROR | PROVIDER_LICENSE_REQUIRED")))
 async def create_number(container: ContainerDep, principal: TenantDep, body: JsonBody) -> Any:
-    """Create a number. The sandbox provider connects it at once and returns its API key once."""
+    """Create a number. A sandbox number is connected at once; an Evolution v2 / GO number gets
+    an instance at the provider and comes back with ``qrcodeBase64`` / ``pairingCode`` to link
+    the phone. The number's API key is returned this once."""
     result = await numbers.create_number(container, workspace_id=principal.workspace_id,
                                          body=body)
+    return json_response(201, result)
+
+
+_META_BODY = body_schema({
+    "type": "object", "required": ["name", "number", "phoneNumberId", "wabaId", "accessToken"],
+    "properties": {
+        "name": {"type": "string"}, "number": {"type": "string", "example": "+15550000001"},
+        "phoneNumberId": {"type": "string"}, "wabaId": {"type": "string"},
+        "accessToken": {"type": "string", "writeOnly": True},
+        "appSecret": {"type": "string", "writeOnly": True},
+    },
+})
+
+
+@router.post("/meta", status_code=201, openapi_extra=_META_BODY,
+             responses=error_responses((400, "VALIDATION_ERROR | PROVIDER_AUTH_FAILED | "
+                                             "META_NUMBER_NOT_FOUND"), (401, "UNAUTHORIZED"),
+                                       (403, "NUMBER_SCOPE_NOT_ALLOWED"),
+                                       (409, "NUMBER_ALREADY_EXISTS | NUMBER_LIMIT_EXCEEDED"),
+                                       (503, "UPSTREAM_ERROR | UPSTREAM_TIMEOUT")))
+async def register_meta_number(container: ContainerDep, principal: TenantDep,
+                               body: JsonBody) -> Any:
+    """Register a bring-your-own Meta Cloud API number. The credentials are checked against the
+    Graph API, stored encrypted and never returned."""
+    result = await numbers.register_meta_number(container, workspace_id=principal.workspace_id,
+                                                body=body)
     return json_response(201, result)
 
 
@@ -49,3 +80,48 @@ async def get_number(number_id: str, container: ContainerDep, principal: Princip
         raise errors.NotFound("Number not found", code="NUMBER_NOT_FOUND")
     return await numbers.get_number(container, workspace_id=principal.workspace_id,
                                     number_id=number_id)
+
+
+def _own(principal: Any, number_id: str) -> None:
+    if principal.scope == "number" and principal.number_id != number_id:
+        raise errors.NotFound("Number not found", code="NUMBER_NOT_FOUND")
+
+
+@router.get("/{number_id}/connect", responses=error_responses(
+    (400, "NOT_SUPPORTED_FOR_META"), (401, "UNAUTHORIZED"), (404, "NUMBER_NOT_FOUND"),
+    (409, "NUMBER_ALREADY_CONNECTED"),
+    (503, "PROVIDER_NOT_CONFIGURED | UPSTREAM_TIMEOUT | UPSTREAM_ERROR | "
+          "PROVIDER_LICENSE_REQUIRED")))
+async def connect_number(number_id: str, container: ContainerDep,
+                         principal: PrincipalDep) -> Any:
+    """A fresh QR code (``data:image/png;base64,...``) and pairing code for a QR-paired
+    number."""
+    _own(principal, number_id)
+    return await numbers.connect(container, workspace_id=principal.workspace_id,
+                                 number_id=number_id)
+
+
+@router.get("/{number_id}/status", responses=error_responses(
+    (401, "UNAUTHORIZED"), (404, "NUMBER_NOT_FOUND"),
+    (503, "PROVIDER_NOT_CONFIGURED | UPSTREAM_TIMEOUT | UPSTREAM_ERROR | "
+          "PROVIDER_LICENSE_REQUIRED")))
+async def number_status(number_id: str, container: ContainerDep,
+                        principal: PrincipalDep) -> Any:
+    """The link state: a live reading from the provider (``stale: false``) for Evolution
+    numbers, the last known state (``stale: true``) otherwise."""
+    _own(principal, number_id)
+    return await numbers.link_status(container, workspace_id=principal.workspace_id,
+                                     number_id=number_id)
+
+
+@router.patch("/{number_id}", openapi_extra=body_schema({
+    "type": "object", "properties": {"pacePerSecond": {"type": ["number", "null"]}}}),
+    responses=error_responses((400, "VALIDATION_ERROR | EMPTY_PATCH"), (401, "UNAUTHORIZED"),
+                              (404, "NUMBER_NOT_FOUND")))
+async def patch_number(number_id: str, container: ContainerDep, principal: PrincipalDep,
+                       body: JsonBody) -> Any:
+    """Change the number's pacing: ``pacePerSecond`` (messages per second; null = the
+    provider's default, about one every 1-3 s on Evolution numbers, 80/s on Meta)."""
+    _own(principal, number_id)
+    return await numbers.set_pace(container, workspace_id=principal.workspace_id,
+                                  number_id=number_id, body=body)

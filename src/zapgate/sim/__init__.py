@@ -1,0 +1,1 @@
+"""Loopback simulators of the WhatsApp providers (``zapgate sim ...``)."""

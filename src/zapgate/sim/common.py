@@ -1,0 +1,317 @@
+"""What the three provider simulators share: the request log, fault injection, the outgoing
+callback queue (with retries, duplicates and reordering), the control API under ``/_sim`` and a
+runner for tests.
+
+The control API (identical on every simulator; provider-specific routes are added by each):
+
+* ``GET  /_sim/requests``            every API request received: ``[{method, path, query,
+                                       headers, json}]`` (``?path=`` substring filter)
+* ``POST /_sim/faults``              queue a fault: ``{"path": "/messages", "to": "5511...",
+                                       "kind": "error"|"timeout"|"http"|"slow", "code": ...,
+                                       "status": 503, "delayMs": 2000, "times": 1}``
+* ``GET/POST /_sim/config``          read / merge behaviour switches (see ``DEFAULT_CONFIG``)
+* ``GET  /_sim/callbacks``           callbacks posted so far: ``[{url, json, status, attempt}]``
+* ``POST /_sim/reset``               forget requests, faults, callbacks; config back to default
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import random
+import threading
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+import uvicorn
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+DEFAULT_CONFIG: dict[str, Any] = {
+    # Delay before each asynchronous status callback, milliseconds.
+    "statusDelayMs": 50,
+    # Post every status callback twice.
+    "duplicates": False,
+    # Post a message's status callbacks in reverse order (e.g. read before delivered).
+    "reorder": False,
+    # Leave out the "delivered" status.
+    "skipDelivered": False,
+    # Leave out the "read" status (recipient has read receipts off).
+    "dropRead": False,
+    # Recipients (bare digits) that are not on WhatsApp.
+    "unknownRecipients": [],
+    # Seconds between callback retries (the real providers use 5 s..300 s or 30 s).
+    "callbackRetrySeconds": 0.2,
+    "callbackMaxAttempts": 5,
+}
+
+
+@dataclass
+class Fault:
+    kind: str  # error | timeout | http | slow
+    path: str | None = None
+    to: str | None = None
+    code: Any = None
+    status: int | None = None
+    delay_ms: int = 0
+    times: int = 1
+    body: Any = None
+
+    def matches(self, path: str, to: str | None) -> bool:
+        if self.path and self.path not in path:
+            return False
+        return not (self.to and (to or "").lstrip("+") != self.to.lstrip("+"))
+
+
+@dataclass
+class Callback:
+    url: str
+    body: bytes
+    headers: dict[str, str]
+    attempt: int = 0
+    status: int | None = None
+    error: str | None = None
+
+    def describe(self) -> dict[str, Any]:
+        return {"url": self.url, "json": json.loads(self.body), "status": self.status,
+                "attempt": self.attempt, "error": self.error, "headers": self.headers}
+
+
+@dataclass
+class SimState:
+    # Provider-specific switches on top of DEFAULT_CONFIG.
+    extra_defaults: dict[str, Any] = field(default_factory=dict)
+    config: dict[str, Any] = field(default_factory=dict)
+    requests: list[dict[str, Any]] = field(default_factory=list)
+    faults: list[Fault] = field(default_factory=list)
+    callbacks: list[Callback] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.config = self.defaults()
+
+    def defaults(self) -> dict[str, Any]:
+        merged: dict[str, Any] = json.loads(json.dumps({**DEFAULT_CONFIG,
+                                                        **self.extra_defaults}))
+        return merged
+
+    def reset(self) -> None:
+        self.config = self.defaults()
+        self.requests.clear()
+        self.faults.clear()
+        self.callbacks.clear()
+
+    async def log_request(self, request: Request) -> Any:
+        """Record the request and return its parsed JSON body (None when not JSON)."""
+        raw = await request.body()
+        parsed: Any = None
+        if raw and "json" in request.headers.get("content-type", "json"):
+            with contextlib.suppress(ValueError):
+                parsed = json.loads(raw)
+        self.requests.append({
+            "method": request.method, "path": request.url.path,
+            "query": dict(request.query_params),
+            "headers": {k.lower(): v for k, v in request.headers.items()},
+            "json": parsed, "at": time.time(),
+        })
+        return parsed
+
+    def take_fault(self, path: str, to: str | None) -> Fault | None:
+        for fault in self.faults:
+            if fault.times > 0 and fault.matches(path, to):
+                fault.times -= 1
+                if fault.times <= 0:
+                    self.faults.remove(fault)
+                return fault
+        return None
+
+    def is_unknown(self, digits: str) -> bool:
+        return digits.lstrip("+") in {str(u).lstrip("+") for u in self.config["unknownRecipients"]}
+
+
+async def apply_transport_fault(fault: Fault | None) -> Response | None:
+    """The generic faults every simulator handles the same way; ``error`` faults (provider
+    error codes) are the simulator's own business and come back as ``None`` here."""
+    if fault is None:
+        return None
+    if fault.kind in ("slow", "timeout"):
+        await asyncio.sleep((fault.delay_ms or (60_000 if fault.kind == "timeout" else 1000))
+                            / 1000)
+        return None if fault.kind == "slow" else Response(status_code=504)
+    if fault.kind == "http":
+        body = fault.body if fault.body is not None else {"error": "simulated failure"}
+        return JSONResponse(body, status_code=fault.status or 500)
+    return None
+
+
+class CallbackSender:
+    """Posts callbacks in order from one queue, retrying failures like the real provider."""
+
+    def __init__(self, state: SimState) -> None:
+        self._state = state
+        self._queue: asyncio.Queue[tuple[float, Callback]] | None = None
+        self._task: asyncio.Task[None] | None = None
+        self._client: httpx.AsyncClient | None = None
+
+    async def start(self) -> None:
+        self._queue = asyncio.Queue()
+        self._client = httpx.AsyncClient(timeout=10)
+        self._task = asyncio.create_task(self._run())
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        if self._client is not None:
+            await self._client.aclose()
+
+    def post(self, url: str, payload: Any, *, headers: dict[str, str] | None = None,
+             delay: float = 0.0, body: bytes | None = None) -> Callback:
+        """Queue one callback ``delay`` seconds from now. ``body`` overrides the JSON
+        serialisation (Meta signs the exact bytes it sends)."""
+        raw = body if body is not None else json.dumps(payload, ensure_ascii=False).encode()
+        callback = Callback(url, raw, {"content-type": "application/json", **(headers or {})})
+        assert self._queue is not None, "CallbackSender.start() was not awaited"
+        self._queue.put_nowait((time.monotonic() + delay, callback))
+        return callback
+
+    async def _run(self) -> None:
+        assert self._queue is not None and self._client is not None
+        while True:
+            due, callback = await self._queue.get()
+            wait = due - time.monotonic()
+            if wait > 0:
+                await asyncio.sleep(wait)
+            await self._deliver(callback)
+
+    async def _deliver(self, callback: Callback) -> None:
+        assert self._client is not None and self._queue is not None
+        callback.attempt += 1
+        try:
+            response = await self._client.post(callback.url, content=callback.body,
+                                               headers=callback.headers)
+            callback.status = response.status_code
+            ok = 200 <= response.status_code < 300
+        except httpx.HTTPError as exc:
+            callback.error = repr(exc)
+            ok = False
+        if callback.attempt == 1:
+            self._state.callbacks.append(callback)
+        if not ok and callback.attempt < int(self._state.config["callbackMaxAttempts"]):
+            retry = float(self._state.config["callbackRetrySeconds"])
+            self._queue.put_nowait((time.monotonic() + retry, callback))
+
+
+def status_sequence(config: dict[str, Any], statuses: list[str], *,
+                    delivered: str, read: str) -> list[str]:
+    """Apply the skip/drop/reorder/duplicate switches to a status sequence."""
+    out = [s for s in statuses
+           if not (config["skipDelivered"] and s == delivered)
+           and not (config["dropRead"] and s == read)]
+    if config["reorder"]:
+        out.reverse()
+    if config["duplicates"]:
+        out = [s for s in out for _ in (0, 1)]
+    return out
+
+
+def control_routes(state: SimState, *, on_reset: Callable[[], None] | None = None) -> list[Route]:
+    async def requests(request: Request) -> Response:
+        needle = request.query_params.get("path")
+        items = [r for r in state.requests if not needle or needle in r["path"]]
+        return JSONResponse(items)
+
+    async def faults(request: Request) -> Response:
+        body = await request.json()
+        items = body if isinstance(body, list) else [body]
+        for item in items:
+            state.faults.append(Fault(
+                kind=str(item.get("kind", "error")), path=item.get("path"), to=item.get("to"),
+                code=item.get("code"), status=item.get("status"),
+                delay_ms=int(item.get("delayMs", 0)), times=int(item.get("times", 1)),
+                body=item.get("body")))
+        return JSONResponse({"faults": len(state.faults)})
+
+    async def config(request: Request) -> Response:
+        if request.method == "POST":
+            body = await request.json()
+            unknown = sorted(set(body) - set(state.defaults()))
+            if unknown:
+                return JSONResponse({"error": f"unknown config keys {unknown}"}, status_code=400)
+            state.config.update(body)
+        return JSONResponse(state.config)
+
+    async def callbacks(_: Request) -> Response:
+        return JSONResponse([c.describe() for c in state.callbacks])
+
+    async def reset(_: Request) -> Response:
+        state.reset()
+        if on_reset is not None:
+            on_reset()
+        return JSONResponse({"ok": True})
+
+    return [
+        Route("/_sim/requests", requests, methods=["GET"]),
+        Route("/_sim/faults", faults, methods=["POST"]),
+        Route("/_sim/config", config, methods=["GET", "POST"]),
+        Route("/_sim/callbacks", callbacks, methods=["GET"]),
+        Route("/_sim/reset", reset, methods=["POST"]),
+    ]
+
+
+def new_hex_id(prefix: str = "3EB0", length: int = 20) -> str:
+    return (prefix + "".join(random.choice("0123456789ABCDEF") for _ in range(length)))[:length]
+
+
+class SimThread:
+    """Runs a simulator app under uvicorn in a background thread on a loopback port (tests)."""
+
+    def __init__(self, app: Starlette, port: int | None = None) -> None:
+        from zapgate.testing import free_port
+
+        self.app = app
+        self.port = port or free_port()
+        self._server: uvicorn.Server | None = None
+        self._thread: threading.Thread | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> SimThread:
+        config = uvicorn.Config(self.app, host="127.0.0.1", port=self.port, log_level="warning",
+                                lifespan="on", access_log=False)
+        server = self._server = uvicorn.Server(config)
+        self._thread = threading.Thread(target=lambda: asyncio.run(server.serve()), daemon=True)
+        self._thread.start()
+        deadline = time.time() + 20
+        while not server.started:
+            if time.time() > deadline or not self._thread.is_alive():
+                raise RuntimeError("simulator did not start")
+            time.sleep(0.01)
+        return self
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.should_exit = True
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+
+    def control(self, method: str, path: str, body: Any = None) -> Any:
+        response = httpx.request(method, self.url + path, json=body, timeout=10)
+        response.raise_for_status()
+        return response.json()
+
+
+def serve(app: Starlette, *, host: str, port: int) -> None:
+    """``zapgate sim ...``: run one simulator in the foreground."""
+    uvicorn.run(app, host=host, port=port, log_level="info", access_log=False)
+
+
+Handler = Callable[[Request], Awaitable[Response]]

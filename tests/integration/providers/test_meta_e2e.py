@@ -1,0 +1,287 @@
+"""Meta Cloud API end to end: Zapgate → the real adapter → the Meta simulator over loopback →
+signed callbacks → lifecycle → customer webhooks parsed by the official SDK."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.conftest import wait_until
+from tests.contract.worlds import META_APP_SECRET, META_NUMBER, META_VERIFY_TOKEN, World, \
+    build_world, close_world
+from tests.helpers import assert_error, with_container
+from zapgate.testing import WebhookReceiver
+
+CONTACT = "+5511988887777"
+
+
+@pytest.fixture
+def meta(make_settings: Callable[..., Any], make_tenant: Callable[..., dict[str, Any]],
+         receiver: WebhookReceiver) -> Iterator[World]:
+    world = build_world("meta", make_settings=make_settings, make_tenant=make_tenant,
+                        receiver=receiver)
+    yield world
+    close_world(world)
+
+
+def _send(world: World, body: dict[str, Any]) -> str:
+    response = world.send(body)
+    assert response.status_code == 202, response.text
+    return str(response.json()["messageId"])
+
+
+def _graph_sends(world: World) -> list[dict[str, Any]]:
+    return [r["json"] for r in world.control("GET", "/_sim/requests?path=/messages")
+            if r["method"] == "POST" and r["path"].endswith("/messages")]
+
+
+def _sent_body(world: World, message_id: str) -> dict[str, Any]:
+    [body] = [b for b in _graph_sends(world) if b.get("biz_opaque_callback_data") == message_id]
+    return body
+
+
+# -- the 24 h window ---------------------------------------------------------------------------
+
+def test_free_text_outside_the_window_fails_and_passes_after_an_inbound(meta: World) -> None:
+    outside = _send(meta, {"destinationNumber": CONTACT, "text": "Olá"})
+    failed = meta.wait_status(outside, "FAILED")
+    assert failed["errorCode"] == "META_OUTSIDE_24H_WINDOW"
+    meta.open_window(CONTACT)
+    inside = _send(meta, {"destinationNumber": CONTACT, "text": "Olá de novo"})
+    meta.wait_status(inside, "READ")
+    assert _sent_body(meta, inside)["text"]["body"] == "Olá de novo"
+
+
+def test_window_error_reported_by_meta_in_a_status_maps_to_its_code(meta: World) -> None:
+    meta.open_window(CONTACT)
+    meta.control("POST", "/_sim/faults", {"kind": "async_error", "code": 131047,
+                                          "path": "/messages"})
+    message_id = _send(meta, {"destinationNumber": CONTACT, "text": "late"})
+    failed = meta.wait_status(message_id, "FAILED")
+    assert failed["errorCode"] == "META_OUTSIDE_24H_WINDOW"
+    assert meta.message_events(message_id) == ["message.sent", "message.failed"] or \
+        meta.message_events(message_id) == ["message.failed"]
+
+
+# -- templates -----------------------------------------------------------------------------------
+
+def test_template_is_submitted_and_sendable_only_once_approved(meta: World) -> None:
+    created = meta.api.post("/v1/templates", meta.key, json={
+        "name": "pedido_saiu", "category": "UTILITY", "language": "pt_BR",
+        "body": "Olá {{nome}}, seu pedido {{pedido}} saiu!",
+        "examples": {"nome": "Ana", "pedido": "42"}})
+    assert created.status_code == 201, created.text
+    template = created.json()
+    [submitted] = [r for r in meta.control("GET", "/_sim/requests?path=/message_templates")
+                   if r["method"] == "POST"]
+    assert submitted["json"]["name"] == "pedido_saiu"
+    assert submitted["json"]["parameter_format"] == "NAMED"
+    body = {"destinationNumber": CONTACT, "templateId": "pedido_saiu",
+            "variables": {"nome": "Ana", "pedido": "42"}}
+    assert_error(meta.send(body), 409, "TEMPLATE_NOT_APPROVED")
+    meta_id = _meta_template_id(meta)
+    meta.control("POST", f"/_sim/templates/{meta_id}/status", {"event": "APPROVED"})
+    wait_until(lambda: _template_status(meta, template["id"]) == "APPROVED")
+    message_id = _send(meta, body)  # outside the window: templates are allowed
+    meta.wait_status(message_id, "READ")
+    sent = _sent_body(meta, message_id)["template"]
+    assert sent["name"] == "pedido_saiu" and sent["language"]["code"] == "pt_BR"
+    params = {p["parameter_name"]: p["text"]
+              for c in sent["components"] if c["type"] == "body" for p in c["parameters"]}
+    assert params == {"nome": "Ana", "pedido": "42"}
+
+
+def test_rejected_template_is_not_sendable(meta: World) -> None:
+    meta.api.post("/v1/templates", meta.key, json={
+        "name": "promo", "category": "MARKETING", "language": "pt_BR", "body": "Promo!"})
+    meta.control("POST", f"/_sim/templates/{_meta_template_id(meta)}/status",
+                 {"event": "REJECTED", "reason": "INVALID_FORMAT"})
+    wait_until(lambda: _template_status(meta, "promo") == "REJECTED")
+    assert_error(meta.send({"destinationNumber": CONTACT, "templateId": "promo"}), 409,
+                 "TEMPLATE_NOT_APPROVED")
+
+
+def _meta_template_id(world: World) -> str:
+    assert world.sim is not None
+    listing = httpx.get(world.sim.url + f"/v23.0/{META_NUMBER['wabaId']}/message_templates",
+                        headers={"authorization": "Bearer " + META_NUMBER["accessToken"]})
+    data = listing.json()["data"]
+    return str(data[-1]["id"])
+
+
+def _template_status(world: World, ref: str) -> str | None:
+    body = world.api.get(f"/v1/templates/{ref}", world.key).json()
+    status = body.get("metaStatus") or body.get("status")
+    return str(status) if status else None
+
+
+# -- callbacks are authenticated -----------------------------------------------------------------
+
+def _stored_callbacks(world: World) -> int:
+    import sqlalchemy as sa
+
+    from zapgate.storage import tables as t
+
+    async def count(container: Any) -> int:
+        async with container.db.read() as conn:
+            return int((await conn.execute(sa.select(sa.func.count()).select_from(
+                t.provider_events).where(t.provider_events.c.kind == "callback"))).scalar_one())
+
+    return with_container(world.server.settings, count)
+
+
+def _status_body(wamid: str, status: str) -> bytes:
+    return json.dumps({"object": "whatsapp_business_account", "entry": [{
+        "id": META_NUMBER["wabaId"], "changes": [{"field": "messages", "value": {
+            "messaging_product": "whatsapp",
+            "metadata": {"display_phone_number": "15550000001",
+                         "phone_number_id": META_NUMBER["phoneNumberId"]},
+            "statuses": [{"id": wamid, "status": status, "timestamp": "1764000000",
+                          "recipient_id": "5511988887777"}]}}]}]}).encode()
+
+
+def test_callbacks_with_a_bad_or_missing_signature_are_refused_and_change_nothing(
+        meta: World) -> None:
+    meta.open_window(CONTACT)
+    message_id = _send(meta, {"destinationNumber": CONTACT, "text": "x"})
+    meta.sim_config(dropRead=True)
+    wamid = meta.wait_status(message_id, "DELIVERED")["providerMessageId"]
+    before = _stored_callbacks(meta)
+    raw = _status_body(wamid, "read")
+    url = meta.server.url + "/webhooks/meta"
+    forged = "sha256=" + hmac.new(b"wrong-secret", raw, hashlib.sha256).hexdigest()
+    for headers in ({"x-hub-signature-256": forged}, {}):
+        response = httpx.post(url, content=raw, headers={"content-type": "application/json",
+                                                         **headers})
+        assert_error(response, 401, "INVALID_SIGNATURE")
+    assert _stored_callbacks(meta) == before
+    assert meta.message(message_id)["status"] == "DELIVERED"
+    good = "sha256=" + hmac.new(META_APP_SECRET.encode(), raw, hashlib.sha256).hexdigest()
+    assert httpx.post(url, content=raw, headers={"x-hub-signature-256": good}).status_code == 200
+    meta.wait_status(message_id, "READ")
+
+
+def test_verification_handshake(meta: World) -> None:
+    result = meta.control("POST", "/_sim/verify", {"verifyToken": META_VERIFY_TOKEN})
+    assert result["ok"] and result["echoed"]
+    bad = httpx.get(meta.server.url + "/webhooks/meta", params={
+        "hub.mode": "subscribe", "hub.verify_token": "nope", "hub.challenge": "123"})
+    assert_error(bad, 403, "INVALID_VERIFY_TOKEN")
+
+
+# -- errors through the whole pipeline -----------------------------------------------------------
+
+def test_expired_token_fails_the_message_and_marks_the_number(meta: World) -> None:
+    meta.open_window(CONTACT)
+    meta.control("POST", "/_sim/faults", {"kind": "error", "code": 190, "path": "/messages"})
+    message_id = _send(meta, {"destinationNumber": CONTACT, "text": "x"})
+    assert meta.wait_status(message_id, "FAILED")["errorCode"] == "PROVIDER_AUTH_FAILED"
+    number = meta.api.get(f"/v1/numbers/{meta.number['id']}", meta.tenant["key"]).json()
+    assert number["health"]["code"] == "AUTH_FAILED"
+    assert number["health"]["sendable"] is False
+
+
+def test_throughput_limit_is_retried(meta: World) -> None:
+    meta.open_window(CONTACT)
+    meta.control("POST", "/_sim/faults", {"kind": "error", "code": 130429, "path": "/messages"})
+    message_id = _send(meta, {"destinationNumber": CONTACT, "text": "x"})
+    meta.wait_status(message_id, "READ")
+    assert any(e["code"] == "RETRY_SCHEDULED" for e in meta.timeline(message_id))
+
+
+def test_async_transient_failure_sends_again(meta: World) -> None:
+    meta.open_window(CONTACT)
+    meta.control("POST", "/_sim/faults", {"kind": "async_error", "code": 131000,
+                                          "path": "/messages"})
+    message_id = _send(meta, {"destinationNumber": CONTACT, "text": "again"})
+    meta.wait_status(message_id, "READ", timeout=20)
+    assert any(e["code"] == "ASYNC_RETRY" for e in meta.timeline(message_id))
+    assert len([b for b in _graph_sends(meta)
+                if b.get("biz_opaque_callback_data") == message_id]) == 2
+
+
+# -- what goes out -------------------------------------------------------------------------------
+
+def test_read_receipt_and_typing_go_before_the_reply(meta: World) -> None:
+    meta.open_window(CONTACT)
+    message_id = _send(meta, {"destinationNumber": CONTACT, "text": "Respondendo"})
+    meta.wait_status(message_id, "READ")
+    bodies = _graph_sends(meta)
+    read_index = next(i for i, b in enumerate(bodies) if b.get("status") == "read")
+    send_index = next(i for i, b in enumerate(bodies)
+                      if b.get("biz_opaque_callback_data") == message_id)
+    assert read_index < send_index
+    assert bodies[read_index]["typing_indicator"] == {"type": "text"}
+    unmarked = _send(meta, {"destinationNumber": CONTACT, "text": "sem", "markRead": False})
+    meta.wait_status(unmarked, "READ")
+    assert len([b for b in _graph_sends(meta) if b.get("status") == "read"]) == 1
+
+
+def test_each_mode_goes_out_as_graph_expects(meta: World) -> None:
+    meta.open_window(CONTACT)
+    cases = {
+        "buttons": {"text": "Confirma?", "buttons": [{"type": "reply", "label": "Sim"},
+                                                     {"type": "reply", "label": "Não"}],
+                    "header": {"type": "text", "content": "Pedido 42"}, "footer": "Loja"},
+        "list": {"text": "Escolha", "list": {"buttonText": "Opções", "sections": [
+            {"title": "Frete", "rows": [{"rowId": "express", "title": "Expresso"}]}]}},
+        "document": {"media": "https://example.com/nota.pdf", "mediaType": "document",
+                     "caption": "Nota", "fileName": "nota.pdf"},
+        "voice": {"media": "https://example.com/audio.ogg", "mediaType": "audio"},
+        "base64": {"media": "data:image/png;base64,iVBORw0KGgo=", "mediaType": "image"},
+    }
+    ids = {name: _send(meta, {"destinationNumber": CONTACT, **body})
+           for name, body in cases.items()}
+    for message_id in ids.values():
+        meta.wait_status(message_id, "READ")
+    buttons = _sent_body(meta, ids["buttons"])["interactive"]
+    assert buttons["type"] == "button" and buttons["footer"] == {"text": "Loja"}
+    assert [b["reply"]["title"] for b in buttons["action"]["buttons"]] == ["Sim", "Não"]
+    listing = _sent_body(meta, ids["list"])["interactive"]
+    assert listing["type"] == "list" and listing["action"]["button"] == "Opções"
+    document = _sent_body(meta, ids["document"])["document"]
+    assert document == {"link": "https://example.com/nota.pdf", "caption": "Nota",
+                        "filename": "nota.pdf"}
+    assert _sent_body(meta, ids["voice"])["audio"]["voice"] is True
+    uploaded = _sent_body(meta, ids["base64"])["image"]
+    assert set(uploaded) == {"id"}
+    assert meta.control("GET", "/_sim/requests?path=/media")
+
+
+def test_pricing_is_kept_as_meta_pricing(meta: World) -> None:
+    meta.open_window(CONTACT)
+    message_id = _send(meta, {"destinationNumber": CONTACT, "text": "preço"})
+    done = meta.wait_status(message_id, "READ")
+    assert done["metaPricing"] and done["metaPricing"].get("category")
+
+
+def test_registering_with_bad_credentials_is_refused(meta: World) -> None:
+    meta.control("POST", "/_sim/numbers", {
+        "phoneNumberId": "100000000000002", "wabaId": META_NUMBER["wabaId"],
+        "accessToken": "second-token", "displayPhoneNumber": "15550000002",
+        "verifiedName": "Outra"})
+    body = {"name": "Outro", "number": "+15550000002", "phoneNumberId": "100000000000002",
+            "wabaId": META_NUMBER["wabaId"], "accessToken": "wrong"}
+    assert_error(meta.api.post("/v1/numbers/meta", meta.tenant["key"], json=body), 400,
+                 "PROVIDER_AUTH_FAILED")
+    unknown = {**body, "phoneNumberId": "100000000000009", "accessToken": "second-token"}
+    assert_error(meta.api.post("/v1/numbers/meta", meta.tenant["key"], json=unknown), 400,
+                 "META_NUMBER_NOT_FOUND")
+    again = {**body, "phoneNumberId": META_NUMBER["phoneNumberId"]}
+    assert_error(meta.api.post("/v1/numbers/meta", meta.tenant["key"], json=again), 409,
+                 "NUMBER_ALREADY_EXISTS")
+    missing = meta.api.post("/v1/numbers/meta", meta.tenant["key"], json={"name": "x"})
+    details = assert_error(missing, 400, "VALIDATION_ERROR")["details"]
+    assert {d["field"] for d in details} >= {"number", "phoneNumberId", "wabaId", "accessToken"}
+    listed = meta.api.get("/v1/numbers", meta.tenant["key"]).json()
+    assert len(listed) == 1
+    assert "sim-meta-token" not in json.dumps(listed)
+    detail = meta.api.get(f"/v1/numbers/{meta.number['id']}", meta.tenant["key"]).json()
+    assert "sim-meta-token" not in json.dumps(detail)
+    assert detail["meta"]["phoneNumberId"] == META_NUMBER["phoneNumberId"]
