@@ -29,7 +29,7 @@ def world(request: pytest.FixtureRequest, make_settings: Callable[..., Any],
 def _accepted(world: World, body: dict[str, Any]) -> str:
     response = world.send(body)
     assert response.status_code == 202, response.text
-    return str(response.json()["messageId"])
+    return str(response.json()["id"])
 
 
 def _lifecycle(world: World, message_id: str) -> list[str]:
@@ -40,10 +40,10 @@ def test_free_text_reaches_read_with_ordered_webhooks(world: World) -> None:
     world.open_window(CONTACT)
     message_id = _accepted(world, {"destinationNumber": CONTACT, "text": "Seu pedido saiu"})
     done = world.wait_status(message_id, "READ")
-    assert done["providerMessageId"]
+    assert done["externalMessageId"]
     events = world.wait_events(lambda e: e["data"].get("id") == message_id, count=3)
     assert [e["event"] for e in events] == SENT_DELIVERED_READ
-    assert {e["data"]["messageId"] for e in events} == {done["providerMessageId"]}
+    assert {e["data"]["messageId"] for e in events} == {done["externalMessageId"]}
     assert _lifecycle(world, message_id) == ["QUEUED", "SENT", "DELIVERED", "READ"]
 
 
@@ -53,7 +53,7 @@ def test_media_by_url_reaches_read(world: World) -> None:
                                    "https://example.com/foto.jpg", "mediaType": "image",
                                    "caption": "A foto"})
     world.wait_status(message_id, "READ")
-    assert world.message_events(message_id) == SENT_DELIVERED_READ
+    assert world.message_events(message_id, 3) == SENT_DELIVERED_READ
 
 
 def test_recipient_not_on_whatsapp_fails_with_its_code(world: World) -> None:
@@ -75,12 +75,12 @@ def test_transient_provider_errors_are_retried_then_delivered(world: World) -> N
     if world.kind == "sandbox":
         destination = "+5511900000003"  # two transient errors, then delivered
     else:
-        world.fail_next_send(times=2)
+        world.fail_next_send(destination, times=2)
     message_id = _accepted(world, {"destinationNumber": destination, "text": "Retry me"})
     world.wait_status(message_id, "READ", timeout=20)
     retries = [e for e in world.timeline(message_id) if e["code"] == "RETRY_SCHEDULED"]
     assert len(retries) == 2, world.timeline(message_id)
-    assert world.message_events(message_id) == SENT_DELIVERED_READ
+    assert world.message_events(message_id, 3) == SENT_DELIVERED_READ
 
 
 def test_inbound_message_and_reply_to_our_message(world: World) -> None:
@@ -91,7 +91,7 @@ def test_inbound_message_and_reply_to_our_message(world: World) -> None:
     assert received["data"]["from"] == CONTACT
     assert received["data"]["to"] == world.number["number"]
     message_id = _accepted(world, {"destinationNumber": CONTACT, "text": "Saiu para entrega"})
-    provider_id = world.wait_status(message_id, "READ")["providerMessageId"]
+    provider_id = world.wait_status(message_id, "READ")["externalMessageId"]
     world.inbound(CONTACT, "Obrigada!", reply_to=provider_id)
     [reply] = world.wait_events(lambda e: e["event"] == "message.reply")
     assert reply["data"]["quotedMessageId"] == provider_id
@@ -111,7 +111,7 @@ def test_duplicated_and_reordered_callbacks_leave_one_lifecycle(world: World) ->
     marker = _accepted(world, {"destinationNumber": "+5511955554444", "text": "after"})
     world.wait_status(marker, "READ")
     assert _lifecycle(world, message_id) == ["QUEUED", "SENT", "DELIVERED", "READ"]
-    assert world.message_events(message_id) == SENT_DELIVERED_READ
+    assert world.message_events(message_id, 3) == SENT_DELIVERED_READ
 
 
 def test_disconnected_number_keeps_its_queue_until_it_reconnects(world: World) -> None:
@@ -121,6 +121,9 @@ def test_disconnected_number_keeps_its_queue_until_it_reconnects(world: World) -
     world.control("POST", f"/_sim/instances/{world.instance}/disconnect", event)
     world.wait_events(lambda e: e["event"] == "number.disconnected")
     message_id = _accepted(world, {"destinationNumber": CONTACT, "text": "Waits"})
+    assert world.message(message_id)["status"] == "QUEUED"
+    fresh = world.api.get(f"/v1/numbers/{world.number['id']}/connect", world.tenant["key"])
+    assert fresh.status_code == 200, fresh.text
     assert world.message(message_id)["status"] == "QUEUED"
     world.control("POST", f"/_sim/instances/{world.instance}/pair", {})
     world.wait_events(lambda e: e["event"] == "number.connected")

@@ -66,9 +66,12 @@ class World:
         return body
 
     def wait_status(self, message_id: str, status: str, timeout: float = 15.0) -> dict[str, Any]:
+        """Wait for ``status``; "SENT" also accepts the later DELIVERED and READ."""
+        wanted = {"SENT", "DELIVERED", "READ"} if status == "SENT" else {status}
+
         def check() -> dict[str, Any] | None:
             body = self.message(message_id)
-            return body if body["status"] == status else None
+            return body if body["status"] in wanted else None
 
         try:
             result: dict[str, Any] = wait_until(check, timeout=timeout)
@@ -104,8 +107,14 @@ class World:
                 from None
         return result
 
-    def message_events(self, message_id: str) -> list[str]:
-        return [e["event"] for e in self.events(lambda e: e["data"].get("id") == message_id)]
+    def message_events(self, message_id: str, count: int = 0) -> list[str]:
+        """The message's customer webhook events in arrival order (waiting for ``count``)."""
+        def mine(e: dict[str, Any]) -> bool:
+            return bool(e["data"].get("id") == message_id)
+
+        if count:
+            self.wait_events(mine, count=count)
+        return [e["event"] for e in self.events(mine)]
 
     # -- what differs by provider ---------------------------------------------------------------
     def control(self, method: str, path: str, body: Any = None) -> Any:
@@ -150,13 +159,13 @@ class World:
         self.sim_config(unknownRecipients=[contact.lstrip("+")])
         return contact
 
-    def fail_next_send(self, times: int = 1) -> None:
-        """The provider answers the next send(s) with a transient 5xx."""
+    def fail_next_send(self, to: str, times: int = 1) -> None:
+        """The provider answers the next send(s) to ``to`` with a transient 5xx."""
         assert self.kind != "sandbox"
         path = {"meta": "/messages", "evolution-v2": "/message/", "evolution-go": "/send/"}[
             self.kind]
         self.control("POST", "/_sim/faults", {"kind": "http", "path": path, "status": 503,
-                                              "times": times})
+                                              "times": times, "to": to.lstrip("+")})
 
 
 def zapgate_settings(kind: str, port: int, sim_url: str | None) -> dict[str, Any]:

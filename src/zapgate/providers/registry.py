@@ -6,6 +6,9 @@ import contextlib
 from typing import Any
 
 from zapgate.providers.base import Provider, Provisioner, TemplateSubmitter
+from zapgate.providers.evolution_go.adapter import EvolutionGoProvider
+from zapgate.providers.evolution_v2.adapter import EvolutionV2Provider
+from zapgate.providers.meta.adapter import MetaProvider
 from zapgate.providers.sandbox.adapter import SandboxProvider
 from zapgate.settings import Settings
 
@@ -57,14 +60,8 @@ def build_registry(settings: Settings) -> ProviderRegistry:
         max_in_flight=settings.sandbox_max_in_flight,
     )
     timeout = settings.provider_timeout_seconds
-    providers: dict[str, Provider] = {"sandbox": sandbox}
-    try:  # TEMPDEV
-        from zapgate.providers.evolution_go.adapter import EvolutionGoProvider
-        from zapgate.providers.evolution_v2.adapter import EvolutionV2Provider
-        from zapgate.providers.meta.adapter import MetaProvider
-    except ImportError:  # TEMPDEV
-        return ProviderRegistry(providers)
-    providers |= {
+    providers: dict[str, Provider] = {
+        "sandbox": sandbox,
         "meta": MetaProvider(graph_url=settings.meta_graph_url, timeout=timeout),
         "evolution-v2": EvolutionV2Provider(
             base_url=settings.evolution_url, api_key=_secret(settings.evolution_api_key),

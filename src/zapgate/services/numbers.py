@@ -237,13 +237,10 @@ async def _describe_meta(container: Container, new: _NewNumber) -> base.NumberPr
         raise errors.ValidationFailed(
             "Meta refused the access token (Graph error 190): use a valid system-user token",
             code="PROVIDER_AUTH_FAILED") from None
-    except errors.ProviderPermanentError as exc:
+    except errors.ValidationFailed as exc:
         raise errors.ValidationFailed(
             f"Meta does not know this phoneNumberId for the token: {exc.message}",
             code="META_NUMBER_NOT_FOUND") from None
-    except errors.ProviderTemporaryError as exc:
-        raise errors.Unavailable(f"Meta did not answer: {exc.message}",
-                                 code="UPSTREAM_ERROR") from None
 
 
 def _meta_view(row: Any, profile: base.NumberProfile | None = None) -> dict[str, Any]:

@@ -305,6 +305,8 @@ async def _store(container: Container, values: dict[str, Any], number: Any,
     message_id = ids.new_id("msg")
     deliver_at = request.deliver_at or now
     flow_token = ("flt_" + secrets.token_urlsafe(18)) if request.mode == "flow" else None
+    if flow_token is not None:  # the provider sends it with the flow
+        values = {**values, "payload": {**values["payload"], "flowToken": flow_token}}
     row = {
         "id": message_id, "workspace_id": number.workspace_id,
         "number_id": number.id, "correlation_id": ids.new_id("corr"), "status": "QUEUED",

@@ -13,8 +13,14 @@ import httpx
 import pytest
 
 from tests.conftest import wait_until
-from tests.contract.worlds import META_APP_SECRET, META_NUMBER, META_VERIFY_TOKEN, World, \
-    build_world, close_world
+from tests.contract.worlds import (
+    META_APP_SECRET,
+    META_NUMBER,
+    META_VERIFY_TOKEN,
+    World,
+    build_world,
+    close_world,
+)
 from tests.helpers import assert_error, with_container
 from zapgate.testing import WebhookReceiver
 
@@ -33,7 +39,7 @@ def meta(make_settings: Callable[..., Any], make_tenant: Callable[..., dict[str,
 def _send(world: World, body: dict[str, Any]) -> str:
     response = world.send(body)
     assert response.status_code == 202, response.text
-    return str(response.json()["messageId"])
+    return str(response.json()["id"])
 
 
 def _graph_sends(world: World) -> list[dict[str, Any]]:
@@ -61,7 +67,7 @@ def test_free_text_outside_the_window_fails_and_passes_after_an_inbound(meta: Wo
 def test_window_error_reported_by_meta_in_a_status_maps_to_its_code(meta: World) -> None:
     meta.open_window(CONTACT)
     meta.control("POST", "/_sim/faults", {"kind": "async_error", "code": 131047,
-                                          "path": "/messages"})
+                                          "path": "/messages", "to": CONTACT[1:]})
     message_id = _send(meta, {"destinationNumber": CONTACT, "text": "late"})
     failed = meta.wait_status(message_id, "FAILED")
     assert failed["errorCode"] == "META_OUTSIDE_24H_WINDOW"
@@ -149,9 +155,9 @@ def _status_body(wamid: str, status: str) -> bytes:
 def test_callbacks_with_a_bad_or_missing_signature_are_refused_and_change_nothing(
         meta: World) -> None:
     meta.open_window(CONTACT)
-    message_id = _send(meta, {"destinationNumber": CONTACT, "text": "x"})
     meta.sim_config(dropRead=True)
-    wamid = meta.wait_status(message_id, "DELIVERED")["providerMessageId"]
+    message_id = _send(meta, {"destinationNumber": CONTACT, "text": "x"})
+    wamid = meta.wait_status(message_id, "DELIVERED")["externalMessageId"]
     before = _stored_callbacks(meta)
     raw = _status_body(wamid, "read")
     url = meta.server.url + "/webhooks/meta"
@@ -179,7 +185,8 @@ def test_verification_handshake(meta: World) -> None:
 
 def test_expired_token_fails_the_message_and_marks_the_number(meta: World) -> None:
     meta.open_window(CONTACT)
-    meta.control("POST", "/_sim/faults", {"kind": "error", "code": 190, "path": "/messages"})
+    meta.control("POST", "/_sim/faults", {"kind": "error", "code": 190, "path": "/messages",
+                                          "to": CONTACT[1:]})
     message_id = _send(meta, {"destinationNumber": CONTACT, "text": "x"})
     assert meta.wait_status(message_id, "FAILED")["errorCode"] == "PROVIDER_AUTH_FAILED"
     number = meta.api.get(f"/v1/numbers/{meta.number['id']}", meta.tenant["key"]).json()
@@ -189,7 +196,8 @@ def test_expired_token_fails_the_message_and_marks_the_number(meta: World) -> No
 
 def test_throughput_limit_is_retried(meta: World) -> None:
     meta.open_window(CONTACT)
-    meta.control("POST", "/_sim/faults", {"kind": "error", "code": 130429, "path": "/messages"})
+    meta.control("POST", "/_sim/faults", {"kind": "error", "code": 130429, "path": "/messages",
+                                          "to": CONTACT[1:]})
     message_id = _send(meta, {"destinationNumber": CONTACT, "text": "x"})
     meta.wait_status(message_id, "READ")
     assert any(e["code"] == "RETRY_SCHEDULED" for e in meta.timeline(message_id))
@@ -198,7 +206,7 @@ def test_throughput_limit_is_retried(meta: World) -> None:
 def test_async_transient_failure_sends_again(meta: World) -> None:
     meta.open_window(CONTACT)
     meta.control("POST", "/_sim/faults", {"kind": "async_error", "code": 131000,
-                                          "path": "/messages"})
+                                          "path": "/messages", "to": CONTACT[1:]})
     message_id = _send(meta, {"destinationNumber": CONTACT, "text": "again"})
     meta.wait_status(message_id, "READ", timeout=20)
     assert any(e["code"] == "ASYNC_RETRY" for e in meta.timeline(message_id))

@@ -1,0 +1,220 @@
+"""Evolution API v2 adapter: sends, callback parsing and instance management (I/O only).
+
+Every foreign failure is translated here, at the edge: sends raise ``ProviderTemporaryError`` /
+``ProviderPermanentError`` / ``ProviderAuthError`` (see ``errortable``), management calls raise
+``errors.Unavailable`` / ``errors.ValidationFailed`` / ``errors.ProviderAuthError``. Pacing is
+the dispatcher's job; this adapter never sleeps.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import urllib.parse
+from collections.abc import AsyncIterator
+from typing import Any
+
+import httpx
+
+from zapgate import errors
+from zapgate.providers.base import (
+    Capabilities,
+    LinkStatus,
+    NumberRef,
+    OutboundMessage,
+    Pairing,
+    ProviderEvent,
+    Provisioned,
+    SendResult,
+)
+from zapgate.providers.evolution_v2 import callbacks, errortable, payloads
+
+INSTANCE_PREFIX = "zapgate-"
+SECRET_HEADER = "x-zapgate-secret"  # noqa: S105 - a header name, not a secret
+EVENTS = ["QRCODE_UPDATED", "CONNECTION_UPDATE", "MESSAGES_UPSERT", "MESSAGES_UPDATE",
+          "SEND_MESSAGE"]
+STATES = {"open": "OPEN", "connecting": "CONNECTING", "close": "CLOSE", "refused": "CLOSE"}
+
+
+def instance_name(ref: NumberRef) -> str:
+    """The instance's name as a URL path segment."""
+    stored = (ref.credentials or {}).get("instanceName")
+    return urllib.parse.quote(str(stored) if stored else INSTANCE_PREFIX + ref.id, safe="")
+
+
+class EvolutionV2Provider:
+    kind = "evolution-v2"
+
+    def __init__(self, *, base_url: str | None, api_key: str | None,
+                 pace_per_second: float = 0.5, pace_jitter: float = 0.5, timeout: float = 30.0,
+                 audio_presence_ms: int = 1500) -> None:
+        self._base_url = (base_url or "").rstrip("/") or None
+        self._api_key = api_key or None
+        self._pace = pace_per_second
+        self._jitter = pace_jitter
+        self._timeout = timeout
+        self._audio_presence_ms = audio_presence_ms
+        self._client: httpx.AsyncClient | None = None
+
+    def __repr__(self) -> str:
+        return f"EvolutionV2Provider(base_url={self._base_url!r}, api_key=***)"
+
+    def capabilities(self, *, official: bool) -> Capabilities:
+        return Capabilities(
+            base64_media=True, groups=True, newsletters=True, templates_need_approval=False,
+            enforces_24h_window=False, mark_read_on_send=False,
+            default_pace_per_second=self._pace, max_in_flight=1, pace_jitter=self._jitter,
+            modes=frozenset({"template", "text", "media", "list"}),
+        )
+
+    # -- sending ---------------------------------------------------------------------------
+
+    async def send(self, message: OutboundMessage) -> SendResult:
+        if not self._configured:
+            raise errors.ProviderTemporaryError(
+                "Evolution API v2 is not configured (ZAPGATE_EVOLUTION_URL / _API_KEY)",
+                code="DELIVERY_TIMEOUT", health="PROVIDER_NOT_CONFIGURED")
+        request = payloads.build(message, audio_presence_ms=self._audio_presence_ms)
+        path = f"/message/{request.endpoint}/{instance_name(message.number)}"
+        async with _send_edge():
+            response = await self._http().post(path, json=request.body,
+                                                headers=self._headers(message.number))
+        body = _json(response)
+        if response.status_code not in (200, 201):
+            raise errortable.send_error(response.status_code, body)
+        key_id = _key_id(body)
+        if key_id is None:
+            raise errors.ProviderTemporaryError("Evolution accepted the send without a message id")
+        return SendResult(provider_message_id=key_id)
+
+    def parse_callback(self, body: Any) -> list[ProviderEvent]:
+        return callbacks.parse(body)
+
+    # -- instance management (Provisioner) --------------------------------------------------
+
+    async def provision(self, ref: NumberRef, *, callback_url: str,
+                        callback_secret: str) -> Provisioned:
+        name = INSTANCE_PREFIX + ref.id
+        body = {
+            "instanceName": name, "integration": "WHATSAPP-BAILEYS", "qrcode": True,
+            "number": ref.number,
+            "webhook": {"url": callback_url, "byEvents": False, "base64": True,
+                        "headers": {SECRET_HEADER: callback_secret}, "events": EVENTS},
+        }
+        created = await self._manage("POST", "/instance/create", json=body) or {}
+        qrcode: dict[str, Any] = created["qrcode"] if isinstance(created.get("qrcode"),
+                                                                  dict) else {}
+        state = str((created.get("instance") or {}).get("status") or "connecting")
+        return Provisioned(
+            credentials={"instanceName": name, "instanceToken": _token(created.get("hash")),
+                         "callbackSecret": callback_secret},
+            pairing=_pairing(STATES.get(state, "CONNECTING"), qrcode),
+        )
+
+    async def connect(self, ref: NumberRef) -> Pairing:
+        params = {"number": ref.number} if ref.number else None
+        found = await self._manage("GET", f"/instance/connect/{instance_name(ref)}",
+                                   params=params) or {}
+        if found.get("error") is True:  # Evolution answers failures here with 200
+            raise errors.Unavailable(f"Evolution could not connect: {found.get('message')}",
+                                     code="UPSTREAM_ERROR")
+        state = (found.get("instance") or {}).get("state")
+        if state == "open":
+            return Pairing("OPEN")
+        return _pairing("CONNECTING", found)
+
+    async def link_status(self, ref: NumberRef) -> LinkStatus:
+        found = await self._manage("GET", f"/instance/connectionState/{instance_name(ref)}",
+                                   allow_missing=True)
+        if found is None:
+            return LinkStatus("CLOSE", health="INSTANCE_MISSING")
+        state = str((found.get("instance") or {}).get("state") or "close")
+        return LinkStatus(STATES.get(state, "CLOSE"),
+                          health="QR_LIMIT" if state == "refused" else None)
+
+    async def deprovision(self, ref: NumberRef) -> None:
+        # Deleting logs the session out first; an instance already gone is fine.
+        await self._manage("DELETE", f"/instance/delete/{instance_name(ref)}",
+                           allow_missing=True)
+
+    async def aclose(self) -> None:
+        if self._client is not None:
+            await self._client.aclose()
+            self._client = None
+
+    # -- plumbing --------------------------------------------------------------------------
+
+    @property
+    def _configured(self) -> bool:
+        return self._base_url is not None and self._api_key is not None
+
+    def _http(self) -> httpx.AsyncClient:
+        if self._client is None:
+            self._client = httpx.AsyncClient(base_url=self._base_url or "",
+                                             timeout=self._timeout)
+        return self._client
+
+    def _headers(self, ref: NumberRef) -> dict[str, str]:
+        token = (ref.credentials or {}).get("instanceToken")
+        return {"apikey": str(token or self._api_key)}
+
+    async def _manage(self, method: str, path: str, *, json: Any = None,
+                      params: dict[str, str] | None = None,
+                      allow_missing: bool = False) -> dict[str, Any] | None:
+        """One management call with the global key; ``None`` for an unknown instance when
+        ``allow_missing``."""
+        if not self._configured:
+            raise errors.Unavailable("Evolution API v2 is not configured "
+                                     "(ZAPGATE_EVOLUTION_URL / ZAPGATE_EVOLUTION_API_KEY)",
+                                     code="PROVIDER_NOT_CONFIGURED")
+        async with _management_edge():
+            response = await self._http().request(method, path, json=json, params=params,
+                                                  headers={"apikey": str(self._api_key)})
+        body = _json(response)
+        if allow_missing and errortable.describe(response.status_code, body).instance_missing:
+            return None
+        if not 200 <= response.status_code < 300:
+            raise errortable.management_error(response.status_code, body)
+        return body if isinstance(body, dict) else {}
+
+def _pairing(state: str, qrcode: dict[str, Any]) -> Pairing:
+    return Pairing(state, qrcode_base64=qrcode.get("base64") or None,
+                   pairing_code=qrcode.get("pairingCode") or None)
+
+
+def _token(value: Any) -> str | None:
+    if isinstance(value, dict):  # Evolution v1 answered {"apikey": ...}
+        value = value.get("apikey")
+    return value if isinstance(value, str) and value else None
+
+
+def _json(response: httpx.Response) -> Any:
+    try:
+        return response.json()
+    except ValueError:
+        return None
+
+
+def _key_id(body: Any) -> str | None:
+    key = body.get("key") if isinstance(body, dict) else None
+    key_id = key.get("id") if isinstance(key, dict) else None
+    return key_id if isinstance(key_id, str) and key_id else None
+
+
+@contextlib.asynccontextmanager
+async def _send_edge() -> AsyncIterator[None]:
+    try:
+        yield
+    except httpx.TimeoutException as exc:
+        raise errors.ProviderTemporaryError("Evolution did not answer in time") from exc
+    except httpx.HTTPError as exc:
+        raise errors.ProviderTemporaryError(
+            f"Evolution is unreachable ({type(exc).__name__})") from exc
+
+
+@contextlib.asynccontextmanager
+async def _management_edge() -> AsyncIterator[None]:
+    try:
+        yield
+    except httpx.HTTPError as exc:
+        raise errors.Unavailable(f"Evolution is unreachable ({type(exc).__name__})",
+                                 code="UPSTREAM_TIMEOUT") from exc

@@ -1,0 +1,231 @@
+"""Meta WhatsApp Cloud API provider (I/O only).
+
+Request bodies come from :mod:`payloads` and :mod:`templates`, errors are translated by
+:mod:`errortable`, callbacks parsed by :mod:`callbacks`; this module only talks HTTP. One
+``httpx.AsyncClient`` is created on first use and closed by :meth:`MetaProvider.aclose`. The
+access token travels in the ``Authorization`` header only: it is never logged nor put in an
+exception message.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+
+from zapgate import errors
+from zapgate.providers.base import (
+    Capabilities,
+    NumberProfile,
+    NumberRef,
+    OutboundMessage,
+    ProviderEvent,
+    SendResult,
+    TemplateSubmission,
+)
+from zapgate.providers.meta import callbacks, errortable, payloads, templates
+
+GRAPH_API_VERSION = "v23.0"
+DEFAULT_PACE_PER_SECOND = 80.0
+MAX_IN_FLIGHT = 32
+
+log = logging.getLogger(__name__)
+
+EdgeError = Callable[[Exception], Exception]
+
+
+@dataclass(frozen=True)
+class Credentials:
+    """What ``NumberRef.credentials`` holds for a Meta number (``appSecret`` is for the web
+    layer's callback check and not needed here)."""
+
+    phone_number_id: str
+    access_token: str = field(repr=False)
+    waba_id: str | None = None
+
+    @classmethod
+    def of(cls, ref: NumberRef) -> Credentials | None:
+        raw = ref.credentials or {}
+        pnid, token, waba = (raw.get(k) for k in ("phoneNumberId", "accessToken", "wabaId"))
+        if not isinstance(pnid, str | int) or not pnid or not isinstance(token, str) or not token:
+            return None
+        return cls(phone_number_id=str(pnid), access_token=token,
+                   waba_id=str(waba) if isinstance(waba, str | int) and waba else None)
+
+
+INCOMPLETE = "Meta credentials incomplete: phoneNumberId and accessToken are needed"
+
+
+class MetaProvider:
+    kind = "meta"
+
+    def __init__(self, *, graph_url: str, timeout: float = 15.0) -> None:
+        self._graph_url = graph_url.rstrip("/")
+        self._timeout = timeout
+        self._client: httpx.AsyncClient | None = None
+
+    def capabilities(self, *, official: bool) -> Capabilities:
+        return Capabilities(
+            base64_media=True,
+            groups=False,
+            newsletters=False,
+            templates_need_approval=True,
+            enforces_24h_window=True,
+            mark_read_on_send=True,
+            default_pace_per_second=DEFAULT_PACE_PER_SECOND,
+            max_in_flight=MAX_IN_FLIGHT,
+            modes=frozenset({"template", "text", "media", "list", "flow"}),
+        )
+
+    # -- sending -----------------------------------------------------------------------------
+
+    async def send(self, message: OutboundMessage) -> SendResult:
+        creds = Credentials.of(message.number)
+        if creds is None:
+            raise errors.ProviderAuthError(INCOMPLETE)
+        media_id = await self._upload_if_needed(creds, message)
+        body = payloads.build(message, media_id=media_id)
+        if message.mark_read and message.mark_read_message_id:
+            await self._mark_read(creds, message, message.mark_read_message_id)
+        answer = await self._send_call(creds, "messages", message.attempt, json=body)
+        return SendResult(provider_message_id=_wamid(answer))
+
+    async def _upload_if_needed(self, creds: Credentials,
+                                message: OutboundMessage) -> str | None:
+        source = payloads.upload_source(message)
+        if source is None:
+            return None
+        file_name = message.payload.get("fileName")
+        upload = payloads.decode_data_uri(source, file_name=file_name if isinstance(
+            file_name, str) else None)
+        answer = await self._send_call(
+            creds, "media", message.attempt,
+            files={"file": (upload.file_name, upload.content, upload.mime_type)},
+            data={"type": upload.mime_type, "messaging_product": "whatsapp"})
+        media_id = answer.get("id") if isinstance(answer, dict) else None
+        if not isinstance(media_id, str | int) or isinstance(media_id, bool):
+            raise errors.ProviderTemporaryError("Meta media upload answered without an id")
+        return str(media_id)
+
+    async def _mark_read(self, creds: Credentials, message: OutboundMessage,
+                         inbound_id: str) -> None:
+        """Read receipt + typing indicator; only an auth failure stops the send."""
+        try:
+            await self._send_call(creds, "messages", message.attempt,
+                                  json=payloads.mark_read(inbound_id))
+        except errors.ProviderAuthError:
+            raise
+        except errors.ProviderError as exc:
+            log.warning("meta mark-read failed; sending anyway", extra={"fields": {
+                "message_id": message.message_id, "phone_number_id": creds.phone_number_id,
+                "error": exc.message}})
+
+    async def _send_call(self, creds: Credentials, what: str, attempt: int,
+                         **request: Any) -> Any:
+        path = f"/{GRAPH_API_VERSION}/{creds.phone_number_id}/{what}"
+        async with self._edge(errortable.transport_error):
+            response = await self._http().post(path, headers=_auth(creds), **request)
+        answer = _json(response)
+        if not response.is_success:
+            raise errortable.send_error(response.status_code, answer, attempt=attempt)
+        return answer
+
+    # -- callbacks ---------------------------------------------------------------------------
+
+    def parse_callback(self, body: Any) -> list[ProviderEvent]:
+        return callbacks.parse(body)
+
+    # -- number management -------------------------------------------------------------------
+
+    async def submit_template(self, ref: NumberRef,
+                              template: dict[str, Any]) -> TemplateSubmission:
+        creds = _managed(ref)
+        if creds.waba_id is None:
+            raise errors.Unavailable("Meta credentials lack the wabaId templates are submitted to",
+                                     code="PROVIDER_NOT_CONFIGURED")
+        body = templates.create_body(template)
+        path = f"/{GRAPH_API_VERSION}/{creds.waba_id}/message_templates"
+        answer = await self._manage("POST", path, creds, json=body)
+        template_id = _str(answer.get("id"))
+        if template_id is None:
+            raise errors.Unavailable("Meta answered the template submit without an id",
+                                     code="UPSTREAM_ERROR")
+        return TemplateSubmission(provider_template_id=template_id,
+                                  status=_str(answer.get("status")) or "PENDING")
+
+    async def describe_number(self, ref: NumberRef) -> NumberProfile:
+        creds = _managed(ref)
+        answer = await self._manage(
+            "GET", f"/{GRAPH_API_VERSION}/{creds.phone_number_id}", creds,
+            params={"fields": "display_phone_number,verified_name,quality_rating"})
+        return NumberProfile(display_phone_number=_str(answer.get("display_phone_number")),
+                             verified_name=_str(answer.get("verified_name")),
+                             quality_rating=_str(answer.get("quality_rating")))
+
+    async def _manage(self, method: str, path: str, creds: Credentials,
+                      **request: Any) -> dict[str, Any]:
+        async with self._edge(errortable.management_transport_error):
+            response = await self._http().request(method, path, headers=_auth(creds), **request)
+        answer = _json(response)
+        if not response.is_success:
+            raise errortable.management_error(response.status_code, answer)
+        return answer if isinstance(answer, dict) else {}
+
+    # -- the edge ----------------------------------------------------------------------------
+
+    def _http(self) -> httpx.AsyncClient:
+        if self._client is None:
+            self._client = httpx.AsyncClient(base_url=self._graph_url, timeout=self._timeout)
+        return self._client
+
+    @contextlib.asynccontextmanager
+    async def _edge(self, translate: EdgeError) -> AsyncIterator[None]:
+        """Every httpx failure (timeout, refused connection, protocol error) becomes ours."""
+        try:
+            yield
+        except httpx.HTTPError as exc:
+            raise translate(exc) from exc
+
+    async def aclose(self) -> None:
+        if self._client is not None:
+            await self._client.aclose()
+            self._client = None
+
+
+def _auth(creds: Credentials) -> dict[str, str]:
+    return {"Authorization": f"Bearer {creds.access_token}"}
+
+
+def _managed(ref: NumberRef) -> Credentials:
+    creds = Credentials.of(ref)
+    if creds is None:
+        raise errors.Unavailable(INCOMPLETE, code="PROVIDER_NOT_CONFIGURED")
+    return creds
+
+
+def _json(response: httpx.Response) -> Any:
+    try:
+        return response.json()
+    except ValueError:
+        return None
+
+
+def _str(value: Any) -> str | None:
+    if isinstance(value, bool) or not isinstance(value, str | int):
+        return None
+    return str(value) or None
+
+
+def _wamid(answer: Any) -> str:
+    messages = answer.get("messages") if isinstance(answer, dict) else None
+    first = messages[0] if isinstance(messages, list) and messages else None
+    wamid = _str(first.get("id")) if isinstance(first, dict) else None
+    if wamid is None:
+        # Accepted but unidentifiable: a retry could send twice, so do not retry.
+        raise errors.ProviderPermanentError("Meta accepted the message without a message id",
+                                            code="PROVIDER_REJECTED")
+    return wamid
