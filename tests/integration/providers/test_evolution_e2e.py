@@ -174,6 +174,24 @@ def test_base64_media(evo: World) -> None:
     assert _last(evo, "sendMedia")["media"] == "iVBORw0KGgo="
 
 
+def test_templates_are_rendered_and_channels_are_reachable(evo: World) -> None:
+    created = evo.api.post("/v1/templates", evo.key, json={
+        "name": "pedido_saiu", "category": "UTILITY", "language": "pt_BR",
+        "body": "Olá {{nome}}, seu pedido saiu!", "footer": "Loja",
+        "examples": {"nome": "Ana"}})
+    assert created.status_code == 201, created.text
+    template_id = _send(evo, {"destinationNumber": CONTACT, "templateId": "pedido_saiu",
+                              "variables": {"nome": "Ana"}})
+    channel_id = _send(evo, {"newsletterId": "120363111111111111@newsletter", "text": "Aviso"})
+    evo.wait_status(template_id, "SENT")
+    evo.wait_status(channel_id, "SENT")
+    texts = [r["json"] for r in _requests(evo, "sendText" if evo.kind == "evolution-v2"
+                                          else "/send/text")]
+    rendered = next(t["text"] for t in texts if t["number"] == "5511988887777")
+    assert "Olá Ana, seu pedido saiu!" in rendered and "Loja" in rendered
+    assert any(t["number"] == "120363111111111111@newsletter" for t in texts)
+
+
 # -- what comes in -------------------------------------------------------------------------------
 
 def test_group_messages_and_lid_senders(evo: World) -> None:

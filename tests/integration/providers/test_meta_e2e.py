@@ -243,6 +243,9 @@ def test_each_mode_goes_out_as_graph_expects(meta: World) -> None:
                      "caption": "Nota", "fileName": "nota.pdf"},
         "voice": {"media": "https://example.com/audio.ogg", "mediaType": "audio"},
         "base64": {"media": "data:image/png;base64,iVBORw0KGgo=", "mediaType": "image"},
+        "flow": {"text": "Agende", "flow": {"flowId": "1234567890", "cta": "Agendar",
+                                            "action": "navigate", "screen": "START",
+                                            "data": {"servico": "corte"}}},
     }
     ids = {name: _send(meta, {"destinationNumber": CONTACT, **body})
            for name, body in cases.items()}
@@ -257,6 +260,12 @@ def test_each_mode_goes_out_as_graph_expects(meta: World) -> None:
     assert document == {"link": "https://example.com/nota.pdf", "caption": "Nota",
                         "filename": "nota.pdf"}
     assert _sent_body(meta, ids["voice"])["audio"]["voice"] is True
+    flow = _sent_body(meta, ids["flow"])["interactive"]
+    assert flow["type"] == "flow" and flow["action"]["name"] == "flow"
+    parameters = flow["action"]["parameters"]
+    assert parameters["flow_id"] == "1234567890" and parameters["flow_cta"] == "Agendar"
+    assert parameters["flow_token"].startswith("flt_")
+    assert parameters["flow_action_payload"] == {"screen": "START", "data": {"servico": "corte"}}
     uploaded = _sent_body(meta, ids["base64"])["image"]
     assert set(uploaded) == {"id"}
     assert meta.control("GET", "/_sim/requests?path=/media")
