@@ -30,7 +30,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not getattr(args, "func", None):
         parser.print_help()
         return 2
-    result: int = args.func(args)
+    from zapgate import errors
+
+    try:
+        result: int = args.func(args)
+    except errors.ZapgateError as exc:
+        print(f"zapgate: {exc.message}", file=sys.stderr)
+        return 1
     return result
 
 
@@ -64,6 +70,16 @@ def _parser() -> argparse.ArgumentParser:
     sp.add_argument("--monthly-limit", type=int)
     sp.add_argument("--max-numbers", type=int)
     sp.set_defaults(func=_set_plan)
+    cu = admin_sub.add_parser("create-user", help="add a dashboard user to a workspace")
+    cu.add_argument("--tenant", required=True)
+    cu.add_argument("--email", required=True)
+    cu.add_argument("--password", help="at least 10 characters (default: generated, printed)")
+    cu.set_defaults(func=_create_user)
+    rp = admin_sub.add_parser("reset-password",
+                              help="set a user's password and sign them out everywhere")
+    rp.add_argument("--email", required=True)
+    rp.add_argument("--password", help="at least 10 characters (default: generated, printed)")
+    rp.set_defaults(func=_reset_password)
     sim = sub.add_parser("sim", help="run a loopback simulator of a WhatsApp provider",
                          description="Run a provider simulator (tests, demos, benchmarks). Its "
                                      "control API is under /_sim; see the README.")
@@ -220,6 +236,38 @@ def _create_tenant(args: argparse.Namespace) -> int:
     else:
         for k, v in out.items():
             print(f"{k}: {v}")
+    return 0
+
+
+def _with_container(fn: Any) -> Any:
+    from zapgate.storage import migrate
+
+    async def run() -> Any:
+        container = build_container(_settings())
+        try:
+            await migrate.upgrade(container.db)
+            return await fn(container)
+        finally:
+            await container.close()
+
+    return _run(run())
+
+
+def _create_user(args: argparse.Namespace) -> int:
+    from zapgate.services import users
+
+    email, password = _with_container(lambda c: users.create_user(
+        c, workspace_id=args.tenant, email=args.email, password=args.password))
+    print(f"email: {email}\npassword: {password}")
+    return 0
+
+
+def _reset_password(args: argparse.Namespace) -> int:
+    from zapgate.services import users
+
+    password = _with_container(lambda c: users.reset_password(
+        c, email=args.email, password=args.password))
+    print(f"email: {args.email.strip().lower()}\npassword: {password}")
     return 0
 
 

@@ -79,6 +79,13 @@ class Settings(BaseSettings):
     # Sends re-queued after an asynchronous transient failure (e.g. Meta 131000 in a status).
     async_failure_max_retries: int = Field(default=3, ge=0)
 
+    # Dashboard sign-in: sessions end after this idle time (sliding) and at the latest after
+    # the maximum; failed sign-ins are limited per client address and per email.
+    dashboard_session_idle_minutes: float = Field(default=120, gt=0)
+    dashboard_session_max_hours: float = Field(default=24, gt=0)
+    dashboard_login_max_failures: int = Field(default=5, ge=1)
+    dashboard_login_window_seconds: float = Field(default=300, gt=0)
+
     demo: bool = True
 
     @model_validator(mode="after")

@@ -356,6 +356,20 @@ workers = sa.Table(
     sa.Column("started_at", Ms, nullable=False),
 )
 
+# Dashboard sign-ins. The cookie carries a random token; only its digest is stored.
+user_sessions = sa.Table(
+    "user_sessions",
+    metadata,
+    sa.Column("id", sa.String(64), primary_key=True),  # sha256 hex of the cookie token
+    sa.Column("user_id", sa.ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("workspace_id", sa.ForeignKey("workspaces.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("csrf_token", sa.String(64), nullable=False),
+    sa.Column("created_at", Ms, nullable=False),
+    sa.Column("last_seen_at", Ms, nullable=False),
+    sa.Column("expires_at", Ms, nullable=False),
+    sa.Index("ix_user_sessions_user", "user_id"),
+)
+
 audit_log = sa.Table(
     "audit_log",
     metadata,

@@ -97,7 +97,7 @@ def create_app(settings: Settings | None = None, *, container: Container | None 
         app.include_router(module.router)
     app.include_router(callbacks.router)
     app.include_router(ops_router)
-    app.include_router(dashboard.router)
+    dashboard.install(app)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app
 
