@@ -72,6 +72,11 @@ class ServeProcess:
 
 @pytest.fixture
 def serve_env(db_url: str) -> dict[str, str]:
+    return process_env(db_url)
+
+
+def process_env(db_url: str) -> dict[str, str]:
+    """The environment of a ``zapgate`` process under test (fast timings, loopback allowed)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("ZAPGATE_")}
     env.update({
         "ZAPGATE_DATABASE_URL": db_url,

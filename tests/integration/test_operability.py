@@ -12,11 +12,12 @@ from zapgate import logging as zlog
 from zapgate.settings import Settings
 
 
-def test_health_ready_and_placeholder(api):
+def test_health_ready_docs_and_dashboard_sign_in(api):
     assert api.get("/healthz").json() == {"ok": True}
     assert api.get("/readyz").json() == {"ok": True}
-    home = api.get("/")
-    assert home.status_code == 200 and "/docs" in home.text
+    home = api.get("/", follow_redirects=False)
+    assert home.status_code == 303 and home.headers["location"].startswith("/login")
+    assert api.get("/login").status_code == 200
     assert api.get("/docs").status_code == 200
 
 

@@ -70,6 +70,14 @@ async def timeline(container: Container, *, number_id: str, message_id: str) -> 
              "code": r.code, "detail": r.detail} for r in rows]
 
 
+async def request_body(container: Container, *, number_id: str, message_id: str) -> Any:
+    """The request body as the API accepted it (None for a message stored without one)."""
+    m = t.messages.c
+    query = sa.select(m.request).where(m.number_id == number_id, m.id == message_id)
+    async with container.db.read() as conn:
+        return (await conn.execute(query)).scalar_one_or_none()
+
+
 def _int_param(value: str | None, name: str, default: int, lo: int, hi: int) -> int:
     if value is None or value == "":
         return default

@@ -19,7 +19,7 @@ from zapgate.settings import Settings
 from zapgate.storage import migrate
 from zapgate.web import callbacks, dashboard
 from zapgate.web import errors as web_errors
-from zapgate.web.api.v1 import api_keys, messages, numbers, sandbox, templates, webhooks
+from zapgate.web.api.v1 import analytics, api_keys, messages, numbers, sandbox, templates, webhooks
 from zapgate.web.middleware import GuardMiddleware, RateLimiter
 from zapgate.web.ops import router as ops_router
 from zapgate.workers.build import build_runner
@@ -93,7 +93,7 @@ def create_app(settings: Settings | None = None, *, container: Container | None 
     app.fast_paths = {key: GuardMiddleware(_plain_endpoint(endpoint),
                                            max_body_bytes=settings.max_body_bytes)
                       for key, endpoint in messages.FAST_PATHS.items()}
-    for module in (numbers, api_keys, messages, templates, webhooks, sandbox):
+    for module in (numbers, api_keys, messages, templates, webhooks, sandbox, analytics):
         app.include_router(module.router)
     app.include_router(callbacks.router)
     app.include_router(ops_router)

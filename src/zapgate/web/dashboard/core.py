@@ -24,6 +24,7 @@ from zapgate import errors
 from zapgate.clock import iso
 from zapgate.container import Container
 from zapgate.services import users
+from zapgate.services.auth import Principal
 from zapgate.storage import tables as t
 from zapgate.web import errors as web_errors
 from zapgate.web.deps import ContainerDep
@@ -165,3 +166,13 @@ class DashRoute(APIRoute):
 
 def page_router() -> APIRouter:
     return APIRouter(route_class=DashRoute, include_in_schema=False)
+
+
+def principal(session: users.DashSession, number_id: str | None = None) -> Principal:
+    """The dashboard acts for its user like the workspace's tenant key (or, given a number, like
+    that number's key) when it calls services written for API principals."""
+    if number_id is None:
+        return Principal(workspace_id=session.workspace_id, key_id="dashboard:" + session.user_id,
+                         scope="tenant", number_id=None)
+    return Principal(workspace_id=session.workspace_id, key_id="dashboard:" + session.user_id,
+                     scope="number", number_id=number_id)

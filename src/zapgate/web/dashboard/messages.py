@@ -1,7 +1,164 @@
-"""Dashboard page (being built)."""
+"""``/messages``: a number's outbound log (filters and paging as GET parameters, so a view is a
+link) and a message's page: details, timeline and request body, refreshed while not final."""
 
 from __future__ import annotations
 
+import re
+from typing import Any
+from urllib.parse import urlencode
+
+import orjson
+from fastapi import Request
+from starlette.responses import Response
+
+from zapgate import errors
+from zapgate.clock import parse_iso
+from zapgate.container import Container
+from zapgate.domain.lifecycle import TERMINAL
+from zapgate.services import messages, users
 from zapgate.web.dashboard import core
+from zapgate.web.deps import ContainerDep
 
 router = core.page_router()
+
+FILTERS = ("status", "destination", "label", "startDate", "endDate", "pageSize")
+PAGE_SIZES = ("30", "50", "100")
+DONE = {"canceled": "Message canceled."}
+CANCEL_REFUSED = {"ALREADY_SENT": "it has already left the queue.",
+                  "NOT_SCHEDULED": "it is being sent now."}
+STOP_POLLING = 286  # htmx stops an "every 2s" trigger on this status
+_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+# -- the log ---------------------------------------------------------------------------------
+
+def _filters(request: Request) -> dict[str, str]:
+    query = request.query_params
+    return {k: query.get(k, "").strip() for k in FILTERS if query.get(k, "").strip()}
+
+
+def _params(filters: dict[str, str], page: str | None) -> dict[str, str | None]:
+    """The list service's parameters; a date-only end means the whole day (UTC)."""
+    end = filters.get("endDate")
+    if end and _DATE.fullmatch(end):
+        end += "T23:59:59.999Z"
+    return {"page": page, "pageSize": filters.get("pageSize"), "status": filters.get("status"),
+            "startDate": filters.get("startDate"), "endDate": end,
+            "destinationNumber": filters.get("destination"), "label": filters.get("label")}
+
+
+def _list_errors(exc: errors.ZapgateError) -> core.FormErrors:
+    found = core.FormErrors.of(exc)
+    if exc.code == "INVALID_DATE_RANGE":
+        return core.FormErrors(found.message, {**found.fields,
+                                               "endDate": "must not be before the start date"})
+    return found
+
+
+def _pager(number_id: str, filters: dict[str, str], result: dict[str, Any]) -> dict[str, str]:
+    def url(page: int) -> str:
+        return "/messages?" + urlencode({"number": number_id, **filters, "page": page})
+
+    page, pages = result["page"], result["totalPages"]
+    links = {}
+    if page > 1:
+        links["newer"] = url(min(page - 1, max(pages, 1)))
+    if page < pages:
+        links["older"] = url(page + 1)
+    return links
+
+
+@router.get("/messages")
+async def index(request: Request, container: ContainerDep, session: core.Session) -> Response:
+    numbers = await core.workspace_numbers(container, session.workspace_id)
+    number = core.pick_number(numbers, request.query_params.get("number"))
+    filters = _filters(request)
+    result, problems = None, None
+    if number is not None:
+        try:
+            result = await messages.list_messages(
+                container, number_id=number.id,
+                params=_params(filters, request.query_params.get("page")))
+        except errors.ZapgateError as exc:
+            problems = _list_errors(exc)
+    return core.render(request, "messages/index.html", {
+        "title": "Messages", "numbers": numbers, "number": number, "filters": filters,
+        "result": result, "errors": problems, "statuses": messages.STATUSES,
+        "page_sizes": PAGE_SIZES,
+        "pager": _pager(number.id, filters, result) if number and result else {},
+    }, status=400 if problems else 200)
+
+
+# -- one message -----------------------------------------------------------------------------
+
+async def _number(container: Container, session: users.DashSession, request: Request) -> Any:
+    numbers = await core.workspace_numbers(container, session.workspace_id)
+    number = core.pick_number(numbers, request.query_params.get("number"))
+    if number is None:
+        raise errors.NotFound("Message not found", code="MESSAGE_NOT_FOUND")
+    return number
+
+
+async def _live(container: Container, number: Any, found: dict[str, Any]) -> dict[str, Any]:
+    """What the auto-refreshed part shows: details and timeline."""
+    events = await messages.timeline(container, number_id=number.id, message_id=found["id"])
+    return {"number": number, "message": found, "events": events,
+            "final": found["status"] in TERMINAL,
+            "live_url": f"/messages/{found['id']}/live?number={number.id}"}
+
+
+def _cancellable(container: Container, found: dict[str, Any]) -> bool:
+    """Only a message still waiting for its scheduled time can be canceled."""
+    return found["status"] == "QUEUED" and bool(found["deliverAt"]) \
+        and parse_iso(found["deliverAt"]) > container.clock.now_ms()
+
+
+async def _message_page(request: Request, container: Container, number: Any,
+                        found: dict[str, Any], *, flash: str | None = None,
+                        status: int = 200) -> Response:
+    body = await messages.request_body(container, number_id=number.id, message_id=found["id"])
+    done = DONE.get(request.query_params.get("done", ""))
+    return core.render(request, "messages/show.html", {
+        **await _live(container, number, found),
+        "title": f"Message to {found['destinationNumber']}",
+        "request_json": None if body is None else
+        orjson.dumps(body, option=orjson.OPT_INDENT_2).decode(),
+        "cancellable": _cancellable(container, found),
+        "flash": flash or done, "flash_kind": "error" if flash else "ok",
+    }, status=status)
+
+
+@router.get("/messages/{message_id}")
+async def show(message_id: str, request: Request, container: ContainerDep,
+               session: core.Session) -> Response:
+    number = await _number(container, session, request)
+    found = await messages.get(container, number_id=number.id, ref=message_id)
+    return await _message_page(request, container, number, found)
+
+
+@router.get("/messages/{message_id}/live")
+async def live(message_id: str, request: Request, container: ContainerDep,
+               session: core.Session) -> Response:
+    """The details and timeline fragment polled by the message page; once the status is final
+    it answers 286 so htmx stops polling."""
+    number = await _number(container, session, request)
+    found = await messages.get(container, number_id=number.id, ref=message_id)
+    context = await _live(container, number, found)
+    return core.render(request, "messages/_live.html", context,
+                       status=STOP_POLLING if context["final"] else 200)
+
+
+@router.post("/messages/{message_id}/cancel")
+async def cancel(message_id: str, request: Request, container: ContainerDep,
+                 session: core.FormSession) -> Response:
+    number = await _number(container, session, request)
+    found = await messages.get(container, number_id=number.id, ref=message_id)
+    outcome = await messages.cancel(container, number_id=number.id,
+                                    body={"messageIds": [found["id"]]})
+    if outcome["failed"]:
+        reason = outcome["failed"][0]["reason"]
+        fresh = await messages.get(container, number_id=number.id, ref=found["id"])
+        return await _message_page(
+            request, container, number, fresh, status=409,
+            flash="The message could not be canceled: " + CANCEL_REFUSED.get(reason, reason))
+    return core.redirect(f"/messages/{found['id']}?number={number.id}&done=canceled", request)

@@ -1,7 +1,302 @@
-"""Dashboard page (being built)."""
+"""``/numbers``: the workspace's numbers. Add one (sandbox, Evolution v2 / GO paired by QR code,
+Meta Cloud API), link the phone, change its settings, delete, restore or purge it."""
 
 from __future__ import annotations
 
+import re
+from typing import Any
+
+from fastapi import Request
+from starlette.responses import Response
+
+from zapgate import errors
+from zapgate.providers.registry import QR_KINDS
+from zapgate.services import numbers
+from zapgate.web import errors as web_errors
 from zapgate.web.dashboard import core
+from zapgate.web.deps import ContainerDep
 
 router = core.page_router()
+
+PROVIDERS = {"sandbox": "Sandbox (simulated)", "evolution-v2": "Evolution API v2 (QR code)",
+             "evolution-go": "Evolution GO (QR code)", "meta": "Meta Cloud API (your WABA)"}
+PII_MODES = {"STORE_INDEFINITE": "Keep message content", "STORE_X_DAYS":
+             "Keep it for a number of days", "RELAY_ONLY": "Relay only (keep no content)"}
+DONE = {
+    "saved": "Settings saved.",
+    "connected": "The number is already connected.",
+    "deleted": f"Number deleted. It stopped sending; you can restore it for "
+               f"{numbers.RESTORE_DAYS} days below.",
+    "restored": "Number restored.",
+    "restored-reconnect": "Number restored. Link the phone again to send: get a new QR code.",
+    "purged": "Number deleted permanently.",
+}
+META_FIELDS = ("phoneNumberId", "wabaId", "accessToken")
+# Service errors without a field of their own, shown next to the field they concern.
+CODE_FIELDS = {"PROVIDER_NOT_CONFIGURED": "provider", "NUMBER_ALREADY_EXISTS": "number",
+               "PROVIDER_AUTH_FAILED": "accessToken", "META_NUMBER_NOT_FOUND": "phoneNumberId"}
+# The API's validation messages in the words of the form.
+FIELD_TEXT = {
+    "name": "Enter a name of up to 200 characters.",
+    "number": "Enter the phone number with its country code, e.g. +55 11 99999-0000.",
+    "pacePerSecond": "Enter a number above 0 and at most 1000, or leave it blank.",
+    "piiRetentionDays": "Enter a whole number of days from 1 to 3650.",
+}
+
+
+def _context(request: Request, **extra: Any) -> dict[str, Any]:
+    done = DONE.get(request.query_params.get("done", ""))
+    return {"providers": PROVIDERS, "pii_modes": PII_MODES, "qr_kinds": QR_KINDS,
+            "restore_days": numbers.RESTORE_DAYS,
+            **({"flash": done} if done else {}), **extra}
+
+
+def _form_errors(exc: errors.ZapgateError) -> core.FormErrors:
+    found = core.FormErrors.of(exc)
+    fields = dict(found.fields)
+    if exc.code == "VALIDATION_ERROR":
+        fields.update({k: FIELD_TEXT[k] for k in fields if k in FIELD_TEXT})
+        if fields:
+            return core.FormErrors("Please correct the fields marked below.", fields)
+    field = CODE_FIELDS.get(exc.code)
+    if field and field not in fields:
+        fields[field] = exc.message
+    return core.FormErrors(found.message, fields)
+
+
+# -- the list ---------------------------------------------------------------------------------
+
+@router.get("/numbers")
+async def list_page(request: Request, container: ContainerDep,
+                    session: core.Session) -> Response:
+    active = await core.workspace_numbers(container, session.workspace_id)
+    deleted = await numbers.list_deleted(container, workspace_id=session.workspace_id)
+    return core.render(request, "numbers/index.html", _context(
+        request, title="Numbers", numbers=active, deleted=deleted))
+
+
+# -- adding a number --------------------------------------------------------------------------
+
+def _new_form(request: Request, values: dict[str, str], form_errors: core.FormErrors | None = None,
+              *, status: int = 200) -> Response:
+    # Secrets are never sent back into the page.
+    safe = {k: v for k, v in values.items() if k not in ("accessToken", "appSecret")}
+    return core.render(request, "numbers/new.html", _context(
+        request, title="Add a number", values=safe, errors=form_errors), status=status)
+
+
+@router.get("/numbers/new")
+async def new_page(request: Request, session: core.Session) -> Response:
+    return _new_form(request, {"provider": "sandbox"})
+
+
+@router.post("/numbers/new")
+async def create(request: Request, container: ContainerDep,
+                 session: core.FormSession) -> Response:
+    form = await core.form_data(request)
+    try:
+        created = await _create(container, session.workspace_id, form)
+    except errors.ZapgateError as exc:
+        return _new_form(request, form, _form_errors(exc), status=web_errors.status_of(exc))
+    instance = created["instance"]
+    response = core.render(request, "numbers/created.html", _context(
+        request, title="Number added", created=created, number=instance,
+        state=instance["state"], problem=""))
+    response.headers["Cache-Control"] = "no-store"  # the key must not stay in a cache
+    return response
+
+
+async def _create(container: Any, workspace_id: str, form: dict[str, str]) -> dict[str, Any]:
+    name, number = form.get("name", ""), form.get("number", "")
+    if form.get("provider") == "meta":
+        body = {"name": name, "number": number, **{k: form.get(k, "") for k in META_FIELDS}}
+        if form.get("appSecret"):
+            body["appSecret"] = form["appSecret"]
+        return await numbers.register_meta_number(container, workspace_id=workspace_id,
+                                                  body=body)
+    return await numbers.create_number(container, workspace_id=workspace_id, body={
+        "name": name, "number": number, "provider": form.get("provider", "sandbox"),
+        "official": form.get("official") == "true"})
+
+
+# -- linking the phone (QR code) --------------------------------------------------------------
+
+async def _link_state(container: Any, workspace_id: str, number_id: str) -> tuple[str, str]:
+    """The link state and, when the provider could not be asked, why (polling goes on)."""
+    try:
+        status = await numbers.link_status(container, workspace_id=workspace_id,
+                                           number_id=number_id)
+    except errors.Unavailable as exc:
+        return "UNKNOWN", exc.message
+    return str(status["state"]), ""
+
+
+@router.get("/numbers/{number_id}/link")
+async def link(request: Request, container: ContainerDep, session: core.Session,
+               number_id: str) -> Response:
+    """The link state: a fragment for the HTMX poll (204 while nothing changed), a page
+    without JavaScript (the "Refresh" link)."""
+    view = await numbers.get_number(container, workspace_id=session.workspace_id,
+                                    number_id=number_id)
+    state, problem = await _link_state(container, session.workspace_id, number_id)
+    ctx = _context(request, number=view, state=state, problem=problem)
+    if not request.headers.get("hx-request"):
+        return core.render(request, "numbers/link.html", {**ctx, "title": "Link " + view["name"]})
+    if not problem and request.query_params.get("shown") == state:
+        return Response(status_code=204)
+    if state != "OPEN":
+        return core.render(request, "numbers/_link.html", ctx)
+    response = core.render(request, "numbers/_connected.html", ctx)
+    response.headers.update({"HX-Retarget": "#pairing", "HX-Reswap": "outerHTML"})
+    return response
+
+
+@router.post("/numbers/{number_id}/connect")
+async def connect(request: Request, container: ContainerDep, session: core.FormSession,
+                  number_id: str) -> Response:
+    view = await numbers.get_number(container, workspace_id=session.workspace_id,
+                                    number_id=number_id)
+    try:
+        pairing = await numbers.connect(container, workspace_id=session.workspace_id,
+                                        number_id=number_id)
+    except errors.Conflict:
+        return core.redirect(f"/numbers/{number_id}?done=connected", request)
+    return core.render(request, "numbers/pairing.html", _context(
+        request, title="Link " + view["name"], number=view, pairing=pairing,
+        state="CONNECTING", problem=""))
+
+
+# -- one number -------------------------------------------------------------------------------
+
+def _text(value: Any) -> str:
+    if value is None:
+        return ""
+    return f"{value:g}" if isinstance(value, float) else str(value)
+
+
+def _values_of(view: dict[str, Any]) -> dict[str, Any]:
+    return {"markReadOnSend": bool(view["settings"]["markReadOnSend"]),
+            "pacePerSecond": _text(view["pacePerSecond"]), "piiMode": view["piiMode"],
+            "piiRetentionDays": _text(view["piiRetentionDays"])}
+
+
+def _detail(request: Request, view: dict[str, Any], values: dict[str, Any],
+            form_errors: core.FormErrors | None = None, *, status: int = 200) -> Response:
+    return core.render(request, "numbers/detail.html", _context(
+        request, title=view["name"], number=view, values=values, errors=form_errors),
+        status=status)
+
+
+async def _deleted(container: Any, workspace_id: str, number_id: str) -> numbers.DeletedNumber:
+    for gone in await numbers.list_deleted(container, workspace_id=workspace_id):
+        if gone.id == number_id:
+            return gone
+    raise errors.NotFound("Number not found", code="NUMBER_NOT_FOUND")
+
+
+@router.get("/numbers/{number_id}")
+async def detail(request: Request, container: ContainerDep, session: core.Session,
+                 number_id: str) -> Response:
+    try:
+        view = await numbers.get_number(container, workspace_id=session.workspace_id,
+                                        number_id=number_id)
+    except errors.NotFound:
+        gone = await _deleted(container, session.workspace_id, number_id)
+        return core.render(request, "numbers/deleted.html", _context(
+            request, title=gone.name, gone=gone))
+    return _detail(request, view, _values_of(view))
+
+
+def _parsed(text: str) -> Any:
+    """A number typed in a form; anything else goes to the service as typed (it says why)."""
+    text = text.strip()
+    if not text:
+        return None
+    for kind in (int, float):
+        try:
+            return kind(text)
+        except ValueError:
+            continue
+    return text
+
+
+@router.post("/numbers/{number_id}/settings")
+async def save_settings(request: Request, container: ContainerDep, session: core.FormSession,
+                        number_id: str) -> Response:
+    form = await core.form_data(request)
+    body = {"settings": {"markReadOnSend": form.get("markReadOnSend") == "true"},
+            "pacePerSecond": _parsed(form.get("pacePerSecond", "")),
+            "piiMode": form.get("piiMode", ""),
+            "piiRetentionDays": _parsed(form.get("piiRetentionDays", ""))}
+    try:
+        await numbers.patch_number(container, workspace_id=session.workspace_id,
+                                   number_id=number_id, body=body)
+    except errors.ValidationFailed as exc:
+        view = await numbers.get_number(container, workspace_id=session.workspace_id,
+                                        number_id=number_id)
+        values = {**form, "markReadOnSend": form.get("markReadOnSend") == "true"}
+        return _detail(request, view, values, _form_errors(exc), status=400)
+    return core.redirect(f"/numbers/{number_id}?done=saved", request)
+
+
+# -- delete, restore, purge -------------------------------------------------------------------
+
+@router.post("/numbers/{number_id}/delete")
+async def delete(request: Request, container: ContainerDep, session: core.FormSession,
+                 number_id: str) -> Response:
+    await numbers.delete_number(container, workspace_id=session.workspace_id,
+                                number_id=number_id)
+    return core.redirect("/numbers?done=deleted", request)
+
+
+@router.post("/numbers/{number_id}/restore")
+async def restore(request: Request, container: ContainerDep, session: core.FormSession,
+                  number_id: str) -> Response:
+    try:
+        result = await numbers.restore_number(container, workspace_id=session.workspace_id,
+                                              number_id=number_id)
+    except errors.Conflict as exc:
+        deleted = await numbers.list_deleted(container, workspace_id=session.workspace_id)
+        active = await core.workspace_numbers(container, session.workspace_id)
+        return core.render(request, "numbers/index.html", _context(
+            request, title="Numbers", numbers=active, deleted=deleted, flash=exc.message,
+            flash_kind="error"), status=409)
+    done = "restored-reconnect" if result["requiresReconnect"] else "restored"
+    return core.redirect(f"/numbers/{number_id}?done={done}", request)
+
+
+async def _purge_target(container: Any, workspace_id: str, number_id: str) -> dict[str, Any]:
+    try:
+        view = await numbers.get_number(container, workspace_id=workspace_id,
+                                        number_id=number_id)
+    except errors.NotFound:
+        gone = await _deleted(container, workspace_id, number_id)
+        return {"id": gone.id, "name": gone.name, "number": gone.number}
+    return {"id": view["id"], "name": view["name"], "number": view["number"]}
+
+
+def _purge_page(request: Request, target: dict[str, Any],
+                form_errors: core.FormErrors | None = None, *, status: int = 200) -> Response:
+    return core.render(request, "numbers/purge.html", _context(
+        request, title="Delete " + target["name"] + " permanently", target=target,
+        errors=form_errors), status=status)
+
+
+@router.get("/numbers/{number_id}/purge")
+async def purge_page(request: Request, container: ContainerDep, session: core.Session,
+                     number_id: str) -> Response:
+    return _purge_page(request, await _purge_target(container, session.workspace_id, number_id))
+
+
+@router.post("/numbers/{number_id}/purge")
+async def purge(request: Request, container: ContainerDep, session: core.FormSession,
+                number_id: str) -> Response:
+    target = await _purge_target(container, session.workspace_id, number_id)
+    typed = re.sub(r"\D", "", (await core.form_data(request)).get("confirm", ""))
+    if typed != target["number"]:
+        return _purge_page(request, target, core.FormErrors(
+            "The phone number you typed does not match; nothing was deleted.",
+            {"confirm": f"Type +{target['number']} to confirm"}), status=400)
+    await numbers.purge_number(container, workspace_id=session.workspace_id,
+                               number_id=number_id)
+    return core.redirect("/numbers?done=purged", request)

@@ -1,12 +1,12 @@
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Depends, Request
 
 from zapgate import errors
 from zapgate.services import numbers
-from zapgate.web.deps import ContainerDep, JsonBody, PrincipalDep, TenantDep
+from zapgate.web.deps import ContainerDep, JsonBody, PrincipalDep, TenantDep, json_body
 from zapgate.web.errors import error_responses, json_response
 from zapgate.web.openapi import body_schema
 
@@ -114,14 +114,75 @@ async def number_status(number_id: str, container: ContainerDep,
                                      number_id=number_id)
 
 
-@router.patch("/{number_id}", openapi_extra=body_schema({
-    "type": "object", "properties": {"pacePerSecond": {"type": ["number", "null"]}}}),
-    responses=error_responses((400, "VALIDATION_ERROR | EMPTY_PATCH"), (401, "UNAUTHORIZED"),
-                              (404, "NUMBER_NOT_FOUND")))
+_SETTINGS_SCHEMA = {
+    "type": "object", "additionalProperties": False,
+    "properties": {
+        **{k: {"type": "boolean"} for k in ("historyImportEnabled", "webhookHistoricalMessages",
+                                            "ignoreNewsletters", "markReadOnSend")},
+        **{k: {"type": ["boolean", "null"]} for k in ("alwaysOnline", "rejectCall",
+                                                      "readMessages", "ignoreGroups",
+                                                      "ignoreStatus")},
+        "msgRejectCall": {"type": ["string", "null"], "maxLength": 1000},
+    },
+}
+_PATCH_BODY = body_schema({
+    "type": "object", "minProperties": 1,
+    "properties": {
+        "pacePerSecond": {"type": ["number", "null"], "exclusiveMinimum": 0, "maximum": 1000},
+        "piiMode": {"type": "string", "enum": ["RELAY_ONLY", "STORE_X_DAYS",
+                                               "STORE_INDEFINITE"]},
+        "piiRetentionDays": {"type": ["integer", "null"], "minimum": 1, "maximum": 3650,
+                             "description": "Required with STORE_X_DAYS, else set to null"},
+        "settings": _SETTINGS_SCHEMA,
+    },
+})
+
+
+async def _patch_body(request: Request) -> Any:
+    """Like ``JsonBody``, but an empty body is an empty patch (``EMPTY_PATCH``), not bad JSON."""
+    if not (await request.body()).strip():
+        return {}
+    return await json_body(request)
+
+
+@router.patch("/{number_id}", openapi_extra=_PATCH_BODY,
+              responses=error_responses((400, "VALIDATION_ERROR | EMPTY_PATCH"),
+                                        (401, "UNAUTHORIZED"), (404, "NUMBER_NOT_FOUND")))
 async def patch_number(number_id: str, container: ContainerDep, principal: PrincipalDep,
-                       body: JsonBody) -> Any:
-    """Change the number's pacing: ``pacePerSecond`` (messages per second; null = the
-    provider's default, about one every 1-3 s on Evolution numbers, 80/s on Meta)."""
+                       body: Annotated[Any, Depends(_patch_body)]) -> Any:
+    """Change any of: ``pacePerSecond`` (messages per second; null = the provider's default,
+    about one every 1-3 s on Evolution numbers, 80/s on Meta), ``piiMode`` /
+    ``piiRetentionDays``, and ``settings`` (merged; null on an Evolution GO setting resets it to
+    the provider's default)."""
     _own(principal, number_id)
-    return await numbers.set_pace(container, workspace_id=principal.workspace_id,
-                                  number_id=number_id, body=body)
+    return await numbers.patch_number(container, workspace_id=principal.workspace_id,
+                                      number_id=number_id, body=body)
+
+
+@router.delete("/{number_id}", responses=error_responses(
+    (401, "UNAUTHORIZED"), (403, "NUMBER_SCOPE_NOT_ALLOWED"), (404, "NUMBER_NOT_FOUND")))
+async def delete_number(number_id: str, container: ContainerDep, principal: TenantDep) -> Any:
+    """Soft-delete the number: it stops sending and its key stops working at once; it can be
+    restored for 30 days (``restorableUntil``)."""
+    return await numbers.delete_number(container, workspace_id=principal.workspace_id,
+                                       number_id=number_id)
+
+
+@router.post("/{number_id}/restore", responses=error_responses(
+    (401, "UNAUTHORIZED"), (403, "NUMBER_SCOPE_NOT_ALLOWED"),
+    (404, "NUMBER_NOT_FOUND"),
+    (409, "NUMBER_ALREADY_ACTIVE | NUMBER_ALREADY_EXISTS | NUMBER_LIMIT_EXCEEDED")))
+async def restore_number(number_id: str, container: ContainerDep, principal: TenantDep) -> Any:
+    """Bring back a soft-deleted number with its key, history and settings (404 once the
+    30-day window has passed). ``requiresReconnect``: the phone must be paired again."""
+    return await numbers.restore_number(container, workspace_id=principal.workspace_id,
+                                        number_id=number_id)
+
+
+@router.delete("/{number_id}/purge", responses=error_responses(
+    (401, "UNAUTHORIZED"), (403, "NUMBER_SCOPE_NOT_ALLOWED"), (404, "NUMBER_NOT_FOUND")))
+async def purge_number(number_id: str, container: ContainerDep, principal: TenantDep) -> Any:
+    """Delete the number for good, deleted or not: its key, messages, templates and webhooks
+    go with it, and an Evolution instance is removed at the provider. Irreversible."""
+    return await numbers.purge_number(container, workspace_id=principal.workspace_id,
+                                      number_id=number_id)
