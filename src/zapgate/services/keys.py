@@ -114,3 +114,13 @@ async def list_for_tenant(container: Container, *, workspace_id: str) -> list[di
          "keyLast4": r.last4, "key": None, "revealable": False}
         for r in rows
     ]
+
+
+async def tenant_key(container: Container, *, workspace_id: str) -> Any:
+    """The workspace's live tenant key, masked (prefix, last 4, dates); None when it has none."""
+    k = t.api_keys.c
+    async with container.db.read() as conn:
+        return (await conn.execute(
+            sa.select(k.prefix, k.last4, k.created_at, k.last_used_at).where(
+                k.workspace_id == workspace_id, k.scope == "tenant", k.number_id.is_(None),
+                k.revoked_at.is_(None)))).first()

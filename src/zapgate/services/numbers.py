@@ -37,10 +37,6 @@ DEFAULT_SETTINGS: dict[str, Any] = {
 }
 # Settings that are plain switches; the others (Evolution GO's advanced settings) also take
 # null, which resets them to the provider's default.
-_SWITCHES = frozenset({"historyImportEnabled", "webhookHistoricalMessages", "ignoreNewsletters",
-                       "markReadOnSend"})
-PII_MODES = ("RELAY_ONLY", "STORE_X_DAYS", "STORE_INDEFINITE")
-_PATCHABLE = ("pacePerSecond", "piiMode", "piiRetentionDays", "settings")
 RESTORE_DAYS = 30
 RESTORE_WINDOW_MS = RESTORE_DAYS * 86_400_000
 
@@ -106,7 +102,7 @@ async def create_number(container: Container, *, workspace_id: str,
                      provider=provider, official=official and provider == "sandbox",
                      settings=_settings_from(body))
     async with container.db.read() as conn:
-        await _check_capacity(conn, workspace_id, number)
+        await check_capacity(conn, workspace_id, number)
         await _check_not_soft_deleted(conn, workspace_id, number, container.clock.now_ms())
     pairing = base.Pairing(state="OPEN")
     if provider in QR_KINDS:
@@ -116,7 +112,7 @@ async def create_number(container: Container, *, workspace_id: str,
     except Exception:
         await _deprovision_quietly(container, new)
         raise
-    row = await _get_row(container, workspace_id, new.id)
+    row = await get_row(container, workspace_id, new.id)
     link = {"qrcodeBase64": pairing.qrcode_base64, "pairingCode": pairing.pairing_code}
     return {
         "instance": _instance(row), **link, "linkedApiKeyId": None,
@@ -160,7 +156,7 @@ async def _insert(container: Container, new: _NewNumber) -> Any:
     sealed = (numberrefs.seal_credentials(container, new.credentials)
               if new.credentials else None)
     async with container.db.write() as conn:
-        await _check_capacity(conn, new.workspace_id, new.number)
+        await check_capacity(conn, new.workspace_id, new.number)
         await conn.execute(sa.insert(t.numbers).values(
             id=new.id, workspace_id=new.workspace_id, name=new.name, number=new.number,
             provider=new.provider, official=new.official, state=new.state,
@@ -216,16 +212,16 @@ async def register_meta_number(container: Container, *, workspace_id: str,
     encrypted (never returned) and connects the number."""
     name, number, creds = _meta_input(body)
     async with container.db.read() as conn:
-        await _check_capacity(conn, workspace_id, number)
+        await check_capacity(conn, workspace_id, number)
         await _check_not_soft_deleted(conn, workspace_id, number, container.clock.now_ms())
-        await _check_meta_ref_free(conn, creds["phoneNumberId"])
+        await check_meta_ref_free(conn, creds["phoneNumberId"])
     new = _NewNumber(id=ids.new_id("wn"), workspace_id=workspace_id, name=name, number=number,
                      provider="meta", official=True, settings=dict(DEFAULT_SETTINGS),
                      provider_ref=creds["phoneNumberId"], credentials=creds)
     profile = await _describe_meta(container, new)
     new = _NewNumber(**{**new.__dict__, "profile_name": profile.verified_name})
     key = await _insert(container, new)
-    row = await _get_row(container, workspace_id, new.id)
+    row = await get_row(container, workspace_id, new.id)
     return {"instance": _instance(row), "qrcodeBase64": None, "pairingCode": None,
             "linkedApiKeyId": None, "primaryLink": {"qrcodeBase64": None, "pairingCode": None},
             "secondaryLink": None, "meta": _meta_view(row, profile), "apiKey": _key_view(key)}
@@ -262,7 +258,7 @@ def _meta_view(row: Any, profile: base.NumberProfile | None = None) -> dict[str,
 async def connect(container: Container, *, workspace_id: str,
                   number_id: str) -> dict[str, Any]:
     """``GET /v1/numbers/{id}/connect``: a fresh QR code / pairing code."""
-    row = await _get_row(container, workspace_id, number_id)
+    row = await get_row(container, workspace_id, number_id)
     provisioner = container.providers.provisioner(row.provider)
     if row.provider == "meta":
         raise errors.ValidationFailed("Meta numbers are not paired by QR code",
@@ -282,7 +278,7 @@ async def link_status(container: Container, *, workspace_id: str,
                       number_id: str) -> dict[str, Any]:
     """``GET /v1/numbers/{id}/status``: a live reading for Evolution numbers (``stale: false``),
     the last known state otherwise (``stale: true``)."""
-    row = await _get_row(container, workspace_id, number_id)
+    row = await get_row(container, workspace_id, number_id)
     provisioner = container.providers.provisioner(row.provider)
     if provisioner is None:
         return {"id": row.id, "state": row.state, "isFullyConnected": row.state == "OPEN",
@@ -308,100 +304,7 @@ async def _record_link(container: Container, row: Any, update: base.ConnectionUp
         container.wake.dispatch.set()
 
 
-def _valid_pace(pace: Any) -> bool:
-    return pace is None or (isinstance(pace, int | float) and not isinstance(pace, bool)
-                            and 0 < pace <= 1000)
-
-
-async def patch_number(container: Container, *, workspace_id: str, number_id: str,
-                       body: Any) -> dict[str, Any]:
-    """``PATCH /v1/numbers/{id}``: any of ``pacePerSecond``, ``piiMode``, ``piiRetentionDays``
-    and ``settings{...}`` (merged into the stored settings); all checked before any is saved."""
-    await _get_row(container, workspace_id, number_id)
-    if not isinstance(body, dict) or not body:
-        raise errors.ValidationFailed("Empty patch", code="EMPTY_PATCH")
-    async with container.db.write() as conn:
-        row = (await conn.execute(sa.select(t.numbers).where(
-            t.numbers.c.id == number_id))).one()
-        await conn.execute(sa.update(t.numbers).where(t.numbers.c.id == number_id).values(
-            **_patch_values(row, body), updated_at=container.clock.now_ms()))
-    _forget(container)
-    return await get_number(container, workspace_id=workspace_id, number_id=number_id)
-
-
-def _patch_values(row: Any, body: dict[str, Any]) -> dict[str, Any]:
-    problems = [{"field": k, "message": "unknown field"} for k in body if k not in _PATCHABLE]
-    values: dict[str, Any] = {}
-    if "pacePerSecond" in body:
-        if _valid_pace(body["pacePerSecond"]):
-            values["pace_per_second"] = body["pacePerSecond"]
-        else:
-            problems.append({"field": "pacePerSecond", "message": "(0, 1000] or null"})
-    if "settings" in body:
-        values["settings"] = _merged_settings(row.settings, body["settings"], problems)
-    values.update(_pii_values(row, body, problems))
-    if problems:
-        raise errors.ValidationFailed(
-            "; ".join(f"{p['field']}: {p['message']}" for p in problems), details=problems)
-    return values
-
-
-def _merged_settings(current: Any, given: Any, problems: list[dict[str, str]]) -> Any:
-    if not isinstance(given, dict):
-        problems.append({"field": "settings", "message": "must be an object"})
-        return current
-    merged = {**DEFAULT_SETTINGS, **(current or {})}
-    # ``appliesTo`` is read-only; it is accepted so a client may send back what it read.
-    for key, value in given.items():
-        problem = _setting_problem(key, value)
-        if problem:
-            problems.append({"field": f"settings.{key}", "message": problem})
-        elif key != "appliesTo":
-            merged[key] = value
-    return merged
-
-
-def _setting_problem(key: str, value: Any) -> str | None:
-    if key == "appliesTo":
-        return None
-    if key not in DEFAULT_SETTINGS:
-        return "unknown setting"
-    if key in _SWITCHES:
-        return None if isinstance(value, bool) else "must be true or false"
-    if key == "msgRejectCall":
-        ok = value is None or (isinstance(value, str) and len(value) <= 1000)
-        return None if ok else "a text of at most 1000 characters, or null"
-    return None if value is None or isinstance(value, bool) else "true, false or null"
-
-
-def _pii_values(row: Any, body: dict[str, Any],
-                problems: list[dict[str, str]]) -> dict[str, Any]:
-    """``piiRetentionDays`` is required with ``STORE_X_DAYS`` and forced to null otherwise."""
-    if "piiMode" not in body and "piiRetentionDays" not in body:
-        return {}
-    mode = body.get("piiMode", row.pii_mode)
-    if mode not in PII_MODES:
-        problems.append({"field": "piiMode", "message": "one of " + ", ".join(PII_MODES)})
-        return {}
-    if mode != "STORE_X_DAYS":
-        return {"pii_mode": mode, "pii_retention_days": None}
-    days = body.get("piiRetentionDays", row.pii_retention_days)
-    if isinstance(days, bool) or not isinstance(days, int) or not 1 <= days <= 3650:
-        problems.append({"field": "piiRetentionDays",
-                         "message": "required with STORE_X_DAYS: whole days, 1-3650"})
-        return {}
-    return {"pii_mode": mode, "pii_retention_days": days}
-
-
-def _forget(container: Container) -> None:
-    """After a number changes: cached keys and number rows go, workers look again."""
-    container.key_cache.clear()
-    container.number_cache.clear()
-    container.wake.numbers.set()
-    container.wake.dispatch.set()
-
-
-async def _check_capacity(conn: Any, workspace_id: str, number: str) -> None:
+async def check_capacity(conn: Any, workspace_id: str, number: str) -> None:
     ws = (await conn.execute(sa.select(t.workspaces.c.max_numbers).where(
         t.workspaces.c.id == workspace_id))).one()
     active = (await conn.execute(sa.select(t.numbers.c.number).where(
@@ -428,7 +331,7 @@ async def _check_not_soft_deleted(conn: Any, workspace_id: str, number: str,
             details=[{"field": "number", "message": "deleted recently: restore or purge it"}])
 
 
-async def _check_meta_ref_free(conn: Any, phone_number_id: str) -> None:
+async def check_meta_ref_free(conn: Any, phone_number_id: str) -> None:
     n = t.numbers.c
     taken = (await conn.execute(sa.select(n.id).where(
         n.provider == "meta", n.provider_ref == phone_number_id,
@@ -438,7 +341,7 @@ async def _check_meta_ref_free(conn: Any, phone_number_id: str) -> None:
                               code="NUMBER_ALREADY_EXISTS")
 
 
-async def _get_row(container: Container, workspace_id: str, number_id: str) -> Any:
+async def get_row(container: Container, workspace_id: str, number_id: str) -> Any:
     async with container.db.read() as conn:
         row = (await conn.execute(sa.select(t.numbers).where(
             t.numbers.c.id == number_id, t.numbers.c.workspace_id == workspace_id,
@@ -496,7 +399,7 @@ def _list_item(row: Any, key_refs: list[dict[str, Any]]) -> dict[str, Any]:
 
 async def get_number(container: Container, *, workspace_id: str,
                      number_id: str) -> dict[str, Any]:
-    row = await _get_row(container, workspace_id, number_id)
+    row = await get_row(container, workspace_id, number_id)
     official = bool(row.official)
     settings = {**DEFAULT_SETTINGS, **(row.settings or {})}
     settings["appliesTo"] = {"history": "all", "advanced": "none",
@@ -515,103 +418,3 @@ async def get_number(container: Container, *, workspace_id: str,
         "extraChargeUnpaidSince": None, "extraChargeDisconnectAt": None,
         "pacePerSecond": row.pace_per_second,
     }
-
-
-# -- deleting, restoring, purging --------------------------------------------------------------
-
-@dataclass(frozen=True)
-class DeletedNumber:
-    id: str
-    name: str
-    number: str
-    provider: str
-    deleted_at: int
-    restorable_until: int
-    restorable: bool
-
-
-async def delete_number(container: Container, *, workspace_id: str,
-                        number_id: str) -> dict[str, Any]:
-    """``DELETE /v1/numbers/{id}``: a soft delete. The number stops sending and its key stops
-    working (everything filters on ``deleted_at``); nothing else changes, so a restore within
-    the window gives it back as it was."""
-    await _get_row(container, workspace_id, number_id)
-    now = container.clock.now_ms()
-    async with container.db.write() as conn:
-        await conn.execute(sa.update(t.numbers).where(
-            t.numbers.c.id == number_id, t.numbers.c.deleted_at.is_(None)).values(
-            deleted_at=now, updated_at=now))
-    _forget(container)
-    return {"ok": True, "restorableUntil": iso(now + RESTORE_WINDOW_MS)}
-
-
-async def restore_number(container: Container, *, workspace_id: str,
-                         number_id: str) -> dict[str, Any]:
-    """``POST /v1/numbers/{id}/restore``: within the window only (404 after it)."""
-    row = await _any_row(container, workspace_id, number_id)
-    if row.deleted_at is None:
-        raise errors.Conflict("The number is not deleted", code="NUMBER_ALREADY_ACTIVE")
-    now = container.clock.now_ms()
-    if now > row.deleted_at + RESTORE_WINDOW_MS:
-        raise errors.NotFound("Number not found", code="NUMBER_NOT_FOUND")
-    async with container.db.write() as conn:
-        await _check_capacity(conn, workspace_id, row.number)
-        if row.provider == "meta" and row.provider_ref:
-            await _check_meta_ref_free(conn, row.provider_ref)
-        await conn.execute(sa.update(t.numbers).where(t.numbers.c.id == number_id).values(
-            deleted_at=None, updated_at=now))
-    _forget(container)
-    return {"ok": True, "requiresReconnect": await _current_state(container, row) != "OPEN"}
-
-
-async def _current_state(container: Container, row: Any) -> str:
-    """Callbacks were ignored while the number was deleted: ask a QR provider again."""
-    if container.providers.provisioner(row.provider) is None:
-        return str(row.state)
-    try:
-        live = await link_status(container, workspace_id=row.workspace_id, number_id=row.id)
-    except errors.ZapgateError:
-        return str(row.state)
-    return str(live["state"])
-
-
-async def purge_number(container: Container, *, workspace_id: str,
-                       number_id: str) -> dict[str, Any]:
-    """``DELETE /v1/numbers/{id}/purge``: deleted or not, the number goes for good with its
-    keys, messages, templates and webhooks (foreign keys cascade); an Evolution instance is
-    removed at the provider, best effort."""
-    row = await _any_row(container, workspace_id, number_id)
-    async with container.db.write() as conn:
-        for table in (t.idempotency_keys, t.number_leases):
-            await conn.execute(sa.delete(table).where(table.c.number_id == number_id))
-        await conn.execute(sa.delete(t.numbers).where(t.numbers.c.id == number_id))
-    _forget(container)
-    provisioner = container.providers.provisioner(row.provider)
-    if provisioner is not None:
-        with contextlib.suppress(Exception):
-            await provisioner.deprovision(numberrefs.number_ref(container, row))
-    return {"ok": True}
-
-
-async def list_deleted(container: Container, *, workspace_id: str) -> list[DeletedNumber]:
-    """The workspace's soft-deleted numbers, most recently deleted first."""
-    n = t.numbers.c
-    async with container.db.read() as conn:
-        rows = (await conn.execute(sa.select(t.numbers).where(
-            n.workspace_id == workspace_id, n.deleted_at.is_not(None))
-            .order_by(n.deleted_at.desc()))).all()
-    now = container.clock.now_ms()
-    return [DeletedNumber(id=r.id, name=r.name, number=r.number, provider=r.provider,
-                          deleted_at=r.deleted_at,
-                          restorable_until=r.deleted_at + RESTORE_WINDOW_MS,
-                          restorable=now <= r.deleted_at + RESTORE_WINDOW_MS) for r in rows]
-
-
-async def _any_row(container: Container, workspace_id: str, number_id: str) -> Any:
-    """The number's row, deleted or not."""
-    async with container.db.read() as conn:
-        row = (await conn.execute(sa.select(t.numbers).where(
-            t.numbers.c.id == number_id, t.numbers.c.workspace_id == workspace_id))).first()
-    if row is None:
-        raise errors.NotFound("Number not found", code="NUMBER_NOT_FOUND")
-    return row

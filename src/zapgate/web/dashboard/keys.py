@@ -6,30 +6,14 @@ from __future__ import annotations
 
 from typing import Any
 
-import sqlalchemy as sa
 from fastapi import Request
 from starlette.responses import Response
 
 from zapgate.services import keys
-from zapgate.storage import tables as t
 from zapgate.web.dashboard import core
 from zapgate.web.deps import ContainerDep
 
 router = core.page_router()
-
-
-async def _tenant_key(container: Any, workspace_id: str) -> Any:
-    """The tenant key's masked row.
-
-    ``services.keys`` has no read for it yet (``list_for_tenant`` lists number keys only and
-    without their prefix); this belongs there.
-    """
-    k = t.api_keys.c
-    async with container.db.read() as conn:
-        return (await conn.execute(
-            sa.select(k.prefix, k.last4, k.created_at, k.last_used_at).where(
-                k.workspace_id == workspace_id, k.scope == "tenant", k.number_id.is_(None),
-                k.revoked_at.is_(None)))).first()
 
 
 async def _number_keys(container: Any, workspace_id: str) -> list[dict[str, Any]]:
@@ -45,7 +29,8 @@ async def _number_keys(container: Any, workspace_id: str) -> list[dict[str, Any]
 async def list_page(request: Request, container: ContainerDep,
                     session: core.Session) -> Response:
     return core.render(request, "keys/index.html", {
-        "title": "API keys", "tenant_key": await _tenant_key(container, session.workspace_id),
+        "title": "API keys",
+        "tenant_key": await keys.tenant_key(container, workspace_id=session.workspace_id),
         "number_keys": await _number_keys(container, session.workspace_id)})
 
 

@@ -11,7 +11,7 @@ from starlette.responses import Response
 
 from zapgate import errors
 from zapgate.providers.registry import QR_KINDS
-from zapgate.services import numbers
+from zapgate.services import number_changes, numbers
 from zapgate.web import errors as web_errors
 from zapgate.web.dashboard import core
 from zapgate.web.deps import ContainerDep
@@ -70,7 +70,7 @@ def _form_errors(exc: errors.ZapgateError) -> core.FormErrors:
 async def list_page(request: Request, container: ContainerDep,
                     session: core.Session) -> Response:
     active = await core.workspace_numbers(container, session.workspace_id)
-    deleted = await numbers.list_deleted(container, workspace_id=session.workspace_id)
+    deleted = await number_changes.list_deleted(container, workspace_id=session.workspace_id)
     return core.render(request, "numbers/index.html", _context(
         request, title="Numbers", numbers=active, deleted=deleted))
 
@@ -187,8 +187,8 @@ def _detail(request: Request, view: dict[str, Any], values: dict[str, Any],
         status=status)
 
 
-async def _deleted(container: Any, workspace_id: str, number_id: str) -> numbers.DeletedNumber:
-    for gone in await numbers.list_deleted(container, workspace_id=workspace_id):
+async def _deleted(container: Any, workspace_id: str, number_id: str) -> number_changes.DeletedNumber:
+    for gone in await number_changes.list_deleted(container, workspace_id=workspace_id):
         if gone.id == number_id:
             return gone
     raise errors.NotFound("Number not found", code="NUMBER_NOT_FOUND")
@@ -229,7 +229,7 @@ async def save_settings(request: Request, container: ContainerDep, session: core
             "piiMode": form.get("piiMode", ""),
             "piiRetentionDays": _parsed(form.get("piiRetentionDays", ""))}
     try:
-        await numbers.patch_number(container, workspace_id=session.workspace_id,
+        await number_changes.patch_number(container, workspace_id=session.workspace_id,
                                    number_id=number_id, body=body)
     except errors.ValidationFailed as exc:
         view = await numbers.get_number(container, workspace_id=session.workspace_id,
@@ -244,7 +244,7 @@ async def save_settings(request: Request, container: ContainerDep, session: core
 @router.post("/numbers/{number_id}/delete")
 async def delete(request: Request, container: ContainerDep, session: core.FormSession,
                  number_id: str) -> Response:
-    await numbers.delete_number(container, workspace_id=session.workspace_id,
+    await number_changes.delete_number(container, workspace_id=session.workspace_id,
                                 number_id=number_id)
     return core.redirect("/numbers?done=deleted", request)
 
@@ -253,10 +253,10 @@ async def delete(request: Request, container: ContainerDep, session: core.FormSe
 async def restore(request: Request, container: ContainerDep, session: core.FormSession,
                   number_id: str) -> Response:
     try:
-        result = await numbers.restore_number(container, workspace_id=session.workspace_id,
+        result = await number_changes.restore_number(container, workspace_id=session.workspace_id,
                                               number_id=number_id)
     except errors.Conflict as exc:
-        deleted = await numbers.list_deleted(container, workspace_id=session.workspace_id)
+        deleted = await number_changes.list_deleted(container, workspace_id=session.workspace_id)
         active = await core.workspace_numbers(container, session.workspace_id)
         return core.render(request, "numbers/index.html", _context(
             request, title="Numbers", numbers=active, deleted=deleted, flash=exc.message,
@@ -297,6 +297,6 @@ async def purge(request: Request, container: ContainerDep, session: core.FormSes
         return _purge_page(request, target, core.FormErrors(
             "The phone number you typed does not match; nothing was deleted.",
             {"confirm": f"Type +{target['number']} to confirm"}), status=400)
-    await numbers.purge_number(container, workspace_id=session.workspace_id,
+    await number_changes.purge_number(container, workspace_id=session.workspace_id,
                                number_id=number_id)
     return core.redirect("/numbers?done=purged", request)

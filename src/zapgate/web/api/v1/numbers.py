@@ -5,7 +5,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Request
 
 from zapgate import errors
-from zapgate.services import numbers
+from zapgate.services import number_changes, numbers
 from zapgate.web.deps import ContainerDep, JsonBody, PrincipalDep, TenantDep, json_body
 from zapgate.web.errors import error_responses, json_response
 from zapgate.web.openapi import body_schema
@@ -155,7 +155,7 @@ async def patch_number(number_id: str, container: ContainerDep, principal: Princ
     ``piiRetentionDays``, and ``settings`` (merged; null on an Evolution GO setting resets it to
     the provider's default)."""
     _own(principal, number_id)
-    return await numbers.patch_number(container, workspace_id=principal.workspace_id,
+    return await number_changes.patch_number(container, workspace_id=principal.workspace_id,
                                       number_id=number_id, body=body)
 
 
@@ -164,7 +164,7 @@ async def patch_number(number_id: str, container: ContainerDep, principal: Princ
 async def delete_number(number_id: str, container: ContainerDep, principal: TenantDep) -> Any:
     """Soft-delete the number: it stops sending and its key stops working at once; it can be
     restored for 30 days (``restorableUntil``)."""
-    return await numbers.delete_number(container, workspace_id=principal.workspace_id,
+    return await number_changes.delete_number(container, workspace_id=principal.workspace_id,
                                        number_id=number_id)
 
 
@@ -175,7 +175,7 @@ async def delete_number(number_id: str, container: ContainerDep, principal: Tena
 async def restore_number(number_id: str, container: ContainerDep, principal: TenantDep) -> Any:
     """Bring back a soft-deleted number with its key, history and settings (404 once the
     30-day window has passed). ``requiresReconnect``: the phone must be paired again."""
-    return await numbers.restore_number(container, workspace_id=principal.workspace_id,
+    return await number_changes.restore_number(container, workspace_id=principal.workspace_id,
                                         number_id=number_id)
 
 
@@ -184,5 +184,5 @@ async def restore_number(number_id: str, container: ContainerDep, principal: Ten
 async def purge_number(number_id: str, container: ContainerDep, principal: TenantDep) -> Any:
     """Delete the number for good, deleted or not: its key, messages, templates and webhooks
     go with it, and an Evolution instance is removed at the provider. Irreversible."""
-    return await numbers.purge_number(container, workspace_id=principal.workspace_id,
+    return await number_changes.purge_number(container, workspace_id=principal.workspace_id,
                                       number_id=number_id)
