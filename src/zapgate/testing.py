@@ -1,4 +1,5 @@
-"""Public test helpers: a loopback webhook receiver and an in-thread Zapgate server."""
+"""Public test helpers: a loopback webhook receiver, a thread that serves an ASGI app on a loopback
+port, and an in-thread Zapgate server."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import Any, Self
 
 import uvicorn
 
@@ -89,6 +90,17 @@ class WebhookReceiver:
             self._server.shutdown()
             self._server.server_close()
 
+    def __enter__(self) -> WebhookReceiver:
+        return self.start()
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
+
+    def clear(self) -> None:
+        """Forget what was received so far."""
+        with self._lock:
+            self.received.clear()
+
     def snapshot(self) -> list[ReceivedWebhook]:
         with self._lock:
             return list(self.received)
@@ -104,34 +116,34 @@ class WebhookReceiver:
         raise TimeoutError(f"condition not met; received {len(self.snapshot())} webhooks")
 
 
-class ServerThread:
-    """Runs ``create_app(settings)`` under uvicorn in a background thread on a loopback port."""
+class UvicornThread:
+    """Runs an ASGI app under uvicorn in a background thread on a loopback port. Also a context
+    manager: ``with UvicornThread(app) as running:`` starts it and stops it."""
 
-    def __init__(self, settings: Settings) -> None:
-        self.settings = settings
-        self.port = free_port()
+    what = "server"  # names it in the start-up error
+    start_timeout = 20.0
+    stop_timeout = 10.0
+
+    def __init__(self, app: Any = None, port: int | None = None) -> None:
+        self.app = app
+        self.port = port or free_port()
         self._server: uvicorn.Server | None = None
         self._thread: threading.Thread | None = None
-        self.app: Any = None
 
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    def start(self) -> ServerThread:
-        from zapgate.web.app import create_app
-
-        self.app = create_app(self.settings)
+    def start(self) -> Self:
         config = uvicorn.Config(self.app, host="127.0.0.1", port=self.port, log_level="warning",
                                 lifespan="on", access_log=False)
-        self._server = uvicorn.Server(config)
-        self._thread = threading.Thread(target=lambda: asyncio.run(self._server.serve()),  # type: ignore[union-attr]
-                                        daemon=True)
+        server = self._server = uvicorn.Server(config)
+        self._thread = threading.Thread(target=lambda: asyncio.run(server.serve()), daemon=True)
         self._thread.start()
-        deadline = time.time() + 30
-        while not self._server.started:
+        deadline = time.time() + self.start_timeout
+        while not server.started:
             if time.time() > deadline or not self._thread.is_alive():
-                raise RuntimeError("zapgate test server did not start")
+                raise RuntimeError(f"{self.what} did not start")
             time.sleep(0.01)
         return self
 
@@ -139,7 +151,30 @@ class ServerThread:
         if self._server is not None:
             self._server.should_exit = True
         if self._thread is not None:
-            self._thread.join(timeout=30)
+            self._thread.join(timeout=self.stop_timeout)
+
+    def __enter__(self) -> Self:
+        return self.start()
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
+
+
+class ServerThread(UvicornThread):
+    """Runs ``create_app(settings)`` under uvicorn in a background thread on a loopback port."""
+
+    what = "zapgate test server"
+    start_timeout = stop_timeout = 30.0
+
+    def __init__(self, settings: Settings) -> None:
+        super().__init__()
+        self.settings = settings
+
+    def start(self) -> Self:
+        from zapgate.web.app import create_app
+
+        self.app = create_app(self.settings)
+        return super().start()
 
     @property
     def container(self) -> Any:

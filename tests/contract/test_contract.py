@@ -4,32 +4,19 @@ their simulators over loopback HTTP)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from typing import Any
+from collections.abc import Callable
 
 import pytest
 
-from tests.contract.worlds import PROVIDERS, World, build_world, close_world
-from zapgate.testing import WebhookReceiver
+from tests.contract.worlds import PROVIDERS, World
 
 CONTACT = "+5511988887777"
 SENT_DELIVERED_READ = ["message.sent", "message.delivered", "message.read"]
 
 
 @pytest.fixture(params=PROVIDERS)
-def world(request: pytest.FixtureRequest, make_settings: Callable[..., Any],
-          make_tenant: Callable[..., dict[str, Any]],
-          receiver: WebhookReceiver) -> Iterator[World]:
-    built = build_world(request.param, make_settings=make_settings, make_tenant=make_tenant,
-                        receiver=receiver)
-    yield built
-    close_world(built)
-
-
-def _accepted(world: World, body: dict[str, Any]) -> str:
-    response = world.send(body)
-    assert response.status_code == 202, response.text
-    return str(response.json()["id"])
+def world(request: pytest.FixtureRequest, make_world: Callable[..., World]) -> World:
+    return make_world(request.param)
 
 
 def _lifecycle(world: World, message_id: str) -> list[str]:
@@ -38,7 +25,7 @@ def _lifecycle(world: World, message_id: str) -> list[str]:
 
 def test_free_text_reaches_read_with_ordered_webhooks(world: World) -> None:
     world.open_window(CONTACT)
-    message_id = _accepted(world, {"destinationNumber": CONTACT, "text": "Seu pedido saiu"})
+    message_id = world.send_accepted({"destinationNumber": CONTACT, "text": "Seu pedido saiu"})
     done = world.wait_status(message_id, "READ")
     assert done["externalMessageId"]
     events = world.wait_events(lambda e: e["data"].get("id") == message_id, count=3)
@@ -49,9 +36,9 @@ def test_free_text_reaches_read_with_ordered_webhooks(world: World) -> None:
 
 def test_media_by_url_reaches_read(world: World) -> None:
     world.open_window(CONTACT)
-    message_id = _accepted(world, {"destinationNumber": CONTACT, "media":
-                                   "https://example.com/foto.jpg", "mediaType": "image",
-                                   "caption": "A foto"})
+    message_id = world.send_accepted({"destinationNumber": CONTACT, "media":
+                                      "https://example.com/foto.jpg", "mediaType": "image",
+                                      "caption": "A foto"})
     world.wait_status(message_id, "READ")
     assert world.message_events(message_id, 3) == SENT_DELIVERED_READ
 
@@ -60,7 +47,7 @@ def test_recipient_not_on_whatsapp_fails_with_its_code(world: World) -> None:
     world.open_window(CONTACT)
     destination = world.make_unknown("+5511977776666")
     world.open_window(destination)
-    message_id = _accepted(world, {"destinationNumber": destination, "text": "Oi"})
+    message_id = world.send_accepted({"destinationNumber": destination, "text": "Oi"})
     failed = world.wait_status(message_id, "FAILED")
     assert failed["errorCode"] == "WHATSAPP_NOT_EXIST", failed
     [event] = world.wait_events(lambda e: e["event"] == "message.failed"
@@ -76,7 +63,7 @@ def test_transient_provider_errors_are_retried_then_delivered(world: World) -> N
         destination = "+5511900000003"  # two transient errors, then delivered
     else:
         world.fail_next_send(destination, times=2)
-    message_id = _accepted(world, {"destinationNumber": destination, "text": "Retry me"})
+    message_id = world.send_accepted({"destinationNumber": destination, "text": "Retry me"})
     world.wait_status(message_id, "READ", timeout=20)
     retries = [e for e in world.timeline(message_id) if e["code"] == "RETRY_SCHEDULED"]
     assert len(retries) == 2, world.timeline(message_id)
@@ -90,7 +77,7 @@ def test_inbound_message_and_reply_to_our_message(world: World) -> None:
                                    and e["data"].get("content") == "Cadê meu pedido?")
     assert received["data"]["from"] == CONTACT
     assert received["data"]["to"] == world.number["number"]
-    message_id = _accepted(world, {"destinationNumber": CONTACT, "text": "Saiu para entrega"})
+    message_id = world.send_accepted({"destinationNumber": CONTACT, "text": "Saiu para entrega"})
     provider_id = world.wait_status(message_id, "READ")["externalMessageId"]
     world.inbound(CONTACT, "Obrigada!", reply_to=provider_id)
     [reply] = world.wait_events(lambda e: e["event"] == "message.reply")
@@ -103,12 +90,12 @@ def test_duplicated_and_reordered_callbacks_leave_one_lifecycle(world: World) ->
         pytest.skip("the sandbox has no provider callbacks to duplicate")
     world.open_window(CONTACT)
     world.sim_config(duplicates=True, reorder=True)
-    message_id = _accepted(world, {"destinationNumber": CONTACT, "text": "Once only"})
+    message_id = world.send_accepted({"destinationNumber": CONTACT, "text": "Once only"})
     world.wait_status(message_id, "READ")
     world.sim_config(duplicates=False, reorder=False)
     # A later message proves every callback of the first one has been applied.
     world.open_window("+5511955554444")
-    marker = _accepted(world, {"destinationNumber": "+5511955554444", "text": "after"})
+    marker = world.send_accepted({"destinationNumber": "+5511955554444", "text": "after"})
     world.wait_status(marker, "READ")
     assert _lifecycle(world, message_id) == ["QUEUED", "SENT", "DELIVERED", "READ"]
     assert world.message_events(message_id, 3) == SENT_DELIVERED_READ
@@ -120,7 +107,7 @@ def test_disconnected_number_keeps_its_queue_until_it_reconnects(world: World) -
     event = {"reason": 401} if world.kind == "evolution-v2" else {"event": "LoggedOut"}
     world.control("POST", f"/_sim/instances/{world.instance}/disconnect", event)
     world.wait_events(lambda e: e["event"] == "number.disconnected")
-    message_id = _accepted(world, {"destinationNumber": CONTACT, "text": "Waits"})
+    message_id = world.send_accepted({"destinationNumber": CONTACT, "text": "Waits"})
     assert world.message(message_id)["status"] == "QUEUED"
     fresh = world.api.get(f"/v1/numbers/{world.number['id']}/connect", world.tenant["key"])
     assert fresh.status_code == 200, fresh.text

@@ -8,13 +8,15 @@ in, how a recipient is made unknown, how a transient fault is injected.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
+import pytest
 from pilot_status.webhooks import parse_customer_webhook
 
 from tests.conftest import Api, wait_until
@@ -60,6 +62,12 @@ class World:
     # -- sending and reading --------------------------------------------------------------------
     def send(self, body: dict[str, Any], **kw: Any) -> httpx.Response:
         return self.api.post("/v1/messages/send", self.key, json=body, **kw)
+
+    def send_accepted(self, body: dict[str, Any]) -> str:
+        """Send, insist on 202 Accepted, return the message id."""
+        response = self.send(body)
+        assert response.status_code == 202, response.text
+        return str(response.json()["id"])
 
     def message(self, message_id: str) -> dict[str, Any]:
         body: dict[str, Any] = self.api.get(f"/v1/messages/{message_id}", self.key).json()
@@ -253,3 +261,19 @@ def close_world(world: World) -> None:
     world.server.stop()
     if world.sim is not None:
         world.sim.stop()
+
+
+@pytest.fixture
+def make_world(make_settings: Callable[..., Any],
+               make_tenant: Callable[..., dict[str, Any]]) -> Iterator[Callable[..., World]]:
+    """``make_world(kind, **setting_overrides)``: a world with its own customer webhook receiver;
+    every world made in the test is closed after it."""
+    with contextlib.ExitStack() as stack:
+        def make(kind: str, **overrides: Any) -> World:
+            receiver = stack.enter_context(WebhookReceiver())
+            world = build_world(kind, make_settings=make_settings, make_tenant=make_tenant,
+                                receiver=receiver, **overrides)
+            stack.callback(close_world, world)
+            return world
+
+        yield make

@@ -22,22 +22,9 @@ TO = "5511988887777"
 
 
 @pytest.fixture(scope="module")
-def receiver() -> Iterator[WebhookReceiver]:
-    hook = WebhookReceiver().start()
-    yield hook
-    hook.stop()
-
-
-@pytest.fixture(scope="module")
-def sim() -> Iterator[SimThread]:
-    thread = SimThread(create_app(config=FAST)).start()
-    yield thread
-    thread.stop()
-
-
-@pytest.fixture(autouse=True)
-def fresh(sim: SimThread) -> None:
-    sim.control("POST", "/_sim/reset")
+def running_sim() -> Iterator[SimThread]:
+    with SimThread(create_app(config=FAST)) as thread:
+        yield thread
 
 
 @pytest.fixture
@@ -147,12 +134,9 @@ def test_license_gate_answers_before_auth(go: httpx.Client, sim: SimThread,
 
 
 def test_license_gate_can_start_on() -> None:
-    thread = SimThread(create_app(license_required=True)).start()
-    try:
+    with SimThread(create_app(license_required=True)) as thread:
         thread.control("POST", "/_sim/reset")  # back to the constructor's choice: still on
         assert httpx.get(thread.url + "/instance/all").status_code == 503
-    finally:
-        thread.stop()
 
 
 # -- instances ------------------------------------------------------------------------------
@@ -244,18 +228,14 @@ def test_only_subscribed_categories_are_posted(inst: Instance) -> None:
 
 
 def test_global_webhook_gets_every_event_too(receiver: WebhookReceiver) -> None:
-    other = WebhookReceiver().start()
-    thread = SimThread(create_app(config=FAST, global_webhook_url=other.url)).start()
-    try:
-        with httpx.Client(base_url=thread.url) as go:
-            inst = Instance(go, receiver, thread).paired(subscribe=["CONNECTION"])
-            inst.wait("Connected")
-            other.wait_for(lambda items: any(w.json()["event"] == "Connected" for w in items))
-            assert {w.json()["instanceToken"] for w in other.snapshot()} == {inst.token}
-            assert {w.json()["event"] for w in other.snapshot()} == {"PairSuccess", "Connected"}
-    finally:
-        thread.stop()
-        other.stop()
+    with (WebhookReceiver() as other,
+          SimThread(create_app(config=FAST, global_webhook_url=other.url)) as thread,
+          httpx.Client(base_url=thread.url) as go):
+        inst = Instance(go, receiver, thread).paired(subscribe=["CONNECTION"])
+        inst.wait("Connected")
+        other.wait_for(lambda items: any(w.json()["event"] == "Connected" for w in items))
+        assert {w.json()["instanceToken"] for w in other.snapshot()} == {inst.token}
+        assert {w.json()["event"] for w in other.snapshot()} == {"PairSuccess", "Connected"}
 
 
 # -- sends ----------------------------------------------------------------------------------
@@ -428,8 +408,7 @@ def test_failed_webhooks_are_retried(go: httpx.Client, sim: SimThread) -> None:
             return 500, {}, b"down"
         return 200, {}, b"ok"
 
-    flaky = WebhookReceiver(respond=respond).start()
-    try:
+    with WebhookReceiver(respond=respond) as flaky:
         inst = Instance(go, flaky, sim)
         inst.connect(["QRCODE"], url=flaky.url)
         flaky.wait_for(lambda items: len(items) >= 3)
@@ -437,8 +416,6 @@ def test_failed_webhooks_are_retried(go: httpx.Client, sim: SimThread) -> None:
         assert bodies[0] == bodies[1] == bodies[2]  # the same QRCode, posted again
         logged = sim.control("GET", "/_sim/callbacks")
         assert logged[0]["status"] == 200 and logged[0]["attempt"] == 3
-    finally:
-        flaky.stop()
 
 
 # -- inbound --------------------------------------------------------------------------------

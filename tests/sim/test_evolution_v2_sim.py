@@ -26,27 +26,15 @@ PNG_B64 = base64.b64encode(b"\x89PNG fake bytes!").decode()
 
 
 @pytest.fixture(scope="module")
-def receiver() -> Iterator[WebhookReceiver]:
-    hooks = WebhookReceiver().start()
-    yield hooks
-    hooks.stop()
-
-
-@pytest.fixture(scope="module")
-def sim(receiver: WebhookReceiver) -> Iterator[SimThread]:
+def running_sim(receiver: WebhookReceiver) -> Iterator[SimThread]:
     app = create_app(global_webhook_url=receiver.url + "/global", server_url="http://sim.local",
                      config={"statusDelayMs": 10, "callbackRetrySeconds": 0.05})
-    thread = SimThread(app).start()
-    yield thread
-    thread.stop()
+    with SimThread(app) as thread:
+        yield thread
 
 
 @pytest.fixture
-def api(sim: SimThread, receiver: WebhookReceiver) -> Iterator[httpx.Client]:
-    sim.control("POST", "/_sim/reset")
-    with receiver._lock:
-        receiver.received.clear()
-    receiver.respond = None
+def api(sim: SimThread) -> Iterator[httpx.Client]:
     with httpx.Client(base_url=sim.url, headers={"apikey": KEY}, timeout=10) as client:
         yield client
 

@@ -56,11 +56,10 @@ class Sim:
 
 @pytest.fixture(scope="module")
 def sim() -> Iterator[Sim]:
-    thread = SimThread(create_app(app_secret=SECRET, config=FAST)).start()
-    handle = Sim(thread)
-    yield handle
-    handle.http.close()
-    thread.stop()
+    with SimThread(create_app(app_secret=SECRET, config=FAST)) as thread:
+        handle = Sim(thread)
+        yield handle
+        handle.http.close()
 
 
 @dataclass
@@ -97,21 +96,15 @@ class Hooks:
         raise TimeoutError(f"condition not met; received {len(self.snapshot())} webhooks")
 
 
-@pytest.fixture(scope="module")
-def server() -> Iterator[WebhookReceiver]:
-    hook = WebhookReceiver().start()
-    yield hook
-    hook.stop()
-
-
 @pytest.fixture
-def receiver(sim: Sim, server: WebhookReceiver,
+def receiver(sim: Sim, receiver: WebhookReceiver,
              request: pytest.FixtureRequest) -> Iterator[Hooks]:
+    """This test's own path on the module-wide ``receiver`` (the conftest's, overridden here)."""
     sim.control("POST", "/_sim/reset")
-    hooks = Hooks(server, f"/hook/{re.sub(r'[^A-Za-z0-9_-]', '_', request.node.name)}")
+    hooks = Hooks(receiver, f"/hook/{re.sub(r'[^A-Za-z0-9_-]', '_', request.node.name)}")
     sim.control("POST", "/_sim/callback", {"url": hooks.url})
     yield hooks
-    server.respond = None
+    receiver.respond = None
 
 
 @pytest.fixture(scope="module")
@@ -946,9 +939,8 @@ def subscriber() -> Iterator[SimThread]:
             return PlainTextResponse(query.get("hub.challenge", ""))
         return PlainTextResponse("forbidden", status_code=403)
 
-    thread = SimThread(Starlette(routes=[Route("/hook", hook)])).start()
-    yield thread
-    thread.stop()
+    with SimThread(Starlette(routes=[Route("/hook", hook)])) as thread:
+        yield thread
 
 
 def test_verify_handshake(sim: Sim, receiver: Hooks,
@@ -973,11 +965,8 @@ def test_create_app_rejects_unknown_config_and_serves_given_numbers() -> None:
         create_app(config={"nope": 1})
     number = SimNumber(phone_number_id="1", waba_id="2", access_token="t",
                        display_phone_number="3", verified_name="V")
-    thread = SimThread(create_app(numbers=[number])).start()
-    try:
+    with SimThread(create_app(numbers=[number])) as thread:
         assert httpx.get(f"{thread.url}/v21.0/1", headers={"Authorization": "Bearer t"}
                          ).json()["id"] == "1"
         assert httpx.get(f"{thread.url}/v21.0/{PNID}",
                          headers={"Authorization": f"Bearer {TOKEN}"}).status_code == 401
-    finally:
-        thread.stop()

@@ -1,6 +1,7 @@
 """What the three provider simulators share: the request log, fault injection, the outgoing
-callback queue (with retries, duplicates and reordering), the control API under ``/_sim`` and a
-runner for tests.
+callback queue (with retries, duplicates and reordering), the control API under ``/_sim``, a
+runner for tests, and the small pieces both Evolution simulators use (ids, pairing codes, QR
+images, control bodies, the sender's lifespan).
 
 The control API (identical on every simulator; provider-specific routes are added by each):
 
@@ -17,12 +18,15 @@ The control API (identical on every simulator; provider-specific routes are adde
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
 import json
 import random
-import threading
+import struct
 import time
-from collections.abc import Awaitable, Callable
+import zlib
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -32,6 +36,8 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
+
+from zapgate.testing import UvicornThread
 
 DEFAULT_CONFIG: dict[str, Any] = {
     # Delay before each asynchronous status callback, milliseconds.
@@ -50,6 +56,9 @@ DEFAULT_CONFIG: dict[str, Any] = {
     "callbackRetrySeconds": 0.2,
     "callbackMaxAttempts": 5,
 }
+
+
+PAIRING_ALPHABET = "123456789ABCDEFGHJKLMNPQRSTVWXYZ"
 
 
 @dataclass
@@ -149,6 +158,37 @@ async def apply_transport_fault(fault: Fault | None) -> Response | None:
     return None
 
 
+async def apply_fault(fault: Fault | None, *, status: int,
+                      body: Callable[[Fault, int], Any]) -> Response | None:
+    """``apply_transport_fault`` plus the ``error`` faults of the simulators that answer them
+    with a plain body: the fault's ``body`` (else ``body(fault, status)``) with the fault's
+    ``status`` (else ``status``)."""
+    response = await apply_transport_fault(fault)
+    if response is not None or fault is None or fault.kind != "error":
+        return response
+    answer_status = fault.status or status
+    payload = fault.body if fault.body is not None else body(fault, answer_status)
+    return JSONResponse(payload, status_code=answer_status)
+
+
+async def json_object(request: Request) -> dict[str, Any]:
+    """A control call's JSON object body; ``{}`` when it is empty, not JSON or not an object."""
+    raw = await request.body()
+    try:
+        parsed = json.loads(raw) if raw else {}
+    except ValueError:
+        return {}
+    return parsed if isinstance(parsed, dict) else {}
+
+
+async def cancel(task: asyncio.Task[None] | None) -> None:
+    """Cancel a background task (if it was started) and wait until it has stopped."""
+    if task is not None:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+
 class CallbackSender:
     """Posts callbacks in order from one queue, retrying failures like the real provider."""
 
@@ -164,10 +204,7 @@ class CallbackSender:
         self._task = asyncio.create_task(self._run())
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        await cancel(self._task)
         if self._client is not None:
             await self._client.aclose()
 
@@ -269,39 +306,43 @@ def new_hex_id(prefix: str = "3EB0", length: int = 20) -> str:
     return (prefix + "".join(random.choice("0123456789ABCDEF") for _ in range(length)))[:length]
 
 
-class SimThread:
-    """Runs a simulator app under uvicorn in a background thread on a loopback port (tests)."""
+def new_pairing_code() -> str:
+    """WhatsApp's 8-character phone pairing code (no 0, O, I or U)."""
+    return "".join(random.choice(PAIRING_ALPHABET) for _ in range(8))
 
-    def __init__(self, app: Starlette, port: int | None = None) -> None:
-        from zapgate.testing import free_port
 
-        self.app = app
-        self.port = port or free_port()
-        self._server: uvicorn.Server | None = None
-        self._thread: threading.Thread | None = None
+def png_data_uri(text: str) -> str:
+    """A valid 1x1 PNG data URI carrying ``text`` in a text chunk (so every QR image differs)."""
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data \
+            + struct.pack(">I", zlib.crc32(kind + data))
+    png = (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", 1, 1, 8, 0, 0, 0, 0))
+           + chunk(b"tEXt", b"qr\x00" + text.encode()) + chunk(b"IDAT", zlib.compress(b"\x00\x00"))
+           + chunk(b"IEND", b""))
+    return "data:image/png;base64," + base64.b64encode(png).decode()
 
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
 
-    def start(self) -> SimThread:
-        config = uvicorn.Config(self.app, host="127.0.0.1", port=self.port, log_level="warning",
-                                lifespan="on", access_log=False)
-        server = self._server = uvicorn.Server(config)
-        self._thread = threading.Thread(target=lambda: asyncio.run(server.serve()), daemon=True)
-        self._thread.start()
-        deadline = time.time() + 20
-        while not server.started:
-            if time.time() > deadline or not self._thread.is_alive():
-                raise RuntimeError("simulator did not start")
-            time.sleep(0.01)
-        return self
+def sender_lifespan(sender: CallbackSender, *, on_stop: Callable[[], None] | None = None
+                    ) -> Callable[[Starlette], AbstractAsyncContextManager[None]]:
+    """A Starlette lifespan that runs ``sender`` while the app serves (``on_stop`` first when
+    it stops)."""
+    @contextlib.asynccontextmanager
+    async def lifespan(_: Starlette) -> AsyncIterator[None]:
+        await sender.start()
+        try:
+            yield
+        finally:
+            if on_stop is not None:
+                on_stop()
+            await sender.stop()
 
-    def stop(self) -> None:
-        if self._server is not None:
-            self._server.should_exit = True
-        if self._thread is not None:
-            self._thread.join(timeout=10)
+    return lifespan
+
+
+class SimThread(UvicornThread):
+    """Runs a simulator app on a loopback port (tests), with a client for its control API."""
+
+    what = "simulator"
 
     def control(self, method: str, path: str, body: Any = None) -> Any:
         response = httpx.request(method, self.url + path, json=body, timeout=10)

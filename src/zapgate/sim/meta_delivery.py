@@ -13,7 +13,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from zapgate.sim.common import Callback, CallbackSender, SimState
+from zapgate.sim.common import Callback, CallbackSender, SimState, cancel
 from zapgate.sim.meta_state import EmittedStatus, MetaState, SimNumber
 from zapgate.sim.meta_webhooks import encode, envelope, messages_value, signature, status_item
 
@@ -41,10 +41,7 @@ class Delivery:
         self._task = asyncio.create_task(self._run())
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        await cancel(self._task)
 
     def clear(self) -> None:
         self._heap.clear()

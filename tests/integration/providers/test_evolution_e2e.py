@@ -5,16 +5,15 @@ from __future__ import annotations
 
 import itertools
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import httpx
 import pytest
 
 from tests.conftest import wait_until
-from tests.contract.worlds import World, build_world, close_world
+from tests.contract.worlds import World
 from tests.helpers import assert_error
-from zapgate.testing import WebhookReceiver
 
 CONTACT = "+5511988887777"
 GROUP = "120363025246125486@g.us"
@@ -22,19 +21,8 @@ KINDS = ("evolution-v2", "evolution-go")
 
 
 @pytest.fixture(params=KINDS)
-def evo(request: pytest.FixtureRequest, make_settings: Callable[..., Any],
-        make_tenant: Callable[..., dict[str, Any]],
-        receiver: WebhookReceiver) -> Iterator[World]:
-    world = build_world(request.param, make_settings=make_settings, make_tenant=make_tenant,
-                        receiver=receiver)
-    yield world
-    close_world(world)
-
-
-def _send(world: World, body: dict[str, Any]) -> str:
-    response = world.send(body)
-    assert response.status_code == 202, response.text
-    return str(response.json()["id"])
+def evo(request: pytest.FixtureRequest, make_world: Callable[..., World]) -> World:
+    return make_world(request.param)
 
 
 def _requests(world: World, needle: str) -> list[dict[str, Any]]:
@@ -116,18 +104,18 @@ def test_callbacks_with_a_bad_secret_are_refused(evo: World) -> None:
 def test_text_buttons_list_media_and_groups_go_out_as_the_backend_expects(evo: World) -> None:
     v2 = evo.kind == "evolution-v2"
     ids = {
-        "text": _send(evo, {"destinationNumber": CONTACT, "text": "Olá https://loja.com"}),
-        "buttons": _send(evo, {"destinationNumber": CONTACT, "text": "Confirma?",
-                               "buttons": [{"type": "reply", "label": "Sim"},
-                                           {"type": "reply", "label": "Não"}],
-                               "footer": "Loja"}),
-        "list": _send(evo, {"destinationNumber": CONTACT, "text": "Escolha", "list": {
+        "text": evo.send_accepted({"destinationNumber": CONTACT, "text": "Olá https://loja.com"}),
+        "buttons": evo.send_accepted({"destinationNumber": CONTACT, "text": "Confirma?",
+                                      "buttons": [{"type": "reply", "label": "Sim"},
+                                                  {"type": "reply", "label": "Não"}],
+                                      "footer": "Loja"}),
+        "list": evo.send_accepted({"destinationNumber": CONTACT, "text": "Escolha", "list": {
             "buttonText": "Opções", "sections": [{"title": "Frete", "rows": [
                 {"rowId": "express", "title": "Expresso"}]}]}}),
-        "image": _send(evo, {"destinationNumber": CONTACT, "media":
-                             "https://example.com/foto.jpg", "mediaType": "image",
-                             "caption": "Foto"}),
-        "group": _send(evo, {"groupId": GROUP, "text": "Oi grupo"}),
+        "image": evo.send_accepted({"destinationNumber": CONTACT, "media":
+                                    "https://example.com/foto.jpg", "mediaType": "image",
+                                    "caption": "Foto"}),
+        "group": evo.send_accepted({"groupId": GROUP, "text": "Oi grupo"}),
     }
     for message_id in ids.values():
         evo.wait_status(message_id, "SENT")
@@ -149,8 +137,8 @@ def test_text_buttons_list_media_and_groups_go_out_as_the_backend_expects(evo: W
 
 
 def test_audio_goes_out_as_a_voice_note_after_the_recording_presence(evo: World) -> None:
-    message_id = _send(evo, {"destinationNumber": CONTACT, "media":
-                             "https://example.com/audio.ogg", "mediaType": "audio"})
+    message_id = evo.send_accepted({"destinationNumber": CONTACT, "media":
+                                    "https://example.com/audio.ogg", "mediaType": "audio"})
     evo.wait_status(message_id, "SENT")
     if evo.kind == "evolution-v2":
         audio = _last(evo, "sendWhatsAppAudio")
@@ -169,7 +157,7 @@ def test_base64_media(evo: World) -> None:
     if evo.kind == "evolution-go":
         assert_error(evo.send(body), 400, "MEDIA_BASE64_NOT_SUPPORTED")
         return
-    message_id = _send(evo, body)
+    message_id = evo.send_accepted(body)
     evo.wait_status(message_id, "READ")
     assert _last(evo, "sendMedia")["media"] == "iVBORw0KGgo="
 
@@ -180,9 +168,9 @@ def test_templates_are_rendered_and_channels_are_reachable(evo: World) -> None:
         "body": "Olá {{nome}}, seu pedido saiu!", "footer": "Loja",
         "examples": {"nome": "Ana"}})
     assert created.status_code == 201, created.text
-    template_id = _send(evo, {"destinationNumber": CONTACT, "templateId": "pedido_saiu",
-                              "variables": {"nome": "Ana"}})
-    channel_id = _send(evo, {"newsletterId": "120363111111111111@newsletter", "text": "Aviso"})
+    template_id = evo.send_accepted({"destinationNumber": CONTACT, "templateId": "pedido_saiu",
+                                     "variables": {"nome": "Ana"}})
+    channel_id = evo.send_accepted({"newsletterId": "120363111111111111@newsletter", "text": "Aviso"})
     evo.wait_status(template_id, "SENT")
     evo.wait_status(channel_id, "SENT")
     texts = [r["json"] for r in _requests(evo, "sendText" if evo.kind == "evolution-v2"
@@ -223,7 +211,7 @@ def test_duplicate_inbound_callbacks_store_one_message(evo: World) -> None:
     evo.control("POST", "/_sim/inbound", {"instance": evo.instance, "from": "5511988887777",
                                           "type": "text", "text": "uma vez"})
     evo.wait_events(lambda e: e["data"].get("content") == "uma vez")
-    message_id = _send(evo, {"destinationNumber": CONTACT, "text": "marker"})
+    message_id = evo.send_accepted({"destinationNumber": CONTACT, "text": "marker"})
     evo.wait_status(message_id, "READ")
     assert len(evo.events(lambda e: e["data"].get("content") == "uma vez")) == 1
 
@@ -234,7 +222,7 @@ def test_evolution_go_license_gate_is_a_distinct_health_state(evo: World) -> Non
     if evo.kind != "evolution-go":
         pytest.skip("the license gate is Evolution GO's")
     evo.control("POST", "/_sim/license", {"required": True})
-    message_id = _send(evo, {"destinationNumber": CONTACT, "text": "licença"})
+    message_id = evo.send_accepted({"destinationNumber": CONTACT, "text": "licença"})
     wait_until(lambda: evo.api.get(f"/v1/numbers/{evo.number['id']}", evo.tenant["key"])
                .json()["health"]["code"] == "LICENSE_REQUIRED")
     assert_error(evo.api.get(f"/v1/numbers/{evo.number['id']}/status", evo.tenant["key"]),
@@ -247,22 +235,16 @@ def test_evolution_go_license_gate_is_a_distinct_health_state(evo: World) -> Non
 
 
 def test_unofficial_numbers_are_paced_one_at_a_time_with_jitter(
-        make_settings: Callable[..., Any], make_tenant: Callable[..., dict[str, Any]],
-        receiver: WebhookReceiver) -> None:
-    world = build_world("evolution-v2", make_settings=make_settings, make_tenant=make_tenant,
-                        receiver=receiver, evolution_pace_per_second=5.0,
-                        evolution_pace_jitter=0.5)
-    try:
-        ids = [_send(world, {"destinationNumber": f"+55119888800{i:02d}", "text": str(i)})
-               for i in range(5)]
-        for message_id in ids:
-            world.wait_status(message_id, "SENT")
-        times = sorted(r["at"] for r in _requests(world, "sendText"))
-        gaps = [b - a for a, b in itertools.pairwise(times)]
-        assert all(gap >= 0.09 for gap in gaps), gaps  # 1/5 s * (1 - 0.5), minus timer slack
-        assert max(gaps) - min(gaps) > 0.01, gaps  # jittered, not a metronome
-    finally:
-        close_world(world)
+        make_world: Callable[..., World]) -> None:
+    world = make_world("evolution-v2", evolution_pace_per_second=5.0, evolution_pace_jitter=0.5)
+    ids = [world.send_accepted({"destinationNumber": f"+55119888800{i:02d}", "text": str(i)})
+           for i in range(5)]
+    for message_id in ids:
+        world.wait_status(message_id, "SENT")
+    times = sorted(r["at"] for r in _requests(world, "sendText"))
+    gaps = [b - a for a, b in itertools.pairwise(times)]
+    assert all(gap >= 0.09 for gap in gaps), gaps  # 1/5 s * (1 - 0.5), minus timer slack
+    assert max(gaps) - min(gaps) > 0.01, gaps  # jittered, not a metronome
 
 
 def test_pace_is_configurable_per_number(evo: World) -> None:

@@ -32,24 +32,11 @@ T = TypeVar("T")
 
 
 @pytest.fixture(scope="module")
-def receiver() -> Iterator[WebhookReceiver]:
-    hook = WebhookReceiver().start()
-    yield hook
-    hook.stop()
-
-
-@pytest.fixture(scope="module")
-def sim() -> Iterator[SimThread]:
+def running_sim() -> Iterator[SimThread]:
     # qrDelayMs 0: the QR is there when provisioning asks (the retry has its own test).
-    thread = SimThread(create_app(config={"statusDelayMs": 10, "callbackRetrySeconds": 0.05,
-                                          "qrDelayMs": 0})).start()
-    yield thread
-    thread.stop()
-
-
-@pytest.fixture(autouse=True)
-def fresh(sim: SimThread) -> None:
-    sim.control("POST", "/_sim/reset")
+    with SimThread(create_app(config={"statusDelayMs": 10, "callbackRetrySeconds": 0.05,
+                                      "qrDelayMs": 0})) as thread:
+        yield thread
 
 
 def run(sim: SimThread, work: Callable[[EvolutionGoProvider], Awaitable[T]], *,

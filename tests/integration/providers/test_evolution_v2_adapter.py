@@ -31,26 +31,10 @@ PDF_B64 = base64.b64encode(b"%PDF-1.4 fake pdf").decode()
 
 
 @pytest.fixture(scope="module")
-def receiver() -> Iterator[WebhookReceiver]:
-    hooks = WebhookReceiver().start()
-    yield hooks
-    hooks.stop()
-
-
-@pytest.fixture(scope="module")
-def sim_thread() -> Iterator[SimThread]:
-    thread = SimThread(create_app(api_key=KEY, config={"statusDelayMs": 10,
-                                                       "callbackRetrySeconds": 0.05})).start()
-    yield thread
-    thread.stop()
-
-
-@pytest.fixture
-def sim(sim_thread: SimThread, receiver: WebhookReceiver) -> SimThread:
-    sim_thread.control("POST", "/_sim/reset")
-    with receiver._lock:
-        receiver.received.clear()
-    return sim_thread
+def running_sim() -> Iterator[SimThread]:
+    with SimThread(create_app(api_key=KEY, config={"statusDelayMs": 10,
+                                                   "callbackRetrySeconds": 0.05})) as thread:
+        yield thread
 
 
 def ref(credentials: dict[str, Any] | None = None, number_id: str = "num_1") -> NumberRef:

@@ -68,27 +68,11 @@ TEMPLATE_PAYLOAD: dict[str, Any] = {"mode": "template", "template": {
 # -- fixtures and helpers --------------------------------------------------------------------
 
 @pytest.fixture(scope="module")
-def receiver() -> Iterator[WebhookReceiver]:
-    hooks = WebhookReceiver().start()
-    yield hooks
-    hooks.stop()
-
-
-@pytest.fixture(scope="module")
 def running_sim(receiver: WebhookReceiver) -> Iterator[SimThread]:
     app = create_app(callback_url=receiver.url, app_secret=SECRET,
                      config={"statusDelayMs": 10, "callbackRetrySeconds": 0.05})
-    thread = SimThread(app).start()
-    yield thread
-    thread.stop()
-
-
-@pytest.fixture
-def sim(running_sim: SimThread, receiver: WebhookReceiver) -> SimThread:
-    running_sim.control("POST", "/_sim/reset")
-    with receiver._lock:
-        receiver.received.clear()
-    return running_sim
+    with SimThread(app) as thread:
+        yield thread
 
 
 def outbound(payload: dict[str, Any], *, message_id: str = "msg_1", attempt: int = 1,

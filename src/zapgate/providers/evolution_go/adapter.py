@@ -9,13 +9,12 @@ the callback secret too: Evolution GO puts ``instanceToken`` in every webhook bo
 from __future__ import annotations
 
 import asyncio
-import contextlib
-from collections.abc import Iterator
 from typing import Any
 
 import httpx
 
 from zapgate import errors
+from zapgate.providers import common
 from zapgate.providers.base import (
     Capabilities,
     LinkStatus,
@@ -46,27 +45,22 @@ class EvolutionGoProvider:
         self._api_key = api_key or ""
         self._pace = pace_per_second
         self._jitter = pace_jitter
-        self._timeout = timeout
         self._qr_attempts = max(1, round(qr_wait / QR_INTERVAL_SECONDS))
-        self._client: httpx.AsyncClient | None = None
+        self._http = common.LazyClient(base_url=self._base_url, timeout=timeout)
 
     def __repr__(self) -> str:
         return f"EvolutionGoProvider(base_url={self._base_url!r}, api_key=<redacted>)"
 
     def capabilities(self, *, official: bool) -> Capabilities:
-        return Capabilities(
-            base64_media=False, groups=True, newsletters=True, templates_need_approval=False,
-            enforces_24h_window=False, mark_read_on_send=False,
-            default_pace_per_second=self._pace, max_in_flight=1, pace_jitter=self._jitter,
-            modes=frozenset({"template", "text", "media", "list"}))
+        return common.unofficial_capabilities(pace_per_second=self._pace,
+                                              pace_jitter=self._jitter, base64_media=False)
 
     # -- sending ----------------------------------------------------------------------------
 
     async def send(self, message: OutboundMessage) -> SendResult:
         if not self._configured:
-            raise errors.ProviderTemporaryError(
-                "Evolution GO is not configured (ZAPGATE_EVOLUTION_GO_URL / _API_KEY)",
-                code="DELIVERY_TIMEOUT", health="PROVIDER_NOT_CONFIGURED")
+            raise common.send_not_configured(
+                "Evolution GO is not configured (ZAPGATE_EVOLUTION_GO_URL / _API_KEY)")
         token = _instance_token(message.number)
         plan = payloads.build(message)
         data: Any = None
@@ -79,10 +73,10 @@ class EvolutionGoProvider:
         return SendResult(provider_message_id=message_id)
 
     async def _send_call(self, call: payloads.Call, token: str) -> Any:
-        with _send_edge():
+        with common.edge(_send_failure):
             response = await self._http().post(call.path, json=call.body,
                                                headers={"apikey": token})
-        body = _json(response)
+        body = common.json_body(response, text_fallback=True)
         if response.status_code >= 300:
             raise errortable.send_error(response.status_code, body)
         return body.get("data") if isinstance(body, dict) else None
@@ -137,9 +131,7 @@ class EvolutionGoProvider:
             raise errortable.management_error(status, body)
 
     async def aclose(self) -> None:
-        if self._client is not None:
-            await self._client.aclose()
-            self._client = None
+        await self._http.aclose()
 
     # -- management steps -------------------------------------------------------------------
 
@@ -222,10 +214,10 @@ class EvolutionGoProvider:
     async def _manage(self, method: str, path: str, key: str, *, body: Any = None,
                       raise_for_status: bool = True) -> tuple[int, Any]:
         self._require_configured()
-        with _management_edge():
+        with common.edge(_management_failure):
             response = await self._http().request(method, path, json=body,
                                                   headers={"apikey": key})
-        answer = _json(response)
+        answer = common.json_body(response, text_fallback=True)
         if raise_for_status and response.status_code >= 300:
             raise errortable.management_error(response.status_code, answer)
         if errortable.is_license_gate(response.status_code, answer):
@@ -244,31 +236,18 @@ class EvolutionGoProvider:
                                      "ZAPGATE_EVOLUTION_GO_URL and ZAPGATE_EVOLUTION_GO_API_KEY",
                                      code="PROVIDER_NOT_CONFIGURED")
 
-    def _http(self) -> httpx.AsyncClient:
-        if self._client is None:
-            self._client = httpx.AsyncClient(base_url=self._base_url, timeout=self._timeout)
-        return self._client
+
+def _send_failure(exc: httpx.HTTPError) -> errors.ProviderTemporaryError:
+    if isinstance(exc, httpx.TimeoutException):
+        return errors.ProviderTemporaryError("Evolution GO did not answer in time",
+                                             code="DELIVERY_TIMEOUT")
+    return errors.ProviderTemporaryError(f"Evolution GO unreachable: {type(exc).__name__}",
+                                         code="DELIVERY_TIMEOUT")
 
 
-@contextlib.contextmanager
-def _send_edge() -> Iterator[None]:
-    try:
-        yield
-    except httpx.TimeoutException as exc:
-        raise errors.ProviderTemporaryError("Evolution GO did not answer in time",
-                                            code="DELIVERY_TIMEOUT") from exc
-    except httpx.HTTPError as exc:
-        raise errors.ProviderTemporaryError(f"Evolution GO unreachable: {type(exc).__name__}",
-                                            code="DELIVERY_TIMEOUT") from exc
-
-
-@contextlib.contextmanager
-def _management_edge() -> Iterator[None]:
-    try:
-        yield
-    except httpx.HTTPError as exc:
-        raise errors.Unavailable(f"Evolution GO unreachable: {type(exc).__name__}",
-                                 code="UPSTREAM_TIMEOUT") from exc
+def _management_failure(exc: httpx.HTTPError) -> errors.Unavailable:
+    return errors.Unavailable(f"Evolution GO unreachable: {type(exc).__name__}",
+                              code="UPSTREAM_TIMEOUT")
 
 
 def _instance_token(ref: NumberRef) -> str:
@@ -276,13 +255,6 @@ def _instance_token(ref: NumberRef) -> str:
     if not isinstance(token, str) or not token:
         raise errors.ProviderAuthError("No Evolution GO instance token is stored for this number")
     return token
-
-
-def _json(response: httpx.Response) -> Any:
-    try:
-        return response.json()
-    except ValueError:
-        return response.text
 
 
 def _dig(value: Any, *keys: str) -> Any:

@@ -8,14 +8,13 @@ the dispatcher's job; this adapter never sleeps.
 
 from __future__ import annotations
 
-import contextlib
 import urllib.parse
-from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
 
 from zapgate import errors
+from zapgate.providers import common
 from zapgate.providers.base import (
     Capabilities,
     LinkStatus,
@@ -51,34 +50,28 @@ class EvolutionV2Provider:
         self._api_key = api_key or None
         self._pace = pace_per_second
         self._jitter = pace_jitter
-        self._timeout = timeout
         self._audio_presence_ms = audio_presence_ms
-        self._client: httpx.AsyncClient | None = None
+        self._http = common.LazyClient(base_url=self._base_url or "", timeout=timeout)
 
     def __repr__(self) -> str:
         return f"EvolutionV2Provider(base_url={self._base_url!r}, api_key=***)"
 
     def capabilities(self, *, official: bool) -> Capabilities:
-        return Capabilities(
-            base64_media=True, groups=True, newsletters=True, templates_need_approval=False,
-            enforces_24h_window=False, mark_read_on_send=False,
-            default_pace_per_second=self._pace, max_in_flight=1, pace_jitter=self._jitter,
-            modes=frozenset({"template", "text", "media", "list"}),
-        )
+        return common.unofficial_capabilities(pace_per_second=self._pace,
+                                              pace_jitter=self._jitter, base64_media=True)
 
     # -- sending ---------------------------------------------------------------------------
 
     async def send(self, message: OutboundMessage) -> SendResult:
         if not self._configured:
-            raise errors.ProviderTemporaryError(
-                "Evolution API v2 is not configured (ZAPGATE_EVOLUTION_URL / _API_KEY)",
-                code="DELIVERY_TIMEOUT", health="PROVIDER_NOT_CONFIGURED")
+            raise common.send_not_configured(
+                "Evolution API v2 is not configured (ZAPGATE_EVOLUTION_URL / _API_KEY)")
         request = payloads.build(message, audio_presence_ms=self._audio_presence_ms)
         path = f"/message/{request.endpoint}/{instance_name(message.number)}"
-        async with _send_edge():
+        with common.edge(_send_failure):
             response = await self._http().post(path, json=request.body,
-                                                headers=self._headers(message.number))
-        body = _json(response)
+                                               headers=self._headers(message.number))
+        body = common.json_body(response)
         if response.status_code not in (200, 201):
             raise errortable.send_error(response.status_code, body)
         key_id = _key_id(body)
@@ -137,21 +130,13 @@ class EvolutionV2Provider:
                            allow_missing=True)
 
     async def aclose(self) -> None:
-        if self._client is not None:
-            await self._client.aclose()
-            self._client = None
+        await self._http.aclose()
 
     # -- plumbing --------------------------------------------------------------------------
 
     @property
     def _configured(self) -> bool:
         return self._base_url is not None and self._api_key is not None
-
-    def _http(self) -> httpx.AsyncClient:
-        if self._client is None:
-            self._client = httpx.AsyncClient(base_url=self._base_url or "",
-                                             timeout=self._timeout)
-        return self._client
 
     def _headers(self, ref: NumberRef) -> dict[str, str]:
         token = (ref.credentials or {}).get("instanceToken")
@@ -166,15 +151,16 @@ class EvolutionV2Provider:
             raise errors.Unavailable("Evolution API v2 is not configured "
                                      "(ZAPGATE_EVOLUTION_URL / ZAPGATE_EVOLUTION_API_KEY)",
                                      code="PROVIDER_NOT_CONFIGURED")
-        async with _management_edge():
+        with common.edge(_management_failure):
             response = await self._http().request(method, path, json=json, params=params,
                                                   headers={"apikey": str(self._api_key)})
-        body = _json(response)
+        body = common.json_body(response)
         if allow_missing and errortable.describe(response.status_code, body).instance_missing:
             return None
         if not 200 <= response.status_code < 300:
             raise errortable.management_error(response.status_code, body)
         return body if isinstance(body, dict) else {}
+
 
 def _pairing(state: str, qrcode: dict[str, Any]) -> Pairing:
     return Pairing(state, qrcode_base64=qrcode.get("base64") or None,
@@ -187,34 +173,18 @@ def _token(value: Any) -> str | None:
     return value if isinstance(value, str) and value else None
 
 
-def _json(response: httpx.Response) -> Any:
-    try:
-        return response.json()
-    except ValueError:
-        return None
-
-
 def _key_id(body: Any) -> str | None:
     key = body.get("key") if isinstance(body, dict) else None
     key_id = key.get("id") if isinstance(key, dict) else None
     return key_id if isinstance(key_id, str) and key_id else None
 
 
-@contextlib.asynccontextmanager
-async def _send_edge() -> AsyncIterator[None]:
-    try:
-        yield
-    except httpx.TimeoutException as exc:
-        raise errors.ProviderTemporaryError("Evolution did not answer in time") from exc
-    except httpx.HTTPError as exc:
-        raise errors.ProviderTemporaryError(
-            f"Evolution is unreachable ({type(exc).__name__})") from exc
+def _send_failure(exc: httpx.HTTPError) -> errors.ProviderTemporaryError:
+    if isinstance(exc, httpx.TimeoutException):
+        return errors.ProviderTemporaryError("Evolution did not answer in time")
+    return errors.ProviderTemporaryError(f"Evolution is unreachable ({type(exc).__name__})")
 
 
-@contextlib.asynccontextmanager
-async def _management_edge() -> AsyncIterator[None]:
-    try:
-        yield
-    except httpx.HTTPError as exc:
-        raise errors.Unavailable(f"Evolution is unreachable ({type(exc).__name__})",
-                                 code="UPSTREAM_TIMEOUT") from exc
+def _management_failure(exc: httpx.HTTPError) -> errors.Unavailable:
+    return errors.Unavailable(f"Evolution is unreachable ({type(exc).__name__})",
+                              code="UPSTREAM_TIMEOUT")

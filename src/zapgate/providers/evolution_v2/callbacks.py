@@ -43,6 +43,8 @@ SKIPPED_JIDS = ("status@broadcast",)
 # Protocol noise, not something a person wrote (edits/deletes arrive as messages.edited).
 SKIPPED_CONTENT = ("protocolMessage", "pollUpdateMessage", "senderKeyDistributionMessage")
 
+Handler = Callable[[Any, str | None], list[ProviderEvent]]
+
 
 def parse(body: Any) -> list[ProviderEvent]:
     if not isinstance(body, dict):
@@ -63,16 +65,16 @@ def _items(data: Any) -> list[dict[str, Any]]:
     return [i for i in items if isinstance(i, dict)]
 
 
+def _each(parse_item: Callable[[dict[str, Any], str | None], ProviderEvent | None]) -> Handler:
+    """A handler for ``data`` that is one item or a list of them: the events its items give."""
+    def handler(data: Any, route: str | None) -> list[ProviderEvent]:
+        events = (parse_item(item, route) for item in _items(data))
+        return [event for event in events if event is not None]
+
+    return handler
+
+
 # -- receipts --------------------------------------------------------------------------------
-
-def _receipts(data: Any, route: str | None) -> list[ProviderEvent]:
-    out: list[ProviderEvent] = []
-    for item in _items(data):
-        update = _receipt(item, route)
-        if update is not None:
-            out.append(update)
-    return out
-
 
 def _receipt(item: dict[str, Any], route: str | None) -> StatusUpdate | None:
     key: dict[str, Any] = item["key"] if isinstance(item.get("key"), dict) else {}
@@ -90,15 +92,6 @@ def _receipt(item: dict[str, Any], route: str | None) -> StatusUpdate | None:
 
 
 # -- inbound messages ------------------------------------------------------------------------
-
-def _upserts(data: Any, route: str | None) -> list[ProviderEvent]:
-    out: list[ProviderEvent] = []
-    for item in _items(data):
-        message = _inbound(item, route)
-        if message is not None:
-            out.append(message)
-    return out
-
 
 def _inbound(item: dict[str, Any], route: str | None) -> InboundMessage | None:
     key = item.get("key")
@@ -326,9 +319,9 @@ def _qrcode(data: Any, route: str | None) -> list[ProviderEvent]:
     return []
 
 
-HANDLERS: dict[str, Callable[[Any, str | None], list[ProviderEvent]]] = {
-    "messages.update": _receipts,
-    "messages.upsert": _upserts,
+HANDLERS: dict[str, Handler] = {
+    "messages.update": _each(_receipt),
+    "messages.upsert": _each(_inbound),
     "connection.update": _connection,
     "qrcode.updated": _qrcode,
 }

@@ -9,15 +9,12 @@ exception message.
 
 from __future__ import annotations
 
-import contextlib
 import logging
-from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-import httpx
-
 from zapgate import errors
+from zapgate.providers import common
 from zapgate.providers.base import (
     Capabilities,
     NumberProfile,
@@ -34,8 +31,6 @@ DEFAULT_PACE_PER_SECOND = 80.0
 MAX_IN_FLIGHT = 32
 
 log = logging.getLogger(__name__)
-
-EdgeError = Callable[[Exception], Exception]
 
 
 @dataclass(frozen=True)
@@ -65,8 +60,7 @@ class MetaProvider:
 
     def __init__(self, *, graph_url: str, timeout: float = 15.0) -> None:
         self._graph_url = graph_url.rstrip("/")
-        self._timeout = timeout
-        self._client: httpx.AsyncClient | None = None
+        self._http = common.LazyClient(base_url=self._graph_url, timeout=timeout)
 
     def capabilities(self, *, official: bool) -> Capabilities:
         return Capabilities(
@@ -127,9 +121,9 @@ class MetaProvider:
     async def _send_call(self, creds: Credentials, what: str, attempt: int,
                          **request: Any) -> Any:
         path = f"/{GRAPH_API_VERSION}/{creds.phone_number_id}/{what}"
-        async with self._edge(errortable.transport_error):
+        with common.edge(errortable.transport_error):
             response = await self._http().post(path, headers=_auth(creds), **request)
-        answer = _json(response)
+        answer = common.json_body(response)
         if not response.is_success:
             raise errortable.send_error(response.status_code, answer, attempt=attempt)
         return answer
@@ -168,32 +162,15 @@ class MetaProvider:
 
     async def _manage(self, method: str, path: str, creds: Credentials,
                       **request: Any) -> dict[str, Any]:
-        async with self._edge(errortable.management_transport_error):
+        with common.edge(errortable.management_transport_error):
             response = await self._http().request(method, path, headers=_auth(creds), **request)
-        answer = _json(response)
+        answer = common.json_body(response)
         if not response.is_success:
             raise errortable.management_error(response.status_code, answer)
         return answer if isinstance(answer, dict) else {}
 
-    # -- the edge ----------------------------------------------------------------------------
-
-    def _http(self) -> httpx.AsyncClient:
-        if self._client is None:
-            self._client = httpx.AsyncClient(base_url=self._graph_url, timeout=self._timeout)
-        return self._client
-
-    @contextlib.asynccontextmanager
-    async def _edge(self, translate: EdgeError) -> AsyncIterator[None]:
-        """Every httpx failure (timeout, refused connection, protocol error) becomes ours."""
-        try:
-            yield
-        except httpx.HTTPError as exc:
-            raise translate(exc) from exc
-
     async def aclose(self) -> None:
-        if self._client is not None:
-            await self._client.aclose()
-            self._client = None
+        await self._http.aclose()
 
 
 def _auth(creds: Credentials) -> dict[str, str]:
@@ -205,13 +182,6 @@ def _managed(ref: NumberRef) -> Credentials:
     if creds is None:
         raise errors.Unavailable(INCOMPLETE, code="PROVIDER_NOT_CONFIGURED")
     return creds
-
-
-def _json(response: httpx.Response) -> Any:
-    try:
-        return response.json()
-    except ValueError:
-        return None
 
 
 def _str(value: Any) -> str | None:

@@ -125,12 +125,18 @@ def _retry_after(error: GraphError, attempt: int) -> float | None:
 
 # -- sends -----------------------------------------------------------------------------------
 
-def send_error(http_status: int, body: Any, *, attempt: int = 1) -> errors.ProviderError:
-    """The exception for a non-2xx answer to a send (or to the upload / mark-read before it)."""
+def _answer(http_status: int, body: Any) -> tuple[GraphError, Rule, str]:
+    """A non-2xx answer's Graph error, the rule for it and the message to show."""
     error = GraphError.parse(body.get("error") if isinstance(body, dict) else None)
     rule = rule_for(error, http_status=http_status)
     message = error.describe() if error.code is not None or error.title \
         else f"Meta answered HTTP {http_status}"
+    return error, rule, message
+
+
+def send_error(http_status: int, body: Any, *, attempt: int = 1) -> errors.ProviderError:
+    """The exception for a non-2xx answer to a send (or to the upload / mark-read before it)."""
+    error, rule, message = _answer(http_status, body)
     if rule.kind == AUTH:
         return errors.ProviderAuthError(message)
     if rule.kind == TEMPORARY:
@@ -159,10 +165,7 @@ def failed_status(error: Any, *, attempt: int = 1) -> tuple[str, bool, float | N
 
 def management_error(http_status: int, body: Any) -> errors.ZapgateError | errors.ProviderAuthError:
     """A non-2xx answer to a template submit or number lookup, for the API caller."""
-    error = GraphError.parse(body.get("error") if isinstance(body, dict) else None)
-    rule = rule_for(error, http_status=http_status)
-    message = error.describe() if error.code is not None or error.title \
-        else f"Meta answered HTTP {http_status}"
+    _, rule, message = _answer(http_status, body)
     if rule.kind == AUTH:
         return errors.ProviderAuthError(message)
     if rule.kind == TEMPORARY:
