@@ -32,8 +32,10 @@ def chromium_path() -> str:
     return found
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture
 def browser() -> Iterator[Browser]:
+    # Per test, not per session: Playwright's sync API keeps an event loop running on this
+    # thread while it is open, and the rest of the suite needs asyncio.run().
     with sync_playwright() as p:
         launched = p.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_FLAGS,
                                      headless=True)
