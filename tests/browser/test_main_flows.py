@@ -43,6 +43,9 @@ def _add_sandbox_number(page: Page) -> str:
     first_key = _clipboard(page)
     assert first_key.startswith("ps_")
     shot(page, "05-number-created")
+    page.get_by_role("link", name="Open the number page").click()
+    expect(page.get_by_label("Sending pace (messages per second)")).to_be_visible()
+    shot(page, "05b-number-page")
     return first_key
 
 
@@ -95,6 +98,7 @@ def _create_webhook(page: Page, url: str) -> None:
 
 def _send_from_playground(page: Page) -> None:
     page.get_by_role("navigation", name="Main").get_by_role("link", name="Send").click()
+    shot(page, "12b-send")
     page.get_by_label("Destination", exact=True).fill(CONTACT)
     page.get_by_label("Mode").select_option(label="Text")
     page.get_by_label("Message text").fill("Olá do playground")
