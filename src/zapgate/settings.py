@@ -48,6 +48,8 @@ class Settings(BaseSettings):
     message_retention_days: float = 90
     webhook_log_retention_days: float = 30
     provider_event_retention_days: float = 7
+    # RELAY_ONLY numbers: how long a DELIVERED message keeps its content waiting for READ.
+    relay_only_delivered_grace_seconds: float = Field(default=3600, ge=0)
     max_body_bytes: int = 16 * 1024 * 1024
     rate_limit_per_second: float = 0  # per key; 0 = off
     rate_limit_burst: int = 100

@@ -295,6 +295,29 @@ def test_delete_asks_for_confirmation_then_deletes(signed_in: Browser, api: Api,
     assert api.get(f"/v1/templates/{item['id']}", number["key"]).status_code == 404
 
 
+def test_a_delete_meta_refuses_is_shown_and_the_template_kept(
+        make_settings: Callable[..., Any], make_tenant: Callable[..., dict[str, Any]],
+        receiver: WebhookReceiver, browser_for: Callable[[ServerThread], Browser]) -> None:
+    world: World = build_world("meta", make_settings=make_settings, make_tenant=make_tenant,
+                               receiver=receiver)
+    try:
+        browser = browser_for(world.server)
+        browser.login(world.tenant["email"], world.tenant["password"])
+        item = api_template(world.api, world.key)
+        world.control("POST", "/_sim/faults", {"kind": "http", "path": "/message_templates",
+                                               "status": 503, "times": 1})
+        path = f"/templates/{item['id']}/delete?number={world.number['id']}"
+        browser.page(path)
+        refused = browser.post(path)
+        assert refused.status_code == 503
+        assert 'class="flash error" role="alert"' in refused.text and "Meta" in refused.text
+        assert world.api.get(f"/v1/templates/{item['id']}", world.key).status_code == 200
+        assert browser.post(path).status_code == 303  # Meta is back
+        assert world.api.get(f"/v1/templates/{item['id']}", world.key).status_code == 404
+    finally:
+        close_world(world)
+
+
 # -- tenancy ---------------------------------------------------------------------------------
 
 @pytest.fixture

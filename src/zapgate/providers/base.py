@@ -217,4 +217,15 @@ class TemplateSubmitter(Protocol):
     async def submit_template(self, ref: NumberRef,
                               template: dict[str, Any]) -> TemplateSubmission: ...
 
+    async def edit_template(self, ref: NumberRef, provider_template_id: str,
+                            template: dict[str, Any]) -> None:
+        """New content for a submitted template (same id, reviewed again); raises
+        ``errors.Conflict`` ``TEMPLATE_NOT_EDITABLE`` when its state forbids editing."""
+        ...
+
+    async def delete_template(self, ref: NumberRef, name: str,
+                              provider_template_id: str) -> None:
+        """Delete a submitted template; one the provider no longer knows counts as deleted."""
+        ...
+
     async def describe_number(self, ref: NumberRef) -> NumberProfile: ...

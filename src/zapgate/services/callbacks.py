@@ -155,8 +155,8 @@ async def _requeue(conn: AsyncConnection, message: Any, event: base.StatusUpdate
                    ctx: Context) -> bool:
     """A transient failure reported after the provider took the message: send it again, a few
     times, before giving up."""
-    if Status(message.status) is not Status.SENT:
-        return False
+    if Status(message.status) is not Status.SENT or message.redacted_at is not None:
+        return False  # a message whose content the PII mode removed cannot be sent again
     done = (await conn.execute(sa.select(sa.func.count()).select_from(t.message_events).where(
         t.message_events.c.message_id == message.id,
         t.message_events.c.code == "ASYNC_RETRY"))).scalar_one()

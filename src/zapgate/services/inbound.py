@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from zapgate import errors
 from zapgate.container import Container
 from zapgate.domain import ids, phones
-from zapgate.services import events
+from zapgate.services import events, redaction
 from zapgate.storage import tables as t
 from zapgate.webhooks import payloads
 
@@ -50,19 +50,27 @@ async def receive(conn: AsyncConnection, inbound: Inbound, *,
         t.numbers.c.id == inbound.number_id))).one()
     inbound_id = ids.new_id("cm")
     at = inbound.provider_timestamp or now_ms
+    keep = redaction.stores_inbound_content(number.pii_mode)
     await conn.execute(sa.insert(t.inbound_messages).values(
         id=inbound_id, number_id=inbound.number_id, sender=inbound.sender,
-        sender_name=inbound.sender_name, message_type=inbound.message_type, text=inbound.text,
-        provider_message_id=inbound.provider_message_id,
+        message_type=inbound.message_type, provider_message_id=inbound.provider_message_id,
         quoted_message_id=inbound.quoted_message_id, chat_kind=inbound.chat_kind,
-        chat_id=inbound.chat_id, reply_id=inbound.reply_id, media=inbound.media,
-        provider_timestamp=at, created_at=now_ms))
+        chat_id=inbound.chat_id, reply_id=inbound.reply_id, provider_timestamp=at,
+        created_at=now_ms, **_content_columns(inbound, keep, now_ms)))
     if inbound.chat_kind == "phone":
-        await _touch_contact(conn, inbound, at)
+        await _touch_contact(conn, inbound, at, keep_name=keep)
+    # The event is built from what the provider sent, not from the row: a RELAY_ONLY number
+    # still hands the customer everything.
     event, data = await _event(conn, inbound, inbound_id, number, at)
     await events.emit(conn, number_id=inbound.number_id, event=event, data=data,
                       order_key=inbound_id, seq=0, now_ms=now_ms)
     return {"id": inbound_id, "messageId": inbound.provider_message_id, "event": event}
+
+
+def _content_columns(inbound: Inbound, keep: bool, now_ms: int) -> dict[str, Any]:
+    if keep:
+        return {"text": inbound.text, "sender_name": inbound.sender_name, "media": inbound.media}
+    return {"text": None, "sender_name": None, "media": sa.null(), "redacted_at": now_ms}
 
 
 async def _seen(conn: AsyncConnection, inbound: Inbound) -> bool:
@@ -127,12 +135,13 @@ def _media_fields(inbound: Inbound) -> dict[str, Any]:
     return out
 
 
-async def _touch_contact(conn: AsyncConnection, inbound: Inbound, at: int) -> None:
+async def _touch_contact(conn: AsyncConnection, inbound: Inbound, at: int, *,
+                         keep_name: bool) -> None:
     c = t.contacts.c
     found = (await conn.execute(sa.select(c.last_inbound_at).where(
         c.number_id == inbound.number_id, c.contact == inbound.sender))).first()
     values = {"last_inbound_at": at, "last_inbound_provider_id": inbound.provider_message_id}
-    if inbound.sender_name:
+    if inbound.sender_name and keep_name:
         values["name"] = inbound.sender_name
     if found is None:
         await conn.execute(sa.insert(t.contacts).values(

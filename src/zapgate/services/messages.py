@@ -43,6 +43,8 @@ def details(row: Any) -> dict[str, Any]:
     }
     if row.template_name:
         out["template"] = row.template_name
+    if row.redacted_at is not None:  # content, payload and request removed by the PII mode
+        out.update(redacted=True, redactedAt=iso(row.redacted_at))
     return out
 
 

@@ -4,11 +4,15 @@ Every write runs in one transaction that first locks the number's row, so two wr
 number cannot both take a free name (the schema has no unique index on live names). On numbers
 whose provider needs template approval (official numbers) a new template or version starts
 ``PENDING``; the sandbox approves it at ``approve_at`` (the sweeper records it, and reads apply
-it at once through :func:`sending.effective_template_status`).
+it at once through :func:`sending.effective_template_status`). On Meta numbers the provider
+is told first, outside the transaction: a new template is submitted, a new version of a
+submitted one is an edit of Meta's template (same id), a delete deletes it at Meta.
 """
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,6 +24,7 @@ from zapgate.clock import iso
 from zapgate.container import Container
 from zapgate.domain import ids, template_rules
 from zapgate.domain.template_rules import TemplateSpec
+from zapgate.providers import base
 from zapgate.services import numberrefs, sending
 from zapgate.storage import tables as t
 
@@ -98,15 +103,16 @@ async def create(container: Container, *, number_id: str, body: Any) -> dict[str
 async def update(container: Container, *, number_id: str, ref: str, body: Any) -> dict[str, Any]:
     """Full update of the content (omitted header/footer/buttons are removed). A changed content
     or language makes a new version; a rename alone does not; an identical body changes
-    nothing (PUT stays idempotent). On Meta numbers a new version is submitted for review
-    before it is stored (outside the write transaction: the review call is slow)."""
+    nothing (PUT stays idempotent). On Meta numbers a new version goes to review before it is
+    stored (outside the write transaction: the review call is slow); if Meta refuses, nothing
+    changes here."""
     given = template_rules.parse(body, partial=True)
     scope = await _scope(container, number_id)
     async with container.db.read() as conn:
         before = await _find(conn, number_id, ref)
     planned = template_rules.for_update(given, template_rules.Identity(
         before.name, before.category, before.language))
-    provider_template_id = (await _submit(container, scope, planned)
+    provider_template_id = (await _review(container, scope, before, planned)
                             if _is_new_version(before, planned) else None)
     now = container.clock.now_ms()
     async with container.db.write() as conn:
@@ -129,10 +135,16 @@ async def update(container: Container, *, number_id: str, ref: str, body: Any) -
 
 
 async def delete(container: Container, *, number_id: str, ref: str) -> dict[str, Any]:
-    """Soft delete: sends and lookups stop finding it and its name becomes free."""
+    """Soft delete: sends and lookups stop finding it and its name becomes free. A template
+    submitted to Meta is deleted there first; if Meta refuses or cannot be reached, the
+    template stays (the error says why)."""
+    async with container.db.read() as conn:
+        before = await _find(conn, number_id, ref)
+    if before.provider_template_id:
+        await _withdraw(container, await _scope(container, number_id), before)
     now = container.clock.now_ms()
     async with container.db.write() as conn:
-        row = await _find(conn, number_id, ref)
+        row = await _find(conn, number_id, before.id)
         await conn.execute(sa.update(t.templates).where(_tpl.id == row.id)
                            .values(deleted_at=now, updated_at=now))
     return {"ok": True, "id": row.id}
@@ -179,15 +191,64 @@ async def _scope(container: Container, number_id: str) -> NumberScope:
 async def _submit(container: Container, scope: NumberScope, spec: TemplateSpec) -> str | None:
     """Meta reviews templates: submit the version to the WhatsApp Business Account and keep
     Meta's template id (its verdict arrives later as a callback)."""
+    reviewer = await _reviewer(container, scope)
+    if reviewer is None:
+        return None
+    submitter, ref = reviewer
+    with _provider_edge():
+        submission = await submitter.submit_template(ref, _provider_body(spec))
+    return submission.provider_template_id
+
+
+async def _review(container: Container, scope: NumberScope, row: Any,
+                  spec: TemplateSpec) -> str | None:
+    """Send a new version to review; returns the provider's new template id, if any. A
+    template Meta has under the same name and language is edited in place (Meta keeps its
+    id); a renamed or relanguaged one is a different template at Meta, so it is submitted."""
+    same_template = spec.name == row.name and spec.language == row.language
+    if not (row.provider_template_id and same_template):
+        return await _submit(container, scope, spec)
+    reviewer = await _reviewer(container, scope)
+    if reviewer is not None:
+        submitter, ref = reviewer
+        with _provider_edge():
+            await submitter.edit_template(ref, row.provider_template_id, _provider_body(spec))
+    return None
+
+
+async def _withdraw(container: Container, scope: NumberScope, row: Any) -> None:
+    reviewer = await _reviewer(container, scope)
+    if reviewer is not None:
+        submitter, ref = reviewer
+        with _provider_edge():
+            await submitter.delete_template(ref, row.name, row.provider_template_id)
+
+
+async def _reviewer(container: Container,
+                    scope: NumberScope) -> tuple[base.TemplateSubmitter, base.NumberRef] | None:
+    """The provider that reviews the number's templates, with the number as it sees it."""
     submitter = container.providers.template_submitter(scope.provider)
     if submitter is None or not scope.needs_approval:
         return None
     async with container.db.read() as conn:
         row = (await conn.execute(sa.select(t.numbers).where(t.numbers.c.id == scope.id))).one()
-    submission = await submitter.submit_template(numberrefs.number_ref(container, row), {
-        "name": spec.name, "language": spec.language, "category": spec.category,
-        "content": spec.content})
-    return submission.provider_template_id
+    return submitter, numberrefs.number_ref(container, row)
+
+
+def _provider_body(spec: TemplateSpec) -> dict[str, Any]:
+    return {"name": spec.name, "language": spec.language, "category": spec.category,
+            "content": spec.content}
+
+
+@contextlib.contextmanager
+def _provider_edge() -> Iterator[None]:
+    # The adapter's auth error is meant for sends (it marks the number); an API caller
+    # managing templates gets a 503 that names the cause.
+    try:
+        yield
+    except errors.ProviderAuthError as exc:
+        raise errors.Unavailable(f"Meta refused the number's access token: {exc.message}",
+                                 code="PROVIDER_AUTH_FAILED") from exc
 
 
 def _approval(container: Container, scope: NumberScope, now: int) -> tuple[str | None, int | None]:

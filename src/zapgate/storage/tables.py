@@ -186,6 +186,8 @@ messages = sa.Table(
     sa.Column("error_message", sa.Text, nullable=True),
     sa.Column("meta_pricing", sa.JSON, nullable=True),
     sa.Column("flow_token", sa.String(64), nullable=True),
+    # When the number's PII policy removed content, payload, request (services/redaction.py).
+    sa.Column("redacted_at", Ms, nullable=True),
     sa.Column("created_at", Ms, nullable=False),
     sa.Column("updated_at", Ms, nullable=False),
     # Claim due messages of one number, oldest first.
@@ -195,6 +197,8 @@ messages = sa.Table(
     sa.Index("ix_messages_workspace_created", "workspace_id", "created_at"),
     # Deadline sweeps.
     sa.Index("ix_messages_status_until", "status", "deliver_until"),
+    # PII redaction sweeps: a number's rows not redacted yet, oldest first.
+    sa.Index("ix_messages_number_redacted", "number_id", "redacted_at", "created_at"),
 )
 
 # Labels of a message, one row each, so the log can filter by label with an index.
@@ -239,8 +243,11 @@ inbound_messages = sa.Table(
     sa.Column("media", sa.JSON, nullable=True),
     sa.Column("provider_timestamp", Ms, nullable=False),
     sa.Column("read_at", Ms, nullable=True),
+    # When text, sender name and media were removed (or never stored) by the PII policy.
+    sa.Column("redacted_at", Ms, nullable=True),
     sa.Column("created_at", Ms, nullable=False),
     sa.Index("ix_inbound_number_created", "number_id", "created_at"),
+    sa.Index("ix_inbound_number_redacted", "number_id", "redacted_at", "created_at"),
     # A provider callback delivered twice stores one inbound message.
     sa.Index("uq_inbound_provider_id", "number_id", "provider_message_id", unique=True),
 )

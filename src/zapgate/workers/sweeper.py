@@ -1,5 +1,5 @@
 """Deadlines and housekeeping: deliverUntil / 7-day expiry, sandbox template approval,
-idempotency key expiry, queue gauges."""
+idempotency key expiry, PII redaction, retention, queue gauges."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 from zapgate.container import Container
 from zapgate.domain.lifecycle import Status
-from zapgate.services import lifecycle
+from zapgate.services import lifecycle, redaction
 from zapgate.storage import tables as t
 
 BATCH = 500
@@ -32,6 +32,7 @@ class Sweeper:
         expired = await self._expire(now)
         await self._approve_sandbox_templates(now)
         await self._purge_idempotency(now)
+        await self._redact(now)
         await self._purge_old(now)
         await self._gauges(now)
         return expired >= BATCH
@@ -90,6 +91,19 @@ class Sweeper:
         async with self._c.db.write() as conn:
             await conn.execute(sa.delete(t.idempotency_keys)
                                .where(t.idempotency_keys.c.expires_at < now))
+
+    async def _redact(self, now: int) -> None:
+        """Each number's PII mode: content past its window goes, a batch per table a sweep."""
+        async with self._c.db.read() as conn:
+            policies = await redaction.policies(conn)
+        if not policies:
+            return
+        grace = int(self._c.settings.relay_only_delivered_grace_seconds * 1000)
+        async with self._c.db.write() as conn:
+            await redaction.redact_messages(conn, policies, now_ms=now, grace_ms=grace,
+                                            limit=BATCH)
+        async with self._c.db.write() as conn:
+            await redaction.redact_inbound(conn, policies, now_ms=now, limit=BATCH)
 
     async def _purge_old(self, now: int) -> None:
         """Retention: finished messages, webhook logs and applied provider events, in batches."""

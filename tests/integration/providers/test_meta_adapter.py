@@ -367,6 +367,130 @@ def test_bad_template_name_never_reaches_meta(sim: SimThread) -> None:
     assert requests(sim, f"/{GRAPH_API_VERSION}/{WABA}/message_templates") == []
 
 
+EDITED: dict[str, Any] = {**OUR_TEMPLATE, "content": {
+    **OUR_TEMPLATE["content"], "body": "Oi {{nome}}, o pedido {{pedido}} já saiu", "footer": None}}
+TEMPLATES_PATH = f"/{GRAPH_API_VERSION}/{WABA}/message_templates"
+
+
+def approved_template(sim: SimThread) -> str:
+    """Submit ``OUR_TEMPLATE`` and let Meta approve it; returns Meta's template id."""
+    submission = run(sim, lambda p: p.submit_template(NUMBER, OUR_TEMPLATE))
+    sim.control("POST", f"/_sim/templates/{submission.provider_template_id}/status",
+                {"event": "APPROVED"})
+    return str(submission.provider_template_id)
+
+
+def sim_template(sim: SimThread, template_id: str) -> dict[str, Any]:
+    answer = httpx.get(f"{sim.url}/{GRAPH_API_VERSION}/{template_id}",
+                       headers={"authorization": f"Bearer {TOKEN}"})
+    return dict(answer.json())
+
+
+def test_template_edit_keeps_the_id_and_goes_back_to_review(sim: SimThread) -> None:
+    template_id = approved_template(sim)
+
+    assert run(sim, lambda p: p.edit_template(NUMBER, template_id, EDITED)) is None
+
+    [edit] = requests(sim, f"/{GRAPH_API_VERSION}/{template_id}")
+    assert edit["method"] == "POST"
+    assert edit["json"] == templates.edit_body(EDITED)
+    assert edit["json"] == {"components": templates.create_body(EDITED)["components"]}
+    at_meta = sim_template(sim, template_id)
+    assert at_meta["status"] == "PENDING"
+    assert at_meta["components"] == templates.edit_body(EDITED)["components"]
+    assert len(requests(sim, TEMPLATES_PATH)) == 1  # the create only: no second template
+
+
+@pytest.mark.parametrize("status", ["PENDING", "DISABLED"])
+def test_template_edit_refused_while_not_editable(sim: SimThread, status: str) -> None:
+    submission = run(sim, lambda p: p.submit_template(NUMBER, OUR_TEMPLATE))
+    template_id = submission.provider_template_id
+    if status != "PENDING":
+        sim.control("POST", f"/_sim/templates/{template_id}/status", {"event": status})
+    before = sim_template(sim, template_id)
+
+    with pytest.raises(errors.Conflict) as caught:
+        run(sim, lambda p: p.edit_template(NUMBER, template_id, EDITED))
+
+    assert caught.value.code == "TEMPLATE_NOT_EDITABLE"
+    assert caught.value.extra == {"details": {"metaStatus": status}}
+    assert f"while it is {status}" in caught.value.message
+    assert f"Templates with status {status} cannot be edited" in caught.value.message
+    assert sim_template(sim, template_id) == before
+
+
+def test_template_edit_refused_for_its_content_stays_a_validation_error(sim: SimThread) -> None:
+    template_id = approved_template(sim)
+    sim.control("POST", "/_sim/faults", {"kind": "error", "code": 100,
+                                         "path": f"/{template_id}"})
+    with pytest.raises(errors.ValidationFailed) as caught:
+        run(sim, lambda p: p.edit_template(NUMBER, template_id, EDITED))
+    assert caught.value.code == "VALIDATION_ERROR"
+    assert "Meta error 100" in caught.value.message
+    assert sim_template(sim, template_id)["status"] == "APPROVED"
+
+
+def test_template_edit_upstream_trouble(sim: SimThread) -> None:
+    template_id = approved_template(sim)
+    sim.control("POST", "/_sim/faults", {"kind": "http", "status": 503,
+                                         "path": f"/{template_id}"})
+    with pytest.raises(errors.Unavailable) as caught:
+        run(sim, lambda p: p.edit_template(NUMBER, template_id, EDITED))
+    assert caught.value.code == "UPSTREAM_ERROR"
+
+
+def test_template_delete_deletes_that_template_at_meta(sim: SimThread) -> None:
+    template_id = approved_template(sim)
+    other = {**OUR_TEMPLATE, "language": "en_US"}
+    kept = run(sim, lambda p: p.submit_template(NUMBER, other)).provider_template_id
+
+    assert run(sim, lambda p: p.delete_template(NUMBER, "pedido_saiu", template_id)) is None
+
+    [deleted] = [r for r in requests(sim, TEMPLATES_PATH) if r["method"] == "DELETE"]
+    assert deleted["query"] == {"name": "pedido_saiu", "hsm_id": template_id}
+    assert deleted["headers"]["authorization"] == f"Bearer {TOKEN}"
+    assert sim_template(sim, template_id)["error"]["code"] == 100
+    assert sim_template(sim, kept)["language"] == "en_US"  # the other language stays
+
+
+def test_template_delete_of_a_template_meta_no_longer_has_succeeds(sim: SimThread) -> None:
+    template_id = approved_template(sim)
+    run(sim, lambda p: p.delete_template(NUMBER, "pedido_saiu", template_id))
+    run(sim, lambda p: p.delete_template(NUMBER, "pedido_saiu", template_id))
+    assert [r["method"] for r in requests(sim, TEMPLATES_PATH)] == ["POST", "DELETE", "DELETE"]
+
+
+def test_template_delete_refused_is_a_conflict(sim: SimThread) -> None:
+    template_id = approved_template(sim)
+    sim.control("POST", "/_sim/faults", {"kind": "error", "code": 200,
+                                         "path": "/message_templates"})
+    with pytest.raises(errors.Conflict) as caught:
+        run(sim, lambda p: p.delete_template(NUMBER, "pedido_saiu", template_id))
+    assert caught.value.code == "TEMPLATE_NOT_DELETABLE"
+    assert "Meta error 200" in caught.value.message
+    assert sim_template(sim, template_id)["status"] == "APPROVED"
+
+
+@pytest.mark.parametrize(("credentials", "fault", "cls", "code"), [
+    (CREDENTIALS, {"kind": "http", "status": 503}, errors.Unavailable, "UPSTREAM_ERROR"),
+    (CREDENTIALS, {"kind": "error", "code": 190}, errors.ProviderAuthError,
+     "PROVIDER_AUTH_FAILED"),
+    ({"phoneNumberId": PNID, "accessToken": TOKEN}, None, errors.Unavailable,
+     "PROVIDER_NOT_CONFIGURED"),
+], ids=["upstream-503", "bad-token", "no-waba"])
+def test_template_delete_trouble(sim: SimThread, credentials: dict[str, Any],
+                                 fault: dict[str, Any] | None, cls: type[Exception],
+                                 code: str) -> None:
+    template_id = approved_template(sim)
+    if fault is not None:
+        sim.control("POST", "/_sim/faults", {**fault, "path": "/message_templates"})
+    ref = NumberRef(id="n", number="1", provider="meta", official=True, credentials=credentials)
+    with pytest.raises(cls) as caught:
+        run(sim, lambda p: p.delete_template(ref, "pedido_saiu", template_id))
+    assert getattr(caught.value, "code", None) == code
+    assert sim_template(sim, template_id)["status"] == "APPROVED"
+
+
 # -- describe_number -------------------------------------------------------------------------
 
 def test_describe_number(sim: SimThread) -> None:

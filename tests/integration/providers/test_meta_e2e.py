@@ -99,12 +99,118 @@ def test_rejected_template_is_not_sendable(meta: World) -> None:
                  "TEMPLATE_NOT_APPROVED")
 
 
-def _meta_template_id(world: World) -> str:
+PEDIDO = {"name": "pedido_saiu", "category": "UTILITY", "language": "pt_BR",
+          "body": "Olá {{nome}}, seu pedido {{pedido}} saiu!",
+          "examples": {"nome": "Ana", "pedido": "42"}}
+PEDIDO_V2 = {"body": "Oi {{nome}}, o pedido {{pedido}} já está a caminho",
+             "footer": "Loja", "examples": {"nome": "Ana", "pedido": "42"}}
+
+
+def _approved_template(world: World) -> tuple[str, str]:
+    """Create ``PEDIDO`` through the API and let Meta approve it: (our id, Meta's id)."""
+    created = world.api.post("/v1/templates", world.key, json=PEDIDO)
+    assert created.status_code == 201, created.text
+    meta_id = _meta_template_id(world)
+    world.control("POST", f"/_sim/templates/{meta_id}/status", {"event": "APPROVED"})
+    wait_until(lambda: _template_status(world, created.json()["id"]) == "APPROVED")
+    return str(created.json()["id"]), meta_id
+
+
+def _template_writes(world: World, meta_id: str) -> list[tuple[str, str]]:
+    """(method, path) of every template write Meta received: creates, edits, deletes."""
+    return [(r["method"], r["path"]) for r in world.control("GET", "/_sim/requests")
+            if r["method"] != "GET" and r["path"].endswith(("/message_templates", f"/{meta_id}"))]
+
+
+def test_updating_an_approved_template_edits_it_at_meta(meta: World) -> None:
+    template_id, meta_id = _approved_template(meta)
+
+    updated = meta.api.put(f"/v1/templates/{template_id}", meta.key, json=PEDIDO_V2)
+
+    assert updated.status_code == 200, updated.text
+    assert updated.json()["metaStatus"] == "PENDING" and updated.json()["version"] == 2
+    waba = META_NUMBER["wabaId"]
+    assert _template_writes(meta, meta_id) == [
+        ("POST", f"/v23.0/{waba}/message_templates"), ("POST", f"/v23.0/{meta_id}")]
+    [edit] = [r for r in meta.control("GET", f"/_sim/requests?path=/{meta_id}")
+              if r["method"] == "POST"]
+    assert [c["type"] for c in edit["json"]["components"]] == ["BODY", "FOOTER"]
+    assert edit["json"]["components"][0]["text"] == PEDIDO_V2["body"]
+    [at_meta] = _meta_templates(meta)
+    assert (at_meta["id"], at_meta["status"]) == (meta_id, "PENDING")
+    body = {"destinationNumber": CONTACT, "templateId": "pedido_saiu",
+            "variables": {"nome": "Ana", "pedido": "43"}}
+    assert_error(meta.send(body), 409, "TEMPLATE_NOT_APPROVED")
+
+    meta.control("POST", f"/_sim/templates/{meta_id}/status", {"event": "APPROVED"})
+    wait_until(lambda: _template_status(meta, template_id) == "APPROVED")
+    message_id = meta.send_accepted(body)
+    meta.wait_status(message_id, "READ")
+    sent = _sent_body(meta, message_id)["template"]
+    assert sent["name"] == "pedido_saiu"
+    assert [c["type"] for c in sent["components"]] == ["body"]
+
+
+def test_editing_a_template_meta_is_reviewing_is_refused_and_changes_nothing(
+        meta: World) -> None:
+    created = meta.api.post("/v1/templates", meta.key, json=PEDIDO)
+    assert created.status_code == 201, created.text
+    template_id, meta_id = created.json()["id"], _meta_template_id(meta)
+
+    refused = meta.api.put(f"/v1/templates/{template_id}", meta.key, json=PEDIDO_V2)
+
+    error = assert_error(refused, 409, "TEMPLATE_NOT_EDITABLE")
+    assert "PENDING" in error["error"] and "cannot be edited" in error["error"]
+    assert error["details"] == {"metaStatus": "PENDING"}
+    after = meta.api.get(f"/v1/templates/{template_id}", meta.key).json()
+    assert after["version"] == 1 and after["body"] == created.json()["body"]
+    versions = meta.api.get(f"/v1/templates/{template_id}/versions", meta.key).json()
+    assert len(versions["versions"]) == 1
+    [at_meta] = _meta_templates(meta)
+    assert at_meta["components"][0]["text"] == PEDIDO["body"]
+    assert at_meta["id"] == meta_id
+
+
+def test_deleting_a_template_deletes_it_at_meta(meta: World) -> None:
+    template_id, meta_id = _approved_template(meta)
+
+    deleted = meta.api.delete(f"/v1/templates/{template_id}", meta.key)
+
+    assert deleted.status_code == 200, deleted.text
+    assert deleted.json() == {"ok": True, "id": template_id}
+    [call] = [r for r in meta.control("GET", "/_sim/requests?path=/message_templates")
+              if r["method"] == "DELETE"]
+    assert call["query"] == {"name": "pedido_saiu", "hsm_id": meta_id}
+    assert _meta_templates(meta) == []
+    assert_error(meta.api.get(f"/v1/templates/{template_id}", meta.key), 404,
+                 "TEMPLATE_NOT_FOUND")
+
+
+@pytest.mark.parametrize(("fault", "status", "code"), [
+    ({"kind": "error", "code": 200}, 409, "TEMPLATE_NOT_DELETABLE"),
+    ({"kind": "http", "status": 503}, 503, "UPSTREAM_ERROR"),
+    ({"kind": "error", "code": 190}, 503, "PROVIDER_AUTH_FAILED"),
+], ids=["refused", "unreachable", "bad-token"])
+def test_a_template_meta_does_not_delete_is_kept(meta: World, fault: dict[str, Any],
+                                                 status: int, code: str) -> None:
+    template_id, _ = _approved_template(meta)
+    meta.control("POST", "/_sim/faults", {**fault, "path": "/message_templates"})
+
+    assert_error(meta.api.delete(f"/v1/templates/{template_id}", meta.key), status, code)
+
+    assert _template_status(meta, template_id) == "APPROVED"
+    assert len(_meta_templates(meta)) == 1
+
+
+def _meta_templates(world: World) -> list[dict[str, Any]]:
     assert world.sim is not None
     listing = httpx.get(world.sim.url + f"/v23.0/{META_NUMBER['wabaId']}/message_templates",
                         headers={"authorization": "Bearer " + META_NUMBER["accessToken"]})
-    data = listing.json()["data"]
-    return str(data[-1]["id"])
+    return list(listing.json()["data"])
+
+
+def _meta_template_id(world: World) -> str:
+    return str(_meta_templates(world)[-1]["id"])
 
 
 def _template_status(world: World, ref: str) -> str | None:

@@ -53,6 +53,10 @@ class Credentials:
 
 
 INCOMPLETE = "Meta credentials incomplete: phoneNumberId and accessToken are needed"
+# Template statuses Meta accepts an edit in (providers.md A.7).
+EDITABLE = ("APPROVED", "REJECTED", "PAUSED")
+GONE = "GONE"  # our word for a template Meta does not know (any more)
+DELETED = frozenset({GONE, "DELETED", "PENDING_DELETION"})
 
 
 class MetaProvider:
@@ -138,11 +142,8 @@ class MetaProvider:
     async def submit_template(self, ref: NumberRef,
                               template: dict[str, Any]) -> TemplateSubmission:
         creds = _managed(ref)
-        if creds.waba_id is None:
-            raise errors.Unavailable("Meta credentials lack the wabaId templates are submitted to",
-                                     code="PROVIDER_NOT_CONFIGURED")
         body = templates.create_body(template)
-        path = f"/{GRAPH_API_VERSION}/{creds.waba_id}/message_templates"
+        path = f"/{GRAPH_API_VERSION}/{_waba_id(creds)}/message_templates"
         answer = await self._manage("POST", path, creds, json=body)
         template_id = _str(answer.get("id"))
         if template_id is None:
@@ -150,6 +151,64 @@ class MetaProvider:
                                      code="UPSTREAM_ERROR")
         return TemplateSubmission(provider_template_id=template_id,
                                   status=_str(answer.get("status")) or "PENDING")
+
+    async def edit_template(self, ref: NumberRef, provider_template_id: str,
+                            template: dict[str, Any]) -> None:
+        """New content for a template Meta already has: it keeps its id and goes back to review.
+        Meta refuses the edit unless the template is APPROVED, REJECTED or PAUSED; that refusal
+        becomes ``TEMPLATE_NOT_EDITABLE``."""
+        creds = _managed(ref)
+        body = templates.edit_body(template)
+        try:
+            answer = await self._manage("POST", f"/{GRAPH_API_VERSION}/{provider_template_id}",
+                                        creds, json=body)
+        except errors.ValidationFailed as refused:
+            conflict = await self._not_editable(creds, provider_template_id, refused)
+            if conflict is None:
+                raise
+            raise conflict from refused
+        if answer.get("success") is not True:
+            raise errors.Unavailable("Meta answered the template edit without success",
+                                     code="UPSTREAM_ERROR")
+
+    async def delete_template(self, ref: NumberRef, name: str,
+                              provider_template_id: str) -> None:
+        """Delete one template at Meta (``hsm_id`` limits it to this language). A template Meta
+        no longer knows counts as deleted; any other refusal is ``TEMPLATE_NOT_DELETABLE``."""
+        creds = _managed(ref)
+        path = f"/{GRAPH_API_VERSION}/{_waba_id(creds)}/message_templates"
+        try:
+            await self._manage("DELETE", path, creds,
+                               params={"name": name, "hsm_id": provider_template_id})
+        except errors.ValidationFailed as refused:
+            if await self._template_status(creds, provider_template_id) in DELETED:
+                return
+            raise errors.Conflict(f"Meta refused to delete the template: {refused.message}",
+                                  code="TEMPLATE_NOT_DELETABLE") from refused
+
+    async def _not_editable(self, creds: Credentials, template_id: str,
+                            refused: errors.ValidationFailed) -> errors.Conflict | None:
+        # Meta's refusal names no reason we could branch on (code 100 also means bad content),
+        # so the template's own status tells a state refusal apart.
+        status = await self._template_status(creds, template_id)
+        if status is None or status == GONE or status in EDITABLE:
+            return None
+        return errors.Conflict(
+            f"Meta cannot edit the template while it is {status} (only "
+            f"{', '.join(EDITABLE)} templates can be edited): {refused.message}",
+            code="TEMPLATE_NOT_EDITABLE", details={"metaStatus": status})
+
+    async def _template_status(self, creds: Credentials, template_id: str) -> str | None:
+        """Meta's status of one template, ``GONE`` when Meta does not know it, None when Meta
+        could not be asked."""
+        try:
+            answer = await self._manage("GET", f"/{GRAPH_API_VERSION}/{template_id}", creds,
+                                        params={"fields": "status"})
+        except errors.ValidationFailed:
+            return GONE
+        except (errors.Unavailable, errors.ProviderAuthError):
+            return None
+        return _str(answer.get("status"))
 
     async def describe_number(self, ref: NumberRef) -> NumberProfile:
         creds = _managed(ref)
@@ -182,6 +241,13 @@ def _managed(ref: NumberRef) -> Credentials:
     if creds is None:
         raise errors.Unavailable(INCOMPLETE, code="PROVIDER_NOT_CONFIGURED")
     return creds
+
+
+def _waba_id(creds: Credentials) -> str:
+    if creds.waba_id is None:
+        raise errors.Unavailable("Meta credentials lack the wabaId templates are managed in",
+                                 code="PROVIDER_NOT_CONFIGURED")
+    return creds.waba_id
 
 
 def _str(value: Any) -> str | None:

@@ -1,4 +1,5 @@
-"""Our template -> the body of ``POST /{v}/{WABA-ID}/message_templates`` (pure).
+"""Our template -> the body of ``POST /{v}/{WABA-ID}/message_templates`` (create) and of
+``POST /{v}/{TEMPLATE-ID}`` (edit) (pure).
 
 Our templates use named variables (``{{nome}}``), so they are created with
 ``parameter_format: "NAMED"`` and every variable needs an example value (``examples``). A URL
@@ -45,6 +46,12 @@ def create_body(template: JsonObject) -> JsonObject:
     ) if c is not None]
     return {"name": name, "language": template.get("language"), "category": category,
             "parameter_format": "NAMED", "components": components}
+
+
+def edit_body(template: JsonObject) -> JsonObject:
+    """The new components of a template Meta already has. Name and language cannot change at
+    Meta, and our category never changes, so only the components are sent."""
+    return {"components": create_body(template)["components"]}
 
 
 def _named_examples(text: str, examples: dict[str, str]) -> list[JsonObject]:

@@ -113,6 +113,17 @@ def _cancellable(container: Container, found: dict[str, Any]) -> bool:
         and parse_iso(found["deliverAt"]) > container.clock.now_ms()
 
 
+def _pii_policy(number: Any) -> str | None:
+    """The number's PII mode in words, for the notice on a redacted message (None once the
+    number keeps content again: the removal came from an earlier mode)."""
+    if number.pii_mode == "RELAY_ONLY":
+        return "relay only"
+    if number.pii_mode == "STORE_X_DAYS":
+        days = number.pii_retention_days
+        return f"content kept {days} day{'' if days == 1 else 's'}"
+    return None
+
+
 async def _message_page(request: Request, container: Container, number: Any,
                         found: dict[str, Any], *, flash: str | None = None,
                         status: int = 200) -> Response:
@@ -124,6 +135,7 @@ async def _message_page(request: Request, container: Container, number: Any,
         "request_json": None if body is None else
         orjson.dumps(body, option=orjson.OPT_INDENT_2).decode(),
         "cancellable": _cancellable(container, found),
+        "pii_policy": _pii_policy(number),
         "flash": flash or done, "flash_kind": "error" if flash else "ok",
     }, status=status)
 

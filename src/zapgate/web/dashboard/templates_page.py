@@ -281,5 +281,11 @@ async def delete(template_id: str, request: Request, container: ContainerDep,
                  session: core.FormSession) -> Response:
     number = await _wanted_number(container, session, request)
     item = await templates.get(container, number_id=number.id, ref=template_id)
-    await templates.delete(container, number_id=number.id, ref=item["id"])
+    try:
+        await templates.delete(container, number_id=number.id, ref=item["id"])
+    except errors.ZapgateError as exc:
+        # Meta refused or could not be reached: the template is kept; say why.
+        return core.render(request, "templates/delete.html", {
+            "title": f"Delete {item['name']}", "number": number, "item": item,
+            "error": exc.message}, status=web_errors.status_of(exc))
     return core.redirect(f"/templates?number={number.id}&done=deleted", request)

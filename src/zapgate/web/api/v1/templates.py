@@ -166,22 +166,32 @@ async def template_versions(template_ref: str, container: ContainerDep,
     return await templates.versions(container, number_id=number_id, ref=template_ref)
 
 
+_META_TROUBLE = (503, "UPSTREAM_ERROR | UPSTREAM_TIMEOUT | PROVIDER_NOT_CONFIGURED | "
+                      "PROVIDER_AUTH_FAILED")
+
+
 @router.put("/{template_ref}", openapi_extra=body_schema(_UPDATE_INPUT),
             responses={**_ok("Updated", ITEM_SCHEMA), **error_responses(
                 (400, "VALIDATION_ERROR | TEMPLATE_EXAMPLES_REQUIRED | "
                       "TEMPLATE_CATEGORY_IMMUTABLE"), *_AUTH, _NOT_FOUND,
-                (409, "TEMPLATE_NAME_TAKEN"), (413, "PAYLOAD_TOO_LARGE"))})
+                (409, "TEMPLATE_NAME_TAKEN | TEMPLATE_NOT_EDITABLE"), (413, "PAYLOAD_TOO_LARGE"),
+                _META_TROUBLE)})
 async def update_template(template_ref: str, container: ContainerDep,
                           number_id: ReadNumberIdDep, body: JsonBody) -> Any:
-    """Replace the content: a new version (PENDING again where approval is needed)."""
+    """Replace the content: a new version (PENDING again where approval is needed). On Meta
+    numbers the template Meta already has is edited (same Meta id, reviewed again); Meta only
+    edits APPROVED, REJECTED or PAUSED templates, otherwise 409 TEMPLATE_NOT_EDITABLE and
+    nothing changes."""
     return await templates.update(container, number_id=number_id, ref=template_ref, body=body)
 
 
 @router.delete("/{template_ref}", responses={
     **_ok("Deleted", {"type": "object", "properties": {
         "ok": {"type": "boolean"}, "id": {"type": "string"}}}),
-    **error_responses(*_AUTH, _NOT_FOUND)})
+    **error_responses(*_AUTH, _NOT_FOUND, (409, "TEMPLATE_NOT_DELETABLE"), _META_TROUBLE)})
 async def delete_template(template_ref: str, container: ContainerDep,
                           number_id: ReadNumberIdDep) -> Any:
-    """Delete a template (soft): it can no longer be sent and its name is free again."""
+    """Delete a template (soft): it can no longer be sent and its name is free again. On Meta
+    numbers it is deleted at Meta first; when Meta refuses (409 TEMPLATE_NOT_DELETABLE) or
+    cannot be reached (503) the template is kept, so retry the delete later."""
     return await templates.delete(container, number_id=number_id, ref=template_ref)
