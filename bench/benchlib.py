@@ -354,10 +354,12 @@ class Zapgate:
     tenant_key: str
 
 
-def start_zapgate(workdir: Path, *, name: str = "zapgate", **settings: str) -> Zapgate:
-    """``zapgate serve`` on a fresh SQLite file in ``workdir``; keys read off the demo banner."""
+def start_zapgate(workdir: Path, *, name: str = "zapgate", port: int | None = None,
+                  **settings: str) -> Zapgate:
+    """``zapgate serve`` on a fresh SQLite file in ``workdir``; keys read off the demo banner.
+    ``port`` is for callers that must name Zapgate's address before it starts."""
     db_path = workdir / f"{name}.db"
-    port = free_port()
+    port = port or free_port()
     env = clean_env(database_url=f"sqlite+aiosqlite:///{db_path}", **settings)
     server = Server(name, [ZAPGATE, "serve", "--host", HOST, "--port", str(port)],
                     env=env, cwd=workdir, port=port).start()
