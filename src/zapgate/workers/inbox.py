@@ -42,9 +42,8 @@ class Inbox:
                 .where(e.processed_at.is_(None), e.due_at <= now)
                 .order_by(e.due_at, e.id).limit(BATCH)
                 .with_for_update(skip_locked=True))).all()
-            if rows:
-                await self._apply_batch(conn, rows, now)
-        if rows:
+            queued = await self._apply_batch(conn, rows, now) if rows else 0
+        if queued:  # most callbacks (e.g. a provider's own "sent") queue no customer webhook
             self._c.wake.webhooks.set()
         if self._numbers_changed:
             self._numbers_changed = False
@@ -54,28 +53,29 @@ class Inbox:
             await self._schedule_next(now)
         return len(rows) == BATCH
 
-    async def _apply_batch(self, conn: AsyncConnection, rows: Sequence[Any], now: int) -> None:
+    async def _apply_batch(self, conn: AsyncConnection, rows: Sequence[Any], now: int) -> int:
         """Apply the whole batch under one savepoint; if any event fails, redo it one event per
-        savepoint so that only the bad event is set aside."""
+        savepoint so that only the bad event is set aside. Returns the webhooks queued."""
         try:
             async with conn.begin_nested():
-                await self._apply_all(conn, rows, now)
+                return await self._apply_all(conn, rows, now)
         except Exception as exc:
             if not isinstance(exc, callbacks.NotYetKnown):
                 _log.warning("a provider event batch failed; applying its events one by one")
             endpoints: events.EndpointCache = {}
-            for row in rows:
-                await self._apply_one(conn, row, now, endpoints)
+            return sum([await self._apply_one(conn, row, now, endpoints) for row in rows])
 
-    async def _apply_all(self, conn: AsyncConnection, rows: Sequence[Any], now: int) -> None:
+    async def _apply_all(self, conn: AsyncConnection, rows: Sequence[Any], now: int) -> int:
         e = t.provider_events.c
         endpoints: events.EndpointCache = {}
         preloaded = await _preload(conn, rows)
+        queued = 0
         for row in rows:
-            await self._apply(conn, row, now, endpoints, preloaded)
+            queued += await self._apply(conn, row, now, endpoints, preloaded)
         await conn.execute(sa.update(t.provider_events)
                            .where(e.id.in_([r.id for r in rows]), e.processed_at.is_(None))
                            .values(processed_at=now))
+        return queued
 
     async def _apply_one(self, conn: AsyncConnection, row: Any, now: int,
                          endpoints: events.EndpointCache) -> int:
