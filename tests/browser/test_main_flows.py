@@ -125,8 +125,11 @@ def _deliveries_and_redeliver(page: Page, receiver: WebhookReceiver) -> None:
     expect(log).to_contain_text("message.read")
     before = len(receiver.snapshot())
     log.get_by_role("button", name="Redeliver").first.click()
+    expect(page.get_by_role("status")).to_contain_text("Event queued again")
     receiver.wait_for(lambda items: len(items) > before, timeout=20)
     page.get_by_role("button", name="Send test event").click()
+    # The click posts a form and navigates: wait for that page before reloading it.
+    expect(page.get_by_role("status")).to_contain_text("Test event queued")
     receiver.wait_for(lambda items: len(items) > before + 1, timeout=20)
     page.reload()
     shot(page, "16-webhook-deliveries")
