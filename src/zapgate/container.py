@@ -9,6 +9,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from zapgate.callback_secrets import CallbackSecrets
 from zapgate.clock import Clock, SystemClock
 from zapgate.crypto import SecretBox
 from zapgate.keycache import KeyCache
@@ -41,6 +42,8 @@ class Container:
     key_cache: KeyCache
     # Sending numbers with their plan, for the accept path (same TTL as keys).
     number_cache: KeyCache
+    # Provider callback secrets, decrypted once (same TTL as keys).
+    callback_secrets: CallbackSecrets
     box: SecretBox | None = None
     worker_id: str = field(default_factory=lambda: "w_" + secrets.token_hex(6))
     # Group-commit writers by name (created on first use in the running loop).
@@ -76,6 +79,7 @@ def build_container(settings: Settings, *, clock: Clock | None = None) -> Contai
         wake=Wakeups(),
         key_cache=KeyCache(settings.key_cache_seconds),
         number_cache=KeyCache(settings.key_cache_seconds),
+        callback_secrets=CallbackSecrets(settings.key_cache_seconds),
     )
 
 

@@ -51,6 +51,30 @@ def test_openapi_documents_every_route_with_the_error_shape(api):
                 assert "401" in op["responses"], op.get("operationId")
 
 
+def test_openapi_documents_only_errors_that_happen_and_public_routes_need_no_key(api):
+    """Validation failures are 400 ``{error, code}``: no 422 ``HTTPValidationError`` anywhere;
+    health, metrics and provider callbacks take no API key."""
+    spec = api.get("/openapi.json").json()
+    assert "HTTPValidationError" not in spec["components"]["schemas"]
+    public = ("/healthz", "/readyz", "/metrics", "/webhooks/")
+    for path, item in spec["paths"].items():
+        for method, op in item.items():
+            assert "422" not in op["responses"], (method, path)
+            if path.startswith(public):
+                assert op["security"] == [], (method, path)
+            else:
+                assert "security" not in op, (method, path)  # the global API-key requirement
+    assert spec["security"] == [{"ApiKey": []}, {"ApiKeyId": []}]
+    for path, method in [("/v1/messages/send", "post"), ("/v1/webhooks/{webhook_id}/logs", "get"),
+                         ("/v1/numbers/{number_id}", "patch")]:
+        error = spec["paths"][path][method]["responses"]["400"]
+        assert error["content"]["application/json"]["schema"]["$ref"] == \
+            "#/components/schemas/Error"
+    # A typed parameter given the wrong type answers the documented 400, not 422.
+    r = api.get("/v1/webhooks/wh_x/logs?limit=many", headers={"x-api-key": "ps_nope"})
+    assert r.status_code in (400, 401) and set(r.json()) >= {"error", "code"}
+
+
 def test_unknown_route_and_method_use_the_error_shape(api):
     r = api.get("/v1/nothing-here")
     assert r.status_code == 404 and r.json()["code"] == "NOT_FOUND"

@@ -13,7 +13,7 @@ from typing import Any
 import orjson
 import sqlalchemy as sa
 
-from zapgate import errors
+from zapgate import callback_secrets, errors
 from zapgate.container import Container
 from zapgate.providers.meta import signature as meta_signature
 from zapgate.services import callbacks, numberrefs
@@ -30,12 +30,12 @@ def _json(raw: bytes) -> Any:
 
 
 async def _store(container: Container, *, provider: str, number_id: str | None,
-                 body: Any) -> None:
+                 body: Any, routes: dict[str, Any] | None = None) -> None:
     now = container.clock.now_ms()
+    row = callbacks.store_row(provider=provider, number_id=number_id, body=body, now_ms=now,
+                              routes=routes)
     async with container.db.write() as conn:
-        await conn.execute(sa.insert(t.provider_events).values(
-            callbacks.store_row(provider=provider, number_id=number_id, body=body,
-                                now_ms=now)))
+        await conn.execute(sa.insert(t.provider_events).values(row))
     container.wake.inbox.set()
 
 
@@ -51,53 +51,134 @@ def meta_verify(container: Container, params: dict[str, str]) -> str:
     return params.get("hub.challenge", "")
 
 
-def _phone_number_ids(body: Any) -> set[str]:
-    found: set[str] = set()
+async def meta_callback(container: Container, *, raw: bytes, signature: str | None) -> None:
+    """A Meta callback is authenticated by exactly one app secret, checked on the raw bytes
+    before anything is parsed; every change in it must then belong to a number of that app
+    (its ``phone_number_id``, its WABA as the entry id). Otherwise the whole callback is refused
+    and nothing is stored. The numbers it may touch are stored with it, and the inbox applies
+    its events to those numbers only."""
+    app = await _meta_app(container, raw, signature)
+    if app is None:
+        raise errors.Unauthorized("Invalid or missing X-Hub-Signature-256",
+                                  code="INVALID_SIGNATURE")
+    body = _json(raw)
+    routes = _meta_routes(app, body)
+    if routes is None:
+        raise errors.Unauthorized(
+            "The callback names a phone number or WhatsApp Business Account that its signing "
+            "app does not serve", code="INVALID_SIGNATURE")
+    await _store(container, provider="meta", number_id=None, body=body, routes=routes)
+
+
+async def _meta_app(container: Container, raw: bytes,
+                    signature: str | None) -> callback_secrets.MetaApp | None:
+    """The app whose secret signed ``raw`` (None: no known secret did)."""
+    if not signature:
+        return None
+    cache = container.callback_secrets
+    now = container.clock.now_ms()
+    apps = cache.meta_apps(now)
+    fresh = apps is None
+    if apps is None:
+        apps = await _load_meta_apps(container)
+        cache.put_meta(apps, now)
+    app = _signing_app(apps, raw, signature)
+    if app is None and not fresh and cache.may_reload_meta(now):
+        # A number registered a moment ago (on this node or another) brings a new secret.
+        apps = await _load_meta_apps(container)
+        cache.put_meta(apps, now)
+        app = _signing_app(apps, raw, signature)
+    return app
+
+
+def _signing_app(apps: tuple[callback_secrets.MetaApp, ...], raw: bytes,
+                 signature: str) -> callback_secrets.MetaApp | None:
+    found = None
+    for app in apps:  # every secret is tried, so the time taken does not say which matched
+        if meta_signature.verify([app.secret], raw, signature):
+            found = app
+    return found
+
+
+async def _load_meta_apps(container: Container) -> tuple[callback_secrets.MetaApp, ...]:
+    """Live Meta numbers grouped by the secret that signs their callbacks: their own
+    ``appSecret``, or the operator's ``ZAPGATE_META_APP_SECRET`` for numbers without one."""
+    default = container.settings.meta_app_secret.get_secret_value()
+    n = t.numbers.c
+    async with container.db.read() as conn:
+        rows = (await conn.execute(sa.select(n.id, n.provider_ref, n.credentials_enc).where(
+            n.provider == "meta", n.deleted_at.is_(None)))).all()
+    by_secret: dict[str, list[callback_secrets.MetaNumber]] = {}
+    if default:
+        by_secret[default] = []
+    for row in rows:
+        creds = numberrefs.open_credentials(container, row.credentials_enc)
+        own = creds.get("appSecret")
+        secret = own if isinstance(own, str) and own else default
+        if secret and row.provider_ref:
+            by_secret.setdefault(secret, []).append(callback_secrets.MetaNumber(
+                id=row.id, phone_number_id=row.provider_ref,
+                waba_id=str(creds.get("wabaId") or "")))
+    return tuple(callback_secrets.MetaApp(secret=secret, numbers=tuple(numbers))
+                 for secret, numbers in by_secret.items())
+
+
+def _meta_routes(app: callback_secrets.MetaApp, body: Any) -> dict[str, Any] | None:
+    """``{"phones": {phone_number_id: number id}, "wabas": {waba id: [number ids]}}`` for what
+    the body names, or None when it names anything outside ``app``."""
+    phones = {num.phone_number_id: num.id for num in app.numbers}
+    wabas: dict[str, list[str]] = {}
+    for num in app.numbers:
+        if num.waba_id:
+            wabas.setdefault(num.waba_id, []).append(num.id)
+    routes: dict[str, Any] = {"phones": {}, "wabas": {}}
     entries = body.get("entry") if isinstance(body, dict) else None
     for entry in entries if isinstance(entries, list) else []:
-        changes = entry.get("changes") if isinstance(entry, dict) else None
+        if not isinstance(entry, dict):
+            continue
+        waba = _id(entry.get("id"))
+        if waba is not None:
+            if waba not in wabas:
+                return None
+            routes["wabas"][waba] = wabas[waba]
+        changes = entry.get("changes")
         for change in changes if isinstance(changes, list) else []:
             value = change.get("value") if isinstance(change, dict) else None
             metadata = value.get("metadata") if isinstance(value, dict) else None
-            if isinstance(metadata, dict) and metadata.get("phone_number_id"):
-                found.add(str(metadata["phone_number_id"]))
-    return found
+            phone = _id(metadata.get("phone_number_id")) if isinstance(metadata, dict) else None
+            if phone is not None:
+                if phone not in phones:
+                    return None
+                routes["phones"][phone] = phones[phone]
+    return routes
 
 
-async def _meta_secrets(container: Container, body: Any) -> list[str]:
-    """The app-level secret plus the app secrets numbers brought with them."""
-    found = [s for s in [container.settings.meta_app_secret.get_secret_value()] if s]
-    routes = _phone_number_ids(body)
-    if routes:
-        n = t.numbers.c
-        async with container.db.read() as conn:
-            rows = (await conn.execute(sa.select(n.credentials_enc).where(
-                n.provider == "meta", n.provider_ref.in_(routes),
-                n.deleted_at.is_(None)))).all()
-        for row in rows:
-            secret = numberrefs.open_credentials(container, row.credentials_enc).get("appSecret")
-            if isinstance(secret, str) and secret:
-                found.append(secret)
-    return found
-
-
-async def meta_callback(container: Container, *, raw: bytes, signature: str | None) -> None:
-    body = _json(raw)
-    if not meta_signature.verify(await _meta_secrets(container, body), raw, signature):
-        raise errors.Unauthorized("Invalid or missing X-Hub-Signature-256",
-                                  code="INVALID_SIGNATURE")
-    await _store(container, provider="meta", number_id=None, body=body)
+def _id(value: Any) -> str | None:
+    """An id as Meta's parser reads it (strings and integers), None when absent."""
+    if value is None or value == "" or isinstance(value, bool):
+        return None
+    return str(value) if isinstance(value, (str, int)) else "?"
 
 
 # -- Evolution v2 / GO -------------------------------------------------------------------------
 
 async def _number_credentials(container: Container, provider: str,
                               number_id: str) -> dict[str, Any] | None:
+    """A live number's decrypted credentials, from the cache when it has them."""
+    cache = container.callback_secrets
+    now = container.clock.now_ms()
+    found, creds = cache.number(f"{provider}:{number_id}", now)
+    if found:
+        return creds
     n = t.numbers.c
     async with container.db.read() as conn:
         row = (await conn.execute(sa.select(n.credentials_enc).where(
             n.id == number_id, n.provider == provider, n.deleted_at.is_(None)))).first()
-    return None if row is None else numberrefs.open_credentials(container, row.credentials_enc)
+    if row is None:
+        return None  # not cached: a number created a moment later is found at once
+    creds = numberrefs.open_credentials(container, row.credentials_enc)
+    cache.put_number(f"{provider}:{number_id}", creds, now)
+    return creds
 
 
 def _same(given: Any, expected: Any) -> bool:
@@ -117,9 +198,11 @@ async def evolution_callback(container: Container, *, number_id: str, raw: bytes
 
 async def evolution_go_callback(container: Container, *, number_id: str, raw: bytes) -> None:
     """Evolution GO carries the instance token in every body; Zapgate generated it."""
-    body = _json(raw)
     creds = await _number_credentials(container, "evolution-go", number_id)
+    if creds is None:
+        raise errors.Unauthorized(_REFUSED, code="INVALID_SIGNATURE")
+    body = _json(raw)
     given = body.get("instanceToken") if isinstance(body, dict) else None
-    if creds is None or not _same(given, creds.get("instanceToken")):
+    if not _same(given, creds.get("instanceToken")):
         raise errors.Unauthorized(_REFUSED, code="INVALID_SIGNATURE")
     await _store(container, provider="evolution-go", number_id=number_id, body=body)

@@ -51,16 +51,26 @@ class Context:
     endpoints: events.EndpointCache
 
 
-def store_row(*, provider: str, number_id: str | None, body: Any, now_ms: int) -> dict[str, Any]:
-    """The ``provider_events`` row for one received callback."""
+def store_row(*, provider: str, number_id: str | None, body: Any, now_ms: int,
+              routes: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The ``provider_events`` row for one received callback. A callback not addressed to one
+    number (Meta's) carries the ``routes`` its authentication allowed: ``{"phones": {provider
+    route: number id}, "wabas": {account id: [number ids]}}``."""
+    payload: dict[str, Any] = {"body": body}
+    if routes is not None:
+        payload["routes"] = routes
     return {"number_id": number_id, "provider": provider, "kind": "callback",
-            "payload": {"body": body}, "due_at": now_ms, "attempts": 0, "created_at": now_ms}
+            "payload": payload, "due_at": now_ms, "attempts": 0, "created_at": now_ms}
 
 
 async def apply_callback(conn: AsyncConnection, row: Any, ctx: Context) -> Applied:
     provider = ctx.registry.get(row.provider)
     result = Applied()
     for event in provider.parse_callback(row.payload.get("body")):
+        if isinstance(event, base.TemplateUpdate):
+            for number in await _template_numbers(conn, row, event):
+                await _template(conn, number, event, ctx.now_ms)
+            continue
         number = await _number_for(conn, row, event)
         if number is None:
             _log.info("%s callback for an unknown number (route %s) ignored", row.provider,
@@ -80,37 +90,46 @@ async def _apply_event(conn: AsyncConnection, number: Any, event: base.ProviderE
         changed, webhooks = await apply_connection(conn, number, event, now_ms=ctx.now_ms)
         result.webhooks += webhooks
         result.numbers_changed |= changed
-    elif isinstance(event, base.TemplateUpdate):
-        await _template(conn, number, event, ctx.now_ms)
 
 
 # -- routing ---------------------------------------------------------------------------------
 
-async def _number_for(conn: AsyncConnection, row: Any, event: base.ProviderEvent) -> Any:
+async def _number_for(conn: AsyncConnection, row: Any,
+                      event: base.StatusUpdate | base.InboundMessage | base.ConnectionUpdate
+                      ) -> Any:
+    """The live number an event is for: the callback's own number, or the one its route names
+    among those the callback's authentication allowed."""
     n = t.numbers.c
+    live = sa.select(t.numbers).where(n.deleted_at.is_(None))
     if row.number_id:
-        query = sa.select(t.numbers).where(n.id == row.number_id)
-    elif isinstance(event, base.TemplateUpdate):
-        return await _template_number(conn, event)
-    elif event.route:
-        query = sa.select(t.numbers).where(n.provider == row.provider,
-                                           n.provider_ref == event.route)
+        number_id = row.number_id
+    elif "routes" not in row.payload:
+        # Stored by a version that routed by provider reference alone (already authenticated).
+        if not event.route:
+            return None
+        return (await conn.execute(live.where(n.provider == row.provider,
+                                              n.provider_ref == event.route))).first()
     else:
-        return None
-    return (await conn.execute(query.where(n.deleted_at.is_(None)))).first()
-
-
-async def _template_number(conn: AsyncConnection, event: base.TemplateUpdate) -> Any:
-    tp = t.templates.c
-    query = sa.select(tp.number_id).where(tp.deleted_at.is_(None))
-    if event.provider_template_id:
-        query = query.where(tp.provider_template_id == event.provider_template_id)
-    else:
-        query = query.where(tp.name == event.name)
-    number_id = (await conn.execute(query.limit(1))).scalar()
+        number_id = (row.payload["routes"].get("phones") or {}).get(event.route or "")
     if number_id is None:
         return None
-    return (await conn.execute(sa.select(t.numbers).where(t.numbers.c.id == number_id))).first()
+    return (await conn.execute(live.where(n.id == number_id))).first()
+
+
+async def _template_numbers(conn: AsyncConnection, row: Any,
+                            event: base.TemplateUpdate) -> list[Any]:
+    """The live numbers of the account a template verdict arrived for (only those the
+    callback's authentication allowed)."""
+    if row.number_id:
+        ids = [row.number_id]
+    else:
+        wabas = (row.payload.get("routes") or {}).get("wabas") or {}
+        ids = list(wabas.get(event.route) or []) if event.route else []
+    if not ids:
+        return []
+    n = t.numbers.c
+    return list((await conn.execute(sa.select(t.numbers).where(
+        n.id.in_(ids), n.deleted_at.is_(None)))).all())
 
 
 # -- receipts --------------------------------------------------------------------------------
@@ -239,6 +258,8 @@ async def mark_health(conn: AsyncConnection, number_id: str, health: str, reason
 
 async def _template(conn: AsyncConnection, number: Any, event: base.TemplateUpdate,
                     now_ms: int) -> None:
+    """Move the number's template Meta names: by Meta's template id, or by name only when the
+    verdict carries no id. Never across numbers."""
     tp = t.templates.c
     where = [tp.number_id == number.id, tp.deleted_at.is_(None)]
     if event.provider_template_id:
