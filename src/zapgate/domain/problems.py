@@ -10,6 +10,9 @@ class Problems:
         self.subject = subject
         self.items: list[dict[str, str]] = []
 
+    def __len__(self) -> int:
+        return len(self.items)
+
     def add(self, field_name: str, message: str) -> None:
         self.items.append({"field": field_name, "message": message})
 

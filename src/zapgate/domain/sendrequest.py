@@ -11,12 +11,17 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from zapgate import errors
-from zapgate.clock import parse_iso
+from zapgate import clock, errors
 from zapgate.domain import phones
 from zapgate.domain.problems import Problems
 
-MAX_SCHEDULE_AHEAD_MS = 35 * 86_400_000
+DAY_MS = 86_400_000
+MAX_SCHEDULE_AHEAD_DAYS = 35
+MAX_SCHEDULE_AHEAD_MS = MAX_SCHEDULE_AHEAD_DAYS * DAY_MS
+# deliverUntil replaces the queue's 7-day limit (the sweeper fails a message at its deadline
+# instead), so it is bounded as scheduling is: at most this long after the message's start.
+MAX_DEADLINE_AFTER_START_DAYS = 35
+MAX_DEADLINE_AFTER_START_MS = MAX_DEADLINE_AFTER_START_DAYS * DAY_MS
 MAX_TEXT = 4096
 MAX_CAPTION = 1024
 MAX_LABELS = 20
@@ -29,6 +34,12 @@ BUTTON_TYPES = {
     "call": "call", "PHONE_NUMBER": "call",
     "copy": "copy", "COPY_CODE": "copy",
 }
+MAX_BUTTON_LABEL = 20
+MAX_CARDS = 10
+CARD_BUTTON_TYPES = {"QUICK_REPLY": "QUICK_REPLY", "reply": "QUICK_REPLY",
+                     "URL": "URL", "url": "URL"}
+FLOW_ACTIONS = ("navigate", "data_exchange")
+FLOW_MODES = ("published", "draft")
 
 
 @dataclass(frozen=True)
@@ -290,13 +301,12 @@ def _button(button: Any, path: str, problems: Problems) -> dict[str, str] | None
     if not isinstance(button, dict):
         problems.add(path, "must be an object")
         return None
-    kind = BUTTON_TYPES.get(str(button.get("type")))
-    label = button.get("label", button.get("text"))
+    kind = _lookup(BUTTON_TYPES, button.get("type"))
     if kind is None:
         problems.add(f"{path}.type", "must be reply, url, call or copy")
         return None
-    if not isinstance(label, str) or not 1 <= len(label.strip()) <= 20:
-        problems.add(f"{path}.label", "required, 1-20 characters")
+    label = _button_label(button, path, problems)
+    if label is None:
         return None
     result = {"type": kind, "label": label}
     if kind == "reply" and isinstance(button.get("id"), str) and 0 < len(button["id"]) <= 256:
@@ -305,14 +315,45 @@ def _button(button: Any, path: str, problems: Problems) -> dict[str, str] | None
     if required:
         value = button.get(required, button.get({"call": "phone_number",
                                                   "copy": "example"}.get(kind, required)))
-        if not isinstance(value, str) or not value:
-            problems.add(f"{path}.{required}", f"required for {kind} buttons")
-            return None
-        if kind == "url" and not value.lower().startswith(("http://", "https://")):
-            problems.add(f"{path}.url", "must be an http(s) URL")
+        value = _button_value(kind, value, f"{path}.{required}", problems)
+        if value is None:
             return None
         result[required] = value
     return result
+
+
+def _lookup(table: dict[str, str], key: Any) -> str | None:
+    """``table[key]`` for a string key; None for an unknown name and for any other JSON value
+    (a list or an object is not even hashable)."""
+    return table.get(key) if isinstance(key, str) else None
+
+
+def _button_label(button: dict[str, Any], path: str, problems: Problems) -> str | None:
+    label = button.get("label", button.get("text"))
+    if not isinstance(label, str) or not 1 <= len(label.strip()) <= MAX_BUTTON_LABEL:
+        problems.add(f"{path}.label", f"required, 1-{MAX_BUTTON_LABEL} characters")
+        return None
+    return label
+
+
+def _button_value(kind: str, value: Any, path: str, problems: Problems) -> str | None:
+    """The url, phone number or code a button carries (a phone number comes back as E.164)."""
+    if not isinstance(value, str) or not value:
+        problems.add(path, f"required for {kind} buttons")
+        return None
+    if kind == "url" and not _is_http_url(value):
+        problems.add(path, "must be an http(s) URL")
+        return None
+    if kind == "call":
+        phone = phones.normalize_e164(value)
+        if phone is None:
+            problems.add(path, "must be an E.164 phone number, e.g. +5511988887777")
+        return phone
+    return value
+
+
+def _is_http_url(value: str) -> bool:
+    return value.lower().startswith(("http://", "https://"))
 
 
 def _header(body: dict[str, Any], problems: Problems, out: dict[str, Any]) -> None:
@@ -343,30 +384,118 @@ def _labels(body: dict[str, Any], problems: Problems, out: dict[str, Any]) -> No
 
 
 def _objects(body: dict[str, Any], problems: Problems, out: dict[str, Any]) -> None:
-    lst = body.get("list")
-    if lst is not None:
-        sections = lst.get("sections") if isinstance(lst, dict) else None
-        if not isinstance(lst, dict) or not isinstance(lst.get("buttonText"), str) \
-                or not isinstance(sections, list) or not sections \
-                or not all(isinstance(s, dict) and isinstance(s.get("rows"), list) and s["rows"]
-                           for s in sections):
-            problems.add("list", "must be {buttonText, sections: [{title, rows: [...]}]}")
-        else:
-            out["list"] = lst
-    carousel = body.get("carousel")
-    if carousel is not None:
-        cards = carousel.get("cards") if isinstance(carousel, dict) else None
-        if not isinstance(cards, list) or not 1 <= len(cards) <= 10:
-            problems.add("carousel.cards", "must be an array of 1-10 cards")
-        else:
-            out["carousel"] = carousel
-    flow = body.get("flow")
-    if flow is not None:
-        if not isinstance(flow, dict) or not isinstance(flow.get("flowId"), str) \
-                or not isinstance(flow.get("cta"), str):
-            problems.add("flow", "must be {flowId, cta, ...}")
-        else:
-            out["flow"] = flow
+    for key, check in (("list", _list), ("carousel", _carousel), ("flow", _flow)):
+        value = body.get(key)
+        if value is not None and check(value, problems):
+            out[key] = value
+
+
+def _list(value: Any, problems: Problems) -> bool:
+    shape = "must be {buttonText, sections: [{title, rows: [{title, description?, rowId?}]}]}"
+    sections = value.get("sections") if isinstance(value, dict) else None
+    if not isinstance(value, dict) or not _text(value.get("buttonText")) \
+            or not isinstance(sections, list) or not sections:
+        problems.add("list", shape)
+        return False
+    before = len(problems)
+    for i, section in enumerate(sections):
+        _section(section, f"list.sections[{i}]", problems)
+    return len(problems) == before
+
+
+def _section(section: Any, path: str, problems: Problems) -> None:
+    rows = section.get("rows") if isinstance(section, dict) else None
+    if not isinstance(section, dict) or not isinstance(rows, list) or not rows:
+        problems.add(path, "must be {title, rows: [...]} with at least one row")
+        return
+    if not _optional_text(section.get("title")):
+        problems.add(f"{path}.title", "must be a string")
+    for j, row in enumerate(rows):
+        if not isinstance(row, dict) or not _text(row.get("title")):
+            problems.add(f"{path}.rows[{j}]", "must be {title, description?, rowId?}: "
+                                              "title is a non-empty string")
+        elif not all(_optional_text(row.get(k)) for k in ("description", "rowId", "id")):
+            problems.add(f"{path}.rows[{j}]", "description and rowId must be strings")
+
+
+def _carousel(value: Any, problems: Problems) -> bool:
+    cards = value.get("cards") if isinstance(value, dict) else None
+    if not isinstance(cards, list) or not 1 <= len(cards) <= MAX_CARDS:
+        problems.add("carousel.cards", f"must be an array of 1-{MAX_CARDS} cards")
+        return False
+    if value.get("cardTemplate") is not None and not isinstance(value["cardTemplate"], dict):
+        problems.add("carousel.cardTemplate", "must be an object")
+    before = len(problems)
+    for i, card in enumerate(cards):
+        _card(card, f"carousel.cards[{i}]", problems)
+    return len(problems) == before
+
+
+def _card(card: Any, path: str, problems: Problems) -> None:
+    """A card is ``{media: {...}, body?: string, buttons?: [{type, text, url?, payload?}]}``:
+    every card carries its own media (an empty card has nothing to show)."""
+    if not isinstance(card, dict) or not card:
+        problems.add(path, "must be a non-empty object {media, body?, buttons?}; "
+                           "every card carries its own media")
+        return
+    media = card.get("media")
+    if not isinstance(media, dict) or not media:
+        problems.add(f"{path}.media", "required: the card's media object (every card "
+                                      "carries its own media)")
+    if card.get("body") is not None and not _text(card["body"]):
+        problems.add(f"{path}.body", "must be a non-empty string")
+    buttons = card.get("buttons")
+    if buttons is None:
+        return
+    if not isinstance(buttons, list):
+        problems.add(f"{path}.buttons", "must be an array")
+        return
+    for j, button in enumerate(buttons):
+        _card_button(button, f"{path}.buttons[{j}]", problems)
+
+
+def _card_button(button: Any, path: str, problems: Problems) -> None:
+    if not isinstance(button, dict):
+        problems.add(path, "must be an object {type, text, url?, payload?}")
+        return
+    kind = _lookup(CARD_BUTTON_TYPES, button.get("type"))
+    if kind is None:
+        problems.add(f"{path}.type", "must be QUICK_REPLY or URL")
+        return
+    text = button.get("text", button.get("label"))
+    if not isinstance(text, str) or not 1 <= len(text.strip()) <= MAX_BUTTON_LABEL:
+        problems.add(f"{path}.text", f"required, 1-{MAX_BUTTON_LABEL} characters")
+    url = button.get("url")
+    if kind == "URL" and not (isinstance(url, str) and _is_http_url(url)):
+        problems.add(f"{path}.url", "required for URL buttons, an http(s) URL")
+    if not _optional_text(button.get("payload")):
+        problems.add(f"{path}.payload", "must be a string")
+
+
+def _flow(value: Any, problems: Problems) -> bool:
+    if not isinstance(value, dict) or not _text(value.get("flowId")) \
+            or not _text(value.get("cta")):
+        problems.add("flow", "must be {flowId, cta, ...}")
+        return False
+    before = len(problems)
+    if value.get("action") is not None and value["action"] not in FLOW_ACTIONS:
+        problems.add("flow.action", f"must be one of {', '.join(FLOW_ACTIONS)}")
+    if value.get("mode") is not None and value["mode"] not in FLOW_MODES:
+        problems.add("flow.mode", f"must be one of {', '.join(FLOW_MODES)}")
+    if not _optional_text(value.get("screen")):
+        problems.add("flow.screen", "must be a string")
+    if value.get("data") is not None and not isinstance(value["data"], dict):
+        problems.add("flow.data", "must be an object")
+    return len(problems) == before
+
+
+def _text(value: Any) -> bool:
+    """A non-blank string."""
+    return isinstance(value, str) and bool(value.strip())
+
+
+def _optional_text(value: Any) -> bool:
+    return value is None or isinstance(value, str)
 
 
 def _schedule(body: dict[str, Any], now_ms: int,
@@ -375,9 +504,13 @@ def _schedule(body: dict[str, Any], now_ms: int,
     deliver_until = _time(body, "deliverUntil", problems)
     effective_at = max(deliver_at or now_ms, now_ms)
     if deliver_at is not None and deliver_at - now_ms > MAX_SCHEDULE_AHEAD_MS:
-        problems.add("deliverAt", "at most 35 days ahead")
+        problems.add("deliverAt", f"at most {MAX_SCHEDULE_AHEAD_DAYS} days ahead")
     if deliver_until is not None and deliver_until <= effective_at:
         problems.add("deliverUntil", "must be after deliverAt (and in the future)")
+    elif deliver_until is not None \
+            and deliver_until - effective_at > MAX_DEADLINE_AFTER_START_MS:
+        problems.add("deliverUntil", f"at most {MAX_DEADLINE_AFTER_START_DAYS} days after "
+                                     "deliverAt (after now when deliverAt is not given)")
     return (effective_at if deliver_at is not None else None), deliver_until
 
 
@@ -389,7 +522,9 @@ def _time(body: dict[str, Any], key: str, problems: Problems) -> int | None:
         problems.add(key, "must be an ISO-8601 string")
         return None
     try:
-        return parse_iso(value)
+        return clock.parse_iso(value)
+    except clock.DateOutOfRange:
+        problems.add(key, f"must be {clock.BOUNDS_TEXT}")
     except ValueError:
         problems.add(key, "must be an ISO-8601 date-time, e.g. 2026-07-01T12:00:00.000Z")
-        return None
+    return None

@@ -57,7 +57,7 @@ _NAME_SEPARATORS = re.compile(r"[\s._\-/]+")
 _NAME = re.compile(r"[a-z0-9]+(?:_[a-z0-9]+)*")
 _LANGUAGE = re.compile(r"([A-Za-z]{2,3})(?:[_-]([A-Za-z]{2}))?")
 _PLACEHOLDER = re.compile(r"\{\{(.*?)\}\}", re.DOTALL)
-_DATA_URI = re.compile(r"data:([\w.+-]+/[\w.+-]+);base64,(.*)", re.DOTALL)
+_DATA_URI = re.compile(r"data:([\w.+-]+/[\w.+-]+);base64,(.*)", re.DOTALL | re.ASCII)
 _COPY_CODE = re.compile(r"[A-Za-z0-9]+")
 _HEADER_FORMATTING = ("*", "~", "`")
 
@@ -216,6 +216,12 @@ def _structured(value: Any, problems: Problems) -> dict[str, Any]:
     return {"body": value}  # None or a wrong type: reported as body.text
 
 
+def _upper(value: Any) -> str | None:
+    """A type name from JSON, upper-cased; None for anything but a string, so an object or a
+    list given as a type is reported like an unknown name (and never used as a dict key)."""
+    return value.upper() if isinstance(value, str) else None
+
+
 def _text_of(value: Any) -> Any:
     """``{"text": "x"}`` and ``"x"`` both mean the text ``x``."""
     return value.get("text") if isinstance(value, dict) else value
@@ -269,9 +275,8 @@ def _header(value: Any, problems: Problems) -> dict[str, Any] | None:
     if not isinstance(value, dict):
         problems.add("header", "must be an object like {\"type\": \"TEXT\", \"text\": ...}")
         return None
-    kind = value.get("type", value.get("format"))
-    kind = kind.upper() if isinstance(kind, str) else kind
-    if kind not in HEADER_TYPES:
+    kind = _upper(value.get("type", value.get("format")))
+    if kind is None or kind not in HEADER_TYPES:
         problems.add("header.type", f"must be one of {', '.join(HEADER_TYPES)}")
         return None
     if kind == "NONE":
@@ -360,9 +365,8 @@ def _button(field_name: str, value: Any, problems: Problems) -> dict[str, Any] |
     if not isinstance(value, dict):
         problems.add(field_name, "must be an object")
         return None
-    kind = value.get("type")
-    kind = kind.upper() if isinstance(kind, str) else kind
-    if kind not in BUTTON_LIMITS:
+    kind = _upper(value.get("type"))
+    if kind is None or kind not in BUTTON_LIMITS:
         problems.add(f"{field_name}.type", f"must be one of {', '.join(BUTTON_LIMITS)}")
         return None
     if kind == "COPY_CODE":

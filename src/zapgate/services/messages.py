@@ -7,9 +7,10 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from zapgate import errors
-from zapgate.clock import iso, parse_iso
+from zapgate import clock, errors
+from zapgate.clock import iso
 from zapgate.container import Container
+from zapgate.domain import phones
 from zapgate.domain.lifecycle import Status
 from zapgate.services import lifecycle
 from zapgate.storage import tables as t
@@ -98,10 +99,21 @@ def _date_param(value: str | None, name: str) -> int | None:
     if not value:
         return None
     try:
-        return parse_iso(value)
+        return clock.parse_iso(value)
+    except clock.DateOutOfRange:
+        message = f"must be {clock.BOUNDS_TEXT}"
     except ValueError:
-        raise errors.ValidationFailed(f"{name} must be an ISO-8601 date", details=[
-            {"field": name, "message": "ISO-8601"}]) from None
+        message = "must be an ISO-8601 date-time, e.g. 2026-07-01T00:00:00Z"
+    raise errors.ValidationFailed(f"{name} {message}", details=[
+        {"field": name, "message": message}])
+
+
+def _destination_filter(value: str) -> str:
+    """The stored form of a destination filter: a JID or a BSUID as given, a phone in E.164
+    however it is written (``+`` added to anything else, as destinations are stored)."""
+    if "@" in value or phones.is_bsuid(value):
+        return value
+    return phones.normalize_e164(value) or "+" + value.removeprefix("+")
 
 
 async def list_messages(container: Container, *, number_id: str,
@@ -127,9 +139,7 @@ async def list_messages(container: Container, *, number_id: str,
     if end is not None:
         where.append(m.created_at <= end)
     if params.get("destinationNumber"):
-        dest = str(params["destinationNumber"])
-        where.append(m.destination == (dest if dest.startswith("+") or "@" in dest
-                                       else "+" + dest))
+        where.append(m.destination == _destination_filter(str(params["destinationNumber"])))
     label = params.get("label")
     async with container.db.read() as conn:
         if label:

@@ -188,7 +188,7 @@ def _meta_input(body: Any) -> tuple[str, str, dict[str, Any]]:
         else:
             creds[field] = value.strip()
     for field in ("phoneNumberId", "wabaId"):
-        if field in creds and not creds[field].isdigit():
+        if field in creds and not (creds[field].isascii() and creds[field].isdigit()):
             problems.append({"field": field, "message": "must be Meta's numeric id"})
     secret = body.get("appSecret")
     if secret is not None and (not isinstance(secret, str) or not secret):

@@ -27,7 +27,7 @@ DONE = {"canceled": "Message canceled."}
 CANCEL_REFUSED = {"ALREADY_SENT": "it has already left the queue.",
                   "NOT_SCHEDULED": "it is being sent now."}
 STOP_POLLING = 286  # htmx stops an "every 2s" trigger on this status
-_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 
 
 # -- the log ---------------------------------------------------------------------------------
