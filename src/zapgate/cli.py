@@ -1,4 +1,4 @@
-"""``zapgate`` command line: serve, worker, migrate, admin, check-config."""
+"""``zapgate`` command line: serve, worker, migrate, check-config, demo, admin, sim."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from zapgate import __version__
 from zapgate import logging as zlog
 from zapgate.container import build_container
 from zapgate.settings import Settings
@@ -40,61 +41,118 @@ def main(argv: Sequence[str] | None = None) -> int:
     return result
 
 
+class _HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
+    """Appends ``(default: …)`` to an option's help, except where there is nothing to show
+    (flags that are off, options without a default: their help says what happens)."""
+
+    def _get_help_string(self, action: argparse.Action) -> str | None:
+        if action.default in (None, False) or action.required:
+            return action.help
+        return super()._get_help_string(action)
+
+
 def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="zapgate", description="Self-hosted WhatsApp gateway")
-    sub = p.add_subparsers()
-    serve = sub.add_parser("serve", help="run the API, dashboard and workers")
-    serve.add_argument("--host", default="127.0.0.1")
-    serve.add_argument("--port", type=int, default=8080)
-    serve.add_argument("--no-demo", action="store_true", help="do not create the demo workspace")
-    serve.add_argument("--workers", type=int, default=1, help="uvicorn worker processes")
+    p = argparse.ArgumentParser(prog="zapgate", description="Self-hosted WhatsApp gateway",
+                                formatter_class=_HelpFormatter)
+    p.add_argument("--version", action="version", version=f"zapgate {__version__}")
+    sub = p.add_subparsers(parser_class=_SubParser)
+    _serve_parser(sub)
+    sub.add_parser("worker", help="run only the background workers").set_defaults(func=_worker)
+    sub.add_parser("migrate", help="apply database migrations").set_defaults(func=_migrate)
+    sub.add_parser("check-config", help="validate settings and database access"
+                   ).set_defaults(func=_check_config)
+    demo = sub.add_parser("demo", help="print new credentials for the demo workspace",
+                          description="Issue new credentials for the demo workspace (a new "
+                                      "password, new tenant and number keys; the old ones stop "
+                                      "working) and print them with ready curl commands. "
+                                      "Creates the workspace if the database has none.")
+    _listen_options(demo, "the address the printed commands use")
+    demo.set_defaults(func=_demo)
+    _admin_parser(sub.add_parser("admin", help="operator commands"))
+    _sim_parser(sub)
+    return p
+
+
+class _SubParser(argparse.ArgumentParser):
+    """Every subcommand gets the same help formatter (argparse does not pass it down)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("formatter_class", _HelpFormatter)
+        super().__init__(*args, **kwargs)
+
+
+def _listen_options(parser: argparse.ArgumentParser, what: str) -> None:
+    parser.add_argument("--host", default="127.0.0.1", help=f"{what}: host")
+    parser.add_argument("--port", type=int, default=8080, help=f"{what}: port")
+
+
+def _serve_parser(sub: Any) -> None:
+    serve = sub.add_parser("serve", help="run the API, dashboard and workers",
+                           description="Run the API, dashboard and workers in the foreground "
+                                       "(Ctrl-C stops them). On an empty database in "
+                                       "development it first creates a demo workspace and "
+                                       "prints its credentials.")
+    _listen_options(serve, "where to listen")
+    serve.add_argument("--no-demo", action="store_true",
+                       help="do not create the demo workspace (also: ZAPGATE_DEMO=0)")
+    serve.add_argument("--workers", type=int, default=1,
+                       help="server processes sharing the port (each also runs the background "
+                            "workers unless ZAPGATE_RUN_WORKERS=0); more than 1 wants "
+                            "PostgreSQL")
     serve.set_defaults(func=_serve)
-    worker = sub.add_parser("worker", help="run only the background workers")
-    worker.set_defaults(func=_worker)
-    mig = sub.add_parser("migrate", help="apply database migrations")
-    mig.set_defaults(func=_migrate)
-    check = sub.add_parser("check-config", help="validate settings and database access")
-    check.set_defaults(func=_check_config)
-    admin = sub.add_parser("admin", help="operator commands")
-    admin_sub = admin.add_subparsers()
+
+
+def _admin_parser(admin: argparse.ArgumentParser) -> None:
+    admin_sub = admin.add_subparsers(parser_class=_SubParser)
     ct = admin_sub.add_parser("create-tenant", help="create a workspace and its owner")
-    ct.add_argument("--name", required=True)
-    ct.add_argument("--plan", default="FREE", choices=["FREE", "PAID"])
-    ct.add_argument("--email")
-    ct.add_argument("--password")
-    ct.add_argument("--json", action="store_true")
+    ct.add_argument("--name", required=True, help="the workspace's name")
+    ct.add_argument("--plan", default="FREE", choices=["FREE", "PAID"], help="its plan")
+    ct.add_argument("--email", help="the owner's sign-in email (default: generated)")
+    ct.add_argument("--password", help="the owner's password (default: generated, printed)")
+    ct.add_argument("--json", action="store_true", help="print the result as JSON")
     ct.set_defaults(func=_create_tenant)
+    lt = admin_sub.add_parser("list-tenants",
+                              help="list workspaces with their plan, owner and numbers")
+    lt.add_argument("--json", action="store_true", help="print the list as JSON")
+    lt.set_defaults(func=_list_tenants)
     sp = admin_sub.add_parser("set-plan", help="change a workspace's plan")
-    sp.add_argument("--tenant", required=True)
-    sp.add_argument("--plan", required=True, choices=["FREE", "PAID"])
-    sp.add_argument("--monthly-limit", type=int)
-    sp.add_argument("--max-numbers", type=int)
+    sp.add_argument("--tenant", required=True, help="the workspace id (tenant_…)")
+    sp.add_argument("--plan", required=True, choices=["FREE", "PAID"], help="the new plan")
+    sp.add_argument("--monthly-limit", type=int,
+                    help="messages per calendar month (default: 200 on FREE, unlimited on PAID)")
+    sp.add_argument("--max-numbers", type=int,
+                    help="numbers allowed (default: 1 on FREE, unlimited on PAID)")
     sp.set_defaults(func=_set_plan)
     cu = admin_sub.add_parser("create-user", help="add a dashboard user to a workspace")
-    cu.add_argument("--tenant", required=True)
-    cu.add_argument("--email", required=True)
+    cu.add_argument("--tenant", required=True, help="the workspace id (tenant_…)")
+    cu.add_argument("--email", required=True, help="the user's sign-in email")
     cu.add_argument("--password", help="at least 10 characters (default: generated, printed)")
     cu.set_defaults(func=_create_user)
     rp = admin_sub.add_parser("reset-password",
                               help="set a user's password and sign them out everywhere")
-    rp.add_argument("--email", required=True)
+    rp.add_argument("--email", required=True, help="the user's sign-in email")
     rp.add_argument("--password", help="at least 10 characters (default: generated, printed)")
     rp.set_defaults(func=_reset_password)
+
+
+def _sim_parser(sub: Any) -> None:
     sim = sub.add_parser("sim", help="run a loopback simulator of a WhatsApp provider",
                          description="Run a provider simulator (tests, demos, benchmarks). Its "
                                      "control API is under /_sim; see the README.")
-    sim.add_argument("provider", choices=["meta", "evolution-v2", "evolution-go"])
-    sim.add_argument("--host", default="127.0.0.1")
-    sim.add_argument("--port", type=int, required=True)
+    sim.add_argument("provider", choices=["meta", "evolution-v2", "evolution-go"],
+                     help="which provider to simulate")
+    sim.add_argument("--host", default="127.0.0.1", help="where to listen (loopback only)")
+    sim.add_argument("--port", type=int, required=True, help="where to listen: port")
     sim.add_argument("--callback", help="where callbacks go: Zapgate's /webhooks/meta for Meta; "
-                                        "an extra global webhook URL for Evolution")
+                                        "an extra global webhook URL for Evolution "
+                                        "(default: none)")
     sim.add_argument("--app-secret", default="sim-app-secret",
                      help="Meta: the app secret that signs callbacks")
-    sim.add_argument("--api-key", help="Evolution: the global API key (default: sim-...-key)")
+    sim.add_argument("--api-key", help="Evolution: the global API key (default: "
+                                       "sim-evolution-key, GO: sim-evolution-go-key)")
     sim.add_argument("--license-required", action="store_true",
                      help="Evolution GO: start behind the license gate (503)")
     sim.set_defaults(func=_sim)
-    return p
 
 
 def _sim(args: argparse.Namespace) -> int:
@@ -129,8 +187,7 @@ def _run(coro: Any) -> Any:
 def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
-    from zapgate.demo import ensure_demo
-    from zapgate.web.app import create_app
+    from zapgate.demo import base_url, ensure_demo
 
     settings = _settings()
     zlog.configure(settings.log_level, json_logs=settings.log_json)
@@ -138,9 +195,49 @@ def _serve(args: argparse.Namespace) -> int:
         info = _run(ensure_demo(settings, host=args.host, port=args.port))
         if info:
             print(info, flush=True)
-    app = create_app(settings)
-    uvicorn.run(app, host=args.host, port=args.port, log_level=settings.log_level.lower(),
-                access_log=False, lifespan="on")
+    if sys.stdout.isatty():
+        print(f"Zapgate is serving {base_url(args.host, args.port)} in the foreground; "
+              "Ctrl-C stops it.", flush=True)
+    # log_config=None: uvicorn's loggers go through our handler (zlog.configure), not its own
+    # plain-text ones, so its tracebacks are JSON and redacted like every other line.
+    options: dict[str, Any] = {"host": args.host, "port": args.port, "log_config": None,
+                               "log_level": settings.log_level.lower(), "access_log": False,
+                               "lifespan": "on"}
+    if args.workers > 1:
+        # Worker processes import the app themselves, so it is named, not passed; a process
+        # importing it on a busy machine may need more than uvicorn's default 5 s to answer.
+        _run(_migrate_once(settings))
+        uvicorn.run("zapgate.cli:app_factory", factory=True, workers=args.workers,
+                    timeout_worker_healthcheck=30, **options)
+    else:
+        uvicorn.run(app_factory(settings), **options)
+    return 0
+
+
+def app_factory(settings: Settings | None = None) -> Any:
+    """The ASGI app ``serve`` runs (in each process of ``serve --workers N``)."""
+    from zapgate.web.app import create_app
+
+    if settings is None:
+        settings = _settings()
+        zlog.configure(settings.log_level, json_logs=settings.log_json)
+    return create_app(settings)
+
+
+async def _migrate_once(settings: Settings) -> None:
+    from zapgate.storage import migrate
+
+    container = build_container(settings)
+    try:
+        await migrate.upgrade(container.db)
+    finally:
+        await container.close()
+
+
+def _demo(args: argparse.Namespace) -> int:
+    from zapgate.demo import reissue_demo
+
+    print(_run(reissue_demo(_settings(), host=args.host, port=args.port)))
     return 0
 
 
@@ -210,7 +307,9 @@ def _check_config(_args: argparse.Namespace) -> int:
     print(f"database: ok (revision {revision}{'' if current else ', migrations pending'})")
     print(f"public url: {settings.public_url}")
     print(f"secret key: {'set' if settings.secret_key.get_secret_value() else 'not set (dev)'}")
-    print(f"private webhook urls: {'allowed' if settings.allow_private_urls else 'refused'}")
+    print(f"private webhook urls: {'allowed' if settings.allow_private_urls else 'refused'}"
+          f"{' (loopback allowed)' if settings.allow_loopback_urls else ''}")
+    print(f"demo workspace on an empty database: {'yes' if settings.demo else 'no'}")
     return 0
 
 
@@ -286,3 +385,36 @@ def _set_plan(args: argparse.Namespace) -> int:
     _run(run())
     print(f"{args.tenant}: plan {args.plan}")
     return 0
+
+
+def _list_tenants(args: argparse.Namespace) -> int:
+    rows = _with_container(_tenant_rows)
+    if args.json:
+        print(json.dumps(rows))
+        return 0
+    for row in rows:
+        print(f"{row['tenantId']}  {row['plan']:<4}  {row['numbers']} number(s)  "
+              f"{row['name']}  owner {row['ownerEmail'] or '-'}")
+    if not rows:
+        print("no workspaces")
+    return 0
+
+
+async def _tenant_rows(container: Any) -> list[dict[str, Any]]:
+    """Every workspace, oldest first, with its live numbers counted and its first owner."""
+    import sqlalchemy as sa
+
+    from zapgate.storage import tables as t
+
+    w, n, u = t.workspaces.c, t.numbers.c, t.users.c
+    live_numbers = (sa.select(sa.func.count()).where(n.workspace_id == w.id,
+                                                     n.deleted_at.is_(None))
+                    .scalar_subquery())
+    owner = (sa.select(u.email).where(u.workspace_id == w.id, u.role == "owner")
+             .order_by(u.created_at).limit(1).scalar_subquery())
+    query = sa.select(w.id, w.name, w.plan, live_numbers.label("numbers"),
+                      owner.label("owner")).order_by(w.created_at, w.id)
+    async with container.db.read() as conn:
+        result = await conn.execute(query)
+        return [{"tenantId": r.id, "name": r.name, "plan": r.plan, "numbers": r.numbers,
+                 "ownerEmail": r.owner} for r in result]

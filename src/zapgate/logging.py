@@ -53,15 +53,26 @@ class TextFormatter(logging.Formatter):
         return redact(base)
 
 
+# Uvicorn's own loggers. Its default config gives them plain-text handlers of their own, which
+# would print tracebacks (secrets and all) past our formatter; run uvicorn with
+# ``log_config=None`` and, after ``configure``, they propagate to the root handler.
+UVICORN_LOGGERS = ("uvicorn", "uvicorn.error", "uvicorn.access", "uvicorn.asgi")
+
+
 def configure(level: str = "INFO", *, json_logs: bool = True) -> None:
+    """One stderr handler on the root logger, JSON or text, secrets redacted; every other
+    logger (uvicorn's included) goes through it."""
     handler = logging.StreamHandler(sys.stderr)
     text = TextFormatter("%(levelname)s %(name)s %(message)s")
     handler.setFormatter(JsonFormatter() if json_logs else text)
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
-    for noisy in ("uvicorn.access",):
-        logging.getLogger(noisy).setLevel(logging.WARNING)
+    for name in UVICORN_LOGGERS:
+        uvicorn_logger = logging.getLogger(name)
+        uvicorn_logger.handlers.clear()
+        uvicorn_logger.propagate = True
+    logging.getLogger("uvicorn.access").setLevel(logging.WARNING)
 
 
 def log(logger: logging.Logger, level: int, msg: str, **fields: Any) -> None:

@@ -20,7 +20,11 @@ class Settings(BaseSettings):
     database_url: str = "sqlite+aiosqlite:///./zapgate.db"
     public_url: str = "http://127.0.0.1:8080"
     secret_key: SecretStr = SecretStr("")
+    # Webhook targets on loopback/private addresses; see zapgate.domain.urls. Loopback alone
+    # (this machine: 127.0.0.0/8, ::1, localhost) is on by default in development, where the
+    # receiver under test usually runs beside Zapgate.
     allow_private_urls: bool = False
+    allow_loopback_urls: bool = False
     allow_key_id_auth: bool = True
     log_level: str = "INFO"
     log_json: bool = True
@@ -88,7 +92,17 @@ class Settings(BaseSettings):
     dashboard_login_max_failures: int = Field(default=5, ge=1)
     dashboard_login_window_seconds: float = Field(default=300, gt=0)
 
-    demo: bool = True
+    # ``serve`` creates a demo workspace on an empty database and prints its keys and password:
+    # on by default in development only (``scripts/run``), never silently in production.
+    demo: bool = False
+
+    @model_validator(mode="after")
+    def _development_defaults(self) -> Settings:
+        if self.environment == "development":
+            for name in ("demo", "allow_loopback_urls"):
+                if name not in self.model_fields_set:
+                    setattr(self, name, True)
+        return self
 
     @model_validator(mode="after")
     def _secret_key_present(self) -> Settings:

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 import subprocess
 import sys
 
+import pytest
+
 from tests.acceptance.conftest import ZAPGATE
+from tests.helpers import with_container
+from zapgate.services import numbers
 
 
 def _run(env, *args, check=True):
@@ -41,40 +46,68 @@ def test_python_dash_m_and_help(serve_env):
     assert result.returncode == 0 and "serve" in result.stdout
 
 
-def test_serve_prints_demo_credentials(serve_env, tmp_path):
-    from tests.acceptance.conftest import ServeProcess
+def test_version():
+    from zapgate import __version__
 
-    env = {k: v for k, v in serve_env.items()}
-    proc = ServeProcess(env, tmp_path / "demo.log")
-    proc.proc = subprocess.Popen([ZAPGATE, "serve", "--port", str(proc.port)], env=env,
-                                 stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    try:
-        lines = []
-        for line in proc.proc.stdout:
-            lines.append(line)
-            if (len(lines) > 1 and lines[-2].startswith("Track it:")) or len(lines) > 200:
-                break
-        text = "".join(lines)
-        assert "Tenant key:      ps_" in text and "Number key:      ps_" in text
-        assert "Dashboard:" in text and "curl -s" in text
-        key = next(line.split()[-1] for line in lines if line.startswith("Number key:"))
-        import httpx
-
-        from tests.conftest import wait_until
-
-        wait_until(lambda: _up(proc.url), timeout=30)
-        r = httpx.post(f"{proc.url}/v1/messages/send", headers={"x-api-key": key},
-                       json={"destinationNumber": "+5511988887777", "text": "demo"})
-        assert r.status_code == 202, r.text
-    finally:
-        proc.stop()
-        proc.proc.stdout.close()
+    result = subprocess.run([ZAPGATE, "--version"], capture_output=True, text=True, timeout=30)
+    assert result.returncode == 0 and result.stdout.strip() == f"zapgate {__version__}"
 
 
-def _up(url):
-    import httpx
+@pytest.mark.parametrize(("command", "expected"), [
+    (["serve"], ["--host HOST", "(default: 127.0.0.1)", "(default: 8080)", "(default: 1)",
+                 "Ctrl-C"]),
+    (["demo"], ["(default: 127.0.0.1)", "(default: 8080)"]),
+    (["admin", "create-tenant"], ["(default: FREE)", "(default: generated"]),
+    (["admin", "list-tenants"], ["--json"]),
+    (["sim"], ["(default: sim-app-secret)", "(default: 127.0.0.1)"]),
+])
+def test_help_shows_every_option_with_its_default(capsys, command, expected):
+    from zapgate.cli import main
 
-    try:
-        return httpx.get(url + "/healthz").status_code == 200
-    except httpx.HTTPError:
-        return False
+    with pytest.raises(SystemExit) as exited:
+        main([*command, "--help"])
+    out = capsys.readouterr().out
+    assert exited.value.code == 0
+    for text in expected:
+        assert text in " ".join(out.split()), out
+
+
+def test_every_option_has_help():
+    from zapgate.cli import _parser
+
+    def walk(parser):
+        yield parser
+        for action in parser._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                for sub in action.choices.values():
+                    yield from walk(sub)
+
+    for parser in walk(_parser()):
+        for action in parser._actions:
+            if not isinstance(action, argparse._SubParsersAction):
+                assert action.help, f"{parser.prog}: {action.option_strings or action.dest}"
+
+
+def test_list_tenants(serve_env, make_settings):
+    assert _run(serve_env, "admin", "list-tenants").stdout.strip() == "no workspaces"
+    acme = json.loads(_run(serve_env, "admin", "create-tenant", "--name", "Acme", "--plan",
+                           "PAID", "--email", "owner@acme.test", "--json").stdout)
+    beta = json.loads(_run(serve_env, "admin", "create-tenant", "--name", "Beta",
+                           "--json").stdout)
+
+    async def add_numbers(container):
+        for phone in ("+5511911110001", "+5511911110002"):
+            await numbers.create_number(container, workspace_id=acme["tenantId"], body={
+                "name": "n", "number": phone, "provider": "sandbox"})
+
+    with_container(make_settings(), add_numbers)
+    listed = json.loads(_run(serve_env, "admin", "list-tenants", "--json").stdout)
+    assert listed == [
+        {"tenantId": acme["tenantId"], "name": "Acme", "plan": "PAID", "numbers": 2,
+         "ownerEmail": "owner@acme.test"},
+        {"tenantId": beta["tenantId"], "name": "Beta", "plan": "FREE", "numbers": 0,
+         "ownerEmail": beta["ownerEmail"]},
+    ]
+    text = _run(serve_env, "admin", "list-tenants").stdout.splitlines()
+    assert len(text) == 2 and acme["tenantId"] in text[0] and "2 number(s)" in text[0]
+    assert "Beta" in text[1] and "FREE" in text[1]

@@ -10,7 +10,10 @@ Two layers, because a name can resolve anywhere and resolve differently later (D
   :func:`is_public_address` before writing a byte.
 
 Pure: no DNS, no sockets opened. ``allow_private`` (``ZAPGATE_ALLOW_PRIVATE_URLS``) switches the
-address rules off for local development and tests; the syntax rules always apply.
+address rules off for local development and tests; ``allow_loopback``
+(``ZAPGATE_ALLOW_LOOPBACK_URLS``, on by default in development) lets through only this machine --
+loopback addresses and the name ``localhost`` -- and nothing else private. The syntax rules
+always apply.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from zapgate import errors
 
 MAX_URL_LENGTH = 2048
 NOT_ALLOWED = "WEBHOOK_URL_NOT_ALLOWED"
+PRIVATE_SETTING = "ZAPGATE_ALLOW_PRIVATE_URLS"
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
@@ -35,20 +39,38 @@ _LOCAL_NAMES = frozenset({"localhost", "localhost.localdomain", "ip6-localhost",
 _NAT64 = ipaddress.IPv6Network("64:ff9b::/96")
 
 
-def check_target(raw: object, *, allow_private: bool, field: str = "url") -> str:
+def check_target(raw: object, *, allow_private: bool, allow_loopback: bool = False,
+                 field: str = "url") -> str:
     """The URL, stripped, if it may be registered as a webhook target; else raises.
 
     Malformed input is ``VALIDATION_ERROR`` (with ``details``); a well-formed URL pointing at a
-    local or private target is ``WEBHOOK_URL_NOT_ALLOWED``.
+    local or private target is ``WEBHOOK_URL_NOT_ALLOWED``, with a message naming the setting
+    that would allow it.
     """
     url = raw.strip() if isinstance(raw, str) else ""
-    parts = _parse(url, field)
-    host = parts.hostname or ""
-    if not allow_private and not is_public_host(host):
-        raise errors.ValidationFailed(
-            f"Webhook URL host {host!r} is a local or private address; webhooks must target a "
-            "public endpoint", code=NOT_ALLOWED)
-    return url
+    host = _parse(url, field).hostname or ""
+    if allow_private or is_public_host(host) or (allow_loopback and is_loopback_host(host)):
+        return url
+    raise errors.ValidationFailed(
+        f"Webhook URL host {host!r} is a local or private address; webhooks must target a "
+        f"public endpoint (set {PRIVATE_SETTING}=1 to allow local and private targets, e.g. "
+        "for development or tests)", code=NOT_ALLOWED)
+
+
+def is_loopback_host(host: str) -> bool:
+    """True for this machine only: a loopback address literal (127.0.0.0/8, ``::1``, also
+    IPv4-mapped) or the name ``localhost``, which resolves from the hosts file, not from DNS."""
+    name = host.lower().rstrip(".")
+    if name == "localhost":
+        return True
+    address = literal_address(name)
+    return address is not None and is_loopback_address(address)
+
+
+def is_loopback_address(address: IPAddress) -> bool:
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        return address.ipv4_mapped.is_loopback
+    return address.is_loopback
 
 
 def hostname(url: str) -> str:

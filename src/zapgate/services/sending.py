@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from zapgate import errors
 from zapgate.clock import iso, month_start_ms
 from zapgate.container import Container
-from zapgate.domain import ids, sendrequest, templates, windows
+from zapgate.domain import ids, sendrequest, template_rules, templates, windows
 from zapgate.domain.sendrequest import SendRequest
 from zapgate.providers.base import Capabilities
 from zapgate.storage import tables as t
@@ -204,7 +204,7 @@ async def _template(container: Container, number_id: str, ref: str) -> Any:
     c = t.templates.c
     query = (sa.select(t.templates)
              .where(c.number_id == number_id, c.deleted_at.is_(None),
-                    sa.or_(c.id == ref, c.name == ref))
+                    sa.or_(c.id == ref, c.name.in_([ref, template_rules.normalize_name(ref) or ref])))
              .order_by(sa.case((c.id == ref, 0), else_=1)).limit(1))
     async with container.db.read() as conn:
         row = (await conn.execute(query)).first()

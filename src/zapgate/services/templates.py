@@ -291,7 +291,7 @@ async def _find(conn: AsyncConnection, number_id: str, ref: str) -> Any:
 
 def _live_ref(number_id: str, ref: str) -> Any:
     return sa.and_(_tpl.number_id == number_id, _tpl.deleted_at.is_(None),
-                   sa.or_(_tpl.id == ref, _tpl.name == ref))
+                   sa.or_(_tpl.id == ref, _tpl.name.in_([ref, template_rules.normalize_name(ref) or ref])))
 
 
 def _id_first(ref: str) -> Any:

@@ -223,7 +223,7 @@ async def create_endpoint(container: Container, *, principal: Principal, body: A
     """Register an endpoint; the response is the only time (with rotate) the secret is shown."""
     body = _require_object(body)
     number_id = _requested_number(principal, body, header_number_id)
-    url = urls.check_target(body.get("url"), allow_private=container.settings.allow_private_urls)
+    url = _check_url(container, body.get("url"))
     name = _parse_name(body["name"]) if body.get("name") is not None else urls.hostname(url)
     events = parse_events(body.get("events", []))
     secret = ids.webhook_secret()
@@ -242,6 +242,12 @@ async def create_endpoint(container: Container, *, principal: Principal, body: A
     return {**view, "secret": secret}
 
 
+def _check_url(container: Container, raw: object) -> str:
+    s = container.settings
+    return urls.check_target(raw, allow_private=s.allow_private_urls,
+                             allow_loopback=s.allow_loopback_urls)
+
+
 def _patch_values(container: Container, body: dict[str, Any]) -> dict[str, Any]:
     present = [f for f in _PATCHABLE if f in body]
     if not present:
@@ -252,8 +258,7 @@ def _patch_values(container: Container, body: dict[str, Any]) -> dict[str, Any]:
     if "name" in body:
         values["name"] = _parse_name(body["name"])
     if "url" in body:
-        values["url"] = urls.check_target(body["url"],
-                                          allow_private=container.settings.allow_private_urls)
+        values["url"] = _check_url(container, body["url"])
     if "active" in body:
         values["active"] = _parse_active(body["active"])
     if "events" in body:

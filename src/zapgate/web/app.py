@@ -17,7 +17,7 @@ from zapgate import __version__
 from zapgate.container import Container, build_container
 from zapgate.settings import Settings
 from zapgate.storage import migrate
-from zapgate.web import callbacks, dashboard
+from zapgate.web import callbacks, dashboard, docs, openapi
 from zapgate.web import errors as web_errors
 from zapgate.web.api.v1 import analytics, api_keys, messages, numbers, sandbox, templates, webhooks
 from zapgate.web.middleware import GuardMiddleware, RateLimiter
@@ -82,7 +82,8 @@ def create_app(settings: Settings | None = None, *, container: Container | None 
 
     app = ZapgateApp(title="Zapgate", version=__version__, lifespan=lifespan,
                   description="Self-hosted WhatsApp gateway speaking the Pilot Status API v1. "
-                              "Authenticate with the `x-api-key` header.")
+                              "Authenticate with the `x-api-key` header.",
+                  docs_url=None, redoc_url=None)
     app.state.container = container
     app.state.ready = False
     app.state.rate_limiter = (RateLimiter(settings.rate_limit_per_second,
@@ -98,6 +99,7 @@ def create_app(settings: Settings | None = None, *, container: Container | None 
     app.include_router(callbacks.router)
     app.include_router(ops_router)
     dashboard.install(app)
+    docs.install(app)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app
 
@@ -114,5 +116,5 @@ def _openapi(app: FastAPI) -> dict[str, Any]:
         "ApiKeyId": {"type": "apiKey", "in": "header", "name": "x-api-key-id"},
     }
     schema["security"] = [{"ApiKey": []}, {"ApiKeyId": []}]
-    app.openapi_schema = schema
+    app.openapi_schema = openapi.tidy(schema)
     return schema

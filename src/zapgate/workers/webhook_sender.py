@@ -14,7 +14,9 @@ Rules (decisions.md, "Webhooks"):
 - 410 Gone disables the endpoint; so does failing every attempt for
   ``webhook_disable_after_seconds`` (with a ``webhook.disabled`` audit entry);
 - the address actually connected to is checked before a byte is sent (DNS can point a public
-  name at our own network at any time), unless ``allow_private_urls``.
+  name at our own network at any time), unless ``allow_private_urls``; with
+  ``allow_loopback_urls`` (development) a loopback target -- a loopback literal or
+  ``localhost``, the same hosts registration lets through -- is delivered unchecked.
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from zapgate import __version__
 from zapgate.container import Container
+from zapgate.domain import urls
 from zapgate.services import webhooks
 from zapgate.storage import tables as t
 from zapgate.storage.batch import Batcher
@@ -157,7 +160,8 @@ class WebhookSender:
         self._lease_ms = int((s.webhook_timeout_seconds + LEASE_MARGIN_SECONDS) * 1000)
         self._tasks: set[asyncio.Task[None]] = set()
         self._in_flight: Counter[str] = Counter()
-        self._client: httpx.AsyncClient | None = None
+        # Keyed by "peer check off": loopback targets in development skip the peer guard.
+        self._clients: dict[bool, httpx.AsyncClient] = {}
         self._timer: asyncio.TimerHandle | None = None
         self._timer_at: int | None = None
         self._records: Batcher[_Record] = Batcher(container.db, self._write_records)
@@ -191,9 +195,9 @@ class WebhookSender:
             task.cancel()  # its lease expires and another worker retries it
         await asyncio.gather(*leftovers, return_exceptions=True)
         await self._records.close()
-        if self._client is not None:
-            await self._client.aclose()
-            self._client = None
+        for client in self._clients.values():
+            await client.aclose()
+        self._clients.clear()
 
     # --- claiming ----------------------------------------------------------------------------
 
@@ -268,15 +272,20 @@ class WebhookSender:
 
     # --- one attempt ---------------------------------------------------------------------------
 
-    def _http(self) -> httpx.AsyncClient:
-        if self._client is None:
-            s = self._c.settings
-            transport = GuardedTransport(allow_private=s.allow_private_urls,
+    def _http(self, url: str) -> httpx.AsyncClient:
+        s = self._c.settings
+        # A loopback literal or ``localhost`` cannot be rebound to another machine, so when
+        # loopback targets are allowed they need no peer check; every other host keeps it.
+        unchecked = s.allow_private_urls or (
+            s.allow_loopback_urls and urls.is_loopback_host(urls.hostname(url)))
+        client = self._clients.get(unchecked)
+        if client is None:
+            transport = GuardedTransport(allow_private=unchecked,
                                          max_connections=s.webhook_concurrency)
-            self._client = httpx.AsyncClient(
+            client = self._clients[unchecked] = httpx.AsyncClient(
                 transport=transport, timeout=httpx.Timeout(s.webhook_timeout_seconds),
                 follow_redirects=False, trust_env=False)
-        return self._client
+        return client
 
     def _headers(self, job: Job, now_ms: int) -> dict[str, str]:
         previous = None
@@ -320,7 +329,7 @@ class WebhookSender:
                        retry_after=parse_retry_after(retry_after, now_s=time.time()))
 
     async def _post(self, job: Job, headers: dict[str, str]) -> tuple[int, str | None, str]:
-        async with self._http().stream("POST", job.url, content=job.body,
+        async with self._http(job.url).stream("POST", job.url, content=job.body,
                                        headers=headers) as response:
             excerpt = bytearray()
             async for chunk in response.aiter_raw():
