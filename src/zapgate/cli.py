@@ -67,6 +67,8 @@ def _parser() -> argparse.ArgumentParser:
                                       "working) and print them with ready curl commands. "
                                       "Creates the workspace if the database has none.")
     _listen_options(demo, "the address the printed commands use")
+    demo.add_argument("--force", action="store_true",
+                      help="run even with ZAPGATE_ENVIRONMENT=production")
     demo.set_defaults(func=_demo)
     _admin_parser(sub.add_parser("admin", help="operator commands"))
     _sim_parser(sub)
@@ -237,7 +239,12 @@ async def _migrate_once(settings: Settings) -> None:
 def _demo(args: argparse.Namespace) -> int:
     from zapgate.demo import reissue_demo
 
-    print(_run(reissue_demo(_settings(), host=args.host, port=args.port)))
+    settings = _settings()
+    if settings.environment == "production" and not args.force:
+        print("zapgate demo: refusing in production (it would create a workspace with printed "
+              "credentials); pass --force if you really mean it", file=sys.stderr)
+        return 2
+    print(_run(reissue_demo(settings, host=args.host, port=args.port)))
     return 0
 
 

@@ -155,3 +155,8 @@ def test_production_creates_and_prints_no_demo(serve_env, serving):
     listed = subprocess.run([ZAPGATE, "admin", "list-tenants", "--json"], env=env,
                             capture_output=True, text=True, check=True, timeout=60).stdout
     assert json.loads(listed) == []
+    # `zapgate demo` refuses there too, unless forced.
+    refused = subprocess.run([ZAPGATE, "demo"], env=env, capture_output=True, text=True,
+                             timeout=60)
+    assert refused.returncode == 2 and "--force" in refused.stderr
+    assert "Tenant key" not in refused.stdout
