@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from zapgate.domain import ids
 from zapgate.storage import tables as t
+from zapgate.storage import webhook_queue
 from zapgate.webhooks import payloads
 
 
@@ -45,11 +46,13 @@ async def emit(conn: AsyncConnection, *, number_id: str, event: str, data: dict[
         return 0
     event_id = ids.new_id("evt")
     body = orjson.dumps(payloads.envelope(event_id, event, now_ms, data)).decode()
+    # Behind an earlier delivery of the same message still pending: wait for it.
+    busy = await webhook_queue.busy_chains(conn, targets, order_key)
     await conn.execute(sa.insert(t.webhook_deliveries), [
         {"id": ids.new_id("whd"), "endpoint_id": endpoint_id, "event_id": event_id,
          "event": event, "body": body, "order_key": order_key, "seq": seq,
          "status": "PENDING", "attempts": 0, "next_attempt_at": now_ms,
-         "created_at": now_ms, "updated_at": now_ms}
+         "blocked": endpoint_id in busy, "created_at": now_ms, "updated_at": now_ms}
         for endpoint_id in targets
     ])
     return len(targets)

@@ -311,8 +311,15 @@ webhook_deliveries = sa.Table(
     sa.Column("last_status_code", sa.Integer, nullable=True),
     sa.Column("created_at", Ms, nullable=False),
     sa.Column("updated_at", Ms, nullable=False),
+    # True while an earlier delivery of the same chain (endpoint, order key) is PENDING: the
+    # sender only claims unblocked ones, and finishing a delivery unblocks its chain's next.
+    sa.Column("blocked", sa.Boolean, nullable=False, server_default=sa.false()),
     sa.Index("ix_webhook_deliveries_due", "status", "next_attempt_at"),
     sa.Index("ix_webhook_deliveries_order", "endpoint_id", "order_key", "seq"),
+    # The claim: due heads in order, whatever the size of the backlog behind them.
+    sa.Index("ix_webhook_deliveries_ready", "next_attempt_at", "id",
+             postgresql_where=sa.text("status = 'PENDING' AND NOT blocked"),
+             sqlite_where=sa.text("status = 'PENDING' AND NOT blocked")),
 )
 
 webhook_attempts = sa.Table(

@@ -41,6 +41,7 @@ from zapgate.container import Container
 from zapgate.domain import urls
 from zapgate.services import webhooks
 from zapgate.storage import tables as t
+from zapgate.storage import webhook_queue
 from zapgate.storage.batch import Batcher
 from zapgate.webhooks import signing
 from zapgate.webhooks.transport import GuardedTransport, TargetRefused
@@ -109,6 +110,7 @@ class Job:
     event: str
     body: bytes
     attempt: int  # 1-based number of the attempt being made
+    order_key: str
     url: str
     secret_enc: str
     previous_secret_enc: str | None
@@ -202,7 +204,8 @@ class WebhookSender:
     # --- claiming ----------------------------------------------------------------------------
 
     async def _claim(self, now: int, limit: int) -> list[Job]:
-        rows_q = self._due_query(now, limit)
+        saturated = [k for k, n in self._in_flight.items() if n >= self._per_endpoint]
+        rows_q = webhook_queue.claim_query(now, limit * 2 + 16, skip_endpoints=saturated)
         d = t.webhook_deliveries.c
         async with self._c.db.write() as conn:
             rows = self._pick((await conn.execute(rows_q)).all(), limit)
@@ -210,34 +213,11 @@ class WebhookSender:
                 return []
             claimed = set((await conn.execute(
                 sa.update(t.webhook_deliveries)
-                .where(d.id.in_([r.id for r in rows]), d.status == "PENDING", _lease_free(now))
+                .where(d.id.in_([r.id for r in rows]), d.status == "PENDING",
+                       webhook_queue.lease_free(now))
                 .values(lease_until=now + self._lease_ms)
                 .returning(d.id))).scalars().all())
         return [_job(r) for r in rows if r.id in claimed]
-
-    def _due_query(self, now: int, limit: int) -> sa.Select[Any]:
-        d, e = t.webhook_deliveries.c, t.webhook_endpoints.c
-        earlier = t.webhook_deliveries.alias("earlier")
-        blocked = sa.exists().where(
-            earlier.c.endpoint_id == d.endpoint_id, earlier.c.order_key == d.order_key,
-            earlier.c.status == "PENDING",
-            sa.or_(earlier.c.seq < d.seq, sa.and_(earlier.c.seq == d.seq, earlier.c.id < d.id)))
-        query = (
-            sa.select(d.id, d.endpoint_id, d.event_id, d.event, d.body, d.attempts, e.url,
-                      e.workspace_id, e.secret_enc, e.previous_secret_enc,
-                      e.previous_secret_until)
-            .join(t.webhook_endpoints, e.id == d.endpoint_id)
-            .where(d.status == "PENDING", d.next_attempt_at <= now, _lease_free(now),
-                   e.active.is_(True), ~blocked)
-            .order_by(d.next_attempt_at, d.id)
-            .limit(limit * 4 + 16)
-            .with_for_update(of=t.webhook_deliveries, skip_locked=True)
-        )
-        saturated = [k for k, n in self._in_flight.items() if n >= self._per_endpoint]
-        if saturated:
-            # Otherwise one endpoint's backlog could fill the whole candidate window.
-            query = query.where(d.endpoint_id.not_in(saturated))
-        return query
 
     def _pick(self, rows: Iterable[Any], limit: int) -> list[Any]:
         taken = Counter(self._in_flight)
@@ -366,6 +346,8 @@ class WebhookSender:
 
     async def _write_records(self, conn: AsyncConnection,
                              records: list[_Record]) -> list[Exception | None]:
+        await webhook_queue.hold_for_finishing(conn)
+        finished: list[webhook_queue.Chain] = []
         for r in records:
             # Endpoint row first, then the delivery: the same lock order as deleting an
             # endpoint (which cascades to its deliveries), so the two cannot deadlock.
@@ -373,11 +355,15 @@ class WebhookSender:
             if not await self._finish_delivery(conn, r.job, r.outcome, r.status, r.next_at,
                                                r.now):
                 continue  # the endpoint was deleted meanwhile; nothing left to record against
+            if r.status != "PENDING":
+                finished.append((r.job.endpoint_id, r.job.order_key))
             await conn.execute(sa.insert(t.webhook_attempts).values(
                 delivery_id=r.job.delivery_id, endpoint_id=r.job.endpoint_id,
                 attempt=r.job.attempt, status_code=r.outcome.status_code,
                 duration_ms=r.outcome.duration_ms, response_excerpt=r.outcome.response,
                 error=r.outcome.error, created_at=r.now))
+        # The next delivery of each finished chain may go now.
+        await webhook_queue.unblock_heads(conn, finished)
         return [None] * len(records)
 
     def _next_state(self, job: Job, outcome: Outcome, now: int) -> tuple[str, int | None]:
@@ -475,15 +461,11 @@ class WebhookSender:
         self._timer_at = None
 
 
-def _lease_free(now: int) -> sa.ColumnElement[bool]:
-    d = t.webhook_deliveries.c
-    return sa.or_(d.lease_until.is_(None), d.lease_until < now)
-
-
 def _job(row: Any) -> Job:
     return Job(delivery_id=row.id, endpoint_id=row.endpoint_id, workspace_id=row.workspace_id,
                event_id=row.event_id, event=row.event, body=row.body.encode(),
-               attempt=row.attempts + 1, url=row.url, secret_enc=row.secret_enc,
+               attempt=row.attempts + 1, order_key=row.order_key, url=row.url,
+               secret_enc=row.secret_enc,
                previous_secret_enc=row.previous_secret_enc,
                previous_secret_until=row.previous_secret_until)
 

@@ -1,0 +1,112 @@
+"""The customer-webhook queue (``webhook_deliveries``): queue verbs over SQL, so the workers and
+services that fill and drain it never write its statements.
+
+Chains. Deliveries sharing an endpoint and an order key (one message's events) are delivered one
+after another. A delivery queued while an earlier one of its chain is PENDING is stored
+``blocked``; the sender claims only unblocked, due deliveries (a range scan of a partial index,
+whatever the backlog behind them), and finishing a delivery unblocks the head of its chain.
+Unblocking a chain's head is always safe (nothing earlier is pending) and idempotent.
+
+On PostgreSQL, queueing and finishing run in different transactions at the same time; without
+care a delivery could be queued blocked behind one that is finishing while the finisher looks
+for a next that it cannot see yet, and wait forever. So whoever queues into a chain holds a
+shared advisory lock until it commits, and whoever finishes takes the exclusive one as the first
+statement of its transaction: a finisher then sees every queued delivery committed, and a queuer
+that starts later sees the finished one. Finishers hold nothing else while they wait for it, so
+the two can never wait on each other in a cycle. SQLite serialises writers; it needs none of
+this.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from zapgate.storage import tables as t
+
+# pg_advisory_xact_lock key for "webhook chains" (an arbitrary constant, "zgwh").
+CHAIN_LOCK_KEY = 0x7A67_7768
+_LOCKED = "zapgate.webhook_chain_lock"
+
+Chain = tuple[str, str]  # (endpoint id, order key)
+
+
+def _postgres(conn: AsyncConnection) -> bool:
+    return conn.dialect.name == "postgresql"
+
+
+async def hold_for_queueing(conn: AsyncConnection) -> None:
+    """Before reading a chain to queue into it (shared; once per transaction)."""
+    if not _postgres(conn):
+        return
+    transaction = conn.get_transaction()
+    if conn.info.get(_LOCKED) is transaction:
+        return
+    await conn.execute(sa.text("SELECT pg_advisory_xact_lock_shared(:key)"),
+                       {"key": CHAIN_LOCK_KEY})
+    conn.info[_LOCKED] = transaction
+
+
+async def hold_for_finishing(conn: AsyncConnection) -> None:
+    """The first statement of a transaction that finishes deliveries (exclusive)."""
+    if _postgres(conn):
+        await conn.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"),
+                           {"key": CHAIN_LOCK_KEY})
+
+
+async def busy_chains(conn: AsyncConnection, endpoint_ids: list[str],
+                      order_key: str) -> set[str]:
+    """Endpoints among ``endpoint_ids`` whose chain ``order_key`` has a PENDING delivery."""
+    await hold_for_queueing(conn)
+    d = t.webhook_deliveries.c
+    return set((await conn.execute(sa.select(d.endpoint_id).distinct().where(
+        d.endpoint_id.in_(endpoint_ids), d.order_key == order_key,
+        d.status == "PENDING"))).scalars().all())
+
+
+async def unblock_heads(conn: AsyncConnection, chains: Iterable[Chain]) -> None:
+    """After finishing deliveries: the earliest PENDING delivery of each chain may go (one
+    statement for the whole batch)."""
+    unique = sorted(set(chains))
+    if not unique:
+        return
+    d = t.webhook_deliveries.c
+    head = t.webhook_deliveries.alias("head")
+    heads = [
+        sa.select(head.c.id).where(head.c.endpoint_id == endpoint_id,
+                                   head.c.order_key == order_key, head.c.status == "PENDING")
+        .order_by(head.c.seq, head.c.id).limit(1).scalar_subquery()
+        for endpoint_id, order_key in unique
+    ]
+    await conn.execute(sa.update(t.webhook_deliveries)
+                       .where(d.id.in_(heads), d.blocked.is_(True)).values(blocked=False))
+
+
+def claim_query(now: int, limit: int, *, skip_endpoints: Iterable[str] = ()) -> sa.Select[Any]:
+    """Due, unblocked, unleased deliveries of active endpoints, oldest first, locked for the
+    claim (rows another worker is claiming are skipped)."""
+    d, e = t.webhook_deliveries.c, t.webhook_endpoints.c
+    query = (
+        sa.select(d.id, d.endpoint_id, d.event_id, d.event, d.body, d.attempts, d.order_key,
+                  e.url,
+                  e.workspace_id, e.secret_enc, e.previous_secret_enc, e.previous_secret_until)
+        .join(t.webhook_endpoints, e.id == d.endpoint_id)
+        .where(d.status == "PENDING", d.blocked.is_(False), d.next_attempt_at <= now,
+               lease_free(now), e.active.is_(True))
+        .order_by(d.next_attempt_at, d.id)
+        .limit(limit)
+        .with_for_update(of=t.webhook_deliveries, skip_locked=True)
+    )
+    skip = list(skip_endpoints)
+    if skip:
+        # Otherwise one endpoint's backlog could fill the whole candidate window.
+        query = query.where(d.endpoint_id.not_in(skip))
+    return query
+
+
+def lease_free(now: int) -> sa.ColumnElement[bool]:
+    d = t.webhook_deliveries.c
+    return sa.or_(d.lease_until.is_(None), d.lease_until < now)
