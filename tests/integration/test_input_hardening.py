@@ -198,3 +198,44 @@ def test_a_carousel_with_an_empty_card_is_a_400_naming_the_card(api, number, car
 
 def test_a_carousel_of_full_cards_is_accepted(api, number):
     accepted(api, number["key"], {"destinationNumber": DEST, "carousel": {"cards": [CARD, CARD]}})
+
+
+# -- found by the property test (tests/integration/test_api_properties.py) -------------------
+
+@pytest.mark.parametrize("body", [
+    {**TEMPLATE, "header": {"type": "IMAGE", "url": "http://[::1"}},
+    {**TEMPLATE, "buttons": [{"type": "URL", "text": "Ver", "url": "https://[zz/{{link}}"}]},
+])
+def test_a_template_url_that_cannot_be_parsed_is_a_400(api, number, body):
+    for response in (api.post("/v1/templates", number["key"], json=body),
+                     api.put("/v1/templates/0", number["key"], json=body)):
+        assert response.status_code in (400, 404), response.text
+        assert set(response.json()) >= {"error", "code"}
+    assert_error(api.post("/v1/templates", number["key"], json=body), 400, "VALIDATION_ERROR")
+
+
+def test_a_media_url_that_cannot_be_parsed_is_a_400(api, number):
+    r = send(api, number["key"], {"destinationNumber": DEST, "media": "http://[::1"})
+    assert "media" in field_errors(assert_error(r, 400, "VALIDATION_ERROR"))
+
+
+@pytest.mark.parametrize("token", ["\u0080", "token\u0301", "tok en", "token\nx-evil: 1"])
+def test_a_meta_token_that_cannot_travel_in_a_header_is_a_400(api, tenant, token):
+    """Not a 500 (httpx cannot encode it) nor a 503 blaming Meta."""
+    r = api.post("/v1/numbers/meta", tenant["key"], json={
+        "name": "Loja", "number": "+15550000001", "accessToken": token,
+        "phoneNumberId": "100000000000001", "wabaId": "200000000000001"})
+    assert "accessToken" in field_errors(assert_error(r, 400, "VALIDATION_ERROR"))
+
+
+def test_nul_characters_are_refused_everywhere_before_the_database(api, number):
+    """PostgreSQL refuses U+0000 in text: it must be a 400 on both databases."""
+    k = number["key"]
+    assert_error(send(api, k, {"destinationNumber": DEST, "text": "\u0000Escolha"}),
+                 400, "VALIDATION_ERROR")
+    assert_error(api.request("DELETE", "/v1/messages/cancel", k,
+                             json={"messageIds": ["msg_x\u0000"]}), 400, "VALIDATION_ERROR")
+    for path in ("/v1/messages/msg_x%00", "/v1/templates/t%00x", "/v1/messages?label=a%00"):
+        assert_error(api.get(path, k), 400, "VALIDATION_ERROR")
+    # A literal backslash-u in text is not a NUL and passes.
+    accepted(api, k, {"destinationNumber": DEST, "text": "C:\\u0000\\dir"})

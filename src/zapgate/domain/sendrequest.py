@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from zapgate import clock, errors
-from zapgate.domain import phones
+from zapgate.domain import phones, urls
 from zapgate.domain.problems import Problems
 
 DAY_MS = 86_400_000
@@ -268,7 +268,7 @@ def _media(body: dict[str, Any], problems: Problems, out: dict[str, Any]) -> Non
     if lowered.startswith("data:"):
         if ";base64," not in media[:200]:
             problems.add("media", "data URIs must be base64 (data:<mime>;base64,...)")
-    elif not lowered.startswith(("http://", "https://")):
+    elif not urls.is_http_url(media):
         problems.add("media", "must be an http(s) URL or a base64 data URI")
     out["media"] = media
     media_type = "image" if media_type is None else media_type
@@ -353,7 +353,7 @@ def _button_value(kind: str, value: Any, path: str, problems: Problems) -> str |
 
 
 def _is_http_url(value: str) -> bool:
-    return value.lower().startswith(("http://", "https://"))
+    return urls.is_http_url(value)
 
 
 def _header(body: dict[str, Any], problems: Problems, out: dict[str, Any]) -> None:

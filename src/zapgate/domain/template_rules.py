@@ -27,12 +27,11 @@ import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any
-from urllib.parse import urlsplit
 
 import orjson
 
 from zapgate import errors
-from zapgate.domain import phones, templates
+from zapgate.domain import phones, templates, urls
 from zapgate.domain.problems import Problems
 
 CATEGORIES = ("MARKETING", "UTILITY", "OTP")
@@ -326,10 +325,7 @@ def _media_header(kind: str, value: dict[str, Any], problems: Problems) -> dict[
 
 
 def is_http_url(value: str) -> bool:
-    if any(c.isspace() for c in value):
-        return False
-    parts = urlsplit(value)
-    return parts.scheme in ("http", "https") and bool(parts.hostname)
+    return urls.is_http_url(value)
 
 
 def _valid_data_uri(value: str, mime_types: tuple[str, ...]) -> bool:

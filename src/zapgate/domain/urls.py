@@ -78,6 +78,12 @@ def hostname(url: str) -> str:
     return urlsplit(url).hostname or ""
 
 
+def is_http_url(url: str) -> bool:
+    """An absolute http(s) URL with a host, a valid port, no whitespace or control characters
+    (never raises, whatever the text)."""
+    return _syntax_problem(url) is None
+
+
 def _parse(url: str, field: str) -> SplitResult:
     problem = _syntax_problem(url)
     if problem is not None:

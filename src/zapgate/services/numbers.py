@@ -176,6 +176,15 @@ async def _insert(container: Container, new: _NewNumber) -> Any:
 _META_FIELDS = ("phoneNumberId", "wabaId", "accessToken")
 
 
+_HEADER_SAFE = "must be printable ASCII without spaces, as Meta issues it"
+
+
+def _header_safe(value: str) -> bool:
+    """Meta's tokens and secrets are printable ASCII; anything else cannot travel in an HTTP
+    header (and would be reported as an upstream failure instead of a bad input)."""
+    return value.isascii() and value.isprintable() and not any(c.isspace() for c in value)
+
+
 def _meta_input(body: Any) -> tuple[str, str, dict[str, Any]]:
     if not isinstance(body, dict):
         raise errors.ValidationFailed("Body must be a JSON object")
@@ -190,9 +199,13 @@ def _meta_input(body: Any) -> tuple[str, str, dict[str, Any]]:
     for field in ("phoneNumberId", "wabaId"):
         if field in creds and not (creds[field].isascii() and creds[field].isdigit()):
             problems.append({"field": field, "message": "must be Meta's numeric id"})
+    if "accessToken" in creds and not _header_safe(creds["accessToken"]):
+        problems.append({"field": "accessToken", "message": _HEADER_SAFE})
     secret = body.get("appSecret")
     if secret is not None and (not isinstance(secret, str) or not secret):
         problems.append({"field": "appSecret", "message": "must be a non-empty string"})
+    elif secret and not _header_safe(secret):
+        problems.append({"field": "appSecret", "message": _HEADER_SAFE})
     elif secret:
         creds["appSecret"] = secret
     try:

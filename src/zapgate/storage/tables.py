@@ -314,7 +314,10 @@ webhook_deliveries = sa.Table(
     # True while an earlier delivery of the same chain (endpoint, order key) is PENDING: the
     # sender only claims unblocked ones, and finishing a delivery unblocks its chain's next.
     sa.Column("blocked", sa.Boolean, nullable=False, server_default=sa.false()),
-    sa.Index("ix_webhook_deliveries_due", "status", "next_attempt_at"),
+    # What is still to deliver (the backlog gauge, the next retry to wake up for).
+    sa.Index("ix_webhook_deliveries_pending", "next_attempt_at",
+             postgresql_where=sa.text("status = 'PENDING'"),
+             sqlite_where=sa.text("status = 'PENDING'")),
     sa.Index("ix_webhook_deliveries_order", "endpoint_id", "order_key", "seq"),
     # The claim: due heads in order, whatever the size of the backlog behind them.
     sa.Index("ix_webhook_deliveries_ready", "next_attempt_at", "id",

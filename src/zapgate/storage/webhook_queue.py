@@ -19,7 +19,9 @@ this.
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
@@ -32,6 +34,11 @@ CHAIN_LOCK_KEY = 0x7A67_7768
 _LOCKED = "zapgate.webhook_chain_lock"
 
 Chain = tuple[str, str]  # (endpoint id, order key)
+# Written as the partial index ``ix_webhook_deliveries_ready`` is, literally: the planners
+# (SQLite's above all) use a partial index only for a predicate they can match to its own.
+_READY = sa.text("webhook_deliveries.status = 'PENDING' AND NOT webhook_deliveries.blocked")
+# For queries meant to use ``ix_webhook_deliveries_pending`` (a bound "PENDING" would not).
+PENDING = sa.text("webhook_deliveries.status = 'PENDING'")
 
 
 def _postgres(conn: AsyncConnection) -> bool:
@@ -94,8 +101,7 @@ def claim_query(now: int, limit: int, *, skip_endpoints: Iterable[str] = ()) -> 
                   e.url,
                   e.workspace_id, e.secret_enc, e.previous_secret_enc, e.previous_secret_until)
         .join(t.webhook_endpoints, e.id == d.endpoint_id)
-        .where(d.status == "PENDING", d.blocked.is_(False), d.next_attempt_at <= now,
-               lease_free(now), e.active.is_(True))
+        .where(_READY, d.next_attempt_at <= now, lease_free(now), e.active.is_(True))
         .order_by(d.next_attempt_at, d.id)
         .limit(limit)
         .with_for_update(of=t.webhook_deliveries, skip_locked=True)
@@ -110,3 +116,65 @@ def claim_query(now: int, limit: int, *, skip_endpoints: Iterable[str] = ()) -> 
 def lease_free(now: int) -> sa.ColumnElement[bool]:
     d = t.webhook_deliveries.c
     return sa.or_(d.lease_until.is_(None), d.lease_until < now)
+
+
+@dataclass(frozen=True)
+class Finished:
+    """One attempt's result for its delivery: ``status`` PENDING (retry at
+    ``next_attempt_at``), SUCCESS or FAILED."""
+
+    delivery_id: str
+    attempt: int
+    status: str
+    status_code: int | None
+    next_attempt_at: int | None
+
+
+async def finish(conn: AsyncConnection, results: list[Finished], *, now_ms: int) -> set[str]:
+    """Record attempt results; returns the ids of the deliveries that still exist.
+
+    Each update is guarded by the attempt count: when a lease ran out and another worker
+    already recorded this attempt, its result stands. Results that share their values (a batch
+    of first-attempt successes, typically) go in one statement.
+    """
+    d = t.webhook_deliveries.c
+    groups: dict[tuple[int, str, int | None, int | None], list[str]] = defaultdict(list)
+    for r in results:
+        groups[(r.attempt, r.status, r.status_code, r.next_attempt_at)].append(r.delivery_id)
+    for (attempt, status, code, next_at), ids_ in groups.items():
+        values: dict[str, Any] = {"status": status, "attempts": attempt, "lease_until": None,
+                                  "last_status_code": code, "updated_at": now_ms}
+        if next_at is not None:
+            values["next_attempt_at"] = next_at
+        await conn.execute(sa.update(t.webhook_deliveries).where(
+            d.id.in_(ids_), d.status == "PENDING", d.attempts == attempt - 1).values(**values))
+    return set((await conn.execute(sa.select(d.id).where(
+        d.id.in_([r.delivery_id for r in results])))).scalars().all())
+
+
+async def log_attempts(conn: AsyncConnection, rows: list[dict[str, Any]]) -> None:
+    if rows:
+        await conn.execute(sa.insert(t.webhook_attempts), rows)
+
+
+async def touch_endpoints(conn: AsyncConnection, endpoint_ids: list[str], *,
+                          now_ms: int) -> None:
+    """Endpoints that just took a delivery: last triggered now, no longer failing."""
+    if endpoint_ids:
+        e = t.webhook_endpoints.c
+        await conn.execute(sa.update(t.webhook_endpoints).where(e.id.in_(endpoint_ids))
+                           .values(last_triggered_at=now_ms, failing_since=None))
+
+
+async def next_due(conn: AsyncConnection, *, after_ms: int) -> int | None:
+    """When the next delivery waiting for a retry is due (None: none waits)."""
+    d = t.webhook_deliveries.c
+    value = (await conn.execute(sa.select(sa.func.min(d.next_attempt_at)).where(
+        PENDING, d.next_attempt_at > after_ms))).scalar()
+    return None if value is None else int(value)
+
+
+async def backlog(conn: AsyncConnection) -> int:
+    """Deliveries still to make (an index count, not a table scan)."""
+    return int((await conn.execute(sa.select(sa.func.count()).select_from(
+        t.webhook_deliveries).where(PENDING))).scalar_one())

@@ -75,9 +75,25 @@ async def json_body(request: Request) -> Any:
     if not raw.strip():
         raise errors.ValidationFailed("Request body must be a JSON object")
     try:
-        return orjson.loads(raw)
+        body = orjson.loads(raw)
     except orjson.JSONDecodeError as exc:
         raise errors.ValidationFailed(f"Request body is not valid JSON: {exc}") from exc
+    if b"\\u0000" in raw and _holds_nul(body):  # the escape is the only way JSON carries NUL
+        raise errors.ValidationFailed(NUL_REFUSED)
+    return body
+
+
+NUL_REFUSED = "Text must not contain the NUL character (U+0000)"
+
+
+def _holds_nul(value: Any) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_holds_nul(k) or _holds_nul(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_holds_nul(v) for v in value)
+    return False
 
 
 JsonBody = Annotated[Any, Depends(json_body)]

@@ -54,6 +54,12 @@ class GuardMiddleware:
                 response = error_response(errors.PayloadTooLarge(self._too_large))
                 await response(scope, receive, send)
                 return
+        if "\x00" in scope["path"] or b"%00" in scope["query_string"]:
+            # No database stores it (PostgreSQL refuses it in text), and no id or filter has it.
+            response = error_response(errors.ValidationFailed(
+                "The path and query must not contain the NUL character (%00)"))
+            await response(scope, receive, send)
+            return
         request_id = secrets.token_hex(8)
         scope.setdefault("state", {})["request_id"] = request_id
         started = False

@@ -12,6 +12,7 @@ from zapgate.container import Container
 from zapgate.domain.lifecycle import Status
 from zapgate.services import lifecycle, redaction
 from zapgate.storage import tables as t
+from zapgate.storage import webhook_queue
 
 BATCH = 500
 
@@ -134,9 +135,7 @@ class Sweeper:
                 m.status.in_(("QUEUED", "SENT"))).group_by(m.status))).all()
             oldest = (await conn.execute(sa.select(sa.func.min(m.next_attempt_at)).where(
                 m.status == "QUEUED", m.next_attempt_at <= now))).scalar()
-            backlog = (await conn.execute(sa.select(sa.func.count()).select_from(
-                t.webhook_deliveries).where(t.webhook_deliveries.c.status == "PENDING")
-            )).scalar_one()
+            backlog = await webhook_queue.backlog(conn)
         by_status: dict[str, int] = {str(s): int(n) for s, n in counts}
         for status in ("QUEUED", "SENT"):
             self._c.metrics.queue_depth.labels(status).set(by_status.get(status, 0))

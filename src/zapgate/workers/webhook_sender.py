@@ -346,24 +346,33 @@ class WebhookSender:
 
     async def _write_records(self, conn: AsyncConnection,
                              records: list[_Record]) -> list[Exception | None]:
+        """A batch of finished attempts in a constant number of statements (plus a few for
+        each failed one, the rare path that may disable an endpoint)."""
         await webhook_queue.hold_for_finishing(conn)
-        finished: list[webhook_queue.Chain] = []
+        now = max(r.now for r in records)
+        # Endpoint rows first, then the deliveries: the same lock order as deleting an
+        # endpoint (which cascades to its deliveries), so the two cannot deadlock.
+        await webhook_queue.touch_endpoints(
+            conn, sorted({r.job.endpoint_id for r in records if r.outcome.ok}), now_ms=now)
         for r in records:
-            # Endpoint row first, then the delivery: the same lock order as deleting an
-            # endpoint (which cascades to its deliveries), so the two cannot deadlock.
-            r.disabled = await self._touch_endpoint(conn, r.job, r.outcome, r.now)
-            if not await self._finish_delivery(conn, r.job, r.outcome, r.status, r.next_at,
-                                               r.now):
-                continue  # the endpoint was deleted meanwhile; nothing left to record against
-            if r.status != "PENDING":
-                finished.append((r.job.endpoint_id, r.job.order_key))
-            await conn.execute(sa.insert(t.webhook_attempts).values(
-                delivery_id=r.job.delivery_id, endpoint_id=r.job.endpoint_id,
-                attempt=r.job.attempt, status_code=r.outcome.status_code,
-                duration_ms=r.outcome.duration_ms, response_excerpt=r.outcome.response,
-                error=r.outcome.error, created_at=r.now))
+            if not r.outcome.ok:
+                r.disabled = await self._touch_endpoint(conn, r.job, r.outcome, r.now)
+        live = await webhook_queue.finish(conn, [
+            webhook_queue.Finished(delivery_id=r.job.delivery_id, attempt=r.job.attempt,
+                                   status=r.status, status_code=r.outcome.status_code,
+                                   next_attempt_at=r.next_at)
+            for r in records], now_ms=now)
+        # A delivery gone with its endpoint (deleted meanwhile) has nothing to record against.
+        await webhook_queue.log_attempts(conn, [
+            {"delivery_id": r.job.delivery_id, "endpoint_id": r.job.endpoint_id,
+             "attempt": r.job.attempt, "status_code": r.outcome.status_code,
+             "duration_ms": r.outcome.duration_ms, "response_excerpt": r.outcome.response,
+             "error": r.outcome.error, "created_at": r.now}
+            for r in records if r.job.delivery_id in live])
         # The next delivery of each finished chain may go now.
-        await webhook_queue.unblock_heads(conn, finished)
+        await webhook_queue.unblock_heads(conn, [
+            (r.job.endpoint_id, r.job.order_key) for r in records
+            if r.status != "PENDING" and r.job.delivery_id in live])
         return [None] * len(records)
 
     def _next_state(self, job: Job, outcome: Outcome, now: int) -> tuple[str, int | None]:
@@ -376,23 +385,6 @@ class WebhookSender:
         if delay is None:
             return "FAILED", None
         return "PENDING", now + int(delay * 1000)
-
-    async def _finish_delivery(self, conn: AsyncConnection, job: Job, outcome: Outcome,
-                               status: str, next_at: int | None, now: int) -> bool:
-        d = t.webhook_deliveries.c
-        values: dict[str, Any] = {"status": status, "attempts": job.attempt, "lease_until": None,
-                                  "last_status_code": outcome.status_code, "updated_at": now}
-        if next_at is not None:
-            values["next_attempt_at"] = next_at
-        # Guarded by the attempt count: if our lease ran out and another worker already
-        # recorded this attempt, its result stands (ours is still logged: it happened).
-        updated = await conn.execute(sa.update(t.webhook_deliveries).where(
-            d.id == job.delivery_id, d.status == "PENDING",
-            d.attempts == job.attempt - 1).values(**values))
-        if updated.rowcount:
-            return True
-        return (await conn.execute(sa.select(d.id).where(d.id == job.delivery_id))).first() \
-            is not None
 
     async def _touch_endpoint(self, conn: AsyncConnection, job: Job, outcome: Outcome,
                               now: int) -> bool:
@@ -433,12 +425,10 @@ class WebhookSender:
     # --- waking for retries --------------------------------------------------------------------
 
     async def _schedule_next_due(self, now: int) -> None:
-        d = t.webhook_deliveries.c
         async with self._c.db.read() as conn:
-            next_due = (await conn.execute(sa.select(sa.func.min(d.next_attempt_at)).where(
-                d.status == "PENDING", d.next_attempt_at > now))).scalar()
+            next_due = await webhook_queue.next_due(conn, after_ms=now)
         if next_due is not None:
-            self._wake_at(int(next_due))
+            self._wake_at(next_due)
 
     def _wake_at(self, at_ms: int) -> None:
         """Wake at ``at_ms`` (keeping an earlier wake-up), so retries beat the poll interval."""
