@@ -9,13 +9,11 @@ server's error log (the test server runs in this process).
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import itertools
 import json
 import logging
 import re
-import secrets
 import threading
 import traceback
 from collections.abc import Iterator, Mapping
@@ -27,7 +25,6 @@ import httpx
 import orjson
 import requests
 
-from tests.conftest import BACKEND, PG_DSN, _pg_admin
 from tests.helpers import DEST
 
 JSON = Any
@@ -174,24 +171,6 @@ def broken(exchange: Exchange, problem: str, logged: list[Logged]) -> type[Contr
     if cause not in _BROKEN:
         _BROKEN[cause] = type(f"ContractBroken[{cause}]", (ContractBroken,), {})
     return _BROKEN[cause]
-
-
-# -- a database of our own (module-scoped fixtures cannot use the per-test one) ---------------
-
-@contextlib.contextmanager
-def fresh_database_url(tmp_dir: Path) -> Iterator[str]:
-    """Like the root conftest's ``db_url``: a SQLite file, or a new PostgreSQL database when
-    ``ZAPGATE_TEST_BACKEND=postgres``."""
-    if BACKEND != "postgres":
-        yield f"sqlite+aiosqlite:///{tmp_dir}/zapgate.db"
-        return
-    name = "zgt_" + secrets.token_hex(6)
-    asyncio.run(_pg_admin(f"CREATE DATABASE {name}"))
-    base = PG_DSN.rsplit("/", 1)[0].replace("postgresql://", "postgresql+asyncpg://")
-    try:
-        yield f"{base}/{name}"
-    finally:
-        asyncio.run(_pg_admin(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
 
 
 # -- a client that checks every answer ---------------------------------------------------------

@@ -4,6 +4,7 @@ when ``ZAPGATE_TEST_BACKEND=postgres`` (the PostgreSQL suite run by ``scripts/te
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import secrets
 import time
@@ -35,16 +36,26 @@ async def _pg_admin(sql: str) -> None:
         await conn.close()
 
 
-@pytest.fixture
-def db_url(tmp_path: Any) -> Iterator[str]:
+@contextlib.contextmanager
+def fresh_database_url(tmp_dir: Any) -> Iterator[str]:
+    """A SQLite file in ``tmp_dir``, or a new PostgreSQL database (dropped afterwards) when
+    ``ZAPGATE_TEST_BACKEND=postgres``."""
     if BACKEND != "postgres":
-        yield f"sqlite+aiosqlite:///{tmp_path}/zapgate.db"
+        yield f"sqlite+aiosqlite:///{tmp_dir}/zapgate.db"
         return
     name = "zgt_" + secrets.token_hex(6)
     asyncio.run(_pg_admin(f"CREATE DATABASE {name}"))
     base = PG_DSN.rsplit("/", 1)[0].replace("postgresql://", "postgresql+asyncpg://")
-    yield f"{base}/{name}"
-    asyncio.run(_pg_admin(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+    try:
+        yield f"{base}/{name}"
+    finally:
+        asyncio.run(_pg_admin(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+
+
+@pytest.fixture
+def db_url(tmp_path: Any) -> Iterator[str]:
+    with fresh_database_url(tmp_path) as url:
+        yield url
 
 
 TEST_SETTINGS: dict[str, Any] = {

@@ -34,8 +34,8 @@ from hypothesis import strategies as st
 from schemathesis import GenerationMode
 from schemathesis.core import NOT_SET
 
-from tests.api_contract import Exchange, Gateway, Number, ServerErrors, fresh_database_url
-from tests.conftest import TEST_SETTINGS
+from tests.api_contract import Exchange, Gateway, Number, ServerErrors
+from tests.conftest import TEST_SETTINGS, fresh_database_url
 from tests.contract.worlds import META_APP_SECRET, start_sim, zapgate_settings
 from tests.helpers import DEST
 from tests.hostile_json import (
@@ -701,7 +701,10 @@ def test_control_characters_in_path_parameters_keep_the_contract(
 @given(params=st.dictionaries(
     st.sampled_from(["page", "pageSize", "status", "startDate", "endDate",
                      "destinationNumber", "label"]),
-    st.one_of(hostile_strings(), hostile_scalars().map(str)), max_size=4))
+    # Cut to 500 characters: a longer query is refused by the client itself (httpx's URL
+    # length limit), before it reaches the server.
+    st.one_of(hostile_strings(), hostile_scalars().map(str)).map(lambda s: s[:500]),
+    max_size=4))
 def test_message_list_filters_keep_the_contract(gateway: Gateway, number: Number,
                                                 params: dict[str, str]) -> None:
     """``GET /v1/messages`` reads page, pageSize, status, startDate, endDate,
