@@ -245,10 +245,14 @@ class WebhookSender:
             _log.exception("webhook delivery %s could not be recorded; its lease will expire "
                            "and it will be retried", job.delivery_id)
         finally:
-            self._in_flight[job.endpoint_id] -= 1
-            if self._in_flight[job.endpoint_id] <= 0:
+            left = self._in_flight[job.endpoint_id] = self._in_flight[job.endpoint_id] - 1
+            if left <= 0:
                 del self._in_flight[job.endpoint_id]
-            self.wake.set()  # a free slot, and maybe the next delivery of this chain
+            # Free slots, and maybe the next delivery of this chain: claim again once half of
+            # this endpoint's slots are free, so a claim is worth its transaction (an idle
+            # endpoint's next delivery goes at once; other endpoints wake on their own).
+            if left <= self._per_endpoint // 2:
+                self.wake.set()
 
     # --- one attempt ---------------------------------------------------------------------------
 
