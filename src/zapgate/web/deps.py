@@ -70,8 +70,7 @@ async def json_body(request: Request) -> Any:
     except ClientDisconnect:
         # Nobody is left to answer; keep it out of the error log.
         raise errors.ValidationFailed("Client disconnected before sending the body") from None
-    if len(raw) > request.app.state.container.settings.max_body_bytes:
-        raise errors.PayloadTooLarge("Request body is too large (limit 16 MiB)")
+    # The body limit is GuardMiddleware's: it holds however the body arrives.
     if not raw.strip():
         raise errors.ValidationFailed("Request body must be a JSON object")
     try:
