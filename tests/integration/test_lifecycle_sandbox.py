@@ -214,4 +214,4 @@ def test_a_bad_provider_event_does_not_block_the_batch(api, number, settings, wa
                                        .where(t.provider_events.c.processed_at.is_(None)))).all()
 
     pending = wait(lambda: with_container(settings, bad_event))
-    assert pending[0].attempts == 1 and "BOGUS" in pending[0].error
+    assert pending[0].attempts >= 1 and "BOGUS" in pending[0].error  # retried later, apart

@@ -33,9 +33,21 @@ def ulid(now_ms: int | None = None) -> str:
     """26 characters: 48-bit milliseconds then 80 random bits, in an alphabet whose ASCII order
     is its value order, so ids sort by creation time. (The two padding bits are at the end rather
     than the front as in the ULID spec; ordering is the same.)"""
+    global _last
     ms = time.time_ns() // 1_000_000 if now_ms is None else now_ms
-    value = ((ms << 80) | int.from_bytes(os.urandom(10), "big")) << 2
+    if ms == _last >> 80 and (_last & _RANDOM_MASK) != _RANDOM_MASK:
+        # Monotonic within a millisecond (in this process): ids made one after another, e.g.
+        # the events of a batch, sort in the order they were made.
+        value = _last + 1
+    else:
+        value = (ms << 80) | int.from_bytes(os.urandom(10), "big")
+    _last = value
+    value <<= 2
     return "".join([_PAIRS[(value >> shift) & 1023] for shift in range(120, -10, -10)])
+
+
+_RANDOM_MASK = (1 << 80) - 1
+_last = 0
 
 
 def new_id(prefix: str) -> str:

@@ -11,7 +11,8 @@ inbound messages are deduplicated by provider id.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 import sqlalchemy as sa
@@ -24,6 +25,7 @@ from zapgate.providers import base
 from zapgate.providers.registry import ProviderRegistry
 from zapgate.services import events, inbound, lifecycle
 from zapgate.settings import Settings
+from zapgate.storage import message_store
 from zapgate.storage import tables as t
 from zapgate.webhooks import payloads
 
@@ -32,14 +34,13 @@ _log = logging.getLogger("zapgate.callbacks")
 UNKNOWN_MESSAGE_TRIES = 5
 
 
-class NotYetKnown(Exception):
-    """The receipt names a message we have not recorded yet: try the event again later."""
-
-
 @dataclass
 class Applied:
     webhooks: int = 0
     numbers_changed: bool = False
+    # Stored events naming a message not recorded yet (a receipt can overtake the write of the
+    # send's outcome): nothing of them was applied; the caller tries them again later.
+    deferred: list[Any] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -63,28 +64,192 @@ def store_row(*, provider: str, number_id: str | None, body: Any, now_ms: int,
             "payload": payload, "due_at": now_ms, "attempts": 0, "created_at": now_ms}
 
 
-async def apply_callback(conn: AsyncConnection, row: Any, ctx: Context) -> Applied:
-    provider = ctx.registry.get(row.provider)
+async def apply_batch(conn: AsyncConnection, rows: Sequence[Any], ctx: Context) -> Applied:
+    """Apply stored provider events (``provider_events`` rows, in order) in the caller's
+    transaction.
+
+    Receipts, the bulk of the traffic, are applied set-based: their numbers and messages are
+    read in a few statements for the whole batch and their status changes written by
+    :func:`lifecycle.apply_many`. Inbound messages, link changes and template verdicts are
+    applied one by one, in order with the receipts around them.
+    """
     result = Applied()
-    for event in provider.parse_callback(row.payload.get("body")):
-        if isinstance(event, base.TemplateUpdate):
-            for number in await _template_numbers(conn, row, event):
-                await _template(conn, number, event, ctx.now_ms)
+    parsed = [(row, _parse(row, ctx)) for row in rows]
+    numbers = await _numbers(conn, parsed)
+    receipts = _Receipts(conn, ctx)
+    await receipts.resolve(parsed, numbers)
+    for row, found in parsed:
+        if receipts.unknown_in(row, found):
+            result.deferred.append(row)
             continue
-        number = await _number_for(conn, row, event)
-        if number is None:
-            _log.info("%s callback for an unknown number (route %s) ignored", row.provider,
-                      getattr(event, "route", None))
-            continue
-        await _apply_event(conn, number, event, row, ctx, result)
+        for event in found:
+            if isinstance(event, _SandboxReceipt):
+                receipts.add(event.message_id, event.change)
+            elif isinstance(event, base.TemplateUpdate):
+                await receipts.flush(result)
+                for number in await _template_numbers(conn, row, event):
+                    await _template(conn, number, event, ctx.now_ms)
+            else:
+                key = _number_key(row, event)
+                number = None if key is None else numbers.get(key)
+                if number is None:
+                    number = await _legacy_number(conn, row, event)
+                if number is None:
+                    _log.info("%s callback for an unknown number (route %s) ignored",
+                              row.provider, getattr(event, "route", None))
+                    continue
+                if isinstance(event, base.StatusUpdate):
+                    await _status(conn, number, event, receipts, result)
+                else:
+                    await receipts.flush(result)
+                    await _apply_event(conn, number, event, ctx, result)
+    await receipts.flush(result)
     return result
 
 
-async def _apply_event(conn: AsyncConnection, number: Any, event: base.ProviderEvent, row: Any,
-                       ctx: Context, result: Applied) -> None:
-    if isinstance(event, base.StatusUpdate):
-        result.webhooks += await _status(conn, number, event, row, ctx)
-    elif isinstance(event, base.InboundMessage):
+@dataclass(frozen=True)
+class _SandboxReceipt:
+    """A receipt the sandbox provider scheduled (``kind = "status"``), naming our message."""
+
+    message_id: str | None
+    provider_message_id: str | None
+    change: lifecycle.Change
+
+
+def _parse(row: Any, ctx: Context) -> list[Any]:
+    if row.kind == "callback":
+        return list(ctx.registry.get(row.provider).parse_callback(row.payload.get("body")))
+    if row.kind != "status":
+        _log.warning("unknown provider event kind %s", row.kind)
+        return []
+    payload = row.payload
+    change = lifecycle.Change(
+        Status(payload["status"]), "provider", code=payload.get("code"),
+        detail=payload.get("detail"), provider_message_id=payload.get("providerMessageId"),
+        meta_pricing=payload.get("pricing"))
+    return [_SandboxReceipt(payload.get("messageId"), payload.get("providerMessageId"), change)]
+
+
+def _number_key(row: Any, event: Any) -> str | None:
+    """The id of the number an event is for, as the callback's authentication allowed: the
+    callback's own number, or the one its route names among the callback's ``routes``."""
+    if row.number_id:
+        return str(row.number_id)
+    routes = row.payload.get("routes")
+    if routes is None:
+        return None
+    number_id = (routes.get("phones") or {}).get(getattr(event, "route", None) or "")
+    return None if number_id is None else str(number_id)
+
+
+async def _numbers(conn: AsyncConnection, parsed: list[tuple[Any, list[Any]]]) -> dict[str, Any]:
+    """The live numbers the batch's events are for, by id (one query)."""
+    wanted = {key for row, found in parsed for event in found
+              if not isinstance(event, base.TemplateUpdate | _SandboxReceipt)
+              and (key := _number_key(row, event)) is not None}
+    if not wanted:
+        return {}
+    n = t.numbers.c
+    query = sa.select(t.numbers).where(n.id.in_(sorted(wanted)), n.deleted_at.is_(None))
+    return {row.id: row for row in (await conn.execute(query)).all()}
+
+
+class _Receipts:
+    """The receipts of a batch: their messages read together, their changes applied
+    together."""
+
+    def __init__(self, conn: AsyncConnection, ctx: Context) -> None:
+        self._conn = conn
+        self.ctx = ctx
+        self._ours: set[str] = set()  # message ids the events name
+        self._by_provider: dict[tuple[str, str], str] = {}
+        self._by_pid: dict[str, str] = {}
+        self._rows: dict[str, Any] = {}
+        self._pending: list[tuple[str, lifecycle.Change]] = []
+        self._stale = False
+
+    async def resolve(self, parsed: list[tuple[Any, list[Any]]],
+                      numbers: dict[str, Any]) -> None:
+        provider_ids: set[str] = set()
+        for _row, found in parsed:
+            for event in found:
+                if isinstance(event, _SandboxReceipt):
+                    if event.message_id:
+                        self._ours.add(str(event.message_id))
+                    elif event.provider_message_id:
+                        provider_ids.add(event.provider_message_id)
+                elif isinstance(event, base.StatusUpdate):
+                    if event.our_message_id:
+                        self._ours.add(event.our_message_id)
+                    provider_ids.add(event.provider_message_id)
+        if provider_ids:
+            self._by_provider = await message_store.find_by_provider_ids(self._conn,
+                                                                         provider_ids)
+            self._by_pid = {pid: mid for (_, pid), mid in self._by_provider.items()}
+        self._rows = await message_store.lock(
+            self._conn, self._ours | set(self._by_provider.values()))
+
+    def message_id(self, number_id: str | None, event: Any) -> str | None:
+        """Our message for a receipt: by our id when the provider echoes it (and it is the
+        number's), else by the provider's id within the number."""
+        if isinstance(event, _SandboxReceipt):
+            if event.message_id:
+                return str(event.message_id) if str(event.message_id) in self._rows else None
+            return self._by_pid.get(event.provider_message_id or "")
+        ours = event.our_message_id
+        if ours and ours in self._rows and self._rows[ours].number_id == number_id:
+            return str(ours)
+        return self._by_provider.get((number_id or "", event.provider_message_id))
+
+    def unknown_in(self, row: Any, found: list[Any]) -> bool:
+        """Whether the row names a message not recorded yet, and may wait for it."""
+        if row.attempts >= UNKNOWN_MESSAGE_TRIES:
+            return False
+        for event in found:
+            if isinstance(event, _SandboxReceipt):
+                if self.message_id(None, event) is None:
+                    return True
+            elif isinstance(event, base.StatusUpdate):
+                number_id = _number_key(row, event)
+                if number_id is not None and self.message_id(number_id, event) is None:
+                    return True
+        return False
+
+    def changed(self) -> None:
+        """A message of the batch was written outside :meth:`flush`: read them again."""
+        self._stale = True
+
+    def add(self, message_id: str | None, change: lifecycle.Change) -> None:
+        if message_id is None or message_id not in self._rows:
+            _log.info("receipt for unknown message %s dropped", change.provider_message_id)
+            return
+        self._pending.append((message_id, change))
+
+    async def flush(self, result: Applied) -> None:
+        """Write the receipts collected so far (before an event applied on its own)."""
+        if not self._pending:
+            return
+        if self._stale:
+            self._rows = await message_store.lock(self._conn, self._rows.keys())
+        outcomes = await lifecycle.apply_many(
+            self._conn, self._rows, self._pending, now_ms=self.ctx.now_ms,
+            metrics=self.ctx.metrics, endpoints=self.ctx.endpoints)
+        result.webhooks += sum(outcome.webhooks for outcome in outcomes)
+        self._pending = []
+        self._stale = True  # the rows read before this write are out of date now
+
+    async def current(self, message_id: str, result: Applied) -> Any:
+        """The message as it is now (after the receipts collected before it)."""
+        await self.flush(result)
+        if self._stale:
+            self._rows = await message_store.lock(self._conn, self._rows.keys())
+            self._stale = False
+        return self._rows[message_id]
+
+
+async def _apply_event(conn: AsyncConnection, number: Any, event: Any, ctx: Context,
+                       result: Applied) -> None:
+    if isinstance(event, base.InboundMessage):
         result.webhooks += await _inbound(conn, number, event, ctx)
     elif isinstance(event, base.ConnectionUpdate):
         changed, webhooks = await apply_connection(conn, number, event, now_ms=ctx.now_ms)
@@ -94,26 +259,15 @@ async def _apply_event(conn: AsyncConnection, number: Any, event: base.ProviderE
 
 # -- routing ---------------------------------------------------------------------------------
 
-async def _number_for(conn: AsyncConnection, row: Any,
-                      event: base.StatusUpdate | base.InboundMessage | base.ConnectionUpdate
-                      ) -> Any:
-    """The live number an event is for: the callback's own number, or the one its route names
-    among those the callback's authentication allowed."""
-    n = t.numbers.c
-    live = sa.select(t.numbers).where(n.deleted_at.is_(None))
-    if row.number_id:
-        number_id = row.number_id
-    elif "routes" not in row.payload:
-        # Stored by a version that routed by provider reference alone (already authenticated).
-        if not event.route:
-            return None
-        return (await conn.execute(live.where(n.provider == row.provider,
-                                              n.provider_ref == event.route))).first()
-    else:
-        number_id = (row.payload["routes"].get("phones") or {}).get(event.route or "")
-    if number_id is None:
+async def _legacy_number(conn: AsyncConnection, row: Any, event: Any) -> Any:
+    """For a callback stored by a version that routed by provider reference alone (already
+    authenticated, no ``routes``): the live number with that reference."""
+    if row.number_id or "routes" in row.payload or not getattr(event, "route", None):
         return None
-    return (await conn.execute(live.where(n.id == number_id))).first()
+    n = t.numbers.c
+    return (await conn.execute(sa.select(t.numbers).where(
+        n.deleted_at.is_(None), n.provider == row.provider,
+        n.provider_ref == event.route))).first()
 
 
 async def _template_numbers(conn: AsyncConnection, row: Any,
@@ -134,40 +288,22 @@ async def _template_numbers(conn: AsyncConnection, row: Any,
 
 # -- receipts --------------------------------------------------------------------------------
 
-async def _status(conn: AsyncConnection, number: Any, event: base.StatusUpdate, row: Any,
-                  ctx: Context) -> int:
-    message = await _message_for(conn, number, event)
-    if message is None:
-        if row.attempts < UNKNOWN_MESSAGE_TRIES:
-            raise NotYetKnown(event.provider_message_id)
-        _log.info("receipt for unknown message %s dropped", event.provider_message_id)
-        return 0
-    if event.status == "FAILED" and event.retryable \
-            and await _requeue(conn, message, event, ctx):
-        return 0
-    if event.status == "FAILED" and event.code == "PROVIDER_AUTH_FAILED":
-        await mark_health(conn, number.id, "AUTH_FAILED", event.detail, now_ms=ctx.now_ms)
+async def _status(conn: AsyncConnection, number: Any, event: base.StatusUpdate,
+                  receipts: _Receipts, result: Applied) -> None:
+    message_id = receipts.message_id(number.id, event)
     change = lifecycle.Change(
         Status(event.status), "provider", code=event.code, detail=event.detail,
         provider_message_id=event.provider_message_id, meta_pricing=event.pricing)
-    outcome = await lifecycle.apply(conn, message, change, now_ms=ctx.now_ms,
-                                    metrics=ctx.metrics, endpoints=ctx.endpoints)
-    return outcome.webhooks
-
-
-async def _message_for(conn: AsyncConnection, number: Any, event: base.StatusUpdate) -> Any:
-    m = t.messages.c
-    message_id = None
-    if event.our_message_id:
-        message_id = (await conn.execute(sa.select(m.id).where(
-            m.id == event.our_message_id, m.number_id == number.id))).scalar()
-    if message_id is None:
-        message_id = (await conn.execute(sa.select(m.id).where(
-            m.provider_message_id == event.provider_message_id,
-            m.number_id == number.id))).scalar()
-    if message_id is None:
-        return None
-    return await lifecycle.load_for_update(conn, message_id)
+    if message_id is not None and event.status == "FAILED":
+        if event.retryable:
+            message = await receipts.current(message_id, result)
+            if await _requeue(conn, message, event, receipts.ctx):
+                receipts._stale = True
+                return
+        if event.code == "PROVIDER_AUTH_FAILED":
+            await mark_health(conn, number.id, "AUTH_FAILED", event.detail,
+                              now_ms=receipts.ctx.now_ms)
+    receipts.add(message_id, change)
 
 
 async def _requeue(conn: AsyncConnection, message: Any, event: base.StatusUpdate,

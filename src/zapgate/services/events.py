@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import orjson
@@ -25,34 +27,75 @@ def subscribed(events: Any, event: str) -> bool:
 EndpointCache = dict[str, list[Any]]
 
 
+@dataclass(frozen=True)
+class Event:
+    """One customer event of a number, ordered after the earlier events of ``order_key`` (one
+    message, one number) by ``seq``."""
+
+    number_id: str
+    event: str
+    data: dict[str, Any]
+    order_key: str
+    seq: int
+
+
 async def emit(conn: AsyncConnection, *, number_id: str, event: str, data: dict[str, Any],
                order_key: str, seq: int, now_ms: int, cache: EndpointCache | None = None) -> int:
-    """Queue one event for every active endpoint of the number subscribed to it.
+    """Queue one event for every active endpoint of the number subscribed to it (see
+    :func:`emit_many`)."""
+    return await emit_many(conn, [Event(number_id, event, data, order_key, seq)],
+                           now_ms=now_ms, cache=cache)
 
-    ``cache`` lets a batch that applies many changes in one transaction read each number's
-    endpoints once. Returns how many deliveries were queued; the caller wakes the sender after
-    its commit.
+
+async def emit_many(conn: AsyncConnection, items: Sequence[Event], *, now_ms: int,
+                    cache: EndpointCache | None = None) -> int:
+    """Queue events for every active endpoint of their numbers subscribed to them, in the
+    caller's transaction, with a constant number of statements whatever the batch size: the
+    endpoints of numbers not in ``cache`` (one query), the chains already busy (one query), the
+    deliveries (one INSERT).
+
+    ``cache`` lets several batches in one transaction read each number's endpoints once. Returns
+    how many deliveries were queued; the caller wakes the sender after its commit.
     """
-    rows = cache.get(number_id) if cache is not None else None
-    if rows is None:
-        e = t.webhook_endpoints.c
-        rows = list((await conn.execute(
-            sa.select(e.id, e.events).where(e.number_id == number_id, e.active.is_(True))
-        )).all())
-        if cache is not None:
-            cache[number_id] = rows
-    targets = [r.id for r in rows if subscribed(r.events, event)]
-    if not targets:
+    if not items:
         return 0
-    event_id = ids.new_id("evt")
-    body = orjson.dumps(payloads.envelope(event_id, event, now_ms, data)).decode()
-    # Behind an earlier delivery of the same message still pending: wait for it.
-    busy = await webhook_queue.busy_chains(conn, targets, order_key)
-    await conn.execute(sa.insert(t.webhook_deliveries), [
-        {"id": ids.new_id("whd"), "endpoint_id": endpoint_id, "event_id": event_id,
-         "event": event, "body": body, "order_key": order_key, "seq": seq,
-         "status": "PENDING", "attempts": 0, "next_attempt_at": now_ms,
-         "blocked": endpoint_id in busy, "created_at": now_ms, "updated_at": now_ms}
-        for endpoint_id in targets
-    ])
-    return len(targets)
+    endpoints = cache if cache is not None else {}
+    await _load_endpoints(conn, {item.number_id for item in items} - endpoints.keys(), endpoints)
+    rows: list[dict[str, Any]] = []
+    for item in items:
+        targets = [r.id for r in endpoints[item.number_id] if subscribed(r.events, item.event)]
+        if not targets:
+            continue
+        event_id = ids.new_id("evt")
+        body = orjson.dumps(payloads.envelope(event_id, item.event, now_ms, item.data)).decode()
+        rows += [{"id": ids.new_id("whd"), "endpoint_id": endpoint_id, "event_id": event_id,
+                  "event": item.event, "body": body, "order_key": item.order_key,
+                  "seq": item.seq, "status": "PENDING", "attempts": 0,
+                  "next_attempt_at": now_ms, "blocked": False, "created_at": now_ms,
+                  "updated_at": now_ms}
+                 for endpoint_id in targets]
+    if not rows:
+        return 0
+    # A delivery behind an earlier one of its chain (still pending, or queued just before it in
+    # this batch) waits for it.
+    busy = await webhook_queue.busy_chains_of(
+        conn, {(row["endpoint_id"], row["order_key"]) for row in rows})
+    for row in rows:
+        chain = (row["endpoint_id"], row["order_key"])
+        row["blocked"] = chain in busy
+        busy.add(chain)
+    await webhook_queue.enqueue(conn, rows)
+    return len(rows)
+
+
+async def _load_endpoints(conn: AsyncConnection, number_ids: set[str],
+                          cache: EndpointCache) -> None:
+    if not number_ids:
+        return
+    e = t.webhook_endpoints.c
+    for number_id in number_ids:
+        cache[number_id] = []
+    rows = (await conn.execute(sa.select(e.id, e.number_id, e.events).where(
+        e.number_id.in_(sorted(number_ids)), e.active.is_(True)).order_by(e.id))).all()
+    for row in rows:
+        cache[row.number_id].append(row)

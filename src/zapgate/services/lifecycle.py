@@ -3,7 +3,8 @@ transaction (the caller's)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
 from typing import Any
 
 import sqlalchemy as sa
@@ -12,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from zapgate.domain.lifecycle import TIMESTAMP_COLUMN, Status, path
 from zapgate.metrics import Metrics
 from zapgate.services import events
+from zapgate.storage import message_store
 from zapgate.storage import tables as t
 from zapgate.webhooks import payloads
 
@@ -33,13 +35,7 @@ class Outcome:
 
 
 async def load_for_update(conn: AsyncConnection, message_id: str) -> Any:
-    query = (
-        sa.select(t.messages, t.numbers.c.number.label("from_number"))
-        .join(t.numbers, t.numbers.c.id == t.messages.c.number_id)
-        .where(t.messages.c.id == message_id)
-        .with_for_update(of=t.messages)
-    )
-    return (await conn.execute(query)).first()
+    return (await message_store.lock(conn, [message_id])).get(message_id)
 
 
 async def apply(conn: AsyncConnection, message: Any, change: Change, *, now_ms: int,
@@ -50,23 +46,57 @@ async def apply(conn: AsyncConnection, message: Any, change: Change, *, now_ms: 
     A duplicate, stale or impossible change is recorded in the timeline with ``applied=False``
     and changes nothing else.
     """
-    entered = path(Status(message.status), change.target)
-    if not entered:
-        await _timeline(conn, message.id, change, change.target, now_ms, applied=False)
-        return Outcome([], 0)
-    updates = _updates(message, change, entered, now_ms)
-    await conn.execute(sa.update(t.messages).where(t.messages.c.id == message.id)
-                       .values(**updates))
-    merged = _merged(message, updates)
-    webhooks = 0
-    for status in entered:
-        seq = await _timeline(conn, message.id, change, status, now_ms, applied=True)
-        webhooks += await _emit(conn, merged, status, change, now_ms, seq, endpoints)
-        if metrics is not None:
-            metrics.transitions.labels(status.value).inc()
-            metrics.status_lag.labels(status.value).observe(
-                max(0.0, (now_ms - message.created_at) / 1000))
-    return Outcome(entered, webhooks)
+    outcomes = await apply_many(conn, {message.id: message}, [(message.id, change)],
+                                now_ms=now_ms, metrics=metrics, endpoints=endpoints)
+    return outcomes[0]
+
+
+async def apply_many(conn: AsyncConnection, messages: Mapping[str, Any],
+                     changes: Sequence[tuple[str, Change]], *, now_ms: int,
+                     metrics: Metrics | None = None,
+                     endpoints: events.EndpointCache | None = None) -> list[Outcome]:
+    """Apply ``changes`` (message id, change), in order, to ``messages`` (rows from
+    :func:`message_store.lock`, by id) with a constant number of statements: the timeline rows
+    in one INSERT, the message rows in one UPDATE per shape, the webhooks in one INSERT.
+
+    Several changes of one message in a batch see each other (a DELIVERED after a SENT of the
+    same batch moves on from SENT). Returns one :class:`Outcome` per change.
+    """
+    views: dict[str, _Merged] = {}
+    updates: dict[str, dict[str, Any]] = {}
+    timeline: list[dict[str, Any]] = []
+    emitted: list[tuple[int, events.Event]] = []  # (timeline index, event without its seq)
+    outcomes: list[Outcome] = []
+    for message_id, change in changes:
+        view = views.get(message_id)
+        if view is None:
+            row = messages[message_id]
+            view = views[message_id] = _Merged(row, updates.setdefault(message_id, {}))
+        entered = path(Status(view.status), change.target)
+        if not entered:
+            timeline.append(_timeline_row(message_id, change, change.target, now_ms, False))
+            outcomes.append(Outcome([], 0))
+            continue
+        view.updates.update(_updates(view, change, entered, now_ms))
+        webhooks = 0
+        for status in entered:
+            emitted_event = _event(view, status, change, now_ms)
+            if emitted_event is not None:
+                emitted.append((len(timeline), emitted_event))
+                webhooks += 1
+            timeline.append(_timeline_row(message_id, change, status, now_ms, True))
+            if metrics is not None:
+                metrics.transitions.labels(status.value).inc()
+                metrics.status_lag.labels(status.value).observe(
+                    max(0.0, (now_ms - view.created_at) / 1000))
+        outcomes.append(Outcome(entered, webhooks))
+    seqs = await message_store.record_timeline(conn, timeline)
+    await message_store.update(conn, {k: v for k, v in updates.items() if v})
+    if emitted:
+        await events.emit_many(conn, [replace(event, seq=seqs[index])
+                                      for index, event in emitted],
+                               now_ms=now_ms, cache=endpoints)
+    return outcomes
 
 
 def _updates(message: Any, change: Change, entered: list[Status], now_ms: int) -> dict[str, Any]:
@@ -90,42 +120,34 @@ class _Merged:
     """A message row with pending updates applied, for building event payloads."""
 
     def __init__(self, row: Any, updates: dict[str, Any]) -> None:
-        self._row = row
-        self._updates = updates
+        self.row = row
+        self.updates = updates
 
     def __getattr__(self, name: str) -> Any:
-        if name in self._updates:
-            return self._updates[name]
-        return getattr(self._row, name)
+        if name in self.updates:
+            return self.updates[name]
+        return getattr(self.row, name)
 
 
-def _merged(row: Any, updates: dict[str, Any]) -> Any:
-    return _Merged(row, updates)
+def _timeline_row(message_id: str, change: Change, status: Status, now_ms: int,
+                  applied: bool) -> dict[str, Any]:
+    return {"message_id": message_id, "status": status.value, "at": now_ms,
+            "source": change.source, "applied": applied, "code": change.code,
+            "detail": change.detail}
 
 
-async def _timeline(conn: AsyncConnection, message_id: str, change: Change, status: Status,
-                    now_ms: int, *, applied: bool) -> int:
-    result = await conn.execute(
-        sa.insert(t.message_events).values(
-            message_id=message_id, status=status.value, at=now_ms, source=change.source,
-            applied=applied, code=change.code, detail=change.detail,
-        ).returning(t.message_events.c.id)
-    )
-    return int(result.scalar_one())
-
-
-async def _emit(conn: AsyncConnection, message: Any, status: Status, change: Change,
-                now_ms: int, seq: int, endpoints: events.EndpointCache | None) -> int:
+def _event(message: Any, status: Status, change: Change, now_ms: int) -> events.Event | None:
+    """The customer event for entering ``status`` (its seq is set once the timeline row has its
+    id); the data is taken now, as the message is at this step."""
     event = payloads.STATUS_EVENTS.get(status.value)
     if event is None:
-        return 0
+        return None
     data = payloads.message_status_data(
         message, status=status.value, at_ms=now_ms, from_number=message.from_number,
         error=(change.detail or change.code) if status is Status.FAILED else None,
         error_code=change.code if status is Status.FAILED else None,
     )
-    return await events.emit(conn, number_id=message.number_id, event=event, data=data,
-                             order_key=message.id, seq=seq, now_ms=now_ms, cache=endpoints)
+    return events.Event(message.number_id, event, data, message.id, 0)
 
 
 async def record_queued(conn: AsyncConnection, message_id: str, now_ms: int) -> None:

@@ -64,14 +64,23 @@ async def hold_for_finishing(conn: AsyncConnection) -> None:
                            {"key": CHAIN_LOCK_KEY})
 
 
-async def busy_chains(conn: AsyncConnection, endpoint_ids: list[str],
-                      order_key: str) -> set[str]:
-    """Endpoints among ``endpoint_ids`` whose chain ``order_key`` has a PENDING delivery."""
+async def busy_chains_of(conn: AsyncConnection, chains: Iterable[Chain]) -> set[Chain]:
+    """The chains among ``chains`` with a PENDING delivery (one statement)."""
+    wanted = set(chains)
+    if not wanted:
+        return set()
     await hold_for_queueing(conn)
     d = t.webhook_deliveries.c
-    return set((await conn.execute(sa.select(d.endpoint_id).distinct().where(
-        d.endpoint_id.in_(endpoint_ids), d.order_key == order_key,
-        d.status == "PENDING"))).scalars().all())
+    rows = (await conn.execute(sa.select(d.endpoint_id, d.order_key).distinct().where(
+        d.endpoint_id.in_(sorted({e for e, _ in wanted})),
+        d.order_key.in_(sorted({k for _, k in wanted})),
+        d.status == "PENDING"))).all()
+    return {(r.endpoint_id, r.order_key) for r in rows} & wanted
+
+
+async def enqueue(conn: AsyncConnection, rows: list[dict[str, Any]]) -> None:
+    """Insert deliveries (``blocked`` already decided under :func:`hold_for_queueing`)."""
+    await conn.execute(sa.insert(t.webhook_deliveries), rows)
 
 
 async def unblock_heads(conn: AsyncConnection, chains: Iterable[Chain]) -> None:

@@ -19,6 +19,7 @@ from zapgate.domain import retry, windows
 from zapgate.domain.lifecycle import Status
 from zapgate.providers.base import Capabilities, NumberRef, OutboundMessage, SendResult
 from zapgate.services import callbacks, events, lifecycle, numberrefs
+from zapgate.storage import message_store
 from zapgate.storage import tables as t
 from zapgate.storage.batch import Batcher
 from zapgate.workers.leases import LeaseKeeper
@@ -217,10 +218,12 @@ class Dispatcher:
         now = self._c.clock.now_ms()
         receipts: list[dict[str, Any]] = []
         endpoints: events.EndpointCache = {}
+        rows = await message_store.lock(conn, [item.message_id for item in batch])
+        await lifecycle.apply_many(
+            conn, rows, [(item.message_id, item.change) for item in batch
+                         if item.message_id in rows],
+            now_ms=now, metrics=self._c.metrics, endpoints=endpoints)
         for item in batch:
-            row = await lifecycle.load_for_update(conn, item.message_id)
-            await lifecycle.apply(conn, row, item.change, now_ms=now, metrics=self._c.metrics,
-                                  endpoints=endpoints)
             receipts += item.receipt_rows(now)
         if receipts:
             await conn.execute(sa.insert(t.provider_events), receipts)

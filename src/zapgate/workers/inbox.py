@@ -13,8 +13,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from zapgate.container import Container
-from zapgate.domain.lifecycle import Status
-from zapgate.services import callbacks, events, lifecycle
+from zapgate.services import callbacks, events
 from zapgate.storage import tables as t
 
 _log = logging.getLogger("zapgate.inbox")
@@ -54,76 +53,52 @@ class Inbox:
         return len(rows) == BATCH
 
     async def _apply_batch(self, conn: AsyncConnection, rows: Sequence[Any], now: int) -> int:
-        """Apply the whole batch under one savepoint; if any event fails, redo it one event per
+        """Apply the whole batch under one savepoint; if that fails, redo it one event per
         savepoint so that only the bad event is set aside. Returns the webhooks queued."""
         try:
             async with conn.begin_nested():
-                return await self._apply_all(conn, rows, now)
-        except Exception as exc:
-            if not isinstance(exc, callbacks.NotYetKnown):
-                _log.warning("a provider event batch failed; applying its events one by one")
+                return await self._apply(conn, rows, now, {})
+        except Exception:
+            _log.warning("a provider event batch failed; applying its events one by one")
             endpoints: events.EndpointCache = {}
             return sum([await self._apply_one(conn, row, now, endpoints) for row in rows])
 
-    async def _apply_all(self, conn: AsyncConnection, rows: Sequence[Any], now: int) -> int:
+    async def _apply(self, conn: AsyncConnection, rows: Sequence[Any], now: int,
+                     endpoints: events.EndpointCache) -> int:
+        ctx = callbacks.Context(registry=self._c.providers, settings=self._c.settings,
+                                metrics=self._c.metrics, now_ms=now, endpoints=endpoints)
+        applied = await callbacks.apply_batch(conn, rows, ctx)
+        if applied.numbers_changed:
+            self._numbers_changed = True
+        deferred = {row.id for row in applied.deferred}
         e = t.provider_events.c
-        endpoints: events.EndpointCache = {}
-        preloaded = await _preload(conn, rows)
-        queued = 0
-        for row in rows:
-            queued += await self._apply(conn, row, now, endpoints, preloaded)
-        await conn.execute(sa.update(t.provider_events)
-                           .where(e.id.in_([r.id for r in rows]), e.processed_at.is_(None))
-                           .values(processed_at=now))
-        return queued
+        done = [r.id for r in rows if r.id not in deferred]
+        if done:
+            await conn.execute(sa.update(t.provider_events)
+                               .where(e.id.in_(done), e.processed_at.is_(None))
+                               .values(processed_at=now))
+        for row in applied.deferred:
+            _log.debug("provider event %s names a message not recorded yet; retrying", row.id)
+            await self._retry_later(conn, row, now, "message not recorded yet")
+        return applied.webhooks
 
     async def _apply_one(self, conn: AsyncConnection, row: Any, now: int,
                          endpoints: events.EndpointCache) -> int:
-        e = t.provider_events.c
         try:
             async with conn.begin_nested():
-                webhooks = await self._apply(conn, row, now, endpoints, {})
-                await conn.execute(sa.update(t.provider_events).where(e.id == row.id)
-                                   .values(processed_at=now))
-            return webhooks
+                return await self._apply(conn, [row], now, endpoints)
         except Exception as exc:
-            if isinstance(exc, callbacks.NotYetKnown):
-                _log.debug("receipt for %s arrived before its send was recorded; retrying", exc)
-            else:
-                _log.exception("provider event %s could not be applied", row.id)
-            await conn.execute(sa.update(t.provider_events).where(e.id == row.id).values(
-                attempts=row.attempts + 1, error=repr(exc)[:500],
-                due_at=now + min(300_000, 500 * 2 ** min(row.attempts, 9)),
-                processed_at=now if row.attempts >= 10 else None))
+            _log.exception("provider event %s could not be applied", row.id)
+            await self._retry_later(conn, row, now, repr(exc)[:500])
             return 0
 
-    async def _apply(self, conn: AsyncConnection, row: Any, now: int,
-                     endpoints: events.EndpointCache, preloaded: dict[str, Any]) -> int:
-        if row.kind == "callback":
-            ctx = callbacks.Context(registry=self._c.providers, settings=self._c.settings,
-                                    metrics=self._c.metrics, now_ms=now, endpoints=endpoints)
-            applied = await callbacks.apply_callback(conn, row, ctx)
-            if applied.numbers_changed:
-                self._numbers_changed = True
-            return applied.webhooks
-        if row.kind != "status":
-            _log.warning("unknown provider event kind %s", row.kind)
-            return 0
-        payload = row.payload
-        # A preloaded row is used once: a second receipt for the same message must see the
-        # state the first one left, so it is read again.
-        message = preloaded.pop(str(payload.get("messageId")), None) \
-            or await _find_message(conn, payload)
-        if message is None:
-            _log.info("receipt for unknown message %s", payload.get("providerMessageId"))
-            return 0
-        change = lifecycle.Change(
-            Status(payload["status"]), "provider", code=payload.get("code"),
-            detail=payload.get("detail"), provider_message_id=payload.get("providerMessageId"),
-            meta_pricing=payload.get("pricing"))
-        outcome = await lifecycle.apply(conn, message, change, now_ms=now,
-                                        metrics=self._c.metrics, endpoints=endpoints)
-        return outcome.webhooks
+    async def _retry_later(self, conn: AsyncConnection, row: Any, now: int,
+                           error: str) -> None:
+        e = t.provider_events.c
+        await conn.execute(sa.update(t.provider_events).where(e.id == row.id).values(
+            attempts=row.attempts + 1, error=error,
+            due_at=now + min(300_000, 500 * 2 ** min(row.attempts, 9)),
+            processed_at=now if row.attempts >= 10 else None))
 
     async def _schedule_next(self, now: int) -> None:
         e = t.provider_events.c
@@ -140,28 +115,3 @@ class Inbox:
     async def close(self) -> None:
         if self._timer is not None:
             self._timer.cancel()
-
-
-async def _preload(conn: AsyncConnection, rows: Sequence[Any]) -> dict[str, Any]:
-    """The messages a batch of receipts refers to by our id, in one query."""
-    ids_ = {str(r.payload.get("messageId")) for r in rows
-            if r.kind == "status" and r.payload.get("messageId")}
-    if not ids_:
-        return {}
-    query = (
-        sa.select(t.messages, t.numbers.c.number.label("from_number"))
-        .join(t.numbers, t.numbers.c.id == t.messages.c.number_id)
-        .where(t.messages.c.id.in_(ids_))
-        .with_for_update(of=t.messages)
-    )
-    return {row.id: row for row in (await conn.execute(query)).all()}
-
-
-async def _find_message(conn: AsyncConnection, payload: dict[str, Any]) -> Any:
-    message_id = payload.get("messageId")
-    if not message_id and payload.get("providerMessageId"):
-        message_id = (await conn.execute(sa.select(t.messages.c.id).where(
-            t.messages.c.provider_message_id == payload["providerMessageId"]))).scalar()
-    if not message_id:
-        return None
-    return await lifecycle.load_for_update(conn, str(message_id))

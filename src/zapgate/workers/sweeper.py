@@ -11,8 +11,8 @@ import sqlalchemy as sa
 from zapgate.container import Container
 from zapgate.domain.lifecycle import Status
 from zapgate.services import lifecycle, redaction
+from zapgate.storage import message_store, webhook_queue
 from zapgate.storage import tables as t
-from zapgate.storage import webhook_queue
 
 BATCH = 500
 
@@ -57,13 +57,12 @@ class Sweeper:
         if not ids_:
             return 0
         async with self._c.db.write() as conn:
-            for message_id in ids_:
-                row = await lifecycle.load_for_update(conn, message_id)
-                change = _expiry(row, now)
-                if change is not None:
-                    outcome = await lifecycle.apply(conn, row, change, now_ms=now,
-                                                    metrics=self._c.metrics)
-                    webhooks += outcome.webhooks
+            rows = await message_store.lock(conn, ids_)
+            changes = [(row.id, change) for row in rows.values()
+                       if (change := _expiry(row, now)) is not None]
+            outcomes = await lifecycle.apply_many(conn, rows, changes, now_ms=now,
+                                                  metrics=self._c.metrics)
+            webhooks = sum(outcome.webhooks for outcome in outcomes)
         if webhooks:
             self._c.wake.webhooks.set()
         return len(ids_)

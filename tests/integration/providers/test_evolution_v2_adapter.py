@@ -340,7 +340,8 @@ def test_receipt_error_parses_as_failed(sim: SimThread, receiver: WebhookReceive
     key_id = send(sim, number, {"mode": "text", "text": "hi"})
     events = parsed_callbacks(receiver, lambda es: any(
         isinstance(e, StatusUpdate) and e.status == "FAILED" for e in es))
-    failed = next(e for e in events if isinstance(e, StatusUpdate))
+    # (A late receipt of an earlier test's send may arrive first: pick this send's failure.)
+    failed = next(e for e in events if isinstance(e, StatusUpdate) and e.status == "FAILED")
     assert (failed.provider_message_id, failed.code) == (key_id, "PROVIDER_REJECTED")
 
 

@@ -1,0 +1,91 @@
+"""Set-based statements over messages and their timeline, so a worker stage that changes many
+messages costs a constant number of statements per batch, not a round trip per message.
+
+- :func:`lock` reads a batch of messages (with the sending number) in one statement, locked for
+  the caller's transaction on PostgreSQL, always in id order so that two batches locking
+  overlapping sets cannot deadlock.
+- :func:`update` writes per-message column changes: one ``executemany`` per distinct set of
+  columns (a batch has one to three shapes: SENT, DELIVERED/READ, FAILED).
+- :func:`record_timeline` inserts timeline rows in one multi-row INSERT and returns their ids in
+  the order given (they order a message's webhooks).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Mapping, Sequence
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from zapgate.storage import tables as t
+
+_LOCK_CHUNK = 500  # ids per statement: far below both databases' parameter limits
+
+
+def _with_number() -> sa.Select[Any]:
+    return (sa.select(t.messages, t.numbers.c.number.label("from_number"))
+            .join(t.numbers, t.numbers.c.id == t.messages.c.number_id))
+
+
+async def lock(conn: AsyncConnection, message_ids: Collection[str]) -> dict[str, Any]:
+    """The messages named, with ``from_number``, by id (missing ids are absent)."""
+    wanted = sorted(set(message_ids))
+    found: dict[str, Any] = {}
+    m = t.messages.c
+    for start in range(0, len(wanted), _LOCK_CHUNK):
+        chunk = wanted[start:start + _LOCK_CHUNK]
+        query = (_with_number().where(m.id.in_(chunk)).order_by(m.id)
+                 .with_for_update(of=t.messages))
+        found.update((row.id, row) for row in (await conn.execute(query)).all())
+    return found
+
+
+async def find_by_provider_ids(conn: AsyncConnection,
+                               provider_ids: Collection[str]) -> dict[tuple[str, str], str]:
+    """``{(number id, provider message id): message id}`` for the provider ids named."""
+    wanted = sorted(set(provider_ids))
+    found: dict[tuple[str, str], str] = {}
+    m = t.messages.c
+    for start in range(0, len(wanted), _LOCK_CHUNK):
+        chunk = wanted[start:start + _LOCK_CHUNK]
+        rows = (await conn.execute(sa.select(m.id, m.number_id, m.provider_message_id)
+                                   .where(m.provider_message_id.in_(chunk)))).all()
+        found.update(((r.number_id, r.provider_message_id), r.id) for r in rows)
+    return found
+
+
+async def update(conn: AsyncConnection, changes: Mapping[str, Mapping[str, Any]]) -> None:
+    """``{message id: {column: value}}``: one ``executemany`` per set of columns."""
+    shapes: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+    for message_id, values in changes.items():
+        columns = tuple(sorted(values))
+        shapes.setdefault(columns, []).append(
+            {"b_id": message_id, **{f"b_{c}": values[c] for c in columns}})
+    m = t.messages.c
+    for columns, params in shapes.items():
+        statement = (sa.update(t.messages).where(m.id == sa.bindparam("b_id"))
+                     .values({c: sa.bindparam(f"b_{c}") for c in columns}))
+        await conn.execute(statement, params)
+
+
+async def record_timeline(conn: AsyncConnection, rows: Sequence[Mapping[str, Any]]) -> list[int]:
+    """Insert ``message_events`` rows; their ids, in the order of ``rows``."""
+    if not rows:
+        return []
+    if conn.dialect.name == "sqlite":
+        # SQLAlchemy can only return ordered ids from SQLite one INSERT per row. SQLite has one
+        # writer at a time and this runs inside its write transaction, so the ids can be chosen
+        # here (as SQLite itself would: after the largest) and written in one executemany.
+        e = t.message_events.c
+        first = int((await conn.execute(sa.select(sa.func.coalesce(sa.func.max(e.id), 0))))
+                    .scalar_one()) + 1
+        ids = list(range(first, first + len(rows)))
+        await conn.execute(sa.insert(t.message_events),
+                           [{**row, "id": id_} for row, id_ in zip(rows, ids, strict=True)])
+        return ids
+    result = await conn.execute(
+        sa.insert(t.message_events).returning(t.message_events.c.id,
+                                              sort_by_parameter_order=True),
+        list(rows))
+    return [int(row[0]) for row in result.all()]
