@@ -1,6 +1,7 @@
-"""What the HTTP provider adapters share: one ``httpx.AsyncClient`` made on first use, the edge
-where every httpx failure becomes one of our errors, lenient JSON bodies, the error of a send
-through an unconfigured provider, and the capabilities of the unofficial (Evolution) providers."""
+"""What the HTTP provider adapters share: one pooled HTTP client (``providers.http``) made on
+first use, the edge where every transport failure becomes one of our errors, lenient JSON
+bodies, the error of a send through an unconfigured provider, and the capabilities of the
+unofficial (Evolution) providers."""
 
 from __future__ import annotations
 
@@ -8,45 +9,38 @@ import contextlib
 from collections.abc import Callable, Iterator
 from typing import Any
 
-import httpx
-
 from zapgate import errors
+from zapgate.providers import http
 from zapgate.providers.base import Capabilities
 
-Translate = Callable[[httpx.HTTPError], Exception]
+Translate = Callable[[http.TransportError], Exception]
 
 
 class LazyClient:
-    """An adapter's ``httpx.AsyncClient``: ``client()`` makes it on first use, ``aclose()``
-    closes it (the next call makes a new one)."""
+    """An adapter's :class:`http.Client`: ``client()`` gives it, ``aclose()`` closes its
+    connections (the next call opens new ones)."""
 
     def __init__(self, *, base_url: str, timeout: float) -> None:
-        self._base_url = base_url
-        self._timeout = timeout
-        self._client: httpx.AsyncClient | None = None
+        self._client = http.Client(base_url=base_url, timeout=timeout)
 
-    def __call__(self) -> httpx.AsyncClient:
-        if self._client is None:
-            self._client = httpx.AsyncClient(base_url=self._base_url, timeout=self._timeout)
+    def __call__(self) -> http.Client:
         return self._client
 
     async def aclose(self) -> None:
-        if self._client is not None:
-            await self._client.aclose()
-            self._client = None
+        await self._client.aclose()
 
 
 @contextlib.contextmanager
 def edge(translate: Translate) -> Iterator[None]:
-    """Every httpx failure (timeout, refused connection, protocol error) becomes
+    """Every transport failure (timeout, refused connection, protocol error) becomes
     ``translate(exc)``, raised from it."""
     try:
         yield
-    except httpx.HTTPError as exc:
+    except http.TransportError as exc:
         raise translate(exc) from exc
 
 
-def json_body(response: httpx.Response, *, text_fallback: bool = False) -> Any:
+def json_body(response: http.Response, *, text_fallback: bool = False) -> Any:
     """The parsed body; when it is not JSON, None (or its text with ``text_fallback``)."""
     try:
         return response.json()

@@ -570,7 +570,7 @@ def test_pair_rate_limit_from_the_simulator_asks_to_wait(sim: SimThread) -> None
 @pytest.mark.parametrize(("fault", "needle"), [
     ({"kind": "http", "status": 503, "body": {"oops": True}}, "HTTP 503"),
     ({"kind": "http", "status": 500, "body": "<html>down</html>"}, "HTTP 500"),
-    ({"kind": "slow", "delayMs": 600}, "ReadTimeout"),
+    ({"kind": "slow", "delayMs": 600}, "TransportTimeout"),
 ])
 def test_transport_trouble_is_temporary(sim: SimThread, fault: dict[str, Any],
                                         needle: str) -> None:

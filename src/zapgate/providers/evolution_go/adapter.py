@@ -11,10 +11,8 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-import httpx
-
 from zapgate import errors
-from zapgate.providers import common
+from zapgate.providers import common, http
 from zapgate.providers.base import (
     Capabilities,
     LinkStatus,
@@ -237,15 +235,15 @@ class EvolutionGoProvider:
                                      code="PROVIDER_NOT_CONFIGURED")
 
 
-def _send_failure(exc: httpx.HTTPError) -> errors.ProviderTemporaryError:
-    if isinstance(exc, httpx.TimeoutException):
+def _send_failure(exc: http.TransportError) -> errors.ProviderTemporaryError:
+    if isinstance(exc, http.TransportTimeout):
         return errors.ProviderTemporaryError("Evolution GO did not answer in time",
                                              code="DELIVERY_TIMEOUT")
     return errors.ProviderTemporaryError(f"Evolution GO unreachable: {type(exc).__name__}",
                                          code="DELIVERY_TIMEOUT")
 
 
-def _management_failure(exc: httpx.HTTPError) -> errors.Unavailable:
+def _management_failure(exc: http.TransportError) -> errors.Unavailable:
     return errors.Unavailable(f"Evolution GO unreachable: {type(exc).__name__}",
                               code="UPSTREAM_TIMEOUT")
 

@@ -11,10 +11,8 @@ from __future__ import annotations
 import urllib.parse
 from typing import Any
 
-import httpx
-
 from zapgate import errors
-from zapgate.providers import common
+from zapgate.providers import common, http
 from zapgate.providers.base import (
     Capabilities,
     LinkStatus,
@@ -179,12 +177,12 @@ def _key_id(body: Any) -> str | None:
     return key_id if isinstance(key_id, str) and key_id else None
 
 
-def _send_failure(exc: httpx.HTTPError) -> errors.ProviderTemporaryError:
-    if isinstance(exc, httpx.TimeoutException):
+def _send_failure(exc: http.TransportError) -> errors.ProviderTemporaryError:
+    if isinstance(exc, http.TransportTimeout):
         return errors.ProviderTemporaryError("Evolution did not answer in time")
     return errors.ProviderTemporaryError(f"Evolution is unreachable ({type(exc).__name__})")
 
 
-def _management_failure(exc: httpx.HTTPError) -> errors.Unavailable:
+def _management_failure(exc: http.TransportError) -> errors.Unavailable:
     return errors.Unavailable(f"Evolution is unreachable ({type(exc).__name__})",
                               code="UPSTREAM_TIMEOUT")

@@ -2,7 +2,7 @@
 
 Request bodies come from :mod:`payloads` and :mod:`templates`, errors are translated by
 :mod:`errortable`, callbacks parsed by :mod:`callbacks`; this module only talks HTTP. One
-``httpx.AsyncClient`` is created on first use and closed by :meth:`MetaProvider.aclose`. The
+The HTTP client (``providers.http``) is created on first use and closed by :meth:`MetaProvider.aclose`. The
 access token travels in the ``Authorization`` header only: it is never logged nor put in an
 exception message.
 """
