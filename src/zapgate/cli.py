@@ -4,14 +4,18 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
+import os
+import shutil
 import sys
-from collections.abc import Sequence
+import tempfile
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 from pydantic import ValidationError
 
-from zapgate import __version__
+from zapgate import __version__, worker_process
 from zapgate import logging as zlog
 from zapgate.container import build_container
 from zapgate.settings import Settings
@@ -57,7 +61,11 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--version", action="version", version=f"zapgate {__version__}")
     sub = p.add_subparsers(parser_class=_SubParser)
     _serve_parser(sub)
-    sub.add_parser("worker", help="run only the background workers").set_defaults(func=_worker)
+    worker = sub.add_parser("worker", help="run only the background workers")
+    worker.add_argument("--parent-pid", type=int, default=0,
+                        help="stop when this process is gone (set by serve for its worker "
+                             "process)")
+    worker.set_defaults(func=_worker)
     sub.add_parser("migrate", help="apply database migrations").set_defaults(func=_migrate)
     sub.add_parser("check-config", help="validate settings and database access"
                    ).set_defaults(func=_check_config)
@@ -98,9 +106,10 @@ def _serve_parser(sub: Any) -> None:
     serve.add_argument("--no-demo", action="store_true",
                        help="do not create the demo workspace (also: ZAPGATE_DEMO=0)")
     serve.add_argument("--workers", type=int, default=1,
-                       help="server processes sharing the port (each also runs the background "
-                            "workers unless ZAPGATE_RUN_WORKERS=0); more than 1 wants "
-                            "PostgreSQL")
+                       help="API processes sharing the port; more than 1 wants PostgreSQL. "
+                            "The background workers run once, in a process of their own on a "
+                            "machine with more than one core (ZAPGATE_WORKER_PROCESS=auto|on|"
+                            "off), or in the API process; ZAPGATE_RUN_WORKERS=0 runs none")
     serve.set_defaults(func=_serve)
 
 
@@ -186,6 +195,15 @@ def _run(coro: Any) -> Any:
     return asyncio.run(coro)
 
 
+def _run_fast(coro: Any) -> Any:
+    """Long-running loops (the workers) on uvloop where it is installed, as ``serve`` runs."""
+    try:
+        import uvloop
+    except ImportError:  # pragma: no cover - uvloop comes with uvicorn[standard]
+        return asyncio.run(coro)
+    return uvloop.run(coro)
+
+
 def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
@@ -205,15 +223,41 @@ def _serve(args: argparse.Namespace) -> int:
     options: dict[str, Any] = {"host": args.host, "port": args.port, "log_config": None,
                                "log_level": settings.log_level.lower(), "access_log": False,
                                "lifespan": "on"}
-    if args.workers > 1:
-        # Worker processes import the app themselves, so it is named, not passed; a process
-        # importing it on a busy machine may need more than uvicorn's default 5 s to answer.
+    split = worker_process.wanted(settings.worker_process, run_workers=settings.run_workers)
+    if args.workers > 1 or split:
         _run(_migrate_once(settings))
-        uvicorn.run("zapgate.cli:app_factory", factory=True, workers=args.workers,
-                    timeout_worker_healthcheck=30, **options)
-    else:
-        uvicorn.run(app_factory(settings), **options)
+    with _worker_process(split) as settings_update:
+        settings = settings.model_copy(update=settings_update)
+        if args.workers > 1:
+            # Worker processes import the app themselves, so it is named, not passed; a process
+            # importing it on a busy machine may need more than uvicorn's default 5 s to answer.
+            uvicorn.run("zapgate.cli:app_factory", factory=True, workers=args.workers,
+                        timeout_worker_healthcheck=30, **options)
+        else:
+            uvicorn.run(app_factory(settings), **options)
     return 0
+
+
+@contextlib.contextmanager
+def _worker_process(split: bool) -> Iterator[dict[str, Any]]:
+    """With ``split``: the workers run in a child process for as long as the API runs, and the
+    API processes relay their wake-ups to it. Yields the settings the API processes take."""
+    if not split:
+        yield {}
+        return
+    folder = tempfile.mkdtemp(prefix="zapgate-")
+    wake = os.path.join(folder, "wake.sock")
+    child = worker_process.WorkerProcess({**os.environ, "ZAPGATE_RUN_WORKERS": "1",
+                                          "ZAPGATE_WAKE_SOCKET": wake,
+                                          "ZAPGATE_WORKER_PROCESS": "off"})
+    # ``serve --workers N`` processes read their settings from the environment.
+    os.environ.update({"ZAPGATE_RUN_WORKERS": "0", "ZAPGATE_WAKE_SOCKET": wake})
+    child.start()
+    try:
+        yield {"run_workers": False, "wake_socket": wake}
+    finally:
+        child.stop()
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def app_factory(settings: Settings | None = None) -> Any:
@@ -248,7 +292,14 @@ def _demo(args: argparse.Namespace) -> int:
     return 0
 
 
-def _worker(_args: argparse.Namespace) -> int:
+async def _stop_when_orphaned(parent_pid: int, stop: asyncio.Event) -> None:
+    """``serve``'s worker process: stop when ``serve`` is gone (its parent changed)."""
+    while os.getppid() == parent_pid:  # noqa: ASYNC110 - no event tells a process its parent died
+        await asyncio.sleep(1)
+    stop.set()
+
+
+def _worker(args: argparse.Namespace) -> int:
     from zapgate.workers.build import build_runner
 
     settings = _settings()
@@ -268,11 +319,15 @@ def _worker(_args: argparse.Namespace) -> int:
 
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
+        if args.parent_pid:
+            watch = asyncio.create_task(_stop_when_orphaned(args.parent_pid, stop))
         await stop.wait()
+        if args.parent_pid:
+            watch.cancel()
         await runner.stop()
         await container.close()
 
-    _run(run())
+    _run_fast(run())
     return 0
 
 

@@ -9,6 +9,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from zapgate import wakebus
 from zapgate.callback_secrets import CallbackSecrets
 from zapgate.clock import Clock, SystemClock
 from zapgate.crypto import SecretBox
@@ -30,6 +31,11 @@ class Wakeups:
     # A number was created or reconnected: the dispatcher re-reads its leases at once.
     numbers: asyncio.Event = field(default_factory=asyncio.Event)
 
+    @classmethod
+    def relayed(cls, relay: wakebus.Relay) -> Wakeups:
+        """Nudges that also reach the workers' process (``serve`` with a worker process)."""
+        return cls(**{kind: wakebus.RelayedEvent(kind, relay) for kind in wakebus.KINDS})
+
 
 @dataclass
 class Container:
@@ -48,6 +54,8 @@ class Container:
     worker_id: str = field(default_factory=lambda: "w_" + secrets.token_hex(6))
     # Group-commit writers by name (created on first use in the running loop).
     batchers: dict[str, Any] = field(default_factory=dict)
+    relay: wakebus.Relay | None = None
+    listener: wakebus.Listener | None = None
 
     @property
     def secrets(self) -> SecretBox:
@@ -61,8 +69,16 @@ class Container:
         if not key:
             key = await _development_secret(self.db)
         self.box = SecretBox(key)
+        if self.settings.wake_socket and self.settings.run_workers and self.listener is None:
+            self.listener = wakebus.Listener(self.settings.wake_socket,
+                                             wakebus.events_of(self.wake))
+            self.listener.start()
 
     async def close(self) -> None:
+        if self.listener is not None:
+            self.listener.close()
+        if self.relay is not None:
+            self.relay.close()
         for batcher in self.batchers.values():
             await batcher.close()
         await self.providers.aclose()
@@ -70,13 +86,17 @@ class Container:
 
 
 def build_container(settings: Settings, *, clock: Clock | None = None) -> Container:
+    relay = None
+    if settings.wake_socket and not settings.run_workers:
+        relay = wakebus.Relay(settings.wake_socket)
     return Container(
+        relay=relay,
         settings=settings,
         db=Database(settings.database_url),
         clock=clock or SystemClock(),
         providers=build_registry(settings),
         metrics=Metrics(),
-        wake=Wakeups(),
+        wake=Wakeups() if relay is None else Wakeups.relayed(relay),
         key_cache=KeyCache(settings.key_cache_seconds),
         number_cache=KeyCache(settings.key_cache_seconds),
         callback_secrets=CallbackSecrets(settings.key_cache_seconds),

@@ -31,6 +31,12 @@ class Settings(BaseSettings):
 
     # Workers run inside ``serve`` unless turned off (``zapgate worker`` runs them alone).
     run_workers: bool = True
+    # ``serve`` runs the workers in a process of their own (the API keeps a core to itself):
+    # auto = when the machine has more than one core.
+    worker_process: Literal["auto", "on", "off"] = "auto"
+    # Set by ``serve`` for its two processes: the API relays wake-ups to the worker process
+    # through this Unix datagram socket (zapgate.wakebus).
+    wake_socket: str = ""
     worker_poll_interval: float = Field(default=0.5, gt=0)
     # How often deadlines, approvals, retention and gauges are swept.
     sweep_interval_seconds: float = Field(default=2.0, gt=0)

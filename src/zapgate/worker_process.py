@@ -1,0 +1,95 @@
+"""``zapgate serve``'s worker process: the background workers (dispatcher, inbox, webhook sender,
+sweeper) in a process of their own, so that the API and the workers each have a core.
+
+The parent starts ``zapgate worker --parent-pid <pid>`` with the same environment plus the wake
+socket (zapgate.wakebus), restarts it if it dies (one second later, logged), and stops it when
+the parent stops. The child stops by itself when the parent disappears (a kill -9 of ``serve``):
+on Linux the kernel tells it at once (``PR_SET_PDEATHSIG``), elsewhere it notices within a
+second. Nothing depends on the child stopping in time: claims are leased in the database.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import logging
+import os
+import signal
+import subprocess
+import sys
+import threading
+from collections.abc import Mapping
+
+_log = logging.getLogger("zapgate.serve")
+PR_SET_PDEATHSIG = 1
+RESTART_DELAY_SECONDS = 1.0
+STOP_TIMEOUT_SECONDS = 15.0
+
+
+def wanted(mode: str, *, run_workers: bool, cores: int | None = None) -> bool:
+    """Whether ``serve`` should run its workers in a process of their own."""
+    if not run_workers or mode == "off":
+        return False
+    return mode == "on" or (cores if cores is not None else os.cpu_count() or 1) > 1
+
+
+def _die_with_parent() -> None:  # pragma: no cover - runs in the child before exec
+    if sys.platform.startswith("linux"):
+        with contextlib.suppress(OSError, AttributeError):
+            ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+
+
+class WorkerProcess:
+    def __init__(self, env: Mapping[str, str]) -> None:
+        self._env = dict(env)
+        self._proc: subprocess.Popen[bytes] | None = None
+        self._stopping = threading.Event()
+        self._lock = threading.Lock()
+        self._watcher: threading.Thread | None = None
+
+    @property
+    def pid(self) -> int | None:
+        return None if self._proc is None else self._proc.pid
+
+    def start(self) -> None:
+        self._spawn()
+        self._watcher = threading.Thread(target=self._watch, name="zapgate-worker-watch",
+                                         daemon=True)
+        self._watcher.start()
+
+    def _spawn(self) -> None:
+        with self._lock:
+            if self._stopping.is_set():
+                return
+            self._proc = subprocess.Popen(  # noqa: S603 - our own interpreter and module
+                [sys.executable, "-m", "zapgate", "worker", "--parent-pid", str(os.getpid())],
+                env=self._env, preexec_fn=_die_with_parent)
+            _log.info("worker process %s started", self._proc.pid)
+
+    def _watch(self) -> None:
+        while not self._stopping.is_set():
+            proc = self._proc
+            assert proc is not None
+            code = proc.wait()
+            if self._stopping.is_set():
+                return
+            _log.error("worker process %s exited with %s; starting another in %.0f s",
+                       proc.pid, code, RESTART_DELAY_SECONDS)
+            if self._stopping.wait(RESTART_DELAY_SECONDS):
+                return
+            self._spawn()
+
+    def stop(self) -> None:
+        with self._lock:
+            self._stopping.set()
+            proc = self._proc
+        if proc is None or proc.poll() is not None:
+            return
+        proc.terminate()
+        try:
+            proc.wait(STOP_TIMEOUT_SECONDS)
+        except subprocess.TimeoutExpired:
+            _log.error("worker process %s did not stop in %.0f s; killing it", proc.pid,
+                       STOP_TIMEOUT_SECONDS)
+            proc.kill()
+            proc.wait()
