@@ -121,6 +121,8 @@ def _args() -> argparse.Namespace:
     p.add_argument("--provider", choices=(*PROVIDERS, "all"), default="all")
     p.add_argument("--messages", type=int, default=1000)
     p.add_argument("--concurrency", type=int, default=16)
+    p.add_argument("--worker-process", choices=("auto", "on", "off"), default="auto",
+                   help="ZAPGATE_WORKER_PROCESS for serve (workers in their own process)")
     p.add_argument("--timeout", type=float, default=300.0,
                    help="seconds to wait for every message to be READ (per provider)")
     return p.parse_args()
@@ -153,6 +155,7 @@ def _run_provider(kind: str, args: argparse.Namespace, work: Path) -> Outcome:
         config = {**SIM_CONFIG, **({"mps": META_SIM_MPS} if kind == "meta" else {})}
         httpx.post(sim.url + "/_sim/config", json=config, timeout=10).raise_for_status()
         settings = _zapgate_settings(kind, sim.url, zg_url)
+        settings["worker_process"] = args.worker_process
         b.say("zapgate serve: " + ", ".join(
             f"ZAPGATE_{k.upper()}={v}" for k, v in settings.items()))
         zg = b.start_zapgate(work, port=zg_port, name=f"zapgate-{kind}", **settings)

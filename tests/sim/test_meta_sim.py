@@ -9,6 +9,7 @@ import hashlib
 import hmac
 import json
 import re
+import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -444,6 +445,42 @@ def test_batch_statuses_puts_one_ticks_statuses_in_one_post(
     sizes = [len(h.json()["entry"][0]["changes"][0]["value"]["statuses"])
              for h in receiver.snapshot()]
     assert max(sizes) > 1 and sum(sizes) == 9
+
+
+def test_batched_statuses_go_out_concurrently_and_whole(
+        sim: Sim, receiver: Hooks, client: httpx.Client) -> None:
+    """``batchStatuses`` with ``callbackConcurrency``: one POST per tick and number, several
+    POSTs in flight at once, every status exactly once. The receiver holds each POST until 3
+    are in flight together (a sender posting one at a time would never get there)."""
+    lock, opened = threading.Lock(), threading.Event()
+    active = [0]
+
+    def gate(_: ReceivedWebhook) -> tuple[int, dict[str, str], bytes]:
+        with lock:
+            active[0] += 1
+            if active[0] >= 3:
+                opened.set()
+        opened.wait(timeout=3)
+        with lock:
+            active[0] -= 1
+        return 200, {}, b"ok"
+
+    receiver.respond = gate
+    configure(sim, batchStatuses=True, callbackConcurrency=4, statusDelayMs=60,
+              enforceWindow=False)
+    ids = [sent_id(send(client, message("text", {"body": "x"}, to=f"+5511900001{i:03d}")))
+           for i in range(8)]
+    receiver.wait_for(lambda items: all(len(statuses(items, i)) >= 3 for i in ids), timeout=10)
+    assert opened.is_set()
+    hooks = receiver.snapshot()
+    for id_ in ids:
+        assert sorted(names(statuses(hooks, id_))) == ["delivered", "read", "sent"]
+    sizes = [len(h.json()["entry"][0]["changes"][0]["value"]["statuses"]) for h in hooks]
+    assert sum(sizes) == 24 and len(hooks) < 24
+    record = eventually(sim, ids[0], lambda r: all(s["httpStatus"] for s in r["statuses"]))
+    assert all(isinstance(s["postedAt"], float) for s in record["statuses"])
+    assert all(isinstance(c["postedAt"], float) and c["answeredAt"] >= c["postedAt"]
+               for c in sim.control("GET", "/_sim/callbacks"))
 
 
 def test_webhooks_are_retried_until_acknowledged(sim: Sim, receiver: Hooks,

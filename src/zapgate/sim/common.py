@@ -11,8 +11,21 @@ The control API (identical on every simulator; provider-specific routes are adde
                                        "kind": "error"|"timeout"|"http"|"slow", "code": ...,
                                        "status": 503, "delayMs": 2000, "times": 1}``
 * ``GET/POST /_sim/config``          read / merge behaviour switches (see ``DEFAULT_CONFIG``)
-* ``GET  /_sim/callbacks``           callbacks posted so far: ``[{url, json, status, attempt}]``
+* ``GET  /_sim/callbacks``           callbacks posted so far: ``[{url, json, status, attempt,
+                                       error, headers, postedAt, answeredAt}]`` (``postedAt``:
+                                       wall-clock start of the first attempt; ``answeredAt``: end
+                                       of the latest one; unix seconds)
 * ``POST /_sim/reset``               forget requests, faults, callbacks; config back to default
+
+Callbacks leave from one queue, in the order they were queued, each once its delay is over.
+With ``callbackConcurrency`` 1 (the default) the sender posts one and waits for its answer before
+the next, and a failed one goes to the back of the queue with its retry delay. With N > 1 up to N
+posts are in flight at once over pooled keep-alive connections (the real providers post
+concurrently, so a receiver cannot rely on one callback being answered before the next arrives),
+they still start in queue order but may be answered in any order, and a failed one waits for its
+retry on a timer of its own instead of holding up the queue. Either way a callback is tried up to
+``callbackMaxAttempts`` times, ``callbackRetrySeconds`` apart. The switch may change while the
+simulator runs.
 """
 
 from __future__ import annotations
@@ -22,6 +35,7 @@ import base64
 import contextlib
 import json
 import random
+import ssl
 import struct
 import time
 import zlib
@@ -55,6 +69,8 @@ DEFAULT_CONFIG: dict[str, Any] = {
     # Seconds between callback retries (the real providers use 5 s..300 s or 30 s).
     "callbackRetrySeconds": 0.2,
     "callbackMaxAttempts": 5,
+    # Callbacks in flight at once: 1 posts them one at a time, each answered before the next.
+    "callbackConcurrency": 1,
 }
 
 
@@ -86,10 +102,14 @@ class Callback:
     attempt: int = 0
     status: int | None = None
     error: str | None = None
+    # Wall clock (unix seconds): the first attempt's start, the latest attempt's end.
+    posted_at: float | None = None
+    answered_at: float | None = None
 
     def describe(self) -> dict[str, Any]:
         return {"url": self.url, "json": json.loads(self.body), "status": self.status,
-                "attempt": self.attempt, "error": self.error, "headers": self.headers}
+                "attempt": self.attempt, "error": self.error, "headers": self.headers,
+                "postedAt": self.posted_at, "answeredAt": self.answered_at}
 
 
 @dataclass
@@ -190,23 +210,37 @@ async def cancel(task: asyncio.Task[None] | None) -> None:
 
 
 class CallbackSender:
-    """Posts callbacks in order from one queue, retrying failures like the real provider."""
+    """Posts callbacks from one queue in order, ``callbackConcurrency`` at a time (1: each
+    answered before the next is posted), retrying failures like the real provider."""
 
     def __init__(self, state: SimState) -> None:
         self._state = state
         self._queue: asyncio.Queue[tuple[float, Callback]] | None = None
         self._task: asyncio.Task[None] | None = None
-        self._client: httpx.AsyncClient | None = None
+        # The connection pool: one keep-alive connection per httpx client, per target origin as
+        # many clients as posts were ever in flight to it at once (``callbackConcurrency``),
+        # idle ones reused last in first out. One client with N connections would cost about
+        # twice the CPU per post at N = 16: httpcore's pool checks every connection on every
+        # request.
+        self._clients: list[httpx.AsyncClient] = []
+        self._idle: dict[str, list[httpx.AsyncClient]] = {}
+        self._ssl: ssl.SSLContext | None = None
+        self._in_flight: set[asyncio.Task[None]] = set()
+        self._slot_free: asyncio.Event | None = None  # set whenever a post in flight ends
 
     async def start(self) -> None:
         self._queue = asyncio.Queue()
-        self._client = httpx.AsyncClient(timeout=10)
+        self._slot_free = asyncio.Event()
         self._task = asyncio.create_task(self._run())
 
     async def stop(self) -> None:
         await cancel(self._task)
-        if self._client is not None:
-            await self._client.aclose()
+        for task in list(self._in_flight):
+            await cancel(task)
+        for client in self._clients:
+            await client.aclose()
+        self._clients.clear()
+        self._idle.clear()
 
     def post(self, url: str, payload: Any, *, headers: dict[str, str] | None = None,
              delay: float = 0.0, body: bytes | None = None) -> Callback:
@@ -218,31 +252,81 @@ class CallbackSender:
         self._queue.put_nowait((time.monotonic() + delay, callback))
         return callback
 
+    def _concurrency(self) -> int:
+        try:
+            return max(1, int(self._state.config.get("callbackConcurrency", 1)))
+        except (TypeError, ValueError):
+            return 1
+
     async def _run(self) -> None:
-        assert self._queue is not None and self._client is not None
+        assert self._queue is not None
         while True:
             due, callback = await self._queue.get()
             wait = due - time.monotonic()
             if wait > 0:
                 await asyncio.sleep(wait)
-            await self._deliver(callback)
+            limit = self._concurrency()
+            # With 1: one at a time, as before the switch existed (once any posts still in
+            # flight from a higher setting are done).
+            await self._until_fewer_than(limit)
+            if limit == 1:
+                await self._deliver(callback)
+                continue
+            task = asyncio.create_task(self._deliver(callback))
+            self._in_flight.add(task)
+            task.add_done_callback(self._done)
+
+    async def _until_fewer_than(self, limit: int) -> None:
+        assert self._slot_free is not None
+        while len(self._in_flight) >= limit:
+            self._slot_free.clear()
+            await self._slot_free.wait()
+
+    def _done(self, task: asyncio.Task[None]) -> None:
+        self._in_flight.discard(task)
+        assert self._slot_free is not None
+        self._slot_free.set()
+
+    def _client(self, origin: str) -> httpx.AsyncClient:
+        idle = self._idle.get(origin)
+        if idle:
+            return idle.pop()
+        if self._ssl is None:  # once: building one costs ~25 ms (it loads the CA bundle)
+            self._ssl = httpx.create_ssl_context()
+        client = httpx.AsyncClient(timeout=10, verify=self._ssl, limits=httpx.Limits(
+            max_connections=1, max_keepalive_connections=1))
+        self._clients.append(client)
+        return client
 
     async def _deliver(self, callback: Callback) -> None:
-        assert self._client is not None and self._queue is not None
+        assert self._queue is not None
         callback.attempt += 1
+        if callback.posted_at is None:
+            callback.posted_at = time.time()
+        origin = "/".join(callback.url.split("/", 3)[:3])  # scheme://host:port
+        client = self._client(origin)
         try:
-            response = await self._client.post(callback.url, content=callback.body,
-                                               headers=callback.headers)
+            response = await client.post(callback.url, content=callback.body,
+                                         headers=callback.headers)
             callback.status = response.status_code
             ok = 200 <= response.status_code < 300
         except httpx.HTTPError as exc:
             callback.error = repr(exc)
             ok = False
+        finally:
+            self._idle.setdefault(origin, []).append(client)
+        callback.answered_at = time.time()
         if callback.attempt == 1:
             self._state.callbacks.append(callback)
         if not ok and callback.attempt < int(self._state.config["callbackMaxAttempts"]):
             retry = float(self._state.config["callbackRetrySeconds"])
-            self._queue.put_nowait((time.monotonic() + retry, callback))
+            if self._concurrency() == 1:
+                self._queue.put_nowait((time.monotonic() + retry, callback))
+            else:
+                # Its own timer: a due-later entry in the queue would hold up every callback
+                # queued behind it.
+                asyncio.get_running_loop().call_later(retry, self._queue.put_nowait,
+                                                      (0.0, callback))
 
 
 def status_sequence(config: dict[str, Any], statuses: list[str], *,

@@ -50,7 +50,12 @@ JSON with non-ASCII escaped (``\\uXXXX``), ``timestamp`` values are strings of u
 Envelope: ``{"object": "whatsapp_business_account", "entry": [{"id": <waba id>, "changes":
 [{"value": {"messaging_product", "metadata": {"display_phone_number", "phone_number_id"},
 "statuses" | "contacts" + "messages"}, "field": "messages"}]}]}``. Failed deliveries are retried
-(``callbackRetrySeconds``, ``callbackMaxAttempts``).
+(``callbackRetrySeconds``, ``callbackMaxAttempts``). Webhooks are posted one at a time unless
+``callbackConcurrency`` (common switch, default 1) allows more in flight, as the real Cloud API
+does; then a message's statuses, each in its own POST, may be answered out of order. With
+``batchStatuses`` the statuses due in the same ``statusDelayMs`` tick go out in one POST per
+number, so a bulk run needs a few POSTs per tick rather than one per status, and
+``callbackConcurrency`` lets those POSTs overlap.
 
 Control routes (``zapgate.sim.common``): ``GET /_sim/requests``, ``POST /_sim/faults``,
 ``GET|POST /_sim/config``, ``GET /_sim/callbacks``, ``POST /_sim/reset`` (also forgets media,
@@ -75,7 +80,9 @@ Meta control routes:
   "PAUSED" | "DISABLED" | ..., "reason"?}`` -> updates the template and posts a
   ``message_template_status_update`` webhook (``entry[].id`` = WABA id).
 * ``GET  /_sim/messages``      sent messages (``?id=``, ``?to=``): ``{id, phoneNumberId, to, waId,
-  type, request, failure, statuses: [{status, timestamp, posted, attempts, httpStatus}]}``.
+  type, request, failure, statuses: [{status, timestamp, posted, attempts, httpStatus,
+  postedAt}]}`` (``postedAt``: unix seconds when the callback carrying the status was
+  first posted).
 * ``POST /_sim/windows``       ``{phoneNumberId?, user, openedAt? (unix s), open?: false}`` open,
   back-date or close a customer-service window without an inbound message.
 * ``POST /_sim/verify``        ``{"verifyToken", "url"?}`` -> runs the ``hub.mode=subscribe``

@@ -86,7 +86,8 @@ class EmittedStatus:
     def describe(self) -> dict[str, Any]:
         cb = self.callback
         return {"status": self.status, "timestamp": self.timestamp, "posted": cb is not None,
-                "attempts": cb.attempt if cb else 0, "httpStatus": cb.status if cb else None}
+                "attempts": cb.attempt if cb else 0, "httpStatus": cb.status if cb else None,
+                "postedAt": cb.posted_at if cb else None}
 
 
 @dataclass
