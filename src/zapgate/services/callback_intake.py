@@ -8,16 +8,18 @@ that fails authentication is refused with 401 and stores nothing.
 from __future__ import annotations
 
 import hmac
-from typing import Any
+from typing import Any, cast
 
 import orjson
 import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from zapgate import callback_secrets, errors
 from zapgate.container import Container
 from zapgate.providers.meta import signature as meta_signature
 from zapgate.services import callbacks, numberrefs
 from zapgate.storage import tables as t
+from zapgate.storage.batch import Batcher
 
 _REFUSED = "Callback authentication failed"
 
@@ -34,9 +36,23 @@ async def _store(container: Container, *, provider: str, number_id: str | None,
     now = container.clock.now_ms()
     row = callbacks.store_row(provider=provider, number_id=number_id, body=body, now_ms=now,
                               routes=routes)
-    async with container.db.write() as conn:
-        await conn.execute(sa.insert(t.provider_events).values(row))
+    # Group commit: the callbacks arriving together are stored in one transaction, and each
+    # is acknowledged once that transaction is committed.
+    await _writer(container).submit(row)
     container.wake.inbox.set()
+
+
+def _writer(container: Container) -> Batcher[dict[str, Any]]:
+    writer = container.batchers.get("callbacks")
+    if writer is None:
+        writer = container.batchers["callbacks"] = Batcher(container.db, _write_batch)
+    return cast(Batcher[dict[str, Any]], writer)
+
+
+async def _write_batch(conn: AsyncConnection,
+                       rows: list[dict[str, Any]]) -> list[Exception | None]:
+    await conn.execute(sa.insert(t.provider_events), rows)
+    return [None] * len(rows)
 
 
 # -- Meta --------------------------------------------------------------------------------------
