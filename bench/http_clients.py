@@ -2,7 +2,7 @@
 
     .venv/bin/python bench/http_clients.py [--requests 20000] [--warmup 1000]
                                            [--concurrency 1,8,32] [--repeats 2]
-                                           [--clients zapgate-httpx,httpx,aiohttp,...]
+                                           [--clients zapgate,httpx,aiohttp,...]
                                            [--loop uvloop|asyncio]
 
 Every candidate POSTs the same ~1 KB JSON body with the same four headers (content-type,
@@ -16,17 +16,18 @@ over ``--requests`` requests, divided by them -- the number that matters, becaus
 with other load on the machine -- plus requests/s (noisy on a shared machine), the receiver's CPU
 per request (psutil), and the connections the receiver saw (distinct client ports).
 
-Candidates (``--clients``; the aiohttp ones need ``uv pip install --python .venv/bin/python
-aiohttp``, which is not a project dependency, and are skipped without it):
+Candidates (``--clients``):
 
-- ``zapgate-httpx``: the webhook sender's client exactly as ``WebhookSender._http`` builds it
-  (``GuardedTransport(allow_private=False, max_connections=webhook_concurrency)``, timeout
-  ``webhook_timeout_seconds``, no redirects, ``trust_env=False``) and used as ``_post`` uses it
-  (``stream()``, ``aiter_raw()`` up to 2 KB, ``retry-after`` read, inside ``asyncio.timeout``).
-  The peer check runs as in production (allow_private off), except that the bench receiver's
-  127.0.0.1 counts as public; every check is counted.
-- ``httpx``: the provider adapters' client (``providers.common.LazyClient``: ``base_url``,
-  timeout ``provider_timeout_seconds``, httpx's default limits), ``post()`` + ``.content``.
+- ``zapgate``: the webhook sender's client exactly as ``WebhookSender._http`` builds it now
+  (``webhooks.transport.open_session``: aiohttp with the peer guard in the connector's
+  ``socket_factory``, ``limit=webhook_concurrency``) and used as ``_post`` uses it (the excerpt
+  read raw up to 2 KB, ``retry-after`` read, inside ``asyncio.timeout``). The peer check runs as
+  in production (allow_private off), except that the bench receiver's 127.0.0.1 counts as public.
+  Until commit ``a78e67a`` this row was the sender's httpx client (``GuardedTransport``, 1.0-2.9
+  ms per request in RESULTS.md).
+- ``httpx``: a plain ``httpx.AsyncClient`` (``base_url``, timeout ``provider_timeout_seconds``,
+  httpx's default limits) as the provider adapters used it until commit ``53aa412``,
+  ``post()`` + ``.content``.
 - ``aiohttp``: ``ClientSession`` over ``TCPConnector(limit=webhook_concurrency,
   keepalive_timeout=5)``, ``ClientTimeout(total=...)``, ``DummyCookieJar``, no redirects,
   ``auto_decompress=False``; ``post()`` + ``read()``.
@@ -77,7 +78,7 @@ from zapgate.settings import Settings
 from zapgate.webhooks import signing, transport
 from zapgate.workers import webhook_sender
 
-CLIENTS = ("zapgate-httpx", "httpx", "aiohttp", "aiohttp-guard", "aiohttp-resolver",
+CLIENTS = ("zapgate", "httpx", "aiohttp", "aiohttp-guard", "aiohttp-resolver",
            "aiohttp-trace", "raw")
 AIOHTTP_CLIENTS = frozenset(c for c in CLIENTS if c.startswith("aiohttp"))
 WEBHOOK_CONCURRENCY: int = Settings.model_fields["webhook_concurrency"].default
@@ -198,29 +199,27 @@ class Candidate:
         raise NotImplementedError
 
 
-class ZapgateHttpx(Candidate):
-    name = "zapgate-httpx"
+class ZapgateClient(Candidate):
+    """The webhook sender's client exactly as ``WebhookSender._http`` builds it now
+    (``transport.open_session`` with the peer guard) and its read of the answer's excerpt."""
+
+    name = "zapgate"
 
     async def open(self, origin: str) -> None:
         self.url = origin + PATH
-        guarded = transport.GuardedTransport(allow_private=False,
-                                             max_connections=WEBHOOK_CONCURRENCY)
-        self.client = httpx.AsyncClient(transport=guarded, timeout=httpx.Timeout(WEBHOOK_TIMEOUT),
-                                        follow_redirects=False, trust_env=False)
+        self.session = transport.open_session(allow_private=False,
+                                              max_connections=WEBHOOK_CONCURRENCY,
+                                              timeout_seconds=WEBHOOK_TIMEOUT)
 
     async def post(self) -> tuple[int, bytes]:
-        async with asyncio.timeout(WEBHOOK_TIMEOUT), self.client.stream(
-                "POST", self.url, content=BODY, headers=HEADERS) as response:
-            excerpt = bytearray()
-            async for chunk in response.aiter_raw():
-                excerpt += chunk
-                if len(excerpt) >= webhook_sender.EXCERPT_BYTES:
-                    break
+        async with asyncio.timeout(WEBHOOK_TIMEOUT), self.session.post(
+                self.url, data=BODY, headers=HEADERS, allow_redirects=False) as response:
+            excerpt = await response.content.read(webhook_sender.EXCERPT_BYTES)
             response.headers.get("retry-after")
-            return response.status_code, bytes(excerpt)
+            return response.status, excerpt
 
     async def close(self) -> None:
-        await self.client.aclose()
+        await self.session.close()
 
 
 class PlainHttpx(Candidate):
@@ -423,7 +422,7 @@ class Raw(Candidate):
 
 
 CANDIDATES: dict[str, type[Candidate]] = {c.name: c for c in (
-    ZapgateHttpx, PlainHttpx, Aiohttp, AiohttpGuard, AiohttpResolver, AiohttpTrace, Raw)}
+    ZapgateClient, PlainHttpx, Aiohttp, AiohttpGuard, AiohttpResolver, AiohttpTrace, Raw)}
 
 
 # --- one cell ---------------------------------------------------------------------------------
@@ -543,12 +542,12 @@ def _both(values: list[float], fmt: str) -> str:
 
 
 def _table(cells: list[Cell], clients: list[str], levels: list[int]) -> list[str]:
-    rows = ["| client | conc. | client CPU µs/req (runs) | vs zapgate-httpx | req/s (runs) "
+    rows = ["| client | conc. | client CPU µs/req (runs) | vs zapgate | req/s (runs) "
             "| receiver CPU µs/req (runs) | connections | peer checks |",
             "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
     base: dict[int, float] = {}
     for level in levels:
-        ref = [c.cpu_us for c in cells if c.client == "zapgate-httpx" and c.concurrency == level]
+        ref = [c.cpu_us for c in cells if c.client == "zapgate" and c.concurrency == level]
         if ref:
             base[level] = statistics.mean(ref)
     for name in clients:
@@ -646,8 +645,7 @@ def main() -> int:
                   "(uv pip install --python .venv/bin/python aiohttp)")
     else:
         b.say(f"aiohttp {aiohttp.__version__}")
-    b.say(f"httpx {httpx.__version__}, httpcore {transport.httpcore.__version__}, "
-          f"httptools {httptools.__version__}")
+    b.say(f"httpx {httpx.__version__}, httptools {httptools.__version__}")
     # The production peer check (GuardedTransport with allow_private off) calls
     # urls.is_public_address through the module; counting it also lets the bench receiver pass.
     urls.is_public_address = CHECKS  # type: ignore[assignment]

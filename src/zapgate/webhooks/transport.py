@@ -1,132 +1,92 @@
-"""Outbound HTTP for customer webhooks: httpx over a connection pool that checks each peer.
+"""Outbound HTTP for customer webhooks: an aiohttp session whose connector checks each peer.
 
-The address actually connected to is checked before a byte is sent, unless private targets are
-allowed: DNS can point a public name at our own network at any time (DNS rebinding), so a check
-of a separate lookup is not enough.
+The address about to be connected is checked before a byte is sent (before the socket even
+exists), unless private targets are allowed: DNS can point a public name at our own network at
+any time (DNS rebinding), so a check of a separate lookup is not enough.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterable, AsyncIterator, Iterable, Iterator
-from contextlib import contextmanager
+import errno
+import socket
 
-import httpcore
-import httpx
+import aiohttp
+from aiohttp.connector import AddrInfoType
 
 from zapgate.domain import urls
 
-
-class TargetRefused(Exception):
-    """The endpoint's host is (or resolved to) a local or private address."""
+_NOT_PUBLIC = "not a public address (ZAPGATE_ALLOW_PRIVATE_URLS is off)"
 
 
-class _PeerGuard(httpcore.AsyncNetworkBackend):
-    """Connects as usual, then refuses a non-public peer before the request is written.
+class TargetRefused(OSError):
+    """The address about to be connected is local or private (or not an internet address).
 
-    Checking the connected socket rather than a separate DNS lookup closes the gap between
-    "checked" and "used" that DNS rebinding exploits.
+    An ``OSError`` so that aiohttp reports it like any failed connect: a
+    :class:`aiohttp.ClientConnectorError` whose ``os_error`` is this (see :func:`refusal`).
+    Its ``str()`` deliberately leaves the address out, so it is the same for every address of a
+    name: when all of them are refused, aiohappyeyeballs (which folds differing errors into one
+    plain ``OSError("Multiple exceptions: ...")``) raises one of them as it is.
     """
 
-    def __init__(self, *, allow_private: bool) -> None:
-        self._inner = httpcore.AnyIOBackend()
-        self._allow_private = allow_private
+    def __init__(self, address: str) -> None:
+        super().__init__(errno.EACCES, _NOT_PUBLIC)
+        self.address = address
 
-    # The signatures (``timeout`` included) are httpcore's AsyncNetworkBackend interface.
-    async def connect_tcp(self, host: str, port: int, timeout: float | None = None,  # noqa: ASYNC109
-                          local_address: str | None = None,
-                          socket_options: Iterable[httpcore.SOCKET_OPTION] | None = None,
-                          ) -> httpcore.AsyncNetworkStream:
-        stream = await self._inner.connect_tcp(host, port, timeout=timeout,
-                                               local_address=local_address,
-                                               socket_options=socket_options)
-        if self._allow_private:
-            return stream
-        peer = _peer_address(stream)
-        if peer is None or not urls.is_public_address(peer):
-            await stream.aclose()
-            raise TargetRefused(f"{host} resolves to {peer or 'an unknown address'}, which is "
-                                "not a public address (ZAPGATE_ALLOW_PRIVATE_URLS is off)")
-        return stream
-
-    async def connect_unix_socket(self, path: str, timeout: float | None = None,  # noqa: ASYNC109
-                                  socket_options: Iterable[httpcore.SOCKET_OPTION] | None = None,
-                                  ) -> httpcore.AsyncNetworkStream:
-        raise TargetRefused("unix sockets are not webhook targets")
-
-    async def sleep(self, seconds: float) -> None:
-        await self._inner.sleep(seconds)
+    def describe(self, host: str | None = None) -> str:
+        """The refusal naming the URL's host and the address it led to."""
+        if not host or host == self.address:
+            return f"{self.address or 'an unknown address'} is {_NOT_PUBLIC}"
+        return f"{host} resolves to {self.address or 'an unknown address'}, which is {_NOT_PUBLIC}"
 
 
-def _peer_address(stream: httpcore.AsyncNetworkStream) -> urls.IPAddress | None:
-    peer = stream.get_extra_info("server_addr")
-    if not isinstance(peer, tuple) or not peer:
-        return None
-    return urls.parse_address(str(peer[0]))
+def guarded_socket(addr_info: AddrInfoType) -> socket.socket:
+    """The connector's ``socket_factory``: called with the exact (family, type, proto,
+    canonname, sockaddr) about to be connected -- a resolved name or an IP literal alike -- and
+    before any socket exists; refuses anything but a public IPv4/IPv6 address.
 
-
-# httpx transports must raise httpx's exceptions; this is the one place httpcore's are mapped.
-_ERROR_MAP: tuple[tuple[type[Exception], type[httpx.TransportError]], ...] = (
-    (httpcore.ConnectTimeout, httpx.ConnectTimeout), (httpcore.ReadTimeout, httpx.ReadTimeout),
-    (httpcore.WriteTimeout, httpx.WriteTimeout), (httpcore.PoolTimeout, httpx.PoolTimeout),
-    (httpcore.ConnectError, httpx.ConnectError), (httpcore.ReadError, httpx.ReadError),
-    (httpcore.WriteError, httpx.WriteError),
-    (httpcore.RemoteProtocolError, httpx.RemoteProtocolError),
-    (httpcore.LocalProtocolError, httpx.LocalProtocolError),
-    (httpcore.UnsupportedProtocol, httpx.UnsupportedProtocol),
-    (httpcore.NetworkError, httpx.NetworkError), (httpcore.TimeoutException, httpx.TimeoutException),
-)
-
-
-@contextmanager
-def _httpx_errors() -> Iterator[None]:
-    try:
-        yield
-    except Exception as exc:
-        for core, mapped in _ERROR_MAP:
-            if isinstance(exc, core):
-                raise mapped(str(exc)) from exc
-        raise
-
-
-class _ResponseStream(httpx.AsyncByteStream):
-    def __init__(self, inner: AsyncIterable[bytes]) -> None:
-        self._inner = inner
-
-    async def __aiter__(self) -> AsyncIterator[bytes]:
-        with _httpx_errors():
-            async for part in self._inner:
-                yield part
-
-    async def aclose(self) -> None:
-        close = getattr(self._inner, "aclose", None)
-        if close is not None:
-            await close()
-
-
-class GuardedTransport(httpx.AsyncBaseTransport):
-    """httpx transport over an httpcore pool whose connections pass :class:`_PeerGuard`.
-
-    No proxy support on purpose: through a proxy the peer would be the proxy, not the target.
+    Each address of a name is checked as it is tried, so a name answering both a private and a
+    public address still reaches the public one, and never the private one.
     """
+    family, type_, proto, _, sockaddr = addr_info
+    if family not in (socket.AF_INET, socket.AF_INET6):  # unix sockets are not targets
+        raise TargetRefused(str(sockaddr))
+    host = str(sockaddr[0])
+    address = urls.parse_address(host)
+    if address is None or not urls.is_public_address(address):
+        raise TargetRefused(host)
+    return socket.socket(family=family, type=type_, proto=proto)
 
-    def __init__(self, *, allow_private: bool, max_connections: int) -> None:
-        self._pool = httpcore.AsyncConnectionPool(
-            ssl_context=httpx.create_ssl_context(), max_connections=max_connections,
-            keepalive_expiry=5.0, network_backend=_PeerGuard(allow_private=allow_private))
 
-    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        assert isinstance(request.stream, httpx.AsyncByteStream)
-        core = httpcore.Request(
-            method=request.method,
-            url=httpcore.URL(scheme=request.url.raw_scheme, host=request.url.raw_host,
-                             port=request.url.port, target=request.url.raw_path),
-            headers=request.headers.raw, content=request.stream, extensions=request.extensions)
-        with _httpx_errors():
-            response = await self._pool.handle_async_request(core)
-        assert isinstance(response.stream, AsyncIterable)
-        return httpx.Response(status_code=response.status, headers=response.headers,
-                              stream=_ResponseStream(response.stream),
-                              extensions=response.extensions)
+def refusal(exc: BaseException) -> str | None:
+    """The refusal text when ``exc`` is the peer guard refusing the target, else None.
 
-    async def aclose(self) -> None:
-        await self._pool.aclose()
+    aiohttp raises it as a :class:`aiohttp.ClientConnectorError` whose ``os_error`` is the
+    :class:`TargetRefused` (one address, or every address refused). When a name had public
+    addresses too and those failed to connect, aiohappyeyeballs folds the errors into one plain
+    ``OSError`` and this is None: the connect error's own text then lists the refusal next to
+    the other failures.
+    """
+    if isinstance(exc, aiohttp.ClientConnectorError) and isinstance(exc.os_error, TargetRefused):
+        return exc.os_error.describe(exc.host)
+    if isinstance(exc, TargetRefused):
+        return exc.describe()
+    return None
+
+
+def open_session(*, allow_private: bool, max_connections: int,
+                 timeout_seconds: float) -> aiohttp.ClientSession:
+    """A session for customer webhooks; call it inside the running loop that will use it.
+
+    - the peer guard (:func:`guarded_socket`) unless ``allow_private``;
+    - at most ``max_connections`` connections, idle ones kept 5 s;
+    - ``timeout_seconds`` for a whole request, connecting and reading the answer included;
+    - no cookies, no decompression (the excerpt is read raw), TLS verified with the default
+      context, and no proxy from the environment: through a proxy the peer would be the proxy,
+      not the target. Redirects are not followed: pass ``allow_redirects=False`` per request.
+    """
+    connector = aiohttp.TCPConnector(
+        limit=max_connections, keepalive_timeout=5.0, ssl=True,
+        socket_factory=None if allow_private else guarded_socket)
+    return aiohttp.ClientSession(
+        connector=connector, timeout=aiohttp.ClientTimeout(total=timeout_seconds),
+        cookie_jar=aiohttp.DummyCookieJar(), auto_decompress=False, trust_env=False)

@@ -23,8 +23,11 @@ from __future__ import annotations
 
 import asyncio
 import email.utils
+import errno
 import logging
+import os
 import random
+import ssl
 import time
 from collections import Counter
 from collections.abc import Iterable
@@ -32,7 +35,7 @@ from dataclasses import dataclass
 from datetime import UTC
 from typing import Any
 
-import httpx
+import aiohttp
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -43,8 +46,7 @@ from zapgate.services import webhooks
 from zapgate.storage import tables as t
 from zapgate.storage import webhook_queue
 from zapgate.storage.batch import Batcher
-from zapgate.webhooks import signing
-from zapgate.webhooks.transport import GuardedTransport, TargetRefused
+from zapgate.webhooks import signing, transport
 
 _log = logging.getLogger("zapgate.webhooks")
 
@@ -163,7 +165,7 @@ class WebhookSender:
         self._tasks: set[asyncio.Task[None]] = set()
         self._in_flight: Counter[str] = Counter()
         # Keyed by "peer check off": loopback targets in development skip the peer guard.
-        self._clients: dict[bool, httpx.AsyncClient] = {}
+        self._clients: dict[bool, aiohttp.ClientSession] = {}
         self._timer: asyncio.TimerHandle | None = None
         self._timer_at: int | None = None
         self._records: Batcher[_Record] = Batcher(container.db, self._write_records)
@@ -198,7 +200,7 @@ class WebhookSender:
         await asyncio.gather(*leftovers, return_exceptions=True)
         await self._records.close()
         for client in self._clients.values():
-            await client.aclose()
+            await client.close()
         self._clients.clear()
 
     # --- claiming ----------------------------------------------------------------------------
@@ -256,19 +258,17 @@ class WebhookSender:
 
     # --- one attempt ---------------------------------------------------------------------------
 
-    def _http(self, url: str) -> httpx.AsyncClient:
+    def _http(self, url: str) -> aiohttp.ClientSession:
         s = self._c.settings
         # A loopback literal or ``localhost`` cannot be rebound to another machine, so when
         # loopback targets are allowed they need no peer check; every other host keeps it.
         unchecked = s.allow_private_urls or (
             s.allow_loopback_urls and urls.is_loopback_host(urls.hostname(url)))
         client = self._clients.get(unchecked)
-        if client is None:
-            transport = GuardedTransport(allow_private=unchecked,
-                                         max_connections=s.webhook_concurrency)
-            client = self._clients[unchecked] = httpx.AsyncClient(
-                transport=transport, timeout=httpx.Timeout(s.webhook_timeout_seconds),
-                follow_redirects=False, trust_env=False)
+        if client is None:  # created here, inside the loop that uses it
+            client = self._clients[unchecked] = transport.open_session(
+                allow_private=unchecked, max_connections=s.webhook_concurrency,
+                timeout_seconds=s.webhook_timeout_seconds)
         return client
 
     def _headers(self, job: Job, now_ms: int) -> dict[str, str]:
@@ -298,13 +298,12 @@ class WebhookSender:
         started = time.perf_counter()
         try:
             headers = self._headers(job, self._c.clock.now_ms())
-            # httpx times each phase; this bounds the whole attempt (a slow drip included).
+            # The session's own timeout bounds the request too; this bounds the whole attempt
+            # whatever the client does (a slow drip included).
             async with asyncio.timeout(timeout):
                 status, retry_after, excerpt = await self._post(job, headers)
-        except (TimeoutError, httpx.TimeoutException):
+        except TimeoutError:  # aiohttp's timeouts (ServerTimeoutError, ...) are TimeoutErrors
             return self._failed(started, f"timed out after {timeout:g} s")
-        except TargetRefused as exc:
-            return self._failed(started, str(exc))
         except Exception as exc:  # the one place foreign errors become an attempt's error text
             # (an undecryptable secret included: recorded and retried on schedule, not looped)
             return self._failed(started, _describe(exc))
@@ -313,15 +312,18 @@ class WebhookSender:
                        retry_after=parse_retry_after(retry_after, now_s=time.time()))
 
     async def _post(self, job: Job, headers: dict[str, str]) -> tuple[int, str | None, str]:
-        async with self._http(job.url).stream("POST", job.url, content=job.body,
-                                       headers=headers) as response:
+        async with self._http(job.url).post(job.url, data=job.body, headers=headers,
+                                            allow_redirects=False) as response:
+            # At most EXCERPT_BYTES of the raw body (the session does not decompress). A body
+            # left unread closes its connection instead of returning it to the pool.
             excerpt = bytearray()
-            async for chunk in response.aiter_raw():
-                excerpt += chunk
-                if len(excerpt) >= EXCERPT_BYTES:
+            while len(excerpt) < EXCERPT_BYTES:
+                chunk = await response.content.read(EXCERPT_BYTES - len(excerpt))
+                if not chunk:
                     break
-            text = _clean(excerpt[:EXCERPT_BYTES].decode("utf-8", "replace"), EXCERPT_BYTES)
-            return response.status_code, response.headers.get("retry-after"), text
+                excerpt += chunk
+            text = _clean(excerpt.decode("utf-8", "replace"), EXCERPT_BYTES)
+            return response.status, response.headers.get("retry-after"), text
 
     @staticmethod
     def _failed(started: float, error: str) -> Outcome:
@@ -477,5 +479,41 @@ def _http_error(status: int) -> str | None:
 
 
 def _describe(exc: Exception) -> str:
+    """An attempt's error text: what failed, for the customer reading the delivery log."""
+    refused = transport.refusal(exc)
+    if refused is not None:
+        return refused
+    # Most specific first: aiohttp's TLS and DNS errors are ClientConnectorErrors too.
+    if isinstance(exc, aiohttp.ClientConnectorCertificateError):
+        cert = exc.certificate_error
+        reason = getattr(cert, "verify_message", None) or str(cert) or type(cert).__name__
+        return f"TLSError: the certificate of {exc.host} was not accepted ({reason})"
+    if isinstance(exc, aiohttp.ClientConnectorSSLError):
+        return (f"TLSError: the TLS handshake with {exc.host}:{exc.port} failed "
+                f"({_reason(exc.os_error)})")
+    if isinstance(exc, aiohttp.ClientConnectorDNSError):
+        return f"ConnectError: cannot resolve {exc.host} ({_reason(exc.os_error)})"
+    if isinstance(exc, aiohttp.ClientConnectorError):
+        return f"ConnectError: cannot connect to {exc.host}:{exc.port} ({_reason(exc.os_error)})"
+    if isinstance(exc, aiohttp.ServerDisconnectedError):
+        return "ServerDisconnected: the connection closed before a complete answer"
+    if isinstance(exc, aiohttp.ClientResponseError):  # an answer that is not valid HTTP
+        return f"ProtocolError: invalid HTTP answer ({' '.join(exc.message.split())})"
+    if isinstance(exc, aiohttp.ClientPayloadError):
+        return f"ProtocolError: incomplete HTTP answer ({' '.join(str(exc).split())})"
+    if isinstance(exc, OSError):  # aiohttp's ClientOSError: a reset or broken connection
+        return f"NetworkError: {_reason(exc)}"
     text = str(exc).strip()
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
+def _reason(err: OSError) -> str:
+    text = (err.strerror or str(err)).strip()
+    # "Connection refused" says more than asyncio's "Connect call failed ('1.2.3.4', 443)"; but
+    # not than aiohappyeyeballs' "Multiple exceptions: ..." (one per address, a refusal by the
+    # peer guard among them perhaps). An SSL error's errno is OpenSSL's, not the OS's, and a DNS
+    # error's is negative.
+    if (not isinstance(err, ssl.SSLError) and err.errno is not None and err.errno > 0
+            and err.errno in errno.errorcode and not text.startswith("Multiple exceptions")):
+        return os.strerror(err.errno)
+    return text or type(err).__name__
