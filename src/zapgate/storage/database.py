@@ -31,7 +31,11 @@ class Database:
             "json_serializer": lambda obj: orjson.dumps(obj).decode(),
             "json_deserializer": orjson.loads,
         }
-        if not self.is_sqlite:
+        if self.is_sqlite:
+            # Every aiosqlite connection is a thread: keep enough of them that a burst of
+            # requests and the workers do not open (and close) overflow connections all the time.
+            kwargs.update(pool_size=pool_size * 3, max_overflow=pool_size * 3)
+        else:
             kwargs.update(pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=False)
         self.engine: AsyncEngine = create_async_engine(url, **kwargs)
         self._writer = self.engine.execution_options(**{_WRITE: True})
