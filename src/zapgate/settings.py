@@ -43,7 +43,8 @@ class Settings(BaseSettings):
     message_lease_seconds: float = Field(default=60.0, gt=0)
     number_lease_seconds: float = Field(default=15.0, gt=0)
     webhook_timeout_seconds: float = Field(default=10.0, gt=0)
-    webhook_concurrency: int = Field(default=32, ge=1)
+    # Webhook requests in flight at once (one endpoint: half of them).
+    webhook_concurrency: int = Field(default=64, ge=1)
     # Seconds after the first attempt; decisions.md: 5 s, 30 s, 2 min, 10 min, 30 min, 1 h, 3 h,
     # 6 h, 12 h, 24 h. Tests shrink it.
     webhook_retry_schedule: list[float] = [5, 30, 120, 600, 1800, 3600, 10800, 21600, 43200, 86400]

@@ -595,7 +595,7 @@ def test_concurrency_and_per_endpoint_limits(start_server, make_tenant, api_for,
         for hook in hooks:
             assert api.post(f"/v1/webhooks/{hook['id']}/test", number["key"]).status_code == 202
     receiver.wait_for(lambda items: len(items) == 6)
-    # Two slots in all, one per endpoint (a quarter of the slots, at least one).
+    # Two slots in all, one per endpoint (half of the slots, at least one).
     assert peaks == {"total": 2, "per_endpoint": 1}
 
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import fcntl
+import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -24,7 +26,7 @@ class Database:
     spinning in SQLite's busy handler.
     """
 
-    def __init__(self, url: str, *, pool_size: int = 10) -> None:
+    def __init__(self, url: str, *, pool_size: int = 10, shared_file: bool = True) -> None:
         self.url = url
         self.is_sqlite = url.startswith("sqlite")
         kwargs: dict[str, Any] = {
@@ -40,6 +42,8 @@ class Database:
         self.engine: AsyncEngine = create_async_engine(url, **kwargs)
         self._writer = self.engine.execution_options(**{_WRITE: True})
         self._sqlite_lock = asyncio.Lock() if self.is_sqlite else None
+        self._lock_path = _lock_path(url) if self.is_sqlite and shared_file else None
+        self._lock_fd: int | None = None
         if self.is_sqlite:
             _configure_sqlite(self.engine)
 
@@ -49,8 +53,28 @@ class Database:
             async with self.engine.begin() as conn:
                 yield conn
             return
-        async with self._sqlite_lock, self._writer.begin() as conn:
+        async with self._sqlite_lock, self._file_lock(), self._writer.begin() as conn:
             yield conn
+
+    @asynccontextmanager
+    async def _file_lock(self) -> AsyncIterator[None]:
+        """Between processes writing one SQLite file (``serve`` with a worker process): a
+        kernel file lock taken before ``BEGIN IMMEDIATE``. A waiter wakes as soon as the holder
+        commits, where SQLite's own busy handler would sleep (1 to 100 ms at a time)."""
+        if self._lock_path is None:
+            yield
+            return
+        if self._lock_fd is None:
+            self._lock_fd = os.open(self._lock_path, os.O_RDWR | os.O_CREAT, 0o600)
+        fd = self._lock_fd
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            await asyncio.to_thread(fcntl.flock, fd, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fd, fcntl.LOCK_UN)
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncConnection]:
@@ -63,6 +87,17 @@ class Database:
 
     async def dispose(self) -> None:
         await self.engine.dispose()
+        if self._lock_fd is not None:
+            os.close(self._lock_fd)
+            self._lock_fd = None
+
+
+def _lock_path(url: str) -> str | None:
+    """``<database file>.lock`` for a SQLite file URL (None for an in-memory database)."""
+    path = sa.engine.make_url(url).database
+    if not path or path == ":memory:" or path.startswith("file:"):
+        return None
+    return path + ".lock"
 
 
 def _configure_sqlite(engine: AsyncEngine) -> None:

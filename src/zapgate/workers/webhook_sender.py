@@ -51,6 +51,9 @@ from zapgate.webhooks import signing, transport
 _log = logging.getLogger("zapgate.webhooks")
 
 BATCH = 100
+# Attempts posted but not yet recorded, at most this many times the concurrency (they stay
+# leased, so none is claimed twice; the bound keeps a slow commit from piling them up).
+RECORDING_FACTOR = 4
 EXCERPT_BYTES = 2048
 # A lease outlives the attempt (bounded by the timeout) plus the time to record it, so a slow
 # but live worker never has its delivery taken over; a dead one's comes back after this.
@@ -159,11 +162,13 @@ class WebhookSender:
         self._c = container
         s = container.settings
         self._concurrency = s.webhook_concurrency
-        # One endpoint may use a quarter of the slots: a slow customer cannot starve the rest.
-        self._per_endpoint = max(1, s.webhook_concurrency // 4)
+        # One endpoint may use half of the slots: a slow customer cannot starve the rest, and a
+        # busy one gets claims large enough to be worth their transaction.
+        self._per_endpoint = max(1, s.webhook_concurrency // 2)
         self._lease_ms = int((s.webhook_timeout_seconds + LEASE_MARGIN_SECONDS) * 1000)
         self._tasks: set[asyncio.Task[None]] = set()
-        self._in_flight: Counter[str] = Counter()
+        self._in_flight: Counter[str] = Counter()  # requests in flight by endpoint
+        self._posting = 0  # requests in flight
         # Keyed by "peer check off": loopback targets in development skip the peer guard.
         self._clients: dict[bool, aiohttp.ClientSession] = {}
         self._timer: asyncio.TimerHandle | None = None
@@ -177,7 +182,10 @@ class WebhookSender:
         return self._c.wake.webhooks
 
     async def tick(self) -> bool:
-        free = min(BATCH, self._concurrency - len(self._tasks))
+        # Slots are HTTP requests in flight; attempts posted and waiting for their record to be
+        # committed (group commit) no longer hold one, up to a bound.
+        free = min(BATCH, self._concurrency - self._posting,
+                   self._concurrency * RECORDING_FACTOR - len(self._tasks))
         if free <= 0:
             return False  # a finishing attempt sets ``wake``
         now = self._c.clock.now_ms()
@@ -235,26 +243,34 @@ class WebhookSender:
 
     def _start(self, job: Job) -> None:
         self._in_flight[job.endpoint_id] += 1
+        self._posting += 1
         task = asyncio.create_task(self._run(job), name=f"webhook:{job.delivery_id}")
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
     async def _run(self, job: Job) -> None:
         try:
-            outcome = await self._attempt(job)
+            try:
+                outcome = await self._attempt(job)
+            finally:
+                self._release(job)
             await self._record(job, outcome)
+            # Committed: the next delivery of this chain may be claimed now.
+            self.wake.set()
         except Exception:
             _log.exception("webhook delivery %s could not be recorded; its lease will expire "
                            "and it will be retried", job.delivery_id)
-        finally:
-            left = self._in_flight[job.endpoint_id] = self._in_flight[job.endpoint_id] - 1
-            if left <= 0:
-                del self._in_flight[job.endpoint_id]
-            # Free slots, and maybe the next delivery of this chain: claim again once half of
-            # this endpoint's slots are free, so a claim is worth its transaction (an idle
-            # endpoint's next delivery goes at once; other endpoints wake on their own).
-            if left <= self._per_endpoint // 2:
-                self.wake.set()
+
+    def _release(self, job: Job) -> None:
+        """The request is over: its slot is free (the delivery stays leased until recorded)."""
+        self._posting -= 1
+        left = self._in_flight[job.endpoint_id] = self._in_flight[job.endpoint_id] - 1
+        if left <= 0:
+            del self._in_flight[job.endpoint_id]
+        # Claim again once half of this endpoint's slots are free, so a claim is worth its
+        # transaction (an idle endpoint's next delivery goes at once).
+        if left <= self._per_endpoint // 2:
+            self.wake.set()
 
     # --- one attempt ---------------------------------------------------------------------------
 
