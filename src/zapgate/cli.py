@@ -107,8 +107,8 @@ def _serve_parser(sub: Any) -> None:
                        help="do not create the demo workspace (also: ZAPGATE_DEMO=0)")
     serve.add_argument("--workers", type=int, default=1,
                        help="API processes sharing the port; more than 1 wants PostgreSQL. "
-                            "The background workers run once: in a process of their own on "
-                            "PostgreSQL with more than one core, else in the API process "
+                            "The background workers run once: in a process of their own on a "
+                            "machine with more than one core, else in the API process "
                             "(ZAPGATE_WORKER_PROCESS=auto|on|off); ZAPGATE_RUN_WORKERS=0 runs "
                             "none")
     serve.set_defaults(func=_serve)
@@ -224,8 +224,7 @@ def _serve(args: argparse.Namespace) -> int:
     options: dict[str, Any] = {"host": args.host, "port": args.port, "log_config": None,
                                "log_level": settings.log_level.lower(), "access_log": False,
                                "lifespan": "on"}
-    split = worker_process.wanted(settings.worker_process, run_workers=settings.run_workers,
-                                  sqlite=settings.is_sqlite)
+    split = worker_process.wanted(settings.worker_process, run_workers=settings.run_workers)
     if args.workers > 1 or split:
         _run(_migrate_once(settings))
     with _worker_process(split) as settings_update:

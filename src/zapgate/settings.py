@@ -32,7 +32,7 @@ class Settings(BaseSettings):
     # Workers run inside ``serve`` unless turned off (``zapgate worker`` runs them alone).
     run_workers: bool = True
     # ``serve`` runs the workers in a process of their own (the API keeps a core to itself):
-    # auto = on PostgreSQL when the machine has more than one core (zapgate.worker_process).
+    # auto = when the machine has more than one core (zapgate.worker_process).
     worker_process: Literal["auto", "on", "off"] = "auto"
     # Set by ``serve`` for its two processes: the API relays wake-ups to the worker process
     # through this Unix datagram socket (zapgate.wakebus).

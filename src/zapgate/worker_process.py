@@ -26,20 +26,13 @@ RESTART_DELAY_SECONDS = 1.0
 STOP_TIMEOUT_SECONDS = 15.0
 
 
-def wanted(mode: str, *, run_workers: bool, sqlite: bool, cores: int | None = None) -> bool:
-    """Whether ``serve`` should run its workers in a process of their own.
-
-    ``auto`` splits on PostgreSQL when there is more than one core. Not on SQLite: measured on
-    2 cores (bench/RESULTS.md), two processes writing one SQLite file wait on each other through
-    SQLite's busy handler (sleeps of 1 to 100 ms), so accepts were no faster and each message
-    cost more CPU than with the workers in the API process, where writers queue on an asyncio
-    lock instead.
-    """
+def wanted(mode: str, *, run_workers: bool, cores: int | None = None) -> bool:
+    """Whether ``serve`` should run its workers in a process of their own: ``auto`` when the
+    machine has more than one core (measured faster on SQLite and PostgreSQL alike; on SQLite
+    the two processes take turns writing through a kernel file lock, see storage.database)."""
     if not run_workers or mode == "off":
         return False
-    if mode == "on":
-        return True
-    return not sqlite and (cores if cores is not None else os.cpu_count() or 1) > 1
+    return mode == "on" or (cores if cores is not None else os.cpu_count() or 1) > 1
 
 
 def _die_with_parent() -> None:  # pragma: no cover - runs in the child before exec
