@@ -148,17 +148,15 @@ class Dispatcher:
         return [c for c in chosen if c.id in claimed]
 
     async def _deliver(self, number: Any, caps: Capabilities, message: Any) -> None:
-        slot = _Slot(self._in_flight.setdefault(number.id, set()), message.destination,
-                     self.wake)
         try:
-            await self._deliver_one(number, caps, message, slot)
+            await self._deliver_one(number, caps, message)
         except Exception:
             _log.exception("dispatch of %s failed unexpectedly; it will be retried", message.id)
         finally:
-            slot.release()
+            self._in_flight.get(number.id, set()).discard(message.destination)
+            self.wake.set()
 
-    async def _deliver_one(self, number: Any, caps: Capabilities, message: Any,
-                           slot: _Slot) -> None:
+    async def _deliver_one(self, number: Any, caps: Capabilities, message: Any) -> None:
         now = self._c.clock.now_ms()
         if caps.enforces_24h_window and message.mode in FREE_FORM_MODES \
                 and not windows.is_open(message.last_inbound_at, now):
@@ -178,10 +176,7 @@ class Dispatcher:
         )
         started = time.perf_counter()
         try:
-            try:
-                result = await provider.send(outbound)
-            finally:
-                slot.release()
+            result = await provider.send(outbound)
         except errors.ProviderTemporaryError as exc:
             self._c.metrics.provider_errors.labels(number.provider, exc.code).inc()
             if exc.health:
@@ -271,24 +266,6 @@ class Dispatcher:
 
     def _wake_in(self, seconds: float) -> None:
         asyncio.get_running_loop().call_later(max(0.001, seconds), self.wake.set)
-
-
-class _Slot:
-    """A provider call's place among the number's ``max_in_flight``, freed once, as soon as the
-    call is over. The message stays leased until its outcome is committed, so neither it nor
-    another message to its contact is claimed before that (per-contact order holds)."""
-
-    def __init__(self, in_flight: set[str], destination: str, wake: asyncio.Event) -> None:
-        self._in_flight = in_flight
-        self._destination = destination
-        self._wake = wake
-        self._held = True
-
-    def release(self) -> None:
-        if self._held:
-            self._held = False
-            self._in_flight.discard(self._destination)
-            self._wake.set()
 
 
 @dataclass(frozen=True)
