@@ -34,9 +34,10 @@ class Database:
             "json_deserializer": orjson.loads,
         }
         if self.is_sqlite:
-            # Every aiosqlite connection is a thread: keep enough of them that a burst of
-            # requests and the workers do not open (and close) overflow connections all the time.
-            kwargs.update(pool_size=pool_size * 3, max_overflow=pool_size * 3)
+            if _lock_path(url) is not None:  # a file (an in-memory database has its own pool)
+                # Every aiosqlite connection is a thread: keep enough of them that a burst of
+                # requests and the workers do not open (and close) overflow connections.
+                kwargs.update(pool_size=pool_size * 3, max_overflow=pool_size * 3)
         else:
             kwargs.update(pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=False)
         self.engine: AsyncEngine = create_async_engine(url, **kwargs)
