@@ -224,16 +224,21 @@ def test_a_redacted_message_is_not_sent_again(api, tenant, number, settings, wai
     _age(settings, t.messages, message, days=2)
     wait(lambda: _redacted(api, number, message))
 
+    event = base.StatusUpdate(provider_message_id=sent["externalMessageId"],
+                              status="FAILED", code="PROVIDER_UNAVAILABLE", retryable=True)
+
+    class OneEvent:  # a provider whose callback says exactly this (the sandbox sends none)
+        def get(self, _kind):
+            return SimpleNamespace(parse_callback=lambda _body: [event])
+
     async def transient_failure(c):
-        ctx = callbacks.Context(registry=c.providers, settings=c.settings, metrics=None,
+        ctx = callbacks.Context(registry=OneEvent(), settings=c.settings, metrics=None,
                                 now_ms=c.clock.now_ms(), endpoints={})
-        event = base.StatusUpdate(provider_message_id=sent["externalMessageId"],
-                                  status="FAILED", code="PROVIDER_UNAVAILABLE", retryable=True)
+        row = SimpleNamespace(id=1, kind="callback", provider="sandbox", number_id=number["id"],
+                              payload={"body": {}}, attempts=0)
         async with c.db.write() as conn:
-            number_row = (await conn.execute(sa.select(t.numbers).where(
-                t.numbers.c.id == number["id"]))).one()
-            await callbacks._apply_event(conn, number_row, event, SimpleNamespace(attempts=0),
-                                         ctx, callbacks.Applied())
+            applied = await callbacks.apply_batch(conn, [row], ctx)
+        assert applied.deferred == []
 
     with_container(settings, transient_failure)
     failed = api.get(f"/v1/messages/{message}", number["key"]).json()
