@@ -699,11 +699,11 @@ def _args() -> argparse.Namespace:
                    help="PostgreSQL to create the bench database on (--backend postgres)")
     p.add_argument("--max-seconds", type=float, default=600.0)
     p.add_argument("--webhook-concurrency", type=int, default=None,
-                   help="the setting ZAPGATE_WEBHOOK_CONCURRENCY (default: the app's, 32; one "
-                        "endpoint gets a quarter of it)")
+                   help="the setting ZAPGATE_WEBHOOK_CONCURRENCY (default: the app's, 64; one "
+                        "endpoint gets half of it)")
     p.add_argument("--loop", choices=("uvloop", "asyncio"), default="uvloop",
                    help="the event loop of this process: uvloop as under `zapgate serve` "
-                        "(uvicorn picks it), asyncio as under `zapgate worker`")
+                        "and `zapgate worker`, or plain asyncio")
     p.add_argument("--serve-receiver", type=int, metavar="PORT", help=argparse.SUPPRESS)
     args = p.parse_args()
     if args.pending < 1 or args.messages_per_chain < 1 or args.endpoints < 1:
