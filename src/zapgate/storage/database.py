@@ -13,6 +13,7 @@ import orjson
 import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+from sqlalchemy.sql.expression import Executable
 
 _WRITE = "zapgate_write"
 
@@ -24,6 +25,12 @@ class Database:
     can fail at once with SQLITE_BUSY when another writer got in between, so write transactions
     start with ``BEGIN IMMEDIATE`` and, inside one process, queue on an asyncio lock instead of
     spinning in SQLite's busy handler.
+
+    On a SQLite file, a write transaction runs its statements on a plain ``sqlite3`` connection
+    in the event loop's own thread, each statement to completion: the write lock is held only
+    for the work itself. Through aiosqlite every statement is a hop to a thread and back, and
+    under load the way back waits behind every other ready task of the loop, with the lock that
+    every other writer (of both processes) queues on held all the while. Reads stay on aiosqlite.
     """
 
     def __init__(self, url: str, *, pool_size: int = 10, shared_file: bool = True) -> None:
@@ -45,8 +52,11 @@ class Database:
         self._sqlite_lock = asyncio.Lock() if self.is_sqlite else None
         self._lock_path = _lock_path(url) if self.is_sqlite and shared_file else None
         self._lock_fd: int | None = None
+        self._inline_writer: sa.Engine | None = None
         if self.is_sqlite:
             _configure_sqlite(self.engine)
+            if _lock_path(url) is not None:
+                self._inline_writer = _inline_writer(url, kwargs)
 
     @asynccontextmanager
     async def write(self) -> AsyncIterator[AsyncConnection]:
@@ -54,8 +64,15 @@ class Database:
             async with self.engine.begin() as conn:
                 yield conn
             return
-        async with self._sqlite_lock, self._file_lock(), self._writer.begin() as conn:
-            yield conn
+        async with self._sqlite_lock, self._file_lock():
+            if self._inline_writer is None:
+                async with self._writer.begin() as conn:
+                    yield conn
+                return
+            with self._inline_writer.connect() as sync_connection:
+                conn = _InlineConnection(self.engine, sync_connection)
+                async with conn.begin():
+                    yield conn
 
     @asynccontextmanager
     async def _file_lock(self) -> AsyncIterator[None]:
@@ -88,9 +105,27 @@ class Database:
 
     async def dispose(self) -> None:
         await self.engine.dispose()
+        if self._inline_writer is not None:
+            self._inline_writer.dispose()
         if self._lock_fd is not None:
             os.close(self._lock_fd)
             self._lock_fd = None
+
+
+class _InlineConnection(AsyncConnection):
+    """An AsyncConnection over a sqlite3 connection whose statements run to completion at once
+    (AsyncConnection itself insists that a statement awaits something)."""
+
+    async def execute(
+        self, statement: Executable, parameters: Any = None, *,
+        execution_options: Any = None,
+    ) -> sa.CursorResult[Any]:
+        return self._proxied.execute(statement, parameters, execution_options=execution_options)
+
+    async def exec_driver_sql(
+        self, statement: str, parameters: Any = None, execution_options: Any = None,
+    ) -> sa.CursorResult[Any]:
+        return self._proxied.exec_driver_sql(statement, parameters, execution_options)
 
 
 def _lock_path(url: str) -> str | None:
@@ -101,9 +136,23 @@ def _lock_path(url: str) -> str | None:
     return path + ".lock"
 
 
-def _configure_sqlite(engine: AsyncEngine) -> None:
-    sync_engine = engine.sync_engine
+def _inline_writer(url: str, kwargs: dict[str, Any]) -> sa.Engine:
+    """The sqlite3 engine behind ``Database.write`` on a SQLite file: one connection, since the
+    process's writers take turns on a lock anyway."""
+    sync_url = sa.engine.make_url(url).set(drivername="sqlite+pysqlite")
+    engine = sa.create_engine(
+        sync_url, pool_size=1, max_overflow=0,
+        json_serializer=kwargs["json_serializer"], json_deserializer=kwargs["json_deserializer"],
+        connect_args={"check_same_thread": False})
+    _configure_connection(engine, always_immediate=True)
+    return engine
 
+
+def _configure_sqlite(engine: AsyncEngine) -> None:
+    _configure_connection(engine.sync_engine, always_immediate=False)
+
+
+def _configure_connection(sync_engine: sa.Engine, *, always_immediate: bool) -> None:
     @event.listens_for(sync_engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         # Let us issue BEGIN ourselves (pysqlite's implicit transactions are not what we want).
@@ -119,7 +168,7 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
 
     @event.listens_for(sync_engine, "begin")
     def _on_begin(conn: Any) -> None:
-        if conn.get_execution_options().get(_WRITE):
+        if always_immediate or conn.get_execution_options().get(_WRITE):
             conn.exec_driver_sql("BEGIN IMMEDIATE")
         else:
             conn.exec_driver_sql("BEGIN")

@@ -85,20 +85,33 @@ async def enqueue(conn: AsyncConnection, rows: list[dict[str, Any]]) -> None:
 
 async def unblock_heads(conn: AsyncConnection, chains: Iterable[Chain]) -> None:
     """After finishing deliveries: the earliest PENDING delivery of each chain may go (one
-    statement for the whole batch)."""
-    unique = sorted(set(chains))
-    if not unique:
-        return
+    statement for the whole batch, the same compiled statement whatever its size).
+
+    It looks up every (endpoint, order key) pair of the batch's endpoints and keys, a few more
+    than the chains finished: unblocking any chain's head is safe. Two IN lists let SQLite
+    search ``ix_webhook_deliveries_order`` (a row-value IN made it scan every PENDING row)."""
+    unique = set(chains)
+    if unique:
+        await conn.execute(_UNBLOCK_HEADS, {"endpoints": sorted({e for e, _ in unique}),
+                                            "keys": sorted({k for _, k in unique})})
+
+
+def _unblock_heads() -> sa.Update:
     d = t.webhook_deliveries.c
-    head = t.webhook_deliveries.alias("head")
-    heads = [
-        sa.select(head.c.id).where(head.c.endpoint_id == endpoint_id,
-                                   head.c.order_key == order_key, head.c.status == "PENDING")
-        .order_by(head.c.seq, head.c.id).limit(1).scalar_subquery()
-        for endpoint_id, order_key in unique
-    ]
-    await conn.execute(sa.update(t.webhook_deliveries)
-                       .where(d.id.in_(heads), d.blocked.is_(True)).values(blocked=False))
+    earlier = t.webhook_deliveries.alias("earlier").c
+    return (sa.update(t.webhook_deliveries)
+            .where(d.endpoint_id.in_(sa.bindparam("endpoints", expanding=True)),
+                   d.order_key.in_(sa.bindparam("keys", expanding=True)),
+                   d.status == sa.literal_column("'PENDING'"), d.blocked.is_(True),
+                   ~sa.exists().where(
+                       earlier.endpoint_id == d.endpoint_id, earlier.order_key == d.order_key,
+                       earlier.status == sa.literal_column("'PENDING'"),
+                       sa.or_(earlier.seq < d.seq,
+                              sa.and_(earlier.seq == d.seq, earlier.id < d.id))))
+            .values(blocked=False))
+
+
+_UNBLOCK_HEADS = _unblock_heads()
 
 
 def claim_query(now: int, limit: int, *, skip_endpoints: Iterable[str] = ()) -> sa.Select[Any]:
