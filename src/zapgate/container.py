@@ -48,6 +48,10 @@ class Container:
     key_cache: KeyCache
     # Sending numbers with their plan, for the accept path (same TTL as keys).
     number_cache: KeyCache
+    # Templates by (number, reference), for the accept path (same TTL as keys: a verdict
+    # recorded by another process reaches this one's sends within it; this process's own
+    # template changes clear it at once).
+    template_cache: KeyCache
     # Provider callback secrets, decrypted once (same TTL as keys).
     callback_secrets: CallbackSecrets
     box: SecretBox | None = None
@@ -99,6 +103,7 @@ def build_container(settings: Settings, *, clock: Clock | None = None) -> Contai
         wake=Wakeups() if relay is None else Wakeups.relayed(relay),
         key_cache=KeyCache(settings.key_cache_seconds),
         number_cache=KeyCache(settings.key_cache_seconds),
+        template_cache=KeyCache(settings.key_cache_seconds),
         callback_secrets=CallbackSecrets(settings.key_cache_seconds),
     )
 

@@ -38,6 +38,7 @@ UNKNOWN_MESSAGE_TRIES = 5
 class Applied:
     webhooks: int = 0
     numbers_changed: bool = False
+    templates_changed: bool = False
     # Stored events naming a message not recorded yet (a receipt can overtake the write of the
     # send's outcome): nothing of them was applied; the caller tries them again later.
     deferred: list[Any] = field(default_factory=list)
@@ -89,6 +90,7 @@ async def apply_batch(conn: AsyncConnection, rows: Sequence[Any], ctx: Context) 
                 await receipts.flush(result)
                 for number in await _template_numbers(conn, row, event):
                     await _template(conn, number, event, ctx.now_ms)
+                    result.templates_changed = True
             else:
                 key = _number_key(row, event)
                 number = None if key is None else numbers.get(key)

@@ -119,6 +119,7 @@ def _forget(container: Container) -> None:
     """After a number changes: cached keys and number rows go, workers look again."""
     container.key_cache.clear()
     container.number_cache.clear()
+    container.template_cache.clear()
     container.wake.numbers.set()
     container.wake.dispatch.set()
 

@@ -201,6 +201,15 @@ def _check_capabilities(request: SendRequest, caps: Capabilities) -> None:
 
 
 async def _template(container: Container, number_id: str, ref: str) -> Any:
+    lookup = f"{number_id}/{ref}"
+    hit, row = container.template_cache.get(lookup)
+    if not hit:
+        row = await _load_template(container, number_id, ref)
+        container.template_cache.put(lookup, row)
+    return row
+
+
+async def _load_template(container: Container, number_id: str, ref: str) -> Any:
     c = t.templates.c
     query = (sa.select(t.templates)
              .where(c.number_id == number_id, c.deleted_at.is_(None),

@@ -97,6 +97,7 @@ async def create(container: Container, *, number_id: str, body: Any) -> dict[str
             meta_status=status, approve_at=approve_at, provider_template_id=provider_template_id,
             created_at=now, updated_at=now))
         await _insert_version(conn, template_id, 1, spec, status, now)
+    container.template_cache.clear()
     return await get(container, number_id=number_id, ref=template_id)
 
 
@@ -131,6 +132,7 @@ async def update(container: Container, *, number_id: str, ref: str, body: Any) -
         elif spec.name != row.name:
             await conn.execute(sa.update(t.templates).where(_tpl.id == row.id)
                                .values(name=spec.name, updated_at=now))
+    container.template_cache.clear()
     return await get(container, number_id=number_id, ref=row.id)
 
 
@@ -147,6 +149,7 @@ async def delete(container: Container, *, number_id: str, ref: str) -> dict[str,
         row = await _find(conn, number_id, before.id)
         await conn.execute(sa.update(t.templates).where(_tpl.id == row.id)
                            .values(deleted_at=now, updated_at=now))
+    container.template_cache.clear()
     return {"ok": True, "id": row.id}
 
 

@@ -70,6 +70,8 @@ class Inbox:
         applied = await callbacks.apply_batch(conn, rows, ctx)
         if applied.numbers_changed:
             self._numbers_changed = True
+        if applied.templates_changed:
+            self._c.template_cache.clear()
         deferred = {row.id for row in applied.deferred}
         e = t.provider_events.c
         done = [r.id for r in rows if r.id not in deferred]
