@@ -227,7 +227,8 @@ def _serve(args: argparse.Namespace) -> int:
     split = worker_process.wanted(settings.worker_process, run_workers=settings.run_workers)
     if args.workers > 1 or split:
         _run(_migrate_once(settings))
-    with _worker_process(split) as settings_update:
+    count = worker_process.how_many(settings.worker_processes)
+    with _worker_process(split, count) as settings_update:
         settings = settings.model_copy(update=settings_update)
         if args.workers > 1:
             # Worker processes import the app themselves, so it is named, not passed; a process
@@ -240,24 +241,27 @@ def _serve(args: argparse.Namespace) -> int:
 
 
 @contextlib.contextmanager
-def _worker_process(split: bool) -> Iterator[dict[str, Any]]:
-    """With ``split``: the workers run in a child process for as long as the API runs, and the
-    API processes relay their wake-ups to it. Yields the settings the API processes take."""
+def _worker_process(split: bool, count: int) -> Iterator[dict[str, Any]]:
+    """With ``split``: the workers run in ``count`` child processes for as long as the API runs,
+    and every process relays its wake-ups to the others. Yields the settings the API processes
+    take."""
     if not split:
         yield {}
         return
-    folder = tempfile.mkdtemp(prefix="zapgate-")
-    wake = os.path.join(folder, "wake.sock")
-    child = worker_process.WorkerProcess({**os.environ, "ZAPGATE_RUN_WORKERS": "1",
-                                          "ZAPGATE_WAKE_SOCKET": wake,
-                                          "ZAPGATE_WORKER_PROCESS": "off"})
+    folder = tempfile.mkdtemp(prefix="zapgate-wake-")
+    children = [worker_process.WorkerProcess({**os.environ, "ZAPGATE_RUN_WORKERS": "1",
+                                              "ZAPGATE_WAKE_DIR": folder,
+                                              "ZAPGATE_WORKER_PROCESS": "off"})
+                for _ in range(count)]
     # ``serve --workers N`` processes read their settings from the environment.
-    os.environ.update({"ZAPGATE_RUN_WORKERS": "0", "ZAPGATE_WAKE_SOCKET": wake})
-    child.start()
+    os.environ.update({"ZAPGATE_RUN_WORKERS": "0", "ZAPGATE_WAKE_DIR": folder})
+    for child in children:
+        child.start()
     try:
-        yield {"run_workers": False, "wake_socket": wake}
+        yield {"run_workers": False, "wake_dir": folder}
     finally:
-        child.stop()
+        for child in children:
+            child.stop()
         shutil.rmtree(folder, ignore_errors=True)
 
 

@@ -73,10 +73,11 @@ class Container:
         if not key:
             key = await _development_secret(self.db)
         self.box = SecretBox(key)
-        if self.settings.wake_socket and self.settings.run_workers and self.listener is None:
-            self.listener = wakebus.Listener(self.settings.wake_socket,
-                                             wakebus.events_of(self.wake))
+        if self.settings.wake_dir and self.settings.run_workers and self.listener is None:
+            self.listener = wakebus.Listener(self.settings.wake_dir, wakebus.events_of(self.wake))
             self.listener.start()
+            if self.relay is not None:
+                self.relay.exclude(self.listener.path)
 
     async def close(self) -> None:
         if self.listener is not None:
@@ -91,8 +92,8 @@ class Container:
 
 def build_container(settings: Settings, *, clock: Clock | None = None) -> Container:
     relay = None
-    if settings.wake_socket and not settings.run_workers:
-        relay = wakebus.Relay(settings.wake_socket)
+    if settings.wake_dir:
+        relay = wakebus.Relay(settings.wake_dir)
     return Container(
         relay=relay,
         settings=settings,

@@ -31,12 +31,15 @@ class Settings(BaseSettings):
 
     # Workers run inside ``serve`` unless turned off (``zapgate worker`` runs them alone).
     run_workers: bool = True
-    # ``serve`` runs the workers in a process of their own (the API keeps a core to itself):
+    # ``serve`` runs the workers in processes of their own (the API keeps a core to itself):
     # auto = when the machine has more than one core (zapgate.worker_process).
     worker_process: Literal["auto", "on", "off"] = "auto"
-    # Set by ``serve`` for its two processes: the API relays wake-ups to the worker process
-    # through this Unix datagram socket (zapgate.wakebus).
-    wake_socket: str = ""
+    # How many worker processes ``serve`` starts when it runs them apart (0 = auto: 2, which
+    # share the numbers, the callbacks and the webhooks between them).
+    worker_processes: int = Field(default=0, ge=0)
+    # Set by ``serve`` for its processes: a folder where each worker process listens for
+    # wake-ups on a Unix datagram socket of its own (zapgate.wakebus).
+    wake_dir: str = ""
     worker_poll_interval: float = Field(default=0.5, gt=0)
     # How often deadlines, approvals, retention and gauges are swept.
     sweep_interval_seconds: float = Field(default=2.0, gt=0)

@@ -1,20 +1,25 @@
 """Wake-ups across processes on one machine.
 
-When ``zapgate serve`` runs its workers in a process of their own, the API process still knows
-first that there is work (a message accepted, a callback stored, a number connected). Its
-:class:`Wakeups` relay each nudge as a one-byte datagram on a Unix socket that the worker process
-listens on, so the workers react at once instead of at their next poll. Nudges are hints: a lost
-datagram (the worker restarting, a full socket buffer) costs at most one poll interval, because
-the workers poll anyway. A burst of nudges of one kind sends one datagram per event-loop turn.
+When ``zapgate serve`` runs its workers in processes of their own, whoever learns first that
+there is work nudges the others: the API (a message accepted, a callback stored, a number
+connected), and the worker processes each other (a dispatcher's outcome queues webhooks that
+another process's webhook sender may be waiting for). Every worker process listens on a Unix
+datagram socket of its own in one folder (the ``wake_dir`` setting); every process relays each
+nudge as a one-byte datagram to all the sockets there but its own, so the workers react at once
+instead of at their next poll. Nudges are hints: a lost datagram (a worker restarting, a full
+socket buffer) costs at most one poll interval, because the workers poll anyway. A burst of
+nudges of one kind sends one datagram per peer per event-loop turn.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
 import logging
 import os
 import socket
+import time
 
 _log = logging.getLogger("zapgate.wakebus")
 KINDS = ("dispatch", "webhooks", "inbox", "numbers")
@@ -33,16 +38,31 @@ class RelayedEvent(asyncio.Event):
         super().set()
         self._relay.nudge(self._kind)
 
+    def set_here(self) -> None:
+        """Set by a nudge from another process: not relayed again."""
+        super().set()
+
 
 class Relay:
-    """The sending side: datagrams to the worker's socket, at most one per kind per loop
-    turn."""
+    """The sending side: datagrams to every worker's socket in ``folder`` (but ``own``), at
+    most one per kind per peer per loop turn. The folder is listed again at most once a
+    second, so a restarted worker hears nudges within a second of starting."""
 
-    def __init__(self, path: str) -> None:
-        self._path = path
+    RESCAN_SECONDS = 1.0
+
+    def __init__(self, folder: str) -> None:
+        self._folder = folder
         self._sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
         self._sock.setblocking(False)
         self._pending: set[str] = set()
+        self._own: str | None = None
+        self._peers: list[str] = []
+        self._scanned_at = float("-inf")
+
+    def exclude(self, path: str) -> None:
+        """This process's own listening socket (it sets its own events directly)."""
+        self._own = path
+        self._scanned_at = float("-inf")
 
     def nudge(self, kind: str) -> None:
         if kind in self._pending:
@@ -56,22 +76,39 @@ class Relay:
 
     def _flush(self) -> None:
         kinds, self._pending = self._pending, set()
-        for kind in kinds:
+        for peer in self._current_peers():
+            for kind in kinds:
+                try:
+                    self._sock.sendto(_CODE[kind], peer)
+                except OSError as exc:
+                    # No listener any more (a worker that died), or its buffer is full: that
+                    # worker's poll picks the work up.
+                    if exc.errno in (errno.ECONNREFUSED, errno.ENOENT):
+                        self._scanned_at = float("-inf")
+                    break
+
+    def _current_peers(self) -> list[str]:
+        now = time.monotonic()
+        if now - self._scanned_at >= self.RESCAN_SECONDS:
+            self._scanned_at = now
             try:
-                self._sock.sendto(_CODE[kind], self._path)
+                names = os.listdir(self._folder)
             except OSError:
-                # No listener (yet), or its buffer is full: the worker's poll picks the work up.
-                return
+                names = []
+            self._peers = [path for name in sorted(names) if name.endswith(".sock")
+                           and (path := os.path.join(self._folder, name)) != self._own]
+        return self._peers
 
     def close(self) -> None:
         self._sock.close()
 
 
 class Listener:
-    """The receiving side, in the worker process: sets ``events[kind]`` for every datagram."""
+    """The receiving side, in a worker process: ``<folder>/<pid>.sock``; sets ``events[kind]``
+    for every datagram (without relaying it again)."""
 
-    def __init__(self, path: str, events: dict[str, asyncio.Event]) -> None:
-        self._path = path
+    def __init__(self, folder: str, events: dict[str, asyncio.Event]) -> None:
+        self._path = os.path.join(folder, f"{os.getpid()}.sock")
         self._events = events
         self._sock: socket.socket | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -84,6 +121,7 @@ class Listener:
         sock.setblocking(False)
         self._sock = sock
         self._loop = asyncio.get_running_loop()
+        _log.debug("listening for wake-ups on %s", self._path)
         self._loop.add_reader(sock.fileno(), self._readable)
 
     def _readable(self) -> None:
@@ -99,7 +137,15 @@ class Listener:
                 return
             for code in data:
                 if code < len(KINDS):
-                    self._events[KINDS[code]].set()
+                    event = self._events[KINDS[code]]
+                    if isinstance(event, RelayedEvent):
+                        event.set_here()
+                    else:
+                        event.set()
+
+    @property
+    def path(self) -> str:
+        return self._path
 
     def close(self) -> None:
         if self._sock is None:

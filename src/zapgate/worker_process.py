@@ -1,9 +1,12 @@
-"""``zapgate serve``'s worker process: the background workers (dispatcher, inbox, webhook sender,
-sweeper) in a process of their own, so that the API and the workers each have a core.
+"""``zapgate serve``'s worker processes: the background workers (dispatcher, inbox, webhook
+sender, sweeper) in processes of their own, so that the API keeps a core to itself and the
+workers' stages run side by side. Two by default: they share the numbers (number leases, fair
+share), the provider callbacks and the webhook deliveries (both claimed under leases), exactly
+as ``zapgate worker`` processes on several machines do.
 
-The parent starts ``zapgate worker --parent-pid <pid>`` with the same environment plus the wake
-socket (zapgate.wakebus), restarts it if it dies (one second later, logged), and stops it when
-the parent stops. The child stops by itself when the parent disappears (a kill -9 of ``serve``):
+The parent starts each as ``zapgate worker --parent-pid <pid>`` with the same environment plus
+the wake folder (zapgate.wakebus), restarts one that dies (one second later, logged), and stops
+them when the parent stops. The child stops by itself when the parent disappears (a kill -9 of ``serve``):
 on Linux the kernel tells it at once (``PR_SET_PDEATHSIG``), elsewhere it notices within a
 second. Nothing depends on the child stopping in time: claims are leased in the database.
 """
@@ -33,6 +36,16 @@ def wanted(mode: str, *, run_workers: bool, cores: int | None = None) -> bool:
     if not run_workers or mode == "off":
         return False
     return mode == "on" or (cores if cores is not None else os.cpu_count() or 1) > 1
+
+
+AUTO_PROCESSES = 2
+
+
+def how_many(setting: int) -> int:
+    """Worker processes for ``serve`` (ZAPGATE_WORKER_PROCESSES; 0 = auto). Two measured best
+    on two cores (bench/RESULTS.md): one process was the slowest stage, at a full core, while
+    the API's sat at a fifth of one; more than two only add lock turns on SQLite."""
+    return setting if setting > 0 else AUTO_PROCESSES
 
 
 def _die_with_parent() -> None:  # pragma: no cover - runs in the child before exec

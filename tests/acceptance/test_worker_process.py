@@ -1,6 +1,6 @@
-"""``zapgate serve`` with its workers in a process of their own (ZAPGATE_WORKER_PROCESS): the
-API relays its wake-ups to that process, which dies with ``serve`` and is restarted if it dies
-alone."""
+"""``zapgate serve`` with its workers in processes of their own (ZAPGATE_WORKER_PROCESS, two by
+default, ZAPGATE_WORKER_PROCESSES): the API relays its wake-ups to them, they share the work,
+die with ``serve`` and are restarted if one dies alone."""
 
 from __future__ import annotations
 
@@ -19,9 +19,9 @@ def _workers(serve: ServeProcess) -> list[psutil.Process]:
             if "worker" in p.cmdline() and "--parent-pid" in p.cmdline()]
 
 
-def _number(base: str, tenant_key: str) -> dict[str, Any]:
+def _number(base: str, tenant_key: str, phone: str = "+5511988880001") -> dict[str, Any]:
     r = httpx.post(f"{base}/v1/numbers", headers={"x-api-key": tenant_key}, json={
-        "name": "Split", "number": "+5511988880001", "provider": "sandbox"})
+        "name": "Split", "number": phone, "provider": "sandbox"})
     assert r.status_code == 201, r.text
     body = r.json()
     return {"id": body["instance"]["id"], "key": body["apiKey"]["key"]}
@@ -37,24 +37,40 @@ def _send_and_wait_read(base: str, key: str, wait: Any) -> None:
                 timeout=30)
 
 
-def test_serve_sends_through_its_worker_process_which_dies_with_it(serve, make_tenant, wait):
+def _gone(process: psutil.Process) -> bool:
+    return not process.is_running() or process.status() == "zombie"
+
+
+def test_serve_sends_through_its_worker_processes_which_die_with_it(serve, make_tenant, wait):
     server = serve(ZAPGATE_WORKER_PROCESS="on")
-    workers = wait(lambda: _workers(server), timeout=30)
-    assert len(workers) == 1
+    workers = wait(lambda: len(_workers(server)) == 2 and _workers(server), timeout=30)
+    tenant_key = make_tenant()["key"]
+    # Several numbers: the two processes share them (fair share of the number leases), and a
+    # number's sends go through whichever owns it.
+    numbers = [_number(server.url, tenant_key, f"+55119888800{i:02d}") for i in range(4)]
+    for number in numbers:
+        _send_and_wait_read(server.url, number["key"], wait)
+
+    server.crash()  # kill -9 of serve: the worker processes must not outlive it
+    assert wait(lambda: all(_gone(w) for w in workers), timeout=15)
+
+
+def test_serve_runs_as_many_worker_processes_as_asked(serve, make_tenant, wait):
+    server = serve(ZAPGATE_WORKER_PROCESS="on", ZAPGATE_WORKER_PROCESSES="1")
+    assert len(wait(lambda: _workers(server), timeout=30)) == 1
     number = _number(server.url, make_tenant()["key"])
     _send_and_wait_read(server.url, number["key"], wait)
-
-    server.crash()  # kill -9 of serve: the worker process must not outlive it
-    assert wait(lambda: not workers[0].is_running() or workers[0].status() == "zombie",
-                timeout=15)
 
 
 def test_a_worker_process_that_dies_is_started_again(serve, make_tenant, wait):
     server = serve(ZAPGATE_WORKER_PROCESS="on")
-    first = wait(lambda: _workers(server), timeout=30)[0]
+    before = wait(lambda: len(_workers(server)) == 2 and _workers(server), timeout=30)
+    first = before[0]
     first.send_signal(signal.SIGKILL)
-    second = wait(lambda: [p for p in _workers(server) if p.pid != first.pid], timeout=30)
-    assert len(second) == 1
+    after = wait(lambda: (len(_workers(server)) == 2
+                          and first.pid not in {p.pid for p in _workers(server)}
+                          and _workers(server)), timeout=30)
+    assert before[1].pid in {p.pid for p in after}  # the other one kept running
     number = _number(server.url, make_tenant()["key"])
     _send_and_wait_read(server.url, number["key"], wait)
 

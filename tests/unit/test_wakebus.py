@@ -1,4 +1,4 @@
-"""Wake-ups relayed from the API process to the worker process over a Unix datagram socket."""
+"""Wake-ups relayed between ``serve``'s processes over Unix datagram sockets in one folder."""
 
 from __future__ import annotations
 
@@ -10,13 +10,13 @@ from zapgate.container import Wakeups
 
 
 def test_a_nudge_in_one_process_sets_the_same_event_in_the_listener(tmp_path: Path) -> None:
-    path = str(tmp_path / "wake.sock")
+    folder = str(tmp_path)
 
     async def run() -> list[str]:
         local = Wakeups()
-        listener = wakebus.Listener(path, wakebus.events_of(local))
+        listener = wakebus.Listener(folder, wakebus.events_of(local))
         listener.start()
-        relay = wakebus.Relay(path)
+        relay = wakebus.Relay(folder)
         remote = Wakeups.relayed(relay)
         try:
             remote.inbox.set()
@@ -33,9 +33,55 @@ def test_a_nudge_in_one_process_sets_the_same_event_in_the_listener(tmp_path: Pa
     assert sorted(asyncio.run(run())) == ["inbox", "numbers"]
 
 
+def test_worker_processes_nudge_each_other_and_never_echo_a_nudge_back(tmp_path: Path) -> None:
+    """Two worker processes (each a listener and a relay on the same folder): a nudge in one
+    reaches the other; the receiver does not relay it again, and a process does not hear its
+    own nudges through its socket."""
+    folder = str(tmp_path)
+
+    class Worker:
+        def __init__(self, name: str) -> None:
+            self.relay = wakebus.Relay(folder)
+            self.wake = Wakeups.relayed(self.relay)
+            self.listener = wakebus.Listener(folder, wakebus.events_of(self.wake))
+            self.listener._path = str(tmp_path / f"{name}.sock")  # two "processes", one pid
+
+        def start(self) -> None:
+            self.listener.start()
+            self.relay.exclude(self.listener.path)
+
+        def close(self) -> None:
+            self.relay.close()
+            self.listener.close()
+
+    async def run() -> tuple[bool, bool, bool]:
+        first, second = Worker("first"), Worker("second")
+        first.start()
+        second.start()
+        try:
+            first.wake.webhooks.set()
+            await asyncio.wait_for(second.wake.webhooks.wait(), 5)
+            first.wake.webhooks.clear()
+            # The echo would arrive as a datagram on first's socket; a later nudge of another
+            # kind from first proves first's socket was drained past anything sent before it.
+            second.wake.dispatch.set()
+            await asyncio.wait_for(first.wake.dispatch.wait(), 5)
+            return (first.wake.webhooks.is_set(), second.wake.dispatch.is_set(),
+                    second.wake.inbox.is_set())
+        finally:
+            first.close()
+            second.close()
+
+    echoed, own_set, unrelated = asyncio.run(run())
+    assert not echoed
+    assert own_set
+    assert not unrelated
+
+
 def test_a_nudge_with_no_listener_is_dropped_quietly(tmp_path: Path) -> None:
     async def run() -> bool:
-        relay = wakebus.Relay(str(tmp_path / "nobody.sock"))
+        (tmp_path / "4242.sock").touch()  # a dead worker's socket file: nobody listens
+        relay = wakebus.Relay(str(tmp_path))
         wake = Wakeups.relayed(relay)
         wake.dispatch.set()
         await asyncio.sleep(0)  # let the relay try (and fail) to send
