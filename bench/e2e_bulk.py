@@ -1,7 +1,8 @@
 """Bulk end to end (issue 9): N messages, each with its 3 customer webhooks (message.sent,
 .delivered, .read) to one loopback receiver, through the sandbox or the Meta adapter, on SQLite
 (one ``zapgate serve`` at its defaults, workers on) or PostgreSQL (the production split:
-``zapgate serve`` with ``ZAPGATE_RUN_WORKERS=0`` plus one ``zapgate worker``).
+``zapgate serve`` with ``ZAPGATE_RUN_WORKERS=0`` plus ``--pg-workers`` ``zapgate worker``
+processes, two by default, sharing a wake folder with ``serve`` as processes on one machine can).
 
     .venv/bin/python bench/e2e_bulk.py [--backend sqlite|postgres] [--provider sandbox|meta]
                                        [--messages 10000] [--numbers 4] [--concurrency 32]
@@ -30,6 +31,7 @@ import os
 import re
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from collections import Counter
@@ -105,6 +107,11 @@ def _args() -> argparse.Namespace:
     p.add_argument("--zapgate-setting", action="append", default=[], metavar="NAME=VALUE",
                    help="an extra Zapgate setting for every Zapgate process, e.g. "
                         "worker_process=off (repeatable; the caller's ZAPGATE_* are ignored)")
+    p.add_argument("--pg-workers", type=int, default=2,
+                   help="--backend postgres: how many `zapgate worker` processes")
+    p.add_argument("--no-wake-dir", action="store_true",
+                   help="--backend postgres: the processes share no wake folder (the workers "
+                        "poll, as on separate machines)")
     p.add_argument("--callback-concurrency", type=int, default=16,
                    help="Meta simulator: callbacks in flight at once (callbackConcurrency)")
     p.add_argument("--status-delay-ms", type=int, default=20,
@@ -393,6 +400,8 @@ class Run:
         for item in args.zapgate_setting:
             name, _, value = item.partition("=")
             settings[name.strip().lower().removeprefix("zapgate_")] = value
+        if args.backend == "postgres" and not args.no_wake_dir:
+            settings["wake_dir"] = tempfile.mkdtemp(prefix="wake-", dir=self.work)
         serve_settings = {"run_workers": "1" if args.backend == "sqlite" else "0", **settings}
         b.say("zapgate serve: " + " ".join(f"ZAPGATE_{k.upper()}={v}"
                                            for k, v in serve_settings.items()))
@@ -404,7 +413,7 @@ class Run:
         self.demo = self._banner(serve.output())
         b.say(f"  pid {serve.pid} on {serve.url}"
               + ("" if serve_settings["run_workers"] == "1" else ", workers OFF"))
-        if args.backend == "postgres":
+        for _ in range(args.pg_workers if args.backend == "postgres" else 0):
             worker = self._keep(Worker("zapgate-worker", [b.ZAPGATE, "worker"],
                                        env=b.clean_env(**settings), cwd=self.work,
                                        port=0).start())

@@ -153,8 +153,12 @@ class Dispatcher:
         except Exception:
             _log.exception("dispatch of %s failed unexpectedly; it will be retried", message.id)
         finally:
-            self._in_flight.get(number.id, set()).discard(message.destination)
-            self.wake.set()
+            in_flight = self._in_flight.get(number.id, set())
+            in_flight.discard(message.destination)
+            # Claim again once half of the number's slots are free, so that a claim (a read and
+            # a write per number) starts a batch, not one message per call that returns.
+            if len(in_flight) <= caps.max_in_flight // 2:
+                self.wake.set()
 
     async def _deliver_one(self, number: Any, caps: Capabilities, message: Any) -> None:
         now = self._c.clock.now_ms()
