@@ -414,7 +414,7 @@ class Run:
         b.say(f"  pid {serve.pid} on {serve.url}"
               + ("" if serve_settings["run_workers"] == "1" else ", workers OFF"))
         for _ in range(args.pg_workers if args.backend == "postgres" else 0):
-            worker = self._keep(Worker("zapgate-worker", [b.ZAPGATE, "worker"],
+            worker = self._keep(Worker("zapgate-workers", [b.ZAPGATE, "worker"],
                                        env=b.clean_env(**settings), cwd=self.work,
                                        port=0).start())
             self.zapgate.append(worker)
@@ -616,7 +616,8 @@ class Run:
         zapgate: dict[str, float] = {}
         for proc in self.zapgate:
             own, kids = process_cpu(proc.pid)
-            zapgate[proc.name] = own
+            # Several `zapgate worker` processes: one line for all of them.
+            zapgate[proc.name] = zapgate.get(proc.name, 0.0) + own
             if kids is not None:
                 zapgate[f"{proc.name} children"] = kids
         return Cpu(zapgate=zapgate,

@@ -20,9 +20,9 @@ def _run(env, *args, check=True):
 
 
 def test_migrate_check_config_and_tenants(serve_env):
-    assert "database at revision 0005" in _run(serve_env, "migrate").stdout
+    assert "database at revision 0006" in _run(serve_env, "migrate").stdout
     out = _run(serve_env, "check-config").stdout
-    assert "database: ok (revision 0005)" in out and "private webhook urls: allowed" in out
+    assert "database: ok (revision 0006)" in out and "private webhook urls: allowed" in out
     created = json.loads(_run(serve_env, "admin", "create-tenant", "--name", "Acme", "--json",
                               "--email", "Owner@Acme.test").stdout)
     assert created["tenantKey"].startswith("ps_") and created["ownerEmail"] == "owner@acme.test"

@@ -47,6 +47,68 @@ async def lock(conn: AsyncConnection, message_ids: Collection[str]) -> dict[str,
     return found
 
 
+# Written as the partial indexes ``ix_messages_due`` / ``ix_messages_attempted`` are, literally
+# (a planner matches a partial index only to its own predicate, never to a bound parameter).
+_QUEUED = sa.text("messages.status = 'QUEUED'")
+
+
+def _lease_free(now: int) -> sa.ColumnElement[bool]:
+    m = t.messages.c
+    return sa.or_(m.lease_until.is_(None), m.lease_until < now)
+
+
+async def held_contacts(conn: AsyncConnection, number_id: str, now: int) -> set[str]:
+    """Contacts of the number with a message in flight (leased) or waiting for its retry: their
+    later messages wait (per-contact order). Reads only attempted, queued messages."""
+    statement = _HELD_SQLITE if conn.dialect.name == "sqlite" else _HELD
+    rows = await conn.execute(statement, {"number_id": number_id, "now": now})
+    return set(rows.scalars().all())
+
+
+# SQLite's planner would take ix_messages_queue (every queued message of the number) without
+# being told; INDEXED BY is SQLite's own syntax, hence two spellings.
+_HELD_SQL = ("SELECT destination FROM messages{hint} WHERE number_id = :number_id"
+             " AND status = 'QUEUED' AND attempts > 0"
+             " AND (lease_until > :now OR next_attempt_at > :now)")
+_HELD = sa.text(_HELD_SQL.format(hint=""))
+_HELD_SQLITE = sa.text(_HELD_SQL.format(hint=" INDEXED BY ix_messages_attempted"))
+
+
+async def due(conn: AsyncConnection, number_id: str, now: int, limit: int, *,
+              skip_contacts: Collection[str] = ()) -> list[Any]:
+    """Up to ``limit`` due, unleased messages of the number in queue order (``deliver_at``,
+    then id: the order they were accepted, a scheduled one at its time), with the contact's
+    24 h window. An index range scan of the number's queued messages from the head."""
+    m, c = t.messages.c, t.contacts.c
+    columns = [col for col in t.messages.c if col.name not in _VIEW_ONLY]
+    query = (sa.select(*columns, c.last_inbound_at, c.last_inbound_provider_id)
+             .select_from(t.messages.outerjoin(t.contacts, sa.and_(
+                 c.number_id == m.number_id, c.contact == m.destination)))
+             .where(m.number_id == number_id, _QUEUED, m.deliver_at <= now,
+                    m.next_attempt_at <= now, _lease_free(now),
+                    sa.or_(m.deliver_until.is_(None), m.deliver_until > now))
+             .order_by(m.deliver_at, m.id).limit(limit))
+    if skip_contacts:
+        query = query.where(m.destination.not_in(sorted(skip_contacts)))
+    return list((await conn.execute(query)).all())
+
+
+async def claim(conn: AsyncConnection, message_ids: Collection[str], *, now: int,
+                lease_ms: int) -> set[str]:
+    """Lease the messages named that are still queued and unleased (an attempt begins); the
+    ids actually claimed."""
+    if not message_ids:
+        return set()
+    m = t.messages.c
+    rows = await conn.execute(
+        sa.update(t.messages).where(m.id.in_(sorted(message_ids)), m.status == "QUEUED",
+                                    _lease_free(now))
+        .values(lease_until=now + lease_ms, attempts=m.attempts + 1, last_attempt_at=now,
+                updated_at=now)
+        .returning(m.id))
+    return set(rows.scalars().all())
+
+
 async def find_by_provider_ids(conn: AsyncConnection,
                                provider_ids: Collection[str]) -> dict[tuple[str, str], str]:
     """``{(number id, provider message id): message id}`` for the provider ids named."""

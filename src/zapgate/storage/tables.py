@@ -190,8 +190,17 @@ messages = sa.Table(
     sa.Column("redacted_at", Ms, nullable=True),
     sa.Column("created_at", Ms, nullable=False),
     sa.Column("updated_at", Ms, nullable=False),
-    # Claim due messages of one number, oldest first.
+    # Due messages of one number (sweeps and counts).
     sa.Index("ix_messages_queue", "number_id", "status", "next_attempt_at"),
+    # The dispatcher's claim (migration 0006): a number's queue in order, and the contacts
+    # with a message in flight or waiting for a retry. Partial, so neither grows with the
+    # history; the claim writes these predicates literally, as a planner needs to match them.
+    sa.Index("ix_messages_due", "number_id", "deliver_at", "id",
+             sqlite_where=sa.text("status = 'QUEUED'"),
+             postgresql_where=sa.text("status = 'QUEUED'")),
+    sa.Index("ix_messages_attempted", "number_id", "destination",
+             sqlite_where=sa.text("status = 'QUEUED' AND attempts > 0"),
+             postgresql_where=sa.text("status = 'QUEUED' AND attempts > 0")),
     sa.Index("ix_messages_provider_id", "provider_message_id"),
     sa.Index("ix_messages_number_created", "number_id", "created_at"),
     sa.Index("ix_messages_workspace_created", "workspace_id", "created_at"),

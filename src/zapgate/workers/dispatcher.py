@@ -112,39 +112,21 @@ class Dispatcher:
 
     async def _claim(self, number: Any, limit: int, in_flight: set[str]) -> list[Any]:
         now = self._c.clock.now_ms()
-        m = t.messages.c
-        free = sa.or_(m.lease_until.is_(None), m.lease_until < now)
-        due = (sa.select(t.messages, t.contacts.c.last_inbound_at,
-                         t.contacts.c.last_inbound_provider_id)
-               .select_from(t.messages.outerjoin(t.contacts, sa.and_(
-                   t.contacts.c.number_id == m.number_id, t.contacts.c.contact == m.destination)))
-               .where(m.number_id == number.id, m.status == "QUEUED", m.next_attempt_at <= now,
-                      free, sa.or_(m.deliver_until.is_(None), m.deliver_until > now))
-               .order_by(m.created_at, m.id).limit(limit * 4 + 16))
-        blocked_q = sa.select(m.destination).where(
-            m.number_id == number.id, m.status == "QUEUED",
-            sa.or_(m.lease_until > now, sa.and_(m.attempts > 0, m.next_attempt_at > now)))
         # Choose in a read transaction; only the claim itself takes the write lock. The claim
         # re-checks status and lease, so a row changed in between is simply not claimed.
         async with self._c.db.read() as conn:
-            blocked = set(in_flight) | set((await conn.execute(blocked_q)).scalars().all())
-            if blocked and len(blocked) <= 1000:
-                # A contact with a message in flight or in backoff must not hide the others
-                # behind its own backlog (head-of-line blocking).
-                due = due.where(m.destination.not_in(blocked))
-            candidates = (await conn.execute(due)).all()
-        if not candidates:
-            return []
-        chosen = _one_per_contact(candidates, blocked, limit)
+            held = set(in_flight) | await message_store.held_contacts(conn, number.id, now)
+            # A contact with a message in flight or in backoff must not hide the others behind
+            # its own backlog (head-of-line blocking).
+            candidates = await message_store.due(
+                conn, number.id, now, limit * 4 + 16,
+                skip_contacts=held if len(held) <= 1000 else ())
+        chosen = _one_per_contact(candidates, held, limit)
         if not chosen:
             return []
-        ids_ = [c.id for c in chosen]
         async with self._c.db.write() as conn:
-            claimed = set((await conn.execute(
-                sa.update(t.messages).where(m.id.in_(ids_), m.status == "QUEUED", free)
-                .values(lease_until=now + self._lease_ms, attempts=m.attempts + 1,
-                        last_attempt_at=now, updated_at=now)
-                .returning(m.id))).scalars().all())
+            claimed = await message_store.claim(conn, [c.id for c in chosen], now=now,
+                                                lease_ms=self._lease_ms)
         return [c for c in chosen if c.id in claimed]
 
     async def _deliver(self, number: Any, caps: Capabilities, message: Any) -> None:
