@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from zapgate.domain import ids
 from zapgate.storage import tables as t
 from zapgate.storage import webhook_queue
+from zapgate.storage.lists import among
 from zapgate.webhooks import payloads
 
 
@@ -96,6 +97,7 @@ async def _load_endpoints(conn: AsyncConnection, number_ids: set[str],
     for number_id in number_ids:
         cache[number_id] = []
     rows = (await conn.execute(sa.select(e.id, e.number_id, e.events).where(
-        e.number_id.in_(sorted(number_ids)), e.active.is_(True)).order_by(e.id))).all()
+        among(conn, e.number_id, sorted(number_ids)), e.active.is_(True))
+        .order_by(e.id))).all()
     for row in rows:
         cache[row.number_id].append(row)

@@ -19,6 +19,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from zapgate.storage import tables as t
+from zapgate.storage.lists import among
 
 _LOCK_CHUNK = 500  # ids per statement: far below both databases' parameter limits
 
@@ -41,7 +42,7 @@ async def lock(conn: AsyncConnection, message_ids: Collection[str]) -> dict[str,
     m = t.messages.c
     for start in range(0, len(wanted), _LOCK_CHUNK):
         chunk = wanted[start:start + _LOCK_CHUNK]
-        query = (_with_number().where(m.id.in_(chunk)).order_by(m.id)
+        query = (_with_number().where(among(conn, m.id, chunk)).order_by(m.id)
                  .with_for_update(of=t.messages))
         found.update((row.id, row) for row in (await conn.execute(query)).all())
     return found
@@ -89,7 +90,7 @@ async def due(conn: AsyncConnection, number_id: str, now: int, limit: int, *,
                     sa.or_(m.deliver_until.is_(None), m.deliver_until > now))
              .order_by(m.deliver_at, m.id).limit(limit))
     if skip_contacts:
-        query = query.where(m.destination.not_in(sorted(skip_contacts)))
+        query = query.where(among(conn, m.destination, sorted(skip_contacts), negate=True))
     return list((await conn.execute(query)).all())
 
 
@@ -101,7 +102,8 @@ async def claim(conn: AsyncConnection, message_ids: Collection[str], *, now: int
         return set()
     m = t.messages.c
     rows = await conn.execute(
-        sa.update(t.messages).where(m.id.in_(sorted(message_ids)), m.status == "QUEUED",
+        sa.update(t.messages).where(among(conn, m.id, sorted(message_ids)),
+                                    m.status == "QUEUED",
                                     _lease_free(now))
         .values(lease_until=now + lease_ms, attempts=m.attempts + 1, last_attempt_at=now,
                 updated_at=now)
@@ -118,7 +120,7 @@ async def find_by_provider_ids(conn: AsyncConnection,
     for start in range(0, len(wanted), _LOCK_CHUNK):
         chunk = wanted[start:start + _LOCK_CHUNK]
         rows = (await conn.execute(sa.select(m.id, m.number_id, m.provider_message_id)
-                                   .where(m.provider_message_id.in_(chunk)))).all()
+                                   .where(among(conn, m.provider_message_id, chunk)))).all()
         found.update(((r.number_id, r.provider_message_id), r.id) for r in rows)
     return found
 

@@ -28,6 +28,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from zapgate.storage import tables as t
+from zapgate.storage.lists import among
 
 # pg_advisory_xact_lock key for "webhook chains" (an arbitrary constant, "zgwh").
 CHAIN_LOCK_KEY = 0x7A67_7768
@@ -72,8 +73,8 @@ async def busy_chains_of(conn: AsyncConnection, chains: Iterable[Chain]) -> set[
     await hold_for_queueing(conn)
     d = t.webhook_deliveries.c
     rows = (await conn.execute(sa.select(d.endpoint_id, d.order_key).distinct().where(
-        d.endpoint_id.in_(sorted({e for e, _ in wanted})),
-        d.order_key.in_(sorted({k for _, k in wanted})),
+        among(conn, d.endpoint_id, sorted({e for e, _ in wanted})),
+        among(conn, d.order_key, sorted({k for _, k in wanted})),
         d.status == "PENDING"))).all()
     return {(r.endpoint_id, r.order_key) for r in rows} & wanted
 
@@ -85,33 +86,26 @@ async def enqueue(conn: AsyncConnection, rows: list[dict[str, Any]]) -> None:
 
 async def unblock_heads(conn: AsyncConnection, chains: Iterable[Chain]) -> None:
     """After finishing deliveries: the earliest PENDING delivery of each chain may go (one
-    statement for the whole batch, the same compiled statement whatever its size).
+    statement for the whole batch, one statement text whatever its size on PostgreSQL).
 
     It looks up every (endpoint, order key) pair of the batch's endpoints and keys, a few more
     than the chains finished: unblocking any chain's head is safe. Two IN lists let SQLite
     search ``ix_webhook_deliveries_order`` (a row-value IN made it scan every PENDING row)."""
     unique = set(chains)
-    if unique:
-        await conn.execute(_UNBLOCK_HEADS, {"endpoints": sorted({e for e, _ in unique}),
-                                            "keys": sorted({k for _, k in unique})})
-
-
-def _unblock_heads() -> sa.Update:
+    if not unique:
+        return
     d = t.webhook_deliveries.c
     earlier = t.webhook_deliveries.alias("earlier").c
-    return (sa.update(t.webhook_deliveries)
-            .where(d.endpoint_id.in_(sa.bindparam("endpoints", expanding=True)),
-                   d.order_key.in_(sa.bindparam("keys", expanding=True)),
-                   d.status == sa.literal_column("'PENDING'"), d.blocked.is_(True),
-                   ~sa.exists().where(
-                       earlier.endpoint_id == d.endpoint_id, earlier.order_key == d.order_key,
-                       earlier.status == sa.literal_column("'PENDING'"),
-                       sa.or_(earlier.seq < d.seq,
-                              sa.and_(earlier.seq == d.seq, earlier.id < d.id))))
-            .values(blocked=False))
-
-
-_UNBLOCK_HEADS = _unblock_heads()
+    await conn.execute(
+        sa.update(t.webhook_deliveries)
+        .where(among(conn, d.endpoint_id, sorted({e for e, _ in unique})),
+               among(conn, d.order_key, sorted({k for _, k in unique})),
+               d.status == sa.literal_column("'PENDING'"), d.blocked.is_(True),
+               ~sa.exists().where(
+                   earlier.endpoint_id == d.endpoint_id, earlier.order_key == d.order_key,
+                   earlier.status == sa.literal_column("'PENDING'"),
+                   sa.or_(earlier.seq < d.seq, sa.and_(earlier.seq == d.seq, earlier.id < d.id))))
+        .values(blocked=False))
 
 
 def claim_query(now: int, limit: int, *, skip_endpoints: Iterable[str] = ()) -> sa.Select[Any]:
@@ -169,9 +163,10 @@ async def finish(conn: AsyncConnection, results: list[Finished], *, now_ms: int)
         if next_at is not None:
             values["next_attempt_at"] = next_at
         await conn.execute(sa.update(t.webhook_deliveries).where(
-            d.id.in_(ids_), d.status == "PENDING", d.attempts == attempt - 1).values(**values))
+            among(conn, d.id, ids_), d.status == "PENDING", d.attempts == attempt - 1)
+            .values(**values))
     return set((await conn.execute(sa.select(d.id).where(
-        d.id.in_([r.delivery_id for r in results])))).scalars().all())
+        among(conn, d.id, [r.delivery_id for r in results])))).scalars().all())
 
 
 async def log_attempts(conn: AsyncConnection, rows: list[dict[str, Any]]) -> None:
@@ -184,7 +179,7 @@ async def touch_endpoints(conn: AsyncConnection, endpoint_ids: list[str], *,
     """Endpoints that just took a delivery: last triggered now, no longer failing."""
     if endpoint_ids:
         e = t.webhook_endpoints.c
-        await conn.execute(sa.update(t.webhook_endpoints).where(e.id.in_(endpoint_ids))
+        await conn.execute(sa.update(t.webhook_endpoints).where(among(conn, e.id, endpoint_ids))
                            .values(last_triggered_at=now_ms, failing_since=None))
 
 

@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from zapgate.container import Container
 from zapgate.services import callbacks, events
 from zapgate.storage import tables as t
+from zapgate.storage.lists import among
 
 _log = logging.getLogger("zapgate.inbox")
 BATCH = 200
@@ -77,7 +78,7 @@ class Inbox:
         done = [r.id for r in rows if r.id not in deferred]
         if done:
             await conn.execute(sa.update(t.provider_events)
-                               .where(e.id.in_(done), e.processed_at.is_(None))
+                               .where(among(conn, e.id, done), e.processed_at.is_(None))
                                .values(processed_at=now))
         for row in applied.deferred:
             _log.debug("provider event %s names a message not recorded yet; retrying", row.id)

@@ -46,6 +46,7 @@ from zapgate.services import webhooks
 from zapgate.storage import tables as t
 from zapgate.storage import webhook_queue
 from zapgate.storage.batch import Batcher
+from zapgate.storage.lists import among
 from zapgate.webhooks import signing, transport
 
 _log = logging.getLogger("zapgate.webhooks")
@@ -223,7 +224,7 @@ class WebhookSender:
                 return []
             claimed = set((await conn.execute(
                 sa.update(t.webhook_deliveries)
-                .where(d.id.in_([r.id for r in rows]), d.status == "PENDING",
+                .where(among(conn, d.id, [r.id for r in rows]), d.status == "PENDING",
                        webhook_queue.lease_free(now))
                 .values(lease_until=now + self._lease_ms)
                 .returning(d.id))).scalars().all())
