@@ -29,9 +29,17 @@ _log = logging.getLogger("zapgate.dispatcher")
 FREE_FORM_MODES = frozenset({"text", "media", "list", "carousel", "flow"})
 
 
+# How long the owned numbers' rows are reused between ticks. Changes made through the API or
+# a provider callback nudge ``wake.numbers`` (every process hears it), which rereads them at
+# once; this bounds how stale anything else can be.
+NUMBERS_TTL_SECONDS = 1.0
+
+
 class Dispatcher:
     name = "dispatcher"
-    debounce = 0.005
+    # Accepted sends arrive one by one; at a few hundred a second, 20 ms gathers several into
+    # one tick (a tick costs a read and a claim per number, whatever it finds).
+    debounce = 0.02
 
     def __init__(self, container: Container) -> None:
         self._c = container
@@ -42,6 +50,7 @@ class Dispatcher:
         self._tasks: set[asyncio.Task[None]] = set()
         self._lease_ms = int(container.settings.message_lease_seconds * 1000)
         self._outcomes: Batcher[_Outcome] = Batcher(container.db, self._write_outcomes)
+        self._numbers_cache: tuple[frozenset[str], float, list[Any]] | None = None
 
     @property
     def wake(self) -> asyncio.Event:
@@ -53,7 +62,7 @@ class Dispatcher:
         owned = await self._leases.refresh(force=force)
         if not owned:
             return False
-        numbers = await self._numbers(owned)
+        numbers = await self._numbers(owned, force=force)
         started = 0
         for number in numbers:
             started += await self._pump(number)
@@ -65,11 +74,20 @@ class Dispatcher:
         await self._outcomes.close()
         await self._leases.release_all()
 
-    async def _numbers(self, owned: set[str]) -> list[Any]:
+    async def _numbers(self, owned: set[str], *, force: bool) -> list[Any]:
+        """The owned numbers that may send (open, not deleted), reread when the set changes, when
+        nudged, or after NUMBERS_TTL_SECONDS."""
+        key, now = frozenset(owned), time.monotonic()
+        cached = self._numbers_cache
+        if not force and cached is not None and cached[0] == key \
+                and now - cached[1] < NUMBERS_TTL_SECONDS:
+            return cached[2]
         n = t.numbers.c
         async with self._c.db.read() as conn:
-            return list((await conn.execute(sa.select(t.numbers).where(
+            rows = list((await conn.execute(sa.select(t.numbers).where(
                 n.id.in_(owned), n.deleted_at.is_(None), n.state == "OPEN"))).all())
+        self._numbers_cache = (key, now, rows)
+        return rows
 
     def _caps(self, number: Any) -> Capabilities:
         return self._c.providers.get(number.provider).capabilities(official=bool(number.official))
@@ -240,6 +258,7 @@ class Dispatcher:
         self._wake_in(delay)
 
     async def _mark_number(self, number_id: str, health: str, reason: str | None) -> None:
+        self._numbers_cache = None  # its health changes
         async with self._c.db.write() as conn:
             await callbacks.mark_health(conn, number_id, health, reason,
                                         now_ms=self._c.clock.now_ms())
