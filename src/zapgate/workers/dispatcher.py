@@ -37,9 +37,7 @@ NUMBERS_TTL_SECONDS = 1.0
 
 class Dispatcher:
     name = "dispatcher"
-    # Accepted sends arrive one by one; at a few hundred a second, 20 ms gathers several into
-    # one tick (a tick costs a read and a claim per number, whatever it finds).
-    debounce = 0.02
+    debounce = 0.005
 
     def __init__(self, container: Container) -> None:
         self._c = container
