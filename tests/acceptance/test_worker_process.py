@@ -14,9 +14,18 @@ from tests.acceptance.conftest import ServeProcess
 
 
 def _workers(serve: ServeProcess) -> list[psutil.Process]:
+    """The live worker processes of ``serve`` (a killed one is a zombie until it is reaped: its
+    command line can no longer be read)."""
     assert serve.proc is not None
-    return [p for p in psutil.Process(serve.proc.pid).children()
-            if "worker" in p.cmdline() and "--parent-pid" in p.cmdline()]
+    found = []
+    for p in psutil.Process(serve.proc.pid).children():
+        try:
+            cmdline = p.cmdline()
+        except psutil.Error:
+            continue
+        if "worker" in cmdline and "--parent-pid" in cmdline:
+            found.append(p)
+    return found
 
 
 def _number(base: str, tenant_key: str, phone: str = "+5511988880001") -> dict[str, Any]:
