@@ -29,12 +29,6 @@ _log = logging.getLogger("zapgate.dispatcher")
 FREE_FORM_MODES = frozenset({"text", "media", "list", "carousel", "flow"})
 
 
-# How long the owned numbers' rows are reused between ticks. Changes made through the API or
-# a provider callback nudge ``wake.numbers`` (every process hears it), which rereads them at
-# once; this bounds how stale anything else can be.
-NUMBERS_TTL_SECONDS = 1.0
-
-
 class Dispatcher:
     name = "dispatcher"
     debounce = 0.005
@@ -48,7 +42,6 @@ class Dispatcher:
         self._tasks: set[asyncio.Task[None]] = set()
         self._lease_ms = int(container.settings.message_lease_seconds * 1000)
         self._outcomes: Batcher[_Outcome] = Batcher(container.db, self._write_outcomes)
-        self._numbers_cache: tuple[frozenset[str], float, list[Any]] | None = None
 
     @property
     def wake(self) -> asyncio.Event:
@@ -60,7 +53,7 @@ class Dispatcher:
         owned = await self._leases.refresh(force=force)
         if not owned:
             return False
-        numbers = await self._numbers(owned, force=force)
+        numbers = await self._numbers(owned)
         started = 0
         for number in numbers:
             started += await self._pump(number)
@@ -72,20 +65,13 @@ class Dispatcher:
         await self._outcomes.close()
         await self._leases.release_all()
 
-    async def _numbers(self, owned: set[str], *, force: bool) -> list[Any]:
-        """The owned numbers that may send (open, not deleted), reread when the set changes, when
-        nudged, or after NUMBERS_TTL_SECONDS."""
-        key, now = frozenset(owned), time.monotonic()
-        cached = self._numbers_cache
-        if not force and cached is not None and cached[0] == key \
-                and now - cached[1] < NUMBERS_TTL_SECONDS:
-            return cached[2]
+    async def _numbers(self, owned: set[str]) -> list[Any]:
+        # Read every tick: a number closed or paused by any process, on any machine, stops
+        # sending at once (measured: caching these rows for a second saved nothing visible).
         n = t.numbers.c
         async with self._c.db.read() as conn:
-            rows = list((await conn.execute(sa.select(t.numbers).where(
+            return list((await conn.execute(sa.select(t.numbers).where(
                 n.id.in_(owned), n.deleted_at.is_(None), n.state == "OPEN"))).all())
-        self._numbers_cache = (key, now, rows)
-        return rows
 
     def _caps(self, number: Any) -> Capabilities:
         return self._c.providers.get(number.provider).capabilities(official=bool(number.official))
@@ -128,19 +114,19 @@ class Dispatcher:
 
     async def _claim(self, number: Any, limit: int, in_flight: set[str]) -> list[Any]:
         now = self._c.clock.now_ms()
-        # Choose in a read transaction; only the claim itself takes the write lock. The claim
-        # re-checks status and lease, so a row changed in between is simply not claimed.
-        async with self._c.db.read() as conn:
+        # One transaction: choose and lease. On PostgreSQL the candidates are locked as they are
+        # read (rows another transaction holds are skipped); on SQLite the reads run inline
+        # under the write lock, cheaper than a read transaction of their own through aiosqlite.
+        async with self._c.db.write() as conn:
             held = set(in_flight) | await message_store.held_contacts(conn, number.id, now)
             # A contact with a message in flight or in backoff must not hide the others behind
             # its own backlog (head-of-line blocking).
             candidates = await message_store.due(
                 conn, number.id, now, limit * 4 + 16,
-                skip_contacts=held if len(held) <= 1000 else ())
-        chosen = _one_per_contact(candidates, held, limit)
-        if not chosen:
-            return []
-        async with self._c.db.write() as conn:
+                skip_contacts=held if len(held) <= 1000 else (), lock=True)
+            chosen = _one_per_contact(candidates, held, limit)
+            if not chosen:
+                return []
             claimed = await message_store.claim(conn, [c.id for c in chosen], now=now,
                                                 lease_ms=self._lease_ms)
         return [c for c in chosen if c.id in claimed]
@@ -256,7 +242,6 @@ class Dispatcher:
         self._wake_in(delay)
 
     async def _mark_number(self, number_id: str, health: str, reason: str | None) -> None:
-        self._numbers_cache = None  # its health changes
         async with self._c.db.write() as conn:
             await callbacks.mark_health(conn, number_id, health, reason,
                                         now_ms=self._c.clock.now_ms())
