@@ -76,12 +76,10 @@ _HELD_SQLITE = sa.text(_HELD_SQL.format(hint=" INDEXED BY ix_messages_attempted"
 
 
 async def due(conn: AsyncConnection, number_id: str, now: int, limit: int, *,
-              skip_contacts: Collection[str] = (), lock: bool = False) -> list[Any]:
+              skip_contacts: Collection[str] = ()) -> list[Any]:
     """Up to ``limit`` due, unleased messages of the number in queue order (``deliver_at``,
     then id: the order they were accepted, a scheduled one at its time), with the contact's
-    24 h window. An index range scan of the number's queued messages from the head. With
-    ``lock`` (PostgreSQL) the messages are locked for the caller's transaction, skipping any
-    another transaction holds."""
+    24 h window. An index range scan of the number's queued messages from the head."""
     m, c = t.messages.c, t.contacts.c
     columns = [col for col in t.messages.c if col.name not in _VIEW_ONLY]
     query = (sa.select(*columns, c.last_inbound_at, c.last_inbound_provider_id)
@@ -93,8 +91,6 @@ async def due(conn: AsyncConnection, number_id: str, now: int, limit: int, *,
              .order_by(m.deliver_at, m.id).limit(limit))
     if skip_contacts:
         query = query.where(among(conn, m.destination, sorted(skip_contacts), negate=True))
-    if lock:
-        query = query.with_for_update(of=t.messages, skip_locked=True)
     return list((await conn.execute(query)).all())
 
 

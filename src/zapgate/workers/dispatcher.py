@@ -114,19 +114,21 @@ class Dispatcher:
 
     async def _claim(self, number: Any, limit: int, in_flight: set[str]) -> list[Any]:
         now = self._c.clock.now_ms()
-        # One transaction: choose and lease. On PostgreSQL the candidates are locked as they are
-        # read (rows another transaction holds are skipped); on SQLite the reads run inline
-        # under the write lock, cheaper than a read transaction of their own through aiosqlite.
-        async with self._c.db.write() as conn:
+        # Choose in a read transaction; only the claim itself takes the write lock. The claim
+        # re-checks status and lease, so a row changed in between is simply not claimed.
+        # (Choosing inside the write transaction, candidates locked with SKIP LOCKED on
+        # PostgreSQL, measured no faster on either database: bench/RESULTS.md.)
+        async with self._c.db.read() as conn:
             held = set(in_flight) | await message_store.held_contacts(conn, number.id, now)
             # A contact with a message in flight or in backoff must not hide the others behind
             # its own backlog (head-of-line blocking).
             candidates = await message_store.due(
                 conn, number.id, now, limit * 4 + 16,
-                skip_contacts=held if len(held) <= 1000 else (), lock=True)
-            chosen = _one_per_contact(candidates, held, limit)
-            if not chosen:
-                return []
+                skip_contacts=held if len(held) <= 1000 else ())
+        chosen = _one_per_contact(candidates, held, limit)
+        if not chosen:
+            return []
+        async with self._c.db.write() as conn:
             claimed = await message_store.claim(conn, [c.id for c in chosen], now=now,
                                                 lease_ms=self._lease_ms)
         return [c for c in chosen if c.id in claimed]
