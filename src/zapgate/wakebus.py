@@ -76,15 +76,16 @@ class Relay:
 
     def _flush(self) -> None:
         kinds, self._pending = self._pending, set()
-        for peer in self._current_peers():
+        for peer in list(self._current_peers()):
             for kind in kinds:
                 try:
                     self._sock.sendto(_CODE[kind], peer)
                 except OSError as exc:
-                    # No listener any more (a worker that died), or its buffer is full: that
-                    # worker's poll picks the work up.
+                    # No listener any more (a worker that died, its socket file left behind):
+                    # skip it until the next listing. A full buffer: that worker's poll picks
+                    # the work up.
                     if exc.errno in (errno.ECONNREFUSED, errno.ENOENT):
-                        self._scanned_at = float("-inf")
+                        self._peers.remove(peer)
                     break
 
     def _current_peers(self) -> list[str]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 from pathlib import Path
 
 from zapgate import wakebus
@@ -90,3 +91,29 @@ def test_a_nudge_with_no_listener_is_dropped_quietly(tmp_path: Path) -> None:
         return wake.dispatch.is_set()
 
     assert asyncio.run(run())
+
+
+def test_a_dead_workers_socket_is_skipped_and_the_live_ones_still_hear(tmp_path: Path) -> None:
+    """A worker killed with -9 leaves its socket file behind: sending to it fails, the relay
+    drops it until its next listing of the folder, and the live worker is nudged every time."""
+    (tmp_path / "1.sock").touch()  # sorted first: tried before the live one
+
+    async def run() -> tuple[bool, bool, list[str]]:
+        live = Wakeups()
+        listener = wakebus.Listener(str(tmp_path), wakebus.events_of(live))
+        listener.start()
+        relay = wakebus.Relay(str(tmp_path))
+        remote = Wakeups.relayed(relay)
+        try:
+            remote.dispatch.set()
+            await asyncio.wait_for(live.dispatch.wait(), 5)
+            remote.webhooks.set()
+            await asyncio.wait_for(live.webhooks.wait(), 5)
+            return live.dispatch.is_set(), live.webhooks.is_set(), relay._current_peers()
+        finally:
+            relay.close()
+            listener.close()
+
+    dispatch, webhooks, peers = asyncio.run(run())
+    assert dispatch and webhooks
+    assert peers == [str(tmp_path / f"{os.getpid()}.sock")]
