@@ -27,11 +27,11 @@ _LOCK_CHUNK = 500  # ids per statement: far below both databases' parameter limi
 # Stored for the API's views only: a status change never reads them (``request`` is the whole
 # original request; decoding it per locked row was a measurable share of a receipt's cost).
 _VIEW_ONLY = frozenset({"request", "labels", "meta_pricing"})
+_WORKING_COLUMNS = [c for c in t.messages.c if c.name not in _VIEW_ONLY]
 
 
 def _with_number() -> sa.Select[Any]:
-    columns = [c for c in t.messages.c if c.name not in _VIEW_ONLY]
-    return (sa.select(*columns, t.numbers.c.number.label("from_number"))
+    return (sa.select(*_WORKING_COLUMNS, t.numbers.c.number.label("from_number"))
             .join(t.numbers, t.numbers.c.id == t.messages.c.number_id))
 
 
@@ -81,8 +81,7 @@ async def due(conn: AsyncConnection, number_id: str, now: int, limit: int, *,
     then id: the order they were accepted, a scheduled one at its time), with the contact's
     24 h window. An index range scan of the number's queued messages from the head."""
     m, c = t.messages.c, t.contacts.c
-    columns = [col for col in t.messages.c if col.name not in _VIEW_ONLY]
-    query = (sa.select(*columns, c.last_inbound_at, c.last_inbound_provider_id)
+    query = (sa.select(*_WORKING_COLUMNS, c.last_inbound_at, c.last_inbound_provider_id)
              .select_from(t.messages.outerjoin(t.contacts, sa.and_(
                  c.number_id == m.number_id, c.contact == m.destination)))
              .where(m.number_id == number_id, _QUEUED, m.deliver_at <= now,
