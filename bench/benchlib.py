@@ -355,13 +355,14 @@ class Zapgate:
 
 
 def start_zapgate(workdir: Path, *, name: str = "zapgate", port: int | None = None,
-                  **settings: str) -> Zapgate:
+                  processes: int = 1, **settings: str) -> Zapgate:
     """``zapgate serve`` on a fresh SQLite file in ``workdir``; keys read off the demo banner.
     ``port`` is for callers that must name Zapgate's address before it starts."""
     db_path = workdir / f"{name}.db"
     port = port or free_port()
     env = clean_env(database_url=f"sqlite+aiosqlite:///{db_path}", **settings)
-    server = Server(name, [ZAPGATE, "serve", "--host", HOST, "--port", str(port)],
+    server = Server(name, [ZAPGATE, "serve", "--host", HOST, "--port", str(port),
+                           "--workers", str(processes)],
                     env=env, cwd=workdir, port=port).start()
     text = server.output()
     number_key = re.search(r"^Number key:\s+(\S+)", text, re.M)
@@ -373,10 +374,11 @@ def start_zapgate(workdir: Path, *, name: str = "zapgate", port: int | None = No
     return Zapgate(server, db_path, number_key.group(1), tenant_key.group(1))
 
 
-def start_echo(workdir: Path) -> Server:
+def start_echo(workdir: Path, processes: int = 1) -> Server:
     port = free_port()
     cmd = [str(VENV_BIN / "uvicorn"), "echo_app:app", "--app-dir", str(BENCH), "--host", HOST,
-           "--port", str(port), "--no-access-log", "--log-level", "warning"]
+           "--port", str(port), "--no-access-log", "--log-level", "warning",
+           "--workers", str(processes)]
     return Server("echo", cmd, env=clean_env(), cwd=workdir, port=port,
                   health_path="/healthz").start()
 
@@ -457,3 +459,34 @@ def percentile(values: list[float], p: float) -> float:
         return float("nan")
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, max(0, round(p / 100 * (len(ordered) - 1))))]
+
+
+def spy(pid: int, out: Path, seconds: int) -> subprocess.Popen[bytes]:
+    """Start ``py-spy record --gil`` (raw stacks, 100 Hz) on ``pid`` for ``seconds`` into
+    ``out``. Summarise with ``bench/pyspy_summary.py``."""
+    exe = shutil.which("py-spy") or str(Path(sys.executable).with_name("py-spy"))
+    out.parent.mkdir(parents=True, exist_ok=True)
+    return subprocess.Popen([exe, "record", "--gil", "--nonblocking", "-r", "100", "-f", "raw",
+                             "-o", str(out), "--pid", str(pid), "-d", str(seconds)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+@contextlib.contextmanager
+def profiled(server: Server, folder: Path | None, name: str, duration: str) -> Iterator[None]:
+    """Record ``server``'s process (and its children, each in a file of its own) into
+    ``folder/name[-pid].txt`` for the length of the block (``duration`` as wrk writes it, e.g.
+    15s); nothing when ``folder`` is None."""
+    if folder is None:
+        yield
+        return
+    seconds = int(float(duration.rstrip("s")))
+    pids = [server.pid, *(c.pid for c in psutil.Process(server.pid).children(recursive=True))]
+    outs = [folder / (f"{name}.txt" if i == 0 else f"{name}-{pid}.txt")
+            for i, pid in enumerate(pids)]
+    spies = [spy(pid, out, seconds) for pid, out in zip(pids, outs, strict=True)]
+    try:
+        yield
+    finally:
+        for proc, out in zip(spies, outs, strict=True):
+            proc.wait(timeout=seconds + 30)
+            say(f"    profile: {out} (bench/pyspy_summary.py {out})")

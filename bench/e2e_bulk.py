@@ -116,6 +116,10 @@ def _args() -> argparse.Namespace:
                    help="Meta simulator: callbacks in flight at once (callbackConcurrency)")
     p.add_argument("--status-delay-ms", type=int, default=20,
                    help="Meta simulator: statusDelayMs (sent, delivered, read this far apart)")
+    p.add_argument("--profile", type=Path, default=None, metavar="DIR",
+                   help="record every Zapgate process with py-spy (--gil, raw stacks) from the "
+                        "first send, one file per process in DIR")
+    p.add_argument("--profile-seconds", type=int, default=20)
     args = p.parse_args()
     if args.messages < 1 or args.numbers < 1 or args.concurrency < 1:
         p.error("--messages, --numbers and --concurrency must be at least 1")
@@ -466,6 +470,7 @@ class Run:
             idle = await self._idle_cpu()
             b.say(f"idle CPU before the run (2 s): zapgate {idle:.0%} of a core")
             cpu0 = await self._cpu()
+            spies = self._profile()
             t0 = time.time()
             sent = await self._send(http, numbers)
             accept_end = time.time()
@@ -475,6 +480,8 @@ class Run:
                   f"({len(ok_ids) / max(accept_end - t0, 1e-9):.0f}/s)")
             finished = await self._wait_reads(len(ok_ids), t0)
             cpu1 = await self._cpu()
+            for proc in spies:
+                proc.wait()
             await self._settle(3 * len(ok_ids))
             records = await self._records()
             rows = await self._messages(http, numbers, set(ok_ids))
@@ -484,6 +491,20 @@ class Run:
         report = Report(args, t0, accept_end, sent, records, rows, sim_messages, cpu,
                         bench_send_cpu, finished, self.zapgate, self.reconnects, sim_stats)
         return report.print()
+
+    def _profile(self) -> list[subprocess.Popen[bytes]]:
+        """With --profile DIR: py-spy on every Zapgate process for --profile-seconds."""
+        folder = self.args.profile
+        if folder is None:
+            return []
+        spies = []
+        for proc in self.zapgate:
+            for pid in [proc.pid, *(k.pid for k in
+                                    psutil.Process(proc.pid).children(recursive=True))]:
+                out = folder / f"{proc.name}-{pid}.txt"
+                b.say(f"profiling pid {pid} into {out} for {self.args.profile_seconds} s")
+                spies.append(b.spy(pid, out, self.args.profile_seconds))
+        return spies
 
     async def _wait_demo(self, http: httpx.AsyncClient) -> None:
         """Wait until the demo message ``serve`` sent on start is READ: the workers run (on

@@ -53,6 +53,11 @@ def _args() -> argparse.Namespace:
     p.add_argument("--worker-process", choices=("auto", "on", "off"), default="auto",
                    help="ZAPGATE_WORKER_PROCESS of the workers-ON server (auto: the workers in "
                         "their own process on a multi-core machine)")
+    p.add_argument("--processes", type=int, default=1,
+                   help="HTTP server processes, the same for the echo (uvicorn --workers N) and "
+                        "Zapgate (serve --workers N)")
+    p.add_argument("--profile", type=Path, default=None, metavar="DIR",
+                   help="record each Zapgate run with py-spy (--gil, raw) into DIR")
     p.add_argument("--skip-api-only", action="store_true",
                    help="skip the second Zapgate run with ZAPGATE_RUN_WORKERS=0")
     return p.parse_args()
@@ -68,7 +73,7 @@ def _wrk(args: argparse.Namespace, label: str, server: b.Server, key: str, work:
 
 
 def _echo(args: argparse.Namespace, work: Path) -> b.WrkResult:
-    echo = b.start_echo(work)
+    echo = b.start_echo(work, args.processes)
     try:
         _wrk(args, "echo warm-up", echo, "ps_echo", work, args.warmup)
         result = _wrk(args, "starlette echo", echo, "ps_echo", work, args.duration)
@@ -81,12 +86,13 @@ def _echo(args: argparse.Namespace, work: Path) -> b.WrkResult:
 def _zapgate(args: argparse.Namespace, work: Path, label: str,
              workers: str) -> tuple[b.WrkResult, list[str]]:
     name = "zapgate-workers-" + ("on" if workers == "1" else "off")
-    zg = b.start_zapgate(work, name=name, run_workers=workers,
+    zg = b.start_zapgate(work, name=name, run_workers=workers, processes=args.processes,
                          worker_process=args.worker_process)
     try:
         before = b.settled_count(zg.db_path)  # the demo's own message
         warm = _wrk(args, label + " warm-up", zg.server, zg.number_key, work, args.warmup)
-        result = _wrk(args, label, zg.server, zg.number_key, work, args.duration)
+        with b.profiled(zg.server, args.profile, name, args.duration):
+            result = _wrk(args, label, zg.server, zg.number_key, work, args.duration)
         b.say(result.line())
         issues = _durability(zg, [warm, result], args.connections, before)
         for line in zg.server.error_summary():

@@ -228,7 +228,7 @@ def _serve(args: argparse.Namespace) -> int:
     if args.workers > 1 or split:
         _run(_migrate_once(settings))
     count = worker_process.how_many(settings.worker_processes)
-    with _worker_process(split, count) as settings_update:
+    with _worker_process(split, count, settings.worker_nice) as settings_update:
         settings = settings.model_copy(update=settings_update)
         if args.workers > 1:
             # Worker processes import the app themselves, so it is named, not passed; a process
@@ -241,7 +241,7 @@ def _serve(args: argparse.Namespace) -> int:
 
 
 @contextlib.contextmanager
-def _worker_process(split: bool, count: int) -> Iterator[dict[str, Any]]:
+def _worker_process(split: bool, count: int, nice: int) -> Iterator[dict[str, Any]]:
     """With ``split``: the workers run in ``count`` child processes for as long as the API runs,
     and every process relays its wake-ups to the others. Yields the settings the API processes
     take."""
@@ -251,7 +251,7 @@ def _worker_process(split: bool, count: int) -> Iterator[dict[str, Any]]:
     folder = tempfile.mkdtemp(prefix="zapgate-wake-")
     children = [worker_process.WorkerProcess({**os.environ, "ZAPGATE_RUN_WORKERS": "1",
                                               "ZAPGATE_WAKE_DIR": folder,
-                                              "ZAPGATE_WORKER_PROCESS": "off"})
+                                              "ZAPGATE_WORKER_PROCESS": "off"}, nice=nice)
                 for _ in range(count)]
     # ``serve --workers N`` processes read their settings from the environment.
     os.environ.update({"ZAPGATE_RUN_WORKERS": "0", "ZAPGATE_WAKE_DIR": folder})

@@ -32,9 +32,11 @@ class Wakeups:
     numbers: asyncio.Event = field(default_factory=asyncio.Event)
 
     @classmethod
-    def relayed(cls, relay: wakebus.Relay) -> Wakeups:
-        """Nudges that also reach the workers' process (``serve`` with a worker process)."""
-        return cls(**{kind: wakebus.RelayedEvent(kind, relay) for kind in wakebus.KINDS})
+    def relayed(cls, relay: wakebus.Relay, *, worker: bool = False) -> Wakeups:
+        """Nudges that also reach the worker processes (``serve`` with worker processes). In
+        a ``worker``, the queue kinds stay in the process: it drains what it queued itself."""
+        return cls(**{kind: asyncio.Event() if worker and kind in wakebus.QUEUES
+                      else wakebus.RelayedEvent(kind, relay) for kind in wakebus.KINDS})
 
 
 @dataclass
@@ -101,7 +103,8 @@ def build_container(settings: Settings, *, clock: Clock | None = None) -> Contai
         clock=clock or SystemClock(),
         providers=build_registry(settings),
         metrics=Metrics(),
-        wake=Wakeups() if relay is None else Wakeups.relayed(relay),
+        wake=(Wakeups() if relay is None
+              else Wakeups.relayed(relay, worker=settings.run_workers)),
         key_cache=KeyCache(settings.key_cache_seconds),
         number_cache=KeyCache(settings.key_cache_seconds),
         template_cache=KeyCache(settings.key_cache_seconds),

@@ -6,9 +6,19 @@ connected), and the worker processes each other (a dispatcher's outcome queues w
 another process's webhook sender may be waiting for). Every worker process listens on a Unix
 datagram socket of its own in one folder (the ``wake_dir`` setting); every process relays each
 nudge as a one-byte datagram to all the sockets there but its own, so the workers react at once
-instead of at their next poll. Nudges are hints: a lost datagram (a worker restarting, a full
-socket buffer) costs at most one poll interval, because the workers poll anyway. A burst of
-nudges of one kind sends one datagram per peer per event-loop turn.
+instead of at their next poll.
+
+Two kinds are queues that any one worker drains completely (``inbox``: stored provider
+callbacks; ``webhooks``: customer deliveries). A nudge of those goes to one worker, the next
+in turn, not to all: two workers woken for the same few rows would both take the write lock
+and one of them would find nothing (on SQLite, at moderate rates, that doubled the time the
+lock was held). A worker keeps the queue work it creates itself (its receipts queue
+webhooks that its own sender posts). ``dispatch`` and ``numbers`` go to every worker: a
+message's number is leased to one worker that the sender does not know.
+
+Nudges are hints: a lost datagram (a worker restarting, a full socket buffer) costs at most
+one poll interval, because the workers poll anyway. A burst of nudges of one kind sends one
+datagram per peer per event-loop turn.
 """
 
 from __future__ import annotations
@@ -23,6 +33,8 @@ import time
 
 _log = logging.getLogger("zapgate.wakebus")
 KINDS = ("dispatch", "webhooks", "inbox", "numbers")
+# Work any one worker drains: a nudge goes to one worker in turn (see the module's text).
+QUEUES = frozenset({"webhooks", "inbox"})
 _CODE = {kind: bytes([index]) for index, kind in enumerate(KINDS)}
 
 
@@ -44,8 +56,9 @@ class RelayedEvent(asyncio.Event):
 
 
 class Relay:
-    """The sending side: datagrams to every worker's socket in ``folder`` (but ``own``), at
-    most one per kind per peer per loop turn. The folder is listed again at most once a
+    """The sending side: datagrams to the workers' sockets in ``folder`` (but ``own``), at
+    most one per kind per peer per loop turn: a queue kind to one worker in turn, the others
+    to all. The folder is listed again at most once a
     second, so a restarted worker hears nudges within a second of starting."""
 
     RESCAN_SECONDS = 1.0
@@ -58,6 +71,7 @@ class Relay:
         self._own: str | None = None
         self._peers: list[str] = []
         self._scanned_at = float("-inf")
+        self._turn = 0
 
     def exclude(self, path: str) -> None:
         """This process's own listening socket (it sets its own events directly)."""
@@ -76,17 +90,28 @@ class Relay:
 
     def _flush(self) -> None:
         kinds, self._pending = self._pending, set()
-        for peer in list(self._current_peers()):
-            for kind in kinds:
-                try:
-                    self._sock.sendto(_CODE[kind], peer)
-                except OSError as exc:
-                    # No listener any more (a worker that died, its socket file left behind):
-                    # skip it until the next listing. A full buffer: that worker's poll picks
-                    # the work up.
-                    if exc.errno in (errno.ECONNREFUSED, errno.ENOENT):
-                        self._peers.remove(peer)
+        peers = list(self._current_peers())
+        for kind in kinds:
+            if kind not in QUEUES:
+                for peer in peers:
+                    self._send(kind, peer)
+                continue
+            # One worker, the next in turn; the one after it if that one is gone.
+            self._turn += 1
+            for step in range(len(peers)):
+                if self._send(kind, peers[(self._turn + step) % len(peers)]):
                     break
+
+    def _send(self, kind: str, peer: str) -> bool:
+        try:
+            self._sock.sendto(_CODE[kind], peer)
+        except OSError as exc:
+            # No listener any more (a worker that died, its socket file left behind): skip it
+            # until the next listing. A full buffer: that worker's poll picks the work up.
+            if exc.errno in (errno.ECONNREFUSED, errno.ENOENT) and peer in self._peers:
+                self._peers.remove(peer)
+            return False
+        return True
 
     def _current_peers(self) -> list[str]:
         now = time.monotonic()

@@ -43,7 +43,7 @@ def test_worker_processes_nudge_each_other_and_never_echo_a_nudge_back(tmp_path:
     class Worker:
         def __init__(self, name: str) -> None:
             self.relay = wakebus.Relay(folder)
-            self.wake = Wakeups.relayed(self.relay)
+            self.wake = Wakeups.relayed(self.relay, worker=True)
             self.listener = wakebus.Listener(folder, wakebus.events_of(self.wake))
             self.listener._path = str(tmp_path / f"{name}.sock")  # two "processes", one pid
 
@@ -60,14 +60,14 @@ def test_worker_processes_nudge_each_other_and_never_echo_a_nudge_back(tmp_path:
         first.start()
         second.start()
         try:
-            first.wake.webhooks.set()
-            await asyncio.wait_for(second.wake.webhooks.wait(), 5)
-            first.wake.webhooks.clear()
+            first.wake.numbers.set()
+            await asyncio.wait_for(second.wake.numbers.wait(), 5)
+            first.wake.numbers.clear()
             # The echo would arrive as a datagram on first's socket; a later nudge of another
             # kind from first proves first's socket was drained past anything sent before it.
             second.wake.dispatch.set()
             await asyncio.wait_for(first.wake.dispatch.wait(), 5)
-            return (first.wake.webhooks.is_set(), second.wake.dispatch.is_set(),
+            return (first.wake.numbers.is_set(), second.wake.dispatch.is_set(),
                     second.wake.inbox.is_set())
         finally:
             first.close()
@@ -117,3 +117,65 @@ def test_a_dead_workers_socket_is_skipped_and_the_live_ones_still_hear(tmp_path:
     dispatch, webhooks, peers = asyncio.run(run())
     assert dispatch and webhooks
     assert peers == [str(tmp_path / f"{os.getpid()}.sock")]
+
+
+def _workers(tmp_path: Path, names: list[str]) -> list[tuple[Wakeups, wakebus.Listener]]:
+    found = []
+    for name in names:
+        wake = Wakeups()
+        listener = wakebus.Listener(str(tmp_path), wakebus.events_of(wake))
+        listener._path = str(tmp_path / f"{name}.sock")  # several "processes", one pid
+        listener.start()
+        found.append((wake, listener))
+    return found
+
+
+def test_queue_work_wakes_one_worker_in_turn_and_dispatch_wakes_every_worker(
+        tmp_path: Path) -> None:
+    async def run() -> list[tuple[bool, bool]]:
+        workers = _workers(tmp_path, ["a", "b"])
+        relay = wakebus.Relay(str(tmp_path))
+        api = Wakeups.relayed(relay)
+        seen = []
+        try:
+            for _ in range(2):
+                for wake, _listener in workers:
+                    wake.inbox.clear()
+                    wake.dispatch.clear()
+                api.inbox.set()
+                await asyncio.sleep(0)  # one loop turn: the nudges go out separately
+                api.dispatch.set()  # to both, after the inbox nudge on the same sockets
+                for wake, _listener in workers:
+                    await asyncio.wait_for(wake.dispatch.wait(), 5)
+                seen.append(tuple(wake.inbox.is_set() for wake, _ in workers))
+        finally:
+            relay.close()
+            for _, listener in workers:
+                listener.close()
+        return seen
+
+    first, second = asyncio.run(run())
+    assert sorted([first, second]) == [(False, True), (True, False)]
+
+
+def test_a_worker_keeps_the_queue_work_it_creates(tmp_path: Path) -> None:
+    """A worker's receipts queue webhooks: its own sender posts them; the other worker is
+    not woken for them (the later dispatch nudge proves its socket was read past them)."""
+
+    async def run() -> tuple[bool, bool, bool]:
+        [(other, listener)] = _workers(tmp_path, ["other"])
+        relay = wakebus.Relay(str(tmp_path))
+        worker = Wakeups.relayed(relay, worker=True)
+        try:
+            worker.webhooks.set()
+            worker.inbox.set()
+            await asyncio.sleep(0)
+            worker.dispatch.set()
+            await asyncio.wait_for(other.dispatch.wait(), 5)
+            return worker.webhooks.is_set(), other.webhooks.is_set(), other.inbox.is_set()
+        finally:
+            relay.close()
+            listener.close()
+
+    own, theirs_webhooks, theirs_inbox = asyncio.run(run())
+    assert own and not theirs_webhooks and not theirs_inbox

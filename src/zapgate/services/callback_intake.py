@@ -45,7 +45,7 @@ async def _store(container: Container, *, provider: str, number_id: str | None,
 def _writer(container: Container) -> Batcher[dict[str, Any]]:
     writer = container.batchers.get("callbacks")
     if writer is None:
-        writer = container.batchers["callbacks"] = Batcher(container.db, _write_batch)
+        writer = container.batchers["callbacks"] = Batcher(container.db, _write_batch, priority=True)
     return cast(Batcher[dict[str, Any]], writer)
 
 

@@ -340,7 +340,7 @@ async def _store(container: Container, values: dict[str, Any], number: Any,
 def _writer(container: Container) -> Batcher[_Pending]:
     writer = container.batchers.get("messages")
     if writer is None:
-        writer = container.batchers["messages"] = Batcher(container.db, _write_batch)
+        writer = container.batchers["messages"] = Batcher(container.db, _write_batch, priority=True)
     return cast(Batcher[_Pending], writer)
 
 

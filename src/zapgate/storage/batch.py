@@ -23,8 +23,11 @@ WriteBatch = Callable[[AsyncConnection, list[T]], Awaitable[list[Exception | Non
 
 
 class Batcher(Generic[T]):
-    def __init__(self, db: Database, write_batch: WriteBatch[T], *, max_batch: int = 500) -> None:
+    def __init__(self, db: Database, write_batch: WriteBatch[T], *, max_batch: int = 500,
+                 priority: bool = False) -> None:
+        """``priority``: a client waits on this batch (see ``Database.write``)."""
         self._db = db
+        self._priority = priority
         self._write_batch = write_batch
         self._max = max_batch
         self._pending: list[tuple[T, asyncio.Future[None]]] = []
@@ -46,16 +49,19 @@ class Batcher(Generic[T]):
             await self._wake.wait()
             self._wake.clear()
             while self._pending:
-                batch = self._pending[: self._max]
-                del self._pending[: self._max]
-                await self._flush(batch)
+                await self._flush()
             self._drained.set()
 
-    async def _flush(self, batch: list[tuple[T, asyncio.Future[None]]]) -> None:
-        items = [item for item, _ in batch]
+    async def _flush(self) -> None:
+        """One transaction. The batch is taken once the write lock is held, so whatever
+        arrived while this task waited for the lock rides along (under contention, waiting
+        fills the batch instead of starting the next one)."""
+        batch: list[tuple[T, asyncio.Future[None]]] = []
         try:
-            async with self._db.write() as conn:
-                outcomes = await self._write_batch(conn, items)
+            async with self._db.write(priority=self._priority) as conn:
+                batch = self._pending[: self._max]
+                del self._pending[: self._max]
+                outcomes = await self._write_batch(conn, [item for item, _ in batch])
         except Exception as exc:
             for _, future in batch:
                 if not future.done():

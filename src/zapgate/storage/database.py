@@ -52,6 +52,7 @@ class Database:
         self._sqlite_lock = asyncio.Lock() if self.is_sqlite else None
         self._lock_path = _lock_path(url) if self.is_sqlite and shared_file else None
         self._lock_fd: int | None = None
+        self._gate_fd: int | None = None
         self._inline_writer: sa.Engine | None = None
         if self.is_sqlite:
             _configure_sqlite(self.engine)
@@ -59,12 +60,15 @@ class Database:
                 self._inline_writer = _inline_writer(url, kwargs)
 
     @asynccontextmanager
-    async def write(self) -> AsyncIterator[AsyncConnection]:
+    async def write(self, *, priority: bool = False) -> AsyncIterator[AsyncConnection]:
+        """A write transaction. On a SQLite file shared by processes, ``priority`` writers (the
+        API's group commits, which a client waits on) go ahead of the others (the workers')
+        at the file lock; see ``_file_lock``."""
         if self._sqlite_lock is None:
             async with self.engine.begin() as conn:
                 yield conn
             return
-        async with self._sqlite_lock, self._file_lock():
+        async with self._sqlite_lock, self._file_lock(priority):
             if self._inline_writer is None:
                 async with self._writer.begin() as conn:
                     yield conn
@@ -75,20 +79,34 @@ class Database:
                     yield conn
 
     @asynccontextmanager
-    async def _file_lock(self) -> AsyncIterator[None]:
-        """Between processes writing one SQLite file (``serve`` with a worker process): a
+    async def _file_lock(self, priority: bool) -> AsyncIterator[None]:
+        """Between processes writing one SQLite file (``serve`` with worker processes): a
         kernel file lock taken before ``BEGIN IMMEDIATE``. A waiter wakes as soon as the holder
-        commits, where SQLite's own busy handler would sleep (1 to 100 ms at a time)."""
+        commits, where SQLite's own busy handler would sleep (1 to 100 ms at a time).
+
+        A second file, the gate, gives priority writers the next turn: a priority writer holds
+        the gate (shared) while it waits for the lock; any other writer first passes the gate
+        (exclusive, released at once), so it does not start waiting while a priority writer
+        does. A priority writer thus waits for the current holder and at most one writer
+        already queued, and the others still get a turn whenever no priority writer waits."""
         if self._lock_path is None:
             yield
             return
         if self._lock_fd is None:
             self._lock_fd = os.open(self._lock_path, os.O_RDWR | os.O_CREAT, 0o600)
-        fd = self._lock_fd
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            await asyncio.to_thread(fcntl.flock, fd, fcntl.LOCK_EX)
+            self._gate_fd = os.open(self._lock_path + "-gate", os.O_RDWR | os.O_CREAT, 0o600)
+        fd, gate = self._lock_fd, self._gate_fd
+        assert gate is not None
+        if priority:
+            await _flock(gate, fcntl.LOCK_SH)
+            try:
+                await _flock(fd, fcntl.LOCK_EX)
+            finally:
+                fcntl.flock(gate, fcntl.LOCK_UN)
+        else:
+            await _flock(gate, fcntl.LOCK_EX)
+            fcntl.flock(gate, fcntl.LOCK_UN)
+            await _flock(fd, fcntl.LOCK_EX)
         try:
             yield
         finally:
@@ -107,9 +125,10 @@ class Database:
         await self.engine.dispose()
         if self._inline_writer is not None:
             self._inline_writer.dispose()
-        if self._lock_fd is not None:
-            os.close(self._lock_fd)
-            self._lock_fd = None
+        for fd in (self._lock_fd, self._gate_fd):
+            if fd is not None:
+                os.close(fd)
+        self._lock_fd = self._gate_fd = None
 
 
 class _InlineConnection(AsyncConnection):
@@ -126,6 +145,14 @@ class _InlineConnection(AsyncConnection):
         self, statement: str, parameters: Any = None, execution_options: Any = None,
     ) -> sa.CursorResult[Any]:
         return self._proxied.exec_driver_sql(statement, parameters, execution_options)
+
+
+async def _flock(fd: int, operation: int) -> None:
+    """``flock`` without blocking the event loop: at once when free, else in a thread."""
+    try:
+        fcntl.flock(fd, operation | fcntl.LOCK_NB)
+    except BlockingIOError:
+        await asyncio.to_thread(fcntl.flock, fd, operation)
 
 
 def _lock_path(url: str) -> str | None:

@@ -1,0 +1,98 @@
+"""Writers on one SQLite file: the file lock's priority gate and the group commit's batches.
+
+Two ``Database`` objects on one file hold their own lock files open, exactly as two processes
+do (``flock`` locks belong to the open file), so one test process stands for several."""
+
+from __future__ import annotations
+
+import asyncio
+import fcntl
+import os
+from pathlib import Path
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+
+from tests.conftest import BACKEND
+from zapgate.storage.batch import Batcher
+from zapgate.storage.database import Database
+
+pytestmark = pytest.mark.skipif(BACKEND != "sqlite", reason="SQLite's file lock")
+
+
+def _url(tmp_path: Path) -> str:
+    return f"sqlite+aiosqlite:///{tmp_path / 'writes.db'}"
+
+
+async def _table(db: Database) -> None:
+    async with db.write() as conn:
+        await conn.execute(sa.text("CREATE TABLE IF NOT EXISTS turns (who TEXT)"))
+
+
+def test_no_other_writer_starts_waiting_while_a_priority_writer_waits(tmp_path: Path) -> None:
+    """Another process's priority writer (the API's group commit) is waiting for the lock:
+    it holds the gate shared, as this test does by hand. A worker-side writer that asks now
+    queues behind the gate, so the next priority writer still goes first."""
+
+    async def run() -> list[str]:
+        api, worker = Database(_url(tmp_path)), Database(_url(tmp_path))
+        await _table(api)
+        order: list[str] = []
+        gate = os.open(str(tmp_path / "writes.db.lock-gate"), os.O_RDWR)
+        try:
+            async def write(db: Database, who: str, priority: bool) -> None:
+                async with db.write(priority=priority) as conn:
+                    order.append(who)
+                    await conn.execute(sa.text("INSERT INTO turns VALUES (:w)"), {"w": who})
+
+            fcntl.flock(gate, fcntl.LOCK_SH)  # a priority writer elsewhere is waiting
+            later = asyncio.create_task(write(worker, "worker", False))
+            await asyncio.sleep(0.05)  # time for the worker's writer to ask (it must queue)
+            await write(api, "api", True)
+            fcntl.flock(gate, fcntl.LOCK_UN)
+            await later
+        finally:
+            os.close(gate)
+            await api.dispose()
+            await worker.dispose()
+        return order
+
+    assert asyncio.run(run()) == ["api", "worker"]
+
+
+def test_a_group_commit_takes_what_arrived_while_it_waited_for_the_lock(tmp_path: Path) -> None:
+    async def run() -> list[list[int]]:
+        other, mine = Database(_url(tmp_path)), Database(_url(tmp_path))
+        await _table(other)
+        batches: list[list[int]] = []
+
+        async def write_batch(conn: Any, items: list[int]) -> list[Exception | None]:
+            batches.append(items)
+            return [None] * len(items)
+
+        batcher: Batcher[int] = Batcher(mine, write_batch)
+        try:
+            release = asyncio.Event()
+            held = asyncio.Event()
+
+            async def hold() -> None:
+                async with other.write():
+                    held.set()
+                    await release.wait()
+
+            holding = asyncio.create_task(hold())
+            await held.wait()
+            first = asyncio.create_task(batcher.submit(1))
+            await asyncio.sleep(0.05)  # the batcher is now waiting for the other's lock
+            later = [asyncio.create_task(batcher.submit(n)) for n in (2, 3)]
+            await asyncio.sleep(0)
+            release.set()
+            await asyncio.gather(holding, first, *later)
+        finally:
+            await batcher.close()
+            await other.dispose()
+            await mine.dispose()
+        return batches
+
+    assert asyncio.run(run()) == [[1, 2, 3]]
