@@ -96,3 +96,28 @@ def test_a_group_commit_takes_what_arrived_while_it_waited_for_the_lock(tmp_path
         return batches
 
     assert asyncio.run(run()) == [[1, 2, 3]]
+
+
+def test_the_write_ahead_log_is_copied_into_the_database_off_the_write_path(
+        tmp_path: Path, wait: Any) -> None:
+    """2 MB written: fewer pages than SQLite's own automatic checkpoint waits for (1,000), so
+    only the background checkpointer moves them from the log into the database file."""
+    db_file = tmp_path / "writes.db"
+
+    async def write() -> Database:
+        db = Database(_url(tmp_path))
+        await _table(db)
+        async with db.write() as conn:
+            await conn.execute(sa.text("CREATE TABLE blobs (data BLOB)"))
+            await conn.execute(sa.text("INSERT INTO blobs VALUES (:d)"),
+                               [{"d": os.urandom(256 * 1024)} for _ in range(8)])
+        return db
+
+    loop = asyncio.new_event_loop()
+    db = loop.run_until_complete(write())
+    try:
+        assert db_file.stat().st_size < 1024 * 1024  # committed to the log, not yet copied
+        wait(lambda: db_file.stat().st_size >= 2 * 1024 * 1024)
+    finally:
+        loop.run_until_complete(db.dispose())
+        loop.close()

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import fcntl
+import logging
 import os
+import sqlite3
+import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -16,6 +19,10 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_en
 from sqlalchemy.sql.expression import Executable
 
 _WRITE = "zapgate_write"
+_log = logging.getLogger("zapgate.database")
+# How often a SQLite file's write-ahead log is copied back into the database, off the write
+# path (see _Checkpointer).
+CHECKPOINT_SECONDS = 0.5
 
 
 class Database:
@@ -54,10 +61,12 @@ class Database:
         self._lock_fd: int | None = None
         self._gate_fd: int | None = None
         self._inline_writer: sa.Engine | None = None
+        self._checkpointer: _Checkpointer | None = None
         if self.is_sqlite:
             _configure_sqlite(self.engine)
             if _lock_path(url) is not None:
                 self._inline_writer = _inline_writer(url, kwargs)
+                self._checkpointer = _Checkpointer(str(sa.engine.make_url(url).database))
 
     @asynccontextmanager
     async def write(self, *, priority: bool = False) -> AsyncIterator[AsyncConnection]:
@@ -125,6 +134,8 @@ class Database:
         await self.engine.dispose()
         if self._inline_writer is not None:
             self._inline_writer.dispose()
+        if self._checkpointer is not None:
+            self._checkpointer.stop()
         for fd in (self._lock_fd, self._gate_fd):
             if fd is not None:
                 os.close(fd)
@@ -172,7 +183,54 @@ def _inline_writer(url: str, kwargs: dict[str, Any]) -> sa.Engine:
         json_serializer=kwargs["json_serializer"], json_deserializer=kwargs["json_deserializer"],
         connect_args={"check_same_thread": False})
     _configure_connection(engine, always_immediate=True)
+
+    @event.listens_for(engine, "connect")
+    def _no_checkpoint_at_commit(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.execute("PRAGMA wal_autocheckpoint=0")  # _Checkpointer does it
+
     return engine
+
+
+class _Checkpointer:
+    """Copies a SQLite file's write-ahead log back into the database every
+    ``CHECKPOINT_SECONDS``, in a thread of its own, instead of at a commit.
+
+    SQLite's default runs a checkpoint inside whichever commit pushes the log past 1,000 pages,
+    with the write lock held: every few seconds under load one writer's commit (the API's
+    group commit as often as any) took milliseconds longer and every other writer waited
+    behind it. A PASSIVE checkpoint takes no write lock: writers go on while it copies.
+    ``Database.write``'s connection turns the automatic one off; a checkpoint that fails is
+    logged and tried again next time, and closing the last connection checkpoints anyway.
+    """
+
+    def __init__(self, path: str) -> None:
+        self._path = path
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="zapgate-checkpoint", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        connection: sqlite3.Connection | None = None
+        failing = False
+        while not self._stop.wait(CHECKPOINT_SECONDS):
+            try:
+                if connection is None:
+                    connection = sqlite3.connect(self._path, isolation_level=None,
+                                                 check_same_thread=False)
+                    connection.execute("PRAGMA busy_timeout=1000")
+                connection.execute("PRAGMA wal_checkpoint(PASSIVE)")
+                failing = False
+            except sqlite3.Error:
+                if not failing:  # once per run of failures, not every half second
+                    _log.warning("SQLite checkpoint of %s failed; trying again", self._path,
+                                 exc_info=True)
+                failing = True
+        if connection is not None:
+            connection.close()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=5)
 
 
 def _configure_sqlite(engine: AsyncEngine) -> None:
