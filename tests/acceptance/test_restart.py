@@ -10,6 +10,7 @@ import time
 from collections import defaultdict
 
 import httpx
+import psutil
 
 from tests.conftest import wait_until
 
@@ -88,3 +89,67 @@ def _statuses_in_db(db_url):
         return {status: n for status, n in rows}
 
     return with_container(Settings(database_url=db_url, environment="test"), count)
+
+
+def _claimed_then_stranded(serve, cli, serve_env, **env):
+    """A server whose sandbox holds every send for 30 s (claimed, message lease 60 s) and five
+    messages in its hands; returns the server, the number key and the message ids."""
+    server = serve(ZAPGATE_MESSAGE_LEASE_SECONDS="60", ZAPGATE_SANDBOX_SEND_LATENCY="30", **env)
+    tenant = json.loads(cli(serve_env, "admin", "create-tenant", "--name", "Lease", "--plan",
+                            "PAID", "--json"))
+    with httpx.Client(base_url=server.url) as http:
+        created = http.post("/v1/numbers", headers={"x-api-key": tenant["tenantKey"]},
+                            json={"name": "n", "number": "+5511955553333"})
+        key = created.json()["apiKey"]["key"]
+        ids = [http.post("/v1/messages/send", headers={"x-api-key": key}, json={
+            "destinationNumber": f"+55119600{i:05d}", "text": f"m{i}"}).json()["id"]
+            for i in range(5)]
+        wait_until(lambda: all(http.get(f"/v1/messages/{m}", headers={"x-api-key": key})
+                               .json()["attempts"] >= 1 for m in ids), timeout=20)
+    return server, key, ids
+
+
+def _all_sent(url, key, ids, timeout):
+    """Every message past QUEUED within ``timeout`` (the message lease is 60 s)."""
+    with httpx.Client(base_url=url, headers={"x-api-key": key}) as http:
+        for m in ids:
+            wait_until(lambda m=m: http.get(f"/v1/messages/{m}").json()["status"]
+                       in ("SENT", "DELIVERED", "READ"), timeout=timeout)
+
+
+def test_after_a_crash_claimed_messages_move_within_the_number_lease(serve, serve_env, cli):
+    """kill -9 of the only node while the provider holds five sends: after a restart they go
+    out again once the dead worker's number lease (2 s here) runs out, not after their own
+    60 s message lease."""
+    first, key, ids = _claimed_then_stranded(serve, cli, serve_env,
+                                             ZAPGATE_WORKER_PROCESS="off")
+    first.crash()
+    second = serve(ZAPGATE_WORKER_PROCESS="off", ZAPGATE_MESSAGE_LEASE_SECONDS="60")
+    _all_sent(second.url, key, ids, timeout=20)
+
+
+def test_a_killed_worker_process_s_messages_move_within_the_number_lease(serve, serve_env, cli):
+    """Both worker processes of a running ``serve`` killed -9 with sends in the provider's
+    hands: ``serve`` starts new ones, which take the numbers over and attempt those messages
+    again within the number lease, not after the 60 s message lease (the sandbox still holds
+    each send for 30 s, so the second attempt is what shows)."""
+    server, key, ids = _claimed_then_stranded(serve, cli, serve_env,
+                                              ZAPGATE_WORKER_PROCESS="on")
+    children = psutil.Process(server.proc.pid).children()
+    assert len(children) == 2
+    for child in children:
+        child.kill()
+    with httpx.Client(base_url=server.url, headers={"x-api-key": key}) as http:
+        for m in ids:
+            wait_until(lambda m=m: http.get(f"/v1/messages/{m}").json()["attempts"] >= 2,
+                       timeout=20)
+
+
+def test_a_stopped_node_gives_back_the_sends_it_could_not_finish(serve, serve_env, cli):
+    """A graceful stop (SIGTERM) waits 10 s for the provider calls in flight, then cuts them
+    off and frees their messages: the next node sends them at once, not after 60 s."""
+    first, key, ids = _claimed_then_stranded(serve, cli, serve_env,
+                                             ZAPGATE_WORKER_PROCESS="off")
+    first.stop()
+    second = serve(ZAPGATE_WORKER_PROCESS="off", ZAPGATE_MESSAGE_LEASE_SECONDS="60")
+    _all_sent(second.url, key, ids, timeout=20)

@@ -110,6 +110,34 @@ async def claim(conn: AsyncConnection, message_ids: Collection[str], *, now: int
     return set(rows.scalars().all())
 
 
+async def release(conn: AsyncConnection, message_ids: Collection[str], *, now: int) -> None:
+    """Give up the lease of these messages if still queued (their attempt was cut off)."""
+    if not message_ids:
+        return
+    m = t.messages.c
+    await conn.execute(sa.update(t.messages)
+                       .where(among(conn, m.id, sorted(message_ids)), m.status == "QUEUED")
+                       .values(lease_until=None, updated_at=now))
+
+
+async def release_claims(conn: AsyncConnection, number_ids: Collection[str], now: int) -> int:
+    """Free at once the messages of these numbers still leased for an attempt (their worker's
+    number lease ran out: it is gone, so its claims are void). How many were freed."""
+    if not number_ids:
+        return 0
+    m = t.messages.c
+    result = await conn.execute(
+        sa.update(t.messages)
+        .where(among(conn, m.number_id, sorted(number_ids)), _QUEUED, _ATTEMPTED,
+               m.lease_until > now)
+        .values(lease_until=None, updated_at=now))
+    return int(result.rowcount or 0)
+
+
+# With _QUEUED, the predicate of ix_messages_attempted (a leased message has been attempted).
+_ATTEMPTED = sa.text("messages.attempts > 0")
+
+
 async def find_by_provider_ids(conn: AsyncConnection,
                                provider_ids: Collection[str]) -> dict[tuple[str, str], str]:
     """``{(number id, provider message id): message id}`` for the provider ids named."""

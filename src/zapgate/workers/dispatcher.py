@@ -39,7 +39,7 @@ class Dispatcher:
         self._buckets: dict[str, Pacer] = {}
         self._refs: dict[str, tuple[str | None, NumberRef]] = {}
         self._in_flight: dict[str, set[str]] = {}
-        self._tasks: set[asyncio.Task[None]] = set()
+        self._tasks: dict[asyncio.Task[None], str] = {}  # provider calls -> message id
         self._lease_ms = int(container.settings.message_lease_seconds * 1000)
         self._outcomes: Batcher[_Outcome] = Batcher(container.db, self._write_outcomes)
 
@@ -60,10 +60,24 @@ class Dispatcher:
         return started > 0
 
     async def close(self) -> None:
+        """Let the provider calls in flight finish (10 s at most) and record them; calls still
+        running then are cut off and their messages freed for whoever takes the number next
+        (sent or not: at-least-once), rather than left leased until their lease ends."""
+        stranded: list[str] = []
         if self._tasks:
-            await asyncio.wait(self._tasks, timeout=10)
+            _done, pending = await asyncio.wait(list(self._tasks), timeout=10)
+            stranded = [self._tasks[task] for task in pending]
+            for task in pending:
+                task.cancel()
+            await asyncio.gather(*pending, return_exceptions=True)
         await self._outcomes.close()
+        if stranded:
+            async with self._c.db.write() as conn:
+                await message_store.release(conn, stranded, now=self._c.clock.now_ms())
         await self._leases.release_all()
+
+    def _forget(self, task: asyncio.Task[None]) -> None:
+        self._tasks.pop(task, None)
 
     async def _numbers(self, owned: set[str]) -> list[Any]:
         # Read every tick: a number closed or paused by any process, on any machine, stops
@@ -108,8 +122,8 @@ class Dispatcher:
             bucket.take()
             in_flight.add(message.destination)
             task = asyncio.create_task(self._deliver(number, caps, message))
-            self._tasks.add(task)
-            task.add_done_callback(self._tasks.discard)
+            self._tasks[task] = message.id
+            task.add_done_callback(self._forget)
         return len(batch)
 
     async def _claim(self, number: Any, limit: int, in_flight: set[str]) -> list[Any]:

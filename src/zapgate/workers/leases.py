@@ -1,9 +1,12 @@
 """Number leases: one worker owns a number's queue at a time, so it paces the number exactly and
 keeps per-contact order. Leases are renewed by heartbeat; a dead worker's numbers move to the
-others once its leases expire. Each worker takes at most its fair share of numbers."""
+others once its leases expire, with the messages it had claimed (fenced by the number lease:
+whoever takes a number over from an expired lease frees its queued claims at once). Each worker
+takes at most its fair share of numbers."""
 
 from __future__ import annotations
 
+import logging
 import math
 
 import sqlalchemy as sa
@@ -11,7 +14,10 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from zapgate.container import Container
+from zapgate.storage import message_store
 from zapgate.storage import tables as t
+
+_log = logging.getLogger("zapgate.leases")
 
 
 class LeaseKeeper:
@@ -64,12 +70,25 @@ class LeaseKeeper:
         if share == 0:
             return
         free = (await conn.execute(
-            sa.select(n.id).select_from(t.numbers.outerjoin(t.number_leases, lz.number_id == n.id))
+            sa.select(n.id, lz.owner)
+            .select_from(t.numbers.outerjoin(t.number_leases, lz.number_id == n.id))
             .where(n.deleted_at.is_(None),
                    sa.or_(lz.number_id.is_(None), lz.lease_until < now))
-            .order_by(n.id).limit(share))).scalars().all()
-        for number_id in free:
-            await conn.execute(self._upsert(number_id, now))
+            .order_by(n.id).limit(share))).all()
+        taken_over = []
+        for number_id, previous_owner in free:
+            taken = (await conn.execute(self._upsert(number_id, now))).rowcount == 1
+            if taken and previous_owner is not None and previous_owner != self._me:
+                taken_over.append(number_id)
+        if taken_over:
+            # Its previous owner's lease ran out (a worker killed, or stuck past its lease):
+            # the messages it had claimed move now, not when their own, longer lease would
+            # end. One it was still sending may go out twice (at-least-once, as documented).
+            freed = await message_store.release_claims(conn, taken_over, now)
+            if freed:
+                _log.warning("took over %d number(s) from a worker whose lease ran out; %d "
+                             "message(s) it had claimed are queued again",
+                             len(taken_over), freed)
 
     async def _release_excess(self, conn: AsyncConnection, count: int) -> None:
         """More workers are alive than when we took our numbers: hand some back so the others
