@@ -158,6 +158,41 @@ class _InlineConnection(AsyncConnection):
         return self._proxied.exec_driver_sql(statement, parameters, execution_options)
 
 
+def is_unavailable(exc: BaseException) -> bool:
+    """Whether ``exc`` (or what caused it) means the database cannot be reached or used right
+    now (refused or lost connection, server shutting down or starting, pool exhausted, SQLite
+    busy): the request may succeed if tried again, unlike a bug."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, sqlite3.OperationalError):
+            # SQLite says "operational" for a missing table too: only these are transient.
+            return any(text in str(current) for text in _SQLITE_UNAVAILABLE)
+        if isinstance(current, (sa.exc.OperationalError, sa.exc.InterfaceError)) \
+                and not isinstance(current.orig, sqlite3.Error):
+            return True
+        if isinstance(current, (sa.exc.TimeoutError, ConnectionError, *_DRIVER_UNAVAILABLE)):
+            return True
+        if isinstance(current, sa.exc.DBAPIError) and current.connection_invalidated:
+            return True
+        current = current.__cause__ or current.__context__
+    return False
+
+
+def _driver_unavailable() -> tuple[type[BaseException], ...]:
+    try:
+        import asyncpg
+    except ImportError:  # pragma: no cover - asyncpg is a dependency
+        return ()
+    return (asyncpg.PostgresConnectionError, asyncpg.InterfaceError,
+            asyncpg.exceptions.OperatorInterventionError)
+
+
+_DRIVER_UNAVAILABLE = _driver_unavailable()
+_SQLITE_UNAVAILABLE = ("database is locked", "unable to open database", "disk I/O error")
+
+
 async def _flock(fd: int, operation: int) -> None:
     """``flock`` without blocking the event loop: at once when free, else in a thread."""
     try:

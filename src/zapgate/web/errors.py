@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 from typing import Any
 
 import orjson
@@ -12,6 +13,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
 from zapgate import errors
+from zapgate.storage.database import is_unavailable
 
 _log = logging.getLogger("zapgate.web")
 
@@ -72,14 +74,57 @@ def install(app: FastAPI) -> None:
         return json_response(exc.status_code, {"error": str(exc.detail), "code": code},
                              dict(exc.headers or {}))
 
-    async def on_unexpected(_request: Request, exc: Exception) -> Response:
-        _log.exception("unhandled error", exc_info=exc)
-        return json_response(500, {"error": "Internal server error", "code": "INTERNAL_ERROR"})
+    async def on_unexpected(request: Request, exc: Exception) -> Response:
+        return unexpected_response(exc, f"{request.method} {request.url.path}")
 
     app.add_exception_handler(errors.ZapgateError, on_zapgate)
     app.add_exception_handler(RequestValidationError, on_validation)
     app.add_exception_handler(StarletteHTTPException, on_http)
     app.add_exception_handler(Exception, on_unexpected)
+
+
+# Seconds a client is told to wait when the database is unavailable.
+RETRY_AFTER_SECONDS = 2
+
+
+def unexpected_response(exc: BaseException, where: str) -> Response:
+    """An exception no handler expected: ``503 DATABASE_UNAVAILABLE`` (with ``Retry-After``)
+    when the database cannot be reached, logged once per outage; else ``500 INTERNAL_ERROR``,
+    logged with its traceback."""
+    if is_unavailable(exc):
+        _outages.seen(exc)
+        return json_response(
+            503, {"error": "The database is unavailable right now; nothing was changed. Try "
+                           "again shortly.", "code": "DATABASE_UNAVAILABLE"},
+            {"Retry-After": str(RETRY_AFTER_SECONDS)})
+    _log.exception("unhandled error in %s", where, exc_info=exc)
+    return json_response(500, {"error": "Internal server error", "code": "INTERNAL_ERROR"})
+
+
+class _OutageLog:
+    """One warning per database outage, not one traceback per request: an outage is a run of
+    failures with no gap longer than ``QUIET_SECONDS`` between them."""
+
+    QUIET_SECONDS = 30.0
+
+    def __init__(self) -> None:
+        self._last: float | None = None
+        self._refused = 0
+
+    def seen(self, exc: BaseException) -> None:
+        now = time.monotonic()
+        if self._last is None or now - self._last > self.QUIET_SECONDS:
+            if self._refused:
+                _log.info("the previous database outage refused %d request(s)", self._refused)
+            self._refused = 0
+            _log.warning("the database is unavailable (%s: %s); answering 503 "
+                         "DATABASE_UNAVAILABLE until it is back (logged once per outage)",
+                         type(exc).__name__, str(exc).splitlines()[0][:200] if str(exc) else "")
+        self._last = now
+        self._refused += 1
+
+
+_outages = _OutageLog()
 
 
 ERROR_SCHEMA: dict[str, Any] = {

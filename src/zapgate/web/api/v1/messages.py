@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import logging
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Request
@@ -16,11 +15,10 @@ from zapgate.web.deps import (
     ReadNumberIdDep,
     json_body,
 )
-from zapgate.web.errors import error_response, error_responses, json_response
+from zapgate.web.errors import error_response, error_responses, json_response, unexpected_response
 from zapgate.web.openapi import body_schema
 
 router = APIRouter(prefix="/v1/messages", tags=["messages"])
-_log = logging.getLogger("zapgate.web")
 
 _BUTTON = {
     "type": "object", "required": ["type", "label"],
@@ -120,9 +118,8 @@ async def send_fast(request: Request) -> Response:
                                        idempotency_key=request.headers.get("idempotency-key"))
     except errors.ZapgateError as exc:
         return error_response(exc)
-    except Exception:
-        _log.exception("unhandled error in POST /v1/messages/send")
-        return json_response(500, {"error": "Internal server error", "code": "INTERNAL_ERROR"})
+    except Exception as exc:
+        return unexpected_response(exc, "POST /v1/messages/send")
     headers = {"Idempotent-Replayed": "true"} if outcome.replayed else None
     return json_response(outcome.status_code, outcome.body, headers)
 

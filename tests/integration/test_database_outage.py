@@ -1,0 +1,127 @@
+"""PostgreSQL going away under a running Zapgate: the API answers ``503 DATABASE_UNAVAILABLE``
+(with ``Retry-After``) instead of ``500``, logs the outage once, and serves again as soon as the
+database is back. A private PostgreSQL cluster of the test's own, on a port of its own (never
+the shared server), is stopped and started."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import shutil
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.conftest import TEST_SETTINGS, wait_until
+from zapgate.settings import Settings
+from zapgate.testing import ServerThread, free_port
+
+PG_BIN = next(iter(sorted(Path("/usr/lib/postgresql").glob("*/bin"), reverse=True)), None)
+pytestmark = pytest.mark.skipif(PG_BIN is None or not (PG_BIN / "initdb").exists(),
+                                reason="PostgreSQL server binaries (initdb, pg_ctl) not installed")
+
+
+class Cluster:
+    """``initdb`` + ``pg_ctl`` in a folder of its own (run as ``postgres`` when we are root:
+    PostgreSQL refuses to run as root)."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self.data = folder / "data"
+        self.port = free_port()
+
+    def _run(self, *args: str) -> None:
+        command = [str(PG_BIN / args[0]), *args[1:]]
+        if os.geteuid() == 0:
+            command = ["runuser", "-u", "postgres", "--", *command]
+        subprocess.run(command, check=True, capture_output=True, timeout=120)
+
+    def create(self) -> None:
+        self.folder.mkdir(parents=True, exist_ok=True)
+        if os.geteuid() == 0:
+            shutil.chown(self.folder, "postgres", "postgres")
+        self._run("initdb", "-D", str(self.data), "-U", "postgres", "--auth=trust",
+                  "--no-sync")
+        self.start()
+
+    def start(self) -> None:
+        self._run("pg_ctl", "-D", str(self.data), "-w", "-l", str(self.folder / "log"), "-o",
+                  f"-p {self.port} -k {self.folder} -c listen_addresses=127.0.0.1 "
+                  "-c fsync=off", "start")
+
+    def stop(self) -> None:
+        self._run("pg_ctl", "-D", str(self.data), "-w", "-m", "fast", "stop")
+
+    @property
+    def url(self) -> str:
+        return f"postgresql+asyncpg://postgres@127.0.0.1:{self.port}/postgres"
+
+
+@pytest.fixture
+def cluster() -> Iterator[Cluster]:
+    folder = Path("/tmp") / f"zapgate-pg-{os.getpid()}-{free_port()}"
+    pg = Cluster(folder)
+    pg.create()
+    try:
+        yield pg
+    finally:
+        with contextlib.suppress(subprocess.CalledProcessError):  # already stopped
+            pg.stop()
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def test_the_api_answers_503_while_the_database_is_down_and_logs_it_once(
+        cluster: Cluster, caplog: Any) -> None:
+    server = ServerThread(Settings(**{**TEST_SETTINGS, "database_url": cluster.url})).start()
+    try:
+        with httpx.Client(base_url=server.url) as http:
+            key = _number_key(server)
+            send = {"destinationNumber": "+5511988887777", "text": "hi"}
+            assert http.post("/v1/messages/send", headers={"x-api-key": key},
+                             json=send).status_code == 202
+            cluster.stop()
+            caplog.clear()
+            with caplog.at_level(logging.INFO):
+                answers = [http.post("/v1/messages/send", headers={"x-api-key": key},
+                                     json=send) for _ in range(5)]
+                answers.append(http.get("/v1/messages", headers={"x-api-key": key}))
+            for answer in answers:
+                assert answer.status_code == 503, answer.text
+                assert answer.json()["code"] == "DATABASE_UNAVAILABLE"
+                assert int(answer.headers["retry-after"]) >= 1
+            outage_lines = [r for r in caplog.records if r.levelno >= logging.WARNING]
+            assert len(outage_lines) == 1, [r.getMessage() for r in outage_lines]
+            assert "database" in outage_lines[0].getMessage().lower()
+            assert not any(r.exc_info for r in outage_lines)  # no traceback per request
+            cluster.start()
+            wait_until(lambda: http.post("/v1/messages/send", headers={"x-api-key": key},
+                                         json=send).status_code == 202, timeout=30)
+    finally:
+        server.stop()
+
+
+def _number_key(server: ServerThread) -> str:
+    import asyncio
+
+    from zapgate.container import build_container
+    from zapgate.services import tenants
+
+    async def run() -> str:
+        container = build_container(server.settings)
+        try:
+            created = await tenants.create_tenant(container, name="Outage", plan="PAID")
+            return created.tenant_key
+        finally:
+            await container.close()
+
+    tenant_key = asyncio.run(run())
+    with httpx.Client(base_url=server.url) as http:
+        r = http.post("/v1/numbers", headers={"x-api-key": tenant_key},
+                      json={"name": "n", "number": "+5511955552222"})
+        assert r.status_code == 201, r.text
+        return str(r.json()["apiKey"]["key"])
