@@ -251,8 +251,9 @@ def _worker_process(split: bool, count: int, nice: int) -> Iterator[dict[str, An
     folder = tempfile.mkdtemp(prefix="zapgate-wake-")
     children = [worker_process.WorkerProcess({**os.environ, "ZAPGATE_RUN_WORKERS": "1",
                                               "ZAPGATE_WAKE_DIR": folder,
-                                              "ZAPGATE_WORKER_PROCESS": "off"}, nice=nice)
-                for _ in range(count)]
+                                              "ZAPGATE_WORKER_PROCESS": "off",
+                                              "ZAPGATE_WORKER_LOOPS": loops}, nice=nice)
+                for loops in worker_process.loops_for(count)]
     # ``serve --workers N`` processes read their settings from the environment.
     os.environ.update({"ZAPGATE_RUN_WORKERS": "0", "ZAPGATE_WAKE_DIR": folder})
     for child in children:

@@ -9,7 +9,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from zapgate import wakebus
+from zapgate import wakebus, worker_process
 from zapgate.callback_secrets import CallbackSecrets
 from zapgate.clock import Clock, SystemClock
 from zapgate.crypto import SecretBox
@@ -32,10 +32,11 @@ class Wakeups:
     numbers: asyncio.Event = field(default_factory=asyncio.Event)
 
     @classmethod
-    def relayed(cls, relay: wakebus.Relay, *, worker: bool = False) -> Wakeups:
-        """Nudges that also reach the worker processes (``serve`` with worker processes). In
-        a ``worker``, the queue kinds stay in the process: it drains what it queued itself."""
-        return cls(**{kind: asyncio.Event() if worker and kind in wakebus.QUEUES
+    def relayed(cls, relay: wakebus.Relay, *, handled: frozenset[str] = frozenset()) -> Wakeups:
+        """Nudges that also reach the worker processes (``serve`` with worker processes). A
+        queue kind this process ``handled`` (it runs that loop) stays in the process: it drains
+        what it queued itself."""
+        return cls(**{kind: asyncio.Event() if kind in handled and kind in wakebus.QUEUES
                       else wakebus.RelayedEvent(kind, relay) for kind in wakebus.KINDS})
 
 
@@ -76,7 +77,8 @@ class Container:
             key = await _development_secret(self.db)
         self.box = SecretBox(key)
         if self.settings.wake_dir and self.settings.run_workers and self.listener is None:
-            self.listener = wakebus.Listener(self.settings.wake_dir, wakebus.events_of(self.wake))
+            self.listener = wakebus.Listener(self.settings.wake_dir, wakebus.events_of(self.wake),
+                                             kinds=_handled(self.settings))
             self.listener.start()
             if self.relay is not None:
                 self.relay.exclude(self.listener.path)
@@ -92,6 +94,11 @@ class Container:
         await self.db.dispose()
 
 
+def _handled(settings: Settings) -> frozenset[str]:
+    """The wake-up kinds this process's loops listen for (none without workers)."""
+    return worker_process.wakes_of(settings.worker_loops) if settings.run_workers else frozenset()
+
+
 def build_container(settings: Settings, *, clock: Clock | None = None) -> Container:
     relay = None
     if settings.wake_dir:
@@ -104,7 +111,7 @@ def build_container(settings: Settings, *, clock: Clock | None = None) -> Contai
         providers=build_registry(settings),
         metrics=Metrics(),
         wake=(Wakeups() if relay is None
-              else Wakeups.relayed(relay, worker=settings.run_workers)),
+              else Wakeups.relayed(relay, handled=_handled(settings))),
         key_cache=KeyCache(settings.key_cache_seconds),
         number_cache=KeyCache(settings.key_cache_seconds),
         template_cache=KeyCache(settings.key_cache_seconds),

@@ -37,6 +37,9 @@ class Settings(BaseSettings):
     # How many worker processes ``serve`` starts when it runs them apart (0 = auto: 2, which
     # share the numbers, the callbacks and the webhooks between them).
     worker_processes: int = Field(default=0, ge=0)
+    # The loops this process runs (comma-separated: dispatcher, inbox, webhooks, sweeper; empty
+    # = all). ``serve`` splits them between its two worker processes (zapgate.worker_process).
+    worker_loops: str = ""
     # The worker processes' nice increment (0-19): the API gets the CPU first when it is
     # short; the workers' work waits durably in the database.
     worker_nice: int = Field(default=10, ge=0, le=19)

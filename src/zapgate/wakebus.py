@@ -69,7 +69,7 @@ class Relay:
         self._sock.setblocking(False)
         self._pending: set[str] = set()
         self._own: str | None = None
-        self._peers: list[str] = []
+        self._peers: list[tuple[str, frozenset[str]]] = []
         self._scanned_at = float("-inf")
         self._turn = 0
 
@@ -90,16 +90,17 @@ class Relay:
 
     def _flush(self) -> None:
         kinds, self._pending = self._pending, set()
-        peers = list(self._current_peers())
+        peers = self._current_peers()
         for kind in kinds:
+            listening = [path for path, wanted in peers if kind in wanted]
             if kind not in QUEUES:
-                for peer in peers:
+                for peer in listening:
                     self._send(kind, peer)
                 continue
             # One worker, the next in turn; the one after it if that one is gone.
             self._turn += 1
-            for step in range(len(peers)):
-                if self._send(kind, peers[(self._turn + step) % len(peers)]):
+            for step in range(len(listening)):
+                if self._send(kind, listening[(self._turn + step) % len(listening)]):
                     break
 
     def _send(self, kind: str, peer: str) -> bool:
@@ -108,12 +109,13 @@ class Relay:
         except OSError as exc:
             # No listener any more (a worker that died, its socket file left behind): skip it
             # until the next listing. A full buffer: that worker's poll picks the work up.
-            if exc.errno in (errno.ECONNREFUSED, errno.ENOENT) and peer in self._peers:
-                self._peers.remove(peer)
+            if exc.errno in (errno.ECONNREFUSED, errno.ENOENT):
+                self._peers = [(path, kinds) for path, kinds in self._peers if path != peer]
             return False
         return True
 
-    def _current_peers(self) -> list[str]:
+    def _current_peers(self) -> list[tuple[str, frozenset[str]]]:
+        """``(socket path, kinds it listens for)`` of every other worker."""
         now = time.monotonic()
         if now - self._scanned_at >= self.RESCAN_SECONDS:
             self._scanned_at = now
@@ -121,7 +123,8 @@ class Relay:
                 names = os.listdir(self._folder)
             except OSError:
                 names = []
-            self._peers = [path for name in sorted(names) if name.endswith(".sock")
+            self._peers = [(path, _kinds_in(name)) for name in sorted(names)
+                           if name.endswith(".sock")
                            and (path := os.path.join(self._folder, name)) != self._own]
         return self._peers
 
@@ -130,11 +133,14 @@ class Relay:
 
 
 class Listener:
-    """The receiving side, in a worker process: ``<folder>/<pid>.sock``; sets ``events[kind]``
-    for every datagram (without relaying it again)."""
+    """The receiving side, in a worker process: ``<folder>/<pid>.sock``, or
+    ``<pid>.<kind>+<kind>.sock`` for a worker that runs only some loops (the relays send it only
+    those kinds); sets ``events[kind]`` for every datagram (without relaying it again)."""
 
-    def __init__(self, folder: str, events: dict[str, asyncio.Event]) -> None:
-        self._path = os.path.join(folder, f"{os.getpid()}.sock")
+    def __init__(self, folder: str, events: dict[str, asyncio.Event],
+                 kinds: frozenset[str] | None = None) -> None:
+        suffix = "" if kinds is None or kinds >= set(KINDS) else "." + "+".join(sorted(kinds))
+        self._path = os.path.join(folder, f"{os.getpid()}{suffix}.sock")
         self._events = events
         self._sock: socket.socket | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -182,6 +188,14 @@ class Listener:
         self._sock = None
         with contextlib.suppress(FileNotFoundError):
             os.unlink(self._path)
+
+
+def _kinds_in(name: str) -> frozenset[str]:
+    """The kinds a socket named ``<pid>[.<kind>+<kind>].sock`` listens for."""
+    parts = name[: -len(".sock")].split(".", 1)
+    if len(parts) == 1:
+        return frozenset(KINDS)
+    return frozenset(kind for kind in parts[1].split("+") if kind in KINDS)
 
 
 def events_of(wake: object) -> dict[str, asyncio.Event]:

@@ -44,6 +44,39 @@ def wanted(mode: str, *, run_workers: bool, cores: int | None = None) -> bool:
 
 
 AUTO_PROCESSES = 2
+LOOPS = ("dispatcher", "inbox", "webhooks", "sweeper")
+# What wakes each loop (zapgate.wakebus kinds).
+WAKES = {"dispatcher": ("dispatch", "numbers"), "inbox": ("inbox",), "webhooks": ("webhooks",),
+         "sweeper": ()}
+# ``serve``'s two worker processes split the loops: each queue then has one consumer, whose
+# batches are as large as one process's, and the stages still run side by side. Measured
+# (bench/RESULTS.md): two processes running every loop took turns at the same queues in
+# batches half as large, and the SQLite write lock was busy three quarters of the time at
+# half the maximum rate.
+SPLIT = (("dispatcher", "inbox"), ("webhooks", "sweeper"))
+
+
+def loop_names(setting: str) -> tuple[str, ...]:
+    """The loops named by ``worker_loops`` (all when empty), in LOOPS' order."""
+    wanted = {name.strip() for name in setting.split(",") if name.strip()}
+    unknown = wanted - set(LOOPS)
+    if unknown:
+        raise ValueError(f"ZAPGATE_WORKER_LOOPS: unknown loop(s) {', '.join(sorted(unknown))} "
+                         f"(known: {', '.join(LOOPS)})")
+    return tuple(name for name in LOOPS if not wanted or name in wanted)
+
+
+def wakes_of(setting: str) -> frozenset[str]:
+    """The wake-up kinds the loops named by ``worker_loops`` listen for."""
+    return frozenset(kind for name in loop_names(setting) for kind in WAKES[name])
+
+
+def loops_for(count: int) -> list[str]:
+    """``worker_loops`` of each of ``serve``'s ``count`` worker processes: two split the loops
+    between them (SPLIT); one, or more than two, each run them all."""
+    if count == 2:
+        return [",".join(group) for group in SPLIT]
+    return [""] * count
 
 
 def how_many(setting: int) -> int:

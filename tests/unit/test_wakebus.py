@@ -43,7 +43,7 @@ def test_worker_processes_nudge_each_other_and_never_echo_a_nudge_back(tmp_path:
     class Worker:
         def __init__(self, name: str) -> None:
             self.relay = wakebus.Relay(folder)
-            self.wake = Wakeups.relayed(self.relay, worker=True)
+            self.wake = Wakeups.relayed(self.relay, handled=frozenset(wakebus.KINDS))
             self.listener = wakebus.Listener(folder, wakebus.events_of(self.wake))
             self.listener._path = str(tmp_path / f"{name}.sock")  # two "processes", one pid
 
@@ -109,7 +109,8 @@ def test_a_dead_workers_socket_is_skipped_and_the_live_ones_still_hear(tmp_path:
             await asyncio.wait_for(live.dispatch.wait(), 5)
             remote.webhooks.set()
             await asyncio.wait_for(live.webhooks.wait(), 5)
-            return live.dispatch.is_set(), live.webhooks.is_set(), relay._current_peers()
+            return (live.dispatch.is_set(), live.webhooks.is_set(),
+                    [path for path, _kinds in relay._current_peers()])
         finally:
             relay.close()
             listener.close()
@@ -165,7 +166,7 @@ def test_a_worker_keeps_the_queue_work_it_creates(tmp_path: Path) -> None:
     async def run() -> tuple[bool, bool, bool]:
         [(other, listener)] = _workers(tmp_path, ["other"])
         relay = wakebus.Relay(str(tmp_path))
-        worker = Wakeups.relayed(relay, worker=True)
+        worker = Wakeups.relayed(relay, handled=frozenset(wakebus.KINDS))
         try:
             worker.webhooks.set()
             worker.inbox.set()
@@ -179,3 +180,52 @@ def test_a_worker_keeps_the_queue_work_it_creates(tmp_path: Path) -> None:
 
     own, theirs_webhooks, theirs_inbox = asyncio.run(run())
     assert own and not theirs_webhooks and not theirs_inbox
+
+
+def test_a_worker_running_some_loops_hears_only_their_wake_ups(tmp_path: Path) -> None:
+    """``serve``'s two worker processes split the loops (dispatcher + inbox, webhooks +
+    sweeper): each socket's name says what it listens for, and the relays send each kind only
+    there. A worker that queues work for a loop it does not run (the dispatcher's outcomes
+    queue webhooks) relays it to the one that does."""
+
+    async def run() -> tuple[list[str], list[str]]:
+        folder = str(tmp_path)
+        front = Wakeups()
+        front_listener = wakebus.Listener(folder, wakebus.events_of(front),
+                                          kinds=frozenset({"dispatch", "numbers", "inbox"}))
+        front_listener._path = str(tmp_path / "1.dispatch+inbox+numbers.sock")
+        back_relay = wakebus.Relay(folder)
+        back = Wakeups.relayed(back_relay, handled=frozenset({"webhooks"}))
+        back_listener = wakebus.Listener(folder, wakebus.events_of(back),
+                                         kinds=frozenset({"webhooks"}))
+        back_listener._path = str(tmp_path / "2.webhooks.sock")
+        front_relay = wakebus.Relay(folder)
+        front_wake = Wakeups.relayed(front_relay, handled=frozenset({"inbox"}))
+        api_relay = wakebus.Relay(folder)
+        api = Wakeups.relayed(api_relay)
+        for listener, relay in ((front_listener, front_relay), (back_listener, back_relay)):
+            listener.start()
+            relay.exclude(listener.path)
+        try:
+            api.inbox.set()
+            api.dispatch.set()
+            front_wake.webhooks.set()  # the front worker's outcomes queued webhooks
+            await asyncio.wait_for(back.webhooks.wait(), 5)
+            await asyncio.wait_for(front.dispatch.wait(), 5)
+            await asyncio.wait_for(front.inbox.wait(), 5)
+            back.webhooks.clear()
+            api.numbers.set()  # to the front only; proves the back socket got nothing else
+            await asyncio.wait_for(front.numbers.wait(), 5)
+            api.webhooks.set()
+            await asyncio.wait_for(back.webhooks.wait(), 5)
+            return ([kind for kind, e in wakebus.events_of(front).items() if e.is_set()],
+                    [kind for kind, e in wakebus.events_of(back).items() if e.is_set()])
+        finally:
+            for relay in (api_relay, front_relay, back_relay):
+                relay.close()
+            front_listener.close()
+            back_listener.close()
+
+    front_heard, back_heard = asyncio.run(run())
+    assert sorted(front_heard) == ["dispatch", "inbox", "numbers"]
+    assert back_heard == ["webhooks"]

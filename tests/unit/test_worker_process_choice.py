@@ -14,3 +14,21 @@ from zapgate.worker_process import wanted
 ])
 def test_worker_process_choice(mode: str, run_workers: bool, cores: int, expected: bool) -> None:
     assert wanted(mode, run_workers=run_workers, cores=cores) is expected
+
+
+def test_two_worker_processes_split_the_loops_and_every_loop_runs_once() -> None:
+    from zapgate.worker_process import LOOPS, loop_names, loops_for, wakes_of
+
+    first, second = (loop_names(loops) for loops in loops_for(2))
+    assert sorted(first + second) == sorted(LOOPS)
+    assert wakes_of(",".join(first)) == {"dispatch", "numbers", "inbox"}
+    assert wakes_of(",".join(second)) == {"webhooks"}
+    assert [loop_names(loops) for loops in loops_for(1)] == [LOOPS]
+    assert [loop_names(loops) for loops in loops_for(3)] == [LOOPS] * 3
+
+
+def test_an_unknown_loop_name_is_refused_with_the_known_ones() -> None:
+    from zapgate.worker_process import loop_names
+
+    with pytest.raises(ValueError, match=r"unknown loop.*dispatch.*known: dispatcher"):
+        loop_names("dispatch,inbox")

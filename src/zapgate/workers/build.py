@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from zapgate.container import Container
+from zapgate.worker_process import loop_names
 from zapgate.workers.dispatcher import Dispatcher
 from zapgate.workers.inbox import Inbox
 from zapgate.workers.runner import Loop, Runner
@@ -11,6 +14,8 @@ from zapgate.workers.webhook_sender import WebhookSender
 
 
 def build_runner(container: Container) -> Runner:
-    loops: list[Loop] = [Dispatcher(container), Inbox(container), Sweeper(container),
-             WebhookSender(container)]
+    makers: dict[str, Callable[[Container], Loop]] = {
+        "dispatcher": Dispatcher, "inbox": Inbox, "webhooks": WebhookSender, "sweeper": Sweeper}
+    loops: list[Loop] = [makers[name](container)
+                         for name in loop_names(container.settings.worker_loops)]
     return Runner(loops, poll_interval=container.settings.worker_poll_interval)
