@@ -35,7 +35,7 @@ class Settings(BaseSettings):
     # auto = when the machine has more than one core (zapgate.worker_process).
     worker_process: Literal["auto", "on", "off"] = "auto"
     # How many worker processes ``serve`` starts when it runs them apart (0 = auto: 2, which
-    # share the numbers, the callbacks and the webhooks between them).
+    # split the loops between them; any other number: each runs them all, sharing the work).
     worker_processes: int = Field(default=0, ge=0)
     # The loops this process runs (comma-separated: dispatcher, inbox, webhooks, sweeper; empty
     # = all). ``serve`` splits them between its two worker processes (zapgate.worker_process).

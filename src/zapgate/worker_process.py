@@ -1,8 +1,10 @@
 """``zapgate serve``'s worker processes: the background workers (dispatcher, inbox, webhook
 sender, sweeper) in processes of their own, so that the API keeps a core to itself and the
-workers' stages run side by side. Two by default: they share the numbers (number leases, fair
-share), the provider callbacks and the webhook deliveries (both claimed under leases), exactly
-as ``zapgate worker`` processes on several machines do.
+workers' stages run side by side. Two by default, which split the loops (``SPLIT``: the
+dispatcher and the receipts in one, the webhook sender and the sweeper in the other); one, or
+more than two, each run every loop and share the numbers (number leases, fair share), the
+provider callbacks and the webhook deliveries (both claimed under leases), exactly as
+``zapgate worker`` processes on several machines do.
 
 The parent starts each as ``zapgate worker --parent-pid <pid>`` with the same environment plus
 the wake folder (zapgate.wakebus), restarts one that dies (one second later, logged), and stops
