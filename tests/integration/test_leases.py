@@ -45,3 +45,47 @@ def test_numbers_rebalance_when_a_worker_joins_and_move_when_it_dies(make_settin
         await b.close()
 
     asyncio.run(run())
+
+
+class _Clock:
+    def __init__(self, now: int) -> None:
+        self.now = now
+
+    def now_ms(self) -> int:
+        return self.now
+
+
+def test_a_dead_workers_numbers_move_when_its_lease_runs_out_not_a_renewal_later(
+        make_settings):
+    """Leases are renewed every third of a lease. A worker that saw another's lease running
+    out at T looks again at T, so the numbers of a worker that died move within one lease of
+    its last renewal (15 s by default), not up to 5 s after that."""
+    settings = make_settings(number_lease_seconds=15)
+    clock = _Clock(1_000_000)
+
+    async def run() -> tuple[set[str], set[str]]:
+        a = build_container(settings, clock=clock)
+        b = build_container(settings, clock=clock)
+        await migrate.upgrade(a.db)
+        tenant = await tenants.create_tenant(a, name="L", plan="PAID")
+        async with a.db.write() as conn:
+            for i in range(2):
+                await conn.execute(sa.insert(t.numbers).values(
+                    id=ids.new_id("wn"), workspace_id=tenant.tenant_id, name=f"n{i}",
+                    number=f"55119000000{i:02d}", provider="sandbox", settings={},
+                    created_at=0, updated_at=0))
+        first, second = LeaseKeeper(a), LeaseKeeper(b)
+        try:
+            owned_by_first = await first.refresh(force=True)  # alone: takes both
+            clock.now += 12_000  # the second worker starts; the first's leases end in 3 s
+            assert await second.refresh(force=True) == set()
+            # The first dies now: it never renews again. Its leases end at +15 s.
+            clock.now += 3_001
+            return owned_by_first, await second.refresh()  # a tick, not a forced refresh
+        finally:
+            await a.close()
+            await b.close()
+
+    before, after = asyncio.run(run())
+    assert len(before) == 2
+    assert after == before
