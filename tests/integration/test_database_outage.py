@@ -125,3 +125,37 @@ def _number_key(server: ServerThread) -> str:
                       json={"name": "n", "number": "+5511955552222"})
         assert r.status_code == 201, r.text
         return str(r.json()["apiKey"]["key"])
+
+
+def test_a_provider_answer_that_arrives_while_the_database_is_down_is_kept(
+        cluster: Cluster, caplog: Any) -> None:
+    """The provider accepts a send while PostgreSQL is down: the worker keeps the answer and
+    records it when the database is back. The message is SENT after one attempt; dropped, the
+    answer would leave it QUEUED until its 30 s lease ended, then sent a second time."""
+    settings = Settings(**{**TEST_SETTINGS, "database_url": cluster.url,
+                           "sandbox_send_latency": 2.0, "message_lease_seconds": 30.0})
+    server = ServerThread(settings).start()
+    try:
+        with httpx.Client(base_url=server.url) as http:
+            key = _number_key(server)
+            sent = http.post("/v1/messages/send", headers={"x-api-key": key},
+                             json={"destinationNumber": "+5511988887777", "text": "hi"})
+            message = f"/v1/messages/{sent.json()['id']}"
+            wait_until(lambda: http.get(message, headers={"x-api-key": key})
+                       .json()["attempts"] == 1, timeout=10)  # in the provider's hands
+            with caplog.at_level(logging.WARNING, logger="zapgate.dispatcher"):
+                cluster.stop()
+                wait_until(lambda: any("keeping provider answers" in r.getMessage()
+                                       for r in caplog.records), timeout=15)
+            cluster.start()
+
+            def recorded() -> dict[str, Any] | None:
+                r = http.get(message, headers={"x-api-key": key})
+                body: dict[str, Any] = r.json()
+                return body if r.status_code == 200 and body["status"] != "QUEUED" else None
+
+            body = wait_until(recorded, timeout=20)
+            assert body["status"] in ("SENT", "DELIVERED", "READ"), body
+            assert body["attempts"] == 1
+    finally:
+        server.stop()

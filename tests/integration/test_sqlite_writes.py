@@ -121,3 +121,26 @@ def test_the_write_ahead_log_is_copied_into_the_database_off_the_write_path(
     finally:
         loop.run_until_complete(db.dispose())
         loop.close()
+
+
+def test_a_group_commit_that_cannot_start_fails_its_callers_instead_of_retrying_forever(
+        tmp_path: Path) -> None:
+    async def run() -> str:
+        db = Database(_url(tmp_path))
+
+        async def write_batch(conn: Any, items: list[int]) -> list[Exception | None]:
+            return [None] * len(items)
+
+        batcher: Batcher[int] = Batcher(db, write_batch)
+        (tmp_path / "writes.db.lock").unlink(missing_ok=True)
+        (tmp_path / "writes.db.lock").mkdir()  # the lock file cannot be opened
+        try:
+            await asyncio.wait_for(batcher.submit(1), 5)
+        except OSError as exc:
+            return type(exc).__name__
+        finally:
+            await batcher.close()
+            await db.dispose()
+        return "written"
+
+    assert asyncio.run(run()) == "IsADirectoryError"

@@ -63,6 +63,9 @@ class Batcher(Generic[T]):
                 del self._pending[: self._max]
                 outcomes = await self._write_batch(conn, [item for item, _ in batch])
         except Exception as exc:
+            if not batch:  # failed before the batch was taken (no connection, say)
+                batch = self._pending[: self._max]
+                del self._pending[: self._max]
             for _, future in batch:
                 if not future.done():
                     future.set_exception(exc)

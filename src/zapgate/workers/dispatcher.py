@@ -22,6 +22,7 @@ from zapgate.services import callbacks, events, lifecycle, numberrefs
 from zapgate.storage import message_store
 from zapgate.storage import tables as t
 from zapgate.storage.batch import Batcher
+from zapgate.storage.database import is_unavailable
 from zapgate.workers.leases import LeaseKeeper
 from zapgate.workers.pacing import GapPacer, Pacer, TokenBucket
 
@@ -42,6 +43,7 @@ class Dispatcher:
         self._tasks: dict[asyncio.Task[None], str] = {}  # provider calls -> message id
         self._lease_ms = int(container.settings.message_lease_seconds * 1000)
         self._outcomes: Batcher[_Outcome] = Batcher(container.db, self._write_outcomes)
+        self._outage_logged = False
 
     @property
     def wake(self) -> asyncio.Event:
@@ -208,13 +210,34 @@ class Dispatcher:
     async def _sent(self, number: Any, message: Any, result: SendResult) -> None:
         change = lifecycle.Change(Status.SENT, "dispatcher",
                                   provider_message_id=result.provider_message_id)
-        await self._outcomes.submit(_Outcome(message.id, change, number.id, number.provider,
-                                             result))
+        await self._record(_Outcome(message.id, change, number.id, number.provider, result))
         self._after_commit(1, bool(result.receipts))
 
     async def _finish(self, message: Any, change: lifecycle.Change) -> None:
-        await self._outcomes.submit(_Outcome(message.id, change))
+        await self._record(_Outcome(message.id, change))
         self._after_commit(1, False)
+
+    async def _record(self, outcome: _Outcome) -> None:
+        """Record a provider's answer. While the database is unavailable the answer is kept
+        and the write tried again (0.2 s, doubling, at most 1 s apart): dropped, it would leave
+        the message to be sent a second time once its lease ends."""
+        delay = 0.2
+        while True:
+            try:
+                await self._outcomes.submit(outcome)
+                if self._outage_logged:
+                    self._outage_logged = False
+                    _log.info("the database is back: kept provider answers recorded")
+                return
+            except Exception as exc:
+                if not is_unavailable(exc):
+                    raise
+                if not self._outage_logged:
+                    self._outage_logged = True
+                    _log.warning("the database is unavailable: keeping provider answers in "
+                                 "memory until it is back (%s)", type(exc).__name__)
+            await asyncio.sleep(delay)
+            delay = min(1.0, delay * 2)
 
     async def _write_outcomes(self, conn: AsyncConnection,
                               batch: list[_Outcome]) -> list[Exception | None]:

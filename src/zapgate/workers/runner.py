@@ -7,6 +7,8 @@ import contextlib
 import logging
 from typing import Protocol
 
+from zapgate.storage.database import is_unavailable
+
 _log = logging.getLogger("zapgate.workers")
 
 
@@ -58,9 +60,13 @@ class Runner:
                 failures = 0
             except asyncio.CancelledError:
                 raise
-            except Exception:
+            except Exception as exc:
                 failures += 1
-                _log.exception("worker loop %s failed (%d in a row)", loop.name, failures)
+                if not is_unavailable(exc):
+                    _log.exception("worker loop %s failed (%d in a row)", loop.name, failures)
+                elif failures == 1:  # an outage: one line, not a traceback every few seconds
+                    _log.warning("worker loop %s is waiting for the database (%s)", loop.name,
+                                 type(exc).__name__)
                 busy = False
                 await asyncio.sleep(min(5.0, 0.1 * 2**failures))
             if busy:
