@@ -159,3 +159,64 @@ def test_a_provider_answer_that_arrives_while_the_database_is_down_is_kept(
             assert body["attempts"] == 1
     finally:
         server.stop()
+
+
+def _sql(cluster: Cluster, *statements: str) -> list[Any]:
+    import asyncio
+
+    import asyncpg
+
+    async def run() -> list[Any]:
+        conn = await asyncpg.connect(host="127.0.0.1", port=cluster.port, user="postgres",
+                                     database="postgres")
+        try:
+            return [await conn.fetch(statement) for statement in statements]
+        finally:
+            await conn.close()
+
+    return asyncio.run(run())
+
+
+def test_an_idempotency_key_is_free_again_soon_after_its_send_failed_in_an_outage(
+        cluster: Cluster) -> None:
+    """The key is reserved, then PostgreSQL goes down while the message is being written: the
+    send fails (503) and freeing the key fails too. Once the database is back the key is freed
+    within a second, so the client's retry with the same key is accepted, not refused as
+    IDEMPOTENCY_KEY_IN_USE for the rest of the key's 60 s lock."""
+    import threading
+
+    server = ServerThread(Settings(**{**TEST_SETTINGS, "database_url": cluster.url})).start()
+    try:
+        key = _number_key(server)
+        _sql(cluster,  # the next message insert stalls, so the outage can land inside it
+             "CREATE TABLE slow_inserts (x int)", "INSERT INTO slow_inserts VALUES (1)",
+             "CREATE FUNCTION slow_insert() RETURNS trigger AS $$ BEGIN IF EXISTS "
+             "(SELECT 1 FROM slow_inserts) THEN PERFORM pg_sleep(10); END IF; RETURN NEW; END "
+             "$$ LANGUAGE plpgsql",
+             "CREATE TRIGGER slow BEFORE INSERT ON messages FOR EACH ROW "
+             "EXECUTE FUNCTION slow_insert()")
+        headers = {"x-api-key": key, "idempotency-key": "order-42"}
+        send = {"destinationNumber": "+5511988887777", "text": "hi"}
+        answers: list[httpx.Response] = []
+        with httpx.Client(base_url=server.url, timeout=30) as http:
+            first = threading.Thread(target=lambda: answers.append(
+                http.post("/v1/messages/send", headers=headers, json=send)))
+            first.start()
+            wait_until(lambda: _sql(cluster, "SELECT 1 FROM pg_stat_activity WHERE "
+                                             "query LIKE '%messages%' AND wait_event = "
+                                             "'PgSleep'")[0], timeout=10)
+            cluster.stop()
+            first.join(timeout=30)
+            assert answers[0].status_code == 503, answers[0].text
+            cluster.start()
+            _sql(cluster, "DELETE FROM slow_inserts")
+            retried = wait_until(lambda: (r := http.post("/v1/messages/send", headers=headers,
+                                                         json=send)).status_code != 503 and r,
+                                 timeout=20)
+            if retried.status_code == 409:  # freed in the background within a second
+                retried = wait_until(lambda: (r := http.post(
+                    "/v1/messages/send", headers=headers, json=send)).status_code == 202 and r,
+                    timeout=5)
+            assert retried.status_code == 202, retried.text
+    finally:
+        server.stop()

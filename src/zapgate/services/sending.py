@@ -3,8 +3,11 @@ message (QUEUED) and, with an Idempotency-Key, the stored response. The dispatch
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
+import logging
 import secrets
+import time
 from dataclasses import dataclass
 from typing import Any, cast
 
@@ -20,8 +23,11 @@ from zapgate.domain.sendrequest import SendRequest
 from zapgate.providers.base import Capabilities
 from zapgate.storage import tables as t
 from zapgate.storage.batch import Batcher
+from zapgate.storage.database import is_unavailable
 
 MAX_IDEMPOTENCY_KEY = 255
+RELEASE_RETRY_SECONDS = 0.5
+_log = logging.getLogger("zapgate.sending")
 
 
 @dataclass(frozen=True)
@@ -58,7 +64,7 @@ async def accept(container: Container, *, workspace_id: str, number_id: str, bod
         # Only a refused or failed write is forgotten; a cancelled caller's message may still
         # be committed, and then the key must keep pointing at it (its lock expires otherwise).
         if reservation is not None:
-            await release(container, reservation)
+            await _release_now_or_later(container, reservation)
         raise
     container.metrics.accepted(request.mode).inc()
     container.wake.dispatch.set()
@@ -125,6 +131,39 @@ def _replay(row: Any, r: Reservation) -> SendOutcome:
         raise errors.Conflict("This Idempotency-Key was already used with a different body",
                               code="IDEMPOTENCY_KEY_REUSED")
     return SendOutcome(int(row.response_status), orjson.loads(row.response_body), replayed=True)
+
+
+# Releases waiting for the database to come back (a strong reference keeps each task alive).
+_LATER: set[asyncio.Task[None]] = set()
+
+
+async def _release_now_or_later(container: Container, r: Reservation) -> None:
+    """Free the key of a request that failed. When the database is unavailable (the usual
+    reason the request failed), keep trying in the background until it is back or the key's
+    lock has run out anyway, so a client's retry is not refused with ``IDEMPOTENCY_KEY_IN_USE``
+    for the rest of the lock."""
+    try:
+        await release(container, r)
+    except Exception as exc:
+        if not is_unavailable(exc):
+            raise
+        deadline = time.monotonic() + container.settings.idempotency_lock_seconds
+        task = asyncio.create_task(_release_later(container, r, deadline))
+        _LATER.add(task)
+        task.add_done_callback(_LATER.discard)
+        raise
+
+
+async def _release_later(container: Container, r: Reservation, deadline: float) -> None:
+    while time.monotonic() < deadline:
+        await asyncio.sleep(RELEASE_RETRY_SECONDS)
+        try:
+            await release(container, r)
+            return
+        except Exception as exc:
+            if not is_unavailable(exc):
+                _log.exception("could not free an Idempotency-Key after a failed send")
+                return
 
 
 async def release(container: Container, r: Reservation) -> None:
