@@ -45,6 +45,8 @@ import httpx
 import orjson
 import psutil
 
+from zapgate.worker_process import loops_for
+
 # Sandbox timings (seconds after the send) as in e2e_sandbox.py; pace and in-flight per number
 # raised well above what 4 numbers need so the provider model is not what is measured.
 SANDBOX = {
@@ -109,6 +111,11 @@ def _args() -> argparse.Namespace:
                         "worker_process=off (repeatable; the caller's ZAPGATE_* are ignored)")
     p.add_argument("--pg-workers", type=int, default=2,
                    help="--backend postgres: how many `zapgate worker` processes")
+    p.add_argument("--pg-split-loops", action="store_true",
+                   help="--backend postgres: the worker processes split the loops as serve's "
+                        "two do (ZAPGATE_WORKER_LOOPS)")
+    p.add_argument("--pg-worker-nice", type=int, default=0,
+                   help="--backend postgres: renice the worker processes by this much")
     p.add_argument("--no-wake-dir", action="store_true",
                    help="--backend postgres: the processes share no wake folder (the workers "
                         "poll, as on separate machines)")
@@ -417,12 +424,19 @@ class Run:
         self.demo = self._banner(serve.output())
         b.say(f"  pid {serve.pid} on {serve.url}"
               + ("" if serve_settings["run_workers"] == "1" else ", workers OFF"))
-        for _ in range(args.pg_workers if args.backend == "postgres" else 0):
+        count = args.pg_workers if args.backend == "postgres" else 0
+        roles = loops_for(count) if args.pg_split_loops else [""] * count
+        for loops in roles:
+            extra = {"worker_loops": loops} if loops else {}
             worker = self._keep(Worker("zapgate-workers", [b.ZAPGATE, "worker"],
-                                       env=b.clean_env(**settings), cwd=self.work,
+                                       env=b.clean_env(**settings, **extra), cwd=self.work,
                                        port=0).start())
+            if args.pg_worker_nice:
+                psutil.Process(worker.pid).nice(args.pg_worker_nice)
             self.zapgate.append(worker)
-            b.say(f"zapgate worker: pid {worker.pid}, same settings and database")
+            b.say(f"zapgate worker: pid {worker.pid}, same settings and database"
+                  + (f", loops {loops}" if loops else "")
+                  + (f", nice {args.pg_worker_nice}" if args.pg_worker_nice else ""))
 
     def _keep(self, server: b.Server) -> Any:
         self.procs.append(server)
