@@ -56,10 +56,10 @@ class RelayedEvent(asyncio.Event):
 
 
 class Relay:
-    """The sending side: datagrams to the workers' sockets in ``folder`` (but ``own``), at
-    most one per kind per peer per loop turn: a queue kind to one worker in turn, the others
-    to all. The folder is listed again at most once a
-    second, so a restarted worker hears nudges within a second of starting."""
+    """The sending side: datagrams to the workers' sockets in ``folder`` (but ``own``) that
+    listen for the kind, at most one per kind per peer per loop turn: a queue kind to one
+    worker in turn, the others to all. The folder is listed again at most once a second, so a
+    restarted worker hears nudges within a second of starting."""
 
     RESCAN_SECONDS = 1.0
 
