@@ -106,7 +106,7 @@ def build_container(settings: Settings, *, clock: Clock | None = None) -> Contai
     return Container(
         relay=relay,
         settings=settings,
-        db=Database(settings.database_url),
+        db=Database(settings.database_url, pool_size=settings.db_pool_size),
         clock=clock or SystemClock(),
         providers=build_registry(settings),
         metrics=Metrics(),

@@ -18,6 +18,9 @@ class Settings(BaseSettings):
 
     environment: Literal["development", "production", "test"] = "development"
     database_url: str = "sqlite+aiosqlite:///./zapgate.db"
+    # PostgreSQL connections per process: this many kept open, as many again opened under load
+    # (so at most twice this). On SQLite: read connections (threads), three times this.
+    db_pool_size: int = Field(default=10, ge=1, le=500)
     public_url: str = "http://127.0.0.1:8080"
     secret_key: SecretStr = SecretStr("")
     # Webhook targets on loopback/private addresses; see zapgate.domain.urls. Loopback alone

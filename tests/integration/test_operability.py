@@ -99,3 +99,27 @@ def test_secrets_are_redacted_in_logs(caplog):
     assert "abcdefghij" not in line and "c2VjcmV0" not in line and "zzzzzzzz" not in line
     assert '"api_key": "***"' in line and "wn_1" in line
     assert logger.name == "zapgate.test"
+
+
+def test_the_database_pool_size_is_a_setting(make_settings):
+    """ZAPGATE_DB_POOL_SIZE connections kept per process (PostgreSQL; SQLite keeps three times
+    as many read connections), up to twice that under load."""
+    import asyncio
+
+    from zapgate.container import build_container
+
+    settings = make_settings(db_pool_size=3)
+
+    async def sizes() -> tuple[int, int]:
+        container = build_container(settings)
+        try:
+            pool = container.db.engine.pool
+            return pool.size(), pool._max_overflow  # type: ignore[attr-defined]
+        finally:
+            await container.close()
+
+    size, overflow = asyncio.run(sizes())
+    expected = 3 if settings.database_url.startswith("postgresql") else 9
+    assert (size, overflow) == (expected, expected)
+    with pytest.raises(ValidationError):
+        Settings(db_pool_size=0)
