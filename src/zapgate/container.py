@@ -17,6 +17,7 @@ from zapgate.keycache import KeyCache
 from zapgate.metrics import Metrics
 from zapgate.providers.registry import ProviderRegistry, build_registry
 from zapgate.settings import Settings
+from zapgate.storage import notify
 from zapgate.storage import tables as t
 from zapgate.storage.database import Database
 
@@ -32,7 +33,8 @@ class Wakeups:
     numbers: asyncio.Event = field(default_factory=asyncio.Event)
 
     @classmethod
-    def relayed(cls, relay: wakebus.Relay, *, handled: frozenset[str] = frozenset()) -> Wakeups:
+    def relayed(cls, relay: wakebus.Nudger, *,
+                handled: frozenset[str] = frozenset()) -> Wakeups:
         """Nudges that also reach the worker processes (``serve`` with worker processes). A
         queue kind this process ``handled`` (it runs that loop) stays in the process: it drains
         what it queued itself."""
@@ -61,8 +63,8 @@ class Container:
     worker_id: str = field(default_factory=lambda: "w_" + secrets.token_hex(6))
     # Group-commit writers by name (created on first use in the running loop).
     batchers: dict[str, Any] = field(default_factory=dict)
-    relay: wakebus.Relay | None = None
-    listener: wakebus.Listener | None = None
+    relay: wakebus.Relay | notify.NotifyRelay | None = None
+    listener: wakebus.Listener | notify.NotifyListener | None = None
 
     @property
     def secrets(self) -> SecretBox:
@@ -76,17 +78,29 @@ class Container:
         if not key:
             key = await _development_secret(self.db)
         self.box = SecretBox(key)
-        if self.settings.wake_dir and self.settings.run_workers and self.listener is None:
-            self.listener = wakebus.Listener(self.settings.wake_dir, wakebus.events_of(self.wake),
-                                             kinds=_handled(self.settings))
+        if not self.settings.run_workers or self.listener is not None:
+            return
+        if self.settings.wake_dir:
+            listener = wakebus.Listener(self.settings.wake_dir, wakebus.events_of(self.wake),
+                                        kinds=_handled(self.settings))
+            listener.start()
+            if isinstance(self.relay, wakebus.Relay):
+                self.relay.exclude(listener.path)
+            self.listener = listener
+        elif isinstance(self.relay, notify.NotifyRelay):
+            self.listener = notify.NotifyListener(
+                self.settings.database_url, wakebus.events_of(self.wake),
+                sender=self.relay.sender, kinds=_handled(self.settings))
             self.listener.start()
-            if self.relay is not None:
-                self.relay.exclude(self.listener.path)
 
     async def close(self) -> None:
-        if self.listener is not None:
+        if isinstance(self.listener, notify.NotifyListener):
+            await self.listener.aclose()
+        elif self.listener is not None:
             self.listener.close()
-        if self.relay is not None:
+        if isinstance(self.relay, notify.NotifyRelay):
+            await self.relay.aclose()
+        elif self.relay is not None:
             self.relay.close()
         for batcher in self.batchers.values():
             await batcher.close()
@@ -100,9 +114,11 @@ def _handled(settings: Settings) -> frozenset[str]:
 
 
 def build_container(settings: Settings, *, clock: Clock | None = None) -> Container:
-    relay = None
+    relay: wakebus.Relay | notify.NotifyRelay | None = None
     if settings.wake_dir:
         relay = wakebus.Relay(settings.wake_dir)
+    elif settings.wake_notify and settings.database_url.startswith("postgresql"):
+        relay = notify.NotifyRelay(settings.database_url)
     return Container(
         relay=relay,
         settings=settings,

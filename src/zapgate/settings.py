@@ -49,6 +49,9 @@ class Settings(BaseSettings):
     # Set by ``serve`` for its processes: a folder where each worker process listens for
     # wake-ups on a Unix datagram socket of its own (zapgate.wakebus).
     wake_dir: str = ""
+    # On PostgreSQL without a wake folder (nodes on several machines): nudges travel as
+    # LISTEN/NOTIFY (zapgate.storage.notify); polling stays the fallback.
+    wake_notify: bool = True
     worker_poll_interval: float = Field(default=0.5, gt=0)
     # How often deadlines, approvals, retention and gauges are swept.
     sweep_interval_seconds: float = Field(default=2.0, gt=0)

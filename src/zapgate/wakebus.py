@@ -30,6 +30,7 @@ import logging
 import os
 import socket
 import time
+from typing import Protocol
 
 _log = logging.getLogger("zapgate.wakebus")
 KINDS = ("dispatch", "webhooks", "inbox", "numbers")
@@ -38,10 +39,17 @@ QUEUES = frozenset({"webhooks", "inbox"})
 _CODE = {kind: bytes([index]) for index, kind in enumerate(KINDS)}
 
 
-class RelayedEvent(asyncio.Event):
-    """An :class:`asyncio.Event` whose ``set`` also tells another process."""
+class Nudger(Protocol):
+    """Whatever carries nudges to other processes: :class:`Relay` (Unix sockets, one machine)
+    or ``storage.notify.NotifyRelay`` (PostgreSQL NOTIFY, any machine)."""
 
-    def __init__(self, kind: str, relay: Relay) -> None:
+    def nudge(self, kind: str) -> None: ...
+
+
+class RelayedEvent(asyncio.Event):
+    """An :class:`asyncio.Event` whose ``set`` also tells other processes."""
+
+    def __init__(self, kind: str, relay: Nudger) -> None:
         super().__init__()
         self._kind = kind
         self._relay = relay
