@@ -134,3 +134,17 @@ def sdk_transport(base_url: str) -> Callable[..., tuple[int, dict[str, str], str
 @pytest.fixture
 def cli() -> Callable[..., Any]:
     return run_cli
+
+
+def new_number_key(cli: Callable[..., Any], env: dict[str, str], base_url: str, *, name: str,
+                   phone: str) -> str:
+    """A new PAID workspace (through ``zapgate admin create-tenant``) with one sandbox number
+    created through the API; the number's API key."""
+    import httpx
+
+    tenant = json.loads(cli(env, "admin", "create-tenant", "--name", name, "--plan", "PAID",
+                            "--json"))
+    created = httpx.post(base_url + "/v1/numbers", headers={"x-api-key": tenant["tenantKey"]},
+                         json={"name": "n", "number": phone})
+    assert created.status_code == 201, created.text
+    return str(created.json()["apiKey"]["key"])

@@ -12,6 +12,7 @@ from collections import defaultdict
 import httpx
 import psutil
 
+from tests.acceptance.conftest import new_number_key
 from tests.conftest import wait_until
 
 
@@ -20,12 +21,8 @@ def test_crash_and_restart_loses_nothing(serve, serve_env, cli, receiver):
     receiver.respond = lambda _item: (200, {}, b"ok") if healthy.is_set() else (503, {}, b"down")
     # A slow number so that many messages are still queued at the crash.
     first = serve(ZAPGATE_SANDBOX_PACE_PER_SECOND="5", ZAPGATE_SANDBOX_MAX_IN_FLIGHT="2")
-    tenant = json.loads(cli(serve_env, "admin", "create-tenant", "--name", "Crash", "--plan",
-                            "PAID", "--json"))
+    key = new_number_key(cli, serve_env, first.url, name="Crash", phone="+5511955554444")
     with httpx.Client(base_url=first.url) as http:
-        created = http.post("/v1/numbers", headers={"x-api-key": tenant["tenantKey"]},
-                            json={"name": "n", "number": "+5511955554444"})
-        key = created.json()["apiKey"]["key"]
         h = {"x-api-key": key}
         assert http.post("/v1/webhooks", headers=h,
                          json={"url": receiver.url, "events": "*"}).status_code == 201
@@ -95,12 +92,8 @@ def _claimed_then_stranded(serve, cli, serve_env, **env):
     """A server whose sandbox holds every send for 30 s (claimed, message lease 60 s) and five
     messages in its hands; returns the server, the number key and the message ids."""
     server = serve(ZAPGATE_MESSAGE_LEASE_SECONDS="60", ZAPGATE_SANDBOX_SEND_LATENCY="30", **env)
-    tenant = json.loads(cli(serve_env, "admin", "create-tenant", "--name", "Lease", "--plan",
-                            "PAID", "--json"))
+    key = new_number_key(cli, serve_env, server.url, name="Lease", phone="+5511955553333")
     with httpx.Client(base_url=server.url) as http:
-        created = http.post("/v1/numbers", headers={"x-api-key": tenant["tenantKey"]},
-                            json={"name": "n", "number": "+5511955553333"})
-        key = created.json()["apiKey"]["key"]
         ids = [http.post("/v1/messages/send", headers={"x-api-key": key}, json={
             "destinationNumber": f"+55119600{i:05d}", "text": f"m{i}"}).json()["id"]
             for i in range(5)]

@@ -3,14 +3,13 @@ worker through LISTEN/NOTIFY at once, not at its next poll."""
 
 from __future__ import annotations
 
-import json
 import subprocess
 import time
 
 import httpx
 import pytest
 
-from tests.acceptance.conftest import ZAPGATE
+from tests.acceptance.conftest import ZAPGATE, new_number_key
 from tests.conftest import BACKEND, wait_until
 
 pytestmark = pytest.mark.skipif(BACKEND != "postgres", reason="LISTEN/NOTIFY is PostgreSQL's")
@@ -20,14 +19,10 @@ def test_an_accepted_send_wakes_a_worker_elsewhere_at_once(serve, serve_env, cli
     # Polling every 30 s: only a nudge can get the message out within seconds.
     env = {**serve_env, "ZAPGATE_WORKER_POLL_INTERVAL": "30",
            "ZAPGATE_SWEEP_INTERVAL_SECONDS": "30"}
-    api = serve(**{k: v for k, v in env.items() if k.startswith("ZAPGATE_")},
+    api = serve(ZAPGATE_WORKER_POLL_INTERVAL="30", ZAPGATE_SWEEP_INTERVAL_SECONDS="30",
                 ZAPGATE_RUN_WORKERS="0")
-    tenant = json.loads(cli(serve_env, "admin", "create-tenant", "--name", "Far", "--plan",
-                            "PAID", "--json"))
+    key = new_number_key(cli, serve_env, api.url, name="Far", phone="+5511955551111")
     with httpx.Client(base_url=api.url) as http:
-        created = http.post("/v1/numbers", headers={"x-api-key": tenant["tenantKey"]},
-                            json={"name": "n", "number": "+5511955551111"})
-        key = created.json()["apiKey"]["key"]
         log = (tmp_path / "worker.log").open("wb")
         worker = subprocess.Popen([ZAPGATE, "worker"], env=env, stdout=log,
                                   stderr=subprocess.STDOUT)

@@ -14,19 +14,24 @@ from zapgate.storage import tables as t
 from zapgate.workers.leases import LeaseKeeper
 
 
+async def _numbers(container, count: int) -> None:
+    """A workspace with ``count`` sandbox numbers, written straight to the database."""
+    tenant = await tenants.create_tenant(container, name="L", plan="PAID")
+    async with container.db.write() as conn:
+        for i in range(count):
+            await conn.execute(sa.insert(t.numbers).values(
+                id=ids.new_id("wn"), workspace_id=tenant.tenant_id, name=f"n{i}",
+                number=f"55119000000{i:02d}", provider="sandbox", settings={},
+                created_at=0, updated_at=0))
+
+
 def test_numbers_rebalance_when_a_worker_joins_and_move_when_it_dies(make_settings):
     settings = make_settings(number_lease_seconds=0.5)
 
     async def run():
         a, b = build_container(settings), build_container(settings)
         await migrate.upgrade(a.db)
-        tenant = await tenants.create_tenant(a, name="L", plan="PAID")
-        async with a.db.write() as conn:
-            for i in range(6):
-                await conn.execute(sa.insert(t.numbers).values(
-                    id=ids.new_id("wn"), workspace_id=tenant.tenant_id, name=f"n{i}",
-                    number=f"55119000000{i:02d}", provider="sandbox", settings={},
-                    created_at=0, updated_at=0))
+        await _numbers(a, 6)
         first, second = LeaseKeeper(a), LeaseKeeper(b)
         assert len(await first.refresh(force=True)) == 6
         assert await second.refresh(force=True) == set()  # none free yet
@@ -67,13 +72,7 @@ def test_a_dead_workers_numbers_move_when_its_lease_runs_out_not_a_renewal_later
         a = build_container(settings, clock=clock)
         b = build_container(settings, clock=clock)
         await migrate.upgrade(a.db)
-        tenant = await tenants.create_tenant(a, name="L", plan="PAID")
-        async with a.db.write() as conn:
-            for i in range(2):
-                await conn.execute(sa.insert(t.numbers).values(
-                    id=ids.new_id("wn"), workspace_id=tenant.tenant_id, name=f"n{i}",
-                    number=f"55119000000{i:02d}", provider="sandbox", settings={},
-                    created_at=0, updated_at=0))
+        await _numbers(a, 2)
         first, second = LeaseKeeper(a), LeaseKeeper(b)
         try:
             owned_by_first = await first.refresh(force=True)  # alone: takes both
