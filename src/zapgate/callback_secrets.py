@@ -51,6 +51,12 @@ class CallbackSecrets:
     def put_meta(self, apps: tuple[MetaApp, ...], now_ms: int) -> None:
         self._meta, self._meta_at = apps, now_ms
 
+    def clear(self) -> None:
+        """A number was added, changed or removed on this node: load afresh on the next
+        callback (other nodes reload on a miss, or when ``ttl`` runs out)."""
+        self._meta = None
+        self._numbers.clear()
+
     # -- per number (Evolution) -----------------------------------------------------------------
 
     def number(self, key: str, now_ms: int) -> tuple[bool, dict[str, Any] | None]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import secrets
 from typing import Literal
 
-from pydantic import Field, SecretStr, model_validator
+from pydantic import Field, IPvAnyAddress, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PLACEHOLDER_SECRETS = frozenset({"", "changeme", "change-me", "secret", "zapgate"})
@@ -100,6 +100,9 @@ class Settings(BaseSettings):
     evolution_go_url: str | None = None
     evolution_go_api_key: SecretStr = SecretStr("")
     provider_timeout_seconds: float = Field(default=15.0, gt=0)
+    # Provider calls leave from this local IP address (a host with several addresses; or one
+    # address per worker process, so the provider's side tells the processes apart).
+    provider_source_address: IPvAnyAddress | None = None
     # Unofficial numbers get banned when they send like robots: about one message every 1-3 s
     # by default (0.5 msg/s with +-50 % jitter on the gap); per number via PATCH /v1/numbers.
     evolution_pace_per_second: float = Field(default=0.5, gt=0)

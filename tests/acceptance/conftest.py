@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
 from zapgate.testing import free_port
@@ -148,3 +149,34 @@ def new_number_key(cli: Callable[..., Any], env: dict[str, str], base_url: str, 
                          json={"name": "n", "number": phone})
     assert created.status_code == 201, created.text
     return str(created.json()["apiKey"]["key"])
+
+
+@pytest.fixture
+def sim_process(tmp_path: Path) -> Iterator[Callable[..., str]]:
+    started: list[subprocess.Popen[bytes]] = []
+    logs: list[Any] = []
+
+    def start(provider: str, *args: str) -> str:
+        """``zapgate sim <provider> *args`` on a free loopback port; its base URL."""
+        port = free_port()
+        log = (tmp_path / f"sim-{provider}.log").open("ab")
+        logs.append(log)
+        proc = subprocess.Popen([ZAPGATE, "sim", provider, "--port", str(port), *args],
+                                stdout=log, stderr=subprocess.STDOUT)
+        started.append(proc)
+        url = f"http://127.0.0.1:{port}"
+        deadline = time.time() + 20
+        while time.time() < deadline:
+            try:
+                httpx.get(url + "/_sim/config", timeout=1).raise_for_status()
+                return url
+            except httpx.HTTPError:
+                time.sleep(0.1)
+        raise RuntimeError((tmp_path / f"sim-{provider}.log").read_text())
+
+    yield start
+    for proc in started:
+        proc.terminate()
+        proc.wait(timeout=10)
+    for log in logs:
+        log.close()

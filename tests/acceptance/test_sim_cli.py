@@ -5,47 +5,12 @@ from __future__ import annotations
 
 import json
 import subprocess
-import time
-from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
 
 import httpx
-import pytest
 
 from tests.acceptance.conftest import ZAPGATE, ServeProcess
 from tests.conftest import wait_until
-from zapgate.testing import free_port
-
-
-@pytest.fixture
-def sim_process(tmp_path: Path) -> Iterator[Callable[..., str]]:
-    started: list[subprocess.Popen[bytes]] = []
-    logs: list[Any] = []
-
-    def start(provider: str, *args: str) -> str:
-        port = free_port()
-        log = (tmp_path / f"sim-{provider}.log").open("ab")
-        logs.append(log)
-        proc = subprocess.Popen([ZAPGATE, "sim", provider, "--port", str(port), *args],
-                                stdout=log, stderr=subprocess.STDOUT)
-        started.append(proc)
-        url = f"http://127.0.0.1:{port}"
-        deadline = time.time() + 20
-        while time.time() < deadline:
-            try:
-                httpx.get(url + "/_sim/config", timeout=1).raise_for_status()
-                return url
-            except httpx.HTTPError:
-                time.sleep(0.1)
-        raise RuntimeError((tmp_path / f"sim-{provider}.log").read_text())
-
-    yield start
-    for proc in started:
-        proc.terminate()
-        proc.wait(timeout=10)
-    for log in logs:
-        log.close()
 
 
 def test_sim_refuses_non_loopback_hosts() -> None:

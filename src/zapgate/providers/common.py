@@ -20,8 +20,10 @@ class LazyClient:
     """An adapter's :class:`http.Client`: ``client()`` gives it, ``aclose()`` closes its
     connections (the next call opens new ones)."""
 
-    def __init__(self, *, base_url: str, timeout: float) -> None:
-        self._client = http.Client(base_url=base_url, timeout=timeout)
+    def __init__(self, *, base_url: str, timeout: float,
+                 source_address: str | None = None) -> None:
+        self._client = http.Client(base_url=base_url, timeout=timeout,
+                                   source_address=source_address)
 
     def __call__(self) -> http.Client:
         return self._client

@@ -63,16 +63,19 @@ Files = Mapping[str, tuple[str, bytes, str]]  # field -> (file name, content, mi
 class Client:
     """One pooled, keep-alive session, made on first use inside the running loop."""
 
-    def __init__(self, *, base_url: str, timeout: float) -> None:
+    def __init__(self, *, base_url: str, timeout: float,
+                 source_address: str | None = None) -> None:
         self._base_url = base_url.rstrip("/")
         self._timeout = timeout
+        self._local_addr = (source_address, 0) if source_address else None
         self._session: aiohttp.ClientSession | None = None
 
     def _open(self) -> aiohttp.ClientSession:
         if self._session is None or self._session.closed:
             self._session = aiohttp.ClientSession(
                 connector=aiohttp.TCPConnector(limit=POOL_SIZE,
-                                               keepalive_timeout=KEEPALIVE_SECONDS),
+                                               keepalive_timeout=KEEPALIVE_SECONDS,
+                                               local_addr=self._local_addr),
                 timeout=aiohttp.ClientTimeout(total=self._timeout),
                 cookie_jar=aiohttp.DummyCookieJar(), trust_env=False,
                 json_serialize=lambda value: orjson.dumps(value).decode())

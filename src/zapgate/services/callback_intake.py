@@ -79,6 +79,11 @@ async def meta_callback(container: Container, *, raw: bytes, signature: str | No
                                   code="INVALID_SIGNATURE")
     body = _json(raw)
     routes = _meta_routes(app, body)
+    if routes is None and container.callback_secrets.may_reload_meta(container.clock.now_ms()):
+        # A number registered a moment ago (on this node or another) is not in the cached
+        # table yet: one fresh load, as for an unknown secret.
+        app = await _meta_app(container, raw, signature, reload=True)
+        routes = _meta_routes(app, body) if app is not None else None
     if routes is None:
         raise errors.Unauthorized(
             "The callback names a phone number or WhatsApp Business Account that its signing "
@@ -86,14 +91,14 @@ async def meta_callback(container: Container, *, raw: bytes, signature: str | No
     await _store(container, provider="meta", number_id=None, body=body, routes=routes)
 
 
-async def _meta_app(container: Container, raw: bytes,
-                    signature: str | None) -> callback_secrets.MetaApp | None:
+async def _meta_app(container: Container, raw: bytes, signature: str | None, *,
+                    reload: bool = False) -> callback_secrets.MetaApp | None:
     """The app whose secret signed ``raw`` (None: no known secret did)."""
     if not signature:
         return None
     cache = container.callback_secrets
     now = container.clock.now_ms()
-    apps = cache.meta_apps(now)
+    apps = None if reload else cache.meta_apps(now)
     fresh = apps is None
     if apps is None:
         apps = await _load_meta_apps(container)

@@ -118,6 +118,7 @@ def _pii_values(row: Any, body: dict[str, Any],
 def _forget(container: Container) -> None:
     """After a number changes: cached keys and number rows go, workers look again."""
     container.key_cache.clear()
+    container.callback_secrets.clear()
     container.number_cache.clear()
     container.template_cache.clear()
     container.wake.numbers.set()

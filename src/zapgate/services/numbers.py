@@ -234,6 +234,7 @@ async def register_meta_number(container: Container, *, workspace_id: str,
     profile = await _describe_meta(container, new)
     new = _NewNumber(**{**new.__dict__, "profile_name": profile.verified_name})
     key = await _insert(container, new)
+    container.callback_secrets.clear()
     row = await get_row(container, workspace_id, new.id)
     return {"instance": _instance(row), "qrcodeBase64": None, "pairingCode": None,
             "linkedApiKeyId": None, "primaryLink": {"qrcodeBase64": None, "pairingCode": None},

@@ -6,7 +6,8 @@ images, control bodies, the sender's lifespan).
 The control API (identical on every simulator; provider-specific routes are added by each):
 
 * ``GET  /_sim/requests``            every API request received: ``[{method, path, query,
-                                       headers, json}]`` (``?path=`` substring filter)
+                                       headers, json, at, client}]`` (``at``: unix seconds;
+                                       ``client``: the caller's IP; ``?path=`` filter)
 * ``POST /_sim/faults``              queue a fault: ``{"path": "/messages", "to": "5511...",
                                        "kind": "error"|"timeout"|"http"|"slow", "code": ...,
                                        "status": 503, "delayMs": 2000, "times": 1}``
@@ -147,6 +148,7 @@ class SimState:
             "query": dict(request.query_params),
             "headers": {k.lower(): v for k, v in request.headers.items()},
             "json": parsed, "at": time.time(),
+            "client": request.client.host if request.client else None,
         })
         return parsed
 

@@ -94,16 +94,19 @@ async def due(conn: AsyncConnection, number_id: str, now: int, limit: int, *,
 
 
 async def claim(conn: AsyncConnection, message_ids: Collection[str], *, now: int,
-                lease_ms: int) -> set[str]:
-    """Lease the messages named that are still queued and unleased (an attempt begins); the
-    ids actually claimed."""
+                lease_ms: int, owner: str) -> set[str]:
+    """Lease the messages named that are still queued and unleased (an attempt begins), if
+    ``owner`` still holds their number's lease at ``now`` (a worker whose number lease ran out
+    claims nothing, whatever it believes); the ids actually claimed."""
     if not message_ids:
         return set()
-    m = t.messages.c
+    m, lz = t.messages.c, t.number_leases.c
+    fenced = sa.exists().where(lz.number_id == m.number_id, lz.owner == owner,
+                               lz.lease_until > now)
     rows = await conn.execute(
         sa.update(t.messages).where(among(conn, m.id, sorted(message_ids)),
                                     m.status == "QUEUED",
-                                    _lease_free(now))
+                                    _lease_free(now), fenced)
         .values(lease_until=now + lease_ms, attempts=m.attempts + 1, last_attempt_at=now,
                 updated_at=now)
         .returning(m.id))
@@ -122,14 +125,19 @@ async def release(conn: AsyncConnection, message_ids: Collection[str], *, now: i
 
 async def release_claims(conn: AsyncConnection, number_ids: Collection[str], now: int) -> int:
     """Free at once the messages of these numbers still leased for an attempt (their worker's
-    number lease ran out: it is gone, so its claims are void). How many were freed."""
+    number lease ran out: it is gone, so its claims are void). How many were freed. Rows are
+    locked in id order, skipping any locked now: a worker that is still alive and recording
+    its answer for one is finishing it (locking in another order than the outcome writer's
+    would deadlock with it)."""
     if not number_ids:
         return 0
     m = t.messages.c
+    claimed = (sa.select(m.id)
+               .where(among(conn, m.number_id, sorted(number_ids)), _QUEUED, _ATTEMPTED,
+                      m.lease_until > now)
+               .order_by(m.id).with_for_update(skip_locked=True))
     result = await conn.execute(
-        sa.update(t.messages)
-        .where(among(conn, m.number_id, sorted(number_ids)), _QUEUED, _ATTEMPTED,
-               m.lease_until > now)
+        sa.update(t.messages).where(m.id.in_(claimed.scalar_subquery()))
         .values(lease_until=None, updated_at=now))
     return int(result.rowcount or 0)
 

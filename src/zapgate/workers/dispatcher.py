@@ -44,6 +44,7 @@ class Dispatcher:
         self._lease_ms = int(container.settings.message_lease_seconds * 1000)
         self._outcomes: Batcher[_Outcome] = Batcher(container.db, self._write_outcomes)
         self._outage_logged = False
+        self._renewer: asyncio.Task[None] | None = None
 
     @property
     def wake(self) -> asyncio.Event:
@@ -53,6 +54,8 @@ class Dispatcher:
         force = self._c.wake.numbers.is_set()
         self._c.wake.numbers.clear()
         owned = await self._leases.refresh(force=force)
+        if self._renewer is None:
+            self._renewer = asyncio.create_task(self._renew())
         if not owned:
             return False
         numbers = await self._numbers(owned)
@@ -61,11 +64,31 @@ class Dispatcher:
             started += await self._pump(number)
         return started > 0
 
+    async def _renew(self) -> None:
+        """Number leases renewed on time even while a tick is long (many numbers, a slow
+        database): a lease that ran out would let another worker take the number over."""
+        while True:
+            await asyncio.sleep(max(0.01, self._leases.seconds_to_renewal(
+                self._c.clock.now_ms())))
+            before = self._leases.owned
+            try:
+                owned = await self._leases.refresh()
+            except Exception as exc:  # the next tick or renewal tries again
+                if not is_unavailable(exc):
+                    _log.exception("renewing the number leases failed")
+                await asyncio.sleep(0.5)
+                continue
+            if owned != before:
+                self.wake.set()
+
     async def close(self) -> None:
         """Let the provider calls in flight finish (10 s at most) and record them; calls still
         running then are cut off and their messages freed for whoever takes the number next
         (sent or not: at-least-once), rather than left leased until their lease ends."""
         stranded: list[str] = []
+        if self._renewer is not None:
+            self._renewer.cancel()
+            await asyncio.gather(self._renewer, return_exceptions=True)
         if self._tasks:
             _done, pending = await asyncio.wait(list(self._tasks), timeout=10)
             stranded = [self._tasks[task] for task in pending]
@@ -109,6 +132,8 @@ class Dispatcher:
         return cached[1]
 
     async def _pump(self, number: Any) -> int:
+        if not self._leases.holds(number.id, self._c.clock.now_ms()):
+            return 0  # the lease is late to renew: no new sends until it is
         caps = self._caps(number)
         in_flight = self._in_flight.setdefault(number.id, set())
         capacity = caps.max_in_flight - len(in_flight)
@@ -146,7 +171,8 @@ class Dispatcher:
             return []
         async with self._c.db.write() as conn:
             claimed = await message_store.claim(conn, [c.id for c in chosen], now=now,
-                                                lease_ms=self._lease_ms)
+                                                lease_ms=self._lease_ms,
+                                                owner=self._c.worker_id)
         return [c for c in chosen if c.id in claimed]
 
     async def _deliver(self, number: Any, caps: Capabilities, message: Any) -> None:
@@ -180,6 +206,12 @@ class Dispatcher:
             mark_read=mark_read,
             mark_read_message_id=message.last_inbound_provider_id if mark_read else None,
         )
+        if not self._leases.holds(number.id, self._c.clock.now_ms()):
+            # Claimed, but the number's lease is late to renew: hand the message back rather
+            # than send for a number another worker may be taking over.
+            async with self._c.db.write() as conn:
+                await message_store.release(conn, [message.id], now=self._c.clock.now_ms())
+            return
         started = time.perf_counter()
         try:
             result = await provider.send(outbound)

@@ -6,6 +6,7 @@ takes at most its fair share of numbers."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import math
 
@@ -26,9 +27,26 @@ class LeaseKeeper:
         self._me = container.worker_id
         self._lease_ms = int(container.settings.number_lease_seconds * 1000)
         self._next_renewal = 0
+        self._lock = asyncio.Lock()
         self.owned: set[str] = set()
+        # Our leases end here (the time the last renewal began + the lease). Sends stop a fifth
+        # of a lease earlier, so that a renewal that is late (a stalled process, a slow
+        # database) never lets us send for a number another worker may be taking over.
+        self._valid_until = 0
+        self._margin_ms = self._lease_ms // 5
+
+    def holds(self, number_id: str, now_ms: int) -> bool:
+        """Whether we may start a send for the number now."""
+        return number_id in self.owned and now_ms < self._valid_until - self._margin_ms
+
+    def seconds_to_renewal(self, now_ms: int) -> float:
+        return max(0.0, (self._next_renewal - now_ms) / 1000)
 
     async def refresh(self, *, force: bool = False) -> set[str]:
+        async with self._lock:
+            return await self._refresh(force)
+
+    async def _refresh(self, force: bool) -> set[str]:
         now = self._c.clock.now_ms()
         if not force and now < self._next_renewal:
             return self.owned
@@ -49,6 +67,7 @@ class LeaseKeeper:
                     t.number_leases.c.owner != self._me,
                     t.number_leases.c.lease_until >= now))).scalar()
         self.owned = set(owned)
+        self._valid_until = now + self._lease_ms
         self._c.metrics.numbers_owned.set(len(self.owned))
         self._next_renewal = now + self._lease_ms // 3
         if others_end is not None:
@@ -121,6 +140,7 @@ class LeaseKeeper:
         return upsert
 
     async def release_all(self) -> None:
+        self._valid_until = 0
         async with self._c.db.write() as conn:
             await conn.execute(sa.delete(t.number_leases)
                                .where(t.number_leases.c.owner == self._me))

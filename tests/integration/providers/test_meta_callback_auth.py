@@ -99,8 +99,7 @@ class Attack:
         self.wamid = world.wait_status(self.message_id, "DELIVERED")["externalMessageId"]
 
     def post(self, raw: bytes, secret: str) -> httpx.Response:
-        return httpx.post(self.a.server.url + "/webhooks/meta", content=raw, headers={
-            "content-type": "application/json", "x-hub-signature-256": _sign(secret, raw)})
+        return _post(self.a, raw, secret)
 
     def state(self) -> dict[str, Any]:
         """Everything a forged callback could have touched."""
@@ -115,6 +114,11 @@ class Attack:
                 "a template": template(self.a.key, self.a_template),
                 "c template": template(self.c_key, self.c_template),
                 "webhooks": sorted(e["event"] for e in self.a.events())}
+
+
+def _post(world: World, raw: bytes, secret: str) -> httpx.Response:
+    return httpx.post(world.server.url + "/webhooks/meta", content=raw, headers={
+        "content-type": "application/json", "x-hub-signature-256": _sign(secret, raw)})
 
 
 def _callbacks() -> sa.Select[Any]:
@@ -193,3 +197,28 @@ def test_the_operator_secret_does_not_speak_for_a_number_with_its_own(attack: At
                                                            **_inbound("y"))]))
     assert_error(attack.post(raw, META_APP_SECRET), 401, "INVALID_SIGNATURE")
     assert attack.post(raw, B_SECRET).status_code == 200
+
+
+def test_a_number_registered_on_another_node_is_heard_without_waiting_for_the_cache(
+        make_world: Callable[..., World], make_tenant: Callable[..., dict[str, Any]],
+        start_server: Callable[..., Any]) -> None:
+    """The secrets table is cached (30 s here); a callback naming a number another node
+    registered after it was loaded, signed by a known secret, makes one fresh load instead of
+    a 401 until the cache expires (Meta would retry, but verdicts and statuses would wait)."""
+    world = make_world("meta", key_cache_seconds=30)
+    other = start_server(meta_graph_url=world.server.settings.meta_graph_url,
+                         meta_app_secret=META_APP_SECRET)
+    first = _envelope((META_NUMBER["wabaId"], [_messages_change(
+        META_NUMBER["phoneNumberId"], **_read_status("wamid.unknown-1"))]))
+    assert _post(world, first, META_APP_SECRET).status_code == 200  # the table is loaded now
+    new = {"phoneNumberId": "106900003", "wabaId": "206900003", "accessToken": "n-token"}
+    world.control("POST", "/_sim/numbers", {**new, "displayPhoneNumber": "15550000003",
+                                            "verifiedName": "Loja Nova"})
+    created = httpx.post(other.url + "/v1/numbers/meta", headers={
+        "x-api-key": make_tenant(name="Nova")["key"]}, json={
+        "name": "Loja Nova", "number": "+15550000003", **new})
+    assert created.status_code == 201, created.text
+    second = _envelope((new["wabaId"], [_messages_change(
+        new["phoneNumberId"], **_read_status("wamid.unknown-2"))]))
+    # Within the 1 s reload gap of the first load a miss is still refused; after it, accepted.
+    wait_until(lambda: _post(world, second, META_APP_SECRET).status_code == 200, timeout=3)

@@ -38,13 +38,15 @@ class EvolutionGoProvider:
 
     def __init__(self, *, base_url: str | None, api_key: str | None,
                  pace_per_second: float = 0.5, pace_jitter: float = 0.5,
-                 timeout: float = 30.0, qr_wait: float = 3.0) -> None:
+                 timeout: float = 30.0, source_address: str | None = None,
+                 qr_wait: float = 3.0) -> None:
         self._base_url = (base_url or "").rstrip("/")
         self._api_key = api_key or ""
         self._pace = pace_per_second
         self._jitter = pace_jitter
         self._qr_attempts = max(1, round(qr_wait / QR_INTERVAL_SECONDS))
-        self._http = common.LazyClient(base_url=self._base_url, timeout=timeout)
+        self._http = common.LazyClient(base_url=self._base_url, timeout=timeout,
+                                       source_address=source_address)
 
     def __repr__(self) -> str:
         return f"EvolutionGoProvider(base_url={self._base_url!r}, api_key=<redacted>)"

@@ -43,13 +43,15 @@ class EvolutionV2Provider:
 
     def __init__(self, *, base_url: str | None, api_key: str | None,
                  pace_per_second: float = 0.5, pace_jitter: float = 0.5, timeout: float = 30.0,
+                 source_address: str | None = None,
                  audio_presence_ms: int = 1500) -> None:
         self._base_url = (base_url or "").rstrip("/") or None
         self._api_key = api_key or None
         self._pace = pace_per_second
         self._jitter = pace_jitter
         self._audio_presence_ms = audio_presence_ms
-        self._http = common.LazyClient(base_url=self._base_url or "", timeout=timeout)
+        self._http = common.LazyClient(base_url=self._base_url or "", timeout=timeout,
+                                       source_address=source_address)
 
     def __repr__(self) -> str:
         return f"EvolutionV2Provider(base_url={self._base_url!r}, api_key=***)"

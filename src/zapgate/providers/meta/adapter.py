@@ -62,9 +62,11 @@ DELETED = frozenset({GONE, "DELETED", "PENDING_DELETION"})
 class MetaProvider:
     kind = "meta"
 
-    def __init__(self, *, graph_url: str, timeout: float = 15.0) -> None:
+    def __init__(self, *, graph_url: str, timeout: float = 15.0,
+                 source_address: str | None = None) -> None:
         self._graph_url = graph_url.rstrip("/")
-        self._http = common.LazyClient(base_url=self._graph_url, timeout=timeout)
+        self._http = common.LazyClient(base_url=self._graph_url, timeout=timeout,
+                                       source_address=source_address)
 
     def capabilities(self, *, official: bool) -> Capabilities:
         return Capabilities(
