@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from zapgate.container import build_container
 from zapgate.domain import ids
 from zapgate.services import tenants
-from zapgate.storage import migrate
+from zapgate.storage import message_store, migrate
 from zapgate.storage import tables as t
 from zapgate.workers.leases import LeaseKeeper
 
@@ -88,3 +88,54 @@ def test_a_dead_workers_numbers_move_when_its_lease_runs_out_not_a_renewal_later
     before, after = asyncio.run(run())
     assert len(before) == 2
     assert after == before
+
+
+def test_a_worker_whose_lease_is_late_to_renew_stops_sending_and_claims_nothing(
+        make_settings):
+    """A stalled worker (its renewals late) stops starting sends a fifth of a lease before
+    its lease would end, and once another worker has taken the number over, the database
+    refuses its claims even if it still believes it holds the number."""
+    settings = make_settings(number_lease_seconds=15)
+    clock = _Clock(1_000_000)
+
+    async def run() -> None:
+        a = build_container(settings, clock=clock)
+        b = build_container(settings, clock=clock)
+        await migrate.upgrade(a.db)
+        await _numbers(a, 1)
+        stalled, other = LeaseKeeper(a), LeaseKeeper(b)
+        try:
+            [number] = await stalled.refresh(force=True)
+            message = await _queued_message(a, number)
+            clock.now += 11_999
+            assert stalled.holds(number, clock.now)
+            clock.now += 1  # 12 s of a 15 s lease without a renewal: no new sends
+            assert not stalled.holds(number, clock.now)
+            clock.now += 3_001  # the lease ran out; the other worker takes the number
+            assert await other.refresh(force=True) == {number}
+            async with a.db.write() as conn:
+                assert await message_store.claim(conn, [message], now=clock.now,
+                                                 lease_ms=60_000, owner=a.worker_id) == set()
+                assert await message_store.claim(conn, [message], now=clock.now,
+                                                 lease_ms=60_000, owner=b.worker_id) == {
+                    message}
+        finally:
+            await a.close()
+            await b.close()
+
+    asyncio.run(run())
+
+
+async def _queued_message(container, number_id: str) -> str:
+    """A QUEUED message of the number, written straight to the database."""
+    message_id = ids.new_id("msg")
+    async with container.db.write() as conn:
+        workspace = (await conn.execute(sa.select(t.numbers.c.workspace_id).where(
+            t.numbers.c.id == number_id))).scalar_one()
+        await conn.execute(sa.insert(t.messages).values(
+            id=message_id, workspace_id=workspace, number_id=number_id, status="QUEUED",
+            correlation_id=ids.new_id("cor"),
+            mode="text", destination="+5511988887777", destination_kind="phone",
+            payload={"text": "x"}, deliver_at=0, next_attempt_at=0, created_at=0,
+            updated_at=0))
+    return message_id
