@@ -1,13 +1,15 @@
 """Bulk end to end (issue 9): N messages, each with its 3 customer webhooks (message.sent,
 .delivered, .read) to one loopback receiver, through the sandbox or the Meta adapter, on SQLite
 (one ``zapgate serve`` at its defaults, workers on) or PostgreSQL (the production split:
-``zapgate serve`` with ``ZAPGATE_RUN_WORKERS=0`` plus ``--pg-workers`` ``zapgate worker``
-processes, two by default, sharing a wake folder with ``serve`` as processes on one machine can).
+``zapgate serve`` with ``ZAPGATE_RUN_WORKERS=0``, ``--api-processes`` HTTP processes, plus
+``--pg-workers`` ``zapgate worker`` processes, two by default, sharing a wake folder with
+``serve`` as processes on one machine can).
 
     .venv/bin/python bench/e2e_bulk.py [--backend sqlite|postgres] [--provider sandbox|meta]
                                        [--messages 10000] [--numbers 4] [--concurrency 32]
                                        [--rate R] [--kind template|text] [--client raw|httpx]
-                                       [--timeout 900]
+                                       [--timeout 900] [--pg-workers 2] [--api-processes 1]
+                                       [--json FILE]
 
 Everything runs on this machine, on loopback: the load generator (this process: keep-alive
 connections, a minimal asyncio + httptools client by default), Zapgate, the Meta simulator
@@ -18,7 +20,8 @@ latency (client side), msg/s from the first send to the last message.read webhoo
 SENT, provider READ -> message.read webhook, webhooks/s, CPU per message of Zapgate (every
 process), PostgreSQL, the simulator, the receiver and this process. Checks (exit 1 when one
 fails): every message accepted and READ, and at the receiver exactly its message.sent,
-.delivered and .read, in that order, no duplicates. See bench/README.md.
+.delivered and .read, in that order, no duplicates. ``--json FILE`` also writes the run's key
+figures there (bench/scale_out.py reads them). See bench/README.md.
 """
 
 from __future__ import annotations
@@ -111,6 +114,14 @@ def _args() -> argparse.Namespace:
                         "worker_process=off (repeatable; the caller's ZAPGATE_* are ignored)")
     p.add_argument("--pg-workers", type=int, default=2,
                    help="--backend postgres: how many `zapgate worker` processes")
+    p.add_argument("--api-processes", type=int, default=1,
+                   help="--backend postgres: HTTP processes of `zapgate serve` (its --workers; "
+                        "ZAPGATE_RUN_WORKERS=0 still, so none of them runs a worker loop)")
+    p.add_argument("--json", type=Path, default=None, metavar="FILE",
+                   help="also write the run's key figures to FILE as JSON (rates, latencies, "
+                        "CPU per message per process kind, simulator sends, checks); with "
+                        "PostgreSQL it also samples pg_stat_activity's wait events twice a "
+                        "second during the run")
     p.add_argument("--pg-split-loops", action="store_true",
                    help="--backend postgres: the worker processes split the loops as serve's "
                         "two do (ZAPGATE_WORKER_LOOPS)")
@@ -132,6 +143,8 @@ def _args() -> argparse.Namespace:
         p.error("--messages, --numbers and --concurrency must be at least 1")
     if args.numbers > 99:
         p.error("--numbers: at most 99")
+    if args.api_processes < 1 or (args.api_processes > 1 and args.backend != "postgres"):
+        p.error("--api-processes: at least 1, and more than 1 only with --backend postgres")
     return args
 
 
@@ -204,18 +217,20 @@ class Database:
         b.say(f"dropped PostgreSQL database {self.name}")
 
 
-def postgres_cpu() -> float | None:
+def postgres_cpu() -> dict[int, float] | None:
     """CPU seconds of every PostgreSQL server process on this machine (backends, WAL writer,
-    checkpointer, autovacuum); None when they cannot be read."""
-    total, seen = 0.0, False
+    checkpointer, autovacuum), by pid; None when they cannot be read. By pid, so that a
+    backend of another database that exits during the run is left out of the difference
+    rather than subtracted from it (on a machine shared with tests, the sum alone went
+    negative)."""
+    out: dict[int, float] = {}
     for proc in psutil.process_iter(["name"]):
         if not str(proc.info.get("name") or "").startswith("postgres"):
             continue
         with contextlib.suppress(psutil.Error):
             times = proc.cpu_times()
-            total += times.user + times.system
-            seen = True
-    return total if seen else None
+            out[proc.pid] = times.user + times.system
+    return out or None
 
 
 def process_cpu(pid: int) -> tuple[float, float | None]:
@@ -352,20 +367,25 @@ class Cpu:
     sim: float = 0.0
     receiver: float = 0.0
     bench: float = 0.0
-    postgres: float | None = None  # every PostgreSQL server process
+    postgres: float | None = None  # every PostgreSQL server process (a difference)
     bench_db: dict[int, float] | None = None  # the bench database's backends, by pid
+    postgres_procs: dict[int, float] | None = None  # every PostgreSQL process, by pid
 
     def minus(self, before: Cpu) -> Cpu:
-        def sub(a: float | None, b_: float | None) -> float | None:
-            return a - b_ if a is not None and b_ is not None else None
+        def sub(after: dict[int, float] | None, earlier: dict[int, float] | None
+                ) -> dict[int, float] | None:
+            """By pid: a process that started during the run counts from 0; one that ended
+            during it is left out."""
+            if after is None or earlier is None:
+                return None
+            return {pid: cpu - earlier.get(pid, 0.0) for pid, cpu in after.items()}
 
-        db = None
-        if self.bench_db is not None and before.bench_db is not None:
-            db = {pid: cpu - before.bench_db.get(pid, 0.0) for pid, cpu in self.bench_db.items()}
+        every = sub(self.postgres_procs, before.postgres_procs)
         return Cpu(zapgate={k: v - before.zapgate.get(k, 0.0) for k, v in self.zapgate.items()},
                    sim=self.sim - before.sim, receiver=self.receiver - before.receiver,
-                   bench=self.bench - before.bench, postgres=sub(self.postgres, before.postgres),
-                   bench_db=db)
+                   bench=self.bench - before.bench,
+                   postgres=sum(every.values()) if every is not None else None,
+                   bench_db=sub(self.bench_db, before.bench_db))
 
 
 class Run:
@@ -377,6 +397,8 @@ class Run:
         self.receiver: b.Server | None = None
         self.demo: dict[str, str] = {}
         self.reconnects = 0
+        self.problems: list[str] = []  # found before the report (serve's child processes)
+        self.serve_children: dict[str, list[int]] = {}
 
     # -- deployment ----------------------------------------------------------------------
 
@@ -416,21 +438,25 @@ class Run:
         serve_settings = {"run_workers": "1" if args.backend == "sqlite" else "0", **settings}
         b.say("zapgate serve: " + " ".join(f"ZAPGATE_{k.upper()}={v}"
                                            for k, v in serve_settings.items()))
+        processes = ["--workers", str(args.api_processes)] if args.api_processes > 1 else []
         serve = self._keep(b.Server("zapgate-serve", [b.ZAPGATE, "serve", "--host", b.HOST,
-                                                      "--port", str(zg_port)],
+                                                      "--port", str(zg_port), *processes],
                                     env=b.clean_env(**serve_settings), cwd=self.work,
                                     port=zg_port).start(timeout=120))
         self.zapgate.append(serve)
         self.demo = self._banner(serve.output())
         b.say(f"  pid {serve.pid} on {serve.url}"
-              + ("" if serve_settings["run_workers"] == "1" else ", workers OFF"))
+              + ("" if serve_settings["run_workers"] == "1" else ", workers OFF")
+              + (f", {args.api_processes} HTTP processes (serve --workers "
+                 f"{args.api_processes})" if processes else ""))
         count = args.pg_workers if args.backend == "postgres" else 0
         roles = loops_for(count) if args.pg_split_loops else [""] * count
-        for loops in roles:
+        for i, loops in enumerate(roles, 1):
             extra = {"worker_loops": loops} if loops else {}
-            worker = self._keep(Worker("zapgate-workers", [b.ZAPGATE, "worker"],
-                                       env=b.clean_env(**settings, **extra), cwd=self.work,
-                                       port=0).start())
+            worker = Worker("zapgate-workers", [b.ZAPGATE, "worker"],
+                            env=b.clean_env(**settings, **extra), cwd=self.work, port=0)
+            worker.log = self.work / f"zapgate-worker-{i}.log"  # one file each (BENCH_KEEP)
+            worker = self._keep(worker.start())
             if args.pg_worker_nice:
                 psutil.Process(worker.pid).nice(args.pg_worker_nice)
             self.zapgate.append(worker)
@@ -480,11 +506,17 @@ class Run:
                         f"pid {k.pid} {' '.join(k.cmdline()[1:4])}" for k in kids))
                 elif proc.name == "zapgate-serve" and serve_runs_workers(proc):
                     b.say(f"{proc.name} runs its workers in-process")
+            if args.backend == "postgres":
+                self._check_serve_children(serve)
             numbers = await self._setup(http)
             idle = await self._idle_cpu()
             b.say(f"idle CPU before the run (2 s): zapgate {idle:.0%} of a core")
             cpu0 = await self._cpu()
             spies = self._profile()
+            load_before = os.getloadavg()
+            waits = WaitSampler(self.db) if args.json and self.db.name else None
+            if waits is not None:
+                await waits.start()
             t0 = time.time()
             sent = await self._send(http, numbers)
             accept_end = time.time()
@@ -494,6 +526,8 @@ class Run:
                   f"({len(ok_ids) / max(accept_end - t0, 1e-9):.0f}/s)")
             finished = await self._wait_reads(len(ok_ids), t0)
             cpu1 = await self._cpu()
+            if waits is not None:
+                await waits.stop()
             for proc in spies:
                 proc.wait()
             await self._settle(3 * len(ok_ids))
@@ -503,8 +537,43 @@ class Run:
             sim_stats = await self._sim_stats(t0)
         cpu = cpu1.minus(cpu0)
         report = Report(args, t0, accept_end, sent, records, rows, sim_messages, cpu,
-                        bench_send_cpu, finished, self.zapgate, self.reconnects, sim_stats)
-        return report.print()
+                        bench_send_cpu, finished, self.zapgate, self.reconnects, sim_stats,
+                        problems=list(self.problems))
+        code = report.print()
+        if args.json is not None:
+            figures = report.figures()
+            figures.update(load_before=[round(x, 2) for x in load_before],
+                           serve_children=self.serve_children,
+                           pg_waits=waits.summary() if waits is not None else None)
+            args.json.write_bytes(orjson.dumps(figures, option=orjson.OPT_INDENT_2))
+            b.say(f"figures written to {args.json}")
+        return code
+
+    def _check_serve_children(self, serve: b.Server) -> None:
+        """PostgreSQL: ``serve`` runs with ZAPGATE_RUN_WORKERS=0, so its children must be
+        exactly its --api-processes HTTP processes (uvicorn's, through multiprocessing spawn;
+        none with 1) plus multiprocessing's resource tracker, and never a worker process."""
+        kinds: dict[str, list[int]] = {}
+        for kid in psutil.Process(serve.pid).children(recursive=True):
+            with contextlib.suppress(psutil.Error):
+                cmd = " ".join(kid.cmdline())
+                kind = ("http" if "spawn_main" in cmd else "resource-tracker"
+                        if "resource_tracker" in cmd else "worker" if "worker" in cmd
+                        else "other")
+                kinds.setdefault(kind, []).append(kid.pid)
+        self.serve_children = kinds
+        want = self.args.api_processes if self.args.api_processes > 1 else 0
+        http, unexpected = kinds.get("http", []), kinds.get("worker", []) + kinds.get("other", [])
+        if want:
+            b.say(f"zapgate-serve children: {len(http)} HTTP processes (pids "
+                  f"{', '.join(map(str, http))})"
+                  + (f", resource tracker {kinds['resource-tracker'][0]}"
+                     if kinds.get("resource-tracker") else "")
+                  + (", no worker process" if not unexpected else ""))
+        if len(http) != want or unexpected:
+            self.problems.append(f"zapgate-serve children: {len(http)} HTTP processes "
+                                 f"(expected {want}), other {unexpected}")
+            b.say(f"UNEXPECTED: {self.problems[-1]}")
 
     def _profile(self) -> list[subprocess.Popen[bytes]]:
         """With --profile DIR: py-spy on every Zapgate process for --profile-seconds."""
@@ -654,12 +723,13 @@ class Run:
             # Several `zapgate worker` processes: one line for all of them.
             zapgate[proc.name] = zapgate.get(proc.name, 0.0) + own
             if kids is not None:
-                zapgate[f"{proc.name} children"] = kids
+                key = f"{proc.name} children"
+                zapgate[key] = zapgate.get(key, 0.0) + kids
         return Cpu(zapgate=zapgate,
                    sim=self.sim.cpu_seconds() if self.sim is not None else 0.0,
                    receiver=self.receiver.cpu_seconds() if self.receiver is not None else 0.0,
                    bench=self_cpu(),
-                   postgres=postgres_cpu() if self.db.name is not None else None,
+                   postgres_procs=postgres_cpu() if self.db.name is not None else None,
                    bench_db=await self.db.backend_cpu())
 
     async def _send(self, http: httpx.AsyncClient, numbers: Numbers) -> list[Sent]:
@@ -823,6 +893,71 @@ class Run:
         return result
 
 
+class WaitSampler:
+    """``--json`` on PostgreSQL: what the bench database's backends wait on, sampled from
+    pg_stat_activity twice a second from the first send to the last message.read webhook
+    (one query on its own connection to the admin database). Many backends waiting on
+    ``Lock`` at once, sample after sample, is a lock convoy."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+        self.samples = 0
+        self.active = 0  # backends active (running a statement), summed over the samples
+        self.lock = 0  # of those, waiting on a heavyweight lock (wait_event_type Lock)
+        self.lock_max = 0
+        self.events: Counter[str] = Counter()  # wait_event_type:wait_event of active ones
+        self.lock_queries: Counter[str] = Counter()  # what the lock waiters were running
+        self._task: asyncio.Task[None] | None = None
+        self._stop = asyncio.Event()
+
+    async def start(self) -> None:
+        self._task = asyncio.create_task(self._run())
+
+    async def stop(self) -> None:
+        self._stop.set()
+        if self._task is not None:
+            with contextlib.suppress(Exception):
+                await self._task
+
+    async def _run(self) -> None:
+        import asyncpg
+
+        conn = await asyncpg.connect(self.db.admin_dsn)
+        try:
+            while not self._stop.is_set():
+                rows = await conn.fetch(
+                    "SELECT state, wait_event_type, wait_event, left(query, 4000) AS query "
+                    "FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()",
+                    self.db.name)
+                active = [r for r in rows if r["state"] == "active"]
+                lock = sum(1 for r in active if r["wait_event_type"] == "Lock")
+                self.samples += 1
+                self.active += len(active)
+                self.lock += lock
+                self.lock_max = max(self.lock_max, lock)
+                self.events.update(f"{r['wait_event_type']}:{r['wait_event']}"
+                                   for r in active if r["wait_event_type"])
+                self.lock_queries.update(f"{r['wait_event']}: {_short(str(r['query']))}"
+                                         for r in active if r["wait_event_type"] == "Lock")
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._stop.wait(), 0.5)
+        finally:
+            await conn.close()
+
+    def summary(self) -> dict[str, Any]:
+        k = max(self.samples, 1)
+        return {"samples": self.samples, "active_mean": round(self.active / k, 2),
+                "lock_wait_mean": round(self.lock / k, 2), "lock_wait_max": self.lock_max,
+                "wait_events": dict(self.events.most_common(12)),
+                "lock_wait_queries": dict(self.lock_queries.most_common(8))}
+
+
+def _short(sql: str) -> str:
+    """A statement on one line, its middle (the column list) left out when long."""
+    text = " ".join(sql.split())
+    return text if len(text) <= 220 else f"{text[:70]} ... {text[-140:]}"
+
+
 @dataclass
 class SimStats:
     """What the Meta simulator saw from the first send on."""
@@ -868,6 +1003,7 @@ class Report:
     reconnects: int
     sim: SimStats | None
     problems: list[str] = field(default_factory=list)
+    _figures: dict[str, Any] = field(default_factory=dict)
 
     def print(self) -> int:
         args = self.args
@@ -963,11 +1099,92 @@ class Report:
         if n != args.messages:
             self.problems.append(f"{args.messages - n} sends not accepted")
         b.say(f"after: {b.load_line()}")
+        self._figures = self._key_figures(n, accept_s, accepted_lat, span, to_sent, to_webhook,
+                                          read_lag, hooks, statuses, wall)
         if self.problems:
             b.say("INVALID: " + "; ".join(self.problems))
             return 1
         b.say("valid: every check passed")
         return 0
+
+    def figures(self) -> dict[str, Any]:
+        """The run's key figures (``--json``), after ``print``."""
+        return {**self._figures, "valid": not self.problems, "problems": list(self.problems)}
+
+    def _key_figures(self, n: int, accept_s: float, accepted_lat: list[float],
+                     span: float | None, to_sent: list[float], to_webhook: list[float],
+                     read_lag: list[float], hooks: list[Any], statuses: Counter[str],
+                     wall: float) -> dict[str, Any]:
+        args, cpu = self.args, self.cpu
+
+        def ms(values: list[float], p: float) -> float | None:
+            value = b.percentile(values, p)
+            return None if value != value else round(value * 1000, 2)
+
+        def per_msg(seconds: float | None) -> float | None:
+            return None if seconds is None else round(seconds * 1000 / max(n, 1), 4)
+
+        serve = sum(v for k, v in cpu.zapgate.items() if k.startswith("zapgate-serve"))
+        workers = sum(v for k, v in cpu.zapgate.items() if k.startswith("zapgate-workers"))
+        sim = self.sim
+        return {
+            "setup": {"backend": args.backend, "provider": args.provider, "kind": args.kind,
+                      "messages": args.messages, "numbers": args.numbers,
+                      "concurrency": args.concurrency, "rate": args.rate,
+                      "client": args.client,
+                      "pg_workers": args.pg_workers if args.backend == "postgres" else 0,
+                      "api_processes": args.api_processes,
+                      "zapgate_settings": args.zapgate_setting,
+                      "command": " ".join([_rel(sys.executable), _rel(sys.argv[0]),
+                                           *sys.argv[1:]]),
+                      "code": b.code_line(), "cores": os.cpu_count()},
+            "accepted": n,
+            "accept_seconds": round(accept_s, 3),
+            "accept_per_s": round(n / accept_s, 1),
+            "accept_p50_ms": ms(accepted_lat, 50),
+            "accept_p99_ms": ms(accepted_lat, 99),
+            "end_to_end_seconds": round(span, 3) if span else None,
+            "end_to_end_msg_per_s": round(n / span, 1) if span else None,
+            "accept_to_sent_p50_ms": ms(to_sent, 50),
+            "accept_to_sent_p99_ms": ms(to_sent, 99),
+            "accept_to_read_webhook_p50_ms": ms(to_webhook, 50),
+            "accept_to_read_webhook_p99_ms": ms(to_webhook, 99),
+            "provider_read_to_webhook_p50_ms": ms(read_lag, 50),
+            "provider_read_to_webhook_p99_ms": ms(read_lag, 99),
+            "webhooks": len(hooks),
+            "statuses": dict(statuses),
+            "wall_seconds": round(wall, 3),
+            "cpu_ms_per_msg": {
+                "zapgate": per_msg(sum(cpu.zapgate.values())),
+                "zapgate_serve": per_msg(serve),  # serve and its children (HTTP processes)
+                "zapgate_workers": per_msg(workers),  # the `zapgate worker` processes
+                "zapgate_by_process": {k: per_msg(v) for k, v in cpu.zapgate.items()},
+                "postgres_backends": per_msg(sum(cpu.bench_db.values())
+                                             if cpu.bench_db is not None else None),
+                "postgres_all": per_msg(cpu.postgres),
+                "simulator": per_msg(cpu.sim) if sim is not None else None,
+                "receiver": per_msg(cpu.receiver),
+                "load_generator": per_msg(cpu.bench),
+                "load_generator_while_sending": per_msg(self.bench_send_cpu),
+            },
+            "cpu_share_of_a_core": {
+                "zapgate": round(sum(cpu.zapgate.values()) / max(wall, 1e-9), 3),
+                "postgres_all": (round(cpu.postgres / max(wall, 1e-9), 3)
+                                 if cpu.postgres is not None else None),
+            },
+            "postgres_connections": len(cpu.bench_db) if cpu.bench_db is not None else None,
+            "simulator": None if sim is None else {
+                "sends": sim.sends, "distinct_recipients": sim.destinations, "messages": n,
+                "duplicate_sends": sim.sends - sim.destinations,
+                "webhook_posts": sim.posts, "statuses": sim.statuses,
+                "posts_retried": sim.retried, "posts_not_2xx": sim.not_2xx,
+                "other_calls": dict(sim.other)},
+            "reconnects": self.reconnects,
+            "finished": self.finished,
+            "log_errors": {proc.name: proc.error_summary(limit=20) for proc in self.zapgate
+                           if proc.error_lines()},
+            "load_after": [round(x, 2) for x in os.getloadavg()],
+        }
 
     def _by_message(self, ids: set[str]) -> tuple[dict[str, list[tuple[float, str, str, str]]],
                                                   Counter[str]]:

@@ -81,8 +81,9 @@ Meta control routes:
   ``message_template_status_update`` webhook (``entry[].id`` = WABA id).
 * ``GET  /_sim/messages``      sent messages (``?id=``, ``?to=``): ``{id, phoneNumberId, to, waId,
   type, request, failure, statuses: [{status, timestamp, posted, attempts, httpStatus,
-  postedAt}]}`` (``postedAt``: unix seconds when the callback carrying the status was
-  first posted).
+  postedAt}], at}`` (``postedAt``: unix seconds when the callback carrying the status was
+  first posted; ``at``: unix seconds when the send was accepted, after any ``slow`` fault).
+  Sends refused with an error (130429, 131056, ...) are not listed: ``/_sim/requests`` has them.
 * ``POST /_sim/windows``       ``{phoneNumberId?, user, openedAt? (unix s), open?: false}`` open,
   back-date or close a customer-service window without an inbound message.
 * ``POST /_sim/verify``        ``{"verifyToken", "url"?}`` -> runs the ``hub.mode=subscribe``
