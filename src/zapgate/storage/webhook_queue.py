@@ -10,15 +10,18 @@ Unblocking a chain's head is always safe (nothing earlier is pending) and idempo
 On PostgreSQL, queueing and finishing run in different transactions at the same time; without
 care a delivery could be queued blocked behind one that is finishing while the finisher looks
 for a next that it cannot see yet, and wait forever. So whoever queues into a chain holds a
-shared advisory lock until it commits, and whoever finishes takes the exclusive one as the first
-statement of its transaction: a finisher then sees every queued delivery committed, and a queuer
-that starts later sees the finished one. Finishers hold nothing else while they wait for it, so
-the two can never wait on each other in a cycle. SQLite serialises writers; it needs none of
-this.
+shared advisory lock on that chain until it commits, and whoever finishes deliveries first
+tries the exclusive lock of each of their chains: a finisher then sees every delivery queued
+into the chains it holds, and a queuer that comes later sees the finished one. The locks are
+per chain (a hash of endpoint and order key), so work on different messages never waits on
+each other, and a finisher never waits at all: the deliveries whose chain it could not take
+are left for its next batch. Queuers take their locks in key order and finishers never block,
+so no cycle can form. SQLite serialises writers; it needs none of this.
 """
 
 from __future__ import annotations
 
+import zlib
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -30,9 +33,9 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from zapgate.storage import tables as t
 from zapgate.storage.lists import among
 
-# pg_advisory_xact_lock key for "webhook chains" (an arbitrary constant, "zgwh").
-CHAIN_LOCK_KEY = 0x7A67_7768
-_LOCKED = "zapgate.webhook_chain_lock"
+# pg_advisory_xact_lock(classid, objid): the class of webhook-chain locks ("zgwh"); the object
+# is a 32-bit hash of the chain (a collision only makes two chains share a lock).
+CHAIN_LOCK_CLASS = 0x7A67_7768
 
 Chain = tuple[str, str]  # (endpoint id, order key)
 # Written as the partial index ``ix_webhook_deliveries_ready`` is, literally: the planners
@@ -46,23 +49,41 @@ def _postgres(conn: AsyncConnection) -> bool:
     return conn.dialect.name == "postgresql"
 
 
-async def hold_for_queueing(conn: AsyncConnection) -> None:
-    """Before reading a chain to queue into it (shared; once per transaction)."""
+class ChainBusy(Exception):
+    """A delivery's chain was being queued into: finish it in a later transaction."""
+
+
+def chain_key(chain: Chain) -> int:
+    """The chain's advisory lock object id (a signed 32-bit hash)."""
+    value = zlib.crc32(f"{chain[0]}\x00{chain[1]}".encode())
+    return value - (1 << 32) if value >= 1 << 31 else value
+
+
+async def hold_for_queueing(conn: AsyncConnection, chains: Iterable[Chain]) -> None:
+    """Before reading chains to queue into them: their shared locks, in key order, held until
+    the transaction ends (one statement)."""
     if not _postgres(conn):
         return
-    transaction = conn.get_transaction()
-    if conn.info.get(_LOCKED) is transaction:
-        return
-    await conn.execute(sa.text("SELECT pg_advisory_xact_lock_shared(:key)"),
-                       {"key": CHAIN_LOCK_KEY})
-    conn.info[_LOCKED] = transaction
+    keys = sorted({chain_key(chain) for chain in chains})
+    if keys:
+        await conn.execute(sa.text(
+            "SELECT pg_advisory_xact_lock_shared(:cls, k) "
+            "FROM unnest(CAST(:keys AS integer[])) AS k"), {"cls": CHAIN_LOCK_CLASS, "keys": keys})
 
 
-async def hold_for_finishing(conn: AsyncConnection) -> None:
-    """The first statement of a transaction that finishes deliveries (exclusive)."""
-    if _postgres(conn):
-        await conn.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"),
-                           {"key": CHAIN_LOCK_KEY})
+async def hold_for_finishing(conn: AsyncConnection, chains: Iterable[Chain]) -> set[Chain]:
+    """The first statement of a transaction that finishes deliveries: the exclusive lock of
+    each chain it can take now, without waiting (one statement); the chains held. A chain
+    whose lock a queuer holds is not held: finish its deliveries in a later transaction."""
+    wanted = set(chains)
+    if not _postgres(conn) or not wanted:
+        return wanted
+    keys = sorted({chain_key(chain) for chain in wanted})
+    rows = await conn.execute(sa.text(
+        "SELECT k, pg_try_advisory_xact_lock(:cls, k) AS held "
+        "FROM unnest(CAST(:keys AS integer[])) AS k"), {"cls": CHAIN_LOCK_CLASS, "keys": keys})
+    held = {row.k for row in rows if row.held}
+    return {chain for chain in wanted if chain_key(chain) in held}
 
 
 async def busy_chains_of(conn: AsyncConnection, chains: Iterable[Chain]) -> set[Chain]:
@@ -70,7 +91,7 @@ async def busy_chains_of(conn: AsyncConnection, chains: Iterable[Chain]) -> set[
     wanted = set(chains)
     if not wanted:
         return set()
-    await hold_for_queueing(conn)
+    await hold_for_queueing(conn, wanted)
     d = t.webhook_deliveries.c
     rows = (await conn.execute(sa.select(d.endpoint_id, d.order_key).distinct().where(
         among(conn, d.endpoint_id, sorted({e for e, _ in wanted})),

@@ -62,6 +62,8 @@ LEASE_MARGIN_SECONDS = 15.0
 # Retries are spread by up to this fraction (never earlier than the schedule), so deliveries
 # that failed together against a recovering endpoint do not all come back in the same instant.
 RETRY_JITTER = 0.1
+# A finished attempt whose chain is being queued into waits this long before its next batch.
+CHAIN_BUSY_RETRY_SECONDS = 0.005
 USER_AGENT = f"Zapgate-Webhooks/{__version__}"
 
 
@@ -353,8 +355,15 @@ class WebhookSender:
         now = self._c.clock.now_ms()
         status, next_at = self._next_state(job, outcome, now)
         record = _Record(job, outcome, status, next_at, now)
-        # Group commit: the attempts finishing together are recorded in one transaction.
-        await self._records.submit(record)
+        # Group commit: the attempts finishing together are recorded in one transaction. One
+        # whose chain a transaction queueing into it holds at that moment goes with a later
+        # batch (the queuer commits within milliseconds).
+        while True:
+            try:
+                await self._records.submit(record)
+                break
+            except webhook_queue.ChainBusy:
+                await asyncio.sleep(CHAIN_BUSY_RETRY_SECONDS)
         disabled = record.disabled
         self._c.metrics.webhook_attempts.labels(outcome.metric_label).inc()
         self._c.metrics.webhook_latency.observe(outcome.duration_ms / 1000)
@@ -371,7 +380,14 @@ class WebhookSender:
                              records: list[_Record]) -> list[Exception | None]:
         """A batch of finished attempts in a constant number of statements (plus a few for
         each failed one, the rare path that may disable an endpoint)."""
-        await webhook_queue.hold_for_finishing(conn)
+        held = await webhook_queue.hold_for_finishing(
+            conn, {(r.job.endpoint_id, r.job.order_key) for r in records})
+        results: list[Exception | None] = [
+            None if (r.job.endpoint_id, r.job.order_key) in held else webhook_queue.ChainBusy()
+            for r in records]
+        records = [r for r, busy in zip(records, results, strict=True) if busy is None]
+        if not records:
+            return results
         now = max(r.now for r in records)
         # Endpoint rows first, then the deliveries: the same lock order as deleting an
         # endpoint (which cascades to its deliveries), so the two cannot deadlock.
@@ -396,7 +412,7 @@ class WebhookSender:
         await webhook_queue.unblock_heads(conn, [
             (r.job.endpoint_id, r.job.order_key) for r in records
             if r.status != "PENDING" and r.job.delivery_id in live])
-        return [None] * len(records)
+        return results
 
     def _next_state(self, job: Job, outcome: Outcome, now: int) -> tuple[str, int | None]:
         if outcome.ok:
