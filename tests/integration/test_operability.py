@@ -123,3 +123,36 @@ def test_the_database_pool_size_is_a_setting(make_settings):
     assert (size, overflow) == (expected, expected)
     with pytest.raises(ValidationError):
         Settings(db_pool_size=0)
+
+
+def test_an_unexpected_error_on_any_route_is_answered_and_logged_once(make_settings, caplog):
+    """What no handler expected answers 500 ``INTERNAL_ERROR`` in the error shape, with the
+    request id, and is logged once with its traceback; it is not raised on to the server
+    (which would log it a second time)."""
+    import asyncio
+
+    import httpx
+
+    from zapgate.web.app import create_app
+
+    app = create_app(make_settings())
+
+    async def boom() -> None:
+        raise RuntimeError("kaput")
+
+    app.add_api_route("/v1/boom", boom)
+
+    async def call() -> httpx.Response:
+        # raise_app_exceptions: an exception that reached the server would fail the call.
+        transport = httpx.ASGITransport(app=app, raise_app_exceptions=True)
+        async with httpx.AsyncClient(transport=transport, base_url="http://zg") as client:
+            return await client.get("/v1/boom")
+
+    with caplog.at_level(logging.ERROR):
+        r = asyncio.run(call())
+    assert r.status_code == 500
+    assert r.json() == {"error": "Internal server error", "code": "INTERNAL_ERROR"}
+    assert r.headers["x-request-id"]
+    logged = [rec for rec in caplog.records if rec.levelno >= logging.ERROR]
+    assert [rec.getMessage() for rec in logged] == ["unhandled error in GET /v1/boom"]
+    assert logged[0].exc_info is not None and "kaput" in str(logged[0].exc_info[1])

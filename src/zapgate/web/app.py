@@ -2,16 +2,12 @@
 
 from __future__ import annotations
 
-import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
-from starlette.requests import Request
-from starlette.responses import Response
-from starlette.types import ASGIApp, Receive, Scope, Send
 
 from zapgate import __version__
 from zapgate.container import Container, build_container
@@ -23,39 +19,6 @@ from zapgate.web.api.v1 import analytics, api_keys, messages, numbers, sandbox, 
 from zapgate.web.middleware import GuardMiddleware, RateLimiter
 from zapgate.web.ops import router as ops_router
 from zapgate.workers.build import build_runner
-
-_log = logging.getLogger("zapgate")
-
-
-class ZapgateApp(FastAPI):
-    """FastAPI, plus a few hot endpoints served before its middleware stack and router.
-
-    ``POST /v1/messages/send`` is the one path every client hammers; going through FastAPI's
-    dozen middleware layers and dependency solving cost about as much CPU as the send itself.
-    Its documented FastAPI route stays in the OpenAPI document and behaves identically.
-    """
-
-    fast_paths: dict[tuple[str, str], ASGIApp]
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http":
-            handler = self.fast_paths.get((scope["method"], scope["path"]))
-            if handler is not None:
-                scope["app"] = self
-                await handler(scope, receive, send)
-                return
-        await super().__call__(scope, receive, send)
-
-
-def _plain_endpoint(endpoint: Callable[[Request], Awaitable[Response]]) -> ASGIApp:
-    """An endpoint as ASGI without Starlette's exception wrapper (the endpoint answers every
-    error itself)."""
-
-    async def app(scope: Scope, receive: Receive, send: Send) -> None:
-        response = await endpoint(Request(scope, receive, send))
-        await response(scope, receive, send)
-
-    return app
 
 
 def create_app(settings: Settings | None = None, *, container: Container | None = None,
@@ -80,7 +43,7 @@ def create_app(settings: Settings | None = None, *, container: Container | None 
                 await runner.stop()
             await container.close()
 
-    app = ZapgateApp(title="Zapgate", version=__version__, lifespan=lifespan,
+    app = FastAPI(title="Zapgate", version=__version__, lifespan=lifespan,
                   description="Self-hosted WhatsApp gateway speaking the Pilot Status API v1. "
                               "Authenticate with the `x-api-key` header.",
                   docs_url=None, redoc_url=None)
@@ -91,10 +54,9 @@ def create_app(settings: Settings | None = None, *, container: Container | None 
                               if settings.rate_limit_per_second > 0 else None)
     web_errors.install(app)
     app.add_middleware(GuardMiddleware, max_body_bytes=settings.max_body_bytes)
-    app.fast_paths = {key: GuardMiddleware(_plain_endpoint(endpoint),
-                                           max_body_bytes=settings.max_body_bytes)
-                      for key, endpoint in messages.FAST_PATHS.items()}
-    for module in (numbers, api_keys, messages, templates, webhooks, sandbox, analytics):
+    # The messages router first: the router tries routes in order, and POST
+    # /v1/messages/send is the one every client hammers.
+    for module in (messages, numbers, api_keys, templates, webhooks, sandbox, analytics):
         app.include_router(module.router)
     app.include_router(callbacks.router)
     app.include_router(ops_router)

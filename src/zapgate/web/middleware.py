@@ -8,7 +8,7 @@ import time
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from zapgate import errors
-from zapgate.web.errors import error_response
+from zapgate.web.errors import error_response, unexpected_response
 
 
 class RateLimiter:
@@ -93,6 +93,15 @@ class GuardMiddleware:
             if started:
                 raise
             await error_response(exc)(scope, receive, send_with_headers)
+        except Exception as exc:
+            # What no handler expected, for every route: 503 while the database is away
+            # (logged once per outage), else 500 with the traceback logged once, here (past
+            # this point Starlette would answer and then re-raise it to the server, which
+            # logs it again).
+            if started:
+                raise
+            where = f"{scope.get('method', '')} {scope['path']}"
+            await unexpected_response(exc, where)(scope, receive, send_with_headers)
 
 
 class BodyTooLarge(errors.PayloadTooLarge):
