@@ -929,7 +929,7 @@ def _periodic(container: Container, number_ids: list[str], label: list[str],
 
     async def webhook_backlog() -> None:
         async with c.db.read() as conn:
-            await webhook_queue.backlog(conn)
+            await webhook_queue.backlog(conn, sweeper_module.GAUGE_CAP)
 
     return [
         ("LeaseKeeper.refresh (every number_lease_seconds / 3)", lambda: keeper.refresh(force=True)),

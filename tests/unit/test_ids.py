@@ -20,3 +20,14 @@ def test_a_later_millisecond_sorts_after_an_earlier_one() -> None:
 def test_prefixed_ids_are_unique_under_a_burst() -> None:
     made = [ids.new_id("whd") for _ in range(20_000)]
     assert len(set(made)) == len(made) and made == sorted(made)
+
+
+def test_floor_splits_ids_by_creation_time() -> None:
+    """Every id made before ``ms`` sorts below ``floor(prefix, ms)``, every one made at or
+    after it above: retention deletes by a primary-key range."""
+    ms = 1_700_000_000_000
+    before = [f"msg_{ids.ulid(ms - 1)}" for _ in range(100)]
+    after = [f"msg_{ids.ulid(at)}" for at in (ms, ms, ms + 1)]
+    cut = ids.floor("msg", ms)
+    assert all(i < cut for i in before) and all(i >= cut for i in after)
+    assert len(cut) == len(before[0])

@@ -205,7 +205,7 @@ messages = sa.Table(
     sa.Index("ix_messages_number_created", "number_id", "created_at"),
     sa.Index("ix_messages_workspace_created", "workspace_id", "created_at"),
     # Deadline sweeps.
-    sa.Index("ix_messages_status_until", "status", "deliver_until"),
+    sa.Index("ix_messages_status_until", "status", "deliver_until", "deliver_at"),
     # PII redaction sweeps: a number's rows not redacted yet, oldest first.
     sa.Index("ix_messages_number_redacted", "number_id", "redacted_at", "created_at"),
 )
@@ -278,6 +278,10 @@ provider_events = sa.Table(
     sa.Column("error", sa.Text, nullable=True),
     sa.Column("created_at", Ms, nullable=False),
     sa.Index("ix_provider_events_due", "processed_at", "due_at"),
+    # The inbox's claim: the due head of the unapplied events in order, whatever the backlog.
+    sa.Index("ix_provider_events_unapplied", "due_at", "id",
+             postgresql_where=sa.text("processed_at IS NULL"),
+             sqlite_where=sa.text("processed_at IS NULL")),
 )
 
 webhook_endpoints = sa.Table(

@@ -9,12 +9,15 @@ from typing import Any
 import sqlalchemy as sa
 
 from zapgate.container import Container
+from zapgate.domain import ids
 from zapgate.domain.lifecycle import Status
 from zapgate.services import lifecycle, redaction
 from zapgate.storage import message_store, webhook_queue
 from zapgate.storage import tables as t
 
 BATCH = 500
+# The queue gauges count up to this many rows (beyond, they read this number).
+GAUGE_CAP = 100_000
 
 
 class Sweeper:
@@ -45,15 +48,24 @@ class Sweeper:
         m = t.messages.c
         max_age = int(self._c.settings.never_attempted_max_age_seconds * 1000)
         not_leased = sa.or_(m.lease_until.is_(None), m.lease_until < now)
-        queued_late = sa.and_(m.status == "QUEUED", not_leased, sa.or_(
-            m.deliver_until <= now,
-            sa.and_(m.deliver_until.is_(None), m.deliver_at <= now - max_age)))
-        sent_late = sa.and_(m.status == "SENT", m.deliver_until <= now)
+        # Three range reads of ix_messages_status_until (status, deliver_until, deliver_at),
+        # each bounded by what is due, whatever the backlog behind it: queued past deliverUntil;
+        # queued with no deliverUntil for longer than the maximum age; sent past deliverUntil.
+        due = [
+            sa.and_(m.status == "QUEUED", m.deliver_until <= now, not_leased),
+            sa.and_(m.status == "QUEUED", m.deliver_until.is_(None),
+                    m.deliver_at <= now - max_age, not_leased),
+            sa.and_(m.status == "SENT", m.deliver_until <= now),
+        ]
         webhooks = 0
+        ids_: list[str] = []
         # Find candidates without the write lock; each is re-checked under it.
         async with self._c.db.read() as conn:
-            ids_ = (await conn.execute(sa.select(m.id).where(sa.or_(queued_late, sent_late))
-                                       .limit(BATCH))).scalars().all()
+            for late in due:
+                ids_ += (await conn.execute(sa.select(m.id).where(late)
+                                            .limit(BATCH - len(ids_)))).scalars().all()
+                if len(ids_) >= BATCH:
+                    break
         if not ids_:
             return 0
         async with self._c.db.write() as conn:
@@ -106,21 +118,27 @@ class Sweeper:
             await redaction.redact_inbound(conn, policies, now_ms=now, limit=BATCH)
 
     async def _purge_old(self, now: int) -> None:
-        """Retention: finished messages, webhook logs and applied provider events, in batches."""
+        """Retention, in batches: finished messages and webhook deliveries (with their
+        attempts) by creation time, a range of their time-ordered ids; applied provider events
+        by when they were applied. Each read is a range of an index bounded by what is old
+        enough, not a scan of the history still kept."""
         s = self._c.settings
         day = 86_400_000
         m, d, e = t.messages.c, t.webhook_deliveries.c, t.provider_events.c
         targets = [
-            (t.messages, m.id, sa.and_(m.status.in_(("READ", "FAILED", "CANCELED", "DELIVERED")),
-                                       m.updated_at < now - int(s.message_retention_days * day))),
-            (t.webhook_deliveries, d.id, sa.and_(d.status != "PENDING", d.updated_at
-                                                 < now - int(s.webhook_log_retention_days * day))),
+            (t.messages, m.id, sa.and_(
+                m.id < ids.floor("msg", now - int(s.message_retention_days * day)),
+                m.status.in_(("READ", "FAILED", "CANCELED", "DELIVERED")))),
+            (t.webhook_deliveries, d.id, sa.and_(
+                d.id < ids.floor("whd", now - int(s.webhook_log_retention_days * day)),
+                d.status != "PENDING")),
             (t.provider_events, e.id, sa.and_(e.processed_at.is_not(None), e.processed_at
                                               < now - int(s.provider_event_retention_days * day))),
         ]
         for table, key, old in targets:
             async with self._c.db.write() as conn:
-                ids_ = (await conn.execute(sa.select(key).where(old).limit(BATCH))).scalars().all()
+                ids_ = (await conn.execute(sa.select(key).where(old).order_by(key)
+                                           .limit(BATCH))).scalars().all()
                 if ids_:
                     if table is t.webhook_deliveries:
                         await conn.execute(sa.delete(t.webhook_attempts).where(
@@ -128,17 +146,26 @@ class Sweeper:
                     await conn.execute(sa.delete(table).where(key.in_(ids_)))
 
     async def _gauges(self, now: int) -> None:
-        m = t.messages.c
+        """Queue gauges at a cost bounded by a constant, not by the backlog: each depth counts
+        at most GAUGE_CAP rows; the oldest due message is the head of each number's queue (one
+        index probe per number)."""
+        m, n = t.messages.c, t.numbers.c
+        head = (sa.select(m.next_attempt_at)
+                .where(m.number_id == n.id, m.status == "QUEUED")
+                .order_by(m.next_attempt_at).limit(1).scalar_subquery())
+        depths: dict[str, int] = {}
         async with self._c.db.read() as conn:
-            counts = (await conn.execute(sa.select(m.status, sa.func.count()).where(
-                m.status.in_(("QUEUED", "SENT"))).group_by(m.status))).all()
-            oldest = (await conn.execute(sa.select(sa.func.min(m.next_attempt_at)).where(
-                m.status == "QUEUED", m.next_attempt_at <= now))).scalar()
-            backlog = await webhook_queue.backlog(conn)
-        by_status: dict[str, int] = {str(s): int(n) for s, n in counts}
-        for status in ("QUEUED", "SENT"):
-            self._c.metrics.queue_depth.labels(status).set(by_status.get(status, 0))
-        self._c.metrics.oldest_queued_age.set(0 if oldest is None else (now - oldest) / 1000)
+            for status in ("QUEUED", "SENT"):
+                capped = (sa.select(sa.literal(1)).select_from(t.messages)
+                          .where(m.status == status).limit(GAUGE_CAP).subquery())
+                depths[status] = int((await conn.execute(
+                    sa.select(sa.func.count()).select_from(capped))).scalar_one())
+            oldest = (await conn.execute(sa.select(sa.func.min(head)))).scalar()
+            backlog = await webhook_queue.backlog(conn, GAUGE_CAP)
+        for status, depth in depths.items():
+            self._c.metrics.queue_depth.labels(status).set(depth)
+        due = oldest is not None and oldest <= now
+        self._c.metrics.oldest_queued_age.set((now - oldest) / 1000 if due else 0)
         self._c.metrics.webhook_backlog.set(backlog)
 
 

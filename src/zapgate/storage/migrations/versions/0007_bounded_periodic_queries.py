@@ -1,0 +1,35 @@
+"""Periodic queries bounded by their batch, not by the backlog: the expiry of messages never
+attempted reads a range of (status, deliver_until, deliver_at) rather than every queued message,
+and the inbox claims the due head of the unapplied provider events through a partial index
+(it sorted every due event, per batch)
+
+Revision ID: 0007
+Revises: 0006
+Create Date: 2026-12-05 09:00:00
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0007"
+down_revision = "0006"
+branch_labels = None
+depends_on = None
+
+UNAPPLIED = "processed_at IS NULL"
+
+
+def upgrade() -> None:
+    op.drop_index("ix_messages_status_until", table_name="messages")
+    op.create_index("ix_messages_status_until", "messages",
+                    ["status", "deliver_until", "deliver_at"])
+    op.create_index("ix_provider_events_unapplied", "provider_events", ["due_at", "id"],
+                    postgresql_where=sa.text(UNAPPLIED), sqlite_where=sa.text(UNAPPLIED))
+
+
+def downgrade() -> None:
+    op.drop_index("ix_provider_events_unapplied", table_name="provider_events")
+    op.drop_index("ix_messages_status_until", table_name="messages")
+    op.create_index("ix_messages_status_until", "messages", ["status", "deliver_until"])
