@@ -148,6 +148,10 @@ template_versions = sa.Table(
     sa.UniqueConstraint("template_id", "version"),
 )
 
+# Written as the partial index says it, literally (SQLite matches a partial index's predicate
+# only to the same terms in a query).
+UNREDACTED = "redacted_at IS NULL AND status <> 'QUEUED'"
+
 messages = sa.Table(
     "messages",
     metadata,
@@ -206,8 +210,10 @@ messages = sa.Table(
     sa.Index("ix_messages_workspace_created", "workspace_id", "created_at"),
     # Deadline sweeps.
     sa.Index("ix_messages_status_until", "status", "deliver_until", "deliver_at"),
-    # PII redaction sweeps: a number's rows not redacted yet, oldest first.
-    sa.Index("ix_messages_number_redacted", "number_id", "redacted_at", "created_at"),
+    # PII redaction sweeps: a number's rows not redacted yet and out of the queue, oldest
+    # first (the queue, however long, is not in it: it is not redacted until sent).
+    sa.Index("ix_messages_unredacted", "number_id", "created_at",
+             postgresql_where=sa.text(UNREDACTED), sqlite_where=sa.text(UNREDACTED)),
 )
 
 # Labels of a message, one row each, so the log can filter by label with an index.

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+import orjson
 import sqlalchemy as sa
 
 from zapgate.container import Container
@@ -16,8 +17,8 @@ from zapgate.storage import message_store, webhook_queue
 from zapgate.storage import tables as t
 
 BATCH = 500
-# The queue gauges count up to this many rows (beyond, they read this number).
-GAUGE_CAP = 100_000
+# The queue gauges count exactly up to this many rows (beyond: an estimate, or the cap).
+GAUGE_CAP = 10_000
 
 
 class Sweeper:
@@ -146,27 +147,42 @@ class Sweeper:
                     await conn.execute(sa.delete(table).where(key.in_(ids_)))
 
     async def _gauges(self, now: int) -> None:
-        """Queue gauges at a cost bounded by a constant, not by the backlog: each depth counts
-        at most GAUGE_CAP rows; the oldest due message is the head of each number's queue (one
-        index probe per number)."""
+        """Queue gauges at a cost bounded by a constant, not by the backlog: each depth is
+        counted exactly up to GAUGE_CAP rows, and beyond it PostgreSQL's planner estimates it
+        (SQLite reports the cap); the oldest due message is the head of each number's queue
+        (one index probe per number)."""
         m, n = t.messages.c, t.numbers.c
         head = (sa.select(m.next_attempt_at)
                 .where(m.number_id == n.id, m.status == "QUEUED")
-                .order_by(m.next_attempt_at).limit(1).scalar_subquery())
+                .order_by(m.next_attempt_at).limit(1)
+                .correlate(t.numbers).scalar_subquery())
         depths: dict[str, int] = {}
         async with self._c.db.read() as conn:
             for status in ("QUEUED", "SENT"):
-                capped = (sa.select(sa.literal(1)).select_from(t.messages)
-                          .where(m.status == status).limit(GAUGE_CAP).subquery())
-                depths[status] = int((await conn.execute(
-                    sa.select(sa.func.count()).select_from(capped))).scalar_one())
-            oldest = (await conn.execute(sa.select(sa.func.min(head)))).scalar()
+                depths[status] = await _capped_count(
+                    conn, sa.select(sa.literal(1)).select_from(t.messages)
+                    .where(m.status == status))
+            oldest = (await conn.execute(sa.select(sa.func.min(head))
+                                         .select_from(t.numbers))).scalar()
             backlog = await webhook_queue.backlog(conn, GAUGE_CAP)
         for status, depth in depths.items():
             self._c.metrics.queue_depth.labels(status).set(depth)
         due = oldest is not None and oldest <= now
         self._c.metrics.oldest_queued_age.set((now - oldest) / 1000 if due else 0)
         self._c.metrics.webhook_backlog.set(backlog)
+
+
+async def _capped_count(conn: Any, rows: sa.Select[Any]) -> int:
+    """How many rows ``rows`` gives: exact up to GAUGE_CAP; past it, PostgreSQL's estimate
+    (EXPLAIN: no row is read), SQLite's cap."""
+    counted = int((await conn.execute(sa.select(sa.func.count()).select_from(
+        rows.limit(GAUGE_CAP).subquery()))).scalar_one())
+    if counted < GAUGE_CAP or conn.dialect.name != "postgresql":
+        return counted
+    compiled = rows.compile(dialect=conn.dialect, compile_kwargs={"literal_binds": True})
+    plan = (await conn.execute(sa.text(f"EXPLAIN (FORMAT JSON) {compiled}"))).scalar_one()
+    plan = orjson.loads(plan) if isinstance(plan, str | bytes) else plan
+    return max(counted, int(plan[0]["Plan"]["Plan Rows"]))
 
 
 def _expiry(row: Any, now: int) -> lifecycle.Change | None:
