@@ -212,11 +212,13 @@ def test_after_a_long_idle_the_gap_pacer_still_lets_one_message_through() -> Non
 # -- what the dispatcher builds from the defaults -------------------------------------------------
 
 def test_default_pacing_of_each_provider(make_settings: Callable[..., Any]) -> None:
-    """Meta: a bucket of 80 msg/s (burst 80), 32 in flight; Evolution: one in flight, 0.5 msg/s
-    with jitter 0.5, which the dispatcher paces with a GapPacer (gaps of 1-3 s above)."""
+    """Meta: a bucket of 80 msg/s (burst 80), at least 32 in flight and a second of the pace;
+    Evolution: one in flight, 0.5 msg/s with jitter 0.5, which the dispatcher paces with a
+    GapPacer (gaps of 1-3 s above)."""
     registry = build_registry(make_settings())
     meta = registry.get("meta").capabilities(official=True)
-    assert (meta.default_pace_per_second, meta.max_in_flight, meta.pace_jitter) == (80, 32, 0)
+    assert (meta.default_pace_per_second, meta.max_in_flight, meta.in_flight_seconds,
+            meta.pace_jitter) == (80, 32, 1.0, 0)
     for kind in ("evolution-v2", "evolution-go"):
         caps = registry.get(kind).capabilities(official=False)
         assert (caps.default_pace_per_second, caps.max_in_flight, caps.pace_jitter) == \

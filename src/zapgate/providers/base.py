@@ -16,6 +16,10 @@ class Capabilities:
     mark_read_on_send: bool
     default_pace_per_second: float
     max_in_flight: int
+    # Sends kept in flight per number: at least the pace times this many seconds (so that a
+    # number at 80 or 1,000 msg/s is not held back by the provider's round trip), and at least
+    # ``max_in_flight``. 0: ``max_in_flight`` only.
+    in_flight_seconds: float = 0.0
     # Relative jitter of the gap between two sends: 0.5 at 0.5 msg/s gives gaps of 1-3 s.
     pace_jitter: float = 0.0
     # Send modes the provider can carry (checked at accept time).

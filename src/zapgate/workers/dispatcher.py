@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -115,8 +116,12 @@ class Dispatcher:
     def _caps(self, number: Any) -> Capabilities:
         return self._c.providers.get(number.provider).capabilities(official=bool(number.official))
 
+    @staticmethod
+    def _rate(number: Any, caps: Capabilities) -> float:
+        return float(number.pace_per_second or caps.default_pace_per_second)
+
     def _bucket(self, number: Any, caps: Capabilities) -> Pacer:
-        rate = number.pace_per_second or caps.default_pace_per_second
+        rate = self._rate(number, caps)
         bucket = self._buckets.get(number.id)
         if bucket is None or bucket.rate != rate:
             bucket = self._buckets[number.id] = (
@@ -136,8 +141,8 @@ class Dispatcher:
             return 0  # the lease is late to renew: no new sends until it is
         caps = self._caps(number)
         in_flight = self._in_flight.setdefault(number.id, set())
-        capacity = caps.max_in_flight - len(in_flight)
         bucket = self._bucket(number, caps)
+        capacity = _in_flight_limit(caps, bucket.rate) - len(in_flight)
         tokens = bucket.available()
         if capacity <= 0:
             return 0
@@ -185,7 +190,7 @@ class Dispatcher:
             in_flight.discard(message.destination)
             # Claim again once half of the number's slots are free, so that a claim (a read and
             # a write per number) starts a batch, not one message per call that returns.
-            if len(in_flight) <= caps.max_in_flight // 2:
+            if len(in_flight) <= _in_flight_limit(caps, self._rate(number, caps)) // 2:
                 self.wake.set()
 
     async def _deliver_one(self, number: Any, caps: Capabilities, message: Any) -> None:
@@ -325,6 +330,10 @@ class Dispatcher:
 
     def _wake_in(self, seconds: float) -> None:
         asyncio.get_running_loop().call_later(max(0.001, seconds), self.wake.set)
+
+
+def _in_flight_limit(caps: Capabilities, rate: float) -> int:
+    return max(caps.max_in_flight, math.ceil(rate * caps.in_flight_seconds))
 
 
 @dataclass(frozen=True)

@@ -7,6 +7,7 @@ at scale: bench/pacing.py."""
 
 from __future__ import annotations
 
+import datetime as dt
 import itertools
 from collections.abc import Callable
 from typing import Any
@@ -101,6 +102,31 @@ def test_an_official_numbers_queue_goes_out_no_faster_than_its_pace(
     # which shares this process; all 40 at once would be 40).
     worst = max(sum(1 for t in times if start <= t < start + 1) for start in times)
     assert worst <= 20 + 10, times
+
+
+def test_a_meta_number_keeps_a_second_of_its_pace_in_flight(
+        make_world: Callable[..., World]) -> None:
+    """50 messages due at once at 60 msg/s, every send answered 1.5 s late: the number keeps
+    60 sends in flight (a second of its pace, above the floor of 32), so all 50 reach Meta
+    together; with 32 in flight the 33rd could only start once an answer came, 1.5 s on."""
+    meta = make_world("meta")
+    r = meta.api.patch(f"/v1/numbers/{meta.number['id']}", meta.tenant["key"],
+                       json={"pacePerSecond": 60})
+    assert r.status_code == 200, r.text
+    contacts = [f"+55119730000{i:02d}" for i in range(50)]
+    for contact in contacts:
+        meta.inbound(contact, "oi")
+    meta.wait_events(lambda e: e["event"] == "message.received", count=len(contacts))
+    meta.control("POST", "/_sim/faults", {"kind": "slow", "delayMs": 1500, "path": "/messages",
+                                          "times": 50})
+    due = (dt.datetime.now(dt.UTC) + dt.timedelta(seconds=3)).isoformat()
+    ids = [meta.send_accepted({"destinationNumber": c, "text": "wide", "deliverAt": due})
+           for c in contacts]
+    for message_id in ids:
+        meta.wait_status(message_id, "SENT", timeout=30)
+    starts = sorted(r["at"] for r in _sends(meta))
+    assert len(starts) == 50
+    assert starts[-1] - starts[0] < 1.5, starts[-1] - starts[0]
 
 
 def test_an_unofficial_number_has_one_send_in_flight(make_world: Callable[..., World]) -> None:
