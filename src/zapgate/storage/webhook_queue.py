@@ -195,13 +195,34 @@ async def log_attempts(conn: AsyncConnection, rows: list[dict[str, Any]]) -> Non
         await conn.execute(sa.insert(t.webhook_attempts), rows)
 
 
+# An endpoint's last-triggered time is refreshed at most this often: every finishing batch
+# touching every endpoint it delivered to made concurrent finishers queue on those rows.
+TOUCH_EVERY_MS = 1000
+
+
 async def touch_endpoints(conn: AsyncConnection, endpoint_ids: list[str], *,
                           now_ms: int) -> None:
-    """Endpoints that just took a delivery: last triggered now, no longer failing."""
+    """Endpoints that just took a delivery: last triggered now, no longer failing. Only rows
+    that need it (failing, or not touched for ``TOUCH_EVERY_MS``), in id order, skipping a row
+    another finisher is touching right now: no finisher waits here for another."""
+    if not endpoint_ids:
+        return
+    e = t.webhook_endpoints.c
+    stale = (sa.select(e.id)
+             .where(among(conn, e.id, sorted(endpoint_ids)),
+                    sa.or_(e.failing_since.is_not(None), e.last_triggered_at.is_(None),
+                           e.last_triggered_at < now_ms - TOUCH_EVERY_MS))
+             .order_by(e.id).with_for_update(skip_locked=True))
+    await conn.execute(sa.update(t.webhook_endpoints).where(e.id.in_(stale.scalar_subquery()))
+                       .values(last_triggered_at=now_ms, failing_since=None))
+
+
+async def lock_endpoints(conn: AsyncConnection, endpoint_ids: list[str]) -> None:
+    """Lock these endpoints' rows in id order (before updating several of them one by one)."""
     if endpoint_ids:
         e = t.webhook_endpoints.c
-        await conn.execute(sa.update(t.webhook_endpoints).where(among(conn, e.id, endpoint_ids))
-                           .values(last_triggered_at=now_ms, failing_since=None))
+        await conn.execute(sa.select(e.id).where(among(conn, e.id, sorted(endpoint_ids)))
+                           .order_by(e.id).with_for_update())
 
 
 async def next_due(conn: AsyncConnection, *, after_ms: int) -> int | None:

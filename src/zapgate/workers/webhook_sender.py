@@ -390,12 +390,17 @@ class WebhookSender:
             return results
         now = max(r.now for r in records)
         # Endpoint rows first, then the deliveries: the same lock order as deleting an
-        # endpoint (which cascades to its deliveries), so the two cannot deadlock.
+        # endpoint (which cascades to its deliveries), so the two cannot deadlock. Failed
+        # attempts update their endpoints one by one: all the batch's endpoints are locked
+        # first, in id order, as other finishers lock them.
+        failed = sorted((r for r in records if not r.outcome.ok),
+                        key=lambda r: r.job.endpoint_id)
+        if failed:
+            await webhook_queue.lock_endpoints(conn, [r.job.endpoint_id for r in records])
         await webhook_queue.touch_endpoints(
             conn, sorted({r.job.endpoint_id for r in records if r.outcome.ok}), now_ms=now)
-        for r in records:
-            if not r.outcome.ok:
-                r.disabled = await self._touch_endpoint(conn, r.job, r.outcome, r.now)
+        for r in failed:
+            r.disabled = await self._touch_endpoint(conn, r.job, r.outcome, r.now)
         live = await webhook_queue.finish(conn, [
             webhook_queue.Finished(delivery_id=r.job.delivery_id, attempt=r.job.attempt,
                                    status=r.status, status_code=r.outcome.status_code,
