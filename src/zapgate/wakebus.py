@@ -8,13 +8,14 @@ datagram socket of its own in one folder (the ``wake_dir`` setting); every proce
 nudge as a one-byte datagram to all the sockets there but its own, so the workers react at once
 instead of at their next poll.
 
-Two kinds are queues that any one worker drains completely (``inbox``: stored provider
-callbacks; ``webhooks``: customer deliveries). A nudge of those goes to one worker, the next
-in turn, not to all: two workers woken for the same few rows would both take the write lock
-and one of them would find nothing (on SQLite, at moderate rates, that doubled the time the
-lock was held). A worker keeps the queue work it creates itself (its receipts queue
-webhooks that its own sender posts). ``dispatch`` and ``numbers`` go to every worker: a
-message's number is leased to one worker that the sender does not know.
+Two kinds are queues (``inbox``: stored provider callbacks; ``webhooks``: customer
+deliveries). A worker keeps the queue work it creates itself (its receipts queue webhooks that
+its own sender posts; its sends' receipts are its own to apply). Webhooks are drained by any
+one worker: a nudge goes to one worker, the next in turn, not to all (two workers woken for the
+same few rows would both take the write lock and one of them would find nothing: on SQLite, at
+moderate rates, that doubled the time the lock was held). Provider events are applied by the
+worker that leases their number, which the sender does not know, so an ``inbox`` nudge from
+the API goes to every worker running the inbox, as ``dispatch`` and ``numbers`` do.
 
 Nudges are hints: a lost datagram (a worker restarting, a full socket buffer) costs at most
 one poll interval, because the workers poll anyway. A burst of nudges of one kind sends one
@@ -36,6 +37,8 @@ _log = logging.getLogger("zapgate.wakebus")
 KINDS = ("dispatch", "webhooks", "inbox", "numbers")
 # Work any one worker drains: a nudge goes to one worker in turn (see the module's text).
 QUEUES = frozenset({"webhooks", "inbox"})
+# Of those, the ones any one worker drains: a nudge goes to one worker in turn.
+IN_TURN = frozenset({"webhooks"})
 _CODE = {kind: bytes([index]) for index, kind in enumerate(KINDS)}
 
 
@@ -101,7 +104,7 @@ class Relay:
         peers = self._current_peers()
         for kind in kinds:
             listening = [path for path, wanted in peers if kind in wanted]
-            if kind not in QUEUES:
+            if kind not in IN_TURN:
                 for peer in listening:
                     self._send(kind, peer)
                 continue

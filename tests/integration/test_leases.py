@@ -139,3 +139,63 @@ async def _queued_message(container, number_id: str) -> str:
             payload={"text": "x"}, deliver_at=0, next_attempt_at=0, created_at=0,
             updated_at=0))
     return message_id
+
+
+def test_each_worker_applies_the_provider_events_of_the_numbers_it_leases(make_settings):
+    """Two workers, one number each: each inbox takes its own number's events and those for
+    any worker, not the other's, until they have waited SHARED_AFTER_MS (their worker is gone):
+    then anyone takes them."""
+    from zapgate.workers.inbox import SHARED_AFTER_MS, Inbox
+
+    settings = make_settings(number_lease_seconds=15)
+    clock = _Clock(1_000_000)
+
+    async def run() -> None:
+        a = build_container(settings, clock=clock)
+        b = build_container(settings, clock=clock)
+        await migrate.upgrade(a.db)
+        await _numbers(a, 2)
+        keep_a, keep_b = LeaseKeeper(a), LeaseKeeper(b)
+        try:
+            await keep_a.refresh(force=True)
+            await keep_b.refresh(force=True)
+            await keep_a.refresh(force=True)  # hands one back
+            [number_b] = await keep_b.refresh(force=True)
+            [number_a] = keep_a.owned
+            await _events(a, {"a": number_a, "b": number_b, "any": None})
+            assert await _applied_by(Inbox(a, keep_a), a) == {"a", "any"}
+            assert await _applied_by(Inbox(b, keep_b), b) == {"b"}
+            await _events(a, {"b2": number_b})
+            assert await _applied_by(Inbox(a, keep_a), a) == set()
+            clock.now += SHARED_AFTER_MS + 1  # b's worker did not apply it in time
+            assert await _applied_by(Inbox(a, keep_a), a) == {"b2"}
+        finally:
+            await a.close()
+            await b.close()
+
+    asyncio.run(run())
+
+
+async def _events(container, shards: dict[str, str | None]) -> None:
+    """One sandbox receipt (for a message not recorded yet) per name, due now."""
+    now = container.clock.now_ms()
+    async with container.db.write() as conn:
+        await conn.execute(sa.insert(t.provider_events), [
+            {"number_id": shard, "shard": shard, "provider": "sandbox", "kind": "status",
+             "payload": {"messageId": None, "providerMessageId": name, "status": "DELIVERED"},
+             "due_at": now, "attempts": 0, "created_at": now}
+            for name, shard in shards.items()])
+
+
+async def _applied_by(inbox, container) -> set[str]:
+    """The events one tick of ``inbox`` took (applied, or put back for later: a receipt for no
+    message waits for it), by their provider message id."""
+    e = t.provider_events.c
+    taken = sa.or_(e.processed_at.is_not(None), e.attempts > 0)
+    async with container.db.read() as conn:
+        before = set((await conn.execute(sa.select(e.id).where(taken))).scalars().all())
+    await inbox.tick()
+    await inbox.close()
+    async with container.db.read() as conn:
+        rows = (await conn.execute(sa.select(e.id, e.payload).where(taken))).all()
+    return {r.payload["providerMessageId"] for r in rows if r.id not in before}

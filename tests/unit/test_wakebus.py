@@ -131,7 +131,7 @@ def _workers(tmp_path: Path, names: list[str]) -> list[tuple[Wakeups, wakebus.Li
     return found
 
 
-def test_queue_work_wakes_one_worker_in_turn_and_dispatch_wakes_every_worker(
+def test_webhook_work_wakes_one_worker_in_turn_and_dispatch_wakes_every_worker(
         tmp_path: Path) -> None:
     async def run() -> list[tuple[bool, bool]]:
         workers = _workers(tmp_path, ["a", "b"])
@@ -141,14 +141,14 @@ def test_queue_work_wakes_one_worker_in_turn_and_dispatch_wakes_every_worker(
         try:
             for _ in range(2):
                 for wake, _listener in workers:
-                    wake.inbox.clear()
+                    wake.webhooks.clear()
                     wake.dispatch.clear()
-                api.inbox.set()
+                api.webhooks.set()
                 await asyncio.sleep(0)  # one loop turn: the nudges go out separately
-                api.dispatch.set()  # to both, after the inbox nudge on the same sockets
+                api.dispatch.set()  # to both, after the webhooks nudge on the same sockets
                 for wake, _listener in workers:
                     await asyncio.wait_for(wake.dispatch.wait(), 5)
-                seen.append(tuple(wake.inbox.is_set() for wake, _ in workers))
+                seen.append(tuple(wake.webhooks.is_set() for wake, _ in workers))
         finally:
             relay.close()
             for _, listener in workers:
@@ -229,3 +229,24 @@ def test_a_worker_running_some_loops_hears_only_their_wake_ups(tmp_path: Path) -
     front_heard, back_heard = asyncio.run(run())
     assert sorted(front_heard) == ["dispatch", "inbox", "numbers"]
     assert back_heard == ["webhooks"]
+
+
+def test_a_stored_callback_wakes_every_worker_running_the_inbox(tmp_path: Path) -> None:
+    """Provider events are applied by the worker leasing their number: the API's nudge goes to
+    every worker, not to one in turn."""
+
+    async def run() -> list[bool]:
+        workers = _workers(tmp_path, ["a", "b"])
+        relay = wakebus.Relay(str(tmp_path))
+        api = Wakeups.relayed(relay)
+        try:
+            api.inbox.set()
+            for wake, _listener in workers:
+                await asyncio.wait_for(wake.inbox.wait(), 5)
+            return [wake.inbox.is_set() for wake, _ in workers]
+        finally:
+            relay.close()
+            for _, listener in workers:
+                listener.close()
+
+    assert asyncio.run(run()) == [True, True]

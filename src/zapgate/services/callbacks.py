@@ -59,10 +59,16 @@ def store_row(*, provider: str, number_id: str | None, body: Any, now_ms: int,
     number (Meta's) carries the ``routes`` its authentication allowed: ``{"phones": {provider
     route: number id}, "wabas": {account id: [number ids]}}``."""
     payload: dict[str, Any] = {"body": body}
+    shard = number_id
     if routes is not None:
         payload["routes"] = routes
+        named = set((routes.get("phones") or {}).values())
+        for ids_ in (routes.get("wabas") or {}).values():
+            named.update(ids_)
+        shard = named.pop() if len(named) == 1 else None
     return {"number_id": number_id, "provider": provider, "kind": "callback",
-            "payload": payload, "due_at": now_ms, "attempts": 0, "created_at": now_ms}
+            "payload": payload, "due_at": now_ms, "attempts": 0, "created_at": now_ms,
+            "shard": shard}
 
 
 async def apply_batch(conn: AsyncConnection, rows: Sequence[Any], ctx: Context) -> Applied:

@@ -283,6 +283,9 @@ provider_events = sa.Table(
     sa.Column("processed_at", Ms, nullable=True),
     sa.Column("error", sa.Text, nullable=True),
     sa.Column("created_at", Ms, nullable=False),
+    # The number whose lease holder applies the event, so that one worker writes a number's
+    # messages (NULL: any worker, e.g. a Meta callback naming several numbers).
+    sa.Column("shard", sa.String(40), nullable=True),
     sa.Index("ix_provider_events_due", "processed_at", "due_at"),
     # The inbox's claim: the due head of the unapplied events in order, whatever the backlog.
     sa.Index("ix_provider_events_unapplied", "due_at", "id",

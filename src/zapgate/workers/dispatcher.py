@@ -35,9 +35,9 @@ class Dispatcher:
     name = "dispatcher"
     debounce = 0.005
 
-    def __init__(self, container: Container) -> None:
+    def __init__(self, container: Container, leases: LeaseKeeper | None = None) -> None:
         self._c = container
-        self._leases = LeaseKeeper(container)
+        self._leases = leases or LeaseKeeper(container)
         self._buckets: dict[str, Pacer] = {}
         self._refs: dict[str, tuple[str | None, NumberRef]] = {}
         self._in_flight: dict[str, set[str]] = {}
@@ -348,7 +348,8 @@ class _Outcome:
         if self.result is None:
             return []
         return [
-            {"number_id": self.number_id, "provider": self.provider, "kind": "status",
+            {"number_id": self.number_id, "shard": self.number_id, "provider": self.provider,
+             "kind": "status",
              "payload": {"messageId": self.message_id,
                          "providerMessageId": self.result.provider_message_id,
                          "status": r.status, "code": r.code, "detail": r.detail},

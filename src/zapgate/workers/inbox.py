@@ -16,16 +16,20 @@ from zapgate.container import Container
 from zapgate.services import callbacks, events
 from zapgate.storage import tables as t
 from zapgate.storage.lists import among
+from zapgate.workers.leases import LeaseKeeper
 
 _log = logging.getLogger("zapgate.inbox")
 BATCH = 200
+# An event of a number whose lease holder has not applied it by then goes to any worker.
+SHARED_AFTER_MS = 5_000
 
 
 class Inbox:
     name = "inbox"
 
-    def __init__(self, container: Container) -> None:
+    def __init__(self, container: Container, leases: LeaseKeeper | None = None) -> None:
         self._c = container
+        self._leases = leases
         self._timer: asyncio.TimerHandle | None = None
         self._numbers_changed = False
 
@@ -36,12 +40,18 @@ class Inbox:
     async def tick(self) -> bool:
         now = self._c.clock.now_ms()
         e = t.provider_events.c
+        claim = (sa.select(t.provider_events)
+                 .where(e.processed_at.is_(None), e.due_at <= now)
+                 .order_by(e.due_at, e.id).limit(BATCH)
+                 .with_for_update(skip_locked=True))
         async with self._c.db.write() as conn:
-            rows = (await conn.execute(
-                sa.select(t.provider_events)
-                .where(e.processed_at.is_(None), e.due_at <= now)
-                .order_by(e.due_at, e.id).limit(BATCH)
-                .with_for_update(skip_locked=True))).all()
+            if self._leases is not None:
+                # Ours: events of the numbers we lease, events for any worker, and any event
+                # that waited SHARED_AFTER_MS (its number's holder is gone, or there is none).
+                claim = claim.where(sa.or_(
+                    e.shard.is_(None), e.due_at < now - SHARED_AFTER_MS,
+                    among(conn, e.shard, sorted(self._leases.owned))))
+            rows = (await conn.execute(claim)).all()
             queued = await self._apply_batch(conn, rows, now) if rows else 0
         if queued:  # most callbacks (e.g. a provider's own "sent") queue no customer webhook
             self._c.wake.webhooks.set()
@@ -104,10 +114,22 @@ class Inbox:
             processed_at=now if row.attempts >= 10 else None))
 
     async def _schedule_next(self, now: int) -> None:
+        """Wake up when the next event we may take is due: one of ours, one for any worker, or
+        another worker's once it has waited SHARED_AFTER_MS."""
         e = t.provider_events.c
         async with self._c.db.read() as conn:
-            next_due = (await conn.execute(sa.select(sa.func.min(e.due_at))
-                                           .where(e.processed_at.is_(None)))).scalar()
+            if self._leases is None:
+                next_due = (await conn.execute(sa.select(sa.func.min(e.due_at))
+                                               .where(e.processed_at.is_(None)))).scalar()
+            else:
+                ours = sa.or_(e.shard.is_(None),
+                              among(conn, e.shard, sorted(self._leases.owned)))
+                mine = (await conn.execute(sa.select(sa.func.min(e.due_at))
+                                           .where(e.processed_at.is_(None), ours))).scalar()
+                theirs = (await conn.execute(sa.select(sa.func.min(e.due_at))
+                                             .where(e.processed_at.is_(None), ~ours))).scalar()
+                due = [mine] + ([theirs + SHARED_AFTER_MS] if theirs is not None else [])
+                next_due = min((d for d in due if d is not None), default=None)
         if next_due is None:
             return
         if self._timer is not None:

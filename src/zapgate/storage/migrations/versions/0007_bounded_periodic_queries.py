@@ -2,7 +2,9 @@
 attempted reads a range of (status, deliver_until, deliver_at) rather than every queued message,
 the inbox claims the due head of the unapplied provider events through a partial index (it
 sorted every due event, per batch), and PII redaction reads a number's unredacted messages out
-of the queue (it read through the queued backlog, scheduled campaigns included)
+of the queue (it read through the queued backlog, scheduled campaigns included); provider
+events name the number whose lease holder applies them (``shard``), so that several workers do
+not lock one another's messages
 
 Revision ID: 0007
 Revises: 0006
@@ -24,6 +26,8 @@ UNREDACTED = "redacted_at IS NULL AND status <> 'QUEUED'"
 
 
 def upgrade() -> None:
+    with op.batch_alter_table("provider_events") as batch:
+        batch.add_column(sa.Column("shard", sa.String(40), nullable=True))
     op.drop_index("ix_messages_status_until", table_name="messages")
     op.create_index("ix_messages_status_until", "messages",
                     ["status", "deliver_until", "deliver_at"])
@@ -35,6 +39,8 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("provider_events") as batch:
+        batch.drop_column("shard")
     op.drop_index("ix_messages_unredacted", table_name="messages")
     op.create_index("ix_messages_number_redacted", "messages",
                     ["number_id", "redacted_at", "created_at"])
