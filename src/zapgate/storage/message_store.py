@@ -43,7 +43,7 @@ async def lock(conn: AsyncConnection, message_ids: Collection[str]) -> dict[str,
     for start in range(0, len(wanted), _LOCK_CHUNK):
         chunk = wanted[start:start + _LOCK_CHUNK]
         query = (_with_number().where(among(conn, m.id, chunk)).order_by(m.id)
-                 .with_for_update(of=t.messages))
+                 .with_for_update(of=t.messages, key_share=True))
         found.update((row.id, row) for row in (await conn.execute(query)).all())
     return found
 
@@ -135,7 +135,7 @@ async def release_claims(conn: AsyncConnection, number_ids: Collection[str], now
     claimed = (sa.select(m.id)
                .where(among(conn, m.number_id, sorted(number_ids)), _QUEUED, _ATTEMPTED,
                       m.lease_until > now)
-               .order_by(m.id).with_for_update(skip_locked=True))
+               .order_by(m.id).with_for_update(skip_locked=True, key_share=True))
     result = await conn.execute(
         sa.update(t.messages).where(m.id.in_(claimed.scalar_subquery()))
         .values(lease_until=None, updated_at=now))

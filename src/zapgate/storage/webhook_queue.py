@@ -212,7 +212,7 @@ async def touch_endpoints(conn: AsyncConnection, endpoint_ids: list[str], *,
              .where(among(conn, e.id, sorted(endpoint_ids)),
                     sa.or_(e.failing_since.is_not(None), e.last_triggered_at.is_(None),
                            e.last_triggered_at < now_ms - TOUCH_EVERY_MS))
-             .order_by(e.id).with_for_update(skip_locked=True))
+             .order_by(e.id).with_for_update(skip_locked=True, key_share=True))
     await conn.execute(sa.update(t.webhook_endpoints).where(e.id.in_(stale.scalar_subquery()))
                        .values(last_triggered_at=now_ms, failing_since=None))
 
@@ -222,7 +222,7 @@ async def lock_endpoints(conn: AsyncConnection, endpoint_ids: list[str]) -> None
     if endpoint_ids:
         e = t.webhook_endpoints.c
         await conn.execute(sa.select(e.id).where(among(conn, e.id, sorted(endpoint_ids)))
-                           .order_by(e.id).with_for_update())
+                           .order_by(e.id).with_for_update(key_share=True))
 
 
 async def next_due(conn: AsyncConnection, *, after_ms: int) -> int | None:
