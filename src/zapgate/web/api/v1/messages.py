@@ -102,6 +102,14 @@ async def send(request: Request) -> Response:
     return json_response(outcome.status_code, outcome.body, headers)
 
 
+# (method, path) -> endpoint that the app serves ahead of FastAPI's middleware and routing
+# (web/app.py): the same function as the documented route above, without FastAPI's
+# per-request machinery and middleware layers, which cost 0.08-0.19 ms of CPU a send here
+# (bench/send_vs_echo.py: 0.258 ms a request this way, 0.337 as a plain Starlette route, 0.445
+# as the FastAPI route).
+FAST_PATHS = {("POST", "/v1/messages/send"): send}
+
+
 @router.delete("/cancel", openapi_extra=body_schema({
     "type": "object", "required": ["messageIds"],
     "properties": {"messageIds": {"type": "array", "items": {"type": "string"},
