@@ -114,9 +114,9 @@ def test_a_worker_whose_lease_is_late_to_renew_stops_sending_and_claims_nothing(
             clock.now += 3_001  # the lease ran out; the other worker takes the number
             assert await other.refresh(force=True) == {number}
             async with a.db.write() as conn:
-                assert await message_store.claim(conn, [message], now=clock.now,
+                assert await message_store.claim(conn, number, [message], now=clock.now,
                                                  lease_ms=60_000, owner=a.worker_id) == set()
-                assert await message_store.claim(conn, [message], now=clock.now,
+                assert await message_store.claim(conn, number, [message], now=clock.now,
                                                  lease_ms=60_000, owner=b.worker_id) == {
                     message}
         finally:

@@ -175,8 +175,8 @@ class Dispatcher:
         if not chosen:
             return []
         async with self._c.db.write() as conn:
-            claimed = await message_store.claim(conn, [c.id for c in chosen], now=now,
-                                                lease_ms=self._lease_ms,
+            claimed = await message_store.claim(conn, number.id, [c.id for c in chosen],
+                                                now=now, lease_ms=self._lease_ms,
                                                 owner=self._c.worker_id)
         return [c for c in chosen if c.id in claimed]
 
