@@ -35,6 +35,14 @@ ZAPGATE = str(VENV_BIN / "zapgate")
 HOST = "127.0.0.1"
 
 
+def rel(path: str) -> str:
+    """``path`` relative to the repository when it is inside it (for printed commands)."""
+    try:
+        return str(Path(path).absolute().relative_to(ROOT))
+    except ValueError:
+        return path
+
+
 def say(*parts: object) -> None:
     print(*parts, flush=True)
 

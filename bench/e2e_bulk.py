@@ -75,7 +75,7 @@ DEST_BASE = 50_000_000  # destinations +5511950000000..., clear of the sandbox's
 
 def main() -> int:
     args = _args()
-    b.say(f"command: {' '.join([_rel(sys.executable), _rel(sys.argv[0]), *sys.argv[1:]])}")
+    b.say(f"command: {' '.join([b.rel(sys.executable), b.rel(sys.argv[0]), *sys.argv[1:]])}")
     b.say(f"machine: {b.machine_line()}")
     b.say(f"note: load generator, Zapgate, {'simulator, ' if args.provider == 'meta' else ''}"
           f"receiver{' and PostgreSQL' if args.backend == 'postgres' else ''} share these "
@@ -146,13 +146,6 @@ def _args() -> argparse.Namespace:
     if args.api_processes < 1 or (args.api_processes > 1 and args.backend != "postgres"):
         p.error("--api-processes: at least 1, and more than 1 only with --backend postgres")
     return args
-
-
-def _rel(path: str) -> str:
-    try:
-        return str(Path(path).absolute().relative_to(b.ROOT))
-    except ValueError:
-        return path
 
 
 # -- the database ----------------------------------------------------------------------------
@@ -1135,7 +1128,7 @@ class Report:
                       "pg_workers": args.pg_workers if args.backend == "postgres" else 0,
                       "api_processes": args.api_processes,
                       "zapgate_settings": args.zapgate_setting,
-                      "command": " ".join([_rel(sys.executable), _rel(sys.argv[0]),
+                      "command": " ".join([b.rel(sys.executable), b.rel(sys.argv[0]),
                                            *sys.argv[1:]]),
                       "code": b.code_line(), "cores": os.cpu_count()},
             "accepted": n,

@@ -98,7 +98,7 @@ class Outcome:
 def main() -> int:
     args = _args()
     kinds = PROVIDERS if args.provider == "all" else (args.provider,)
-    b.say(f"command: {' '.join([_rel(sys.executable), _rel(sys.argv[0]), *sys.argv[1:]])}")
+    b.say(f"command: {' '.join([b.rel(sys.executable), b.rel(sys.argv[0]), *sys.argv[1:]])}")
     b.say(f"machine: {b.machine_line()}")
     b.say("note: the simulator, Zapgate and this load generator share the same "
           f"{_cores()} cores: what the simulator and the client use (see 'CPU' below) is not "
@@ -126,13 +126,6 @@ def _args() -> argparse.Namespace:
     p.add_argument("--timeout", type=float, default=300.0,
                    help="seconds to wait for every message to be READ (per provider)")
     return p.parse_args()
-
-
-def _rel(path: str) -> str:
-    try:
-        return str(Path(path).absolute().relative_to(b.ROOT))
-    except ValueError:
-        return path
 
 
 def _cores() -> int:

@@ -136,7 +136,7 @@ def main() -> int:
     for key in [k for k in os.environ if k.startswith("ZAPGATE_")]:
         del os.environ[key]
     zlog.configure("WARNING", json_logs=False)
-    b.say("command: " + shlex.join([_rel(sys.executable), _rel(sys.argv[0]), *sys.argv[1:]]))
+    b.say("command: " + shlex.join([b.rel(sys.executable), b.rel(sys.argv[0]), *sys.argv[1:]]))
     b.say(f"machine: {b.machine_line()}")
     b.say(f"note: this process (load generator, top-ups), Zapgate"
           f"{' and PostgreSQL' if args.backend == 'postgres' else ''} share these "
@@ -193,13 +193,6 @@ def _args() -> argparse.Namespace:
     if args.worker_loops == "split" and args.workers != 2:
         p.error("--worker-loops split needs --workers 2")
     return args
-
-
-def _rel(path: str) -> str:
-    try:
-        return str(Path(path).absolute().relative_to(b.ROOT))
-    except ValueError:
-        return path
 
 
 # -- the database ------------------------------------------------------------------------------

@@ -84,7 +84,7 @@ CLAIM_SLACK = 1.0  # claim times: whole milliseconds, read just before the claim
 
 def main() -> int:
     args = _args()
-    b.say(f"command: {' '.join([_rel(sys.executable), _rel(sys.argv[0]), *sys.argv[1:]])}")
+    b.say(f"command: {' '.join([b.rel(sys.executable), b.rel(sys.argv[0]), *sys.argv[1:]])}")
     b.say(f"machine: {b.machine_line()}")
     b.say(f"note: Zapgate, the simulator{', PostgreSQL' if args.backend == 'postgres' else ''} "
           f"and this process share these {os.cpu_count()} cores; their CPU is printed apart")
@@ -140,13 +140,6 @@ def _args() -> argparse.Namespace:
     if args.sim_mps is None:
         args.sim_mps = max(10 * args.pace, 100.0)
     return args
-
-
-def _rel(path: str) -> str:
-    try:
-        return str(Path(path).absolute().relative_to(b.ROOT))
-    except ValueError:
-        return path
 
 
 @dataclass

@@ -42,7 +42,7 @@ OWNED = ("--pg-workers", "--json", "--backend")
 
 def main() -> int:
     args, extra = _args()
-    b.say(f"command: {' '.join([_rel(sys.executable), _rel(sys.argv[0]), *sys.argv[1:]])}")
+    b.say(f"command: {' '.join([b.rel(sys.executable), b.rel(sys.argv[0]), *sys.argv[1:]])}")
     b.say(f"machine: {b.machine_line()}")
     b.say(f"runs: M = {', '.join(map(str, args.workers))} `zapgate worker` processes, each a "
           f"fresh bench/e2e_bulk.py (fresh database and processes) on PostgreSQL, "
@@ -90,13 +90,6 @@ def _args() -> tuple[argparse.Namespace, list[str]]:
         if item.split("=", 1)[0] in OWNED:
             p.error(f"{item.split('=', 1)[0]} is set by scale_out.py for every run")
     return args, extra
-
-
-def _rel(path: str) -> str:
-    try:
-        return str(Path(path).absolute().relative_to(b.ROOT))
-    except ValueError:
-        return path
 
 
 def _uptime() -> str:
@@ -147,7 +140,7 @@ def _run(args: argparse.Namespace, extra: list[str], m: int, tmp: Path) -> Resul
            "--numbers", str(args.numbers), "--messages", str(args.messages),
            "--api-processes", str(args.api_processes), "--pg-workers", str(m),
            "--json", str(json_path), *extra]
-    b.say(f"\n===== M = {m}: {' '.join(_rel(c) for c in cmd)}")
+    b.say(f"\n===== M = {m}: {' '.join(b.rel(c) for c in cmd)}")
     load = os.getloadavg()[0]
     log = (args.log_dir / f"scale-out-m{m}.log").open("w") if args.log_dir else None
     started = time.monotonic()
