@@ -49,22 +49,25 @@ def say(*parts: object) -> None:
 
 def machine_line() -> str:
     mem = psutil.virtual_memory().total / 2**30
-    return (f"{dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC, {os.cpu_count()} cores, "
-            f"{mem:.0f} GiB, {platform.platform()}, Python {platform.python_version()}, "
-            f"{load_line()}\n{code_line()}")
+    return (
+        f"{dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC, {os.cpu_count()} cores, "
+        f"{mem:.0f} GiB, {platform.platform()}, Python {platform.python_version()}, "
+        f"{load_line()}\n{code_line()}"
+    )
 
 
 def code_line() -> str:
     """Which code was measured: the commit, and whether src/ had uncommitted changes."""
+
     def git(*args: str) -> str:
-        done = subprocess.run(["git", "-C", str(ROOT), *args], capture_output=True, text=True,
-                              check=False)
+        done = subprocess.run(["git", "-C", str(ROOT), *args], capture_output=True, text=True, check=False)
         return done.stdout.strip()
 
     commit = git("rev-parse", "--short", "HEAD") or "unknown"
     changed = [ln for ln in git("status", "--porcelain", "--", "src").splitlines() if ln]
-    return f"code: commit {commit}" + (f" + uncommitted changes in {len(changed)} src/ files"
-                                       if changed else " (src/ clean)")
+    return f"code: commit {commit}" + (
+        f" + uncommitted changes in {len(changed)} src/ files" if changed else " (src/ clean)"
+    )
 
 
 def load_line() -> str:
@@ -75,6 +78,7 @@ def load_line() -> str:
 
 
 # -- wrk -----------------------------------------------------------------------------------------
+
 
 def ensure_wrk() -> str:
     """wrk from Debian, installed on first use (the bench machine is root, with apt)."""
@@ -159,16 +163,25 @@ def _lua_str(value: str) -> str:
     return json.dumps(value)  # a JSON string literal is a valid Lua string literal here
 
 
-def lua_script(*, path: str, headers: dict[str, str], body_template: dict[str, Any],
-               limit_per_thread: int = 0, variants: int = 1000) -> str:
+def lua_script(
+    *,
+    path: str,
+    headers: dict[str, str],
+    body_template: dict[str, Any],
+    limit_per_thread: int = 0,
+    variants: int = 1000,
+) -> str:
     """A wrk script POSTing ``body_template`` with ``destinationNumber`` varied per request."""
     body_fmt = json.dumps(body_template, separators=(",", ":")).replace("%", "%%")
     body_fmt = body_fmt.replace('"__DEST__"', '"%s"')
-    lua_headers = "{" + ", ".join(f"[{_lua_str(k)}] = {_lua_str(v)}"
-                                  for k, v in headers.items()) + "}"
-    return _LUA % {"path": _lua_str(path), "headers": lua_headers,
-                   "body_fmt": _lua_str(body_fmt), "variants": variants,
-                   "limit": limit_per_thread}
+    lua_headers = "{" + ", ".join(f"[{_lua_str(k)}] = {_lua_str(v)}" for k, v in headers.items()) + "}"
+    return _LUA % {
+        "path": _lua_str(path),
+        "headers": lua_headers,
+        "body_fmt": _lua_str(body_fmt),
+        "variants": variants,
+        "limit": limit_per_thread,
+    }
 
 
 @dataclass
@@ -212,21 +225,42 @@ class WrkResult:
         flag = "" if self.valid else "   <-- INVALID: errors"
         cpu = self.cpu_ms_per_request
         cpu_text = f"  server CPU {cpu:.3f} ms/req" if cpu is not None else ""
-        return (f"{self.label:<28} {self.rps:9.1f} req/s  p50 {self.p50_ms:7.2f} ms  "
-                f"p99 {self.p99_ms:7.2f} ms  non-2xx {self.non_2xx}  "
-                f"socket errors {self.socket_errors}  ({self.requests} requests){cpu_text}{flag}")
+        return (
+            f"{self.label:<28} {self.rps:9.1f} req/s  p50 {self.p50_ms:7.2f} ms  "
+            f"p99 {self.p99_ms:7.2f} ms  non-2xx {self.non_2xx}  "
+            f"socket errors {self.socket_errors}  ({self.requests} requests){cpu_text}{flag}"
+        )
 
 
-def run_wrk(label: str, url: str, script: str, *, threads: int, connections: int,
-            duration: str, timeout: str = "10s", workdir: Path,
-            stop_when: Any = None, server: Server | None = None) -> WrkResult:
+def run_wrk(
+    label: str,
+    url: str,
+    script: str,
+    *,
+    threads: int,
+    connections: int,
+    duration: str,
+    timeout: str = "10s",
+    workdir: Path,
+    stop_when: Any = None,
+    server: Server | None = None,
+) -> WrkResult:
     """Run wrk; ``stop_when()`` (polled twice a second) may end it early with SIGINT. With
     ``server``, the result carries the CPU time that server used during the run."""
     cpu_before = server.cpu_seconds() if server is not None else 0.0
     lua = workdir / f"wrk-{re.sub(r'[^a-z0-9]+', '-', label.lower())}.lua"
     lua.write_text(script)
-    cmd = [ensure_wrk(), f"-t{threads}", f"-c{connections}", f"-d{duration}",
-           f"--timeout={timeout}", "--latency", "-s", str(lua), url]
+    cmd = [
+        ensure_wrk(),
+        f"-t{threads}",
+        f"-c{connections}",
+        f"-d{duration}",
+        f"--timeout={timeout}",
+        "--latency",
+        "-s",
+        str(lua),
+        url,
+    ]
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     if stop_when is not None:
         while proc.poll() is None:
@@ -242,14 +276,23 @@ def run_wrk(label: str, url: str, script: str, *, threads: int, connections: int
     data = json.loads(match.group(1))
     lat = data["latency_us"]
     return WrkResult(
-        label=label, duration_s=data["duration_us"] / 1e6, requests=data["requests"],
-        statuses={int(k): v for k, v in data["statuses"].items()}, errors=data["errors"],
-        p50_ms=lat["p50"] / 1000, p90_ms=lat["p90"] / 1000, p99_ms=lat["p99"] / 1000,
-        max_ms=lat["max"] / 1000, command=" ".join([*cmd[:-3], "<script>", url]), raw=out,
-        server_cpu_s=cpu)
+        label=label,
+        duration_s=data["duration_us"] / 1e6,
+        requests=data["requests"],
+        statuses={int(k): v for k, v in data["statuses"].items()},
+        errors=data["errors"],
+        p50_ms=lat["p50"] / 1000,
+        p90_ms=lat["p90"] / 1000,
+        p99_ms=lat["p99"] / 1000,
+        max_ms=lat["max"] / 1000,
+        command=" ".join([*cmd[:-3], "<script>", url]),
+        raw=out,
+        server_cpu_s=cpu,
+    )
 
 
 # -- servers -------------------------------------------------------------------------------------
+
 
 def free_port() -> int:
     with socket.socket() as s:
@@ -260,8 +303,16 @@ def free_port() -> int:
 class Server:
     """A server subprocess whose output is kept (in memory and in ``log``)."""
 
-    def __init__(self, name: str, cmd: list[str], *, env: dict[str, str], cwd: Path,
-                 port: int, health_path: str = "/healthz") -> None:
+    def __init__(
+        self,
+        name: str,
+        cmd: list[str],
+        *,
+        env: dict[str, str],
+        cwd: Path,
+        port: int,
+        health_path: str = "/healthz",
+    ) -> None:
         self.name, self.cmd, self.env, self.cwd = name, cmd, env, cwd
         self.port, self.health_path = port, health_path
         self.lines: list[str] = []
@@ -278,15 +329,22 @@ class Server:
         return self.proc.pid
 
     def start(self, timeout: float = 60) -> Server:
-        self.proc = subprocess.Popen(self.cmd, env=self.env, cwd=self.cwd, text=True,
-                                     stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                                     start_new_session=True)
+        self.proc = subprocess.Popen(
+            self.cmd,
+            env=self.env,
+            cwd=self.cwd,
+            text=True,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
         threading.Thread(target=self._pump, daemon=True).start()
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
-                raise RuntimeError(f"{self.name} exited with {self.proc.returncode}:\n"
-                                   + "".join(self.lines[-40:]))
+                raise RuntimeError(
+                    f"{self.name} exited with {self.proc.returncode}:\n" + "".join(self.lines[-40:])
+                )
             with contextlib.suppress(httpx.HTTPError):
                 if httpx.get(self.url + self.health_path, timeout=1).status_code < 500:
                     return self
@@ -312,8 +370,7 @@ class Server:
                 with contextlib.suppress(ValueError):
                     rec = json.loads(line)
                     exc = str(rec.get("exc", "")).strip().splitlines()
-                    found.append(f"{rec.get('logger')}: {rec.get('msg')}"
-                                 + (f" ({exc[-1]})" if exc else ""))
+                    found.append(f"{rec.get('logger')}: {rec.get('msg')}" + (f" ({exc[-1]})" if exc else ""))
                     continue
             if re.match(r"(ERROR|CRITICAL)\b", line):
                 found.append(line.rstrip())
@@ -327,8 +384,7 @@ class Server:
 
     def rss_bytes(self) -> int:
         proc = psutil.Process(self.pid)
-        return int(proc.memory_info().rss + sum(c.memory_info().rss
-                                                for c in proc.children(recursive=True)))
+        return int(proc.memory_info().rss + sum(c.memory_info().rss for c in proc.children(recursive=True)))
 
     def cpu_seconds(self) -> float:
         """User + system CPU time the server has used so far (children included)."""
@@ -362,16 +418,21 @@ class Zapgate:
     tenant_key: str
 
 
-def start_zapgate(workdir: Path, *, name: str = "zapgate", port: int | None = None,
-                  processes: int = 1, **settings: str) -> Zapgate:
+def start_zapgate(
+    workdir: Path, *, name: str = "zapgate", port: int | None = None, processes: int = 1, **settings: str
+) -> Zapgate:
     """``zapgate serve`` on a fresh SQLite file in ``workdir``; keys read off the demo banner.
     ``port`` is for callers that must name Zapgate's address before it starts."""
     db_path = workdir / f"{name}.db"
     port = port or free_port()
     env = clean_env(database_url=f"sqlite+aiosqlite:///{db_path}", **settings)
-    server = Server(name, [ZAPGATE, "serve", "--host", HOST, "--port", str(port),
-                           "--workers", str(processes)],
-                    env=env, cwd=workdir, port=port).start()
+    server = Server(
+        name,
+        [ZAPGATE, "serve", "--host", HOST, "--port", str(port), "--workers", str(processes)],
+        env=env,
+        cwd=workdir,
+        port=port,
+    ).start()
     text = server.output()
     number_key = re.search(r"^Number key:\s+(\S+)", text, re.M)
     tenant_key = re.search(r"^Tenant key:\s+(\S+)", text, re.M)
@@ -384,11 +445,22 @@ def start_zapgate(workdir: Path, *, name: str = "zapgate", port: int | None = No
 
 def start_echo(workdir: Path, processes: int = 1) -> Server:
     port = free_port()
-    cmd = [str(VENV_BIN / "uvicorn"), "echo_app:app", "--app-dir", str(BENCH), "--host", HOST,
-           "--port", str(port), "--no-access-log", "--log-level", "warning",
-           "--workers", str(processes)]
-    return Server("echo", cmd, env=clean_env(), cwd=workdir, port=port,
-                  health_path="/healthz").start()
+    cmd = [
+        str(VENV_BIN / "uvicorn"),
+        "echo_app:app",
+        "--app-dir",
+        str(BENCH),
+        "--host",
+        HOST,
+        "--port",
+        str(port),
+        "--no-access-log",
+        "--log-level",
+        "warning",
+        "--workers",
+        str(processes),
+    ]
+    return Server("echo", cmd, env=clean_env(), cwd=workdir, port=port, health_path="/healthz").start()
 
 
 @contextlib.contextmanager
@@ -405,6 +477,7 @@ def workspace(prefix: str) -> Iterator[Path]:
 
 
 # -- the database --------------------------------------------------------------------------------
+
 
 def sqlite_scalar(db_path: Path, sql: str, *params: object) -> Any:
     """One value, read through a read-only connection (WAL: it does not block the server)."""
@@ -423,8 +496,9 @@ def sqlite_rows(db_path: Path, sql: str, *params: object) -> list[tuple[Any, ...
         conn.close()
 
 
-def settled_count(db_path: Path, sql: str = "SELECT count(*) FROM messages",
-                  quiet_for: float = 1.0, timeout: float = 30.0) -> int:
+def settled_count(
+    db_path: Path, sql: str = "SELECT count(*) FROM messages", quiet_for: float = 1.0, timeout: float = 30.0
+) -> int:
     """The count once it has stopped changing for ``quiet_for`` seconds (in-flight requests
     finish first)."""
     last, since, deadline = -1, time.monotonic(), time.monotonic() + timeout
@@ -439,14 +513,14 @@ def settled_count(db_path: Path, sql: str = "SELECT count(*) FROM messages",
 
 
 def db_files_size(db_path: Path) -> int:
-    return sum(p.stat().st_size for p in (db_path, Path(f"{db_path}-wal"), Path(f"{db_path}-shm"))
-               if p.exists())
+    return sum(
+        p.stat().st_size for p in (db_path, Path(f"{db_path}-wal"), Path(f"{db_path}-shm")) if p.exists()
+    )
 
 
 def api_total(base_url: str, key: str) -> int | None:
     """The message total as the API reports it (``GET /v1/messages?pageSize=1``)."""
-    r = httpx.get(f"{base_url}/v1/messages", params={"pageSize": 1},
-                  headers={"x-api-key": key}, timeout=30)
+    r = httpx.get(f"{base_url}/v1/messages", params={"pageSize": 1}, headers={"x-api-key": key}, timeout=30)
     if r.status_code != 200:
         return None
     body = r.json()
@@ -474,9 +548,26 @@ def spy(pid: int, out: Path, seconds: int) -> subprocess.Popen[bytes]:
     ``out``. Summarise with ``bench/pyspy_summary.py``."""
     exe = shutil.which("py-spy") or str(Path(sys.executable).with_name("py-spy"))
     out.parent.mkdir(parents=True, exist_ok=True)
-    return subprocess.Popen([exe, "record", "--gil", "--nonblocking", "-r", "100", "-f", "raw",
-                             "-o", str(out), "--pid", str(pid), "-d", str(seconds)],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return subprocess.Popen(
+        [
+            exe,
+            "record",
+            "--gil",
+            "--nonblocking",
+            "-r",
+            "100",
+            "-f",
+            "raw",
+            "-o",
+            str(out),
+            "--pid",
+            str(pid),
+            "-d",
+            str(seconds),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
 
 
 @contextlib.contextmanager
@@ -489,8 +580,7 @@ def profiled(server: Server, folder: Path | None, name: str, duration: str) -> I
         return
     seconds = int(float(duration.rstrip("s")))
     pids = [server.pid, *(c.pid for c in psutil.Process(server.pid).children(recursive=True))]
-    outs = [folder / (f"{name}.txt" if i == 0 else f"{name}-{pid}.txt")
-            for i, pid in enumerate(pids)]
+    outs = [folder / (f"{name}.txt" if i == 0 else f"{name}-{pid}.txt") for i, pid in enumerate(pids)]
     spies = [spy(pid, out, seconds) for pid, out in zip(pids, outs, strict=True)]
     try:
         yield

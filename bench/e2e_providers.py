@@ -45,13 +45,19 @@ PROVIDERS = ("meta", "evolution-v2", "evolution-go")
 SIM_CONFIG: dict[str, Any] = {"statusDelayMs": 20}
 META_SIM_MPS = 100_000  # the simulator's per-number throughput limit (default 80 msg/s)
 PACE = 1000  # PATCH /v1/numbers/{id} pacePerSecond: the API's maximum
-META_NUMBER = {"phoneNumberId": "100000000000001", "wabaId": "200000000000001",
-               "accessToken": "sim-meta-token"}
+META_NUMBER = {
+    "phoneNumberId": "100000000000001",
+    "wabaId": "200000000000001",
+    "accessToken": "sim-meta-token",
+}
 META_APP_SECRET = "sim-app-secret"
 EVOLUTION_KEYS = {"evolution-v2": "sim-evolution-key", "evolution-go": "sim-evolution-go-key"}
 # What the simulator receives for one text send: (path substring, body field with the number).
-SEND_REQUEST = {"meta": ("/messages", "to"), "evolution-v2": ("/message/sendText", "number"),
-                "evolution-go": ("/send/text", "number")}
+SEND_REQUEST = {
+    "meta": ("/messages", "to"),
+    "evolution-v2": ("/message/sendText", "number"),
+    "evolution-go": ("/send/text", "number"),
+}
 EXPECTED_TIMELINE = ["QUEUED", "SENT", "DELIVERED", "READ"]
 
 
@@ -90,9 +96,14 @@ class Outcome:
 
     @property
     def ok(self) -> bool:
-        return (not self.timed_out and self.accepted == self.requested and self.read == self.accepted
-                and self.timelines_ok == self.accepted and self.read_once == self.accepted
-                and self.sends_at_sim == self.accepted == self.destinations_at_sim)
+        return (
+            not self.timed_out
+            and self.accepted == self.requested
+            and self.read == self.accepted
+            and self.timelines_ok == self.accepted
+            and self.read_once == self.accepted
+            and self.sends_at_sim == self.accepted == self.destinations_at_sim
+        )
 
 
 def main() -> int:
@@ -100,12 +111,16 @@ def main() -> int:
     kinds = PROVIDERS if args.provider == "all" else (args.provider,)
     b.say(f"command: {' '.join([b.rel(sys.executable), b.rel(sys.argv[0]), *sys.argv[1:]])}")
     b.say(f"machine: {b.machine_line()}")
-    b.say("note: the simulator, Zapgate and this load generator share the same "
-          f"{_cores()} cores: what the simulator and the client use (see 'CPU' below) is not "
-          "available to Zapgate")
-    b.say(f"simulator config: {SIM_CONFIG} (Meta also mps={META_SIM_MPS}, default 80); "
-          f"number pace: PATCH pacePerSecond={PACE}; Zapgate settings otherwise default "
-          "(poll interval 0.5 s, Meta 32 in flight per number, Evolution 1 in flight per number)")
+    b.say(
+        "note: the simulator, Zapgate and this load generator share the same "
+        f"{_cores()} cores: what the simulator and the client use (see 'CPU' below) is not "
+        "available to Zapgate"
+    )
+    b.say(
+        f"simulator config: {SIM_CONFIG} (Meta also mps={META_SIM_MPS}, default 80); "
+        f"number pace: PATCH pacePerSecond={PACE}; Zapgate settings otherwise default "
+        "(poll interval 0.5 s, Meta 32 in flight per number, Evolution 1 in flight per number)"
+    )
     outcomes: list[Outcome] = []
     with b.workspace("providers") as work:
         for kind in kinds:
@@ -121,10 +136,18 @@ def _args() -> argparse.Namespace:
     p.add_argument("--provider", choices=(*PROVIDERS, "all"), default="all")
     p.add_argument("--messages", type=int, default=1000)
     p.add_argument("--concurrency", type=int, default=16)
-    p.add_argument("--worker-process", choices=("auto", "on", "off"), default="auto",
-                   help="ZAPGATE_WORKER_PROCESS for serve (workers in their own process)")
-    p.add_argument("--timeout", type=float, default=300.0,
-                   help="seconds to wait for every message to be READ (per provider)")
+    p.add_argument(
+        "--worker-process",
+        choices=("auto", "on", "off"),
+        default="auto",
+        help="ZAPGATE_WORKER_PROCESS for serve (workers in their own process)",
+    )
+    p.add_argument(
+        "--timeout",
+        type=float,
+        default=300.0,
+        help="seconds to wait for every message to be READ (per provider)",
+    )
     return p.parse_args()
 
 
@@ -134,6 +157,7 @@ def _cores() -> int:
 
 # -- one provider --------------------------------------------------------------------------------
 
+
 def _run_provider(kind: str, args: argparse.Namespace, work: Path) -> Outcome:
     work.mkdir(parents=True, exist_ok=True)
     sim_port, zg_port = b.free_port(), b.free_port()
@@ -142,15 +166,15 @@ def _run_provider(kind: str, args: argparse.Namespace, work: Path) -> Outcome:
     if kind == "meta":
         sim_cmd += ["--callback", zg_url + "/webhooks/meta"]
     b.say("simulator: " + " ".join(["zapgate", *sim_cmd[1:]]))
-    sim = b.Server(f"sim-{kind}", sim_cmd, env=b.clean_env(), cwd=work, port=sim_port,
-                   health_path="/_sim/config").start()
+    sim = b.Server(
+        f"sim-{kind}", sim_cmd, env=b.clean_env(), cwd=work, port=sim_port, health_path="/_sim/config"
+    ).start()
     try:
         config = {**SIM_CONFIG, **({"mps": META_SIM_MPS} if kind == "meta" else {})}
         httpx.post(sim.url + "/_sim/config", json=config, timeout=10).raise_for_status()
         settings = _zapgate_settings(kind, sim.url, zg_url)
         settings["worker_process"] = args.worker_process
-        b.say("zapgate serve: " + ", ".join(
-            f"ZAPGATE_{k.upper()}={v}" for k, v in settings.items()))
+        b.say("zapgate serve: " + ", ".join(f"ZAPGATE_{k.upper()}={v}" for k, v in settings.items()))
         zg = b.start_zapgate(work, port=zg_port, name=f"zapgate-{kind}", **settings)
         try:
             return asyncio.run(_measure(kind, args, zg, sim))
@@ -171,15 +195,17 @@ def _zapgate_settings(kind: str, sim_url: str, zg_url: str) -> dict[str, str]:
     return settings
 
 
-async def _measure(kind: str, args: argparse.Namespace, zg: b.Zapgate,
-                   sim: b.Server) -> Outcome:
+async def _measure(kind: str, args: argparse.Namespace, zg: b.Zapgate, sim: b.Server) -> Outcome:
     out = Outcome(kind, args.messages)
     dests = [f"+55119{40000000 + i:08d}" for i in range(args.messages)]
-    async with httpx.AsyncClient(base_url=zg.server.url, timeout=60) as http, \
-            httpx.AsyncClient(base_url=sim.url, timeout=60) as simc:
+    async with (
+        httpx.AsyncClient(base_url=zg.server.url, timeout=60) as http,
+        httpx.AsyncClient(base_url=sim.url, timeout=60) as simc,
+    ):
         number_id, key = await _connect(kind, http, simc, zg)
-        r = await http.patch(f"/v1/numbers/{number_id}", headers={"x-api-key": zg.tenant_key},
-                             json={"pacePerSecond": PACE})
+        r = await http.patch(
+            f"/v1/numbers/{number_id}", headers={"x-api-key": zg.tenant_key}, json={"pacePerSecond": PACE}
+        )
         if r.status_code != 200:
             raise SystemExit(f"PATCH /v1/numbers/{number_id} answered {r.status_code}: {r.text}")
         _setup(out, f"number {number_id} connected, pacePerSecond {PACE}")
@@ -194,22 +220,28 @@ async def _measure(kind: str, args: argparse.Namespace, zg: b.Zapgate,
         cpu0, sim_cpu0, t0 = zg.server.cpu_seconds(), sim.cpu_seconds(), time.time()
         ids = await _send_all(http, key, dests, args.concurrency, out)
         out.accept_seconds = time.time() - t0
-        b.say(f"accepted {out.accepted} in {out.accept_seconds:.1f} s "
-              f"({out.accepted / out.accept_seconds:.0f}/s); rejected {dict(out.rejected)}")
+        b.say(
+            f"accepted {out.accepted} in {out.accept_seconds:.1f} s "
+            f"({out.accepted / out.accept_seconds:.0f}/s); rejected {dict(out.rejected)}"
+        )
         out.timed_out = not _wait_read(zg, number_id, len(ids), t0, args.timeout)
         out.zapgate_cpu_s = zg.server.cpu_seconds() - cpu0
         out.sim_cpu_s = sim.cpu_seconds() - sim_cpu0
         out.wall_s = time.time() - t0
         # Late duplicates would still arrive: let the callback count settle before reading it.
-        total = b.settled_count(zg.db_path, "SELECT count(*) FROM provider_events "
-                                            "WHERE kind = 'callback'", quiet_for=1.5)
+        total = b.settled_count(
+            zg.db_path, "SELECT count(*) FROM provider_events WHERE kind = 'callback'", quiet_for=1.5
+        )
         out.callbacks = total - callbacks_before
-        out.callbacks_unprocessed = int(b.sqlite_scalar(
-            zg.db_path, "SELECT count(*) FROM provider_events WHERE kind = 'callback' "
-                        "AND (processed_at IS NULL OR error IS NOT NULL)"))
+        out.callbacks_unprocessed = int(
+            b.sqlite_scalar(
+                zg.db_path,
+                "SELECT count(*) FROM provider_events WHERE kind = 'callback' "
+                "AND (processed_at IS NULL OR error IS NOT NULL)",
+            )
+        )
         sim_callbacks = (await simc.get("/_sim/callbacks")).json()[sim_callbacks_before:]
-        out.sim_callbacks_failed = sum(1 for c in sim_callbacks
-                                       if not 200 <= int(c.get("status") or 0) < 300)
+        out.sim_callbacks_failed = sum(1 for c in sim_callbacks if not 200 <= int(c.get("status") or 0) < 300)
         await _timestamps(http, key, set(ids), out)
         await _sim_sends(kind, simc, out, since=t0)
     _integrity(zg, number_id, set(ids), out)
@@ -223,15 +255,22 @@ def _setup(out: Outcome, line: str) -> None:
     b.say(f"setup: {line}")
 
 
-async def _connect(kind: str, http: httpx.AsyncClient, simc: httpx.AsyncClient,
-                   zg: b.Zapgate) -> tuple[str, str]:
+async def _connect(
+    kind: str, http: httpx.AsyncClient, simc: httpx.AsyncClient, zg: b.Zapgate
+) -> tuple[str, str]:
     tenant = {"x-api-key": zg.tenant_key}
     if kind == "meta":
-        r = await http.post("/v1/numbers/meta", headers=tenant, json={
-            "name": "Bench Meta", "number": "+15550000001", **META_NUMBER})
+        r = await http.post(
+            "/v1/numbers/meta",
+            headers=tenant,
+            json={"name": "Bench Meta", "number": "+15550000001", **META_NUMBER},
+        )
     else:
-        r = await http.post("/v1/numbers", headers=tenant, json={
-            "name": "Bench", "number": "+5511988880001", "provider": kind})
+        r = await http.post(
+            "/v1/numbers",
+            headers=tenant,
+            json={"name": "Bench", "number": "+5511988880001", "provider": kind},
+        )
     if r.status_code != 201:
         raise SystemExit(f"connecting the {kind} number answered {r.status_code}: {r.text}")
     body = r.json()
@@ -239,16 +278,14 @@ async def _connect(kind: str, http: httpx.AsyncClient, simc: httpx.AsyncClient,
     if kind != "meta":
         (await simc.post(f"/_sim/instances/zapgate-{number_id}/pair", json={})).raise_for_status()
         deadline = time.monotonic() + 30
-        while (await http.get(f"/v1/numbers/{number_id}", headers=tenant)).json().get(
-                "state") != "OPEN":
+        while (await http.get(f"/v1/numbers/{number_id}", headers=tenant)).json().get("state") != "OPEN":
             if time.monotonic() > deadline:
                 raise SystemExit(f"{kind} number {number_id} did not turn OPEN within 30 s")
             await asyncio.sleep(0.1)
     return number_id, key
 
 
-async def _open_windows(simc: httpx.AsyncClient, zg: b.Zapgate, dests: list[str],
-                        concurrency: int) -> str:
+async def _open_windows(simc: httpx.AsyncClient, zg: b.Zapgate, dests: list[str], concurrency: int) -> str:
     """Every destination writes in (``/_sim/inbound``): Zapgate records the contact's last
     inbound message, which opens its 24 h window on our side as well as the simulator's."""
     t0 = time.time()
@@ -256,9 +293,15 @@ async def _open_windows(simc: httpx.AsyncClient, zg: b.Zapgate, dests: list[str]
 
     async def one(dest: str) -> None:
         async with sem:
-            r = await simc.post("/_sim/inbound", json={
-                "phoneNumberId": META_NUMBER["phoneNumberId"], "from": dest.lstrip("+"),
-                "type": "text", "text": "oi"})
+            r = await simc.post(
+                "/_sim/inbound",
+                json={
+                    "phoneNumberId": META_NUMBER["phoneNumberId"],
+                    "from": dest.lstrip("+"),
+                    "type": "text",
+                    "text": "oi",
+                },
+            )
             r.raise_for_status()
 
     await asyncio.gather(*(one(d) for d in dests))
@@ -266,16 +309,21 @@ async def _open_windows(simc: httpx.AsyncClient, zg: b.Zapgate, dests: list[str]
     deadline = time.time() + 120
     while int(b.sqlite_scalar(zg.db_path, sql)) < len(dests):
         if time.time() > deadline:
-            raise SystemExit(f"only {b.sqlite_scalar(zg.db_path, sql)} of {len(dests)} "
-                             "inbound messages reached Zapgate within 120 s")
+            raise SystemExit(
+                f"only {b.sqlite_scalar(zg.db_path, sql)} of {len(dests)} "
+                "inbound messages reached Zapgate within 120 s"
+            )
         await asyncio.sleep(0.1)
     took = time.time() - t0
-    return (f"24 h windows: {len(dests)} inbound messages injected and applied in {took:.1f} s "
-            f"({len(dests) / took:.0f}/s, one callback each)")
+    return (
+        f"24 h windows: {len(dests)} inbound messages injected and applied in {took:.1f} s "
+        f"({len(dests) / took:.0f}/s, one callback each)"
+    )
 
 
-async def _send_all(http: httpx.AsyncClient, key: str, dests: list[str], concurrency: int,
-                    out: Outcome) -> list[str]:
+async def _send_all(
+    http: httpx.AsyncClient, key: str, dests: list[str], concurrency: int, out: Outcome
+) -> list[str]:
     queue: asyncio.Queue[int] = asyncio.Queue()
     for i in range(len(dests)):
         queue.put_nowait(i)
@@ -284,8 +332,11 @@ async def _send_all(http: httpx.AsyncClient, key: str, dests: list[str], concurr
     async def worker() -> None:
         while not queue.empty():
             i = queue.get_nowait()
-            r = await http.post("/v1/messages/send", headers={"x-api-key": key}, json={
-                "destinationNumber": dests[i], "text": f"provider benchmark message {i}"})
+            r = await http.post(
+                "/v1/messages/send",
+                headers={"x-api-key": key},
+                json={"destinationNumber": dests[i], "text": f"provider benchmark message {i}"},
+            )
             if r.status_code == 202:
                 ids.append(r.json()["id"])
             else:
@@ -314,14 +365,14 @@ def _wait_read(zg: b.Zapgate, number_id: str, n: int, t0: float, timeout: float)
 
 
 def _status_counts(zg: b.Zapgate, number_id: str) -> dict[str, int]:
-    rows = b.sqlite_rows(zg.db_path, "SELECT status, count(*) FROM messages WHERE number_id = ? "
-                                     "GROUP BY status", number_id)
+    rows = b.sqlite_rows(
+        zg.db_path, "SELECT status, count(*) FROM messages WHERE number_id = ? GROUP BY status", number_id
+    )
     return {str(s): int(c) for s, c in rows}
 
 
 def _callbacks(zg: b.Zapgate) -> int:
-    return int(b.sqlite_scalar(zg.db_path,
-                               "SELECT count(*) FROM provider_events WHERE kind = 'callback'"))
+    return int(b.sqlite_scalar(zg.db_path, "SELECT count(*) FROM provider_events WHERE kind = 'callback'"))
 
 
 def _ts(text: str | None) -> float | None:
@@ -333,8 +384,7 @@ async def _timestamps(http: httpx.AsyncClient, key: str, ids: set[str], out: Out
     rows: list[dict[str, Any]] = []
     page = 1
     while True:
-        r = await http.get("/v1/messages", headers={"x-api-key": key},
-                           params={"pageSize": 100, "page": page})
+        r = await http.get("/v1/messages", headers={"x-api-key": key}, params={"pageSize": 100, "page": page})
         r.raise_for_status()
         body = r.json()
         rows += body["messages"]
@@ -364,22 +414,33 @@ async def _sim_sends(kind: str, simc: httpx.AsyncClient, out: Outcome, *, since:
     sends: Counter[str] = Counter()
     for req in requests:
         body = req.get("json") or {}
-        if path in req["path"] and req["method"] == "POST" and isinstance(body, dict) \
-                and field_name in body and body.get("status") != "read":
+        if (
+            path in req["path"]
+            and req["method"] == "POST"
+            and isinstance(body, dict)
+            and field_name in body
+            and body.get("status") != "read"
+        ):
             sends[str(body[field_name])] += 1
         elif not req["path"].startswith("/_sim"):
-            label = "mark-read" if body.get("status") == "read" else \
-                f"{req['method']} {re.sub(r'[0-9]{6,}|zapgate-[A-Za-z0-9_]+', '*', req['path'])}"
+            label = (
+                "mark-read"
+                if body.get("status") == "read"
+                else f"{req['method']} {re.sub(r'[0-9]{6,}|zapgate-[A-Za-z0-9_]+', '*', req['path'])}"
+            )
             out.extra_calls[label] += 1
     out.sends_at_sim = sum(sends.values())
     out.destinations_at_sim = len(sends)
 
 
 def _integrity(zg: b.Zapgate, number_id: str, ids: set[str], out: Outcome) -> None:
-    rows = b.sqlite_rows(zg.db_path, "SELECT e.message_id, e.status, e.applied, e.code "
-                                     "FROM message_events e JOIN messages m ON m.id = "
-                                     "e.message_id WHERE m.number_id = ? ORDER BY e.id",
-                         number_id)
+    rows = b.sqlite_rows(
+        zg.db_path,
+        "SELECT e.message_id, e.status, e.applied, e.code "
+        "FROM message_events e JOIN messages m ON m.id = "
+        "e.message_id WHERE m.number_id = ? ORDER BY e.id",
+        number_id,
+    )
     applied: dict[str, list[str]] = {}
     for message_id, status, was_applied, code in rows:
         if message_id not in ids:
@@ -400,6 +461,7 @@ def _integrity(zg: b.Zapgate, number_id: str, ids: set[str], out: Outcome) -> No
 
 # -- printing ------------------------------------------------------------------------------------
 
+
 def _report(o: Outcome) -> None:
     rows = _rows(o)
     width = max(len(k) for k, _ in rows)
@@ -415,31 +477,52 @@ def _report(o: Outcome) -> None:
 def _rows(o: Outcome) -> list[tuple[str, str]]:
     n = o.accepted
     pct = f"{n / o.requested:.0%}" if o.requested else "-"
-    span = (f"{o.span_s:.1f} s: {n / o.span_s:.1f} msg/s" if o.span_s
-            else "not all READ" + (" (timed out)" if o.timed_out else ""))
+    span = (
+        f"{o.span_s:.1f} s: {n / o.span_s:.1f} msg/s"
+        if o.span_s
+        else "not all READ" + (" (timed out)" if o.timed_out else "")
+    )
     extra = ", ".join(f"{k} x{v}" for k, v in sorted(o.extra_calls.items())) or "none"
     return [
-        ("accepted", f"{n}/{o.requested} ({pct}) in {o.accept_seconds:.1f} s: "
-                     f"{n / max(o.accept_seconds, 1e-9):.0f}/s; rejected {dict(o.rejected) or 0}"),
+        (
+            "accepted",
+            f"{n}/{o.requested} ({pct}) in {o.accept_seconds:.1f} s: "
+            f"{n / max(o.accept_seconds, 1e-9):.0f}/s; rejected {dict(o.rejected) or 0}",
+        ),
         ("accept -> READ, all", span),
         ("accept -> SENT p50 / p95", f"{_p(o.to_sent, 50)} / {_p(o.to_sent, 95)}"),
         ("accept -> READ p50 / p95", f"{_p(o.to_read, 50)} / {_p(o.to_read, 95)}"),
         ("READ", f"{o.read} of {n}; lost {o.lost}; READ applied exactly once: {o.read_once}"),
-        ("timelines QUEUED,SENT,DELIVERED,READ", f"{o.timelines_ok} of {n}"
-         + (f"; other: {dict(o.timeline_bad.most_common(3))}" if o.timeline_bad else "")),
-        ("events not applied (dupes/stale)", str(dict(o.not_applied) or 0)
-         + (" (the provider's 'sent' after the dispatcher's own SENT)"
-            if o.not_applied.get("SENT") else "")),
+        (
+            "timelines QUEUED,SENT,DELIVERED,READ",
+            f"{o.timelines_ok} of {n}"
+            + (f"; other: {dict(o.timeline_bad.most_common(3))}" if o.timeline_bad else ""),
+        ),
+        (
+            "events not applied (dupes/stale)",
+            str(dict(o.not_applied) or 0)
+            + (
+                " (the provider's 'sent' after the dispatcher's own SENT)"
+                if o.not_applied.get("SENT")
+                else ""
+            ),
+        ),
         ("sends at the simulator", f"{o.sends_at_sim} to {o.destinations_at_sim} destinations"),
         ("other provider calls during the run", extra),
-        ("provider callbacks stored", f"{o.callbacks} ({o.callbacks / max(n, 1):.1f} per "
-                                      f"message); unprocessed or errored {o.callbacks_unprocessed}"
-                                      f"; simulator posts not 2xx {o.sim_callbacks_failed}"),
-        ("CPU over the run", f"zapgate {o.zapgate_cpu_s:.1f} s "
-                             f"({o.zapgate_cpu_s / max(o.wall_s, 1e-9):.0%} of a core, "
-                             f"{_ms_per(o)} ms per message; idle before: {o.idle_cpu:.0%}), "
-                             f"simulator {o.sim_cpu_s:.1f} s "
-                             f"({o.sim_cpu_s / max(o.wall_s, 1e-9):.0%}), in {o.wall_s:.1f} s"),
+        (
+            "provider callbacks stored",
+            f"{o.callbacks} ({o.callbacks / max(n, 1):.1f} per "
+            f"message); unprocessed or errored {o.callbacks_unprocessed}"
+            f"; simulator posts not 2xx {o.sim_callbacks_failed}",
+        ),
+        (
+            "CPU over the run",
+            f"zapgate {o.zapgate_cpu_s:.1f} s "
+            f"({o.zapgate_cpu_s / max(o.wall_s, 1e-9):.0%} of a core, "
+            f"{_ms_per(o)} ms per message; idle before: {o.idle_cpu:.0%}), "
+            f"simulator {o.sim_cpu_s:.1f} s "
+            f"({o.sim_cpu_s / max(o.wall_s, 1e-9):.0%}), in {o.wall_s:.1f} s",
+        ),
     ]
 
 
@@ -455,19 +538,22 @@ def _summary(outcomes: list[Outcome]) -> None:
     if not outcomes:
         return
     b.say("\nsummary (simulators, Zapgate and the load generator on the same 2 cores)")
-    b.say("| provider | accepted | accepted/s | msg/s accept->READ | READ p50 | READ p95 | "
-          "callbacks/msg | lost | not READ once | timelines ok | zapgate CPU | ms CPU/msg | sim CPU "
-          "| verdict |")
-    b.say("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: "
-          "| ---: | --- |")
+    b.say(
+        "| provider | accepted | accepted/s | msg/s accept->READ | READ p50 | READ p95 | "
+        "callbacks/msg | lost | not READ once | timelines ok | zapgate CPU | ms CPU/msg | sim CPU "
+        "| verdict |"
+    )
+    b.say("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |")
     for o in outcomes:
         n = o.accepted
         rate = f"{n / o.span_s:.1f}" if o.span_s else "-"
-        b.say(f"| {o.provider} | {n}/{o.requested} | {n / max(o.accept_seconds, 1e-9):.0f} | "
-              f"{rate} | {_p(o.to_read, 50)} | {_p(o.to_read, 95)} | "
-              f"{o.callbacks / max(n, 1):.1f} | {o.lost} | {n - o.read_once} | "
-              f"{o.timelines_ok}/{n} | {o.zapgate_cpu_s / max(o.wall_s, 1e-9):.0%} | {_ms_per(o)} | "
-              f"{o.sim_cpu_s / max(o.wall_s, 1e-9):.0%} | {'OK' if o.ok else 'INVALID'} |")
+        b.say(
+            f"| {o.provider} | {n}/{o.requested} | {n / max(o.accept_seconds, 1e-9):.0f} | "
+            f"{rate} | {_p(o.to_read, 50)} | {_p(o.to_read, 95)} | "
+            f"{o.callbacks / max(n, 1):.1f} | {o.lost} | {n - o.read_once} | "
+            f"{o.timelines_ok}/{n} | {o.zapgate_cpu_s / max(o.wall_s, 1e-9):.0%} | {_ms_per(o)} | "
+            f"{o.sim_cpu_s / max(o.wall_s, 1e-9):.0%} | {'OK' if o.ok else 'INVALID'} |"
+        )
 
 
 if __name__ == "__main__":

@@ -17,5 +17,4 @@ async def healthz(_request: Request) -> JSONResponse:
     return JSONResponse({"ok": True})
 
 
-app = Starlette(routes=[Route("/v1/messages/send", echo, methods=["POST"]),
-                        Route("/healthz", healthz)])
+app = Starlette(routes=[Route("/v1/messages/send", echo, methods=["POST"]), Route("/healthz", healthz)])

@@ -78,8 +78,7 @@ from zapgate.settings import Settings
 from zapgate.webhooks import signing, transport
 from zapgate.workers import webhook_sender
 
-CLIENTS = ("zapgate", "httpx", "aiohttp", "aiohttp-guard", "aiohttp-resolver",
-           "aiohttp-trace", "raw")
+CLIENTS = ("zapgate", "httpx", "aiohttp", "aiohttp-guard", "aiohttp-resolver", "aiohttp-trace", "raw")
 AIOHTTP_CLIENTS = frozenset(c for c in CLIENTS if c.startswith("aiohttp"))
 WEBHOOK_CONCURRENCY: int = Settings.model_fields["webhook_concurrency"].default
 WEBHOOK_TIMEOUT: float = Settings.model_fields["webhook_timeout_seconds"].default
@@ -96,8 +95,11 @@ _ports: set[int] = set()
 _JSON_OK = [(b"content-type", b"application/json"), (b"content-length", b"2")]
 
 
-async def _sink(scope: dict[str, Any], receive: Callable[[], Awaitable[dict[str, Any]]],
-                send: Callable[[dict[str, Any]], Awaitable[None]]) -> None:
+async def _sink(
+    scope: dict[str, Any],
+    receive: Callable[[], Awaitable[dict[str, Any]]],
+    send: Callable[[dict[str, Any]], Awaitable[None]],
+) -> None:
     """POST anything: read the body, answer 200 ``{}``; GET /stats: requests and distinct client
     ports since the last /stats (then reset); GET /healthz."""
     global _requests
@@ -113,8 +115,7 @@ async def _sink(scope: dict[str, Any], receive: Callable[[], Awaitable[dict[str,
             _ports.add(client[1])
     elif scope["path"] == "/stats":
         out = json.dumps({"requests": _requests, "connections": len(_ports)}).encode()
-        headers = [(b"content-type", b"application/json"),
-                   (b"content-length", str(len(out)).encode())]
+        headers = [(b"content-type", b"application/json"), (b"content-length", str(len(out)).encode())]
         _requests = 0
         _ports.clear()
     await send({"type": "http.response.start", "status": 200, "headers": headers})
@@ -124,8 +125,16 @@ async def _sink(scope: dict[str, Any], receive: Callable[[], Awaitable[dict[str,
 def _serve_receiver(port: int) -> int:
     import uvicorn
 
-    uvicorn.run(_sink, host=b.HOST, port=port, http="httptools", loop="uvloop",
-                lifespan="off", access_log=False, log_level="warning")
+    uvicorn.run(
+        _sink,
+        host=b.HOST,
+        port=port,
+        http="httptools",
+        loop="uvloop",
+        lifespan="off",
+        access_log=False,
+        log_level="warning",
+    )
     return 0
 
 
@@ -157,16 +166,27 @@ def _refuse_unless_public(host: str) -> None:
 
 # --- the request ------------------------------------------------------------------------------
 
+
 def _body() -> bytes:
     """A webhook event of about 1 KB, shaped like Zapgate's status events."""
     event: dict[str, Any] = {
-        "id": "evt_01J9ZQ7X8Y2K3M4N5P6Q7R8S9T", "event": "message.read",
-        "createdAt": "2025-01-01T12:00:00.000Z", "workspaceId": "ws_01J9ZQ7X8Y2K3M4N5P6Q7R8S9T",
-        "data": {"id": "msg_01J9ZQ7X8Y2K3M4N5P6Q7R8S9T", "status": "READ",
-                 "numberId": "num_01J9ZQ7X8Y2K3M4N5P6Q7R8S9T", "to": "+5511987654321",
-                 "provider": "meta", "providerMessageId": "wamid." + "A" * 56,
-                 "sentAt": "2025-01-01T11:59:58.000Z", "deliveredAt": "2025-01-01T11:59:59.000Z",
-                 "readAt": "2025-01-01T12:00:00.000Z", "metadata": {"note": ""}}}
+        "id": "evt_01J9ZQ7X8Y2K3M4N5P6Q7R8S9T",
+        "event": "message.read",
+        "createdAt": "2025-01-01T12:00:00.000Z",
+        "workspaceId": "ws_01J9ZQ7X8Y2K3M4N5P6Q7R8S9T",
+        "data": {
+            "id": "msg_01J9ZQ7X8Y2K3M4N5P6Q7R8S9T",
+            "status": "READ",
+            "numberId": "num_01J9ZQ7X8Y2K3M4N5P6Q7R8S9T",
+            "to": "+5511987654321",
+            "provider": "meta",
+            "providerMessageId": "wamid." + "A" * 56,
+            "sentAt": "2025-01-01T11:59:58.000Z",
+            "deliveredAt": "2025-01-01T11:59:59.000Z",
+            "readAt": "2025-01-01T12:00:00.000Z",
+            "metadata": {"note": ""},
+        },
+    }
     raw = json.dumps(event, separators=(",", ":"))
     event["data"]["metadata"]["note"] = "x" * max(0, 1024 - len(raw))
     return json.dumps(event, separators=(",", ":")).encode()
@@ -207,13 +227,15 @@ class ZapgateClient(Candidate):
 
     async def open(self, origin: str) -> None:
         self.url = origin + PATH
-        self.session = transport.open_session(allow_private=False,
-                                              max_connections=WEBHOOK_CONCURRENCY,
-                                              timeout_seconds=WEBHOOK_TIMEOUT)
+        self.session = transport.open_session(
+            allow_private=False, max_connections=WEBHOOK_CONCURRENCY, timeout_seconds=WEBHOOK_TIMEOUT
+        )
 
     async def post(self) -> tuple[int, bytes]:
-        async with asyncio.timeout(WEBHOOK_TIMEOUT), self.session.post(
-                self.url, data=BODY, headers=HEADERS, allow_redirects=False) as response:
+        async with (
+            asyncio.timeout(WEBHOOK_TIMEOUT),
+            self.session.post(self.url, data=BODY, headers=HEADERS, allow_redirects=False) as response,
+        ):
             excerpt = await response.content.read(webhook_sender.EXCERPT_BYTES)
             response.headers.get("retry-after")
             return response.status, excerpt
@@ -249,16 +271,19 @@ class Aiohttp(Candidate):
         import aiohttp
 
         self.url = origin + PATH
-        connector = aiohttp.TCPConnector(limit=WEBHOOK_CONCURRENCY, keepalive_timeout=5.0,
-                                         **self.connector_options())
+        connector = aiohttp.TCPConnector(
+            limit=WEBHOOK_CONCURRENCY, keepalive_timeout=5.0, **self.connector_options()
+        )
         self.session = aiohttp.ClientSession(
-            connector=connector, timeout=aiohttp.ClientTimeout(total=WEBHOOK_TIMEOUT),
-            cookie_jar=aiohttp.DummyCookieJar(), auto_decompress=False,
-            trace_configs=self.trace_configs() or None)
+            connector=connector,
+            timeout=aiohttp.ClientTimeout(total=WEBHOOK_TIMEOUT),
+            cookie_jar=aiohttp.DummyCookieJar(),
+            auto_decompress=False,
+            trace_configs=self.trace_configs() or None,
+        )
 
     async def post(self) -> tuple[int, bytes]:
-        async with self.session.post(self.url, data=BODY, headers=HEADERS,
-                                     allow_redirects=False) as response:
+        async with self.session.post(self.url, data=BODY, headers=HEADERS, allow_redirects=False) as response:
             return response.status, await response.read()
 
     async def close(self) -> None:
@@ -295,9 +320,12 @@ class AiohttpResolver(Aiohttp):
             def __init__(self) -> None:
                 self.inner = aiohttp.resolver.DefaultResolver()
 
-            async def resolve(self, host: str, port: int = 0,
-                              family: socket.AddressFamily = socket.AF_INET,
-                              ) -> list[aiohttp.abc.ResolveResult]:
+            async def resolve(
+                self,
+                host: str,
+                port: int = 0,
+                family: socket.AddressFamily = socket.AF_INET,
+            ) -> list[aiohttp.abc.ResolveResult]:
                 found = await self.inner.resolve(host, port, family)
                 kept = []
                 for hit in found:
@@ -358,8 +386,7 @@ class _RawConnection(asyncio.Protocol):
         waiter, self.waiter = self.waiter, None
         body, self.chunks = b"".join(self.chunks), []
         if waiter is not None and not waiter.done():
-            waiter.set_result((self.parser.get_status_code(), body,
-                               self.parser.should_keep_alive()))
+            waiter.set_result((self.parser.get_status_code(), body, self.parser.should_keep_alive()))
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.closed = True
@@ -383,8 +410,10 @@ class Raw(Candidate):
     async def open(self, origin: str) -> None:
         parsed = httpx.URL(origin)
         self.host, self.port = parsed.host, parsed.port
-        self.head = (f"POST {PATH} HTTP/1.1\r\nhost: {self.host}:{self.port}\r\n"
-                     + "".join(f"{k}: {v}\r\n" for k, v in HEADERS.items())).encode()
+        self.head = (
+            f"POST {PATH} HTTP/1.1\r\nhost: {self.host}:{self.port}\r\n"
+            + "".join(f"{k}: {v}\r\n" for k, v in HEADERS.items())
+        ).encode()
         self.idle: list[_RawConnection] = []
         self.slots = asyncio.Semaphore(WEBHOOK_CONCURRENCY)
 
@@ -393,8 +422,7 @@ class Raw(Candidate):
             conn = self.idle.pop()
             if not conn.closed:
                 return conn
-        _, conn = await asyncio.get_running_loop().create_connection(
-            _RawConnection, self.host, self.port)
+        _, conn = await asyncio.get_running_loop().create_connection(_RawConnection, self.host, self.port)
         return conn
 
     async def post(self) -> tuple[int, bytes]:
@@ -402,8 +430,8 @@ class Raw(Candidate):
             conn = await self._connection()
             try:
                 status, body, keep = await conn.request(
-                    b"".join((self.head, b"content-length: ", str(len(BODY)).encode(),
-                              b"\r\n\r\n", BODY)))
+                    b"".join((self.head, b"content-length: ", str(len(BODY)).encode(), b"\r\n\r\n", BODY))
+                )
             except BaseException:
                 if conn.transport is not None:
                     conn.transport.close()
@@ -421,11 +449,13 @@ class Raw(Candidate):
         self.idle.clear()
 
 
-CANDIDATES: dict[str, type[Candidate]] = {c.name: c for c in (
-    ZapgateClient, PlainHttpx, Aiohttp, AiohttpGuard, AiohttpResolver, AiohttpTrace, Raw)}
+CANDIDATES: dict[str, type[Candidate]] = {
+    c.name: c for c in (ZapgateClient, PlainHttpx, Aiohttp, AiohttpGuard, AiohttpResolver, AiohttpTrace, Raw)
+}
 
 
 # --- one cell ---------------------------------------------------------------------------------
+
 
 @dataclass
 class Cell:
@@ -464,12 +494,19 @@ class Cell:
         return self.errors == 0 and self.received == self.requests
 
     def line(self) -> str:
-        flag = "" if self.valid else (f"   <-- INVALID: {self.errors} errors ({self.first_error}), "
-                                      f"receiver counted {self.received}")
-        return (f"{self.client:<17} c={self.concurrency:<3} run {self.run}: "
-                f"client CPU {self.cpu_us:7.1f} us/req (sys {self.sys_us:5.1f})  "
-                f"{self.rps:8.0f} req/s  receiver CPU {self.receiver_us:6.1f} us/req  "
-                f"connections {self.connections}  peer checks {self.peer_checks}{flag}")
+        flag = (
+            ""
+            if self.valid
+            else (
+                f"   <-- INVALID: {self.errors} errors ({self.first_error}), receiver counted {self.received}"
+            )
+        )
+        return (
+            f"{self.client:<17} c={self.concurrency:<3} run {self.run}: "
+            f"client CPU {self.cpu_us:7.1f} us/req (sys {self.sys_us:5.1f})  "
+            f"{self.rps:8.0f} req/s  receiver CPU {self.receiver_us:6.1f} us/req  "
+            f"connections {self.connections}  peer checks {self.peer_checks}{flag}"
+        )
 
 
 @dataclass
@@ -508,8 +545,7 @@ def _stats(receiver: b.Server) -> dict[str, int]:
     return answer
 
 
-async def _cell(name: str, concurrency: int, run: int, args: argparse.Namespace,
-                receiver: b.Server) -> Cell:
+async def _cell(name: str, concurrency: int, run: int, args: argparse.Namespace, receiver: b.Server) -> Cell:
     candidate = CANDIDATES[name]()
     host = "localhost" if candidate.needs_hostname else b.HOST
     await candidate.open(f"http://{host}:{receiver.port}")
@@ -527,24 +563,36 @@ async def _cell(name: str, concurrency: int, run: int, args: argparse.Namespace,
         stats = _stats(receiver)
     finally:
         await candidate.close()
-    return Cell(client=name, concurrency=concurrency, run=run, requests=args.requests,
-                seconds=seconds, cpu_user_s=after.ru_utime - before.ru_utime,
-                cpu_sys_s=after.ru_stime - before.ru_stime, receiver_cpu_s=receiver_cpu,
-                received=stats["requests"] - args.warmup, connections=stats["connections"],
-                peer_checks=CHECKS.count, errors=warm.errors + measured.errors,
-                first_error=warm.first_error or measured.first_error)
+    return Cell(
+        client=name,
+        concurrency=concurrency,
+        run=run,
+        requests=args.requests,
+        seconds=seconds,
+        cpu_user_s=after.ru_utime - before.ru_utime,
+        cpu_sys_s=after.ru_stime - before.ru_stime,
+        receiver_cpu_s=receiver_cpu,
+        received=stats["requests"] - args.warmup,
+        connections=stats["connections"],
+        peer_checks=CHECKS.count,
+        errors=warm.errors + measured.errors,
+        first_error=warm.first_error or measured.first_error,
+    )
 
 
 # --- report -----------------------------------------------------------------------------------
+
 
 def _both(values: list[float], fmt: str) -> str:
     return " / ".join(format(v, fmt) for v in values)
 
 
 def _table(cells: list[Cell], clients: list[str], levels: list[int]) -> list[str]:
-    rows = ["| client | conc. | client CPU µs/req (runs) | vs zapgate | req/s (runs) "
-            "| receiver CPU µs/req (runs) | connections | peer checks |",
-            "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
+    rows = [
+        "| client | conc. | client CPU µs/req (runs) | vs zapgate | req/s (runs) "
+        "| receiver CPU µs/req (runs) | connections | peer checks |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ]
     base: dict[int, float] = {}
     for level in levels:
         ref = [c.cpu_us for c in cells if c.client == "zapgate" and c.concurrency == level]
@@ -563,7 +611,8 @@ def _table(cells: list[Cell], clients: list[str], levels: list[int]) -> list[str
                 f"| {_both([c.rps for c in mine], '.0f')} "
                 f"| {_both([c.receiver_us for c in mine], '.0f')} "
                 f"| {_both([float(c.connections) for c in mine], '.0f')} "
-                f"| {_both([float(c.peer_checks) for c in mine], '.0f')} |")
+                f"| {_both([float(c.peer_checks) for c in mine], '.0f')} |"
+            )
     return rows
 
 
@@ -572,16 +621,19 @@ def _uptime() -> str:
     return done.stdout.strip() or b.load_line()
 
 
-async def _bench(args: argparse.Namespace, clients: list[str], levels: list[int],
-                 work: Path) -> int:
+async def _bench(args: argparse.Namespace, clients: list[str], levels: list[int], work: Path) -> int:
     port = b.free_port()
     cmd = [sys.executable, RECEIVER_SCRIPT, "--serve-receiver", str(port)]
     receiver = b.Server("receiver", cmd, env=b.clean_env(), cwd=work, port=port).start()
-    b.say(f"receiver: pid {receiver.pid} on {receiver.url} (uvicorn + httptools + uvloop, "
-          "bare ASGI, HTTP/1.1 keep-alive, 200 {})")
-    b.say(f"body {len(BODY)} bytes, headers {', '.join(HEADERS)}; {args.requests} requests per "
-          f"cell after {args.warmup} warm-up requests; loop {args.loop}; "
-          f"webhook_concurrency {WEBHOOK_CONCURRENCY}")
+    b.say(
+        f"receiver: pid {receiver.pid} on {receiver.url} (uvicorn + httptools + uvloop, "
+        "bare ASGI, HTTP/1.1 keep-alive, 200 {})"
+    )
+    b.say(
+        f"body {len(BODY)} bytes, headers {', '.join(HEADERS)}; {args.requests} requests per "
+        f"cell after {args.warmup} warm-up requests; loop {args.loop}; "
+        f"webhook_concurrency {WEBHOOK_CONCURRENCY}"
+    )
     cells: list[Cell] = []
     try:
         for run in range(1, args.repeats + 1):
@@ -596,10 +648,12 @@ async def _bench(args: argparse.Namespace, clients: list[str], levels: list[int]
     b.say(f"machine: {b.machine_line()}\n")
     for row in _table(cells, clients, levels):
         b.say(row)
-    b.say("\nclient CPU = this process's user + system time (every thread) over the measured "
-          "requests, the bench's own task loop included (the same for every client); "
-          "connections = distinct client ports the receiver saw in the cell (warm-up and "
-          "measured requests); peer checks = calls of the SSRF address check in the cell.")
+    b.say(
+        "\nclient CPU = this process's user + system time (every thread) over the measured "
+        "requests, the bench's own task loop included (the same for every client); "
+        "connections = distinct client ports the receiver saw in the cell (warm-up and "
+        "measured requests); peer checks = calls of the SSRF address check in the cell."
+    )
     invalid = [c for c in cells if not c.valid]
     if invalid:
         b.say(f"INVALID: {len(invalid)} cells had errors or lost requests")
@@ -613,10 +667,13 @@ def _args() -> argparse.Namespace:
     p.add_argument("--warmup", type=int, default=1_000, help="warm-up requests per cell")
     p.add_argument("--concurrency", default="1,8,32", help="comma-separated task counts")
     p.add_argument("--repeats", type=int, default=2, help="runs of the whole grid")
-    p.add_argument("--clients", default=",".join(CLIENTS),
-                   help=f"comma-separated, of: {', '.join(CLIENTS)}")
-    p.add_argument("--loop", choices=("uvloop", "asyncio"), default="uvloop",
-                   help="uvloop as under `zapgate serve`, asyncio as under `zapgate worker`")
+    p.add_argument("--clients", default=",".join(CLIENTS), help=f"comma-separated, of: {', '.join(CLIENTS)}")
+    p.add_argument(
+        "--loop",
+        choices=("uvloop", "asyncio"),
+        default="uvloop",
+        help="uvloop as under `zapgate serve`, asyncio as under `zapgate worker`",
+    )
     p.add_argument("--serve-receiver", type=int, metavar="PORT", help=argparse.SUPPRESS)
     args = p.parse_args()
     if args.requests < 1 or args.warmup < 0 or args.repeats < 1:
@@ -641,8 +698,10 @@ def main() -> int:
         skipped = [c for c in clients if c in AIOHTTP_CLIENTS]
         clients = [c for c in clients if c not in AIOHTTP_CLIENTS]
         if skipped:
-            b.say(f"aiohttp is not installed: skipping {', '.join(skipped)} "
-                  "(uv pip install --python .venv/bin/python aiohttp)")
+            b.say(
+                f"aiohttp is not installed: skipping {', '.join(skipped)} "
+                "(uv pip install --python .venv/bin/python aiohttp)"
+            )
     else:
         b.say(f"aiohttp {aiohttp.__version__}")
     b.say(f"httpx {httpx.__version__}, httptools {httptools.__version__}")
@@ -651,9 +710,18 @@ def main() -> int:
     urls.is_public_address = CHECKS  # type: ignore[assignment]
     for key in [k for k in os.environ if k.startswith("ZAPGATE_")]:
         del os.environ[key]
-    b.say("command: " + shlex.join([os.path.relpath(sys.executable, b.ROOT)
-                                    if sys.executable.startswith(str(b.ROOT)) else sys.executable,
-                                    os.path.relpath(__file__, b.ROOT), *sys.argv[1:]]))
+    b.say(
+        "command: "
+        + shlex.join(
+            [
+                os.path.relpath(sys.executable, b.ROOT)
+                if sys.executable.startswith(str(b.ROOT))
+                else sys.executable,
+                os.path.relpath(__file__, b.ROOT),
+                *sys.argv[1:],
+            ]
+        )
+    )
     b.say(f"machine: {b.machine_line()}")
     b.say(f"load before: {_uptime()}")
     with b.workspace("http-clients") as work, contextlib.suppress(KeyboardInterrupt):

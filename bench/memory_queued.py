@@ -66,8 +66,12 @@ def _args() -> argparse.Namespace:
     p.add_argument("--messages", type=int, default=100_000)
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--connections", type=int, default=32)
-    p.add_argument("--max-seconds", type=int, default=900,
-                   help="stop the load after this long even if fewer messages were queued")
+    p.add_argument(
+        "--max-seconds",
+        type=int,
+        default=900,
+        help="stop the load after this long even if fewer messages were queued",
+    )
     return p.parse_args()
 
 
@@ -76,17 +80,28 @@ def _measure(args: argparse.Namespace, work: Path, zg: b.Zapgate) -> int:
     idle = zg.server.rss_bytes()
     db_idle = b.db_files_size(zg.db_path)
     b.say(f"idle after start: RSS {b.mib(idle)}, database {b.mib(db_idle)}")
-    b.say(f"queueing {args.messages} messages (workers OFF) with wrk -t{args.threads} "
-          f"-c{args.connections} ...")
-    script = b.lua_script(path=PATH, body_template=BODY,
-                          headers={"content-type": "application/json", "x-api-key": zg.number_key},
-                          limit_per_thread=-(-args.messages // args.threads))
+    b.say(
+        f"queueing {args.messages} messages (workers OFF) with wrk -t{args.threads} -c{args.connections} ..."
+    )
+    script = b.lua_script(
+        path=PATH,
+        body_template=BODY,
+        headers={"content-type": "application/json", "x-api-key": zg.number_key},
+        limit_per_thread=-(-args.messages // args.threads),
+    )
     started = time.monotonic()
     with RssSampler(zg.server) as rss:
-        result = b.run_wrk("queue fill", zg.server.url + PATH, script, threads=args.threads,
-                           connections=args.connections, duration=f"{args.max_seconds}s",
-                           workdir=work, stop_when=_stopper(zg, args.messages, rss, started),
-                           server=zg.server)
+        result = b.run_wrk(
+            "queue fill",
+            zg.server.url + PATH,
+            script,
+            threads=args.threads,
+            connections=args.connections,
+            duration=f"{args.max_seconds}s",
+            workdir=work,
+            stop_when=_stopper(zg, args.messages, rss, started),
+            server=zg.server,
+        )
     elapsed = time.monotonic() - started
     queued = b.settled_count(zg.db_path, "SELECT count(*) FROM messages WHERE status = 'QUEUED'")
     time.sleep(1.0)
@@ -97,8 +112,7 @@ def _measure(args: argparse.Namespace, work: Path, zg: b.Zapgate) -> int:
     return 0 if result.valid and queued >= args.messages else 1
 
 
-def _stopper(zg: b.Zapgate, target: int, rss: RssSampler,
-             started: float) -> Callable[[], bool]:
+def _stopper(zg: b.Zapgate, target: int, rss: RssSampler, started: float) -> Callable[[], bool]:
     """Ends wrk once the database holds ``target`` messages; prints progress every 15 s."""
     state = {"next": 15.0}
 
@@ -107,26 +121,39 @@ def _stopper(zg: b.Zapgate, target: int, rss: RssSampler,
         now = time.monotonic() - started
         if now >= state["next"]:
             state["next"] += 15.0
-            b.say(f"  {now:5.0f} s: {count} queued ({count / now:.0f}/s), "
-                  f"RSS {b.mib(rss.last)}")
+            b.say(f"  {now:5.0f} s: {count} queued ({count / now:.0f}/s), RSS {b.mib(rss.last)}")
         return count >= target
 
     return done
 
 
-def _report(args: argparse.Namespace, idle: int, peak: int, after: int, db_idle: int,
-            db_after: int, queued: int, elapsed: float, result: b.WrkResult,
-            zg: b.Zapgate) -> None:
+def _report(
+    args: argparse.Namespace,
+    idle: int,
+    peak: int,
+    after: int,
+    db_idle: int,
+    db_after: int,
+    queued: int,
+    elapsed: float,
+    result: b.WrkResult,
+    zg: b.Zapgate,
+) -> None:
     per_msg = (after - idle) / queued if queued else 0
     b.say("\nsummary")
-    b.say(f"  messages QUEUED in the database: {queued} (wanted {args.messages}) in "
-          f"{elapsed:.0f} s ({queued / elapsed:.0f} accepted/s)")
-    b.say(f"  RSS: idle {b.mib(idle)} -> peak {b.mib(peak)} -> after {b.mib(after)} "
-          f"({per_msg:+.0f} bytes per queued message)")
-    b.say(f"  database on disk: {b.mib(db_idle)} -> {b.mib(db_after)} "
-          f"({(db_after - db_idle) / max(queued, 1):.0f} bytes per message, WAL included)")
-    b.say(f"  API total (GET /v1/messages?pageSize=1): "
-          f"{b.api_total(zg.server.url, zg.number_key)}")
+    b.say(
+        f"  messages QUEUED in the database: {queued} (wanted {args.messages}) in "
+        f"{elapsed:.0f} s ({queued / elapsed:.0f} accepted/s)"
+    )
+    b.say(
+        f"  RSS: idle {b.mib(idle)} -> peak {b.mib(peak)} -> after {b.mib(after)} "
+        f"({per_msg:+.0f} bytes per queued message)"
+    )
+    b.say(
+        f"  database on disk: {b.mib(db_idle)} -> {b.mib(db_after)} "
+        f"({(db_after - db_idle) / max(queued, 1):.0f} bytes per message, WAL included)"
+    )
+    b.say(f"  API total (GET /v1/messages?pageSize=1): {b.api_total(zg.server.url, zg.number_key)}")
     if not result.valid:
         b.say(f"  INVALID RUN: statuses {result.statuses}, errors {result.errors}")
     for line in zg.server.error_summary():

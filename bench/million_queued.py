@@ -138,9 +138,11 @@ def main() -> int:
     zlog.configure("WARNING", json_logs=False)
     b.say("command: " + shlex.join([b.rel(sys.executable), b.rel(sys.argv[0]), *sys.argv[1:]]))
     b.say(f"machine: {b.machine_line()}")
-    b.say(f"note: this process (load generator, top-ups), Zapgate"
-          f"{' and PostgreSQL' if args.backend == 'postgres' else ''} share these "
-          f"{os.cpu_count()} cores")
+    b.say(
+        f"note: this process (load generator, top-ups), Zapgate"
+        f"{' and PostgreSQL' if args.backend == 'postgres' else ''} share these "
+        f"{os.cpu_count()} cores"
+    )
     with b.workspace("million") as work:
         import uvloop
 
@@ -151,34 +153,63 @@ def main() -> int:
 def _args() -> argparse.Namespace:
     p = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     p.add_argument("--backend", choices=("postgres", "sqlite"), default="postgres")
-    p.add_argument("--backlog", type=int, default=None,
-                   help="QUEUED messages of the big phase (default 1,000,000 on PostgreSQL, "
-                        "200,000 on SQLite)")
+    p.add_argument(
+        "--backlog",
+        type=int,
+        default=None,
+        help="QUEUED messages of the big phase (default 1,000,000 on PostgreSQL, 200,000 on SQLite)",
+    )
     p.add_argument("--baseline", type=int, default=10_000, help="QUEUED messages of the baseline")
     p.add_argument("--numbers", type=int, default=100)
     p.add_argument("--window", type=float, default=30.0, help="seconds measured")
-    p.add_argument("--warmup", type=float, default=10.0,
-                   help="seconds before the window (the workers' RSS settles in about 20 s)")
-    p.add_argument("--accept-rate", type=float, default=100.0,
-                   help="sends per second through the API while the workers run")
+    p.add_argument(
+        "--warmup",
+        type=float,
+        default=10.0,
+        help="seconds before the window (the workers' RSS settles in about 20 s)",
+    )
+    p.add_argument(
+        "--accept-rate",
+        type=float,
+        default=100.0,
+        help="sends per second through the API while the workers run",
+    )
     p.add_argument("--workers", type=int, default=2, help="`zapgate worker` processes")
-    p.add_argument("--worker-loops", choices=("split", "all"), default=None,
-                   help="split: serve's split of the loops between two processes (default on "
-                        "SQLite); all: every process runs every loop (default on PostgreSQL)")
-    p.add_argument("--worker-nice", type=int, default=None,
-                   help="nice of the worker processes (default: serve's 10 on SQLite, 0 on "
-                        "PostgreSQL)")
-    p.add_argument("--no-topup", action="store_true",
-                   help="let the backlog drain instead of holding it steady")
+    p.add_argument(
+        "--worker-loops",
+        choices=("split", "all"),
+        default=None,
+        help="split: serve's split of the loops between two processes (default on "
+        "SQLite); all: every process runs every loop (default on PostgreSQL)",
+    )
+    p.add_argument(
+        "--worker-nice",
+        type=int,
+        default=None,
+        help="nice of the worker processes (default: serve's 10 on SQLite, 0 on PostgreSQL)",
+    )
+    p.add_argument(
+        "--no-topup", action="store_true", help="let the backlog drain instead of holding it steady"
+    )
     p.add_argument("--no-analyze", action="store_true", help="no ANALYZE after the fill")
-    p.add_argument("--auto-explain-ms", type=float, default=20.0,
-                   help="PostgreSQL: log the plans of statements slower than this during the "
-                        "window with auto_explain (0: off)")
-    p.add_argument("--pg-log", default=None,
-                   help="the PostgreSQL server's log file (default: pg_current_logfile(), else "
-                        "/var/log/postgresql/postgresql-<cluster>.log)")
-    p.add_argument("--pg-dsn", default="postgresql://postgres@127.0.0.1:5432/postgres",
-                   help="PostgreSQL to create the bench databases on")
+    p.add_argument(
+        "--auto-explain-ms",
+        type=float,
+        default=20.0,
+        help="PostgreSQL: log the plans of statements slower than this during the "
+        "window with auto_explain (0: off)",
+    )
+    p.add_argument(
+        "--pg-log",
+        default=None,
+        help="the PostgreSQL server's log file (default: pg_current_logfile(), else "
+        "/var/log/postgresql/postgresql-<cluster>.log)",
+    )
+    p.add_argument(
+        "--pg-dsn",
+        default="postgresql://postgres@127.0.0.1:5432/postgres",
+        help="PostgreSQL to create the bench databases on",
+    )
     args = p.parse_args()
     if args.backlog is None:
         args.backlog = 1_000_000 if args.backend == "postgres" else 200_000
@@ -196,6 +227,7 @@ def _args() -> argparse.Namespace:
 
 
 # -- the database ------------------------------------------------------------------------------
+
 
 class BenchDb:
     """A fresh SQLite file or PostgreSQL database for one phase, and this process's own access to
@@ -284,7 +316,8 @@ class BenchDb:
         if self.pg:
             row = await self._pg.fetchrow(
                 "SELECT coalesce(max(id), 0), pg_snapshot_xmax(pg_current_snapshot())::text::bigint,"
-                " pg_snapshot_xmin(pg_current_snapshot())::text::bigint FROM message_events")
+                " pg_snapshot_xmin(pg_current_snapshot())::text::bigint FROM message_events"
+            )
             return int(row[0]), int(row[1]), int(row[2])
         top = int(await self.scalar("SELECT coalesce(max(id), 0) FROM message_events"))
         return top, 0, 1
@@ -342,6 +375,7 @@ def _sqlite_file_lock(path: Path) -> Any:
 
 # -- clones ------------------------------------------------------------------------------------
 
+
 def _lit(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
@@ -351,6 +385,7 @@ def _ulid_sql(ms: str, counter: str, mid: int) -> str:
     SQL expression) with 80 "random" bits = ``mid`` (52 random bits, fixed per statement) then
     ``counter`` (28 bits, unique per row): value = ms << 82 | mid << 30 | counter << 2, five bits
     a character, most significant first."""
+
     def char(expr: str) -> str:
         return f"substr('{ALPHA}', CAST(({expr}) + 1 AS INTEGER), 1)"
 
@@ -394,33 +429,45 @@ class Clones:
         width = len(self.number_ids[0])
         joined = "".join(self.number_ids)
         dest = f"'+55119' || CAST({CLONE_DEST_BASE} + g.c AS TEXT)"
-        request = (f"CAST(replace(CAST(tp.request AS TEXT), {_lit(self.template_dest)}, {dest})"
-                   f" AS JSON)" if pg else f"replace(tp.request, {_lit(self.template_dest)}, {dest})")
+        request = (
+            f"CAST(replace(CAST(tp.request AS TEXT), {_lit(self.template_dest)}, {dest}) AS JSON)"
+            if pg
+            else f"replace(tp.request, {_lit(self.template_dest)}, {dest})"
+        )
         overrides = {
             "id": message_id,
             "correlation_id": f"'corr_' || {_ulid_sql(ms, 'g.c', corr_mid)}",
             "number_id": f"substr({_lit(joined)}, CAST((g.c % {len(self.number_ids)}) * {width}"
-                         f" + 1 AS INTEGER), {width})",
-            "destination": dest, "request": request,
-            "deliver_at": ms, "next_attempt_at": ms, "created_at": ms, "updated_at": ms,
+            f" + 1 AS INTEGER), {width})",
+            "destination": dest,
+            "request": request,
+            "deliver_at": ms,
+            "next_attempt_at": ms,
+            "created_at": ms,
+            "updated_at": ms,
         }
         if pg:
             prefix = ""
             source = f"generate_series(CAST({start} AS BIGINT), CAST({stop} AS BIGINT)) AS g(c)"
         else:
-            prefix = (f"WITH RECURSIVE g(c) AS (SELECT {start} UNION ALL SELECT c + 1 FROM g "
-                      f"WHERE c < {stop}) ")
+            prefix = (
+                f"WITH RECURSIVE g(c) AS (SELECT {start} UNION ALL SELECT c + 1 FROM g WHERE c < {stop}) "
+            )
             source = "g"
         columns = [c.name for c in t.messages.c]
-        messages = (f"{prefix}INSERT INTO messages ({', '.join(_q(c) for c in columns)}) SELECT "
-                    + ", ".join(overrides.get(c, f"tp.{_q(c)}") for c in columns)
-                    + f" FROM {source} CROSS JOIN {TEMPLATE} AS tp")
+        messages = (
+            f"{prefix}INSERT INTO messages ({', '.join(_q(c) for c in columns)}) SELECT "
+            + ", ".join(overrides.get(c, f"tp.{_q(c)}") for c in columns)
+            + f" FROM {source} CROSS JOIN {TEMPLATE} AS tp"
+        )
         event_overrides = {"message_id": message_id, "at": ms}
         event_columns = [c.name for c in t.message_events.c if c.name != "id"]
-        events = (f"{prefix}INSERT INTO message_events ({', '.join(_q(c) for c in event_columns)})"
-                  " SELECT " + ", ".join(event_overrides.get(c, f"te.{_q(c)}")
-                                         for c in event_columns)
-                  + f" FROM {source} CROSS JOIN {TEMPLATE_EVENT} AS te")
+        events = (
+            f"{prefix}INSERT INTO message_events ({', '.join(_q(c) for c in event_columns)})"
+            " SELECT "
+            + ", ".join(event_overrides.get(c, f"te.{_q(c)}") for c in event_columns)
+            + f" FROM {source} CROSS JOIN {TEMPLATE_EVENT} AS te"
+        )
         return [messages, events], start, base_ms, id_mid
 
 
@@ -430,46 +477,68 @@ def _q(name: str) -> str:
 
 # -- the phase's processes ---------------------------------------------------------------------
 
+
 def _settings(db: BenchDb, wake_dir: str) -> dict[str, str]:
     return {"database_url": db.url, "allow_loopback_urls": "1", "wake_dir": wake_dir, **SANDBOX}
 
 
-async def _start_serve(args: argparse.Namespace, work: Path, db: BenchDb, phase: str,
-                       wake_dir: str) -> tuple[b.Server, dict[str, str]]:
+async def _start_serve(
+    args: argparse.Namespace, work: Path, db: BenchDb, phase: str, wake_dir: str
+) -> tuple[b.Server, dict[str, str]]:
     port = b.free_port()
     settings = {"run_workers": "0", **_settings(db, wake_dir)}
-    serve = b.Server(f"serve-{phase}", [b.ZAPGATE, "serve", "--host", b.HOST, "--port", str(port)],
-                     env=b.clean_env(**settings), cwd=work, port=port)
+    serve = b.Server(
+        f"serve-{phase}",
+        [b.ZAPGATE, "serve", "--host", b.HOST, "--port", str(port)],
+        env=b.clean_env(**settings),
+        cwd=work,
+        port=port,
+    )
     await asyncio.to_thread(serve.start, 120)
     text = serve.output()
-    found = {k: re.search(p, text, re.M) for k, p in (
-        ("number_key", r"^Number key:\s+(\S+)"), ("tenant_key", r"^Tenant key:\s+(\S+)"),
-        ("number_id", r"^Sandbox number:\s+(\S+)"))}
+    found = {
+        k: re.search(p, text, re.M)
+        for k, p in (
+            ("number_key", r"^Number key:\s+(\S+)"),
+            ("tenant_key", r"^Tenant key:\s+(\S+)"),
+            ("number_id", r"^Sandbox number:\s+(\S+)"),
+        )
+    }
     if not all(found.values()):
         serve.stop()
         raise RuntimeError("no demo banner in the serve output:\n" + text[-3000:])
-    b.say(f"  zapgate serve: pid {serve.pid} on {serve.url}, workers off; "
-          + " ".join(f"ZAPGATE_{k.upper()}={v}" for k, v in settings.items()
-                     if k not in ("database_url", "wake_dir")))
+    b.say(
+        f"  zapgate serve: pid {serve.pid} on {serve.url}, workers off; "
+        + " ".join(
+            f"ZAPGATE_{k.upper()}={v}" for k, v in settings.items() if k not in ("database_url", "wake_dir")
+        )
+    )
     return serve, {k: m.group(1) for k, m in found.items() if m is not None}
 
 
-async def _numbers_and_seeds(args: argparse.Namespace, serve: b.Server,
-                             demo: dict[str, str]) -> tuple[list[str], list[str], list[str]]:
+async def _numbers_and_seeds(
+    args: argparse.Namespace, serve: b.Server, demo: dict[str, str]
+) -> tuple[list[str], list[str], list[str]]:
     """The sandbox numbers (the demo's first) and one message per number through the API."""
     keys, number_ids, seeds = [demo["number_key"]], [demo["number_id"]], []
     async with httpx.AsyncClient(base_url=serve.url, timeout=60) as http:
         for i in range(1, args.numbers):
-            r = await http.post("/v1/numbers", headers={"x-api-key": demo["tenant_key"]}, json={
-                "name": f"million {i}", "number": f"+5511988{i:06d}", "provider": "sandbox"})
+            r = await http.post(
+                "/v1/numbers",
+                headers={"x-api-key": demo["tenant_key"]},
+                json={"name": f"million {i}", "number": f"+5511988{i:06d}", "provider": "sandbox"},
+            )
             if r.status_code != 201:
                 raise SystemExit(f"POST /v1/numbers answered {r.status_code}: {r.text[:300]}")
             body = r.json()
             keys.append(str(body["apiKey"]["key"]))
             number_ids.append(str(body["instance"]["id"]))
         for i, key in enumerate(keys):
-            r = await http.post("/v1/messages/send", headers={"x-api-key": key}, json={
-                "destinationNumber": _dest(SEED_DEST_BASE, i), "text": TEXT})
+            r = await http.post(
+                "/v1/messages/send",
+                headers={"x-api-key": key},
+                json={"destinationNumber": _dest(SEED_DEST_BASE, i), "text": TEXT},
+            )
             if r.status_code != 202:
                 raise SystemExit(f"POST /v1/messages/send answered {r.status_code}: {r.text}")
             seeds.append(str(r.json()["id"]))
@@ -482,18 +551,24 @@ def _dest(base: int, i: int) -> str:
     return f"+55119{base + i:08d}"
 
 
-async def _fill(args: argparse.Namespace, db: BenchDb, clones: Clones, seeds: list[str],
-                backlog: int) -> tuple[int, float]:
+async def _fill(
+    args: argparse.Namespace, db: BenchDb, clones: Clones, seeds: list[str], backlog: int
+) -> tuple[int, float]:
     """Clone the first seed until ``backlog`` messages are QUEUED; ANALYZE. Returns the QUEUED
     count and the seconds the fill took."""
     started = time.perf_counter()
     template = seeds[0]
-    await db.write([
-        f"CREATE TABLE {TEMPLATE} AS SELECT * FROM messages WHERE id = {_lit(template)}",
-        f"CREATE TABLE {TEMPLATE_EVENT} AS SELECT * FROM message_events WHERE message_id = "
-        f"{_lit(template)} AND status = 'QUEUED' AND source = 'api'"])
-    rows = (await db.scalar(f"SELECT count(*) FROM {TEMPLATE}"),
-            await db.scalar(f"SELECT count(*) FROM {TEMPLATE_EVENT}"))
+    await db.write(
+        [
+            f"CREATE TABLE {TEMPLATE} AS SELECT * FROM messages WHERE id = {_lit(template)}",
+            f"CREATE TABLE {TEMPLATE_EVENT} AS SELECT * FROM message_events WHERE message_id = "
+            f"{_lit(template)} AND status = 'QUEUED' AND source = 'api'",
+        ]
+    )
+    rows = (
+        await db.scalar(f"SELECT count(*) FROM {TEMPLATE}"),
+        await db.scalar(f"SELECT count(*) FROM {TEMPLATE_EVENT}"),
+    )
     if rows != (1, 1):
         raise SystemExit(f"the template is not one message and one QUEUED event: {rows}")
     queued0 = int(await db.scalar("SELECT count(*) FROM messages WHERE status = 'QUEUED'"))
@@ -522,9 +597,11 @@ async def _fill(args: argparse.Namespace, db: BenchDb, clones: Clones, seeds: li
     elif not args.no_analyze:
         await db.write(["ANALYZE"])
     queued = int(await db.scalar("SELECT count(*) FROM messages WHERE status = 'QUEUED'"))
-    b.say(f"  backlog: {queued:,} QUEUED ({queued0} through the API, {want:,} clones in "
-          f"{fill_s:.1f} s{'' if args.no_analyze else '; ANALYZE done'}; "
-          f"{time.perf_counter() - started - fill_s:.1f} s)")
+    b.say(
+        f"  backlog: {queued:,} QUEUED ({queued0} through the API, {want:,} clones in "
+        f"{fill_s:.1f} s{'' if args.no_analyze else '; ANALYZE done'}; "
+        f"{time.perf_counter() - started - fill_s:.1f} s)"
+    )
     return queued, fill_s
 
 
@@ -545,29 +622,38 @@ async def _restore(args: argparse.Namespace, db: BenchDb, clones: Clones, backlo
     elif not args.no_analyze:
         await db.write(["ANALYZE"])
     done = "" if args.no_analyze else ", VACUUM ANALYZE" if db.pg else ", ANALYZE"
-    b.say(f"  backlog {queued:,} -> {max(queued, backlog):,} QUEUED{done}; capturing the "
-          f"periodic queries ...")
+    b.say(
+        f"  backlog {queued:,} -> {max(queued, backlog):,} QUEUED{done}; capturing the periodic queries ..."
+    )
 
 
-def _start_workers(args: argparse.Namespace, work: Path, db: BenchDb, phase: str,
-                   wake_dir: str) -> list[Worker]:
+def _start_workers(
+    args: argparse.Namespace, work: Path, db: BenchDb, phase: str, wake_dir: str
+) -> list[Worker]:
     roles = loops_for(2) if args.worker_loops == "split" else [""] * args.workers
     workers = []
     for i, loops in enumerate(roles):
         extra = {"worker_loops": loops} if loops else {}
-        worker = Worker(f"worker-{phase}-{i}", [b.ZAPGATE, "worker"],
-                        env=b.clean_env(**_settings(db, wake_dir), **extra), cwd=work,
-                        port=0).start()
+        worker = Worker(
+            f"worker-{phase}-{i}",
+            [b.ZAPGATE, "worker"],
+            env=b.clean_env(**_settings(db, wake_dir), **extra),
+            cwd=work,
+            port=0,
+        ).start()
         if args.worker_nice:
             psutil.Process(worker.pid).nice(args.worker_nice)
         workers.append(worker)
-    b.say("  workers: " + ", ".join(
-        f"pid {w.pid} ({w.env.get('ZAPGATE_WORKER_LOOPS') or 'every loop'})" for w in workers)
-          + f", nice {args.worker_nice}")
+    b.say(
+        "  workers: "
+        + ", ".join(f"pid {w.pid} ({w.env.get('ZAPGATE_WORKER_LOOPS') or 'every loop'})" for w in workers)
+        + f", nice {args.worker_nice}"
+    )
     return workers
 
 
 # -- the window --------------------------------------------------------------------------------
+
 
 class Sender:
     """POST /v1/messages/send at a fixed rate (open loop) over keep-alive connections, round-robin
@@ -575,8 +661,11 @@ class Sender:
 
     def __init__(self, serve: b.Server, keys: list[str], rate: float) -> None:
         self.rate = rate
-        self.heads = [f"POST /v1/messages/send HTTP/1.1\r\nhost: {b.HOST}:{serve.port}\r\n"
-                      f"x-api-key: {key}\r\ncontent-type: application/json\r\n" for key in keys]
+        self.heads = [
+            f"POST /v1/messages/send HTTP/1.1\r\nhost: {b.HOST}:{serve.port}\r\n"
+            f"x-api-key: {key}\r\ncontent-type: application/json\r\n"
+            for key in keys
+        ]
         self.pool: asyncio.LifoQueue[Connection] = asyncio.LifoQueue()
         for _ in range(16):
             self.pool.put_nowait(Connection(b.HOST, serve.port))
@@ -605,8 +694,7 @@ class Sender:
             self.pool.get_nowait().close()
 
     async def _one(self, i: int, start: float, scheduled: float) -> None:
-        body = orjson.dumps({"destinationNumber": _dest(SEND_DEST_BASE, i),
-                             "text": f"{TEXT} ({i})"})
+        body = orjson.dumps({"destinationNumber": _dest(SEND_DEST_BASE, i), "text": f"{TEXT} ({i})"})
         conn = await self.pool.get()
         try:
             status, content = await conn.post(self.heads[i % len(self.heads)], body)
@@ -633,8 +721,7 @@ class Sample:
 class Monitor:
     """Counts messages leaving QUEUED and keeps the backlog steady with clones."""
 
-    def __init__(self, db: BenchDb, clones: Clones, sender: Sender, topup: bool,
-                 backlog: int) -> None:
+    def __init__(self, db: BenchDb, clones: Clones, sender: Sender, topup: bool, backlog: int) -> None:
         self.db, self.clones, self.sender, self.topup = db, clones, sender, topup
         self.backlog = backlog
         self.backlog_seen: list[tuple[float, int]] = []  # estimated QUEUED before each top-up
@@ -654,8 +741,9 @@ class Monitor:
         self.samples.append(Sample(time.time(), top, xmax))
         await self._count_settled(xmin)
         self.left_now = self.left + await self._departures(self.counted_to, top)
-        self.backlog_seen.append((time.time(), self.backlog + self.sender.accepted + self.topped
-                                  - self.left_now))
+        self.backlog_seen.append(
+            (time.time(), self.backlog + self.sender.accepted + self.topped - self.left_now)
+        )
         if self.topup:
             need = min(TOPUP_MAX, self.left_now - self.sender.accepted - self.topped)
             if need > 0:
@@ -681,9 +769,12 @@ class Monitor:
         """Messages that left QUEUED (a dispatcher or sweeper timeline row) in that id range."""
         if upto <= after:
             return 0
-        return int(await self.db.scalar(
-            f"SELECT count(*) FROM message_events WHERE id > {after} AND id <= {upto} AND "
-            f"source IN ('dispatcher', 'sweeper') AND status <> 'QUEUED' AND applied"))
+        return int(
+            await self.db.scalar(
+                f"SELECT count(*) FROM message_events WHERE id > {after} AND id <= {upto} AND "
+                f"source IN ('dispatcher', 'sweeper') AND status <> 'QUEUED' AND applied"
+            )
+        )
 
     async def finish(self) -> None:
         deadline = time.time() + 60
@@ -738,6 +829,7 @@ class RssSampler:
 
 # -- auto_explain (PostgreSQL) -----------------------------------------------------------------
 
+
 class AutoExplain:
     """auto_explain for the bench database only, read back from the server's log."""
 
@@ -752,17 +844,23 @@ class AutoExplain:
         if self.path is None:
             self.path = await _pg_log_path(db.admin_dsn)
         if self.path is None or not os.access(self.path, os.R_OK):
-            self.note = (f"auto_explain: off (the server's log {self.path or '(unknown)'} cannot "
-                         f"be read here; --pg-log PATH)")
+            self.note = (
+                f"auto_explain: off (the server's log {self.path or '(unknown)'} cannot "
+                f"be read here; --pg-log PATH)"
+            )
             self.ms = 0
             return
-        await _pg_admin(db.admin_dsn, f"ALTER DATABASE {db.name} SET session_preload_libraries "
-                                      f"= 'auto_explain'")
-        await _pg_admin(db.admin_dsn, f"ALTER DATABASE {db.name} SET "
-                                      f"auto_explain.log_min_duration = '{self.ms:g}ms'")
-        self.note = (f"auto_explain: plans of statements slower than {self.ms:g} ms on "
-                     f"{db.name} (session_preload_libraries of that database; EXPLAIN without "
-                     f"ANALYZE, so no overhead below the threshold), read from {self.path}")
+        await _pg_admin(
+            db.admin_dsn, f"ALTER DATABASE {db.name} SET session_preload_libraries = 'auto_explain'"
+        )
+        await _pg_admin(
+            db.admin_dsn, f"ALTER DATABASE {db.name} SET auto_explain.log_min_duration = '{self.ms:g}ms'"
+        )
+        self.note = (
+            f"auto_explain: plans of statements slower than {self.ms:g} ms on "
+            f"{db.name} (session_preload_libraries of that database; EXPLAIN without "
+            f"ANALYZE, so no overhead below the threshold), read from {self.path}"
+        )
 
     def offset(self) -> int:
         return self.path.stat().st_size if self.ms and self.path is not None else 0
@@ -794,8 +892,10 @@ class AutoExplain:
         out = []
         for key, items in sorted(groups.items(), key=lambda kv: -sum(x[0] for x in kv[1])):
             durations = [ms for ms, _ in items]
-            out.append(f"  {len(items)} x, median {b.percentile(durations, 50):.1f} ms, max "
-                       f"{max(durations):.1f} ms, total {sum(durations) / 1000:.2f} s: {key}")
+            out.append(
+                f"  {len(items)} x, median {b.percentile(durations, 50):.1f} ms, max "
+                f"{max(durations):.1f} ms, total {sum(durations) / 1000:.2f} s: {key}"
+            )
             slowest = max(items, key=lambda x: x[0])[1]
             out += ["      " + line for line in slowest[1:40]]
         return out
@@ -819,6 +919,7 @@ async def _pg_log_path(dsn: str) -> Path | None:
 
 
 # -- periodic queries: capture and measure -----------------------------------------------------
+
 
 @dataclass
 class Statement:
@@ -844,8 +945,7 @@ class Statement:
     def batch(self) -> int:
         """What the statement's work may grow with: the rows it returns; for a write, also the
         values it is given (the ids of an IN list or array)."""
-        values = sum(len(p) if isinstance(p, list | tuple) else 1
-                     for p in (self.params or ()))
+        values = sum(len(p) if isinstance(p, list | tuple) else 1 for p in (self.params or ()))
         write = self.sql.lstrip().split(None, 1)[0].upper() in ("INSERT", "UPDATE", "DELETE")
         return max(self.rows or 0, values if write else 0, 1)
 
@@ -877,9 +977,9 @@ class Statement:
         return f"{ms}; rows examined: {rows}; blocks: {blocks}; {self.rows} rows out"
 
 
-def _periodic(container: Container, number_ids: list[str], label: list[str],
-              claim_number: str, claim_limit: int
-              ) -> list[tuple[str, Callable[[], Awaitable[Any]]]]:
+def _periodic(
+    container: Container, number_ids: list[str], label: list[str], claim_number: str, claim_limit: int
+) -> list[tuple[str, Callable[[], Awaitable[Any]]]]:
     """Every periodic query of the workers, as the label and the real call that runs it
     (``label[0]`` is what the capture files statements under; empty: not captured)."""
     c = container
@@ -888,8 +988,10 @@ def _periodic(container: Container, number_ids: list[str], label: list[str],
     now = c.clock.now_ms()
     state: dict[str, Any] = {}
     grace = int(c.settings.relay_only_delivered_grace_seconds * 1000)
-    policies = [redaction.Policy("RELAY_ONLY", None, tuple(number_ids)),
-                redaction.Policy("STORE_X_DAYS", 30, tuple(number_ids))]
+    policies = [
+        redaction.Policy("RELAY_ONLY", None, tuple(number_ids)),
+        redaction.Policy("STORE_X_DAYS", 30, tuple(number_ids)),
+    ]
 
     async def claim() -> None:
         name, label[0] = label[0], ""  # the number's row: Dispatcher._numbers, captured above
@@ -903,20 +1005,27 @@ def _periodic(container: Container, number_ids: list[str], label: list[str],
         number = state["number"]
         if not state.get("claimed"):
             raise RuntimeError("Dispatcher._claim claimed nothing: no provider answers to record")
-        batch = [_Outcome(m.id, lifecycle.Change(Status.SENT, "dispatcher",
-                                                 provider_message_id=f"sbx_{m.id}"),
-                          number.id, number.provider,
-                          SendResult(f"sbx_{m.id}", (ScheduledReceipt("DELIVERED", 0.05),
-                                                     ScheduledReceipt("READ", 0.1))))
-                 for m in state.get("claimed", [])[:100]]
+        batch = [
+            _Outcome(
+                m.id,
+                lifecycle.Change(Status.SENT, "dispatcher", provider_message_id=f"sbx_{m.id}"),
+                number.id,
+                number.provider,
+                SendResult(
+                    f"sbx_{m.id}", (ScheduledReceipt("DELIVERED", 0.05), ScheduledReceipt("READ", 0.1))
+                ),
+            )
+            for m in state.get("claimed", [])[:100]
+        ]
         if batch:
             async with c.db.write() as conn:
                 await dispatcher._write_outcomes(conn, batch)
 
     async def redact(policy: redaction.Policy) -> None:
         async with c.db.write() as conn:
-            await redaction.redact_messages(conn, [policy], now_ms=now, grace_ms=grace,
-                                            limit=sweeper_module.BATCH)
+            await redaction.redact_messages(
+                conn, [policy], now_ms=now, grace_ms=grace, limit=sweeper_module.BATCH
+            )
         async with c.db.write() as conn:
             await redaction.redact_inbound(conn, [policy], now_ms=now, limit=sweeper_module.BATCH)
 
@@ -927,22 +1036,31 @@ def _periodic(container: Container, number_ids: list[str], label: list[str],
     return [
         ("LeaseKeeper.refresh (every number_lease_seconds / 3)", lambda: keeper.refresh(force=True)),
         ("Dispatcher._numbers (every dispatcher tick)", lambda: dispatcher._numbers(set(number_ids))),
-        (f"Dispatcher._claim: message_store.held_contacts, .due, .claim (every tick, per number;"
-         f" limit {claim_limit}, the same at both backlogs)", claim),
-        (f"Dispatcher._write_outcomes: message_store.lock, lifecycle.apply_many, provider_events "
-         f"(each group commit of provider answers; {min(claim_limit, 100)} SENT)", outcomes),
+        (
+            f"Dispatcher._claim: message_store.held_contacts, .due, .claim (every tick, per number;"
+            f" limit {claim_limit}, the same at both backlogs)",
+            claim,
+        ),
+        (
+            f"Dispatcher._write_outcomes: message_store.lock, lifecycle.apply_many, provider_events "
+            f"(each group commit of provider answers; {min(claim_limit, 100)} SENT)",
+            outcomes,
+        ),
         ("Inbox.tick (receipts, every wake-up or poll)", inbox.tick),
         ("WebhookSender._claim (every wake-up or poll)", lambda: sender._claim(now, 100)),
         ("WebhookSender._schedule_next_due (when idle)", lambda: sender._schedule_next_due(now)),
         ("webhook_queue.backlog (Sweeper._gauges)", webhook_backlog),
         ("Sweeper._expire (every sweep_interval_seconds)", lambda: sweeper._expire(now)),
-        ("Sweeper._approve_sandbox_templates (every sweep)",
-         lambda: sweeper._approve_sandbox_templates(now)),
+        ("Sweeper._approve_sandbox_templates (every sweep)", lambda: sweeper._approve_sandbox_templates(now)),
         ("Sweeper._purge_idempotency (every sweep)", lambda: sweeper._purge_idempotency(now)),
-        ("Sweeper._redact (every sweep; no PII mode set here: the policy lookup)",
-         lambda: sweeper._redact(now)),
-        ("Sweeper._redact with every number RELAY_ONLY (redaction.redact_messages / "
-         "redact_inbound)", lambda: redact(policies[0])),
+        (
+            "Sweeper._redact (every sweep; no PII mode set here: the policy lookup)",
+            lambda: sweeper._redact(now),
+        ),
+        (
+            "Sweeper._redact with every number RELAY_ONLY (redaction.redact_messages / redact_inbound)",
+            lambda: redact(policies[0]),
+        ),
         ("Sweeper._redact with every number STORE_X_DAYS 30", lambda: redact(policies[1])),
         ("Sweeper._purge_old (retention, every sweep)", lambda: sweeper._purge_old(now)),
         ("Sweeper._gauges (every sweep)", lambda: sweeper._gauges(now)),
@@ -950,8 +1068,7 @@ def _periodic(container: Container, number_ids: list[str], label: list[str],
     ]
 
 
-def _closer(dispatcher: Dispatcher, inbox: Inbox, sender: WebhookSender
-            ) -> Callable[[], Awaitable[None]]:
+def _closer(dispatcher: Dispatcher, inbox: Inbox, sender: WebhookSender) -> Callable[[], Awaitable[None]]:
     async def close() -> None:
         await inbox.close()
         await sender.close()
@@ -960,14 +1077,22 @@ def _closer(dispatcher: Dispatcher, inbox: Inbox, sender: WebhookSender
     return close
 
 
-async def capture_statements(bench_db: BenchDb, number_ids: list[str], worker_id: str,
-                             claim_number: str, claim_limit: int) -> list[Statement]:
+async def capture_statements(
+    bench_db: BenchDb, number_ids: list[str], worker_id: str, claim_number: str, claim_limit: int
+) -> list[Statement]:
     """Run every periodic query's real code once against the bench database (workers stopped),
     every write transaction rolled back, recording each statement as the driver gets it. The
     caller leases the number the claim is captured on to ``worker_id``, as a claim needs."""
-    settings = Settings(_env_file=None, database_url=bench_db.url,  # type: ignore[call-arg]
-                        log_level="WARNING", log_json=False, demo=False, run_workers=False,
-                        wake_notify=False, **SANDBOX)
+    settings = Settings(
+        _env_file=None,
+        database_url=bench_db.url,  # type: ignore[call-arg]
+        log_level="WARNING",
+        log_json=False,
+        demo=False,
+        run_workers=False,
+        wake_notify=False,
+        **SANDBOX,
+    )
     container = build_container(settings)
     container.worker_id = worker_id
     await container.start()
@@ -989,8 +1114,9 @@ async def capture_statements(bench_db: BenchDb, number_ids: list[str], worker_id
     captured: list[Statement] = []
     label = [""]
 
-    def hook(_conn: Any, _cursor: Any, statement: str, parameters: Any, _context: Any,
-             executemany: bool) -> None:
+    def hook(
+        _conn: Any, _cursor: Any, statement: str, parameters: Any, _context: Any, executemany: bool
+    ) -> None:
         first = statement.lstrip().split(None, 1)[0].upper() if statement.strip() else ""
         if first not in ("SELECT", "INSERT", "UPDATE", "DELETE", "WITH") or not label[0]:
             return
@@ -1047,16 +1173,16 @@ async def _measure_pg(db: BenchDb, s: Statement, *, plans: bool) -> None:
         result = await rolled_back(lambda: conn.fetch(s.sql, *params))
         s.timed_ms.append((time.perf_counter() - started) * 1000)
         s.rows = len(result)
-    raw = await rolled_back(lambda: conn.fetchval(
-        "EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) " + s.sql, *params))
+    raw = await rolled_back(
+        lambda: conn.fetchval("EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) " + s.sql, *params)
+    )
     tree = (json.loads(raw) if isinstance(raw, str) else raw)[0]
     s.explain_ms = float(tree.get("Execution Time", 0.0))
     top = tree["Plan"]
     s.shared_blocks = int(top.get("Shared Hit Blocks", 0) + top.get("Shared Read Blocks", 0))
     _walk_pg(top, s, under_limit=False)
     if plans:
-        rows = await rolled_back(lambda: conn.fetch("EXPLAIN (ANALYZE, BUFFERS) " + s.sql,
-                                                    *params))
+        rows = await rolled_back(lambda: conn.fetch("EXPLAIN (ANALYZE, BUFFERS) " + s.sql, *params))
         s.plan = [str(r[0]) for r in rows]
 
 
@@ -1076,8 +1202,11 @@ def _walk_pg(node: dict[str, Any], s: Statement, *, under_limit: bool) -> None:
         s.blocks[relation] = s.blocks.get(relation, 0) + max(0, own)
     if node.get("Relation Name") and kind != "ModifyTable":
         loops = float(node.get("Actual Loops", 1) or 0)
-        seen = (float(node.get("Actual Rows", 0)) + float(node.get("Rows Removed by Filter", 0))
-                + float(node.get("Rows Removed by Index Recheck", 0))) * loops
+        seen = (
+            float(node.get("Actual Rows", 0))
+            + float(node.get("Rows Removed by Filter", 0))
+            + float(node.get("Rows Removed by Index Recheck", 0))
+        ) * loops
         s.examined[relation] = s.examined.get(relation, 0.0) + seen
         if kind == "Seq Scan" and relation in MAIN_TABLES and not under_limit:
             s.flags.append(f"Seq Scan on {relation} without a LIMIT above it")
@@ -1090,8 +1219,7 @@ def _table_of_index(index: str | None) -> str | None:
         return None
     name = re.sub(r"^(ix|pk|uq)_", "", index)
     tables = sorted(t.metadata.tables, key=len, reverse=True)
-    return next((table for table in tables if name == table or name.startswith(table + "_")),
-                None)
+    return next((table for table in tables if name == table or name.startswith(table + "_")), None)
 
 
 def _measure_sqlite(db: BenchDb, s: Statement) -> None:
@@ -1136,6 +1264,7 @@ def _measure_sqlite(db: BenchDb, s: Statement) -> None:
 
 # -- one phase ---------------------------------------------------------------------------------
 
+
 @dataclass
 class Phase:
     name: str
@@ -1165,8 +1294,9 @@ class Phase:
     problems: list[str] = field(default_factory=list)
 
 
-async def run_phase(args: argparse.Namespace, work: Path, name: str, backlog: int,
-                    explain: AutoExplain, *, plans: bool) -> Phase:
+async def run_phase(
+    args: argparse.Namespace, work: Path, name: str, backlog: int, explain: AutoExplain, *, plans: bool
+) -> Phase:
     phase = Phase(name, backlog)
     b.say(f"\n== {name}: {backlog:,} QUEUED over {args.numbers} numbers ==")
     db = BenchDb(args, work, name)
@@ -1195,23 +1325,31 @@ async def run_phase(args: argparse.Namespace, work: Path, name: str, backlog: in
         # statements are measured; with a limit that the baseline's numbers can fill too, so
         # that both phases claim the same batch.
         me, lease_until = "w_bench_capture", int(time.time() * 1000) + 3_600_000
-        claim_number = str(await db.scalar(
-            "SELECT number_id FROM messages WHERE status = 'QUEUED' GROUP BY number_id "
-            "ORDER BY count(*) DESC, number_id LIMIT 1"))
+        claim_number = str(
+            await db.scalar(
+                "SELECT number_id FROM messages WHERE status = 'QUEUED' GROUP BY number_id "
+                "ORDER BY count(*) DESC, number_id LIMIT 1"
+            )
+        )
         claim_limit = max(1, min(200, (args.baseline // args.numbers - 16) // 4))
-        await db.write([f"DELETE FROM number_leases WHERE number_id = {_lit(claim_number)}",
-                        f"INSERT INTO number_leases (number_id, owner, lease_until) VALUES "
-                        f"({_lit(claim_number)}, {_lit(me)}, {lease_until})"])
-        phase.statements = await capture_statements(db, number_ids, me, claim_number,
-                                                    claim_limit)
+        await db.write(
+            [
+                f"DELETE FROM number_leases WHERE number_id = {_lit(claim_number)}",
+                f"INSERT INTO number_leases (number_id, owner, lease_until) VALUES "
+                f"({_lit(claim_number)}, {_lit(me)}, {lease_until})",
+            ]
+        )
+        phase.statements = await capture_statements(db, number_ids, me, claim_number, claim_limit)
         await measure_statements(db, phase.statements, plans=plans)
         if not db.pg and not args.no_analyze:
             # Zapgate never runs ANALYZE: a SQLite file in use has no sqlite_stat1, and its
             # planner may choose otherwise. The same statements again, without the statistics.
-            phase.statements_nostats = [Statement(x.label, x.sql, x.params, error=x.error)
-                                        for x in phase.statements]
-            stats = [r for (r,) in await db.fetch("SELECT name FROM sqlite_master WHERE name "
-                                                  "LIKE 'sqlite_stat%'")]
+            phase.statements_nostats = [
+                Statement(x.label, x.sql, x.params, error=x.error) for x in phase.statements
+            ]
+            stats = [
+                r for (r,) in await db.fetch("SELECT name FROM sqlite_master WHERE name LIKE 'sqlite_stat%'")
+            ]
             await db.write([f"DELETE FROM {name}" for name in stats])
             await measure_statements(db, phase.statements_nostats, plans=plans)
         await db.write([f"DELETE FROM number_leases WHERE owner = {_lit(me)}"])
@@ -1222,9 +1360,16 @@ async def run_phase(args: argparse.Namespace, work: Path, name: str, backlog: in
     return phase
 
 
-async def _window(args: argparse.Namespace, phase: Phase, db: BenchDb, serve: b.Server,
-                  workers: list[Worker], keys: list[str], clones: Clones,
-                  explain: AutoExplain) -> None:
+async def _window(
+    args: argparse.Namespace,
+    phase: Phase,
+    db: BenchDb,
+    serve: b.Server,
+    workers: list[Worker],
+    keys: list[str],
+    clones: Clones,
+    explain: AutoExplain,
+) -> None:
     t0 = time.time()
     rss = RssSampler(workers)
     sender = Sender(serve, keys, args.accept_rate)
@@ -1248,12 +1393,17 @@ async def _window(args: argparse.Namespace, phase: Phase, db: BenchDb, serve: b.
             if now >= next_note and now <= w_end:
                 next_note += 5
                 recent = [s for s in counted if s.at >= now - 6]
-                rate = ((recent[-1].left - recent[0].left) / max(recent[-1].at - recent[0].at, 1e-9)
-                        if len(recent) > 1 else 0.0)  # type: ignore[operator]
-                b.say(f"    {now - t0:4.0f} s: {rate:7,.0f} left QUEUED/s, backlog ~"
-                      f"{monitor.backlog_seen[-1][1]:,}, "
-                      f"worker RSS {b.mib(rss.samples[-1][1]) if rss.samples else '?'}, "
-                      f"{sender.accepted} accepted, {monitor.topped:,} topped up")
+                rate = (
+                    (recent[-1].left - recent[0].left) / max(recent[-1].at - recent[0].at, 1e-9)
+                    if len(recent) > 1
+                    else 0.0
+                )  # type: ignore[operator]
+                b.say(
+                    f"    {now - t0:4.0f} s: {rate:7,.0f} left QUEUED/s, backlog ~"
+                    f"{monitor.backlog_seen[-1][1]:,}, "
+                    f"worker RSS {b.mib(rss.samples[-1][1]) if rss.samples else '?'}, "
+                    f"{sender.accepted} accepted, {monitor.topped:,} topped up"
+                )
             for w in workers:
                 if w.proc is not None and w.proc.poll() is not None:
                     raise RuntimeError(f"{w.name} exited with {w.proc.returncode}")
@@ -1273,8 +1423,11 @@ async def _window(args: argparse.Namespace, phase: Phase, db: BenchDb, serve: b.
     phase.left = (z.left or 0) - (a.left or 0)
     phase.rate = phase.left / max(phase.window_s, 1e-9)
     marks = [monitor.at(w_start + k * 5) for k in range(int(args.window // 5) + 1)]
-    phase.rates = [((y.left or 0) - (x.left or 0)) / max(y.at - x.at, 1e-9)
-                   for x, y in itertools.pairwise(marks) if y.at > x.at]
+    phase.rates = [
+        ((y.left or 0) - (x.left or 0)) / max(y.at - x.at, 1e-9)
+        for x, y in itertools.pairwise(marks)
+        if y.at > x.at
+    ]
     phase.rss_start = rss.samples[0][1] if rss.samples else 0
     phase.rss_window = rss.between(w_start, w_end)
     window_sends = [r for r in sender.results if w_start <= r[0] <= w_end]
@@ -1284,8 +1437,9 @@ async def _window(args: argparse.Namespace, phase: Phase, db: BenchDb, serve: b.
     phase.send_errors = sender.errors
     seen = [n for at, n in monitor.backlog_seen if w_start <= at <= w_end]
     phase.backlog_range = (min(seen, default=0), max(seen, default=0))
-    phase.receipts_waiting = int(await db.scalar(
-        "SELECT count(*) FROM provider_events WHERE processed_at IS NULL"))
+    phase.receipts_waiting = int(
+        await db.scalar("SELECT count(*) FROM provider_events WHERE processed_at IS NULL")
+    )
     phase.topped, phase.topup_s = monitor.topped, monitor.topup_s
     if db.pg and db.name is not None:
         phase.auto_explain = explain.read(log0, log1, db.name, {db.pid or -1})
@@ -1298,6 +1452,7 @@ async def _window(args: argparse.Namespace, phase: Phase, db: BenchDb, serve: b.
 
 # -- the report --------------------------------------------------------------------------------
 
+
 def _ms(seconds: float) -> str:
     return "-" if seconds != seconds else f"{seconds * 1000:.1f} ms"
 
@@ -1309,8 +1464,10 @@ def report(args: argparse.Namespace, base: Phase, big: Phase, explain: AutoExpla
     def rss_text(p: Phase) -> str:
         if not p.rss_window:
             return "n/a"
-        return (f"{b.mib(p.rss_start)} -> {b.mib(p.rss_window[0])} -> peak "
-                f"{b.mib(max(p.rss_window))} -> {b.mib(p.rss_window[-1])}")
+        return (
+            f"{b.mib(p.rss_start)} -> {b.mib(p.rss_window[0])} -> peak "
+            f"{b.mib(max(p.rss_window))} -> {b.mib(p.rss_window[-1])}"
+        )
 
     def growth(p: Phase) -> int:
         return (p.rss_window[-1] - p.rss_window[0]) if p.rss_window else 0
@@ -1319,37 +1476,73 @@ def report(args: argparse.Namespace, base: Phase, big: Phase, explain: AutoExpla
         return b.percentile(x.latencies, q)
 
     rows = [
-        ("backlog (QUEUED at the start)", f"{base.queued_at_start:,}", f"{big.queued_at_start:,}",
-         f"{big.queued_at_start / max(base.queued_at_start, 1):.0f}x"),
+        (
+            "backlog (QUEUED at the start)",
+            f"{base.queued_at_start:,}",
+            f"{big.queued_at_start:,}",
+            f"{big.queued_at_start / max(base.queued_at_start, 1):.0f}x",
+        ),
         ("fill (clones, not measured)", f"{base.fill_s:.1f} s", f"{big.fill_s:.1f} s", ""),
-        ("backlog during the window (estimated before each top-up, min - max)",
-         f"{base.backlog_range[0]:,} - {base.backlog_range[1]:,}",
-         f"{big.backlog_range[0]:,} - {big.backlog_range[1]:,}",
-         "held by top-ups" if not args.no_topup else "draining (--no-topup)"),
-        (f"dispatch rate: left QUEUED / s over {args.window:g} s",
-         f"**{base.rate:,.0f}/s** ({base.left:,} in {base.window_s:.1f} s)",
-         f"**{big.rate:,.0f}/s** ({big.left:,} in {big.window_s:.1f} s)",
-         f"**{ratio:.2f}** (>= 0.9: **{verdict}**)"),
-        ("dispatch rate per 5 s (min - max)",
-         f"{min(base.rates, default=0):,.0f} - {max(base.rates, default=0):,.0f}",
-         f"{min(big.rates, default=0):,.0f} - {max(big.rates, default=0):,.0f}", ""),
-        ("worker RSS: start -> window start -> peak -> end", rss_text(base), rss_text(big),
-         f"end {(big.rss_window or [0])[-1] / max((base.rss_window or [1])[-1], 1):.2f}x"),
-        ("worker RSS growth over the window", f"{growth(base) / 2**20:+.1f} MiB",
-         f"{growth(big) / 2**20:+.1f} MiB", ""),
-        (f"accept p50 / p99 ({args.accept_rate:g}/s open loop)",
-         f"{_ms(p(base, 50))} / {_ms(p(base, 99))}", f"{_ms(p(big, 50))} / {_ms(p(big, 99))}",
-         f"p99 {p(big, 99) / p(base, 99):.2f}x" if base.latencies and big.latencies else ""),
-        ("sends in the window (not 202)", f"{base.sent:,} ({base.sent - base.statuses[202]})",
-         f"{big.sent:,} ({big.sent - big.statuses[202]})", ""),
-        ("worker CPU in the window",
-         f"{base.worker_cpu_s:.1f} s ({base.worker_cpu_s / max(base.window_s, 1e-9):.0%} of a core)",
-         f"{big.worker_cpu_s:.1f} s ({big.worker_cpu_s / max(big.window_s, 1e-9):.0%} of a core)",
-         ""),
-        ("receipts not applied yet when the workers stopped (provider_events)",
-         f"{base.receipts_waiting:,}", f"{big.receipts_waiting:,}", "the inbox's own backlog"),
-        ("top-ups by this process (clones, time writing)",
-         f"{base.topped:,} in {base.topup_s:.1f} s", f"{big.topped:,} in {big.topup_s:.1f} s", ""),
+        (
+            "backlog during the window (estimated before each top-up, min - max)",
+            f"{base.backlog_range[0]:,} - {base.backlog_range[1]:,}",
+            f"{big.backlog_range[0]:,} - {big.backlog_range[1]:,}",
+            "held by top-ups" if not args.no_topup else "draining (--no-topup)",
+        ),
+        (
+            f"dispatch rate: left QUEUED / s over {args.window:g} s",
+            f"**{base.rate:,.0f}/s** ({base.left:,} in {base.window_s:.1f} s)",
+            f"**{big.rate:,.0f}/s** ({big.left:,} in {big.window_s:.1f} s)",
+            f"**{ratio:.2f}** (>= 0.9: **{verdict}**)",
+        ),
+        (
+            "dispatch rate per 5 s (min - max)",
+            f"{min(base.rates, default=0):,.0f} - {max(base.rates, default=0):,.0f}",
+            f"{min(big.rates, default=0):,.0f} - {max(big.rates, default=0):,.0f}",
+            "",
+        ),
+        (
+            "worker RSS: start -> window start -> peak -> end",
+            rss_text(base),
+            rss_text(big),
+            f"end {(big.rss_window or [0])[-1] / max((base.rss_window or [1])[-1], 1):.2f}x",
+        ),
+        (
+            "worker RSS growth over the window",
+            f"{growth(base) / 2**20:+.1f} MiB",
+            f"{growth(big) / 2**20:+.1f} MiB",
+            "",
+        ),
+        (
+            f"accept p50 / p99 ({args.accept_rate:g}/s open loop)",
+            f"{_ms(p(base, 50))} / {_ms(p(base, 99))}",
+            f"{_ms(p(big, 50))} / {_ms(p(big, 99))}",
+            f"p99 {p(big, 99) / p(base, 99):.2f}x" if base.latencies and big.latencies else "",
+        ),
+        (
+            "sends in the window (not 202)",
+            f"{base.sent:,} ({base.sent - base.statuses[202]})",
+            f"{big.sent:,} ({big.sent - big.statuses[202]})",
+            "",
+        ),
+        (
+            "worker CPU in the window",
+            f"{base.worker_cpu_s:.1f} s ({base.worker_cpu_s / max(base.window_s, 1e-9):.0%} of a core)",
+            f"{big.worker_cpu_s:.1f} s ({big.worker_cpu_s / max(big.window_s, 1e-9):.0%} of a core)",
+            "",
+        ),
+        (
+            "receipts not applied yet when the workers stopped (provider_events)",
+            f"{base.receipts_waiting:,}",
+            f"{big.receipts_waiting:,}",
+            "the inbox's own backlog",
+        ),
+        (
+            "top-ups by this process (clones, time writing)",
+            f"{base.topped:,} in {base.topup_s:.1f} s",
+            f"{big.topped:,} in {big.topup_s:.1f} s",
+            "",
+        ),
     ]
     b.say("\n| measure | baseline | big backlog | big / baseline |\n| --- | --- | --- | --- |")
     for row in rows:
@@ -1358,44 +1551,64 @@ def report(args: argparse.Namespace, base: Phase, big: Phase, explain: AutoExpla
     unbounded, other = _query_table(base, big, base.statements, big.statements, "")
     found = [("", unbounded, other, base.statements)]
     if big.statements_nostats:
-        title = (" on SQLite WITHOUT sqlite_stat1, as Zapgate runs it (it never runs ANALYZE; "
-                 "the table above had the statistics)")
+        title = (
+            " on SQLite WITHOUT sqlite_stat1, as Zapgate runs it (it never runs ANALYZE; "
+            "the table above had the statistics)"
+        )
         nostats = _query_table(base, big, base.statements_nostats, big.statements_nostats, title)
         found.append((" (SQLite without sqlite_stat1)", *nostats, base.statements_nostats))
     _print_plans(big, big.statements, "")
     if big.statements_nostats:
-        differ = [x for x, y in zip(big.statements_nostats, big.statements, strict=True)
-                  if x.plan != y.plan or x.flags]
-        _print_plans(big, differ, " WITHOUT sqlite_stat1 (as Zapgate runs it), where the plan "
-                                  "differs from the one with the statistics or is flagged")
+        differ = [
+            x
+            for x, y in zip(big.statements_nostats, big.statements, strict=True)
+            if x.plan != y.plan or x.flags
+        ]
+        _print_plans(
+            big,
+            differ,
+            " WITHOUT sqlite_stat1 (as Zapgate runs it), where the plan "
+            "differs from the one with the statistics or is flagged",
+        )
     for phase in (base, big):
         if phase.auto_explain:
-            b.say(f"\nauto_explain during the {phase.name} window (statements of serve and the "
-                  f"workers slower than {explain.ms:g} ms), by total time:")
+            b.say(
+                f"\nauto_explain during the {phase.name} window (statements of serve and the "
+                f"workers slower than {explain.ms:g} ms), by total time:"
+            )
             for line in phase.auto_explain:
                 b.say(line)
         elif explain.ms:
-            b.say(f"\nauto_explain during the {phase.name} window: no statement slower than "
-                  f"{explain.ms:g} ms")
+            b.say(
+                f"\nauto_explain during the {phase.name} window: no statement slower than {explain.ms:g} ms"
+            )
     if explain.note:
         b.say(explain.note)
     b.say("\nverdict:")
-    b.say(f"  dispatch rate with {big.queued_at_start:,} queued / with {base.queued_at_start:,}: "
-          f"{ratio:.2f} -> {verdict} (needs >= 0.9)")
-    b.say(f"  worker RSS over the window: baseline {growth(base) / 2**20:+.1f} MiB, big "
-          f"{growth(big) / 2**20:+.1f} MiB")
+    b.say(
+        f"  dispatch rate with {big.queued_at_start:,} queued / with {base.queued_at_start:,}: "
+        f"{ratio:.2f} -> {verdict} (needs >= 0.9)"
+    )
+    b.say(
+        f"  worker RSS over the window: baseline {growth(base) / 2**20:+.1f} MiB, big "
+        f"{growth(big) / 2**20:+.1f} MiB"
+    )
     if base.latencies and big.latencies:
         b.say(f"  accept p99: {_ms(p(base, 99))} -> {_ms(p(big, 99))}")
     for variant, grew, elsewhere, olds in found:
         before = {s.key: s for s in olds}
-        for title, listed in (("grows with the QUEUED backlog", grew),
-                              ("grows with something else than the QUEUED backlog", elsewhere)):
+        for title, listed in (
+            ("grows with the QUEUED backlog", grew),
+            ("grows with something else than the QUEUED backlog", elsewhere),
+        ):
             b.say(f"  periodic statements whose cost {title}{variant}: {len(listed)}")
             for s in listed:
                 old = before.get(s.key)
-                b.say(f"    - {s.label}\n      {' '.join(s.sql.split())[:400]}\n"
-                      f"      baseline: {old.cost_text() if old is not None else 'n/a'}\n"
-                      f"      big:      {s.cost_text()}\n      " + "; ".join(s.flags))
+                b.say(
+                    f"    - {s.label}\n      {' '.join(s.sql.split())[:400]}\n"
+                    f"      baseline: {old.cost_text() if old is not None else 'n/a'}\n"
+                    f"      big:      {s.cost_text()}\n      " + "; ".join(s.flags)
+                )
     for phase in (base, big):
         for line in phase.errors[:10]:
             b.say(f"  log ({phase.name}): {line}")
@@ -1407,31 +1620,39 @@ def report(args: argparse.Namespace, base: Phase, big: Phase, explain: AutoExpla
     return 0
 
 
-def _query_table(base: Phase, big: Phase, olds: list[Statement], news: list[Statement],
-                 title: str) -> tuple[list[Statement], list[Statement]]:
+def _query_table(
+    base: Phase, big: Phase, olds: list[Statement], news: list[Statement], title: str
+) -> tuple[list[Statement], list[Statement]]:
     """Each periodic statement at both backlogs; the ones that grew with the backlog, and the
     ones that grew with something else (another table's rows)."""
     factor = big.queued_at_start / max(base.queued_at_start, 1)
     before = {s.key: s for s in olds}
     grew: list[Statement] = []
     other: list[Statement] = []
-    b.say(f"\nperiodic statements{title} (time: median of 3 runs, rolled back; cost: rows "
-          "examined and blocks on PostgreSQL, VM steps on SQLite; growth per row out, or per "
-          "value in for a write):")
-    b.say("\n| function | statement | baseline | big backlog | growth | flag |\n"
-          "| --- | --- | --- | --- | --- | --- |")
+    b.say(
+        f"\nperiodic statements{title} (time: median of 3 runs, rolled back; cost: rows "
+        "examined and blocks on PostgreSQL, VM steps on SQLite; growth per row out, or per "
+        "value in for a write):"
+    )
+    b.say(
+        "\n| function | statement | baseline | big backlog | growth | flag |\n"
+        "| --- | --- | --- | --- | --- | --- |"
+    )
     for s in news:
         old = before.get(s.key)
         growth = _growth(old, s, factor, big.queued_at_start) if old is not None else ""
-        if any((f.startswith("grew") and "not the QUEUED" not in f) or "without a LIMIT" in f
-               for f in s.flags):
+        if any(
+            (f.startswith("grew") and "not the QUEUED" not in f) or "without a LIMIT" in f for f in s.flags
+        ):
             grew.append(s)
         elif s.flags:
             other.append(s)
         sql = " ".join(s.sql.split())[:90].replace("|", "\\|")
-        b.say(f"| {s.label.split(' (')[0]} | `{sql}` | "
-              f"{old.cost_text() if old is not None else 'n/a'} | {s.cost_text()} | {growth} | "
-              f"{'; '.join(s.flags) or 'ok'} |")
+        b.say(
+            f"| {s.label.split(' (')[0]} | `{sql}` | "
+            f"{old.cost_text() if old is not None else 'n/a'} | {s.cost_text()} | {growth} | "
+            f"{'; '.join(s.flags) or 'ok'} |"
+        )
     return grew, other
 
 
@@ -1445,24 +1666,26 @@ def _growth(old: Statement, new: Statement, factor: float, backlog: int) -> str:
     message_events that is growing with the backlog; on another table, with that table (e.g.
     receipts not applied yet)."""
     threshold = max(2.0, factor / 4)
-    floors = {"rows examined": 0.25 * backlog, "blocks": backlog / 100, "VM steps": backlog,
-              "ms": 5.0}
+    floors = {"rows examined": 0.25 * backlog, "blocks": backlog / 100, "VM steps": backlog, "ms": 5.0}
     per_old, per_new = old.batch(), new.batch()
     before = old.metrics()
     parts = []
     for key, (value, tables) in new.metrics().items():
         was = before.get(key, (0.0, set()))[0]
         times = (value / per_new) / max(was / per_old, 1.0 / per_old)
-        parts.append(f"{key.split(' (')[0]}{'' if '(' not in key else ' ' + key[key.index('('):]}"
-                     f" {times:.1f}x")
+        parts.append(
+            f"{key.split(' (')[0]}{'' if '(' not in key else ' ' + key[key.index('(') :]} {times:.1f}x"
+        )
         floor = next(v for k, v in floors.items() if key.startswith(k))
         if times >= threshold and value >= floor:
             on = ", ".join(sorted(tables)) or "?"
             main = bool(tables & set(MAIN_TABLES)) and "other tables" not in key
             if key == "ms" and any(f.startswith("grew") for f in new.flags):
                 continue  # said already, by a steadier measure
-            new.flags.append(f"grew {times:.1f}x per row for a {factor:.0f}x backlog ({key}: {on})"
-                             + ("" if main else " -- not the QUEUED backlog"))
+            new.flags.append(
+                f"grew {times:.1f}x per row for a {factor:.0f}x backlog ({key}: {on})"
+                + ("" if main else " -- not the QUEUED backlog")
+            )
     return ", ".join(parts)
 
 
@@ -1478,9 +1701,14 @@ def _print_plans(big: Phase, statements: list[Statement], title: str) -> None:
             continue
         b.say(f"\n  SQL: {' '.join(s.sql.split())}")
         b.say(f"  parameters: {_short(s.params)}")
-        b.say(f"  measured: {s.cost_text()}; {s.rows} rows returned"
-              + (f"; EXPLAIN ANALYZE {s.explain_ms:.2f} ms, {s.shared_blocks:,} shared blocks"
-                 if s.explain_ms is not None else ""))
+        b.say(
+            f"  measured: {s.cost_text()}; {s.rows} rows returned"
+            + (
+                f"; EXPLAIN ANALYZE {s.explain_ms:.2f} ms, {s.shared_blocks:,} shared blocks"
+                if s.explain_ms is not None
+                else ""
+            )
+        )
         for line in s.plan:
             b.say(f"    {line}")
         for flag in s.flags:
@@ -1494,14 +1722,17 @@ def _short(params: Any) -> str:
 
 # -- main --------------------------------------------------------------------------------------
 
+
 async def _bench(args: argparse.Namespace, work: Path) -> int:
     explain = AutoExplain(args)
     sandbox = ", ".join(f"{k}={v}" for k, v in SANDBOX.items())
     held = "draining (--no-topup)" if args.no_topup else "held steady by top-ups"
-    b.say(f"setup: {args.backend}, {args.numbers} sandbox numbers ({sandbox}); workers: "
-          f"{args.workers} x `zapgate worker` ({args.worker_loops} loops, nice "
-          f"{args.worker_nice}); warm-up {args.warmup:g} s, window {args.window:g} s; accept "
-          f"load {args.accept_rate:g}/s; backlog {held}")
+    b.say(
+        f"setup: {args.backend}, {args.numbers} sandbox numbers ({sandbox}); workers: "
+        f"{args.workers} x `zapgate worker` ({args.worker_loops} loops, nice "
+        f"{args.worker_nice}); warm-up {args.warmup:g} s, window {args.window:g} s; accept "
+        f"load {args.accept_rate:g}/s; backlog {held}"
+    )
     base = await run_phase(args, work, "baseline", args.baseline, explain, plans=False)
     b.say(f"  baseline: {base.rate:,.0f} left QUEUED/s")
     big = await run_phase(args, work, "big", args.backlog, explain, plans=True)

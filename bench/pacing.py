@@ -74,9 +74,13 @@ META_APP_SECRET = "sim-app-secret"
 META_TOKEN = "sim-meta-token"
 GRAPH = "v23.0"
 TEMPLATE_NAME = "pacing_campaign"
-TEMPLATE: dict[str, Any] = {"name": TEMPLATE_NAME, "category": "UTILITY", "language": "pt_BR",
-                            "body": "Olá {{nome}}, seu pedido {{pedido}} saiu para entrega!",
-                            "examples": {"nome": "Ana", "pedido": "42"}}
+TEMPLATE: dict[str, Any] = {
+    "name": TEMPLATE_NAME,
+    "category": "UTILITY",
+    "language": "pt_BR",
+    "body": "Olá {{nome}}, seu pedido {{pedido}} saiu para entrega!",
+    "examples": {"nome": "Ana", "pedido": "42"},
+}
 DEST_BASE = 30_000_000  # recipients +5511930000000..., clear of the sandbox's magic ones
 TOLERANCE = 0.05  # the issue's target: each number within 5 % of its pace
 CLAIM_SLACK = 1.0  # claim times: whole milliseconds, read just before the claim's query
@@ -86,8 +90,10 @@ def main() -> int:
     args = _args()
     b.say(f"command: {' '.join([b.rel(sys.executable), b.rel(sys.argv[0]), *sys.argv[1:]])}")
     b.say(f"machine: {b.machine_line()}")
-    b.say(f"note: Zapgate, the simulator{', PostgreSQL' if args.backend == 'postgres' else ''} "
-          f"and this process share these {os.cpu_count()} cores; their CPU is printed apart")
+    b.say(
+        f"note: Zapgate, the simulator{', PostgreSQL' if args.backend == 'postgres' else ''} "
+        f"and this process share these {os.cpu_count()} cores; their CPU is printed apart"
+    )
     with b.workspace("pacing") as work:
         db = Database(args, work)
         try:
@@ -99,37 +105,73 @@ def main() -> int:
 def _args() -> argparse.Namespace:
     p = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     p.add_argument("--numbers", type=int, default=50, help="Meta numbers sending at once")
-    p.add_argument("--pace", type=float, default=80.0,
-                   help="pacePerSecond of every number (PATCH /v1/numbers/{id}; at most 1000)")
-    p.add_argument("--seconds", type=float, default=60.0,
-                   help="how long the numbers send (the measured window: the first second "
-                        "excluded)")
+    p.add_argument(
+        "--pace",
+        type=float,
+        default=80.0,
+        help="pacePerSecond of every number (PATCH /v1/numbers/{id}; at most 1000)",
+    )
+    p.add_argument(
+        "--seconds",
+        type=float,
+        default=60.0,
+        help="how long the numbers send (the measured window: the first second excluded)",
+    )
     p.add_argument("--backend", choices=("sqlite", "postgres"), default="postgres")
-    p.add_argument("--pg-dsn", default="postgresql://postgres@127.0.0.1:5432/postgres",
-                   help="PostgreSQL to create the bench database on (--backend postgres)")
-    p.add_argument("--workers", type=int, default=2,
-                   help="`zapgate worker` processes (2: the loops split as serve's own two "
-                        "do, the dispatcher in one; otherwise each runs every loop)")
-    p.add_argument("--sim-mps", type=float, default=None,
-                   help="the simulator's per-number throughput limit (default 10 x --pace)")
-    p.add_argument("--sim-latency-ms", type=float, default=0.0, metavar="MS",
-                   help="the simulator answers every send this much later (a slow fault), as "
-                        "the real Graph API takes a few hundred ms: a number's sends in "
-                        "flight (32 for Meta) then bound its rate")
-    p.add_argument("--statuses", action="store_true",
-                   help="keep the simulator's status callbacks (sent, delivered, read) going "
-                        "to Zapgate during the run (default: off, so the run measures the "
-                        "dispatcher, not the webhooks in)")
-    p.add_argument("--jitter-allowance", type=float, default=0.02, metavar="SECONDS",
-                   help="bunching on the way to the simulator forgiven in the burst check: "
-                        "this many seconds of pace (at least one message)")
-    p.add_argument("--concurrency", type=int, default=32,
-                   help="keep-alive connections filling the queues")
-    p.add_argument("--trace", type=Path, default=None, metavar="FILE",
-                   help="write every send's time at the simulator and every claim's time in "
-                        "Zapgate to FILE (CSV: number,source,at)")
-    p.add_argument("--per-number", action="store_true",
-                   help="one line per number (always when --numbers <= 10)")
+    p.add_argument(
+        "--pg-dsn",
+        default="postgresql://postgres@127.0.0.1:5432/postgres",
+        help="PostgreSQL to create the bench database on (--backend postgres)",
+    )
+    p.add_argument(
+        "--workers",
+        type=int,
+        default=2,
+        help="`zapgate worker` processes (2: the loops split as serve's own two "
+        "do, the dispatcher in one; otherwise each runs every loop)",
+    )
+    p.add_argument(
+        "--sim-mps",
+        type=float,
+        default=None,
+        help="the simulator's per-number throughput limit (default 10 x --pace)",
+    )
+    p.add_argument(
+        "--sim-latency-ms",
+        type=float,
+        default=0.0,
+        metavar="MS",
+        help="the simulator answers every send this much later (a slow fault), as "
+        "the real Graph API takes a few hundred ms: a number's sends in "
+        "flight (32 for Meta) then bound its rate",
+    )
+    p.add_argument(
+        "--statuses",
+        action="store_true",
+        help="keep the simulator's status callbacks (sent, delivered, read) going "
+        "to Zapgate during the run (default: off, so the run measures the "
+        "dispatcher, not the webhooks in)",
+    )
+    p.add_argument(
+        "--jitter-allowance",
+        type=float,
+        default=0.02,
+        metavar="SECONDS",
+        help="bunching on the way to the simulator forgiven in the burst check: "
+        "this many seconds of pace (at least one message)",
+    )
+    p.add_argument("--concurrency", type=int, default=32, help="keep-alive connections filling the queues")
+    p.add_argument(
+        "--trace",
+        type=Path,
+        default=None,
+        metavar="FILE",
+        help="write every send's time at the simulator and every claim's time in "
+        "Zapgate to FILE (CSV: number,source,at)",
+    )
+    p.add_argument(
+        "--per-number", action="store_true", help="one line per number (always when --numbers <= 10)"
+    )
     args = p.parse_args()
     if args.numbers < 1 or args.numbers > 9999:
         p.error("--numbers: 1 to 9999")
@@ -180,10 +222,14 @@ class CpuUsed:
 
     @classmethod
     def between(cls, before: Cpu, after: Cpu) -> CpuUsed:
-        return cls(after.serve - before.serve, after.workers - before.workers,
-                   after.sim - before.sim, after.bench - before.bench,
-                   _cpu_delta(after.postgres, before.postgres),
-                   _cpu_delta(after.bench_db, before.bench_db))
+        return cls(
+            after.serve - before.serve,
+            after.workers - before.workers,
+            after.sim - before.sim,
+            after.bench - before.bench,
+            _cpu_delta(after.postgres, before.postgres),
+            _cpu_delta(after.bench_db, before.bench_db),
+        )
 
 
 class Run:
@@ -213,23 +259,38 @@ class Run:
         zg_port = b.free_port()
         zg_url = f"http://{b.HOST}:{zg_port}"
         sim_port = b.free_port()
-        self.sim = self._keep(b.Server(
-            "sim-meta", [b.ZAPGATE, "sim", "meta", "--port", str(sim_port), "--callback",
-                         zg_url + "/webhooks/meta"],
-            env=b.clean_env(), cwd=self.work, port=sim_port, health_path="/_sim/config").start())
+        self.sim = self._keep(
+            b.Server(
+                "sim-meta",
+                [b.ZAPGATE, "sim", "meta", "--port", str(sim_port), "--callback", zg_url + "/webhooks/meta"],
+                env=b.clean_env(),
+                cwd=self.work,
+                port=sim_port,
+                health_path="/_sim/config",
+            ).start()
+        )
         config = {"statusDelayMs": 20, "callbackConcurrency": 16, "batchStatuses": True}
         httpx.post(self.sim.url + "/_sim/config", json=config, timeout=10).raise_for_status()
         b.say(f"simulator: zapgate sim meta --port {sim_port}, pid {self.sim.pid}")
-        self.settings = {"database_url": self.db.url, "allow_loopback_urls": "1",
-                         "meta_graph_url": self.sim.url, "meta_app_secret": META_APP_SECRET,
-                         "public_url": zg_url,
-                         "wake_dir": tempfile.mkdtemp(prefix="wake-", dir=self.work)}
+        self.settings = {
+            "database_url": self.db.url,
+            "allow_loopback_urls": "1",
+            "meta_graph_url": self.sim.url,
+            "meta_app_secret": META_APP_SECRET,
+            "public_url": zg_url,
+            "wake_dir": tempfile.mkdtemp(prefix="wake-", dir=self.work),
+        }
         serve_settings = {**self.settings, "run_workers": "0"}
-        b.say("zapgate serve: " + " ".join(f"ZAPGATE_{k.upper()}={v}"
-                                           for k, v in serve_settings.items()))
-        self.serve = self._keep(b.Server(
-            "zapgate-serve", [b.ZAPGATE, "serve", "--host", b.HOST, "--port", str(zg_port)],
-            env=b.clean_env(**serve_settings), cwd=self.work, port=zg_port).start(timeout=120))
+        b.say("zapgate serve: " + " ".join(f"ZAPGATE_{k.upper()}={v}" for k, v in serve_settings.items()))
+        self.serve = self._keep(
+            b.Server(
+                "zapgate-serve",
+                [b.ZAPGATE, "serve", "--host", b.HOST, "--port", str(zg_port)],
+                env=b.clean_env(**serve_settings),
+                cwd=self.work,
+                port=zg_port,
+            ).start(timeout=120)
+        )
         b.say(f"  pid {self.serve.pid} on {self.serve.url}, workers OFF (API only)")
         self._start_workers()
 
@@ -238,14 +299,17 @@ class Run:
         for loops in roles:
             extra = {"worker_loops": loops} if loops else {}
             self.started_workers += 1
-            worker = Worker(f"zapgate-worker-{self.started_workers}", [b.ZAPGATE, "worker"],
-                            env=b.clean_env(**self.settings, **extra), cwd=self.work,
-                            port=0).start()
+            worker = Worker(
+                f"zapgate-worker-{self.started_workers}",
+                [b.ZAPGATE, "worker"],
+                env=b.clean_env(**self.settings, **extra),
+                cwd=self.work,
+                port=0,
+            ).start()
             self._keep(worker)
             self.workers.append(worker)
             self.every_worker.append(worker)
-            b.say(f"zapgate worker: pid {worker.pid}"
-                  + (f", loops {loops}" if loops else ", every loop"))
+            b.say(f"zapgate worker: pid {worker.pid}" + (f", loops {loops}" if loops else ", every loop"))
 
     def _stop_workers(self) -> None:
         for worker in self.workers:
@@ -260,11 +324,14 @@ class Run:
     async def _cpu(self) -> Cpu:
         assert self.serve is not None and self.sim is not None
         postgres = self.db.name is not None
-        return Cpu(serve=process_cpu(self.serve.pid),
-                   workers=sum(process_cpu(w.pid) for w in self.workers),
-                   sim=process_cpu(self.sim.pid), bench=_own_cpu(),
-                   postgres=postgres_cpu() if postgres else None,
-                   bench_db=await self.db.backend_cpu() if postgres else None)
+        return Cpu(
+            serve=process_cpu(self.serve.pid),
+            workers=sum(process_cpu(w.pid) for w in self.workers),
+            sim=process_cpu(self.sim.pid),
+            bench=_own_cpu(),
+            postgres=postgres_cpu() if postgres else None,
+            bench_db=await self.db.backend_cpu() if postgres else None,
+        )
 
     # -- the run ---------------------------------------------------------------------------
 
@@ -272,22 +339,28 @@ class Run:
         args = self.args
         assert self.serve is not None and self.sim is not None
         demo = _banner(self.serve.output())
-        async with httpx.AsyncClient(base_url=self.serve.url, timeout=60) as http, \
-                httpx.AsyncClient(base_url=self.sim.url, timeout=600) as simc:
+        async with (
+            httpx.AsyncClient(base_url=self.serve.url, timeout=60) as http,
+            httpx.AsyncClient(base_url=self.sim.url, timeout=600) as simc,
+        ):
             await self._setup(http, simc, demo["tenant_key"])
             self._stop_workers()
             b.say("workers stopped: filling the queues")
             await self._quiet_sim(simc)
             fill_s = await self._fill()
             queued = sum(n.queued for n in self.numbers)
-            b.say(f"queued {queued} messages ({self.per_number} a number) in {fill_s:.1f} s "
-                  f"({queued / max(fill_s, 1e-9):.0f}/s accepted)")
+            b.say(
+                f"queued {queued} messages ({self.per_number} a number) in {fill_s:.1f} s "
+                f"({queued / max(fill_s, 1e-9):.0f}/s accepted)"
+            )
             started = time.time()
             self._start_workers()
             first = await self._first_send(simc, started)
             cpu0 = await self._cpu()
-            b.say(f"first send {first - started:.2f} s after the workers were started; "
-                  f"running {args.seconds:g} s")
+            b.say(
+                f"first send {first - started:.2f} s after the workers were started; "
+                f"running {args.seconds:g} s"
+            )
             await self._progress(first)
             stop_at = time.time()
             cpu1 = await self._cpu()
@@ -297,52 +370,98 @@ class Run:
         retried, claims = await self._database()
         if args.trace is not None:
             _trace(args.trace, self.numbers, sends, claims)
-        report = Report(args, self.numbers, sends, claims, first, stop_at, cpu, retried, fill_s,
-                        errors=[f"{proc.name} {proc.pid}: {line}"
-                                for proc in (self.serve, *self.every_worker)
-                                for line in proc.error_summary()])
+        report = Report(
+            args,
+            self.numbers,
+            sends,
+            claims,
+            first,
+            stop_at,
+            cpu,
+            retried,
+            fill_s,
+            errors=[
+                f"{proc.name} {proc.pid}: {line}"
+                for proc in (self.serve, *self.every_worker)
+                for line in proc.error_summary()
+            ],
+        )
         return report.print()
 
-    async def _setup(self, http: httpx.AsyncClient, simc: httpx.AsyncClient,
-                     tenant_key: str) -> None:
+    async def _setup(self, http: httpx.AsyncClient, simc: httpx.AsyncClient, tenant_key: str) -> None:
         args = self.args
         tenant = {"x-api-key": tenant_key}
         for i in range(args.numbers):
             number = MetaNumber(index=i, pnid=f"1{i + 1:014d}", waba=f"2{i + 1:014d}")
             display = f"1555{i + 1:07d}"
-            _expect(await simc.post("/_sim/numbers", json={
-                "phoneNumberId": number.pnid, "wabaId": number.waba, "accessToken": META_TOKEN,
-                "displayPhoneNumber": display, "verifiedName": f"Pacing {i + 1}"}), 200,
-                "/_sim/numbers")
-            body = _expect(await http.post("/v1/numbers/meta", headers=tenant, json={
-                "name": f"Pacing {i + 1}", "number": f"+{display}", "phoneNumberId": number.pnid,
-                "wabaId": number.waba, "accessToken": META_TOKEN}), 201, "POST /v1/numbers/meta")
+            _expect(
+                await simc.post(
+                    "/_sim/numbers",
+                    json={
+                        "phoneNumberId": number.pnid,
+                        "wabaId": number.waba,
+                        "accessToken": META_TOKEN,
+                        "displayPhoneNumber": display,
+                        "verifiedName": f"Pacing {i + 1}",
+                    },
+                ),
+                200,
+                "/_sim/numbers",
+            )
+            body = _expect(
+                await http.post(
+                    "/v1/numbers/meta",
+                    headers=tenant,
+                    json={
+                        "name": f"Pacing {i + 1}",
+                        "number": f"+{display}",
+                        "phoneNumberId": number.pnid,
+                        "wabaId": number.waba,
+                        "accessToken": META_TOKEN,
+                    },
+                ),
+                201,
+                "POST /v1/numbers/meta",
+            )
             number.id, number.key = str(body["instance"]["id"]), str(body["apiKey"]["key"])
-            patched = _expect(await http.patch(f"/v1/numbers/{number.id}", headers=tenant,
-                                               json={"pacePerSecond": args.pace}), 200,
-                              "PATCH /v1/numbers/{id}")
+            patched = _expect(
+                await http.patch(
+                    f"/v1/numbers/{number.id}", headers=tenant, json={"pacePerSecond": args.pace}
+                ),
+                200,
+                "PATCH /v1/numbers/{id}",
+            )
             if float(patched["pacePerSecond"]) != args.pace:
                 raise SystemExit(f"pacePerSecond came back as {patched['pacePerSecond']}")
-            _expect(await http.post("/v1/templates", headers={"x-api-key": number.key},
-                                    json=TEMPLATE), 201, "POST /v1/templates")
-            r = await simc.get(f"/{GRAPH}/{number.waba}/message_templates",
-                               params={"name": TEMPLATE_NAME},
-                               headers={"Authorization": f"Bearer {META_TOKEN}"})
+            _expect(
+                await http.post("/v1/templates", headers={"x-api-key": number.key}, json=TEMPLATE),
+                201,
+                "POST /v1/templates",
+            )
+            r = await simc.get(
+                f"/{GRAPH}/{number.waba}/message_templates",
+                params={"name": TEMPLATE_NAME},
+                headers={"Authorization": f"Bearer {META_TOKEN}"},
+            )
             number.template = _expect(r, 200, "GET message_templates")["data"][0]["id"]
             await self._approve(simc, number)
             self.numbers.append(number)
         for number in self.numbers:
             await self._sendable(http, simc, number)
-        b.say(f"setup: {args.numbers} Meta numbers (one WABA each), pacePerSecond {args.pace:g}, "
-              f"template {TEMPLATE_NAME} approved and sendable on each")
+        b.say(
+            f"setup: {args.numbers} Meta numbers (one WABA each), pacePerSecond {args.pace:g}, "
+            f"template {TEMPLATE_NAME} approved and sendable on each"
+        )
 
     @staticmethod
     async def _approve(simc: httpx.AsyncClient, number: MetaNumber) -> None:
-        _expect(await simc.post(f"/_sim/templates/{number.template}/status",
-                                json={"event": "APPROVED"}), 200, "/_sim/templates/status")
+        _expect(
+            await simc.post(f"/_sim/templates/{number.template}/status", json={"event": "APPROVED"}),
+            200,
+            "/_sim/templates/status",
+        )
 
-    async def _sendable(self, http: httpx.AsyncClient, simc: httpx.AsyncClient,
-                        number: MetaNumber) -> None:
+    async def _sendable(self, http: httpx.AsyncClient, simc: httpx.AsyncClient, number: MetaNumber) -> None:
         """Until Zapgate has the template's approval (the simulator's status webhook, applied
         by the inbox worker); approved again once after 30 s."""
         start = time.monotonic()
@@ -354,17 +473,21 @@ class Run:
                 return
             waited = time.monotonic() - start
             if waited > 30 and again:
-                b.say(f"  number {number.index + 1}: template not sendable after 30 s "
-                      f"({r.text[:200]}): approving again")
+                b.say(
+                    f"  number {number.index + 1}: template not sendable after 30 s "
+                    f"({r.text[:200]}): approving again"
+                )
                 await self._approve(simc, number)
                 again = False
             if waited > 90:
                 callbacks = (await simc.get("/_sim/callbacks")).json()
                 failed = [c for c in callbacks if not 200 <= int(c.get("status") or 0) < 300]
-                raise SystemExit(f"number {number.index + 1}: template not sendable within 90 s: "
-                                 f"{r.text[:300]}; simulator callbacks not answered 2xx: "
-                                 f"{len(failed)} of {len(callbacks)} "
-                                 f"{[(c.get('status'), c.get('error')) for c in failed[:3]]}")
+                raise SystemExit(
+                    f"number {number.index + 1}: template not sendable within 90 s: "
+                    f"{r.text[:300]}; simulator callbacks not answered 2xx: "
+                    f"{len(failed)} of {len(callbacks)} "
+                    f"{[(c.get('status'), c.get('error')) for c in failed[:3]]}"
+                )
             await asyncio.sleep(0.1)
 
     async def _quiet_sim(self, simc: httpx.AsyncClient) -> None:
@@ -377,20 +500,29 @@ class Run:
         _expect(await simc.post("/_sim/config", json=config), 200, "/_sim/config")
         latency = self.args.sim_latency_ms
         if latency > 0:
-            _expect(await simc.post("/_sim/faults", json={
-                "kind": "slow", "delayMs": int(latency), "path": "/messages", "times": 10**9}),
-                200, "/_sim/faults")
-        b.say(f"simulator: /_sim/config {config}"
-              + ("" if self.args.statuses else "; status callbacks off")
-              + (f"; every send answered {latency:g} ms late" if latency > 0 else ""))
+            _expect(
+                await simc.post(
+                    "/_sim/faults",
+                    json={"kind": "slow", "delayMs": int(latency), "path": "/messages", "times": 10**9},
+                ),
+                200,
+                "/_sim/faults",
+            )
+        b.say(
+            f"simulator: /_sim/config {config}"
+            + ("" if self.args.statuses else "; status callbacks off")
+            + (f"; every send answered {latency:g} ms late" if latency > 0 else "")
+        )
 
     async def _fill(self) -> float:
         """Every number's queue, through ``POST /v1/messages/send`` (the numbers interleaved)."""
         assert self.serve is not None
         serve = self.serve
-        heads = {n.index: f"POST /v1/messages/send HTTP/1.1\r\nhost: {b.HOST}:{serve.port}\r\n"
-                          f"x-api-key: {n.key}\r\ncontent-type: application/json\r\n"
-                 for n in self.numbers}
+        heads = {
+            n.index: f"POST /v1/messages/send HTTP/1.1\r\nhost: {b.HOST}:{serve.port}\r\n"
+            f"x-api-key: {n.key}\r\ncontent-type: application/json\r\n"
+            for n in self.numbers
+        }
         jobs = ((n, j) for j in range(self.per_number) for n in self.numbers)
         failures: Counter[str] = Counter()
         t0 = time.time()
@@ -399,10 +531,13 @@ class Run:
             conn = Connection(b.HOST, serve.port)
             try:
                 for number, j in jobs:
-                    body = orjson.dumps({
-                        "destinationNumber": number.destination(j, self.per_number),
-                        "templateId": TEMPLATE_NAME,
-                        "variables": {"nome": "Ana", "pedido": str(j)}})
+                    body = orjson.dumps(
+                        {
+                            "destinationNumber": number.destination(j, self.per_number),
+                            "templateId": TEMPLATE_NAME,
+                            "variables": {"nome": "Ana", "pedido": str(j)},
+                        }
+                    )
                     status, content = await conn.post(heads[number.index], body)
                     if status == 202:
                         number.queued += 1
@@ -456,23 +591,28 @@ class Run:
         else:
             import asyncpg
 
-            conn = await asyncpg.connect(self.db.url.replace("postgresql+asyncpg://",
-                                                             "postgresql://", 1))
+            conn = await asyncpg.connect(self.db.url.replace("postgresql+asyncpg://", "postgresql://", 1))
             try:
-                counts, top, claimed = [[tuple(r) for r in await conn.fetch(sql)]
-                                        for sql in queries]
+                counts, top, claimed = [[tuple(r) for r in await conn.fetch(sql)] for sql in queries]
             finally:
                 await conn.close()
         more, with_error = counts[0]
         claims: dict[str, list[float]] = defaultdict(list)
         for number_id, at_ms in claimed:
             claims[str(number_id)].append(int(at_ms) / 1000)
-        return ({"retried": int(more or 0), "with_error": int(with_error or 0),
-                 "errors": [f"{n} x {m}" for m, n in top]}, claims)
+        return (
+            {
+                "retried": int(more or 0),
+                "with_error": int(with_error or 0),
+                "errors": [f"{n} x {m}" for m, n in top],
+            },
+            claims,
+        )
 
 
-def _trace(path: Path, numbers: list[MetaNumber], sends: list[dict[str, Any]],
-           claims: dict[str, list[float]]) -> None:
+def _trace(
+    path: Path, numbers: list[MetaNumber], sends: list[dict[str, Any]], claims: dict[str, list[float]]
+) -> None:
     """``number,source,unix_seconds`` for every send at the simulator (``sim``) and every claim
     in Zapgate (``claim``)."""
     by_pnid = {n.pnid: n.index + 1 for n in numbers}
@@ -538,6 +678,7 @@ def _banner(text: str) -> dict[str, str]:
 
 # -- analysis --------------------------------------------------------------------------------
 
+
 def needed_depth(times: list[float], rate: float) -> float:
     """The smallest token-bucket depth at ``rate`` that lets these sends through: the largest
     ``sends(t_i..t_j) - rate * (t_j - t_i)`` over every window (O(n))."""
@@ -590,8 +731,17 @@ class NumberResult:
     claim_depth: float  # at the claims in Zapgate (last_attempt_at, ms)
 
     @classmethod
-    def of(cls, index: int, times: list[float], claims: list[float], *, pace: float,
-           bucket: float, seconds: float, stop: float) -> NumberResult:
+    def of(
+        cls,
+        index: int,
+        times: list[float],
+        claims: list[float],
+        *,
+        pace: float,
+        bucket: float,
+        seconds: float,
+        stop: float,
+    ) -> NumberResult:
         t0 = times[0]
         start, end = spent(times, pace, bucket), min(t0 + seconds, stop)
         # From the first send in the window to the first one after it: the dispatcher sends
@@ -600,10 +750,21 @@ class NumberResult:
         j = min(bisect.bisect_left(times, end), len(times) - 1)
         window = times[j] - times[i] if j > i else 0.0
         rate = (j - i) / window if window > 0 else 0.0
-        return cls(index, len(times), t0, bisect.bisect_left(times, t0 + 1), times[i] - t0,
-                   window, j - i, rate, (rate - pace) / pace, bisect.bisect_left(times, end),
-                   max_in_window(times[bisect.bisect_left(times, t0 + 1):], 1.0),
-                   needed_depth(times, pace), needed_depth(sorted(claims), pace))
+        return cls(
+            index,
+            len(times),
+            t0,
+            bisect.bisect_left(times, t0 + 1),
+            times[i] - t0,
+            window,
+            j - i,
+            rate,
+            (rate - pace) / pace,
+            bisect.bisect_left(times, end),
+            max_in_window(times[bisect.bisect_left(times, t0 + 1) :], 1.0),
+            needed_depth(times, pace),
+            needed_depth(sorted(claims), pace),
+        )
 
 
 @dataclass
@@ -634,10 +795,17 @@ class Report:
             if not times:
                 silent.append(number.index + 1)
                 continue
-            results.append(NumberResult.of(number.index + 1, times,
-                                           self.claims.get(number.id, []), pace=pace,
-                                           bucket=bucket, seconds=args.seconds,
-                                           stop=self.stop))
+            results.append(
+                NumberResult.of(
+                    number.index + 1,
+                    times,
+                    self.claims.get(number.id, []),
+                    pace=pace,
+                    bucket=bucket,
+                    seconds=args.seconds,
+                    stop=self.stop,
+                )
+            )
         if not results:
             b.say("INVALID: no number sent anything")
             return 1
@@ -663,63 +831,99 @@ class Report:
         in_run = sum(1 for s in self.sends if self.first <= float(s["at"]) < self.stop)
         target = pace * args.numbers
         table: list[tuple[str, str]] = [
-            ("setup", f"{args.numbers} Meta numbers x {pace:g} msg/s = {target:g} sends/s "
-                      f"wanted, {args.seconds:g} s, {args.backend}, {args.workers} worker "
-                      f"process(es), simulator mps {args.sim_mps:g}, status callbacks "
-                      f"{'on' if args.statuses else 'off'}, simulator latency "
-                      f"{args.sim_latency_ms:g} ms"),
-            ("queued before the first send", f"{sum(n.queued for n in self.numbers)} "
-             f"({self.per_number_text()}), accepted in {self.fill_s:.1f} s"),
-            ("numbers that sent", f"{len(results)} of {args.numbers}"
-             + (f"; silent: {silent[:10]}" if silent else "")),
-            ("first second per number (bucket + 1 s of pace)",
-             f"min {min(r.first_second for r in results)} / max "
-             f"{max(r.first_second for r in results)} (bucket {bucket:g} + pace {pace:g})"),
-            (f"rate per number from its first bucket spent (t0 + 1 s or later) to t0 + "
-             f"{args.seconds:g} s",
-             f"min **{min(rates):.2f}** / median {statistics.median(rates):.2f} / max "
-             f"{max(rates):.2f} msg/s (pace {pace:g}); windows "
-             f"{min(r.window for r in results):.1f}-{max(r.window for r in results):.1f} s, "
-             f"starting t0 + {min(r.settled for r in results):.2f}-"
-             f"{max(r.settled for r in results):.2f} s"),
-            ("worst deviation from the pace",
-             f"**{worst_dev.deviation:+.1%}** (number {worst_dev.index}); within "
-             f"{TOLERANCE:.0%}: {len(results) - len(missed_rate)} of {len(results)}"),
-            ("most sends in any 1 s window after the first second",
-             f"**{worst_1s.max_1s}** (number {worst_1s.index}); bucket {bucket:g}: steady about "
-             f"the pace, a bucket allows up to bucket + pace = {bucket + pace:g} after a stall"),
-            ("bucket depth the claims need in Zapgate (worst; last_attempt_at)",
-             f"**{worst_claim.claim_depth:.1f}** (number {worst_claim.index}); bucket "
-             f"{bucket:g}; above: {len(over_in_zapgate)}"),
-            ("bucket depth the sends need at the simulator (worst)",
-             f"**{worst_depth.depth:.1f}** (number {worst_depth.index}); bucket {bucket:g}, "
-             f"+ {allowance:.1f} forgiven for network bunching; above: {len(over_at_sim)}"),
-            ("aggregate", f"{in_common / common:.0f} sends/s over the {common:.1f} s every number "
-                          f"was in its window ({in_common / common / target:.0%} of "
-                          f"{target:g}); {total} sends in {span:.1f} s overall"),
-            ("retried messages (database)",
-             f"{self.retried['retried']} tried more than once, {self.retried['with_error']} "
-             f"with an error" + (f": {'; '.join(self.retried['errors'])}"
-                                 if self.retried["errors"] else "")),
-            ("CPU: zapgate worker(s)", _cpu_text(self.cpu.workers, wall)
-             + f", {self.cpu.workers * 1000 / max(in_run, 1):.2f} ms a send"),
+            (
+                "setup",
+                f"{args.numbers} Meta numbers x {pace:g} msg/s = {target:g} sends/s "
+                f"wanted, {args.seconds:g} s, {args.backend}, {args.workers} worker "
+                f"process(es), simulator mps {args.sim_mps:g}, status callbacks "
+                f"{'on' if args.statuses else 'off'}, simulator latency "
+                f"{args.sim_latency_ms:g} ms",
+            ),
+            (
+                "queued before the first send",
+                f"{sum(n.queued for n in self.numbers)} "
+                f"({self.per_number_text()}), accepted in {self.fill_s:.1f} s",
+            ),
+            (
+                "numbers that sent",
+                f"{len(results)} of {args.numbers}" + (f"; silent: {silent[:10]}" if silent else ""),
+            ),
+            (
+                "first second per number (bucket + 1 s of pace)",
+                f"min {min(r.first_second for r in results)} / max "
+                f"{max(r.first_second for r in results)} (bucket {bucket:g} + pace {pace:g})",
+            ),
+            (
+                f"rate per number from its first bucket spent (t0 + 1 s or later) to t0 + {args.seconds:g} s",
+                f"min **{min(rates):.2f}** / median {statistics.median(rates):.2f} / max "
+                f"{max(rates):.2f} msg/s (pace {pace:g}); windows "
+                f"{min(r.window for r in results):.1f}-{max(r.window for r in results):.1f} s, "
+                f"starting t0 + {min(r.settled for r in results):.2f}-"
+                f"{max(r.settled for r in results):.2f} s",
+            ),
+            (
+                "worst deviation from the pace",
+                f"**{worst_dev.deviation:+.1%}** (number {worst_dev.index}); within "
+                f"{TOLERANCE:.0%}: {len(results) - len(missed_rate)} of {len(results)}",
+            ),
+            (
+                "most sends in any 1 s window after the first second",
+                f"**{worst_1s.max_1s}** (number {worst_1s.index}); bucket {bucket:g}: steady about "
+                f"the pace, a bucket allows up to bucket + pace = {bucket + pace:g} after a stall",
+            ),
+            (
+                "bucket depth the claims need in Zapgate (worst; last_attempt_at)",
+                f"**{worst_claim.claim_depth:.1f}** (number {worst_claim.index}); bucket "
+                f"{bucket:g}; above: {len(over_in_zapgate)}",
+            ),
+            (
+                "bucket depth the sends need at the simulator (worst)",
+                f"**{worst_depth.depth:.1f}** (number {worst_depth.index}); bucket {bucket:g}, "
+                f"+ {allowance:.1f} forgiven for network bunching; above: {len(over_at_sim)}",
+            ),
+            (
+                "aggregate",
+                f"{in_common / common:.0f} sends/s over the {common:.1f} s every number "
+                f"was in its window ({in_common / common / target:.0%} of "
+                f"{target:g}); {total} sends in {span:.1f} s overall",
+            ),
+            (
+                "retried messages (database)",
+                f"{self.retried['retried']} tried more than once, {self.retried['with_error']} "
+                f"with an error"
+                + (f": {'; '.join(self.retried['errors'])}" if self.retried["errors"] else ""),
+            ),
+            (
+                "CPU: zapgate worker(s)",
+                _cpu_text(self.cpu.workers, wall)
+                + f", {self.cpu.workers * 1000 / max(in_run, 1):.2f} ms a send",
+            ),
             ("CPU: zapgate serve (API, idle here)", _cpu_text(self.cpu.serve, wall)),
         ]
         if args.backend == "postgres":
-            table += [("CPU: PostgreSQL (bench database's backends / every server process)",
-                       f"{_cpu_text(self.cpu.bench_db, wall)} / "
-                       f"{_cpu_text(self.cpu.postgres, wall)}")]
-        table += [("CPU: simulator", _cpu_text(self.cpu.sim, wall)),
-                  ("CPU: this process", _cpu_text(self.cpu.bench, wall))]
+            table += [
+                (
+                    "CPU: PostgreSQL (bench database's backends / every server process)",
+                    f"{_cpu_text(self.cpu.bench_db, wall)} / {_cpu_text(self.cpu.postgres, wall)}",
+                )
+            ]
+        table += [
+            ("CPU: simulator", _cpu_text(self.cpu.sim, wall)),
+            ("CPU: this process", _cpu_text(self.cpu.bench, wall)),
+        ]
         b.say("\n| measure | value |\n| --- | --- |")
         for k, v in table:
             b.say(f"| {k} | {v} |")
         if args.per_number or args.numbers <= 10:
-            b.say("\n| number | sends | first second | rate msg/s | deviation | max 1 s | "
-                  "depth: claims / sim |\n| --- | --- | --- | --- | --- | --- | --- |")
+            b.say(
+                "\n| number | sends | first second | rate msg/s | deviation | max 1 s | "
+                "depth: claims / sim |\n| --- | --- | --- | --- | --- | --- | --- |"
+            )
             for r in results:
-                b.say(f"| {r.index} | {r.sends} | {r.first_second} | {r.rate:.2f} | "
-                      f"{r.deviation:+.1%} | {r.max_1s} | {r.claim_depth:.1f} / {r.depth:.1f} |")
+                b.say(
+                    f"| {r.index} | {r.sends} | {r.first_second} | {r.rate:.2f} | "
+                    f"{r.deviation:+.1%} | {r.max_1s} | {r.claim_depth:.1f} / {r.depth:.1f} |"
+                )
         for line in self.errors:
             b.say(f"zapgate log: {line}")
         b.say(f"after: {b.load_line()}")
@@ -728,30 +932,37 @@ class Report:
             problems.append(f"{len(silent)} numbers sent nothing")
         if missed_rate:
             slow = sum(1 for r in missed_rate if r.deviation < 0)
-            problems.append(f"{len(missed_rate)} of {len(results)} numbers off their pace by "
-                            f"more than {TOLERANCE:.0%} ({slow} below, "
-                            f"{len(missed_rate) - slow} above)")
+            problems.append(
+                f"{len(missed_rate)} of {len(results)} numbers off their pace by "
+                f"more than {TOLERANCE:.0%} ({slow} below, "
+                f"{len(missed_rate) - slow} above)"
+            )
         if over_in_zapgate:
-            problems.append(f"{len(over_in_zapgate)} numbers claimed above their bucket in "
-                            "Zapgate")
+            problems.append(f"{len(over_in_zapgate)} numbers claimed above their bucket in Zapgate")
         if over_at_sim:
-            problems.append(f"{len(over_at_sim)} numbers arrived at the simulator above their "
-                            f"bucket + {allowance:.1f}"
-                            + ("" if over_in_zapgate else " (claimed within it: bunched on "
-                               "the way, e.g. a busy machine)"))
+            problems.append(
+                f"{len(over_at_sim)} numbers arrived at the simulator above their "
+                f"bucket + {allowance:.1f}"
+                + ("" if over_in_zapgate else " (claimed within it: bunched on the way, e.g. a busy machine)")
+            )
         if drained:
-            problems.append(f"{len(drained)} numbers ran out of queued messages (the window "
-                            "is not pace-limited)")
+            problems.append(
+                f"{len(drained)} numbers ran out of queued messages (the window is not pace-limited)"
+            )
         if problems:
             b.say("verdict: MISSED: " + "; ".join(problems))
             if missed_rate and all(r.deviation < 0 for r in missed_rate):
-                b.say(f"  (every miss is below the pace: either the machine did not carry "
-                      f"{target:g} sends/s (see the CPU lines; try fewer numbers or a lower "
-                      "pace), or a number's sends in flight (32 for Meta, claimed again once "
-                      "half are answered) over the simulator's latency bound its rate)")
+                b.say(
+                    f"  (every miss is below the pace: either the machine did not carry "
+                    f"{target:g} sends/s (see the CPU lines; try fewer numbers or a lower "
+                    "pace), or a number's sends in flight (32 for Meta, claimed again once "
+                    "half are answered) over the simulator's latency bound its rate)"
+                )
             return 1
-        b.say(f"verdict: HELD: every number within {TOLERANCE:.0%} of {pace:g} msg/s, none "
-              f"above its bucket of {bucket:g}")
+        b.say(
+            f"verdict: HELD: every number within {TOLERANCE:.0%} of {pace:g} msg/s, none "
+            f"above its bucket of {bucket:g}"
+        )
         return 0
 
     def per_number_text(self) -> str:

@@ -26,8 +26,10 @@ def main() -> int:
     args = _args()
     b.ensure_wrk()
     b.say(f"machine: {b.machine_line()}")
-    b.say(f"wrk: -t{args.threads} -c{args.connections} -d{args.duration} (warm-up "
-          f"{args.warmup}), POST {PATH} with a text body, destination varied per request\n")
+    b.say(
+        f"wrk: -t{args.threads} -c{args.connections} -d{args.duration} (warm-up "
+        f"{args.warmup}), POST {PATH} with a text body, destination varied per request\n"
+    )
     results: list[b.WrkResult] = []
     problems: list[str] = []
     with b.workspace("send-vs-echo") as work:
@@ -50,26 +52,49 @@ def _args() -> argparse.Namespace:
     p.add_argument("--connections", type=int, default=32)
     p.add_argument("--duration", default="15s")
     p.add_argument("--warmup", default="3s")
-    p.add_argument("--worker-process", choices=("auto", "on", "off"), default="auto",
-                   help="ZAPGATE_WORKER_PROCESS of the workers-ON server (auto: the workers in "
-                        "their own process on a multi-core machine)")
-    p.add_argument("--processes", type=int, default=1,
-                   help="HTTP server processes, the same for the echo (uvicorn --workers N) and "
-                        "Zapgate (serve --workers N)")
-    p.add_argument("--profile", type=Path, default=None, metavar="DIR",
-                   help="record each Zapgate run with py-spy (--gil, raw) into DIR")
-    p.add_argument("--skip-api-only", action="store_true",
-                   help="skip the second Zapgate run with ZAPGATE_RUN_WORKERS=0")
+    p.add_argument(
+        "--worker-process",
+        choices=("auto", "on", "off"),
+        default="auto",
+        help="ZAPGATE_WORKER_PROCESS of the workers-ON server (auto: the workers in "
+        "their own process on a multi-core machine)",
+    )
+    p.add_argument(
+        "--processes",
+        type=int,
+        default=1,
+        help="HTTP server processes, the same for the echo (uvicorn --workers N) and "
+        "Zapgate (serve --workers N)",
+    )
+    p.add_argument(
+        "--profile",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="record each Zapgate run with py-spy (--gil, raw) into DIR",
+    )
+    p.add_argument(
+        "--skip-api-only", action="store_true", help="skip the second Zapgate run with ZAPGATE_RUN_WORKERS=0"
+    )
     return p.parse_args()
 
 
-def _wrk(args: argparse.Namespace, label: str, server: b.Server, key: str, work: Path,
-         duration: str) -> b.WrkResult:
-    script = b.lua_script(path=PATH, body_template=BODY,
-                          headers={"content-type": "application/json", "x-api-key": key})
-    return b.run_wrk(label, server.url + PATH, script, threads=args.threads,
-                     connections=args.connections, duration=duration, workdir=work,
-                     server=server)
+def _wrk(
+    args: argparse.Namespace, label: str, server: b.Server, key: str, work: Path, duration: str
+) -> b.WrkResult:
+    script = b.lua_script(
+        path=PATH, body_template=BODY, headers={"content-type": "application/json", "x-api-key": key}
+    )
+    return b.run_wrk(
+        label,
+        server.url + PATH,
+        script,
+        threads=args.threads,
+        connections=args.connections,
+        duration=duration,
+        workdir=work,
+        server=server,
+    )
 
 
 def _echo(args: argparse.Namespace, work: Path) -> b.WrkResult:
@@ -83,11 +108,11 @@ def _echo(args: argparse.Namespace, work: Path) -> b.WrkResult:
     return result
 
 
-def _zapgate(args: argparse.Namespace, work: Path, label: str,
-             workers: str) -> tuple[b.WrkResult, list[str]]:
+def _zapgate(args: argparse.Namespace, work: Path, label: str, workers: str) -> tuple[b.WrkResult, list[str]]:
     name = "zapgate-workers-" + ("on" if workers == "1" else "off")
-    zg = b.start_zapgate(work, name=name, run_workers=workers, processes=args.processes,
-                         worker_process=args.worker_process)
+    zg = b.start_zapgate(
+        work, name=name, run_workers=workers, processes=args.processes, worker_process=args.worker_process
+    )
     try:
         before = b.settled_count(zg.db_path)  # the demo's own message
         warm = _wrk(args, label + " warm-up", zg.server, zg.number_key, work, args.warmup)
@@ -102,19 +127,25 @@ def _zapgate(args: argparse.Namespace, work: Path, label: str,
     return result, issues
 
 
-def _durability(zg: b.Zapgate, runs: list[b.WrkResult], connections: int,
-                before: int) -> list[str]:
+def _durability(zg: b.Zapgate, runs: list[b.WrkResult], connections: int, before: int) -> list[str]:
     """Every 202 must be a row. Requests still in flight when wrk stopped were never counted by
     wrk but may have been stored, so the database may hold up to one per connection more."""
     accepted = sum(r.statuses.get(202, 0) for r in runs)
     stored = b.settled_count(zg.db_path) - before
     via_api = b.api_total(zg.server.url, zg.number_key) - before
     extra = stored - accepted
-    verdict = ("OK" if 0 <= extra <= connections * len(runs)
-               else "LOST MESSAGES" if extra < 0 else "UNEXPECTED EXTRA ROWS")
-    b.say(f"    durability: wrk saw {accepted} x 202 (warm-up included); database holds "
-          f"{stored} messages (API total: {via_api}); difference {extra:+d} "
-          f"(0..{connections * len(runs)} expected: in flight when wrk stopped) -> {verdict}")
+    verdict = (
+        "OK"
+        if 0 <= extra <= connections * len(runs)
+        else "LOST MESSAGES"
+        if extra < 0
+        else "UNEXPECTED EXTRA ROWS"
+    )
+    b.say(
+        f"    durability: wrk saw {accepted} x 202 (warm-up included); database holds "
+        f"{stored} messages (API total: {via_api}); difference {extra:+d} "
+        f"(0..{connections * len(runs)} expected: in flight when wrk stopped) -> {verdict}"
+    )
     return [] if verdict == "OK" else [f"durability: {verdict} ({accepted} x 202, {stored} rows)"]
 
 
@@ -125,8 +156,7 @@ def _report(results: list[b.WrkResult], problems: list[str]) -> None:
         b.say(f"  {r.line()}")
     for r in results[1:]:
         cpu, echo_cpu = r.cpu_ms_per_request, echo.cpu_ms_per_request
-        cpu_ratio = f"; server CPU per request {cpu / echo_cpu:.0f}x echo's" \
-            if cpu and echo_cpu else ""
+        cpu_ratio = f"; server CPU per request {cpu / echo_cpu:.0f}x echo's" if cpu and echo_cpu else ""
         b.say(f"  {r.label}: {r.rps / echo.rps:.1%} of echo's requests/s{cpu_ratio}")
     b.say(f"  wrk: {echo.command}")
     for r in results:

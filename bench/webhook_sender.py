@@ -79,8 +79,11 @@ _dupes = 0
 _OK = [(b"content-type", b"text/plain"), (b"content-length", b"2")]
 
 
-async def _sink(scope: dict[str, Any], receive: Callable[[], Awaitable[dict[str, Any]]],
-                send: Callable[[dict[str, Any]], Awaitable[None]]) -> None:
+async def _sink(
+    scope: dict[str, Any],
+    receive: Callable[[], Awaitable[dict[str, Any]]],
+    send: Callable[[dict[str, Any]], Awaitable[None]],
+) -> None:
     """POST /hook/<n> records and answers 200 "ok" at once; GET /count (O(1), for polling),
     GET /records, GET /healthz. A bare ASGI app: the receiver should cost as little as it can."""
     global _dupes
@@ -102,13 +105,20 @@ async def _sink(scope: dict[str, Any], receive: Callable[[], Awaitable[dict[str,
             if key in _seen:
                 _dupes += 1
             _seen.add(key)
-            _records.append((time.time(), ep, key[1], str(body.get("event")),
-                             str(data.get("id")), int(data.get("benchSeq") or 0)))
+            _records.append(
+                (
+                    time.time(),
+                    ep,
+                    key[1],
+                    str(body.get("event")),
+                    str(data.get("id")),
+                    int(data.get("benchSeq") or 0),
+                )
+            )
         except (ValueError, AttributeError):
             status, out = 400, b"no"
     elif path == "/count":
-        out = orjson.dumps({"total": len(_records), "distinct": len(_seen),
-                            "duplicates": _dupes})
+        out = orjson.dumps({"total": len(_records), "distinct": len(_seen), "duplicates": _dupes})
     elif path == "/records":
         out = orjson.dumps(_records)
     elif path != "/healthz":
@@ -121,8 +131,9 @@ async def _sink(scope: dict[str, Any], receive: Callable[[], Awaitable[dict[str,
 def _serve_receiver(port: int) -> int:
     import uvicorn
 
-    uvicorn.run(_sink, host=b.HOST, port=port, http="httptools", lifespan="off",
-                access_log=False, log_level="warning")
+    uvicorn.run(
+        _sink, host=b.HOST, port=port, http="httptools", lifespan="off", access_log=False, log_level="warning"
+    )
     return 0
 
 
@@ -187,9 +198,13 @@ async def _pg_backend_cpu(backend: Backend) -> dict[int, float] | None:
 
     conn = await asyncpg.connect(backend.pg_admin)
     try:
-        pids = [r["pid"] for r in await conn.fetch(
-            "SELECT pid FROM pg_stat_activity WHERE datname = $1 AND backend_type = "
-            "'client backend'", backend.pg_name)]
+        pids = [
+            r["pid"]
+            for r in await conn.fetch(
+                "SELECT pid FROM pg_stat_activity WHERE datname = $1 AND backend_type = 'client backend'",
+                backend.pg_name,
+            )
+        ]
     finally:
         await conn.close()
     out: dict[int, float] = {}
@@ -226,16 +241,21 @@ class Setup:
 
 async def _set_up(container: Container, receiver: Receiver, endpoints: int) -> Setup:
     tenant = await tenants.create_tenant(container, name="Webhook bench", plan="PAID")
-    created = await numbers.create_number(container, workspace_id=tenant.tenant_id, body={
-        "name": "Webhook bench", "number": SENDER_NUMBER, "provider": "sandbox"})
+    created = await numbers.create_number(
+        container,
+        workspace_id=tenant.tenant_id,
+        body={"name": "Webhook bench", "number": SENDER_NUMBER, "provider": "sandbox"},
+    )
     number_id = created["instance"]["id"]
-    principal = Principal(workspace_id=tenant.tenant_id, key_id="bench", scope="tenant",
-                          number_id=None)
+    principal = Principal(workspace_id=tenant.tenant_id, key_id="bench", scope="tenant", number_id=None)
     endpoint_ids = []
     for i in range(endpoints):
         view = await webhooks.create_endpoint(
-            container, principal=principal, header_number_id=number_id,
-            body={"url": receiver.hook_url(i), "events": "*", "name": f"bench-{i}"})
+            container,
+            principal=principal,
+            header_number_id=number_id,
+            body={"url": receiver.hook_url(i), "events": "*", "name": f"bench-{i}"},
+        )
         endpoint_ids.append(view["id"])
     return Setup(number_id, endpoint_ids)
 
@@ -243,11 +263,21 @@ async def _set_up(container: Container, receiver: Receiver, endpoints: int) -> S
 def _data(setup: Setup, message_id: str, n: int, seq: int, now_ms: int) -> dict[str, Any]:
     """``data`` shaped like a message status event (payloads.message_status_data), plus the
     chain position the receiver checks the order with."""
-    return {"numberId": setup.number_id, "id": message_id, "internalMessageId": message_id,
-            "messageId": f"wamid.bench{n:010d}", "correlationId": None, "fromMe": True,
-            "from": SENDER_NUMBER, "to": f"+55119{20_000_000 + n:08d}", "createdAt": iso(now_ms),
-            "status": STATUSES[min(seq, 3) - 1], "type": "text",
-            "content": f"Webhook sender benchmark, message {n}", "benchSeq": seq}
+    return {
+        "numberId": setup.number_id,
+        "id": message_id,
+        "internalMessageId": message_id,
+        "messageId": f"wamid.bench{n:010d}",
+        "correlationId": None,
+        "fromMe": True,
+        "from": SENDER_NUMBER,
+        "to": f"+55119{20_000_000 + n:08d}",
+        "createdAt": iso(now_ms),
+        "status": STATUSES[min(seq, 3) - 1],
+        "type": "text",
+        "content": f"Webhook sender benchmark, message {n}",
+        "benchSeq": seq,
+    }
 
 
 async def _fill(container: Container, setup: Setup, messages: int, chain: int) -> int:
@@ -256,20 +286,29 @@ async def _fill(container: Container, setup: Setup, messages: int, chain: int) -
     transactions of EMITS_PER_TRANSACTION. Returns the deliveries queued."""
     first = len(setup.message_ids)
     setup.message_ids.extend(ids.new_id("msg") for _ in range(messages))
-    order = [(n, seq) for start in range(first, first + messages, WAVE)
-             for seq in range(1, chain + 1)
-             for n in range(start, min(start + WAVE, first + messages))]
+    order = [
+        (n, seq)
+        for start in range(first, first + messages, WAVE)
+        for seq in range(1, chain + 1)
+        for n in range(start, min(start + WAVE, first + messages))
+    ]
     queued = 0
     for i in range(0, len(order), EMITS_PER_TRANSACTION):
         cache: events.EndpointCache = {}
         async with container.db.write() as conn:
-            for n, seq in order[i:i + EMITS_PER_TRANSACTION]:
+            for n, seq in order[i : i + EMITS_PER_TRANSACTION]:
                 now = container.clock.now_ms()
                 mid = setup.message_ids[n]
                 queued += await events.emit(
-                    conn, number_id=setup.number_id, event=EVENTS[min(seq, 3) - 1],
-                    data=_data(setup, mid, n, seq, now), order_key=mid, seq=seq, now_ms=now,
-                    cache=cache)
+                    conn,
+                    number_id=setup.number_id,
+                    event=EVENTS[min(seq, 3) - 1],
+                    data=_data(setup, mid, n, seq, now),
+                    order_key=mid,
+                    seq=seq,
+                    now_ms=now,
+                    cache=cache,
+                )
     return queued
 
 
@@ -280,8 +319,9 @@ def _claim_queries(sender: WebhookSender, now: int) -> tuple[str, list[Any]] | N
     """The claim's SELECT as the current code builds it: the sender's ``claim_query(now,
     limit)``, else its ``_due_query(now, limit)``, else ``zapgate.storage.webhook_queue
     .claim_query(now, limit)`` (where the query lives once the queue has its own module)."""
-    found: list[tuple[str, Any]] = [(f"WebhookSender.{name}", getattr(sender, name, None))
-                                    for name in ("claim_query", "_due_query")]
+    found: list[tuple[str, Any]] = [
+        (f"WebhookSender.{name}", getattr(sender, name, None)) for name in ("claim_query", "_due_query")
+    ]
     with contextlib.suppress(ImportError):
         module = importlib.import_module("zapgate.storage.webhook_queue")
         found.append(("webhook_queue.claim_query", getattr(module, "claim_query", None)))
@@ -306,8 +346,10 @@ class ClaimMeasure:
     def short(self) -> str:
         if not self.timed_ms:
             return self.lines[-1].strip() if self.lines else "n/a"
-        parts = [f"median {b.percentile(self.timed_ms, 50):.2f} ms, min "
-                 f"{min(self.timed_ms):.2f} ms ({self.rows} rows)"]
+        parts = [
+            f"median {b.percentile(self.timed_ms, 50):.2f} ms, min "
+            f"{min(self.timed_ms):.2f} ms ({self.rows} rows)"
+        ]
         if self.explain_ms is not None:
             parts.append(f"EXPLAIN ANALYZE {self.explain_ms:.2f} ms")
         return "; ".join(parts)
@@ -331,12 +373,16 @@ async def _measure_claim_into(container: Container, measure: ClaimMeasure) -> No
     db = container.db
     found = _claim_queries(sender, container.clock.now_ms())
     if found is None:
-        measure.lines.append("claim query: not found (no claim_query() or _due_query() on "
-                             "WebhookSender, no zapgate.storage.webhook_queue.claim_query())")
+        measure.lines.append(
+            "claim query: not found (no claim_query() or _due_query() on "
+            "WebhookSender, no zapgate.storage.webhook_queue.claim_query())"
+        )
         return
     name, queries = found
-    measure.lines.append(f"claim query: {name}(now, {CLAIM_LIMIT})"
-                         + (f", {len(queries)} statements" if len(queries) > 1 else ""))
+    measure.lines.append(
+        f"claim query: {name}(now, {CLAIM_LIMIT})"
+        + (f", {len(queries)} statements" if len(queries) > 1 else "")
+    )
     if not db.is_sqlite:
         async with db.engine.connect() as conn:
             await conn.exec_driver_sql("ANALYZE webhook_deliveries")
@@ -388,9 +434,11 @@ def _print_claim(measure: ClaimMeasure) -> None:
     for line in measure.lines:
         b.say(line)
     if measure.timed_ms:
-        b.say("  timed (" + ("the SELECT; SQLite has no FOR UPDATE" if measure.sqlite
-                             else "with FOR UPDATE, rolled back")
-              + f", {TIMED_RUNS} runs): {measure.short()}")
+        b.say(
+            "  timed ("
+            + ("the SELECT; SQLite has no FOR UPDATE" if measure.sqlite else "with FOR UPDATE, rolled back")
+            + f", {TIMED_RUNS} runs): {measure.short()}"
+        )
 
 
 # --- the run ----------------------------------------------------------------------------------
@@ -400,6 +448,7 @@ def _print_claim(measure: ClaimMeasure) -> None:
 class ClaimTimes:
     """Every claim the sender makes during the run: duration (s) and rows it returned. Timed
     around WebhookSender._claim, so on SQLite it includes waiting for the write lock."""
+
     calls: list[tuple[float, int]] = field(default_factory=list)
 
 
@@ -412,8 +461,7 @@ def _time_claims(sender: WebhookSender) -> ClaimTimes | None:
     async def timed(*a: Any, **kw: Any) -> Any:
         started = time.perf_counter()
         jobs = await inner(*a, **kw)
-        times.calls.append((time.perf_counter() - started,
-                            len(jobs) if hasattr(jobs, "__len__") else 0))
+        times.calls.append((time.perf_counter() - started, len(jobs) if hasattr(jobs, "__len__") else 0))
         return jobs
 
     sender._claim = timed  # type: ignore[method-assign]
@@ -440,8 +488,9 @@ class RunResult:
     errors_logged: int
 
 
-async def _run_sender(container: Container, receiver: Receiver, backend: Backend,
-                      expected: int, max_seconds: float) -> RunResult:
+async def _run_sender(
+    container: Container, receiver: Receiver, backend: Backend, expected: int, max_seconds: float
+) -> RunResult:
     sender = WebhookSender(container)
     claims = _time_claims(sender)
     runner = Runner([sender], poll_interval=container.settings.worker_poll_interval)
@@ -464,9 +513,11 @@ async def _run_sender(container: Container, receiver: Receiver, backend: Backend
                     done_at = now
                     break
                 if now - last_report >= 10:
-                    b.say(f"  {now - t0:5.0f} s: {count:,} delivered "
-                          f"({(count - last_count) / (now - last_report):,.0f}/s over the last "
-                          f"{now - last_report:.0f} s)")
+                    b.say(
+                        f"  {now - t0:5.0f} s: {count:,} delivered "
+                        f"({(count - last_count) / (now - last_report):,.0f}/s over the last "
+                        f"{now - last_report:.0f} s)"
+                    )
                     last_report, last_count = now, count
         finally:
             cpu = time.process_time() - cpu0
@@ -474,8 +525,11 @@ async def _run_sender(container: Container, receiver: Receiver, backend: Backend
             pg1 = await _pg_backend_cpu(backend)
             await runner.stop(grace=15)
             logging.getLogger().removeHandler(errors)
-    pg = (sum(v - (pg0 or {}).get(pid, 0.0) for pid, v in pg1.items())
-          if pg0 is not None and pg1 is not None else None)
+    pg = (
+        sum(v - (pg0 or {}).get(pid, 0.0) for pid, v in pg1.items())
+        if pg0 is not None and pg1 is not None
+        else None
+    )
     return RunResult(t0, done_at, cpu, rcv, pg, claims, errors.count)
 
 
@@ -503,15 +557,27 @@ async def _check(container: Container, setup: Setup, records: list[Record]) -> C
     d, a = t.webhook_deliveries.c, t.webhook_attempts.c
     index = {eid: i for i, eid in enumerate(setup.endpoint_ids)}
     async with container.db.read() as conn:
-        expected = {(index[r.endpoint_id], r.event_id) for r in
-                    (await conn.execute(sa.select(d.endpoint_id, d.event_id))).all()}
-        c.statuses = {str(s): int(n) for s, n in (await conn.execute(
-            sa.select(d.status, sa.func.count()).group_by(d.status))).all()}
-        c.attempts = int((await conn.execute(sa.select(sa.func.count()).select_from(
-            t.webhook_attempts))).scalar() or 0)
-        c.attempts_failed = int((await conn.execute(sa.select(sa.func.count()).where(
-            sa.or_(a.status_code.is_(None), a.status_code < 200, a.status_code >= 300))))
-            .scalar() or 0)
+        expected = {
+            (index[r.endpoint_id], r.event_id)
+            for r in (await conn.execute(sa.select(d.endpoint_id, d.event_id))).all()
+        }
+        c.statuses = {
+            str(s): int(n)
+            for s, n in (await conn.execute(sa.select(d.status, sa.func.count()).group_by(d.status))).all()
+        }
+        c.attempts = int(
+            (await conn.execute(sa.select(sa.func.count()).select_from(t.webhook_attempts))).scalar() or 0
+        )
+        c.attempts_failed = int(
+            (
+                await conn.execute(
+                    sa.select(sa.func.count()).where(
+                        sa.or_(a.status_code.is_(None), a.status_code < 200, a.status_code >= 300)
+                    )
+                )
+            ).scalar()
+            or 0
+        )
     first: dict[tuple[int, str], Record] = {}
     for r in records:  # in arrival order (the receiver appends as it answers)
         first.setdefault((r[1], r[2]), r)
@@ -552,8 +618,16 @@ def _ms(seconds: float, n: int) -> str:
     return f"{seconds * 1000 / n:.3f} ms" if n else "n/a"
 
 
-def _report(args: argparse.Namespace, backend: Backend, fill_s: float, messages: int,
-            claims: list[ClaimMeasure], run: RunResult, c: Checks, expected: int) -> bool:
+def _report(
+    args: argparse.Namespace,
+    backend: Backend,
+    fill_s: float,
+    messages: int,
+    claims: list[ClaimMeasure],
+    run: RunResult,
+    c: Checks,
+    expected: int,
+) -> bool:
     n = c.distinct
     overall, middle, tenths = _rates(c.arrivals, run.t0)
     wall = (run.done_at or time.time()) - run.t0
@@ -571,9 +645,12 @@ def _report(args: argparse.Namespace, backend: Backend, fill_s: float, messages:
         problems.append(f"{not_success} deliveries not SUCCESS in the database")
     rows = [
         ("backend", backend.name + ("" if backend.name == "sqlite" else f" ({backend.pg_name})")),
-        ("backlog at the start", f"{expected:,} pending deliveries ({messages:,} messages x "
-                                 f"{args.messages_per_chain} events x {args.endpoints} "
-                                 f"endpoint{'s' if args.endpoints > 1 else ''})"),
+        (
+            "backlog at the start",
+            f"{expected:,} pending deliveries ({messages:,} messages x "
+            f"{args.messages_per_chain} events x {args.endpoints} "
+            f"endpoint{'s' if args.endpoints > 1 else ''})",
+        ),
         ("fill (not measured)", f"{fill_s:.1f} s through services.events.emit"),
     ]
     rows += [(f"claim query at {m.pending:,} pending", m.short()) for m in claims]
@@ -581,33 +658,51 @@ def _report(args: argparse.Namespace, backend: Backend, fill_s: float, messages:
         ("delivered", f"{n:,} of {expected:,}; {c.duplicates} duplicates; {c.lost} missing"),
         ("time to first delivery", f"{c.arrivals[0] - run.t0:.2f} s" if c.arrivals else "n/a"),
         ("time to last delivery", f"{c.arrivals[-1] - run.t0:.1f} s" if c.arrivals else "n/a"),
-        ("deliveries/s overall", f"**{overall:,.0f}** (target {TARGET_PER_SECOND:,}: "
-                                 f"{'met' if overall >= TARGET_PER_SECOND else 'not met'})"),
+        (
+            "deliveries/s overall",
+            f"**{overall:,.0f}** (target {TARGET_PER_SECOND:,}: "
+            f"{'met' if overall >= TARGET_PER_SECOND else 'not met'})",
+        ),
         ("deliveries/s middle 80 %", f"{middle:,.0f}"),
         ("deliveries/s by tenth", " ".join(f"{r:,.0f}" for r in tenths) or "n/a"),
-        ("bench process CPU (sender)", f"{run.cpu_s:.1f} s = {_ms(run.cpu_s, n)}/delivery, "
-                                       f"{run.cpu_s / max(wall, 1e-9):.0%} of a core"),
+        (
+            "bench process CPU (sender)",
+            f"{run.cpu_s:.1f} s = {_ms(run.cpu_s, n)}/delivery, {run.cpu_s / max(wall, 1e-9):.0%} of a core",
+        ),
         ("receiver CPU", f"{run.receiver_cpu_s:.1f} s = {_ms(run.receiver_cpu_s, n)}/delivery"),
     ]
     if backend.name == "postgres":
-        rows.append(("PostgreSQL backends CPU", "n/a" if run.pg_cpu_s is None else
-                     f"{run.pg_cpu_s:.1f} s = {_ms(run.pg_cpu_s, n)}/delivery"))
+        rows.append(
+            (
+                "PostgreSQL backends CPU",
+                "n/a" if run.pg_cpu_s is None else f"{run.pg_cpu_s:.1f} s = {_ms(run.pg_cpu_s, n)}/delivery",
+            )
+        )
     if run.claims is not None and run.claims.calls:
         calls = run.claims.calls
         durations = [s * 1000 for s, _ in calls]
         fifth = max(1, len(calls) // 5)
-        rows.append(("claims during the run", (
-            f"{len(calls):,} claims, {sum(k for _, k in calls) / len(calls):.1f} jobs each, "
-            f"{sum(1 for _, k in calls if k == 0):,} empty; p50 "
-            f"{b.percentile(durations, 50):.2f} ms p99 {b.percentile(durations, 99):.2f} ms; "
-            f"p50 first fifth {b.percentile(durations[:fifth], 50):.2f} ms, last fifth "
-            f"{b.percentile(durations[-fifth:], 50):.2f} ms; total {sum(durations) / 1000:.1f} s")))
+        rows.append(
+            (
+                "claims during the run",
+                (
+                    f"{len(calls):,} claims, {sum(k for _, k in calls) / len(calls):.1f} jobs each, "
+                    f"{sum(1 for _, k in calls if k == 0):,} empty; p50 "
+                    f"{b.percentile(durations, 50):.2f} ms p99 {b.percentile(durations, 99):.2f} ms; "
+                    f"p50 first fifth {b.percentile(durations[:fifth], 50):.2f} ms, last fifth "
+                    f"{b.percentile(durations[-fifth:], 50):.2f} ms; total {sum(durations) / 1000:.1f} s"
+                ),
+            )
+        )
     else:
         rows.append(("claims during the run", "not timed (no WebhookSender._claim)"))
     rows += [
         ("order per message", f"{c.order_violations} violations in {c.chains:,} chains"),
-        ("database", ", ".join(f"{k} {v:,}" for k, v in sorted(c.statuses.items())) +
-         f"; attempts {c.attempts:,} ({c.attempts_failed} not 2xx)"),
+        (
+            "database",
+            ", ".join(f"{k} {v:,}" for k, v in sorted(c.statuses.items()))
+            + f"; attempts {c.attempts:,} ({c.attempts_failed} not 2xx)",
+        ),
         ("errors logged by the sender", str(run.errors_logged)),
         ("valid", "yes" if not problems else "**INVALID**: " + "; ".join(problems)),
     ]
@@ -624,8 +719,15 @@ def _settings(url: str, concurrency: int | None) -> Settings:
     # Defaults as `serve` has them (webhook_concurrency, timeouts, poll interval), plus private
     # targets allowed for the loopback receiver; no .env, no ZAPGATE_* of the caller's.
     extra = {} if concurrency is None else {"webhook_concurrency": concurrency}
-    return Settings(_env_file=None, database_url=url, allow_private_urls=True,  # type: ignore[call-arg]
-                    log_level="WARNING", log_json=False, demo=False, **extra)
+    return Settings(
+        _env_file=None,
+        database_url=url,
+        allow_private_urls=True,  # type: ignore[call-arg]
+        log_level="WARNING",
+        log_json=False,
+        demo=False,
+        **extra,
+    )
 
 
 async def _bench(args: argparse.Namespace, work: Path) -> int:
@@ -634,11 +736,15 @@ async def _bench(args: argparse.Namespace, work: Path) -> int:
     container: Container | None = None
     try:
         settings = _settings(backend.url, args.webhook_concurrency)
-        b.say(f"database: {backend.url}; webhook_concurrency {settings.webhook_concurrency}, "
-              f"webhook_timeout_seconds {settings.webhook_timeout_seconds:g}, "
-              f"worker_poll_interval {settings.worker_poll_interval:g}")
-        b.say(f"receiver: pid {receiver.server.pid} at {receiver.hook_url(0)} "
-              "(uvicorn + httptools, bare ASGI, HTTP/1.1 keep-alive)")
+        b.say(
+            f"database: {backend.url}; webhook_concurrency {settings.webhook_concurrency}, "
+            f"webhook_timeout_seconds {settings.webhook_timeout_seconds:g}, "
+            f"worker_poll_interval {settings.worker_poll_interval:g}"
+        )
+        b.say(
+            f"receiver: pid {receiver.server.pid} at {receiver.hook_url(0)} "
+            "(uvicorn + httptools, bare ASGI, HTTP/1.1 keep-alive)"
+        )
         container = build_container(settings)
         await migrate.upgrade(container.db)
         await container.start()
@@ -654,13 +760,14 @@ async def _bench(args: argparse.Namespace, work: Path) -> int:
         fill_s, queued = 0.0, 0
         for target in dict.fromkeys(stages):  # one stage when --pending <= 1,000
             started = time.perf_counter()
-            queued += await _fill(container, setup, target - len(setup.message_ids),
-                                  args.messages_per_chain)
+            queued += await _fill(container, setup, target - len(setup.message_ids), args.messages_per_chain)
             fill_s += time.perf_counter() - started
             pending = await _pending(container)
-            b.say(f"\nbacklog: {pending:,} pending deliveries ({len(setup.message_ids):,} messages"
-                  f" x {args.messages_per_chain} events x {args.endpoints} endpoint(s); "
-                  f"{queued:,} queued by emit; filled in {fill_s:.1f} s, not measured)")
+            b.say(
+                f"\nbacklog: {pending:,} pending deliveries ({len(setup.message_ids):,} messages"
+                f" x {args.messages_per_chain} events x {args.endpoints} endpoint(s); "
+                f"{queued:,} queued by emit; filled in {fill_s:.1f} s, not measured)"
+            )
             claims.append(await _measure_claim(container, pending))
             _print_claim(claims[-1])
         expected = await _pending(container)
@@ -668,14 +775,15 @@ async def _bench(args: argparse.Namespace, work: Path) -> int:
             b.say(f"INVALID: emit queued {queued:,} deliveries but {expected:,} are pending")
             return 1
         b.say(f"\nload before the run: {b.load_line()}")
-        b.say(f"running the webhook sender (Runner with WebhookSender only, "
-              f"{args.loop} event loop) until the receiver holds {expected:,} deliveries ...")
+        b.say(
+            f"running the webhook sender (Runner with WebhookSender only, "
+            f"{args.loop} event loop) until the receiver holds {expected:,} deliveries ..."
+        )
         run = await _run_sender(container, receiver, backend, expected, args.max_seconds)
         b.say(f"load after the run: {b.load_line()}")
         records = receiver.records()
         checks = await _check(container, setup, records)
-        ok = _report(args, backend, fill_s, len(setup.message_ids), claims, run, checks,
-                     expected)
+        ok = _report(args, backend, fill_s, len(setup.message_ids), claims, run, checks, expected)
         return 0 if ok else 1
     finally:
         if container is not None:
@@ -687,23 +795,42 @@ async def _bench(args: argparse.Namespace, work: Path) -> int:
 def _args() -> argparse.Namespace:
     p = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     p.add_argument("--backend", choices=("sqlite", "postgres"), default="sqlite")
-    p.add_argument("--pending", type=int, default=100_000,
-                   help="deliveries in the backlog when the sender starts")
-    p.add_argument("--messages-per-chain", type=int, default=3,
-                   help="deliveries per message that must arrive in order (sent, delivered, "
-                        "read; beyond 3 the event name repeats message.read)")
-    p.add_argument("--endpoints", type=int, default=1,
-                   help="webhook endpoints on the number (all on the one receiver); each event "
-                        "is one delivery per endpoint")
-    p.add_argument("--pg-dsn", default="postgresql://postgres@127.0.0.1:5432/test",
-                   help="PostgreSQL to create the bench database on (--backend postgres)")
+    p.add_argument(
+        "--pending", type=int, default=100_000, help="deliveries in the backlog when the sender starts"
+    )
+    p.add_argument(
+        "--messages-per-chain",
+        type=int,
+        default=3,
+        help="deliveries per message that must arrive in order (sent, delivered, "
+        "read; beyond 3 the event name repeats message.read)",
+    )
+    p.add_argument(
+        "--endpoints",
+        type=int,
+        default=1,
+        help="webhook endpoints on the number (all on the one receiver); each event "
+        "is one delivery per endpoint",
+    )
+    p.add_argument(
+        "--pg-dsn",
+        default="postgresql://postgres@127.0.0.1:5432/test",
+        help="PostgreSQL to create the bench database on (--backend postgres)",
+    )
     p.add_argument("--max-seconds", type=float, default=600.0)
-    p.add_argument("--webhook-concurrency", type=int, default=None,
-                   help="the setting ZAPGATE_WEBHOOK_CONCURRENCY (default: the app's, 64; one "
-                        "endpoint gets half of it)")
-    p.add_argument("--loop", choices=("uvloop", "asyncio"), default="uvloop",
-                   help="the event loop of this process: uvloop as under `zapgate serve` "
-                        "and `zapgate worker`, or plain asyncio")
+    p.add_argument(
+        "--webhook-concurrency",
+        type=int,
+        default=None,
+        help="the setting ZAPGATE_WEBHOOK_CONCURRENCY (default: the app's, 64; one endpoint gets half of it)",
+    )
+    p.add_argument(
+        "--loop",
+        choices=("uvloop", "asyncio"),
+        default="uvloop",
+        help="the event loop of this process: uvloop as under `zapgate serve` "
+        "and `zapgate worker`, or plain asyncio",
+    )
     p.add_argument("--serve-receiver", type=int, metavar="PORT", help=argparse.SUPPRESS)
     args = p.parse_args()
     if args.pending < 1 or args.messages_per_chain < 1 or args.endpoints < 1:
@@ -727,9 +854,18 @@ def main() -> int:
     for key in [k for k in os.environ if k.startswith("ZAPGATE_")]:
         del os.environ[key]
     zlog.configure("WARNING", json_logs=False)
-    b.say("command: " + shlex.join([os.path.relpath(sys.executable, b.ROOT)
-                                    if sys.executable.startswith(str(b.ROOT)) else sys.executable,
-                                    os.path.relpath(__file__, b.ROOT), *sys.argv[1:]]))
+    b.say(
+        "command: "
+        + shlex.join(
+            [
+                os.path.relpath(sys.executable, b.ROOT)
+                if sys.executable.startswith(str(b.ROOT))
+                else sys.executable,
+                os.path.relpath(__file__, b.ROOT),
+                *sys.argv[1:],
+            ]
+        )
+    )
     b.say(f"machine: {b.machine_line()}")
     with b.workspace("webhook-sender") as work, contextlib.suppress(KeyboardInterrupt):
         return _run_loop(_bench(args, work), args.loop)

@@ -33,13 +33,15 @@ async def hook(request: Request) -> Response:
 
 async def summary(_request: Request) -> JSONResponse:
     ids = Counter(r[1] for r in records)
-    return JSONResponse({
-        "total": len(records),
-        "byEvent": Counter(r[2] for r in records),
-        "readMessages": len({r[3] for r in records if r[2] == "message.read"}),
-        "duplicates": sum(n - 1 for n in ids.values() if n > 1),
-        "lastAt": max((r[0] for r in records), default=None),
-    })
+    return JSONResponse(
+        {
+            "total": len(records),
+            "byEvent": Counter(r[2] for r in records),
+            "readMessages": len({r[3] for r in records if r[2] == "message.read"}),
+            "duplicates": sum(n - 1 for n in ids.values() if n > 1),
+            "lastAt": max((r[0] for r in records), default=None),
+        }
+    )
 
 
 async def all_records(_request: Request) -> Response:
@@ -50,5 +52,11 @@ async def healthz(_request: Request) -> JSONResponse:
     return JSONResponse({"ok": True})
 
 
-app = Starlette(routes=[Route("/hook", hook, methods=["POST"]), Route("/summary", summary),
-                        Route("/records", all_records), Route("/healthz", healthz)])
+app = Starlette(
+    routes=[
+        Route("/hook", hook, methods=["POST"]),
+        Route("/summary", summary),
+        Route("/records", all_records),
+        Route("/healthz", healthz),
+    ]
+)

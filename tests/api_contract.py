@@ -34,6 +34,7 @@ BODY_PREVIEW = 3000
 
 # -- the contract ------------------------------------------------------------------------------
 
+
 def contract_problem(status: int, content_type: str, content: bytes) -> str | None:
     """Why a response breaks the error contract, or None when it keeps it."""
     if status < 400:
@@ -77,8 +78,10 @@ class Exchange:
         return f"{self.method} {self.path}{body} -> {self.status}"
 
     def describe(self, server_errors: list[Logged], *, after: str | None = None) -> str:
-        lines = [f"{self.method} {self.path}" + (f"  query={self.query!r}" if self.query else ""),
-                 f"  auth: {self.auth}"]
+        lines = [
+            f"{self.method} {self.path}" + (f"  query={self.query!r}" if self.query else ""),
+            f"  auth: {self.auth}",
+        ]
         if after:
             lines.append(f"  after: {after}")
         if self.headers:
@@ -87,8 +90,9 @@ class Exchange:
             lines.append(f"  raw body: {_clip(repr(self.raw_body))}")
         elif self.body is not None:
             lines.append(f"  json body: {_clip(json.dumps(self.body))}")
-        lines.append(f"  -> {self.status} {self.content_type}: "
-                     f"{_clip(self.content.decode('utf-8', 'replace'))}")
+        lines.append(
+            f"  -> {self.status} {self.content_type}: {_clip(self.content.decode('utf-8', 'replace'))}"
+        )
         for logged in server_errors:
             lines.append("  server log:\n    " + logged.text.replace("\n", "\n    "))
         return "\n".join(lines)
@@ -166,14 +170,18 @@ def broken(exchange: Exchange, problem: str, logged: list[Logged]) -> type[Contr
     distinct cause found in one run is reported on its own."""
     # Our own log first: uvicorn logs the same exception again, after the response.
     ours = [item for item in logged if item.logger.startswith("zapgate")] or logged
-    cause = ours[0].signature if ours else \
-        f"{problem.split(':')[0]} on {exchange.method} {_IDS.sub('/{id}', exchange.path)}"
+    cause = (
+        ours[0].signature
+        if ours
+        else f"{problem.split(':')[0]} on {exchange.method} {_IDS.sub('/{id}', exchange.path)}"
+    )
     if cause not in _BROKEN:
         _BROKEN[cause] = type(f"ContractBroken[{cause}]", (ContractBroken,), {})
     return _BROKEN[cause]
 
 
 # -- a client that checks every answer ---------------------------------------------------------
+
 
 @dataclass(repr=False)
 class Gateway:
@@ -195,9 +203,18 @@ class Gateway:
     def unique_phone(self) -> str:
         return f"+55219{next(self.counter):08d}"
 
-    def call(self, method: str, path: str, *, key: str | None, body: Any = None,
-             raw: bytes | None = None, params: dict[str, Any] | None = None,
-             headers: dict[str, str] | None = None, expect: int | None = None) -> httpx.Response:
+    def call(
+        self,
+        method: str,
+        path: str,
+        *,
+        key: str | None,
+        body: Any = None,
+        raw: bytes | None = None,
+        params: dict[str, Any] | None = None,
+        headers: dict[str, str] | None = None,
+        expect: int | None = None,
+    ) -> httpx.Response:
         """One request; fails the test with a reproducer when the answer breaks the contract
         (or, with ``expect``, has another status)."""
         # Latin-1, as HTTP carries header bytes (httpx would encode str values as ASCII).
@@ -212,11 +229,21 @@ class Gateway:
         response = self.http.request(method, path, headers=sent, content=content, params=params)
         if response.status_code >= 500:
             self.reconnect()
-        self.check(Exchange(method=method, path=path, auth=self.describe_key(key),
-                            status=response.status_code,
-                            content_type=response.headers.get("content-type", ""),
-                            content=response.content, body=body, raw_body=raw,
-                            headers=headers or {}, query=params or {}), expect=expect)
+        self.check(
+            Exchange(
+                method=method,
+                path=path,
+                auth=self.describe_key(key),
+                status=response.status_code,
+                content_type=response.headers.get("content-type", ""),
+                content=response.content,
+                body=body,
+                raw_body=raw,
+                headers=headers or {},
+                query=params or {},
+            ),
+            expect=expect,
+        )
         return response
 
     def check(self, exchange: Exchange, *, expect: int | None = None) -> None:
@@ -226,8 +253,7 @@ class Gateway:
         if problem is not None:
             after = self.last_write if exchange.method == "GET" else None
             logged = self.errors.drain()
-            raise broken(exchange, problem, logged)(
-                f"{problem}\n{exchange.describe(logged, after=after)}")
+            raise broken(exchange, problem, logged)(f"{problem}\n{exchange.describe(logged, after=after)}")
         if exchange.method != "GET" and exchange.status < 300:
             self.last_write = exchange.summary()
 
@@ -251,8 +277,12 @@ class Gateway:
         return "tenant key" if key == self.tenant_key else f"key {key[:7]}…"
 
     def new_number(self) -> Number:
-        body = self.ok("POST", "/v1/numbers", self.tenant_key,
-                       {"name": "Fuzz", "number": self.unique_phone(), "provider": "sandbox"})
+        body = self.ok(
+            "POST",
+            "/v1/numbers",
+            self.tenant_key,
+            {"name": "Fuzz", "number": self.unique_phone(), "provider": "sandbox"},
+        )
         return Number(self, body["instance"]["id"], body["apiKey"]["key"])
 
 
@@ -267,6 +297,7 @@ class Number:
     things: dict[str, str] = field(default_factory=dict)
 
     def message(self) -> str:
-        sent = self.gateway.ok("POST", "/v1/messages/send", self.key,
-                               {"destinationNumber": DEST, "text": "x"})
+        sent = self.gateway.ok(
+            "POST", "/v1/messages/send", self.key, {"destinationNumber": DEST, "text": "x"}
+        )
         return str(sent["id"])

@@ -119,8 +119,15 @@ class Api:
     def __init__(self, base_url: str) -> None:
         self.http = httpx.Client(base_url=base_url, timeout=30)
 
-    def request(self, method: str, path: str, key: str | None = None, *,
-                headers: dict[str, str] | None = None, **kwargs: Any) -> httpx.Response:
+    def request(
+        self,
+        method: str,
+        path: str,
+        key: str | None = None,
+        *,
+        headers: dict[str, str] | None = None,
+        **kwargs: Any,
+    ) -> httpx.Response:
         h = dict(headers or {})
         if key is not None:
             h["x-api-key"] = key
@@ -141,15 +148,23 @@ class Api:
     def delete(self, path: str, key: str | None = None, **kw: Any) -> httpx.Response:
         return self.request("DELETE", path, key, **kw)
 
-    def create_number(self, tenant_key: str, *, number: str | None = None,
-                      official: bool = False, name: str = "Test number") -> dict[str, Any]:
+    def create_number(
+        self, tenant_key: str, *, number: str | None = None, official: bool = False, name: str = "Test number"
+    ) -> dict[str, Any]:
         phone = number or "+55119" + "".join(secrets.choice("0123456789") for _ in range(8))
-        r = self.post("/v1/numbers", tenant_key, json={
-            "name": name, "number": phone, "provider": "sandbox", "official": official})
+        r = self.post(
+            "/v1/numbers",
+            tenant_key,
+            json={"name": name, "number": phone, "provider": "sandbox", "official": official},
+        )
         assert r.status_code == 201, r.text
         body = r.json()
-        return {"id": body["instance"]["id"], "key": body["apiKey"]["key"], "number": phone,
-                "keyId": body["apiKey"]["keyId"]}
+        return {
+            "id": body["instance"]["id"],
+            "key": body["apiKey"]["key"],
+            "number": phone,
+            "keyId": body["apiKey"]["keyId"],
+        }
 
     def close(self) -> None:
         self.http.close()
@@ -173,8 +188,12 @@ def make_tenant(settings: Settings) -> Callable[..., dict[str, Any]]:
                 await container.close()
 
         created = asyncio.run(run())
-        return {"id": created.tenant_id, "key": created.tenant_key,
-                "email": created.owner_email, "password": created.owner_password}
+        return {
+            "id": created.tenant_id,
+            "key": created.tenant_key,
+            "email": created.owner_email,
+            "password": created.owner_password,
+        }
 
     return make
 

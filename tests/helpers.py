@@ -43,14 +43,22 @@ def send(api: Any, key: str, body: dict[str, Any], **kw: Any) -> httpx.Response:
     return api.post("/v1/messages/send", key, json=body, **kw)
 
 
-def wait_status(api: Any, wait: Callable[..., Any], key: str, message_id: str, status: str,
-                timeout: float = 10.0, *, or_later: bool = False) -> dict[str, Any]:
+def wait_status(
+    api: Any,
+    wait: Callable[..., Any],
+    key: str,
+    message_id: str,
+    status: str,
+    timeout: float = 10.0,
+    *,
+    or_later: bool = False,
+) -> dict[str, Any]:
     """Wait until the message shows ``status``. With ``or_later``, a later state on the way to
     READ counts too: the sandbox moves on from DELIVERED within 50 ms in tests, faster than a
     loaded machine can poll, so a wait for that passing state alone can miss it."""
     wanted = {status}
     if or_later and status in _HAPPY_PATH:
-        wanted = set(_HAPPY_PATH[_HAPPY_PATH.index(status):])
+        wanted = set(_HAPPY_PATH[_HAPPY_PATH.index(status) :])
 
     def check() -> dict[str, Any] | None:
         body: dict[str, Any] = api.get(f"/v1/messages/{message_id}", key).json()

@@ -15,32 +15,106 @@ JSON = Any
 
 
 # Integers around the 32/53/64-bit edges (orjson turns those past 64 bits into floats).
-EDGE_INTS = [0, -1, 2**31 - 1, 2**31, 2**53 + 1, 2**63 - 1, 2**63, 2**64 - 1, -(2**63),
-             -(2**63) - 1, 10**20, -(10**20)]
+EDGE_INTS = [
+    0,
+    -1,
+    2**31 - 1,
+    2**31,
+    2**53 + 1,
+    2**63 - 1,
+    2**63,
+    2**64 - 1,
+    -(2**63),
+    -(2**63) - 1,
+    10**20,
+    -(10**20),
+]
 EDGE_FLOATS = [0.5, -0.0, 1e308, -1e308, 5e-324, 1e16]
 # Date-times at and past the edges of what datetime can hold once moved to UTC.
-ODD_DATES = ["9999-12-31T23:59:59.999-23:59", "9999-12-31T23:59:59Z", "9999-12-31",
-             "0001-01-01T00:00:00+23:59", "0001-01-01T00:00:00Z", "1970-01-01T00:00:00Z",
-             "2026-02-30T00:00:00Z", "2026-06-01T24:00:00Z", "10000-01-01T00:00:00Z",
-             "+275760-09-13T00:00:00Z", "2026-06-01T12:00:00+99:00", "2026-06-01T12:00:00.Z",
-             "20260601T120000Z"]
+ODD_DATES = [
+    "9999-12-31T23:59:59.999-23:59",
+    "9999-12-31T23:59:59Z",
+    "9999-12-31",
+    "0001-01-01T00:00:00+23:59",
+    "0001-01-01T00:00:00Z",
+    "1970-01-01T00:00:00Z",
+    "2026-02-30T00:00:00Z",
+    "2026-06-01T24:00:00Z",
+    "10000-01-01T00:00:00Z",
+    "+275760-09-13T00:00:00Z",
+    "2026-06-01T12:00:00+99:00",
+    "2026-06-01T12:00:00.Z",
+    "20260601T120000Z",
+]
 # URLs that urlsplit refuses, that name this machine or the cloud metadata service, or that
 # are not http(s) at all.
-ODD_URLS = ["http://[::1", "https://[zz/x", "http://[v1.x]/", "http://a.example:99999/x",
-            "http://a.example:0/", "http://", "https://", "//a.example/x", "a.example/x",
-            "ftp://a.example/x", "javascript:alert(1)", "data:text/html,<b>x</b>",
-            "http://exa mple.com/", "http://a.example/\x00", "http://例え.テスト/",
-            "http://127.0.0.1/", "http://169.254.169.254/latest/meta-data",
-            "http://[::ffff:127.0.0.1]/", "http://2130706433/", "http://0x7f.1/",
-            "https://a.example/{{", "https://a.example/{{x}}{{y}}", "http://%zz/",
-            "http://a.example\\@b.example/", "https://a.example/" + "x" * 3000]
-ODD_PHONES = ["+", "+0", "+1", "+5511988887777\n", "+55 (11) 98888-7777", "5511988887777@s.whatsapp.net",
-              "+1234567890123456789", "00 55 11 98888 7777", "+55\u00a011988887777",
-              "+5511988887777\u200b", "\uff0b5511988887777"]
-ODD_STRINGS = ["", " ", "\n", "\x00", "null", "true", "[]", "{}", "*", "{{nome}}", "{{", "}}",
-               "ps_" + "A" * 40, "\u202eevil", "🙂" * 30, "120363012345678901@g.us\n",
-               "NaN", "Infinity", "-0", "1e999", "../../etc/passwd", "%00", "\\u0000",
-               "\ud7ff\ue000\uffff", "a\u0301" * 50]
+ODD_URLS = [
+    "http://[::1",
+    "https://[zz/x",
+    "http://[v1.x]/",
+    "http://a.example:99999/x",
+    "http://a.example:0/",
+    "http://",
+    "https://",
+    "//a.example/x",
+    "a.example/x",
+    "ftp://a.example/x",
+    "javascript:alert(1)",
+    "data:text/html,<b>x</b>",
+    "http://exa mple.com/",
+    "http://a.example/\x00",
+    "http://例え.テスト/",
+    "http://127.0.0.1/",
+    "http://169.254.169.254/latest/meta-data",
+    "http://[::ffff:127.0.0.1]/",
+    "http://2130706433/",
+    "http://0x7f.1/",
+    "https://a.example/{{",
+    "https://a.example/{{x}}{{y}}",
+    "http://%zz/",
+    "http://a.example\\@b.example/",
+    "https://a.example/" + "x" * 3000,
+]
+ODD_PHONES = [
+    "+",
+    "+0",
+    "+1",
+    "+5511988887777\n",
+    "+55 (11) 98888-7777",
+    "5511988887777@s.whatsapp.net",
+    "+1234567890123456789",
+    "00 55 11 98888 7777",
+    "+55\u00a011988887777",
+    "+5511988887777\u200b",
+    "\uff0b5511988887777",
+]
+ODD_STRINGS = [
+    "",
+    " ",
+    "\n",
+    "\x00",
+    "null",
+    "true",
+    "[]",
+    "{}",
+    "*",
+    "{{nome}}",
+    "{{",
+    "}}",
+    "ps_" + "A" * 40,
+    "\u202eevil",
+    "🙂" * 30,
+    "120363012345678901@g.us\n",
+    "NaN",
+    "Infinity",
+    "-0",
+    "1e999",
+    "../../etc/passwd",
+    "%00",
+    "\\u0000",
+    "\ud7ff\ue000\uffff",
+    "a\u0301" * 50,
+]
 
 
 def non_ascii_digits(min_size: int = 1, max_size: int = 15) -> st.SearchStrategy[str]:
@@ -52,8 +126,13 @@ def non_ascii_digits(min_size: int = 1, max_size: int = 15) -> st.SearchStrategy
 def phone_with_non_ascii_digits() -> st.SearchStrategy[str]:
     """An E.164-looking number with a non-ASCII digit, e.g. ``+55\\u0661\\u0661988887777``."""
     ascii_digits = st.text("0123456789", max_size=6)
-    parts = st.tuples(st.sampled_from(["+", ""]), st.sampled_from("123456789"), ascii_digits,
-                      non_ascii_digits(1, 6), ascii_digits)
+    parts = st.tuples(
+        st.sampled_from(["+", ""]),
+        st.sampled_from("123456789"),
+        ascii_digits,
+        non_ascii_digits(1, 6),
+        ascii_digits,
+    )
     return parts.map("".join).filter(lambda s: 8 <= len(s.lstrip("+")) <= 15)
 
 
@@ -69,9 +148,12 @@ def hostile_strings() -> st.SearchStrategy[str]:
 
 def hostile_scalars() -> st.SearchStrategy[JSON]:
     return st.one_of(
-        st.none(), st.booleans(),
-        st.integers(), st.sampled_from(EDGE_INTS),
-        st.floats(allow_nan=False, allow_infinity=False), st.sampled_from(EDGE_FLOATS),
+        st.none(),
+        st.booleans(),
+        st.integers(),
+        st.sampled_from(EDGE_INTS),
+        st.floats(allow_nan=False, allow_infinity=False),
+        st.sampled_from(EDGE_FLOATS),
         hostile_strings(),
     )
 
@@ -100,13 +182,29 @@ def _related(original: JSON) -> st.SearchStrategy[JSON]:
     if not isinstance(original, str):
         return st.sampled_from([None, {}, []])
     family: st.SearchStrategy[str] = st.sampled_from(
-        [original + "\n", " " + original, original * 400, original + "\x00", original.upper(),
-         original[:1], original + "\u0301", ""])
+        [
+            original + "\n",
+            " " + original,
+            original * 400,
+            original + "\x00",
+            original.upper(),
+            original[:1],
+            original + "\u0301",
+            "",
+        ]
+    )
     if original.startswith(("http://", "https://")):
         scheme, _, rest = original.partition("://")
-        family |= st.sampled_from([f"{scheme}://[{rest}", f"{scheme}://{rest}]",
-                                   f"{scheme}://{rest.replace('/', ':99999/', 1)}",
-                                   f"{scheme}:/{rest}", f"{scheme}://@{rest}", *ODD_URLS])
+        family |= st.sampled_from(
+            [
+                f"{scheme}://[{rest}",
+                f"{scheme}://{rest}]",
+                f"{scheme}://{rest.replace('/', ':99999/', 1)}",
+                f"{scheme}:/{rest}",
+                f"{scheme}://@{rest}",
+                *ODD_URLS,
+            ]
+        )
     elif _PHONE.fullmatch(original):
         family |= st.sampled_from(ODD_PHONES) | phone_with_non_ascii_digits()
     elif _DATE.match(original):

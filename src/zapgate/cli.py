@@ -56,27 +56,34 @@ class _HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
 
 
 def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="zapgate", description="Self-hosted WhatsApp gateway",
-                                formatter_class=_HelpFormatter)
+    p = argparse.ArgumentParser(
+        prog="zapgate", description="Self-hosted WhatsApp gateway", formatter_class=_HelpFormatter
+    )
     p.add_argument("--version", action="version", version=f"zapgate {__version__}")
     sub = p.add_subparsers(parser_class=_SubParser)
     _serve_parser(sub)
     worker = sub.add_parser("worker", help="run only the background workers")
-    worker.add_argument("--parent-pid", type=int, default=0,
-                        help="stop when this process is gone (set by serve for its worker "
-                             "process)")
+    worker.add_argument(
+        "--parent-pid",
+        type=int,
+        default=0,
+        help="stop when this process is gone (set by serve for its worker process)",
+    )
     worker.set_defaults(func=_worker)
     sub.add_parser("migrate", help="apply database migrations").set_defaults(func=_migrate)
-    sub.add_parser("check-config", help="validate settings and database access"
-                   ).set_defaults(func=_check_config)
-    demo = sub.add_parser("demo", help="print new credentials for the demo workspace",
-                          description="Issue new credentials for the demo workspace (a new "
-                                      "password, new tenant and number keys; the old ones stop "
-                                      "working) and print them with ready curl commands. "
-                                      "Creates the workspace if the database has none.")
+    sub.add_parser("check-config", help="validate settings and database access").set_defaults(
+        func=_check_config
+    )
+    demo = sub.add_parser(
+        "demo",
+        help="print new credentials for the demo workspace",
+        description="Issue new credentials for the demo workspace (a new "
+        "password, new tenant and number keys; the old ones stop "
+        "working) and print them with ready curl commands. "
+        "Creates the workspace if the database has none.",
+    )
     _listen_options(demo, "the address the printed commands use")
-    demo.add_argument("--force", action="store_true",
-                      help="run even with ZAPGATE_ENVIRONMENT=production")
+    demo.add_argument("--force", action="store_true", help="run even with ZAPGATE_ENVIRONMENT=production")
     demo.set_defaults(func=_demo)
     _admin_parser(sub.add_parser("admin", help="operator commands"))
     _sim_parser(sub)
@@ -97,20 +104,28 @@ def _listen_options(parser: argparse.ArgumentParser, what: str) -> None:
 
 
 def _serve_parser(sub: Any) -> None:
-    serve = sub.add_parser("serve", help="run the API, dashboard and workers",
-                           description="Run the API, dashboard and workers in the foreground "
-                                       "(Ctrl-C stops them). On an empty database in "
-                                       "development it first creates a demo workspace and "
-                                       "prints its credentials.")
+    serve = sub.add_parser(
+        "serve",
+        help="run the API, dashboard and workers",
+        description="Run the API, dashboard and workers in the foreground "
+        "(Ctrl-C stops them). On an empty database in "
+        "development it first creates a demo workspace and "
+        "prints its credentials.",
+    )
     _listen_options(serve, "where to listen")
-    serve.add_argument("--no-demo", action="store_true",
-                       help="do not create the demo workspace (also: ZAPGATE_DEMO=0)")
-    serve.add_argument("--workers", type=int, default=1,
-                       help="API processes sharing the port; more than 1 wants PostgreSQL. "
-                            "The background workers run once: in a process of their own on a "
-                            "machine with more than one core, else in the API process "
-                            "(ZAPGATE_WORKER_PROCESS=auto|on|off); ZAPGATE_RUN_WORKERS=0 runs "
-                            "none")
+    serve.add_argument(
+        "--no-demo", action="store_true", help="do not create the demo workspace (also: ZAPGATE_DEMO=0)"
+    )
+    serve.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="API processes sharing the port; more than 1 wants PostgreSQL. "
+        "The background workers run once: in a process of their own on a "
+        "machine with more than one core, else in the API process "
+        "(ZAPGATE_WORKER_PROCESS=auto|on|off); ZAPGATE_RUN_WORKERS=0 runs "
+        "none",
+    )
     serve.set_defaults(func=_serve)
 
 
@@ -123,47 +138,58 @@ def _admin_parser(admin: argparse.ArgumentParser) -> None:
     ct.add_argument("--password", help="the owner's password (default: generated, printed)")
     ct.add_argument("--json", action="store_true", help="print the result as JSON")
     ct.set_defaults(func=_create_tenant)
-    lt = admin_sub.add_parser("list-tenants",
-                              help="list workspaces with their plan, owner and numbers")
+    lt = admin_sub.add_parser("list-tenants", help="list workspaces with their plan, owner and numbers")
     lt.add_argument("--json", action="store_true", help="print the list as JSON")
     lt.set_defaults(func=_list_tenants)
     sp = admin_sub.add_parser("set-plan", help="change a workspace's plan")
     sp.add_argument("--tenant", required=True, help="the workspace id (tenant_…)")
     sp.add_argument("--plan", required=True, choices=["FREE", "PAID"], help="the new plan")
-    sp.add_argument("--monthly-limit", type=int,
-                    help="messages per calendar month (default: 200 on FREE, unlimited on PAID)")
-    sp.add_argument("--max-numbers", type=int,
-                    help="numbers allowed (default: 1 on FREE, unlimited on PAID)")
+    sp.add_argument(
+        "--monthly-limit",
+        type=int,
+        help="messages per calendar month (default: 200 on FREE, unlimited on PAID)",
+    )
+    sp.add_argument("--max-numbers", type=int, help="numbers allowed (default: 1 on FREE, unlimited on PAID)")
     sp.set_defaults(func=_set_plan)
     cu = admin_sub.add_parser("create-user", help="add a dashboard user to a workspace")
     cu.add_argument("--tenant", required=True, help="the workspace id (tenant_…)")
     cu.add_argument("--email", required=True, help="the user's sign-in email")
     cu.add_argument("--password", help="at least 10 characters (default: generated, printed)")
     cu.set_defaults(func=_create_user)
-    rp = admin_sub.add_parser("reset-password",
-                              help="set a user's password and sign them out everywhere")
+    rp = admin_sub.add_parser("reset-password", help="set a user's password and sign them out everywhere")
     rp.add_argument("--email", required=True, help="the user's sign-in email")
     rp.add_argument("--password", help="at least 10 characters (default: generated, printed)")
     rp.set_defaults(func=_reset_password)
 
 
 def _sim_parser(sub: Any) -> None:
-    sim = sub.add_parser("sim", help="run a loopback simulator of a WhatsApp provider",
-                         description="Run a provider simulator (tests, demos, benchmarks). Its "
-                                     "control API is under /_sim; see the README.")
-    sim.add_argument("provider", choices=["meta", "evolution-v2", "evolution-go"],
-                     help="which provider to simulate")
+    sim = sub.add_parser(
+        "sim",
+        help="run a loopback simulator of a WhatsApp provider",
+        description="Run a provider simulator (tests, demos, benchmarks). Its "
+        "control API is under /_sim; see the README.",
+    )
+    sim.add_argument(
+        "provider", choices=["meta", "evolution-v2", "evolution-go"], help="which provider to simulate"
+    )
     sim.add_argument("--host", default="127.0.0.1", help="where to listen (loopback only)")
     sim.add_argument("--port", type=int, required=True, help="where to listen: port")
-    sim.add_argument("--callback", help="where callbacks go: Zapgate's /webhooks/meta for Meta; "
-                                        "an extra global webhook URL for Evolution "
-                                        "(default: none)")
-    sim.add_argument("--app-secret", default="sim-app-secret",
-                     help="Meta: the app secret that signs callbacks")
-    sim.add_argument("--api-key", help="Evolution: the global API key (default: "
-                                       "sim-evolution-key, GO: sim-evolution-go-key)")
-    sim.add_argument("--license-required", action="store_true",
-                     help="Evolution GO: start behind the license gate (503)")
+    sim.add_argument(
+        "--callback",
+        help="where callbacks go: Zapgate's /webhooks/meta for Meta; "
+        "an extra global webhook URL for Evolution "
+        "(default: none)",
+    )
+    sim.add_argument(
+        "--app-secret", default="sim-app-secret", help="Meta: the app secret that signs callbacks"
+    )
+    sim.add_argument(
+        "--api-key",
+        help="Evolution: the global API key (default: sim-evolution-key, GO: sim-evolution-go-key)",
+    )
+    sim.add_argument(
+        "--license-required", action="store_true", help="Evolution GO: start behind the license gate (503)"
+    )
     sim.set_defaults(func=_sim)
 
 
@@ -180,14 +206,17 @@ def _sim(args: argparse.Namespace) -> int:
     elif args.provider == "evolution-v2":
         from zapgate.sim import evolution_v2
 
-        app = evolution_v2.create_app(api_key=args.api_key or "sim-evolution-key",
-                                      global_webhook_url=args.callback)
+        app = evolution_v2.create_app(
+            api_key=args.api_key or "sim-evolution-key", global_webhook_url=args.callback
+        )
     else:
         from zapgate.sim import evolution_go
 
-        app = evolution_go.create_app(api_key=args.api_key or "sim-evolution-go-key",
-                                      global_webhook_url=args.callback,
-                                      license_required=args.license_required)
+        app = evolution_go.create_app(
+            api_key=args.api_key or "sim-evolution-go-key",
+            global_webhook_url=args.callback,
+            license_required=args.license_required,
+        )
     common.serve(app, host=args.host, port=args.port)
     return 0
 
@@ -217,13 +246,20 @@ def _serve(args: argparse.Namespace) -> int:
         if info:
             print(info, flush=True)
     if sys.stdout.isatty():
-        print(f"Zapgate is serving {base_url(args.host, args.port)} in the foreground; "
-              "Ctrl-C stops it.", flush=True)
+        print(
+            f"Zapgate is serving {base_url(args.host, args.port)} in the foreground; Ctrl-C stops it.",
+            flush=True,
+        )
     # log_config=None: uvicorn's loggers go through our handler (zlog.configure), not its own
     # plain-text ones, so its tracebacks are JSON and redacted like every other line.
-    options: dict[str, Any] = {"host": args.host, "port": args.port, "log_config": None,
-                               "log_level": settings.log_level.lower(), "access_log": False,
-                               "lifespan": "on"}
+    options: dict[str, Any] = {
+        "host": args.host,
+        "port": args.port,
+        "log_config": None,
+        "log_level": settings.log_level.lower(),
+        "access_log": False,
+        "lifespan": "on",
+    }
     split = worker_process.wanted(settings.worker_process, run_workers=settings.run_workers)
     if args.workers > 1 or split:
         _run(_migrate_once(settings))
@@ -233,8 +269,13 @@ def _serve(args: argparse.Namespace) -> int:
         if args.workers > 1:
             # Worker processes import the app themselves, so it is named, not passed; a process
             # importing it on a busy machine may need more than uvicorn's default 5 s to answer.
-            uvicorn.run("zapgate.cli:app_factory", factory=True, workers=args.workers,
-                        timeout_worker_healthcheck=30, **options)
+            uvicorn.run(
+                "zapgate.cli:app_factory",
+                factory=True,
+                workers=args.workers,
+                timeout_worker_healthcheck=30,
+                **options,
+            )
         else:
             uvicorn.run(app_factory(settings), **options)
     return 0
@@ -249,11 +290,19 @@ def _worker_process(split: bool, count: int, nice: int) -> Iterator[dict[str, An
         yield {}
         return
     folder = tempfile.mkdtemp(prefix="zapgate-wake-")
-    children = [worker_process.WorkerProcess({**os.environ, "ZAPGATE_RUN_WORKERS": "1",
-                                              "ZAPGATE_WAKE_DIR": folder,
-                                              "ZAPGATE_WORKER_PROCESS": "off",
-                                              "ZAPGATE_WORKER_LOOPS": loops}, nice=nice)
-                for loops in worker_process.loops_for(count)]
+    children = [
+        worker_process.WorkerProcess(
+            {
+                **os.environ,
+                "ZAPGATE_RUN_WORKERS": "1",
+                "ZAPGATE_WAKE_DIR": folder,
+                "ZAPGATE_WORKER_PROCESS": "off",
+                "ZAPGATE_WORKER_LOOPS": loops,
+            },
+            nice=nice,
+        )
+        for loops in worker_process.loops_for(count)
+    ]
     # ``serve --workers N`` processes read their settings from the environment.
     os.environ.update({"ZAPGATE_RUN_WORKERS": "0", "ZAPGATE_WAKE_DIR": folder})
     for child in children:
@@ -291,8 +340,11 @@ def _demo(args: argparse.Namespace) -> int:
 
     settings = _settings()
     if settings.environment == "production" and not args.force:
-        print("zapgate demo: refusing in production (it would create a workspace with printed "
-              "credentials); pass --force if you really mean it", file=sys.stderr)
+        print(
+            "zapgate demo: refusing in production (it would create a workspace with printed "
+            "credentials); pass --force if you really mean it",
+            file=sys.stderr,
+        )
         return 2
     print(_run(reissue_demo(settings, host=args.host, port=args.port)))
     return 0
@@ -361,8 +413,7 @@ def _check_config(_args: argparse.Namespace) -> int:
         container = build_container(settings)
         try:
             await container.db.ping()
-            return await migrate.is_current(container.db), await migrate.current_revision(
-                container.db)
+            return await migrate.is_current(container.db), await migrate.current_revision(container.db)
         finally:
             await container.close()
 
@@ -375,8 +426,10 @@ def _check_config(_args: argparse.Namespace) -> int:
     print(f"database: ok (revision {revision}{'' if current else ', migrations pending'})")
     print(f"public url: {settings.public_url}")
     print(f"secret key: {'set' if settings.secret_key.get_secret_value() else 'not set (dev)'}")
-    print(f"private webhook urls: {'allowed' if settings.allow_private_urls else 'refused'}"
-          f"{' (loopback allowed)' if settings.allow_loopback_urls else ''}")
+    print(
+        f"private webhook urls: {'allowed' if settings.allow_private_urls else 'refused'}"
+        f"{' (loopback allowed)' if settings.allow_loopback_urls else ''}"
+    )
     print(f"demo workspace on an empty database: {'yes' if settings.demo else 'no'}")
     return 0
 
@@ -389,15 +442,23 @@ def _create_tenant(args: argparse.Namespace) -> int:
         container = build_container(_settings())
         try:
             await migrate.upgrade(container.db)
-            return await tenants.create_tenant(container, name=args.name, plan=args.plan,
-                                               owner_email=args.email,
-                                               owner_password=args.password)
+            return await tenants.create_tenant(
+                container,
+                name=args.name,
+                plan=args.plan,
+                owner_email=args.email,
+                owner_password=args.password,
+            )
         finally:
             await container.close()
 
     created = _run(run())
-    out = {"tenantId": created.tenant_id, "tenantKey": created.tenant_key,
-           "ownerEmail": created.owner_email, "ownerPassword": created.owner_password}
+    out = {
+        "tenantId": created.tenant_id,
+        "tenantKey": created.tenant_key,
+        "ownerEmail": created.owner_email,
+        "ownerPassword": created.owner_password,
+    }
     if args.json:
         print(json.dumps(out))
     else:
@@ -423,8 +484,9 @@ def _with_container(fn: Any) -> Any:
 def _create_user(args: argparse.Namespace) -> int:
     from zapgate.services import users
 
-    email, password = _with_container(lambda c: users.create_user(
-        c, workspace_id=args.tenant, email=args.email, password=args.password))
+    email, password = _with_container(
+        lambda c: users.create_user(c, workspace_id=args.tenant, email=args.email, password=args.password)
+    )
     print(f"email: {email}\npassword: {password}")
     return 0
 
@@ -432,8 +494,7 @@ def _create_user(args: argparse.Namespace) -> int:
 def _reset_password(args: argparse.Namespace) -> int:
     from zapgate.services import users
 
-    password = _with_container(lambda c: users.reset_password(
-        c, email=args.email, password=args.password))
+    password = _with_container(lambda c: users.reset_password(c, email=args.email, password=args.password))
     print(f"email: {args.email.strip().lower()}\npassword: {password}")
     return 0
 
@@ -444,9 +505,13 @@ def _set_plan(args: argparse.Namespace) -> int:
     async def run() -> None:
         container = build_container(_settings())
         try:
-            await tenants.set_plan(container, workspace_id=args.tenant, plan=args.plan,
-                                   monthly_limit=args.monthly_limit,
-                                   max_numbers=args.max_numbers)
+            await tenants.set_plan(
+                container,
+                workspace_id=args.tenant,
+                plan=args.plan,
+                monthly_limit=args.monthly_limit,
+                max_numbers=args.max_numbers,
+            )
         finally:
             await container.close()
 
@@ -461,8 +526,10 @@ def _list_tenants(args: argparse.Namespace) -> int:
         print(json.dumps(rows))
         return 0
     for row in rows:
-        print(f"{row['tenantId']}  {row['plan']:<4}  {row['numbers']} number(s)  "
-              f"{row['name']}  owner {row['ownerEmail'] or '-'}")
+        print(
+            f"{row['tenantId']}  {row['plan']:<4}  {row['numbers']} number(s)  "
+            f"{row['name']}  owner {row['ownerEmail'] or '-'}"
+        )
     if not rows:
         print("no workspaces")
     return 0
@@ -475,14 +542,22 @@ async def _tenant_rows(container: Any) -> list[dict[str, Any]]:
     from zapgate.storage import tables as t
 
     w, n, u = t.workspaces.c, t.numbers.c, t.users.c
-    live_numbers = (sa.select(sa.func.count()).where(n.workspace_id == w.id,
-                                                     n.deleted_at.is_(None))
-                    .scalar_subquery())
-    owner = (sa.select(u.email).where(u.workspace_id == w.id, u.role == "owner")
-             .order_by(u.created_at).limit(1).scalar_subquery())
-    query = sa.select(w.id, w.name, w.plan, live_numbers.label("numbers"),
-                      owner.label("owner")).order_by(w.created_at, w.id)
+    live_numbers = (
+        sa.select(sa.func.count()).where(n.workspace_id == w.id, n.deleted_at.is_(None)).scalar_subquery()
+    )
+    owner = (
+        sa.select(u.email)
+        .where(u.workspace_id == w.id, u.role == "owner")
+        .order_by(u.created_at)
+        .limit(1)
+        .scalar_subquery()
+    )
+    query = sa.select(w.id, w.name, w.plan, live_numbers.label("numbers"), owner.label("owner")).order_by(
+        w.created_at, w.id
+    )
     async with container.db.read() as conn:
         result = await conn.execute(query)
-        return [{"tenantId": r.id, "name": r.name, "plan": r.plan, "numbers": r.numbers,
-                 "ownerEmail": r.owner} for r in result]
+        return [
+            {"tenantId": r.id, "name": r.name, "plan": r.plan, "numbers": r.numbers, "ownerEmail": r.owner}
+            for r in result
+        ]

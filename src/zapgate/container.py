@@ -33,13 +33,18 @@ class Wakeups:
     numbers: asyncio.Event = field(default_factory=asyncio.Event)
 
     @classmethod
-    def relayed(cls, relay: wakebus.Nudger, *,
-                handled: frozenset[str] = frozenset()) -> Wakeups:
+    def relayed(cls, relay: wakebus.Nudger, *, handled: frozenset[str] = frozenset()) -> Wakeups:
         """Nudges that also reach the worker processes (``serve`` with worker processes). A
         queue kind this process ``handled`` (it runs that loop) stays in the process: it drains
         what it queued itself."""
-        return cls(**{kind: asyncio.Event() if kind in handled and kind in wakebus.QUEUES
-                      else wakebus.RelayedEvent(kind, relay) for kind in wakebus.KINDS})
+        return cls(
+            **{
+                kind: asyncio.Event()
+                if kind in handled and kind in wakebus.QUEUES
+                else wakebus.RelayedEvent(kind, relay)
+                for kind in wakebus.KINDS
+            }
+        )
 
 
 @dataclass
@@ -81,16 +86,20 @@ class Container:
         if not self.settings.run_workers or self.listener is not None:
             return
         if self.settings.wake_dir:
-            listener = wakebus.Listener(self.settings.wake_dir, wakebus.events_of(self.wake),
-                                        kinds=_handled(self.settings))
+            listener = wakebus.Listener(
+                self.settings.wake_dir, wakebus.events_of(self.wake), kinds=_handled(self.settings)
+            )
             listener.start()
             if isinstance(self.relay, wakebus.Relay):
                 self.relay.exclude(listener.path)
             self.listener = listener
         elif isinstance(self.relay, notify.NotifyRelay):
             self.listener = notify.NotifyListener(
-                self.settings.database_url, wakebus.events_of(self.wake),
-                sender=self.relay.sender, kinds=_handled(self.settings))
+                self.settings.database_url,
+                wakebus.events_of(self.wake),
+                sender=self.relay.sender,
+                kinds=_handled(self.settings),
+            )
             self.listener.start()
 
     async def close(self) -> None:
@@ -126,8 +135,7 @@ def build_container(settings: Settings, *, clock: Clock | None = None) -> Contai
         clock=clock or SystemClock(),
         providers=build_registry(settings),
         metrics=Metrics(),
-        wake=(Wakeups() if relay is None
-              else Wakeups.relayed(relay, handled=_handled(settings))),
+        wake=(Wakeups() if relay is None else Wakeups.relayed(relay, handled=_handled(settings))),
         key_cache=KeyCache(settings.key_cache_seconds),
         number_cache=KeyCache(settings.key_cache_seconds),
         template_cache=KeyCache(settings.key_cache_seconds),
@@ -138,9 +146,9 @@ def build_container(settings: Settings, *, clock: Clock | None = None) -> Contai
 async def _development_secret(db: Database) -> str:
     """Without ZAPGATE_SECRET_KEY (development only) a random key is kept in the database."""
     async with db.write() as conn:
-        row = (await conn.execute(
-            sa.select(t.system_kv.c.value).where(t.system_kv.c.key == "dev_secret_key")
-        )).first()
+        row = (
+            await conn.execute(sa.select(t.system_kv.c.value).where(t.system_kv.c.key == "dev_secret_key"))
+        ).first()
         if row is not None:
             return str(row[0])
         value = secrets.token_urlsafe(48)

@@ -30,18 +30,29 @@ DEMO_CONTACT = "+5511988887777"
 # The example template of the Pilot Status seed, under the name its guide sends.
 TEMPLATE_NAME = "onboarding-test"
 TEMPLATE = {
-    "name": TEMPLATE_NAME, "category": "UTILITY", "language": "en_US",
+    "name": TEMPLATE_NAME,
+    "category": "UTILITY",
+    "language": "en_US",
     "body": "Hi {{name}}, your order {{order_id}} is confirmed. Welcome aboard!",
     "examples": {"name": "John", "order_id": "123"},
 }
-TEMPLATE_SEND = {"destinationNumber": DEMO_CONTACT, "templateId": TEMPLATE_NAME,
-                 "variables": {"name": "John", "order_id": "123"}}
+TEMPLATE_SEND = {
+    "destinationNumber": DEMO_CONTACT,
+    "templateId": TEMPLATE_NAME,
+    "variables": {"name": "John", "order_id": "123"},
+}
 TEXT_SEND = {"destinationNumber": DEMO_CONTACT, "text": "Hello from Zapgate"}
-MEDIA_SEND = {"destinationNumber": DEMO_CONTACT, "media": "https://example.com/cat.jpg",
-              "mediaType": "image", "caption": "Hi"}
+MEDIA_SEND = {
+    "destinationNumber": DEMO_CONTACT,
+    "media": "https://example.com/cat.jpg",
+    "mediaType": "image",
+    "caption": "Hi",
+}
 # The banner's last line; ``serve`` prints its own lines after it.
-RECOVERY_HINT = ("Lost these? `zapgate demo` issues new ones (the old ones stop working); "
-                 "deleting the database (./zapgate.db by default) starts over.")
+RECOVERY_HINT = (
+    "Lost these? `zapgate demo` issues new ones (the old ones stop working); "
+    "deleting the database (./zapgate.db by default) starts over."
+)
 
 
 @dataclass(frozen=True)
@@ -76,8 +87,7 @@ async def reissue_demo(settings: Settings, *, host: str, port: int) -> str:
         await migrate.upgrade(container.db)
         await container.start()
         workspace_id = await _demo_workspace(container)
-        demo = await (_create(container) if workspace_id is None
-                      else _reissue(container, workspace_id))
+        demo = await (_create(container) if workspace_id is None else _reissue(container, workspace_id))
     finally:
         await container.close()
     return banner(base_url(host, port), demo)
@@ -90,27 +100,33 @@ async def _any_workspace(container: Container) -> bool:
 
 async def _demo_workspace(container: Container) -> str | None:
     async with container.db.read() as conn:
-        found = await conn.execute(sa.select(t.users.c.workspace_id)
-                                   .where(t.users.c.email == DEMO_EMAIL))
+        found = await conn.execute(sa.select(t.users.c.workspace_id).where(t.users.c.email == DEMO_EMAIL))
         return found.scalar()
 
 
 async def _demo_number(container: Container, workspace_id: str) -> str | None:
     n = t.numbers.c
     async with container.db.read() as conn:
-        found = await conn.execute(sa.select(n.id).where(
-            n.workspace_id == workspace_id, n.number == DEMO_NUMBER.lstrip("+"),
-            n.deleted_at.is_(None)))
+        found = await conn.execute(
+            sa.select(n.id).where(
+                n.workspace_id == workspace_id, n.number == DEMO_NUMBER.lstrip("+"), n.deleted_at.is_(None)
+            )
+        )
         return found.scalar()
 
 
 async def _create(container: Container) -> DemoCredentials:
-    tenant = await tenants.create_tenant(container, name="Demo", plan="PAID",
-                                         owner_email=DEMO_EMAIL)
+    tenant = await tenants.create_tenant(container, name="Demo", plan="PAID", owner_email=DEMO_EMAIL)
     number_id, number_key = await _add_number(container, tenant.tenant_id)
-    return await _finish(container, tenant.tenant_id, number_id, number_key,
-                         email=tenant.owner_email, password=tenant.owner_password,
-                         tenant_key=tenant.tenant_key)
+    return await _finish(
+        container,
+        tenant.tenant_id,
+        number_id,
+        number_key,
+        email=tenant.owner_email,
+        password=tenant.owner_password,
+        tenant_key=tenant.tenant_key,
+    )
 
 
 async def _reissue(container: Container, workspace_id: str) -> DemoCredentials:
@@ -120,28 +136,43 @@ async def _reissue(container: Container, workspace_id: str) -> DemoCredentials:
     if number_id is None:
         number_id, number_key = await _add_number(container, workspace_id)
     else:
-        rotated = await keys.rotate_number_key(container, workspace_id=workspace_id,
-                                               number_id=number_id)
+        rotated = await keys.rotate_number_key(container, workspace_id=workspace_id, number_id=number_id)
         number_key = rotated["key"]
-    return await _finish(container, workspace_id, number_id, number_key, email=DEMO_EMAIL,
-                         password=password, tenant_key=tenant_key.raw)
+    return await _finish(
+        container,
+        workspace_id,
+        number_id,
+        number_key,
+        email=DEMO_EMAIL,
+        password=password,
+        tenant_key=tenant_key.raw,
+    )
 
 
 async def _add_number(container: Container, workspace_id: str) -> tuple[str, str]:
-    created = await numbers.create_number(container, workspace_id=workspace_id, body={
-        "name": "Demo sandbox", "number": DEMO_NUMBER, "provider": "sandbox"})
+    created = await numbers.create_number(
+        container,
+        workspace_id=workspace_id,
+        body={"name": "Demo sandbox", "number": DEMO_NUMBER, "provider": "sandbox"},
+    )
     return created["instance"]["id"], created["apiKey"]["key"]
 
 
-async def _finish(container: Container, workspace_id: str, number_id: str, number_key: str,
-                  **credentials: str) -> DemoCredentials:
+async def _finish(
+    container: Container, workspace_id: str, number_id: str, number_key: str, **credentials: str
+) -> DemoCredentials:
     """Make sure the template exists and send it once, so the banner has a message to track."""
     template_id = await _ensure_template(container, number_id)
-    sent = await sending.accept(container, workspace_id=workspace_id, number_id=number_id,
-                                body={**TEMPLATE_SEND, "templateId": template_id},
-                                idempotency_key=None)
-    return DemoCredentials(number_id=number_id, number_key=number_key,
-                           message_id=sent.body["id"], **credentials)
+    sent = await sending.accept(
+        container,
+        workspace_id=workspace_id,
+        number_id=number_id,
+        body={**TEMPLATE_SEND, "templateId": template_id},
+        idempotency_key=None,
+    )
+    return DemoCredentials(
+        number_id=number_id, number_key=number_key, message_id=sent.body["id"], **credentials
+    )
 
 
 async def _ensure_template(container: Container, number_id: str) -> str:
@@ -164,31 +195,37 @@ def curl(base: str, key: str, path: str, body: dict[str, Any] | None = None) -> 
     """A copy-pasteable ``curl`` command (what the banner prints, and tests run)."""
     parts = ["curl", "-s", f"{base}{path}", "-H", f"x-api-key: {key}"]
     if body is not None:
-        parts += ["-H", "content-type: application/json",
-                  "-d", json.dumps(body, ensure_ascii=False, separators=(",", ":"))]
+        parts += [
+            "-H",
+            "content-type: application/json",
+            "-d",
+            json.dumps(body, ensure_ascii=False, separators=(",", ":")),
+        ]
     return shlex.join(parts)
 
 
 def banner(base: str, demo: DemoCredentials) -> str:
     key = demo.number_key
     send = "/v1/messages/send"
-    return "\n".join([
-        "",
-        "=== Zapgate demo workspace (shown once: keys and password are stored as digests) ===",
-        f"Dashboard:       {base}/   login {demo.email} / {demo.password}",
-        f"Tenant key:      {demo.tenant_key}",
-        f"Sandbox number:  {demo.number_id} ({DEMO_NUMBER})",
-        f"Number key:      {key}",
-        "",
-        "Send a text:",
-        f"  {curl(base, key, send, TEXT_SEND)}",
-        f"Send the template {TEMPLATE_NAME} ({TEMPLATE['body']}):",
-        f"  {curl(base, key, send, TEMPLATE_SEND)}",
-        "Send media:",
-        f"  {curl(base, key, send, MEDIA_SEND)}",
-        "Track the message the demo sent with that template (any send returns such an id):",
-        f"  {curl(base, key, f'/v1/messages/{demo.message_id}')}",
-        f"  {curl(base, key, f'/v1/messages/{demo.message_id}/events')}",
-        "",
-        RECOVERY_HINT,
-    ])
+    return "\n".join(
+        [
+            "",
+            "=== Zapgate demo workspace (shown once: keys and password are stored as digests) ===",
+            f"Dashboard:       {base}/   login {demo.email} / {demo.password}",
+            f"Tenant key:      {demo.tenant_key}",
+            f"Sandbox number:  {demo.number_id} ({DEMO_NUMBER})",
+            f"Number key:      {key}",
+            "",
+            "Send a text:",
+            f"  {curl(base, key, send, TEXT_SEND)}",
+            f"Send the template {TEMPLATE_NAME} ({TEMPLATE['body']}):",
+            f"  {curl(base, key, send, TEMPLATE_SEND)}",
+            "Send media:",
+            f"  {curl(base, key, send, MEDIA_SEND)}",
+            "Track the message the demo sent with that template (any send returns such an id):",
+            f"  {curl(base, key, f'/v1/messages/{demo.message_id}')}",
+            f"  {curl(base, key, f'/v1/messages/{demo.message_id}/events')}",
+            "",
+            RECOVERY_HINT,
+        ]
+    )

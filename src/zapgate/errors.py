@@ -91,8 +91,14 @@ class ProviderTemporaryError(ProviderError):
     attempts; ``health`` (e.g. ``LICENSE_REQUIRED``, ``DISCONNECTED``) marks the number's
     health when the cause is the number rather than this message."""
 
-    def __init__(self, message: str, *, retry_after: float | None = None,
-                 code: str = "DELIVERY_TIMEOUT", health: str | None = None) -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        retry_after: float | None = None,
+        code: str = "DELIVERY_TIMEOUT",
+        health: str | None = None,
+    ) -> None:
         super().__init__(message, code=code)
         self.retry_after = retry_after
         self.health = health

@@ -14,8 +14,18 @@ _SECRET_PATTERNS = [
     (re.compile(r"(?i)(x-api-key(?:-id)?['\"]?\s*[:=]\s*['\"]?)[^'\",\s]+"), r"\1***"),
     (re.compile(r"key_[0-9a-z]{26}"), "key_***"),
 ]
-_SECRET_FIELDS = {"key", "secret", "password", "api_key", "x-api-key", "x-api-key-id",
-                  "accesstoken", "access_token", "token", "authorization"}
+_SECRET_FIELDS = {
+    "key",
+    "secret",
+    "password",
+    "api_key",
+    "x-api-key",
+    "x-api-key-id",
+    "accesstoken",
+    "access_token",
+    "token",
+    "authorization",
+}
 
 
 def redact(text: str) -> str:

@@ -134,8 +134,7 @@ class Settings(BaseSettings):
         raw = self.secret_key.get_secret_value()
         if self.environment == "production" and (raw in PLACEHOLDER_SECRETS or len(raw) < 32):
             raise ValueError(
-                "ZAPGATE_SECRET_KEY must be set to a random value of at least 32 characters "
-                "in production"
+                "ZAPGATE_SECRET_KEY must be set to a random value of at least 32 characters in production"
             )
         return self
 

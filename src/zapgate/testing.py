@@ -64,12 +64,12 @@ class WebhookReceiver:
                 body = self.rfile.read(length)
                 if len(body) < length:  # the sender died mid-request: nothing was delivered
                     return
-                item = ReceivedWebhook(self.path, {k.lower(): v for k, v in self.headers.items()},
-                                       body, time.time())
+                item = ReceivedWebhook(
+                    self.path, {k.lower(): v for k, v in self.headers.items()}, body, time.time()
+                )
                 with receiver._lock:
                     receiver.received.append(item)
-                status, headers, out = (receiver.respond(item) if receiver.respond
-                                        else (200, {}, b"ok"))
+                status, headers, out = receiver.respond(item) if receiver.respond else (200, {}, b"ok")
                 self.send_response(status)
                 for k, v in headers.items():
                     self.send_header(k, v)
@@ -105,8 +105,9 @@ class WebhookReceiver:
         with self._lock:
             return list(self.received)
 
-    def wait_for(self, predicate: Callable[[list[ReceivedWebhook]], bool],
-                 timeout: float = 10.0) -> list[ReceivedWebhook]:
+    def wait_for(
+        self, predicate: Callable[[list[ReceivedWebhook]], bool], timeout: float = 10.0
+    ) -> list[ReceivedWebhook]:
         deadline = time.time() + timeout
         while time.time() < deadline:
             items = self.snapshot()
@@ -135,8 +136,9 @@ class UvicornThread:
         return f"http://127.0.0.1:{self.port}"
 
     def start(self) -> Self:
-        config = uvicorn.Config(self.app, host="127.0.0.1", port=self.port, log_level="warning",
-                                lifespan="on", access_log=False)
+        config = uvicorn.Config(
+            self.app, host="127.0.0.1", port=self.port, log_level="warning", lifespan="on", access_log=False
+        )
         server = self._server = uvicorn.Server(config)
         self._thread = threading.Thread(target=lambda: asyncio.run(server.serve()), daemon=True)
         self._thread.start()

@@ -134,9 +134,11 @@ class Relay:
                 names = os.listdir(self._folder)
             except OSError:
                 names = []
-            self._peers = [(path, _kinds_in(name)) for name in sorted(names)
-                           if name.endswith(".sock")
-                           and (path := os.path.join(self._folder, name)) != self._own]
+            self._peers = [
+                (path, _kinds_in(name))
+                for name in sorted(names)
+                if name.endswith(".sock") and (path := os.path.join(self._folder, name)) != self._own
+            ]
         return self._peers
 
     def close(self) -> None:
@@ -148,8 +150,9 @@ class Listener:
     ``<pid>.<kind>+<kind>.sock`` for a worker that runs only some loops (the relays send it only
     those kinds); sets ``events[kind]`` for every datagram (without relaying it again)."""
 
-    def __init__(self, folder: str, events: dict[str, asyncio.Event],
-                 kinds: frozenset[str] | None = None) -> None:
+    def __init__(
+        self, folder: str, events: dict[str, asyncio.Event], kinds: frozenset[str] | None = None
+    ) -> None:
         suffix = "" if kinds is None or kinds >= set(KINDS) else "." + "+".join(sorted(kinds))
         self._path = os.path.join(folder, f"{os.getpid()}{suffix}.sock")
         self._events = events
@@ -217,4 +220,3 @@ def events_of(wake: object) -> dict[str, asyncio.Event]:
         assert isinstance(event, asyncio.Event)
         found[kind] = event
     return found
-

@@ -48,8 +48,7 @@ def wanted(mode: str, *, run_workers: bool, cores: int | None = None) -> bool:
 AUTO_PROCESSES = 2
 LOOPS = ("dispatcher", "inbox", "webhooks", "sweeper")
 # What wakes each loop (zapgate.wakebus kinds).
-WAKES = {"dispatcher": ("dispatch", "numbers"), "inbox": ("inbox",), "webhooks": ("webhooks",),
-         "sweeper": ()}
+WAKES = {"dispatcher": ("dispatch", "numbers"), "inbox": ("inbox",), "webhooks": ("webhooks",), "sweeper": ()}
 # ``serve``'s two worker processes split the loops: each queue then has one consumer, whose
 # batches are as large as one process's, and the stages still run side by side. Measured
 # (bench/RESULTS.md): two processes running every loop took turns at the same queues in
@@ -63,8 +62,9 @@ def loop_names(setting: str) -> tuple[str, ...]:
     wanted = {name.strip() for name in setting.split(",") if name.strip()}
     unknown = wanted - set(LOOPS)
     if unknown:
-        raise ValueError(f"ZAPGATE_WORKER_LOOPS: unknown loop(s) {', '.join(sorted(unknown))} "
-                         f"(known: {', '.join(LOOPS)})")
+        raise ValueError(
+            f"ZAPGATE_WORKER_LOOPS: unknown loop(s) {', '.join(sorted(unknown))} (known: {', '.join(LOOPS)})"
+        )
     return tuple(name for name in LOOPS if not wanted or name in wanted)
 
 
@@ -112,8 +112,7 @@ class WorkerProcess:
 
     def start(self) -> None:
         self._spawn()
-        self._watcher = threading.Thread(target=self._watch, name="zapgate-worker-watch",
-                                         daemon=True)
+        self._watcher = threading.Thread(target=self._watch, name="zapgate-worker-watch", daemon=True)
         self._watcher.start()
 
     def _spawn(self) -> None:
@@ -122,7 +121,9 @@ class WorkerProcess:
                 return
             self._proc = subprocess.Popen(  # noqa: S603 - our own interpreter and module
                 [sys.executable, "-m", "zapgate", "worker", "--parent-pid", str(os.getpid())],
-                env=self._env, preexec_fn=lambda: _prepare_child(self._nice))
+                env=self._env,
+                preexec_fn=lambda: _prepare_child(self._nice),
+            )
             _log.info("worker process %s started", self._proc.pid)
 
     def _watch(self) -> None:
@@ -132,8 +133,12 @@ class WorkerProcess:
             code = proc.wait()
             if self._stopping.is_set():
                 return
-            _log.error("worker process %s exited with %s; starting another in %.0f s",
-                       proc.pid, code, RESTART_DELAY_SECONDS)
+            _log.error(
+                "worker process %s exited with %s; starting another in %.0f s",
+                proc.pid,
+                code,
+                RESTART_DELAY_SECONDS,
+            )
             if self._stopping.wait(RESTART_DELAY_SECONDS):
                 return
             self._spawn()
@@ -148,7 +153,6 @@ class WorkerProcess:
         try:
             proc.wait(STOP_TIMEOUT_SECONDS)
         except subprocess.TimeoutExpired:
-            _log.error("worker process %s did not stop in %.0f s; killing it", proc.pid,
-                       STOP_TIMEOUT_SECONDS)
+            _log.error("worker process %s did not stop in %.0f s; killing it", proc.pid, STOP_TIMEOUT_SECONDS)
             proc.kill()
             proc.wait()

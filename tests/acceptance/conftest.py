@@ -38,7 +38,10 @@ class ServeProcess:
         log = self._log = self.log_path.open("ab")
         self.proc = subprocess.Popen(
             [ZAPGATE, "serve", "--host", "127.0.0.1", "--port", str(self.port), "--no-demo"],
-            env=self.env, stdout=log, stderr=subprocess.STDOUT)
+            env=self.env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
         deadline = time.time() + 30
         while time.time() < deadline:
             if self.proc.poll() is not None:
@@ -79,23 +82,25 @@ def serve_env(db_url: str) -> dict[str, str]:
 def process_env(db_url: str) -> dict[str, str]:
     """The environment of a ``zapgate`` process under test (fast timings, loopback allowed)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("ZAPGATE_")}
-    env.update({
-        "ZAPGATE_DATABASE_URL": db_url,
-        "ZAPGATE_ENVIRONMENT": "test",
-        "ZAPGATE_ALLOW_PRIVATE_URLS": "1",
-        "ZAPGATE_LOG_JSON": "0",
-        "ZAPGATE_LOG_LEVEL": "WARNING",
-        "ZAPGATE_WORKER_POLL_INTERVAL": "0.05",
-        "ZAPGATE_SWEEP_INTERVAL_SECONDS": "0.05",
-        "ZAPGATE_SANDBOX_SEND_LATENCY": "0.01",
-        "ZAPGATE_SANDBOX_DELIVERED_AFTER": "0.05",
-        "ZAPGATE_SANDBOX_READ_AFTER": "0.1",
-        "ZAPGATE_SANDBOX_TEMPLATE_APPROVAL_SECONDS": "0.3",
-        "ZAPGATE_WEBHOOK_RETRY_SCHEDULE": json.dumps([0.2, 0.3, 0.5, 0.5, 0.5, 1, 1, 1, 1, 1]),
-        "ZAPGATE_MESSAGE_LEASE_SECONDS": "2",
-        "ZAPGATE_NUMBER_LEASE_SECONDS": "2",
-        "ZAPGATE_KEY_CACHE_SECONDS": "0",
-    })
+    env.update(
+        {
+            "ZAPGATE_DATABASE_URL": db_url,
+            "ZAPGATE_ENVIRONMENT": "test",
+            "ZAPGATE_ALLOW_PRIVATE_URLS": "1",
+            "ZAPGATE_LOG_JSON": "0",
+            "ZAPGATE_LOG_LEVEL": "WARNING",
+            "ZAPGATE_WORKER_POLL_INTERVAL": "0.05",
+            "ZAPGATE_SWEEP_INTERVAL_SECONDS": "0.05",
+            "ZAPGATE_SANDBOX_SEND_LATENCY": "0.01",
+            "ZAPGATE_SANDBOX_DELIVERED_AFTER": "0.05",
+            "ZAPGATE_SANDBOX_READ_AFTER": "0.1",
+            "ZAPGATE_SANDBOX_TEMPLATE_APPROVAL_SECONDS": "0.3",
+            "ZAPGATE_WEBHOOK_RETRY_SCHEDULE": json.dumps([0.2, 0.3, 0.5, 0.5, 0.5, 1, 1, 1, 1, 1]),
+            "ZAPGATE_MESSAGE_LEASE_SECONDS": "2",
+            "ZAPGATE_NUMBER_LEASE_SECONDS": "2",
+            "ZAPGATE_KEY_CACHE_SECONDS": "0",
+        }
+    )
     return env
 
 
@@ -123,8 +128,9 @@ def sdk_transport(base_url: str) -> Callable[..., tuple[int, dict[str, str], str
 
     def transport(req: urllib.request.Request, timeout: float) -> tuple[int, dict[str, str], str]:
         url = req.full_url.replace("https://pilotstatus.com.br", base_url, 1)
-        local = urllib.request.Request(url, data=req.data, method=req.get_method(),
-                                       headers=dict(req.header_items()))
+        local = urllib.request.Request(
+            url, data=req.data, method=req.get_method(), headers=dict(req.header_items())
+        )
         with urllib.request.urlopen(local, timeout=timeout) as res:
             headers = {k.lower(): v for k, v in res.headers.items()}
             return res.status, headers, res.read().decode()
@@ -137,16 +143,19 @@ def cli() -> Callable[..., Any]:
     return run_cli
 
 
-def new_number_key(cli: Callable[..., Any], env: dict[str, str], base_url: str, *, name: str,
-                   phone: str) -> str:
+def new_number_key(
+    cli: Callable[..., Any], env: dict[str, str], base_url: str, *, name: str, phone: str
+) -> str:
     """A new PAID workspace (through ``zapgate admin create-tenant``) with one sandbox number
     created through the API; the number's API key."""
     import httpx
 
-    tenant = json.loads(cli(env, "admin", "create-tenant", "--name", name, "--plan", "PAID",
-                            "--json"))
-    created = httpx.post(base_url + "/v1/numbers", headers={"x-api-key": tenant["tenantKey"]},
-                         json={"name": "n", "number": phone})
+    tenant = json.loads(cli(env, "admin", "create-tenant", "--name", name, "--plan", "PAID", "--json"))
+    created = httpx.post(
+        base_url + "/v1/numbers",
+        headers={"x-api-key": tenant["tenantKey"]},
+        json={"name": "n", "number": phone},
+    )
     assert created.status_code == 201, created.text
     return str(created.json()["apiKey"]["key"])
 
@@ -161,8 +170,9 @@ def sim_process(tmp_path: Path) -> Iterator[Callable[..., str]]:
         port = free_port()
         log = (tmp_path / f"sim-{provider}.log").open("ab")
         logs.append(log)
-        proc = subprocess.Popen([ZAPGATE, "sim", provider, "--port", str(port), *args],
-                                stdout=log, stderr=subprocess.STDOUT)
+        proc = subprocess.Popen(
+            [ZAPGATE, "sim", provider, "--port", str(port), *args], stdout=log, stderr=subprocess.STDOUT
+        )
         started.append(proc)
         url = f"http://127.0.0.1:{port}"
         deadline = time.time() + 20

@@ -26,9 +26,13 @@ class Serve:
     def __init__(self, env: dict[str, str], *args: str) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        self.proc = subprocess.Popen([ZAPGATE, "serve", "--port", str(self.port), *args],
-                                     env=env, stdout=subprocess.PIPE,
-                                     stderr=subprocess.DEVNULL, text=True)
+        self.proc = subprocess.Popen(
+            [ZAPGATE, "serve", "--port", str(self.port), *args],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            text=True,
+        )
 
     def banner(self) -> list[str]:
         """The lines printed up to the banner's last one."""
@@ -97,8 +101,9 @@ def run_curl(command: str) -> httpx.Response:
             data = value
         else:
             raise AssertionError(f"unexpected curl flag {flag} in {command}")
-    return httpx.request("POST" if data is not None else "GET", url, headers=headers,
-                         content=data, timeout=10)
+    return httpx.request(
+        "POST" if data is not None else "GET", url, headers=headers, content=data, timeout=10
+    )
 
 
 def field(lines: list[str], label: str) -> str:
@@ -114,8 +119,10 @@ def test_every_printed_request_works_as_printed(dev_env, serving):
     template_send = next(c for c in printed if '"templateId"' in c)
     # The Pilot Status guide's first request, as its seed's example template expects it.
     assert json.loads(shlex.split(template_send)[-1]) == {
-        "destinationNumber": "+5511988887777", "templateId": "onboarding-test",
-        "variables": {"name": "John", "order_id": "123"}}
+        "destinationNumber": "+5511988887777",
+        "templateId": "onboarding-test",
+        "variables": {"name": "John", "order_id": "123"},
+    }
     for command in printed:
         response = run_curl(command)
         assert 200 <= response.status_code < 300, (command, response.text)
@@ -129,8 +136,14 @@ def test_lost_credentials_are_issued_again(dev_env, serving):
     first.stop()
     second = serving(dev_env)
     second.wait_ready()
-    again = subprocess.run([ZAPGATE, "demo", "--port", str(second.port)], env=dev_env,
-                           capture_output=True, text=True, timeout=60, check=True).stdout
+    again = subprocess.run(
+        [ZAPGATE, "demo", "--port", str(second.port)],
+        env=dev_env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    ).stdout
     lines = again.splitlines()
     assert field(lines, "Number key:") != field(old, "Number key:")
     for command in curls(lines):
@@ -139,24 +152,41 @@ def test_lost_credentials_are_issued_again(dev_env, serving):
         stale = httpx.get(f"{second.url}/v1/numbers", headers={"x-api-key": field(old, label)})
         assert stale.status_code == 401
     assert "Tenant key:" not in second.stop()  # a second start printed nothing
-    tenants = json.loads(subprocess.run([ZAPGATE, "admin", "list-tenants", "--json"],
-                                        env=dev_env, capture_output=True, text=True,
-                                        check=True, timeout=60).stdout)
+    tenants = json.loads(
+        subprocess.run(
+            [ZAPGATE, "admin", "list-tenants", "--json"],
+            env=dev_env,
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=60,
+        ).stdout
+    )
     assert [(t["name"], t["numbers"], t["ownerEmail"]) for t in tenants] == [
-        ("Demo", 1, "demo@zapgate.local")]
+        ("Demo", 1, "demo@zapgate.local")
+    ]
 
 
 def test_production_creates_and_prints_no_demo(serve_env, serving):
-    env = {**serve_env, "ZAPGATE_ENVIRONMENT": "production",
-           "ZAPGATE_SECRET_KEY": "p" * 48, "ZAPGATE_ALLOW_PRIVATE_URLS": "0"}
+    env = {
+        **serve_env,
+        "ZAPGATE_ENVIRONMENT": "production",
+        "ZAPGATE_SECRET_KEY": "p" * 48,
+        "ZAPGATE_ALLOW_PRIVATE_URLS": "0",
+    }
     serve = serving(env)
     serve.wait_ready()
     assert "Tenant key" not in serve.stop()
-    listed = subprocess.run([ZAPGATE, "admin", "list-tenants", "--json"], env=env,
-                            capture_output=True, text=True, check=True, timeout=60).stdout
+    listed = subprocess.run(
+        [ZAPGATE, "admin", "list-tenants", "--json"],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+    ).stdout
     assert json.loads(listed) == []
     # `zapgate demo` refuses there too, unless forced.
-    refused = subprocess.run([ZAPGATE, "demo"], env=env, capture_output=True, text=True,
-                             timeout=60)
+    refused = subprocess.run([ZAPGATE, "demo"], env=env, capture_output=True, text=True, timeout=60)
     assert refused.returncode == 2 and "--force" in refused.stderr
     assert "Tenant key" not in refused.stdout

@@ -25,8 +25,9 @@ DEST = "+5511988887777"
 @pytest.fixture
 def world(serve, serve_env, cli, receiver):
     server = serve()
-    tenant = json.loads(cli(serve_env, "admin", "create-tenant", "--name", "Acme", "--plan",
-                            "PAID", "--json"))
+    tenant = json.loads(
+        cli(serve_env, "admin", "create-tenant", "--name", "Acme", "--plan", "PAID", "--json")
+    )
     assert set(tenant) == {"tenantId", "tenantKey", "ownerEmail", "ownerPassword"}
     transport = sdk_transport(server.url)
     admin = PilotStatusClient(api_key=tenant["tenantKey"], transport=transport)
@@ -37,14 +38,26 @@ def world(serve, serve_env, cli, receiver):
     http = httpx.Client(base_url=server.url, headers={"x-api-key": number_key})
     hook = http.post("/v1/webhooks", json={"url": receiver.url, "events": "*", "name": "e2e"})
     assert hook.status_code == 201, hook.text
-    template = http.post("/v1/templates", json={
-        "name": "boas_vindas", "category": "UTILITY", "language": "pt_BR",
-        "body": "Olá {{nome}}, seu pedido {{pedido}} saiu!",
-        "examples": {"nome": "Ana", "pedido": "42"}})
+    template = http.post(
+        "/v1/templates",
+        json={
+            "name": "boas_vindas",
+            "category": "UTILITY",
+            "language": "pt_BR",
+            "body": "Olá {{nome}}, seu pedido {{pedido}} saiu!",
+            "examples": {"nome": "Ana", "pedido": "42"},
+        },
+    )
     assert template.status_code == 201, template.text
-    yield {"server": server, "admin": admin, "number_id": number_id,
-           "client": PilotStatusClient(api_key=number_key, transport=transport),
-           "secret": hook.json()["secret"], "receiver": receiver, "http": http}
+    yield {
+        "server": server,
+        "admin": admin,
+        "number_id": number_id,
+        "client": PilotStatusClient(api_key=number_key, transport=transport),
+        "secret": hook.json()["secret"],
+        "receiver": receiver,
+        "http": http,
+    }
     http.close()
 
 
@@ -57,8 +70,9 @@ def _in_a_day():
 def _verify(item, secret):
     expected = hmac.new(secret.encode(), item.body, hashlib.sha256).hexdigest()
     assert item.headers["x-pilot-status-signature"] == expected
-    Webhook(secret).verify(item.body, {k: item.headers[k] for k in
-                                       ("webhook-id", "webhook-timestamp", "webhook-signature")})
+    Webhook(secret).verify(
+        item.body, {k: item.headers[k] for k in ("webhook-id", "webhook-timestamp", "webhook-signature")}
+    )
     event = parse_customer_webhook(json.loads(item.body), unknown_events="raise")
     assert item.headers["webhook-id"] == json.loads(item.body)["id"]
     return event
@@ -67,16 +81,30 @@ def _verify(item, secret):
 def test_three_modes_reach_read_with_signed_ordered_webhooks(world):
     client = world["client"]
     accepted = [
-        client.messages.send({"destinationNumber": DEST, "text": "Seu pedido saiu",
-                              "buttons": [{"type": "reply", "label": "Ok"}],
-                              "header": {"type": "text", "content": "Pedido 42"},
-                              "footer": "Loja"}),
-        client.messages.send({"destinationNumber": DEST, "templateId": "boas_vindas",
-                              "variables": {"nome": "Ana", "pedido": "42"}},
-                             idempotency_key="tpl-1"),
-        client.messages.send({"destinationNumber": "+5511977776666",
-                              "media": "https://cdn.example.com/nota.pdf",
-                              "mediaType": "document"}),
+        client.messages.send(
+            {
+                "destinationNumber": DEST,
+                "text": "Seu pedido saiu",
+                "buttons": [{"type": "reply", "label": "Ok"}],
+                "header": {"type": "text", "content": "Pedido 42"},
+                "footer": "Loja",
+            }
+        ),
+        client.messages.send(
+            {
+                "destinationNumber": DEST,
+                "templateId": "boas_vindas",
+                "variables": {"nome": "Ana", "pedido": "42"},
+            },
+            idempotency_key="tpl-1",
+        ),
+        client.messages.send(
+            {
+                "destinationNumber": "+5511977776666",
+                "media": "https://cdn.example.com/nota.pdf",
+                "mediaType": "document",
+            }
+        ),
     ]
     for a in accepted:
         assert a["status"] == "QUEUED" and a["origin"] == "API"
@@ -89,8 +117,9 @@ def test_three_modes_reach_read_with_signed_ordered_webhooks(world):
     assert details["correlationId"] == accepted[1]["correlationId"]
 
     receiver = world["receiver"]
-    receiver.wait_for(lambda items: sum(json.loads(i.body)["event"] == "message.read"
-                                        for i in items) >= 3, timeout=15)
+    receiver.wait_for(
+        lambda items: sum(json.loads(i.body)["event"] == "message.read" for i in items) >= 3, timeout=15
+    )
     order = defaultdict(list)
     seen_events = set()
     for item in receiver.snapshot():
@@ -105,9 +134,11 @@ def test_three_modes_reach_read_with_signed_ordered_webhooks(world):
         order[data["id"]].append(event["event"])
     for mid in ids:
         assert order[mid] == ["message.sent", "message.delivered", "message.read"], order
-    first_sent = next(json.loads(i.body)["data"] for i in receiver.snapshot()
-                      if json.loads(i.body)["event"] == "message.sent"
-                      and json.loads(i.body)["data"]["id"] == ids[1])
+    first_sent = next(
+        json.loads(i.body)["data"]
+        for i in receiver.snapshot()
+        if json.loads(i.body)["event"] == "message.sent" and json.loads(i.body)["data"]["id"] == ids[1]
+    )
     assert first_sent["content"] == "Olá Ana, seu pedido 42 saiu!"
     assert first_sent["correlationId"] == accepted[1]["correlationId"]
 
@@ -130,23 +161,23 @@ def test_sdk_sees_errors_and_replays(world):
     wait_until(lambda: client.messages.get(failed["id"])["status"] == "FAILED")
     assert client.messages.get(failed["id"])["errorCode"] == "WHATSAPP_NOT_EXIST"
     receiver = world["receiver"]
-    items = receiver.wait_for(lambda xs: any(json.loads(i.body)["event"] == "message.failed"
-                                             for i in xs))
-    failed_event = next(_verify(i, world["secret"]) for i in items
-                        if json.loads(i.body)["event"] == "message.failed")
+    items = receiver.wait_for(lambda xs: any(json.loads(i.body)["event"] == "message.failed" for i in xs))
+    failed_event = next(
+        _verify(i, world["secret"]) for i in items if json.loads(i.body)["event"] == "message.failed"
+    )
     assert failed_event["data"]["errorCode"] == "WHATSAPP_NOT_EXIST"
     assert failed_event["data"]["error"]
-    scheduled = client.messages.send({**body, "text": "later",
-                                      "deliverAt": _in_a_day()})
-    assert client.messages.cancel([scheduled["id"]]) == {"cancelled": [scheduled["id"]],
-                                                         "failed": []}
+    scheduled = client.messages.send({**body, "text": "later", "deliverAt": _in_a_day()})
+    assert client.messages.cancel([scheduled["id"]]) == {"cancelled": [scheduled["id"]], "failed": []}
 
 
 def test_inbound_message_webhook_parses(world):
     world["http"].post("/v1/sandbox/inbound", json={"from": DEST, "text": "Oi", "name": "Ana"})
     items = world["receiver"].wait_for(
-        lambda xs: any(json.loads(i.body)["event"] == "message.received" for i in xs))
-    event = next(_verify(i, world["secret"]) for i in items
-                 if json.loads(i.body)["event"] == "message.received")
+        lambda xs: any(json.loads(i.body)["event"] == "message.received" for i in xs)
+    )
+    event = next(
+        _verify(i, world["secret"]) for i in items if json.loads(i.body)["event"] == "message.received"
+    )
     assert event["data"]["from"] == DEST and event["data"]["content"] == "Oi"
     assert event["data"]["participantName"] == "Ana" and event["data"]["fromMe"] is False

@@ -23,8 +23,12 @@ SECRET_REF = "ps_" + "S3cr3t" * 7  # looks like an API key: must never reach the
 def _start(env, log_path, *args):
     port = free_port()
     with log_path.open("wb") as log:  # the child keeps its own descriptor
-        proc = subprocess.Popen([ZAPGATE, "serve", "--port", str(port), "--no-demo", *args],
-                                env=env, stdout=subprocess.DEVNULL, stderr=log)
+        proc = subprocess.Popen(
+            [ZAPGATE, "serve", "--port", str(port), "--no-demo", *args],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=log,
+        )
     base = f"http://127.0.0.1:{port}"
     deadline = time.time() + 30
     while time.time() < deadline and proc.poll() is None:
@@ -46,16 +50,18 @@ def _break_templates_table(settings):
     with_container(settings, rename)
 
 
-def test_an_unhandled_error_is_logged_as_redacted_json_only(serve_env, make_settings,
-                                                           make_tenant, tmp_path):
+def test_an_unhandled_error_is_logged_as_redacted_json_only(serve_env, make_settings, make_tenant, tmp_path):
     env = {**serve_env, "ZAPGATE_LOG_JSON": "1", "ZAPGATE_LOG_LEVEL": "INFO"}
     log_path = tmp_path / "serve.stderr"
     proc, base = _start(env, log_path)
     try:
         tenant = make_tenant()
         with httpx.Client(base_url=base, timeout=10) as http:
-            created = http.post("/v1/numbers", headers={"x-api-key": tenant["key"]}, json={
-                "name": "n", "number": "+5511912345678", "provider": "sandbox"})
+            created = http.post(
+                "/v1/numbers",
+                headers={"x-api-key": tenant["key"]},
+                json={"name": "n", "number": "+5511912345678", "provider": "sandbox"},
+            )
             key = created.json()["apiKey"]["key"]
             _break_templates_table(make_settings())
             # The reference ends up in the database error's parameters, hence the traceback.
@@ -73,8 +79,7 @@ def test_an_unhandled_error_is_logged_as_redacted_json_only(serve_env, make_sett
     logged = [e for e in entries if "exc" in e]
     assert [e["logger"] for e in logged] == ["zapgate.web"], entries
     assert "Traceback" in logged[0]["exc"] and "ps_***" in logged[0]["exc"]
-    assert any(e["logger"] == "uvicorn.error" and "Started server process" in e["msg"]
-               for e in entries)
+    assert any(e["logger"] == "uvicorn.error" and "Started server process" in e["msg"] for e in entries)
 
 
 def _entries(log_path):
@@ -87,9 +92,13 @@ def test_serve_workers_starts_that_many_server_processes(serve_env, make_tenant,
     log_path = tmp_path / "serve.stderr"
     proc, base = _start(env, log_path, "--workers", "2")
     try:
-        started = wait(lambda: len({e["msg"] for e in _entries(log_path)
-                                    if e["msg"].startswith("Started server process")}) == 2,
-                       timeout=60)
+        started = wait(
+            lambda: (
+                len({e["msg"] for e in _entries(log_path) if e["msg"].startswith("Started server process")})
+                == 2
+            ),
+            timeout=60,
+        )
         assert started
         key = make_tenant()["key"]
         assert httpx.get(f"{base}/v1/numbers", headers={"x-api-key": key}).status_code == 200

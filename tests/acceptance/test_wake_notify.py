@@ -17,25 +17,28 @@ pytestmark = pytest.mark.skipif(BACKEND != "postgres", reason="LISTEN/NOTIFY is 
 
 def test_an_accepted_send_wakes_a_worker_elsewhere_at_once(serve, serve_env, cli, tmp_path):
     # Polling every 30 s: only a nudge can get the message out within seconds.
-    env = {**serve_env, "ZAPGATE_WORKER_POLL_INTERVAL": "30",
-           "ZAPGATE_SWEEP_INTERVAL_SECONDS": "30"}
-    api = serve(ZAPGATE_WORKER_POLL_INTERVAL="30", ZAPGATE_SWEEP_INTERVAL_SECONDS="30",
-                ZAPGATE_RUN_WORKERS="0")
+    env = {**serve_env, "ZAPGATE_WORKER_POLL_INTERVAL": "30", "ZAPGATE_SWEEP_INTERVAL_SECONDS": "30"}
+    api = serve(
+        ZAPGATE_WORKER_POLL_INTERVAL="30", ZAPGATE_SWEEP_INTERVAL_SECONDS="30", ZAPGATE_RUN_WORKERS="0"
+    )
     key = new_number_key(cli, serve_env, api.url, name="Far", phone="+5511955551111")
     with httpx.Client(base_url=api.url) as http:
         log = (tmp_path / "worker.log").open("wb")
-        worker = subprocess.Popen([ZAPGATE, "worker"], env=env, stdout=log,
-                                  stderr=subprocess.STDOUT)
+        worker = subprocess.Popen([ZAPGATE, "worker"], env=env, stdout=log, stderr=subprocess.STDOUT)
         try:
             # The worker leases the number in its first tick, at its start; after that it
             # only polls every 30 s.
             wait_until(lambda: _lease_owners(env["ZAPGATE_DATABASE_URL"]), timeout=30)
             started = time.monotonic()
-            sent = http.post("/v1/messages/send", headers={"x-api-key": key},
-                             json={"destinationNumber": "+5511988887777", "text": "hi"})
+            sent = http.post(
+                "/v1/messages/send",
+                headers={"x-api-key": key},
+                json={"destinationNumber": "+5511988887777", "text": "hi"},
+            )
             message = f"/v1/messages/{sent.json()['id']}"
-            wait_until(lambda: http.get(message, headers={"x-api-key": key}).json()["status"]
-                       != "QUEUED", timeout=10)
+            wait_until(
+                lambda: http.get(message, headers={"x-api-key": key}).json()["status"] != "QUEUED", timeout=10
+            )
             assert time.monotonic() - started < 10
         finally:
             worker.terminate()
@@ -54,6 +57,5 @@ def _lease_owners(db_url: str) -> list[str]:
         async with c.db.read() as conn:
             return list((await conn.execute(sa.select(t.number_leases.c.owner))).scalars())
 
-    result: list[str] = with_container(Settings(database_url=db_url, environment="test"),
-                                       owners)
+    result: list[str] = with_container(Settings(database_url=db_url, environment="test"), owners)
     return result

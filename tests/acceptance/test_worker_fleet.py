@@ -33,8 +33,7 @@ import pytest
 from tests.acceptance.conftest import ZAPGATE, ServeProcess
 from tests.conftest import BACKEND
 
-pytestmark = pytest.mark.skipif(BACKEND != "postgres",
-                                reason="worker processes scale out over PostgreSQL")
+pytestmark = pytest.mark.skipif(BACKEND != "postgres", reason="worker processes scale out over PostgreSQL")
 
 MESSAGES = 20_000
 NUMBERS = 50
@@ -42,9 +41,13 @@ LEASE = 4.0  # ZAPGATE_NUMBER_LEASE_SECONDS
 # Scheduling slack on top of one lease: the processes share 2 cores, fully loaded here.
 SLACK = 1.5
 TOKEN = "sim-meta-token"
-TEMPLATE = {"name": "fleet_campaign", "category": "UTILITY", "language": "pt_BR",
-            "body": "Olá {{nome}}, pedido {{pedido}} a caminho!",
-            "examples": {"nome": "Ana", "pedido": "42"}}
+TEMPLATE = {
+    "name": "fleet_campaign",
+    "category": "UTILITY",
+    "language": "pt_BR",
+    "body": "Olá {{nome}}, pedido {{pedido}} a caminho!",
+    "examples": {"nome": "Ana", "pedido": "42"},
+}
 
 
 @dataclass
@@ -82,8 +85,12 @@ class Fleet:
 
     def _spawn(self, address: str) -> subprocess.Popen[bytes]:
         with self.log.open("ab") as log:
-            return subprocess.Popen([ZAPGATE, "worker"], stdout=log, stderr=subprocess.STDOUT,
-                                    env={**self.env, "ZAPGATE_PROVIDER_SOURCE_ADDRESS": address})
+            return subprocess.Popen(
+                [ZAPGATE, "worker"],
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                env={**self.env, "ZAPGATE_PROVIDER_SOURCE_ADDRESS": address},
+            )
 
     def kill(self, worker: Worker) -> None:
         worker.proc.kill()
@@ -102,8 +109,9 @@ class Fleet:
 
 
 async def _owners(db: asyncpg.Connection) -> Counter[str]:
-    rows = await db.fetch("SELECT owner FROM number_leases "
-                          "WHERE lease_until > (extract(epoch FROM now()) * 1000)::bigint")
+    rows = await db.fetch(
+        "SELECT owner FROM number_leases WHERE lease_until > (extract(epoch FROM now()) * 1000)::bigint"
+    )
     return Counter(r["owner"] for r in rows)
 
 
@@ -118,8 +126,11 @@ async def _until(what: str, predicate: Any, within: float) -> float:
 
 async def _taken_over(db: asyncpg.Connection, dead: Worker, live: list[Worker]) -> bool:
     owners = await _owners(db)
-    return (owners.get(dead.id, 0) == 0 and sum(owners.values()) == NUMBERS
-            and set(owners) <= {w.id for w in live})
+    return (
+        owners.get(dead.id, 0) == 0
+        and sum(owners.values()) == NUMBERS
+        and set(owners) <= {w.id for w in live}
+    )
 
 
 async def _fair_share(db: asyncpg.Connection, new: Worker, live: int) -> bool:
@@ -128,68 +139,98 @@ async def _fair_share(db: asyncpg.Connection, new: Worker, live: int) -> bool:
 
 @pytest.mark.timeout(900)
 def test_workers_killed_and_added_mid_run_never_send_a_message_twice_while_alive(
-        serve_env: dict[str, str], cli: Any, sim_process: Any, tmp_path: Path) -> None:
+    serve_env: dict[str, str], cli: Any, sim_process: Any, tmp_path: Path
+) -> None:
     server = ServeProcess({**serve_env}, tmp_path / "serve.log")
     sim = sim_process("meta", "--callback", server.url + "/webhooks/meta")
-    httpx.post(sim + "/_sim/config", json={
-        "mps": 100_000, "statusDelayMs": 20, "batchStatuses": True,
-        "callbackConcurrency": 16}).raise_for_status()
-    env = {**serve_env, "ZAPGATE_META_GRAPH_URL": sim,
-           "ZAPGATE_META_APP_SECRET": "sim-app-secret", "ZAPGATE_PUBLIC_URL": server.url,
-           "ZAPGATE_NUMBER_LEASE_SECONDS": str(LEASE), "ZAPGATE_MESSAGE_LEASE_SECONDS": "60",
-           "ZAPGATE_KEY_CACHE_SECONDS": "30"}
+    httpx.post(
+        sim + "/_sim/config",
+        json={"mps": 100_000, "statusDelayMs": 20, "batchStatuses": True, "callbackConcurrency": 16},
+    ).raise_for_status()
+    env = {
+        **serve_env,
+        "ZAPGATE_META_GRAPH_URL": sim,
+        "ZAPGATE_META_APP_SECRET": "sim-app-secret",
+        "ZAPGATE_PUBLIC_URL": server.url,
+        "ZAPGATE_NUMBER_LEASE_SECONDS": str(LEASE),
+        "ZAPGATE_MESSAGE_LEASE_SECONDS": "60",
+        "ZAPGATE_KEY_CACHE_SECONDS": "30",
+    }
     server.env = {**env, "ZAPGATE_RUN_WORKERS": "0"}
-    fleet = Fleet(env, serve_env["ZAPGATE_DATABASE_URL"].replace("+asyncpg", ""),
-                  tmp_path / "workers.log")
+    fleet = Fleet(env, serve_env["ZAPGATE_DATABASE_URL"].replace("+asyncpg", ""), tmp_path / "workers.log")
     try:
         server.start()
-        tenant = json.loads(cli(env, "admin", "create-tenant", "--name", "Fleet", "--plan",
-                                "PAID", "--json"))["tenantKey"]
+        tenant = json.loads(
+            cli(env, "admin", "create-tenant", "--name", "Fleet", "--plan", "PAID", "--json")
+        )["tenantKey"]
         asyncio.run(_run(fleet, server.url, sim, tenant))
     finally:
         fleet.stop()
         server.stop()
-    sends = [r for r in httpx.get(sim + "/_sim/requests", params={"path": "/messages"},
-                                  timeout=120).json()
-             if r["method"] == "POST" and (r["json"] or {}).get("type") == "template"]
+    sends = [
+        r
+        for r in httpx.get(sim + "/_sim/requests", params={"path": "/messages"}, timeout=120).json()
+        if r["method"] == "POST" and (r["json"] or {}).get("type") == "template"
+    ]
     _check_one_live_sender(fleet, sends)
 
 
 def _meta_numbers(base: str, sim: str, tenant: str) -> list[str]:
     """50 Meta numbers (one WABA each) with an APPROVED template; their API keys."""
     keys = []
-    with httpx.Client(base_url=base, timeout=30) as api, \
-            httpx.Client(base_url=sim, timeout=30) as simc:
+    with httpx.Client(base_url=base, timeout=30) as api, httpx.Client(base_url=sim, timeout=30) as simc:
         for i in range(NUMBERS):
             pnid, waba = f"3000000000000{i:02d}", f"4000000000000{i:02d}"
-            simc.post("/_sim/numbers", json={
-                "phoneNumberId": pnid, "wabaId": waba, "accessToken": TOKEN,
-                "displayPhoneNumber": f"155500001{i:02d}", "verifiedName": f"Fleet {i}",
-            }).raise_for_status()
-            r = api.post("/v1/numbers/meta", headers={"x-api-key": tenant}, json={
-                "name": f"Fleet {i}", "number": f"+155500001{i:02d}", "phoneNumberId": pnid,
-                "wabaId": waba, "accessToken": TOKEN})
+            simc.post(
+                "/_sim/numbers",
+                json={
+                    "phoneNumberId": pnid,
+                    "wabaId": waba,
+                    "accessToken": TOKEN,
+                    "displayPhoneNumber": f"155500001{i:02d}",
+                    "verifiedName": f"Fleet {i}",
+                },
+            ).raise_for_status()
+            r = api.post(
+                "/v1/numbers/meta",
+                headers={"x-api-key": tenant},
+                json={
+                    "name": f"Fleet {i}",
+                    "number": f"+155500001{i:02d}",
+                    "phoneNumberId": pnid,
+                    "wabaId": waba,
+                    "accessToken": TOKEN,
+                },
+            )
             assert r.status_code == 201, r.text
             key = r.json()["apiKey"]["key"]
             keys.append(key)
             r = api.post("/v1/templates", headers={"x-api-key": key}, json=TEMPLATE)
             assert r.status_code == 201, r.text
-            listed = simc.get(f"/v23.0/{waba}/message_templates",
-                              params={"name": TEMPLATE["name"]},
-                              headers={"Authorization": f"Bearer {TOKEN}"}).json()
-            simc.post(f"/_sim/templates/{listed['data'][0]['id']}/status",
-                      json={"event": "APPROVED"}).raise_for_status()
+            listed = simc.get(
+                f"/v23.0/{waba}/message_templates",
+                params={"name": TEMPLATE["name"]},
+                headers={"Authorization": f"Bearer {TOKEN}"},
+            ).json()
+            simc.post(
+                f"/_sim/templates/{listed['data'][0]['id']}/status", json={"event": "APPROVED"}
+            ).raise_for_status()
         for key in keys:
             deadline = time.time() + 30
-            while not api.get(f"/v1/templates/{TEMPLATE['name']}",
-                              headers={"x-api-key": key}).json()["sendable"]:
+            while not api.get(f"/v1/templates/{TEMPLATE['name']}", headers={"x-api-key": key}).json()[
+                "sendable"
+            ]:
                 assert time.time() < deadline, (
                     "template not sendable in 30 s: "
-                    + api.get(f"/v1/templates/{TEMPLATE['name']}",
-                              headers={"x-api-key": key}).text
-                    + str([(c["status"], c["attempt"], c["json"]["entry"][0]["id"])
-                           for c in simc.get("/_sim/callbacks").json()
-                           if c["status"] != 200]))
+                    + api.get(f"/v1/templates/{TEMPLATE['name']}", headers={"x-api-key": key}).text
+                    + str(
+                        [
+                            (c["status"], c["attempt"], c["json"]["entry"][0]["id"])
+                            for c in simc.get("/_sim/callbacks").json()
+                            if c["status"] != 200
+                        ]
+                    )
+                )
                 time.sleep(0.05)
     return keys
 
@@ -199,8 +240,9 @@ async def _run(fleet: Fleet, base: str, sim: str, tenant: str) -> None:
     try:
         first = [await fleet.start(db) for _ in range(3)]
         keys = await asyncio.to_thread(_meta_numbers, base, sim, tenant)
-        await _until("the three workers share the 50 numbers",
-                     lambda: _fair_owners(db, first), within=4 * LEASE)
+        await _until(
+            "the three workers share the 50 numbers", lambda: _fair_owners(db, first), within=4 * LEASE
+        )
         sending = asyncio.create_task(_send_all(base, keys))
         await _scenario(fleet, db, first)
         await sending
@@ -214,7 +256,8 @@ async def _run(fleet: Fleet, base: str, sim: str, tenant: str) -> None:
 async def _fair_owners(db: asyncpg.Connection, workers: list[Worker]) -> bool:
     owners = await _owners(db)
     return sum(owners.values()) == NUMBERS and all(
-        owners.get(w.id, 0) >= NUMBERS // len(workers) for w in workers)
+        owners.get(w.id, 0) >= NUMBERS // len(workers) for w in workers
+    )
 
 
 async def _progress(db: asyncpg.Connection) -> int:
@@ -231,26 +274,26 @@ async def _scenario(fleet: Fleet, db: asyncpg.Connection, first: list[Worker]) -
     w1, w2, w3 = first
 
     async def at(sent: int) -> None:
-        await _until(f"{sent} messages past QUEUED",
-                     lambda: _progress_at_least(db, sent), within=240)
+        await _until(f"{sent} messages past QUEUED", lambda: _progress_at_least(db, sent), within=240)
 
     await at(3_000)
     fleet.kill(w1)
-    took = await _until("w1's numbers move to w2 and w3",
-                        lambda: _taken_over(db, w1, [w2, w3]), within=LEASE + SLACK)
+    took = await _until(
+        "w1's numbers move to w2 and w3", lambda: _taken_over(db, w1, [w2, w3]), within=LEASE + SLACK
+    )
     fleet.events.append(f"w1 killed: its numbers moved in {took:.2f} s")
 
     await at(7_000)
     w4 = await fleet.start(db)
-    took = await _until("w4 gets its share", lambda: _fair_share(db, w4, 3),
-                        within=LEASE + SLACK)
+    took = await _until("w4 gets its share", lambda: _fair_share(db, w4, 3), within=LEASE + SLACK)
     fleet.events.append(f"w4 added: its fair share in {took:.2f} s after its first heartbeat")
 
     await at(11_000)
     fleet.kill(w2)
     w5 = await fleet.start(db)
-    took = await _until("w2's numbers move, w5 gets its share",
-                        lambda: _both(db, w2, [w3, w4, w5], w5), within=LEASE + SLACK)
+    took = await _until(
+        "w2's numbers move, w5 gets its share", lambda: _both(db, w2, [w3, w4, w5], w5), within=LEASE + SLACK
+    )
     fleet.events.append(f"w2 killed, w5 added: rebalanced in {took:.2f} s")
 
 
@@ -267,10 +310,14 @@ async def _send_all(base: str, keys: list[str], concurrency: int = 16) -> None:
 
     async def client(http: aiohttp.ClientSession) -> None:
         for i in todo:
-            body = {"destinationNumber": _destination(i), "templateId": TEMPLATE["name"],
-                    "variables": {"nome": "Ana", "pedido": str(i)}}
-            async with http.post(base + "/v1/messages/send", json=body,
-                                 headers={"x-api-key": keys[i % len(keys)]}) as r:
+            body = {
+                "destinationNumber": _destination(i),
+                "templateId": TEMPLATE["name"],
+                "variables": {"nome": "Ana", "pedido": str(i)},
+            }
+            async with http.post(
+                base + "/v1/messages/send", json=body, headers={"x-api-key": keys[i % len(keys)]}
+            ) as r:
                 assert r.status == 202, await r.text()
 
     async with aiohttp.ClientSession() as http:
@@ -297,7 +344,9 @@ def _check_one_live_sender(fleet: Fleet, sends: list[dict[str, Any]]) -> None:
             died = first.killed_at
             assert died is not None and at <= died + 0.5 and died <= again, (
                 f"{to} sent at {at:.3f} by {first.address} (killed at {died}) and again at "
-                f"{again:.3f}: two live senders")
-    print(f"{len(sends)} sends for {MESSAGES} messages; {len(twice)} sent twice, each first "
-          f"sent by a worker killed before the second send; "
-          + "; ".join(fleet.events))
+                f"{again:.3f}: two live senders"
+            )
+    print(
+        f"{len(sends)} sends for {MESSAGES} messages; {len(twice)} sent twice, each first "
+        f"sent by a worker killed before the second send; " + "; ".join(fleet.events)
+    )

@@ -29,21 +29,31 @@ def _workers(serve: ServeProcess) -> list[psutil.Process]:
 
 
 def _number(base: str, tenant_key: str, phone: str = "+5511988880001") -> dict[str, Any]:
-    r = httpx.post(f"{base}/v1/numbers", headers={"x-api-key": tenant_key}, json={
-        "name": "Split", "number": phone, "provider": "sandbox"})
+    r = httpx.post(
+        f"{base}/v1/numbers",
+        headers={"x-api-key": tenant_key},
+        json={"name": "Split", "number": phone, "provider": "sandbox"},
+    )
     assert r.status_code == 201, r.text
     body = r.json()
     return {"id": body["instance"]["id"], "key": body["apiKey"]["key"]}
 
 
 def _send_and_wait_read(base: str, key: str, wait: Any) -> None:
-    r = httpx.post(f"{base}/v1/messages/send", headers={"x-api-key": key},
-                   json={"destinationNumber": "+5511977770001", "text": "hi"})
+    r = httpx.post(
+        f"{base}/v1/messages/send",
+        headers={"x-api-key": key},
+        json={"destinationNumber": "+5511977770001", "text": "hi"},
+    )
     assert r.status_code == 202, r.text
     message_id = r.json()["id"]
-    assert wait(lambda: httpx.get(f"{base}/v1/messages/{message_id}",
-                                  headers={"x-api-key": key}).json()["status"] == "READ",
-                timeout=30)
+    assert wait(
+        lambda: (
+            httpx.get(f"{base}/v1/messages/{message_id}", headers={"x-api-key": key}).json()["status"]
+            == "READ"
+        ),
+        timeout=30,
+    )
 
 
 def _gone(process: psutil.Process) -> bool:
@@ -68,8 +78,7 @@ def test_serve_sends_through_its_worker_processes_which_die_with_it(serve, make_
 
 
 def test_serve_runs_as_many_worker_processes_as_asked(serve, make_tenant, wait):
-    server = serve(ZAPGATE_WORKER_PROCESS="on", ZAPGATE_WORKER_PROCESSES="1",
-                   ZAPGATE_WORKER_NICE="0")
+    server = serve(ZAPGATE_WORKER_PROCESS="on", ZAPGATE_WORKER_PROCESSES="1", ZAPGATE_WORKER_NICE="0")
     [worker] = wait(lambda: _workers(server), timeout=30)
     assert worker.nice() == psutil.Process(server.proc.pid).nice()
     number = _number(server.url, make_tenant()["key"])
@@ -81,9 +90,14 @@ def test_a_worker_process_that_dies_is_started_again(serve, make_tenant, wait):
     before = wait(lambda: len(_workers(server)) == 2 and _workers(server), timeout=30)
     first = before[0]
     first.send_signal(signal.SIGKILL)
-    after = wait(lambda: (len(_workers(server)) == 2
-                          and first.pid not in {p.pid for p in _workers(server)}
-                          and _workers(server)), timeout=30)
+    after = wait(
+        lambda: (
+            len(_workers(server)) == 2
+            and first.pid not in {p.pid for p in _workers(server)}
+            and _workers(server)
+        ),
+        timeout=30,
+    )
     assert before[1].pid in {p.pid for p in after}  # the other one kept running
     number = _number(server.url, make_tenant()["key"])
     _send_and_wait_read(server.url, number["key"], wait)

@@ -18,17 +18,24 @@ from tests.acceptance.conftest import ServeProcess, process_env, run_cli
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = Path(os.environ.get("ZAPGATE_ARTIFACTS", ROOT / "test-artifacts")) / "screenshots"
-CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu",
-                  "--disable-background-networking", "--disable-component-update",
-                  "--disable-sync"]
+CHROMIUM_FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 PASSWORD = "correct horse battery staple"
 
 
 def chromium_path() -> str:
     found = shutil.which("chromium")
     if not found:
-        raise RuntimeError("Debian's chromium is needed for browser tests: "
-                           "apt-get install -y chromium (scripts/test installs it)")
+        raise RuntimeError(
+            "Debian's chromium is needed for browser tests: "
+            "apt-get install -y chromium (scripts/test installs it)"
+        )
     return found
 
 
@@ -37,8 +44,7 @@ def browser() -> Iterator[Browser]:
     # Per test, not per session: Playwright's sync API keeps an event loop running on this
     # thread while it is open, and the rest of the suite needs asyncio.run().
     with sync_playwright() as p:
-        launched = p.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_FLAGS,
-                                     headless=True)
+        launched = p.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_FLAGS, headless=True)
         yield launched
         launched.close()
 
@@ -57,16 +63,33 @@ def zapgate(serve_env: dict[str, str], tmp_path: Path) -> Iterator[ServeProcess]
 
 @pytest.fixture
 def owner(zapgate: ServeProcess, serve_env: dict[str, str]) -> dict[str, Any]:
-    created: dict[str, Any] = json.loads(run_cli(
-        serve_env, "admin", "create-tenant", "--name", "Acme Store", "--plan", "PAID",
-        "--email", "owner@acme.test", "--password", PASSWORD, "--json"))
+    created: dict[str, Any] = json.loads(
+        run_cli(
+            serve_env,
+            "admin",
+            "create-tenant",
+            "--name",
+            "Acme Store",
+            "--plan",
+            "PAID",
+            "--email",
+            "owner@acme.test",
+            "--password",
+            PASSWORD,
+            "--json",
+        )
+    )
     return created
 
 
 @pytest.fixture
 def page(browser: Browser, zapgate: ServeProcess) -> Iterator[Page]:
-    context = browser.new_context(base_url=zapgate.url, viewport={"width": 1280, "height": 860},
-                                  timezone_id="America/Sao_Paulo", locale="en-US")
+    context = browser.new_context(
+        base_url=zapgate.url,
+        viewport={"width": 1280, "height": 860},
+        timezone_id="America/Sao_Paulo",
+        locale="en-US",
+    )
     context.grant_permissions(["clipboard-read", "clipboard-write"])
     tab = context.new_page()
     tab.set_default_timeout(15_000)

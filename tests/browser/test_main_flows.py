@@ -135,8 +135,7 @@ def _deliveries_and_redeliver(page: Page, receiver: WebhookReceiver) -> None:
     shot(page, "16-webhook-deliveries")
 
 
-def test_operator_main_flows(page: Page, owner: dict[str, Any],
-                             hook_receiver: WebhookReceiver) -> None:
+def test_operator_main_flows(page: Page, owner: dict[str, Any], hook_receiver: WebhookReceiver) -> None:
     sign_in(page)
     expect(page.get_by_role("heading", name="Overview")).to_be_visible()
     shot(page, "02-overview-empty")

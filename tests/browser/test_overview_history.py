@@ -33,8 +33,7 @@ def _history(seed: int = 7) -> list[dict[str, Any]]:
     return rows
 
 
-def test_overview_shows_a_month_of_history(page: Page, owner: dict[str, Any],
-                                           zapgate: ServeProcess) -> None:
+def test_overview_shows_a_month_of_history(page: Page, owner: dict[str, Any], zapgate: ServeProcess) -> None:
     number = zapgate_number(zapgate, owner)
     rows = _history()
     settings = Settings(database_url=zapgate.env["ZAPGATE_DATABASE_URL"])
@@ -54,7 +53,11 @@ def test_overview_shows_a_month_of_history(page: Page, owner: dict[str, Any],
 def zapgate_number(zapgate: ServeProcess, owner: dict[str, Any]) -> str:
     import httpx
 
-    created = httpx.post(zapgate.url + "/v1/numbers", headers={"x-api-key": owner["tenantKey"]},
-                         json={"name": "Loja Centro", "number": "+5511999990001"}, timeout=30)
+    created = httpx.post(
+        zapgate.url + "/v1/numbers",
+        headers={"x-api-key": owner["tenantKey"]},
+        json={"name": "Loja Centro", "number": "+5511999990001"},
+        timeout=30,
+    )
     assert created.status_code == 201, created.text
     return str(created.json()["instance"]["id"])

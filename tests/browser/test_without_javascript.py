@@ -9,13 +9,20 @@ from playwright.sync_api import Browser, expect
 from tests.acceptance.conftest import ServeProcess
 from tests.browser.conftest import shot, sign_in
 
-PAGES = {"/": "Overview", "/numbers": "Numbers", "/api-keys": "API keys",
-         "/templates": "Templates", "/messages": "Messages", "/webhooks": "Webhooks",
-         "/send": "Send a message"}
+PAGES = {
+    "/": "Overview",
+    "/numbers": "Numbers",
+    "/api-keys": "API keys",
+    "/templates": "Templates",
+    "/messages": "Messages",
+    "/webhooks": "Webhooks",
+    "/send": "Send a message",
+}
 
 
-def test_every_page_reads_without_javascript(browser: Browser, zapgate: ServeProcess,
-                                             owner: dict[str, Any]) -> None:
+def test_every_page_reads_without_javascript(
+    browser: Browser, zapgate: ServeProcess, owner: dict[str, Any]
+) -> None:
     context = browser.new_context(base_url=zapgate.url, java_script_enabled=False)
     page = context.new_page()
     try:

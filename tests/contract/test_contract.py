@@ -36,9 +36,14 @@ def test_free_text_reaches_read_with_ordered_webhooks(world: World) -> None:
 
 def test_media_by_url_reaches_read(world: World) -> None:
     world.open_window(CONTACT)
-    message_id = world.send_accepted({"destinationNumber": CONTACT, "media":
-                                      "https://example.com/foto.jpg", "mediaType": "image",
-                                      "caption": "A foto"})
+    message_id = world.send_accepted(
+        {
+            "destinationNumber": CONTACT,
+            "media": "https://example.com/foto.jpg",
+            "mediaType": "image",
+            "caption": "A foto",
+        }
+    )
     world.wait_status(message_id, "READ")
     assert world.message_events(message_id, 3) == SENT_DELIVERED_READ
 
@@ -50,8 +55,7 @@ def test_recipient_not_on_whatsapp_fails_with_its_code(world: World) -> None:
     message_id = world.send_accepted({"destinationNumber": destination, "text": "Oi"})
     failed = world.wait_status(message_id, "FAILED")
     assert failed["errorCode"] == "WHATSAPP_NOT_EXIST", failed
-    [event] = world.wait_events(lambda e: e["event"] == "message.failed"
-                                and e["data"]["id"] == message_id)
+    [event] = world.wait_events(lambda e: e["event"] == "message.failed" and e["data"]["id"] == message_id)
     assert event["data"]["errorCode"] == "WHATSAPP_NOT_EXIST"
     assert event["data"]["error"]
 
@@ -73,8 +77,9 @@ def test_transient_provider_errors_are_retried_then_delivered(world: World) -> N
 def test_inbound_message_and_reply_to_our_message(world: World) -> None:
     world.open_window(CONTACT)
     world.inbound(CONTACT, "Cadê meu pedido?")
-    [received] = world.wait_events(lambda e: e["event"] == "message.received"
-                                   and e["data"].get("content") == "Cadê meu pedido?")
+    [received] = world.wait_events(
+        lambda e: e["event"] == "message.received" and e["data"].get("content") == "Cadê meu pedido?"
+    )
     assert received["data"]["from"] == CONTACT
     assert received["data"]["to"] == world.number["number"]
     message_id = world.send_accepted({"destinationNumber": CONTACT, "text": "Saiu para entrega"})

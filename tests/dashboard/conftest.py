@@ -25,8 +25,10 @@ class Browser:
         page = self.http.get("/login")
         token = CSRF.search(page.text)
         assert token, page.text
-        return self.http.post("/login", data={"email": email, "password": password,
-                                               "next": next_url, "csrf_token": token.group(1)})
+        return self.http.post(
+            "/login",
+            data={"email": email, "password": password, "next": next_url, "csrf_token": token.group(1)},
+        )
 
     def page(self, path: str, **kw: Any) -> httpx.Response:
         response = self.http.get(path, **kw)
@@ -35,8 +37,9 @@ class Browser:
             self.csrf = found.group(1)
         return response
 
-    def post(self, path: str, data: dict[str, Any] | None = None, *, csrf: bool = True,
-             **kw: Any) -> httpx.Response:
+    def post(
+        self, path: str, data: dict[str, Any] | None = None, *, csrf: bool = True, **kw: Any
+    ) -> httpx.Response:
         body = dict(data or {})
         if csrf:
             if not self.csrf:
@@ -63,8 +66,9 @@ def browser_for() -> Iterator[Callable[[ServerThread], Browser]]:
 
 
 @pytest.fixture
-def signed_in(server: ServerThread, tenant: dict[str, Any],
-              browser_for: Callable[[ServerThread], Browser]) -> Browser:
+def signed_in(
+    server: ServerThread, tenant: dict[str, Any], browser_for: Callable[[ServerThread], Browser]
+) -> Browser:
     browser = browser_for(server)
     response = browser.login(tenant["email"], tenant["password"])
     assert response.status_code == 303, response.text

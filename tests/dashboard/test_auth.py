@@ -15,16 +15,17 @@ PAGES = ["/", "/numbers", "/api-keys", "/templates", "/messages", "/webhooks", "
 
 
 @pytest.mark.parametrize("path", PAGES)
-def test_signed_out_visitors_are_sent_to_login(server: ServerThread, path: str,
-                                               browser_for: Callable[..., Browser]) -> None:
+def test_signed_out_visitors_are_sent_to_login(
+    server: ServerThread, path: str, browser_for: Callable[..., Browser]
+) -> None:
     response = browser_for(server).http.get(path + "?x=1")
     assert response.status_code == 303
     assert response.headers["location"] == "/login?next=" + path.replace("/", "%2F") + "%3Fx%3D1"
 
 
 def test_sign_in_sets_a_protected_cookie_and_returns_to_the_page(
-        server: ServerThread, tenant: dict[str, Any],
-        browser_for: Callable[..., Browser]) -> None:
+    server: ServerThread, tenant: dict[str, Any], browser_for: Callable[..., Browser]
+) -> None:
     browser = browser_for(server)
     response = browser.login(tenant["email"], tenant["password"], next_url="/messages")
     assert response.status_code == 303 and response.headers["location"] == "/messages"
@@ -35,15 +36,16 @@ def test_sign_in_sets_a_protected_cookie_and_returns_to_the_page(
     assert page.status_code == 200 and tenant["email"] in page.text
 
 
-def test_open_redirects_are_refused(server: ServerThread, tenant: dict[str, Any],
-                                    browser_for: Callable[..., Browser]) -> None:
-    response = browser_for(server).login(tenant["email"], tenant["password"],
-                                         next_url="//evil.example/x")
+def test_open_redirects_are_refused(
+    server: ServerThread, tenant: dict[str, Any], browser_for: Callable[..., Browser]
+) -> None:
+    response = browser_for(server).login(tenant["email"], tenant["password"], next_url="//evil.example/x")
     assert response.headers["location"] == "/"
 
 
-def test_wrong_password_and_rate_limit(server: ServerThread, tenant: dict[str, Any],
-                                       browser_for: Callable[..., Browser]) -> None:
+def test_wrong_password_and_rate_limit(
+    server: ServerThread, tenant: dict[str, Any], browser_for: Callable[..., Browser]
+) -> None:
     browser = browser_for(server)
     for _ in range(5):
         wrong = browser.login(tenant["email"], "not-the-password")
@@ -53,11 +55,11 @@ def test_wrong_password_and_rate_limit(server: ServerThread, tenant: dict[str, A
     assert "zapgate_session" not in blocked.headers.get("set-cookie", "")
 
 
-def test_login_form_needs_its_csrf_token(server: ServerThread, tenant: dict[str, Any],
-                                         browser_for: Callable[..., Browser]) -> None:
+def test_login_form_needs_its_csrf_token(
+    server: ServerThread, tenant: dict[str, Any], browser_for: Callable[..., Browser]
+) -> None:
     browser = browser_for(server)
-    response = browser.http.post("/login", data={"email": tenant["email"],
-                                                 "password": tenant["password"]})
+    response = browser.http.post("/login", data={"email": tenant["email"], "password": tenant["password"]})
     assert response.status_code == 403
     assert "zapgate_session" not in response.headers.get("set-cookie", "")
 
@@ -78,9 +80,11 @@ def test_sign_out_ends_the_session_everywhere(signed_in: Browser) -> None:
     assert signed_in.http.get("/").status_code == 303
 
 
-def test_idle_sessions_expire(start_server: Callable[..., ServerThread],
-                              make_tenant: Callable[..., dict[str, Any]],
-                              browser_for: Callable[..., Browser]) -> None:
+def test_idle_sessions_expire(
+    start_server: Callable[..., ServerThread],
+    make_tenant: Callable[..., dict[str, Any]],
+    browser_for: Callable[..., Browser],
+) -> None:
     server = start_server(dashboard_session_idle_minutes=0.02)  # 1.2 s
     tenant = make_tenant()
     browser = browser_for(server)

@@ -17,8 +17,9 @@ CONTACT = "+5511988887777"
 
 
 def send(api: Api, number: dict[str, Any], **body: Any) -> str:
-    r = api.post("/v1/messages/send", number["key"],
-                 json={"destinationNumber": CONTACT, "text": "Olá", **body})
+    r = api.post(
+        "/v1/messages/send", number["key"], json={"destinationNumber": CONTACT, "text": "Olá", **body}
+    )
     assert r.status_code == 202, r.text
     return str(r.json()["id"])
 
@@ -37,6 +38,7 @@ def today(days: int = 0) -> str:
 
 # -- the log ---------------------------------------------------------------------------------
 
+
 def test_without_a_number_the_page_says_to_add_one(signed_in: Browser) -> None:
     page = signed_in.page("/messages")
     assert page.status_code == 200 and "Add a number first" in page.text
@@ -47,17 +49,22 @@ def test_empty_log_says_how_to_send(signed_in: Browser, number: dict[str, Any]) 
     assert page.status_code == 200
     assert "No messages sent from Test number yet" in page.text
     assert f'href="/send?number={number["id"]}">Send a message' in page.text
-    for field, label in (("status", "Status"), ("destination", "Destination"),
-                         ("label", "Label"), ("startDate", "From (UTC)"),
-                         ("endDate", "To (UTC)"), ("pageSize", "Per page")):
+    for field, label in (
+        ("status", "Status"),
+        ("destination", "Destination"),
+        ("label", "Label"),
+        ("startDate", "From (UTC)"),
+        ("endDate", "To (UTC)"),
+        ("pageSize", "Per page"),
+    ):
         assert f'<label for="f-{field}">{label}</label>' in page.text, field
     assert 'type="date"' in page.text and ">Apply filters</button>" in page.text
     assert 'method="get" action="/messages"' in page.text
 
 
-def test_log_lists_messages_linking_to_their_page(signed_in: Browser, api: Api,
-                                                  number: dict[str, Any],
-                                                  wait: Callable[..., Any]) -> None:
+def test_log_lists_messages_linking_to_their_page(
+    signed_in: Browser, api: Api, number: dict[str, Any], wait: Callable[..., Any]
+) -> None:
     first = send(api, number, labels=["promo"])
     wait(lambda: status_of(api, number, first) == "READ")
     page = signed_in.page(f"/messages?number={number['id']}")
@@ -68,13 +75,13 @@ def test_log_lists_messages_linking_to_their_page(signed_in: Browser, api: Api,
     assert ">Newer<" not in page.text and ">Older<" not in page.text
 
 
-def test_filters_are_query_parameters(signed_in: Browser, api: Api, number: dict[str, Any],
-                                      wait: Callable[..., Any]) -> None:
+def test_filters_are_query_parameters(
+    signed_in: Browser, api: Api, number: dict[str, Any], wait: Callable[..., Any]
+) -> None:
     promo = send(api, number, labels=["promo"])
     other = send(api, number, destinationNumber="+5511977776666")
     failed = send(api, number, destinationNumber=SANDBOX_NOT_ON_WHATSAPP)
-    wait(lambda: status_of(api, number, failed) == "FAILED"
-         and status_of(api, number, promo) == "READ")
+    wait(lambda: status_of(api, number, failed) == "FAILED" and status_of(api, number, promo) == "READ")
     base = f"/messages?number={number['id']}"
 
     def shown(query: str) -> set[str]:
@@ -94,10 +101,8 @@ def test_filters_are_query_parameters(signed_in: Browser, api: Api, number: dict
     assert 'class="badge s-failed">FAILED' in signed_in.page(base + "&status=FAILED").text
 
 
-def test_a_bad_date_range_is_shown_next_to_the_end_date(signed_in: Browser,
-                                                        number: dict[str, Any]) -> None:
-    page = signed_in.page(f"/messages?number={number['id']}&startDate={today()}"
-                          f"&endDate={today(-2)}")
+def test_a_bad_date_range_is_shown_next_to_the_end_date(signed_in: Browser, number: dict[str, Any]) -> None:
+    page = signed_in.page(f"/messages?number={number['id']}&startDate={today()}&endDate={today(-2)}")
     assert page.status_code == 400
     assert '<small id="e-endDate" class="error">must not be before the start date' in page.text
     assert 'role="alert"' in page.text
@@ -111,7 +116,7 @@ def test_paging_keeps_the_filters(signed_in: Browser, api: Api, number: dict[str
     base = f"/messages?number={number['id']}&label=batch&pageSize=2"
     first = signed_in.page(base)
     assert "Page 1 of 2 · 3 messages" in first.text and ">Newer<" not in first.text
-    older = f'/messages?number={number["id"]}&amp;label=batch&amp;pageSize=2&amp;page=2'
+    older = f"/messages?number={number['id']}&amp;label=batch&amp;pageSize=2&amp;page=2"
     assert f'<a href="{older}" rel="next">Older</a>' in first.text
     assert f"/messages/{ids[2]}?" in first.text and f"/messages/{ids[0]}?" not in first.text
     second = signed_in.page(base + "&page=2")
@@ -123,8 +128,10 @@ def test_paging_keeps_the_filters(signed_in: Browser, api: Api, number: dict[str
 
 # -- one message -----------------------------------------------------------------------------
 
+
 def test_message_page_shows_details_timeline_and_request(
-        signed_in: Browser, api: Api, number: dict[str, Any], wait: Callable[..., Any]) -> None:
+    signed_in: Browser, api: Api, number: dict[str, Any], wait: Callable[..., Any]
+) -> None:
     message_id = send(api, number, labels=["promo", "vip"])
     wait(lambda: status_of(api, number, message_id) == "READ")
     found = api.get(f"/v1/messages/{message_id}", number["key"]).json()
@@ -137,7 +144,7 @@ def test_message_page_shows_details_timeline_and_request(
     assert f'datetime="{found["readAt"]}" data-local' in html
     assert "<dd>promo, vip</dd>" in html
     assert '<h2 id="timeline-heading">Timeline</h2>' in html
-    timeline = html[html.index('class="timeline"'):]
+    timeline = html[html.index('class="timeline"') :]
     for status in ("SENT", "DELIVERED", "READ"):
         assert f'class="badge s-{status.lower()}">{status}' in timeline
     assert "applied" in timeline and "from " in timeline
@@ -147,8 +154,9 @@ def test_message_page_shows_details_timeline_and_request(
     assert "Cancel scheduled message" not in html
 
 
-def test_failed_message_shows_its_error(signed_in: Browser, api: Api, number: dict[str, Any],
-                                        wait: Callable[..., Any]) -> None:
+def test_failed_message_shows_its_error(
+    signed_in: Browser, api: Api, number: dict[str, Any], wait: Callable[..., Any]
+) -> None:
     message_id = send(api, number, destinationNumber=SANDBOX_NOT_ON_WHATSAPP)
     wait(lambda: status_of(api, number, message_id) == "FAILED")
     found = api.get(f"/v1/messages/{message_id}", number["key"]).json()
@@ -157,8 +165,9 @@ def test_failed_message_shows_its_error(signed_in: Browser, api: Api, number: di
     assert 'class="badge s-failed">FAILED' in page.text
 
 
-def test_a_pending_message_polls_its_live_fragment(signed_in: Browser, api: Api,
-                                                   number: dict[str, Any]) -> None:
+def test_a_pending_message_polls_its_live_fragment(
+    signed_in: Browser, api: Api, number: dict[str, Any]
+) -> None:
     message_id = send(api, number, deliverAt=later())
     page = signed_in.page(f"/messages/{message_id}?number={number['id']}")
     live = f"/messages/{message_id}/live?number={number['id']}"
@@ -169,8 +178,7 @@ def test_a_pending_message_polls_its_live_fragment(signed_in: Browser, api: Api,
     assert 'class="badge s-queued">QUEUED' in fragment.text and "Timeline" in fragment.text
 
 
-def test_cancel_a_scheduled_message(signed_in: Browser, api: Api,
-                                    number: dict[str, Any]) -> None:
+def test_cancel_a_scheduled_message(signed_in: Browser, api: Api, number: dict[str, Any]) -> None:
     message_id = send(api, number, deliverAt=later())
     url = f"/messages/{message_id}?number={number['id']}"
     page = signed_in.page(url)
@@ -191,6 +199,7 @@ def test_cancel_a_scheduled_message(signed_in: Browser, api: Api,
 
 # -- tenancy ---------------------------------------------------------------------------------
 
+
 @pytest.fixture
 def other(api: Api, make_tenant: Callable[..., dict[str, Any]]) -> dict[str, Any]:
     tenant = make_tenant(name="Other")
@@ -200,17 +209,26 @@ def other(api: Api, make_tenant: Callable[..., dict[str, Any]]) -> dict[str, Any
 
 
 def test_another_workspace_is_invisible_and_its_ids_answer_404(
-        signed_in: Browser, api: Api, number: dict[str, Any], other: dict[str, Any]) -> None:
+    signed_in: Browser, api: Api, number: dict[str, Any], other: dict[str, Any]
+) -> None:
     send(api, number)
     mine, theirs, msg = number["id"], other["number"]["id"], other["message"]
     listing = signed_in.page(f"/messages?number={mine}")
     assert "+5511955554444" not in listing.text and msg not in listing.text
     assert "Other number" not in listing.text
-    for path in (f"/messages?number={theirs}", f"/messages/{msg}", f"/messages/{msg}?number={mine}",
-                 f"/messages/{msg}?number={theirs}", f"/messages/{msg}/live?number={mine}",
-                 f"/messages/{msg}/live?number={theirs}"):
+    for path in (
+        f"/messages?number={theirs}",
+        f"/messages/{msg}",
+        f"/messages/{msg}?number={mine}",
+        f"/messages/{msg}?number={theirs}",
+        f"/messages/{msg}/live?number={mine}",
+        f"/messages/{msg}/live?number={theirs}",
+    ):
         assert signed_in.page(path).status_code == 404, path
-    for path in (f"/messages/{msg}/cancel?number={mine}",
-                 f"/messages/{msg}/cancel?number={theirs}", f"/messages/{msg}/cancel"):
+    for path in (
+        f"/messages/{msg}/cancel?number={mine}",
+        f"/messages/{msg}/cancel?number={theirs}",
+        f"/messages/{msg}/cancel",
+    ):
         assert signed_in.post(path).status_code == 404, path
     assert status_of(api, other["number"], msg) == "QUEUED"

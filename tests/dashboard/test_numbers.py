@@ -25,8 +25,7 @@ HX = {"HX-Request": "true"}
 
 def _add(browser: Browser, **data: Any) -> Any:
     browser.page("/numbers/new")
-    return browser.post("/numbers/new", {"name": "Support", "number": PHONE,
-                                         "provider": "sandbox", **data})
+    return browser.post("/numbers/new", {"name": "Support", "number": PHONE, "provider": "sandbox", **data})
 
 
 def _only_number(api: Api, key: str) -> dict[str, Any]:
@@ -43,6 +42,7 @@ def _field_error(page: str, field: str) -> str:
 
 # -- the list ---------------------------------------------------------------------------------
 
+
 def test_without_numbers_the_page_says_how_to_add_one(signed_in: Browser) -> None:
     page = signed_in.page("/numbers")
     assert page.status_code == 200
@@ -52,9 +52,9 @@ def test_without_numbers_the_page_says_how_to_add_one(signed_in: Browser) -> Non
     assert "Deleted numbers" not in page.text
 
 
-def test_the_list_shows_provider_state_and_health(signed_in: Browser, api: Api,
-                                                  tenant: dict[str, Any],
-                                                  number: dict[str, Any]) -> None:
+def test_the_list_shows_provider_state_and_health(
+    signed_in: Browser, api: Api, tenant: dict[str, Any], number: dict[str, Any]
+) -> None:
     page = signed_in.page("/numbers")
     assert f'<a href="/numbers/{number["id"]}">Test number</a>' in page.text
     assert number["number"] in page.text and "Sandbox (simulated)" in page.text
@@ -66,28 +66,34 @@ def test_the_list_shows_provider_state_and_health(signed_in: Browser, api: Api,
 
 # -- adding a number --------------------------------------------------------------------------
 
+
 def test_the_add_form_has_labelled_fields(signed_in: Browser) -> None:
     page = signed_in.page("/numbers/new")
     assert page.status_code == 200
-    for label in ('<label for="f-name">Name</label>',
-                  '<label for="f-number">Phone number</label>',
-                  '<label for="f-provider">Provider</label>',
-                  '<label for="f-official">Follow the official (Meta) rules</label>',
-                  '<label for="f-phoneNumberId">Phone number ID</label>',
-                  '<label for="f-wabaId">WhatsApp Business Account ID</label>',
-                  '<label for="f-accessToken">Access token</label>',
-                  '<label for="f-appSecret">App secret (optional)</label>',
-                  '<button type="submit" class="primary">Add number</button>'):
+    for label in (
+        '<label for="f-name">Name</label>',
+        '<label for="f-number">Phone number</label>',
+        '<label for="f-provider">Provider</label>',
+        '<label for="f-official">Follow the official (Meta) rules</label>',
+        '<label for="f-phoneNumberId">Phone number ID</label>',
+        '<label for="f-wabaId">WhatsApp Business Account ID</label>',
+        '<label for="f-accessToken">Access token</label>',
+        '<label for="f-appSecret">App secret (optional)</label>',
+        '<button type="submit" class="primary">Add number</button>',
+    ):
         assert label in page.text, label
-    for value, text in (("sandbox", "Sandbox (simulated)"),
-                        ("evolution-v2", "Evolution API v2 (QR code)"),
-                        ("evolution-go", "Evolution GO (QR code)"),
-                        ("meta", "Meta Cloud API (your WABA)")):
+    for value, text in (
+        ("sandbox", "Sandbox (simulated)"),
+        ("evolution-v2", "Evolution API v2 (QR code)"),
+        ("evolution-go", "Evolution GO (QR code)"),
+        ("meta", "Meta Cloud API (your WABA)"),
+    ):
         assert f'<option value="{value}"' in page.text and text in page.text
 
 
-def test_adding_a_sandbox_number_shows_its_key_once(signed_in: Browser, api: Api,
-                                                    tenant: dict[str, Any]) -> None:
+def test_adding_a_sandbox_number_shows_its_key_once(
+    signed_in: Browser, api: Api, tenant: dict[str, Any]
+) -> None:
     added = _add(signed_in, official="true")
     assert added.status_code == 200, added.text
     assert added.headers["cache-control"] == "no-store"
@@ -103,8 +109,9 @@ def test_adding_a_sandbox_number_shows_its_key_once(signed_in: Browser, api: Api
     assert key.group(1) not in listed and key.group(1) not in signed_in.page("/api-keys").text
 
 
-def test_add_form_errors_are_shown_next_to_their_fields(signed_in: Browser, api: Api,
-                                                        tenant: dict[str, Any]) -> None:
+def test_add_form_errors_are_shown_next_to_their_fields(
+    signed_in: Browser, api: Api, tenant: dict[str, Any]
+) -> None:
     bad = _add(signed_in, name="", number="12")
     assert bad.status_code == 400
     assert _field_error(bad.text, "name") == "Enter a name of up to 200 characters."
@@ -118,10 +125,10 @@ def test_add_form_errors_are_shown_next_to_their_fields(signed_in: Browser, api:
     assert 'value="Twice"' in again.text  # what was typed stays
 
 
-def test_meta_credentials_are_checked_and_never_echoed(signed_in: Browser,
-                                                       tenant: dict[str, Any]) -> None:
-    bad = _add(signed_in, provider="meta", phoneNumberId="abc", wabaId="",
-               accessToken="", appSecret="s3cret-value")
+def test_meta_credentials_are_checked_and_never_echoed(signed_in: Browser, tenant: dict[str, Any]) -> None:
+    bad = _add(
+        signed_in, provider="meta", phoneNumberId="abc", wabaId="", accessToken="", appSecret="s3cret-value"
+    )
     assert bad.status_code == 400
     assert "numeric" in _field_error(bad.text, "phoneNumberId")
     assert "required" in _field_error(bad.text, "wabaId")
@@ -131,7 +138,8 @@ def test_meta_credentials_are_checked_and_never_echoed(signed_in: Browser,
 
 
 def test_an_unconfigured_provider_is_explained_at_the_provider_field(
-        signed_in: Browser, tenant: dict[str, Any]) -> None:
+    signed_in: Browser, tenant: dict[str, Any]
+) -> None:
     refused = _add(signed_in, provider="evolution-v2")
     assert refused.status_code == 503
     assert _field_error(refused.text, "provider")
@@ -139,10 +147,13 @@ def test_an_unconfigured_provider_is_explained_at_the_provider_field(
 
 # -- Meta and Evolution, against their simulators ---------------------------------------------
 
+
 @pytest.fixture
-def with_sim(make_settings: Callable[..., Any], make_tenant: Callable[..., dict[str, Any]],
-             browser_for: Callable[[ServerThread], Browser]
-             ) -> Iterator[Callable[[str], tuple[Browser, SimThread, Api, dict[str, Any]]]]:
+def with_sim(
+    make_settings: Callable[..., Any],
+    make_tenant: Callable[..., dict[str, Any]],
+    browser_for: Callable[[ServerThread], Browser],
+) -> Iterator[Callable[[str], tuple[Browser, SimThread, Api, dict[str, Any]]]]:
     """A server wired to a provider simulator, its tenant and a signed-in browser."""
     stops: list[Callable[[], Any]] = []
 
@@ -167,8 +178,7 @@ def with_sim(make_settings: Callable[..., Any], make_tenant: Callable[..., dict[
 
 def test_a_meta_number_is_added_with_its_credentials(with_sim: Callable[..., Any]) -> None:
     browser, _sim, api, tenant = with_sim("meta")
-    added = _add(browser, name="Loja Meta", number="+15550000001", provider="meta",
-                 **META_NUMBER)
+    added = _add(browser, name="Loja Meta", number="+15550000001", provider="meta", **META_NUMBER)
     assert added.status_code == 200, added.text
     key = NEW_KEY.search(added.text)
     assert key and META_NUMBER["accessToken"] not in added.text
@@ -179,7 +189,8 @@ def test_a_meta_number_is_added_with_its_credentials(with_sim: Callable[..., Any
 
 @pytest.mark.parametrize("kind", ["evolution-v2", "evolution-go"])
 def test_an_evolution_number_shows_the_qr_code_until_the_phone_is_linked(
-        with_sim: Callable[..., Any], kind: str, wait: Callable[..., Any]) -> None:
+    with_sim: Callable[..., Any], kind: str, wait: Callable[..., Any]
+) -> None:
     browser, sim, api, tenant = with_sim(kind)
     added = _add(browser, provider=kind)
     assert added.status_code == 200, added.text
@@ -187,8 +198,7 @@ def test_an_evolution_number_shows_the_qr_code_until_the_phone_is_linked(
     assert '<img src="data:image/png;base64,' in added.text
     assert 'alt="QR code to link Support (+5511987650001)"' in added.text
     number_id = _only_number(api, tenant["key"])["id"]
-    poll = re.search(r'hx-get="(/numbers/[^"]+/link\?shown=[A-Z]+)" hx-trigger="every 2s"',
-                     added.text)
+    poll = re.search(r'hx-get="(/numbers/[^"]+/link\?shown=[A-Z]+)" hx-trigger="every 2s"', added.text)
     assert poll, added.text
     assert f'<a class="button" href="/numbers/{number_id}/link">Refresh</a>' in added.text
     assert "Get a new QR code</button>" in added.text
@@ -217,8 +227,9 @@ def test_an_evolution_number_shows_the_qr_code_until_the_phone_is_linked(
     assert again.headers["location"] == f"/numbers/{number_id}?done=connected"
 
 
-def test_a_disconnected_number_gets_a_new_qr_code(with_sim: Callable[..., Any],
-                                                  wait: Callable[..., Any]) -> None:
+def test_a_disconnected_number_gets_a_new_qr_code(
+    with_sim: Callable[..., Any], wait: Callable[..., Any]
+) -> None:
     browser, sim, api, tenant = with_sim("evolution-v2")
     _add(browser, provider="evolution-v2")
     number_id = _only_number(api, tenant["key"])["id"]
@@ -235,30 +246,37 @@ def test_a_disconnected_number_gets_a_new_qr_code(with_sim: Callable[..., Any],
 
 # -- the number page --------------------------------------------------------------------------
 
-def test_the_number_page_shows_details_and_settings(signed_in: Browser,
-                                                    number: dict[str, Any]) -> None:
+
+def test_the_number_page_shows_details_and_settings(signed_in: Browser, number: dict[str, Any]) -> None:
     page = signed_in.page(f"/numbers/{number['id']}")
     assert page.status_code == 200
-    for text in ("Sandbox (simulated)", '<span class="badge s-open">OPEN</span>',
-                 "<dt>Health</dt>", "<dt>Added</dt>", number["id"],
-                 '<label for="f-markReadOnSend">Mark the contact',
-                 '<label for="f-pacePerSecond">Sending pace (messages per second)</label>',
-                 '<label for="f-piiMode">Personal data (PII) mode</label>',
-                 '<label for="f-piiRetentionDays">Retention (days)</label>',
-                 '<button type="submit" class="primary">Save settings</button>',
-                 '<button type="submit" class="danger">Delete number</button>',
-                 f'<a href="/numbers/{number["id"]}/purge">Delete permanently…</a>'):
+    for text in (
+        "Sandbox (simulated)",
+        '<span class="badge s-open">OPEN</span>',
+        "<dt>Health</dt>",
+        "<dt>Added</dt>",
+        number["id"],
+        '<label for="f-markReadOnSend">Mark the contact',
+        '<label for="f-pacePerSecond">Sending pace (messages per second)</label>',
+        '<label for="f-piiMode">Personal data (PII) mode</label>',
+        '<label for="f-piiRetentionDays">Retention (days)</label>',
+        '<button type="submit" class="primary">Save settings</button>',
+        '<button type="submit" class="danger">Delete number</button>',
+        f'<a href="/numbers/{number["id"]}/purge">Delete permanently…</a>',
+    ):
         assert text in page.text, text
     assert "Get a new QR code" not in page.text  # sandbox numbers need no QR code
-    assert 'id="f-markReadOnSend" name="markReadOnSend" type="checkbox" value="true" checked' \
-        in page.text
+    assert 'id="f-markReadOnSend" name="markReadOnSend" type="checkbox" value="true" checked' in page.text
 
 
-def test_saving_settings(signed_in: Browser, api: Api, tenant: dict[str, Any],
-                         number: dict[str, Any]) -> None:
+def test_saving_settings(
+    signed_in: Browser, api: Api, tenant: dict[str, Any], number: dict[str, Any]
+) -> None:
     signed_in.page(f"/numbers/{number['id']}")
-    saved = signed_in.post(f"/numbers/{number['id']}/settings", {
-        "pacePerSecond": "2.5", "piiMode": "STORE_X_DAYS", "piiRetentionDays": "30"})
+    saved = signed_in.post(
+        f"/numbers/{number['id']}/settings",
+        {"pacePerSecond": "2.5", "piiMode": "STORE_X_DAYS", "piiRetentionDays": "30"},
+    )
     assert saved.status_code == 303
     assert saved.headers["location"] == f"/numbers/{number['id']}?done=saved"
     detail = api.get(f"/v1/numbers/{number['id']}", tenant["key"]).json()
@@ -266,26 +284,31 @@ def test_saving_settings(signed_in: Browser, api: Api, tenant: dict[str, Any],
     assert detail["pacePerSecond"] == 2.5 and detail["piiRetentionDays"] == 30
     page = signed_in.page(saved.headers["location"]).text
     assert "Settings saved." in page and 'value="2.5"' in page and 'value="30"' in page
-    signed_in.post(f"/numbers/{number['id']}/settings", {
-        "markReadOnSend": "true", "pacePerSecond": "", "piiMode": "RELAY_ONLY",
-        "piiRetentionDays": "30"})
+    signed_in.post(
+        f"/numbers/{number['id']}/settings",
+        {"markReadOnSend": "true", "pacePerSecond": "", "piiMode": "RELAY_ONLY", "piiRetentionDays": "30"},
+    )
     detail = api.get(f"/v1/numbers/{number['id']}", tenant["key"]).json()
     assert detail["settings"]["markReadOnSend"] is True and detail["pacePerSecond"] is None
     assert detail["piiMode"] == "RELAY_ONLY" and detail["piiRetentionDays"] is None
 
 
-def test_settings_errors_are_shown_next_to_their_fields(signed_in: Browser, api: Api,
-                                                        tenant: dict[str, Any],
-                                                        number: dict[str, Any]) -> None:
+def test_settings_errors_are_shown_next_to_their_fields(
+    signed_in: Browser, api: Api, tenant: dict[str, Any], number: dict[str, Any]
+) -> None:
     signed_in.page(f"/numbers/{number['id']}")
-    bad = signed_in.post(f"/numbers/{number['id']}/settings", {
-        "pacePerSecond": "fast", "piiMode": "STORE_X_DAYS", "piiRetentionDays": ""})
+    bad = signed_in.post(
+        f"/numbers/{number['id']}/settings",
+        {"pacePerSecond": "fast", "piiMode": "STORE_X_DAYS", "piiRetentionDays": ""},
+    )
     assert bad.status_code == 400
     assert _field_error(bad.text, "pacePerSecond")
     assert "1 to 3650" in _field_error(bad.text, "piiRetentionDays")
     assert 'value="fast"' in bad.text
-    too_long = signed_in.post(f"/numbers/{number['id']}/settings", {
-        "pacePerSecond": "0", "piiMode": "STORE_X_DAYS", "piiRetentionDays": "4000"})
+    too_long = signed_in.post(
+        f"/numbers/{number['id']}/settings",
+        {"pacePerSecond": "0", "piiMode": "STORE_X_DAYS", "piiRetentionDays": "4000"},
+    )
     assert too_long.status_code == 400
     assert _field_error(too_long.text, "pacePerSecond")
     assert _field_error(too_long.text, "piiRetentionDays")
@@ -295,8 +318,10 @@ def test_settings_errors_are_shown_next_to_their_fields(signed_in: Browser, api:
 
 # -- delete, restore, purge -------------------------------------------------------------------
 
-def test_delete_then_restore(signed_in: Browser, api: Api, tenant: dict[str, Any],
-                             number: dict[str, Any]) -> None:
+
+def test_delete_then_restore(
+    signed_in: Browser, api: Api, tenant: dict[str, Any], number: dict[str, Any]
+) -> None:
     signed_in.page(f"/numbers/{number['id']}")
     deleted = signed_in.post(f"/numbers/{number['id']}/delete")
     assert deleted.status_code == 303 and deleted.headers["location"] == "/numbers?done=deleted"
@@ -305,8 +330,7 @@ def test_delete_then_restore(signed_in: Browser, api: Api, tenant: dict[str, Any
     assert "No WhatsApp number yet" in listed  # nothing active any more
     assert f'aria-label="Restore Test number ({number["number"]})">Restore</button>' in listed
     assert "Window ended" not in listed
-    assert_error(send(api, number["key"], {"destinationNumber": DEST, "text": "x"}), 401,
-                 "UNAUTHORIZED")
+    assert_error(send(api, number["key"], {"destinationNumber": DEST, "text": "x"}), 401, "UNAUTHORIZED")
     page = signed_in.page(f"/numbers/{number['id']}").text
     assert "This number was deleted" in page and "Restore number</button>" in page
     restored = signed_in.post(f"/numbers/{number['id']}/restore")
@@ -317,10 +341,12 @@ def test_delete_then_restore(signed_in: Browser, api: Api, tenant: dict[str, Any
     assert "Deleted numbers" not in signed_in.page("/numbers").text
 
 
-def test_restore_beyond_the_plan_is_explained(server: ServerThread,
-                                              make_tenant: Callable[..., dict[str, Any]],
-                                              browser_for: Callable[..., Browser],
-                                              api: Api) -> None:
+def test_restore_beyond_the_plan_is_explained(
+    server: ServerThread,
+    make_tenant: Callable[..., dict[str, Any]],
+    browser_for: Callable[..., Browser],
+    api: Api,
+) -> None:
     free = make_tenant(plan="FREE")
     browser = browser_for(server)
     browser.login(free["email"], free["password"])
@@ -334,13 +360,13 @@ def test_restore_beyond_the_plan_is_explained(server: ServerThread,
     assert "plan allows 1 number" in refused.text
 
 
-def test_purge_needs_the_number_typed(signed_in: Browser, api: Api, tenant: dict[str, Any],
-                                      number: dict[str, Any]) -> None:
+def test_purge_needs_the_number_typed(
+    signed_in: Browser, api: Api, tenant: dict[str, Any], number: dict[str, Any]
+) -> None:
     confirm = signed_in.page(f"/numbers/{number['id']}/purge")
     assert confirm.status_code == 200
     digits = number["number"].lstrip("+")
-    assert f'<label for="f-confirm">Type the phone number +{digits} to confirm</label>' \
-        in confirm.text
+    assert f'<label for="f-confirm">Type the phone number +{digits} to confirm</label>' in confirm.text
     assert "cannot be undone" in confirm.text
     wrong = signed_in.post(f"/numbers/{number['id']}/purge", {"confirm": "+55 11 0000"})
     assert wrong.status_code == 400
@@ -353,9 +379,9 @@ def test_purge_needs_the_number_typed(signed_in: Browser, api: Api, tenant: dict
     assert signed_in.page(f"/numbers/{number['id']}").status_code == 404
 
 
-def test_a_deleted_number_can_be_purged_from_its_page(signed_in: Browser, api: Api,
-                                                      tenant: dict[str, Any],
-                                                      number: dict[str, Any]) -> None:
+def test_a_deleted_number_can_be_purged_from_its_page(
+    signed_in: Browser, api: Api, tenant: dict[str, Any], number: dict[str, Any]
+) -> None:
     api.delete(f"/v1/numbers/{number['id']}", tenant["key"])
     assert "Delete permanently…" in signed_in.page(f"/numbers/{number['id']}").text
     signed_in.page(f"/numbers/{number['id']}/purge")
@@ -369,21 +395,24 @@ def test_a_deleted_number_can_be_purged_from_its_page(signed_in: Browser, api: A
 POSTS = ["/connect", "/settings", "/delete", "/restore", "/purge"]
 
 
-def test_every_form_needs_the_csrf_token(signed_in: Browser, api: Api, tenant: dict[str, Any],
-                                         number: dict[str, Any]) -> None:
-    assert signed_in.post("/numbers/new", {"name": "x", "number": PHONE},
-                          csrf=False).status_code == 403
+def test_every_form_needs_the_csrf_token(
+    signed_in: Browser, api: Api, tenant: dict[str, Any], number: dict[str, Any]
+) -> None:
+    assert signed_in.post("/numbers/new", {"name": "x", "number": PHONE}, csrf=False).status_code == 403
     for path in POSTS:
-        refused = signed_in.post(f"/numbers/{number['id']}{path}",
-                                 {"confirm": number["number"]}, csrf=False)
+        refused = signed_in.post(f"/numbers/{number['id']}{path}", {"confirm": number["number"]}, csrf=False)
         assert refused.status_code == 403, path
         assert "security token" in refused.text
     assert [n["name"] for n in api.get("/v1/numbers", tenant["key"]).json()] == ["Test number"]
 
 
-def test_another_workspace_stays_out_of_sight(signed_in: Browser, api: Api,
-                                              tenant: dict[str, Any], number: dict[str, Any],
-                                              make_tenant: Callable[..., dict[str, Any]]) -> None:
+def test_another_workspace_stays_out_of_sight(
+    signed_in: Browser,
+    api: Api,
+    tenant: dict[str, Any],
+    number: dict[str, Any],
+    make_tenant: Callable[..., dict[str, Any]],
+) -> None:
     other = make_tenant(name="Other")
     theirs = api.create_number(other["key"], name="Their secret line")
     gone = api.create_number(other["key"], name="Their deleted line")
@@ -394,9 +423,9 @@ def test_another_workspace_stays_out_of_sight(signed_in: Browser, api: Api,
         for path in ("", "/link", "/purge"):
             assert signed_in.page(f"/numbers/{foreign}{path}").status_code == 404, path
         for path in POSTS:
-            response = signed_in.post(f"/numbers/{foreign}{path}", {
-                "confirm": theirs["number"], "piiMode": "RELAY_ONLY"})
+            response = signed_in.post(
+                f"/numbers/{foreign}{path}", {"confirm": theirs["number"], "piiMode": "RELAY_ONLY"}
+            )
             assert response.status_code == 404, path
-    assert api.get(f"/v1/numbers/{theirs['id']}", other["key"]).json()["piiMode"] \
-        == "STORE_INDEFINITE"
+    assert api.get(f"/v1/numbers/{theirs['id']}", other["key"]).json()["piiMode"] == "STORE_INDEFINITE"
     assert api.post(f"/v1/numbers/{gone['id']}/restore", other["key"]).status_code == 200

@@ -13,35 +13,55 @@ from zapgate.testing import ServerThread
 
 
 def _cli(server: ServerThread, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-    env = {"ZAPGATE_DATABASE_URL": server.settings.database_url, "ZAPGATE_ENVIRONMENT": "test",
-           "ZAPGATE_LOG_JSON": "0", "PATH": "/usr/bin:/bin"}
-    return subprocess.run([ZAPGATE, "admin", *args], env=env, capture_output=True, text=True,
-                          timeout=60, check=check)
+    env = {
+        "ZAPGATE_DATABASE_URL": server.settings.database_url,
+        "ZAPGATE_ENVIRONMENT": "test",
+        "ZAPGATE_LOG_JSON": "0",
+        "PATH": "/usr/bin:/bin",
+    }
+    return subprocess.run(
+        [ZAPGATE, "admin", *args], env=env, capture_output=True, text=True, timeout=60, check=check
+    )
 
 
 def test_create_user_then_sign_in_to_the_same_workspace(
-        server: ServerThread, tenant: dict[str, Any],
-        browser_for: Callable[..., Browser]) -> None:
-    out = _cli(server, "create-user", "--tenant", tenant["id"], "--email", "Ana@Acme.test",
-               "--password", "a long enough password").stdout
+    server: ServerThread, tenant: dict[str, Any], browser_for: Callable[..., Browser]
+) -> None:
+    out = _cli(
+        server,
+        "create-user",
+        "--tenant",
+        tenant["id"],
+        "--email",
+        "Ana@Acme.test",
+        "--password",
+        "a long enough password",
+    ).stdout
     assert "email: ana@acme.test" in out
     browser = browser_for(server)
     assert browser.login("ana@acme.test", "a long enough password").status_code == 303
     assert "Acme" in browser.page("/").text
-    again = _cli(server, "create-user", "--tenant", tenant["id"], "--email", "ana@acme.test",
-                 check=False)
+    again = _cli(server, "create-user", "--tenant", tenant["id"], "--email", "ana@acme.test", check=False)
     assert again.returncode == 1 and "already exists" in again.stderr
-    short = _cli(server, "create-user", "--tenant", tenant["id"], "--email", "b@acme.test",
-                 "--password", "short", check=False)
+    short = _cli(
+        server,
+        "create-user",
+        "--tenant",
+        tenant["id"],
+        "--email",
+        "b@acme.test",
+        "--password",
+        "short",
+        check=False,
+    )
     assert short.returncode == 1 and "at least 10 characters" in short.stderr
-    unknown = _cli(server, "create-user", "--tenant", "tenant_nope", "--email", "c@acme.test",
-                   check=False)
+    unknown = _cli(server, "create-user", "--tenant", "tenant_nope", "--email", "c@acme.test", check=False)
     assert unknown.returncode == 1 and "Workspace not found" in unknown.stderr
 
 
 def test_reset_password_signs_the_user_out_everywhere(
-        server: ServerThread, tenant: dict[str, Any], signed_in: Browser,
-        browser_for: Callable[..., Browser]) -> None:
+    server: ServerThread, tenant: dict[str, Any], signed_in: Browser, browser_for: Callable[..., Browser]
+) -> None:
     assert signed_in.page("/").status_code == 200
     out = _cli(server, "reset-password", "--email", tenant["email"]).stdout
     new_password = out.split("password: ")[1].strip()

@@ -47,20 +47,25 @@ def test_empty_list_and_the_create_form(signed_in: Browser, number: dict[str, An
     page = signed_in.page(f"/webhooks?number={number['id']}")
     assert page.status_code == 200
     assert "No webhooks for this number yet" in page.text
-    for label in ('<label for="f-url">Endpoint URL</label>', "<legend>Events</legend>",
-                  '<label for="ev-all">All events (*)</label>',
-                  '<label for="ev-message-read">message.read</label>',
-                  '<button type="submit" class="primary">Create webhook</button>',
-                  '<label for="pick-number">Number</label>'):
+    for label in (
+        '<label for="f-url">Endpoint URL</label>',
+        "<legend>Events</legend>",
+        '<label for="ev-all">All events (*)</label>',
+        '<label for="ev-message-read">message.read</label>',
+        '<button type="submit" class="primary">Create webhook</button>',
+        '<label for="pick-number">Number</label>',
+    ):
         assert label in page.text
     # Health events cannot be chosen one by one: they only come with "*".
     assert 'value="number.health_blocked"' not in page.text
 
 
-def test_create_shows_the_secret_once(signed_in: Browser, api: Api, number: dict[str, Any],
-                                      receiver: WebhookReceiver) -> None:
-    created = _create(signed_in, number["id"], receiver.url, name="backend",
-                      events=["message.sent", "message.read"])
+def test_create_shows_the_secret_once(
+    signed_in: Browser, api: Api, number: dict[str, Any], receiver: WebhookReceiver
+) -> None:
+    created = _create(
+        signed_in, number["id"], receiver.url, name="backend", events=["message.sent", "message.read"]
+    )
     assert created.status_code == 200
     assert created.headers["cache-control"] == "no-store"
     secret = SECRET.search(created.text)
@@ -69,7 +74,8 @@ def test_create_shows_the_secret_once(signed_in: Browser, api: Api, number: dict
     assert "shown only once" in created.text
     stored = api.get("/v1/webhooks", number["key"]).json()
     assert [(w["name"], w["url"], w["events"]) for w in stored] == [
-        ("backend", receiver.url, ["message.sent", "message.read"])]
+        ("backend", receiver.url, ["message.sent", "message.read"])
+    ]
     listing = signed_in.page(f"/webhooks?number={number['id']}")
     assert "backend" in listing.text and "message.sent, message.read" in listing.text
     detail = signed_in.page(f"/webhooks/{stored[0]['id']}")
@@ -77,26 +83,26 @@ def test_create_shows_the_secret_once(signed_in: Browser, api: Api, number: dict
     assert secret.group(1) not in listing.text
 
 
-def test_all_events_and_the_default_name(signed_in: Browser, api: Api,
-                                         number: dict[str, Any]) -> None:
-    created = _create(signed_in, number["id"], "https://hooks.example.com/wa",
-                      events=["*", "message.sent"])
+def test_all_events_and_the_default_name(signed_in: Browser, api: Api, number: dict[str, Any]) -> None:
+    created = _create(signed_in, number["id"], "https://hooks.example.com/wa", events=["*", "message.sent"])
     assert created.status_code == 200
     [hook] = api.get("/v1/webhooks", number["key"]).json()
     assert hook["events"] == ["*"] and hook["name"] == "hooks.example.com"
     assert "All events" in signed_in.page(f"/webhooks?number={number['id']}").text
 
 
-@pytest.mark.parametrize(("data", "field", "message"), [
-    ({"url": "not a url"}, "url", "whitespace"),
-    ({"url": "ftp://hooks.example.com/x"}, "url", ""),
-    ({"url": "https://hooks.example.com/x", "events": ["message.bogus"]}, "events",
-     "unknown event"),
-    ({"url": "https://hooks.example.com/x", "name": "x" * 201}, "name", "1-200 characters"),
-])
-def test_validation_errors_show_next_to_the_field(signed_in: Browser, api: Api,
-                                                  number: dict[str, Any], data: dict[str, Any],
-                                                  field: str, message: str) -> None:
+@pytest.mark.parametrize(
+    ("data", "field", "message"),
+    [
+        ({"url": "not a url"}, "url", "whitespace"),
+        ({"url": "ftp://hooks.example.com/x"}, "url", ""),
+        ({"url": "https://hooks.example.com/x", "events": ["message.bogus"]}, "events", "unknown event"),
+        ({"url": "https://hooks.example.com/x", "name": "x" * 201}, "name", "1-200 characters"),
+    ],
+)
+def test_validation_errors_show_next_to_the_field(
+    signed_in: Browser, api: Api, number: dict[str, Any], data: dict[str, Any], field: str, message: str
+) -> None:
     response = signed_in.post("/webhooks", {"number": number["id"], **data})
     assert response.status_code == 400
     error = re.search(rf'<small id="e-{field}" class="error">([^<]*)</small>', response.text)
@@ -107,9 +113,11 @@ def test_validation_errors_show_next_to_the_field(signed_in: Browser, api: Api,
 
 
 def test_private_urls_are_refused_next_to_the_url_field(
-        start_server: Callable[..., ServerThread], make_tenant: Callable[..., dict[str, Any]],
-        browser_for: Callable[[ServerThread], Browser],
-        api_for: Callable[[ServerThread], Api]) -> None:
+    start_server: Callable[..., ServerThread],
+    make_tenant: Callable[..., dict[str, Any]],
+    browser_for: Callable[[ServerThread], Browser],
+    api_for: Callable[[ServerThread], Api],
+) -> None:
     server = start_server(allow_private_urls=False)
     tenant = make_tenant()
     number = api_for(server).create_number(tenant["key"])
@@ -121,18 +129,15 @@ def test_private_urls_are_refused_next_to_the_url_field(
     assert error and "local or private address" in html.unescape(error.group(1))
 
 
-def test_posts_need_the_csrf_token(signed_in: Browser, api: Api,
-                                   number: dict[str, Any]) -> None:
+def test_posts_need_the_csrf_token(signed_in: Browser, api: Api, number: dict[str, Any]) -> None:
     hook = _hook(api, number["key"], "https://hooks.example.com/x")
     refused = [
-        signed_in.post("/webhooks", {"number": number["id"], "url": "https://a.example.com"},
-                       csrf=False),
+        signed_in.post("/webhooks", {"number": number["id"], "url": "https://a.example.com"}, csrf=False),
         signed_in.post(f"/webhooks/{hook['id']}/active", {"active": "false"}, csrf=False),
         signed_in.post(f"/webhooks/{hook['id']}/delete", csrf=False),
         signed_in.post(f"/webhooks/{hook['id']}/rotate-secret", csrf=False),
         signed_in.post(f"/webhooks/{hook['id']}/test", csrf=False),
-        signed_in.post(f"/webhooks/{hook['id']}/edit", {"name": "x", "url": "https://b.example"},
-                       csrf=False),
+        signed_in.post(f"/webhooks/{hook['id']}/edit", {"name": "x", "url": "https://b.example"}, csrf=False),
     ]
     assert [r.status_code for r in refused] == [403] * 6
     [still] = api.get("/v1/webhooks", number["key"]).json()
@@ -162,22 +167,26 @@ def test_edit(signed_in: Browser, api: Api, number: dict[str, Any]) -> None:
     form = signed_in.page(f"/webhooks/{hook['id']}/edit")
     assert form.status_code == 200 and 'value="https://hooks.example.com/x"' in form.text
     assert re.search(r'id="ev-all" name="events" value="\*" checked', form.text)
-    saved = signed_in.post(f"/webhooks/{hook['id']}/edit", {
-        "name": "renamed", "url": "https://other.example.com/y",
-        "events": ["message.failed"]})
+    saved = signed_in.post(
+        f"/webhooks/{hook['id']}/edit",
+        {"name": "renamed", "url": "https://other.example.com/y", "events": ["message.failed"]},
+    )
     assert saved.status_code == 303
     assert saved.headers["location"] == f"/webhooks/{hook['id']}?done=updated"
     now = api.get(f"/v1/webhooks/{hook['id']}", number["key"]).json()
     assert (now["name"], now["url"], now["events"]) == (
-        "renamed", "https://other.example.com/y", ["message.failed"])
-    invalid = signed_in.post(f"/webhooks/{hook['id']}/edit", {
-        "name": " ", "url": "https://other.example.com/y", "events": ["*"]})
+        "renamed",
+        "https://other.example.com/y",
+        ["message.failed"],
+    )
+    invalid = signed_in.post(
+        f"/webhooks/{hook['id']}/edit", {"name": " ", "url": "https://other.example.com/y", "events": ["*"]}
+    )
     assert invalid.status_code == 400
     assert '<small id="e-name" class="error">1-200 characters</small>' in invalid.text
 
 
-def test_rotate_shows_a_new_secret_once(signed_in: Browser, api: Api,
-                                        number: dict[str, Any]) -> None:
+def test_rotate_shows_a_new_secret_once(signed_in: Browser, api: Api, number: dict[str, Any]) -> None:
     hook = _hook(api, number["key"], "https://hooks.example.com/x")
     rotated = signed_in.post(f"/webhooks/{hook['id']}/rotate-secret")
     assert rotated.status_code == 200 and rotated.headers["cache-control"] == "no-store"
@@ -202,17 +211,18 @@ def test_delete_asks_first(signed_in: Browser, api: Api, number: dict[str, Any])
 # --- delivery log, test event, redelivery ------------------------------------------------------------
 
 
-def test_test_event_log_and_redelivery(signed_in: Browser, api: Api, number: dict[str, Any],
-                                       receiver: WebhookReceiver,
-                                       wait: Callable[..., Any]) -> None:
+def test_test_event_log_and_redelivery(
+    signed_in: Browser, api: Api, number: dict[str, Any], receiver: WebhookReceiver, wait: Callable[..., Any]
+) -> None:
     hook = _hook(api, number["key"], receiver.url)
     empty = signed_in.page(f"/webhooks/{hook['id']}")
     assert "No deliveries yet" in empty.text
     queued = signed_in.post(f"/webhooks/{hook['id']}/test")
     assert queued.headers["location"] == f"/webhooks/{hook['id']}?done=test"
     wait(lambda: len(receiver.received) == 1)
-    page = wait(lambda: (p := signed_in.page(f"/webhooks/{hook['id']}"))
-                and ">Success</span>" in p.text and p)
+    page = wait(
+        lambda: (p := signed_in.page(f"/webhooks/{hook['id']}")) and ">Success</span>" in p.text and p
+    )
     assert '<table aria-labelledby="h-log">' in page.text and 'id="h-log">Delivery log' in page.text
     for header in ("Time", "Event", "Attempt", "Result", "Status code", "Duration", "Response"):
         assert f'<th scope="col">{header}</th>' in page.text
@@ -229,8 +239,9 @@ def test_test_event_log_and_redelivery(signed_in: Browser, api: Api, number: dic
     assert "No deliveries yet of message.read" in only_tests.text
 
 
-def test_a_paused_webhook_cannot_get_a_test_event(signed_in: Browser, api: Api,
-                                                  number: dict[str, Any]) -> None:
+def test_a_paused_webhook_cannot_get_a_test_event(
+    signed_in: Browser, api: Api, number: dict[str, Any]
+) -> None:
     hook = _hook(api, number["key"], "https://hooks.example.com/x")
     signed_in.post(f"/webhooks/{hook['id']}/active", {"active": "false"})
     refused = signed_in.post(f"/webhooks/{hook['id']}/test")
@@ -239,8 +250,9 @@ def test_a_paused_webhook_cannot_get_a_test_event(signed_in: Browser, api: Api,
     assert missing.status_code == 409  # inactive is checked first, like the API
 
 
-def test_redelivering_an_unknown_delivery_is_404(signed_in: Browser, api: Api,
-                                                  number: dict[str, Any]) -> None:
+def test_redelivering_an_unknown_delivery_is_404(
+    signed_in: Browser, api: Api, number: dict[str, Any]
+) -> None:
     hook = _hook(api, number["key"], "https://hooks.example.com/x")
     missing = signed_in.post(f"/webhooks/{hook['id']}/deliveries/whd_nope/redeliver")
     assert missing.status_code == 404 and "Delivery not found" in missing.text
@@ -250,8 +262,8 @@ def test_redelivering_an_unknown_delivery_is_404(signed_in: Browser, api: Api,
 
 
 def test_other_workspaces_are_invisible_and_unreachable(
-        signed_in: Browser, api: Api, number: dict[str, Any],
-        make_tenant: Callable[..., dict[str, Any]]) -> None:
+    signed_in: Browser, api: Api, number: dict[str, Any], make_tenant: Callable[..., dict[str, Any]]
+) -> None:
     other = make_tenant(name="Other")
     theirs = api.create_number(other["key"], name="Their number")
     hook = _hook(api, theirs["key"], "https://theirs.example.com/secret-path", name="their-hook")
@@ -259,8 +271,12 @@ def test_other_workspaces_are_invisible_and_unreachable(
     assert "their-hook" not in mine.text and "theirs.example.com" not in mine.text
     assert theirs["id"] not in mine.text and "Their number" not in mine.text
     wid = hook["id"]
-    for path in (f"/webhooks?number={theirs['id']}", f"/webhooks/{wid}",
-                 f"/webhooks/{wid}/edit", f"/webhooks/{wid}/delete"):
+    for path in (
+        f"/webhooks?number={theirs['id']}",
+        f"/webhooks/{wid}",
+        f"/webhooks/{wid}/edit",
+        f"/webhooks/{wid}/delete",
+    ):
         assert signed_in.page(path).status_code == 404, path
     posts = [
         (f"/webhooks/{wid}/active", {"active": "false"}),

@@ -31,10 +31,10 @@ def insert_messages(settings: Any, number_id: str, rows: list[dict[str, Any]]) -
 
     async def run(container: Any) -> None:
         async with container.db.write() as conn:
-            workspace_id = (await conn.execute(sa.select(t.numbers.c.workspace_id).where(
-                t.numbers.c.id == number_id))).scalar_one()
-            await conn.execute(t.messages.insert(), [
-                _row(workspace_id, number_id, spec) for spec in rows])
+            workspace_id = (
+                await conn.execute(sa.select(t.numbers.c.workspace_id).where(t.numbers.c.id == number_id))
+            ).scalar_one()
+            await conn.execute(t.messages.insert(), [_row(workspace_id, number_id, spec) for spec in rows])
 
     with_container(settings, run)
 
@@ -42,45 +42,60 @@ def insert_messages(settings: Any, number_id: str, rows: list[dict[str, Any]]) -
 def _row(workspace_id: str, number_id: str, spec: dict[str, Any]) -> dict[str, Any]:
     n = next(_ids)
     created = spec["created_at"]
-    deliver_at = spec.get("deliver_at") or (
-        now_ms() + DAY if spec["status"] == "QUEUED" else created)
+    deliver_at = spec.get("deliver_at") or (now_ms() + DAY if spec["status"] == "QUEUED" else created)
     delivered = spec.get("delivered_at")
     if delivered is None and spec["status"] in ("DELIVERED", "READ"):
         delivered = deliver_at + 1000
     return {
-        "id": f"msg_seed{n}_{number_id[-8:]}", "workspace_id": workspace_id,
-        "number_id": number_id, "correlation_id": f"corr_seed{n}_{number_id[-8:]}",
-        "status": spec["status"], "mode": "text", "destination": DEST,
-        "destination_kind": "phone", "content": "seeded", "payload": {"text": "seeded"},
-        "deliver_at": deliver_at, "next_attempt_at": deliver_at,
+        "id": f"msg_seed{n}_{number_id[-8:]}",
+        "workspace_id": workspace_id,
+        "number_id": number_id,
+        "correlation_id": f"corr_seed{n}_{number_id[-8:]}",
+        "status": spec["status"],
+        "mode": "text",
+        "destination": DEST,
+        "destination_kind": "phone",
+        "content": "seeded",
+        "payload": {"text": "seeded"},
+        "deliver_at": deliver_at,
+        "next_attempt_at": deliver_at,
         "sent_at": deliver_at + 100 if spec["status"] in ("SENT", "DELIVERED", "READ") else None,
         "delivered_at": delivered,
         "read_at": delivered + 500 if spec["status"] == "READ" else None,
         "failed_at": created + 100 if spec["status"] == "FAILED" else None,
         "canceled_at": created + 100 if spec["status"] == "CANCELED" else None,
-        "created_at": created, "updated_at": created,
+        "created_at": created,
+        "updated_at": created,
     }
 
 
 def seed_known(settings: Any, number_id: str) -> int:
     """The figures test_figures_of_each_period expects. Returns the seeding time."""
     now = now_ms()
-    insert_messages(settings, number_id, [
-        # Within the last 7 days.
-        {"status": "SENT", "created_at": now - HOUR},
-        {"status": "DELIVERED", "created_at": now - 2 * HOUR, "delivered_at": now - 2 * HOUR + 1000},
-        {"status": "READ", "created_at": now - 3 * HOUR, "delivered_at": now - 3 * HOUR + 3000},
-        # Scheduled an hour after it was created: time to delivered counts from deliverAt.
-        {"status": "DELIVERED", "created_at": now - 2 * DAY, "deliver_at": now - 2 * DAY + HOUR,
-         "delivered_at": now - 2 * DAY + HOUR + 2000},
-        {"status": "FAILED", "created_at": now - DAY},
-        {"status": "QUEUED", "created_at": now - HOUR},
-        {"status": "CANCELED", "created_at": now - 4 * DAY},
-        # Always in the 7-day period's previous period; inside the 30-day period.
-        {"status": "DELIVERED", "created_at": now - 8 * DAY},
-        {"status": "READ", "created_at": now - 8 * DAY},
-        {"status": "FAILED", "created_at": now - 8 * DAY + HOUR},
-    ])
+    insert_messages(
+        settings,
+        number_id,
+        [
+            # Within the last 7 days.
+            {"status": "SENT", "created_at": now - HOUR},
+            {"status": "DELIVERED", "created_at": now - 2 * HOUR, "delivered_at": now - 2 * HOUR + 1000},
+            {"status": "READ", "created_at": now - 3 * HOUR, "delivered_at": now - 3 * HOUR + 3000},
+            # Scheduled an hour after it was created: time to delivered counts from deliverAt.
+            {
+                "status": "DELIVERED",
+                "created_at": now - 2 * DAY,
+                "deliver_at": now - 2 * DAY + HOUR,
+                "delivered_at": now - 2 * DAY + HOUR + 2000,
+            },
+            {"status": "FAILED", "created_at": now - DAY},
+            {"status": "QUEUED", "created_at": now - HOUR},
+            {"status": "CANCELED", "created_at": now - 4 * DAY},
+            # Always in the 7-day period's previous period; inside the 30-day period.
+            {"status": "DELIVERED", "created_at": now - 8 * DAY},
+            {"status": "READ", "created_at": now - 8 * DAY},
+            {"status": "FAILED", "created_at": now - 8 * DAY + HOUR},
+        ],
+    )
     return now
 
 
@@ -100,8 +115,14 @@ def test_figures_of_each_period(api, settings, tenant, number):
     assert week["totalSent"] == 4 and week["totalFailed"] == 1
     assert week["sentPercentChange"] == 100.0 and week["failedPercentChange"] == 0.0
     assert week["failureRate"] == 20.0
-    assert week["statusDistribution"] == {"queued": 1, "sent": 1, "delivered": 2, "read": 1,
-                                          "failed": 1, "canceled": 1}
+    assert week["statusDistribution"] == {
+        "queued": 1,
+        "sent": 1,
+        "delivered": 2,
+        "read": 1,
+        "failed": 1,
+        "canceled": 1,
+    }
     assert week["deliveryLatencyMs"] == {"p50": 2000, "p95": 3000}
     assert len(week["dailyMessages"]) == 7
     assert sum(d["count"] for d in week["dailyMessages"]) == 7
@@ -109,10 +130,8 @@ def test_figures_of_each_period(api, settings, tenant, number):
     assert sum(d["count"] for d in week["dailyFailed"]) == 1
     assert week["period"] == "7d" and week["timezone"] == "UTC"
     today = datetime.now(ZoneInfo("UTC")).date()
-    assert week["dailyMessages"][-1]["date"] in (today.isoformat(),
-                                                 (today + timedelta(days=1)).isoformat())
-    assert [d["date"] for d in week["dailyMessages"]] == sorted(d["date"] for d in
-                                                                 week["dailyMessages"])
+    assert week["dailyMessages"][-1]["date"] in (today.isoformat(), (today + timedelta(days=1)).isoformat())
+    assert [d["date"] for d in week["dailyMessages"]] == sorted(d["date"] for d in week["dailyMessages"])
 
     month = stats(api, number["key"])  # 30d by default
     assert month["period"] == "30d" and len(month["dailyMessages"]) == 30
@@ -154,17 +173,21 @@ def test_days_are_bucketed_in_the_requested_time_zone(api, settings, number):
     midnight = datetime(today.year, today.month, today.day, tzinfo=zone) - timedelta(days=2)
     edge = int(midnight.timestamp() * 1000)
     before, after = edge - 30 * 60_000, edge + 30 * 60_000  # 02:30 and 03:30 UTC
-    insert_messages(settings, number["id"], [{"status": "SENT", "created_at": before},
-                                             {"status": "FAILED", "created_at": after}])
+    insert_messages(
+        settings,
+        number["id"],
+        [{"status": "SENT", "created_at": before}, {"status": "FAILED", "created_at": after}],
+    )
 
     local = stats(api, number["key"], period="7d", tz="America/Sao_Paulo")
-    assert local["timezone"] == "America/Sao_Paulo" and local["dailyMessages"][-1]["date"] == \
-        today.isoformat()
+    assert (
+        local["timezone"] == "America/Sao_Paulo" and local["dailyMessages"][-1]["date"] == today.isoformat()
+    )
     by_day = {d["date"]: d["count"] for d in local["dailyMessages"] if d["count"]}
-    assert by_day == {(midnight.date() - timedelta(days=1)).isoformat(): 1,
-                      midnight.date().isoformat(): 1}
-    assert {d["date"] for d in local["dailySent"] if d["count"]} == \
-        {(midnight.date() - timedelta(days=1)).isoformat()}
+    assert by_day == {(midnight.date() - timedelta(days=1)).isoformat(): 1, midnight.date().isoformat(): 1}
+    assert {d["date"] for d in local["dailySent"] if d["count"]} == {
+        (midnight.date() - timedelta(days=1)).isoformat()
+    }
 
     utc = stats(api, number["key"], period="7d", timezone="UTC")  # the alias
     utc_day = datetime.fromtimestamp(before / 1000, ZoneInfo("UTC")).date().isoformat()
@@ -175,25 +198,27 @@ def test_days_are_bucketed_in_the_requested_time_zone(api, settings, number):
 def test_bad_period_and_time_zone_are_refused(api, number):
     k = number["key"]
     for period in ("1d", "7", "30D", "week"):
-        body = assert_error(api.get("/v1/analytics/dashboard", k, params={"period": period}),
-                            400, "VALIDATION_ERROR")
+        body = assert_error(
+            api.get("/v1/analytics/dashboard", k, params={"period": period}), 400, "VALIDATION_ERROR"
+        )
         assert body["details"][0]["field"] == "period"
     for tz in ("Mars/Olympus_Mons", "../../etc/passwd", "utc+3", "x" * 300):
-        body = assert_error(api.get("/v1/analytics/dashboard", k, params={"tz": tz}),
-                            400, "VALIDATION_ERROR")
+        body = assert_error(api.get("/v1/analytics/dashboard", k, params={"tz": tz}), 400, "VALIDATION_ERROR")
         assert body["details"][0]["field"] == "tz"
-    assert_error(api.get("/v1/analytics/dashboard", k, params={"timezone": "Nowhere/City"}),
-                 400, "VALIDATION_ERROR")
+    assert_error(
+        api.get("/v1/analytics/dashboard", k, params={"timezone": "Nowhere/City"}), 400, "VALIDATION_ERROR"
+    )
     assert stats(api, k, tz="Asia/Kolkata")["timezone"] == "Asia/Kolkata"
 
 
 def test_needs_a_number_key(api, tenant, number):
     assert_error(api.get("/v1/analytics/dashboard"), 401, "UNAUTHORIZED")
-    assert_error(api.get("/v1/analytics/dashboard", tenant["key"]), 403,
-                 "TENANT_SCOPE_NOT_ALLOWED")
-    assert_error(api.get("/v1/analytics/dashboard", tenant["key"],
-                         headers={"x-whatsapp-number-id": number["id"]}),
-                 403, "TENANT_SCOPE_NOT_ALLOWED")
+    assert_error(api.get("/v1/analytics/dashboard", tenant["key"]), 403, "TENANT_SCOPE_NOT_ALLOWED")
+    assert_error(
+        api.get("/v1/analytics/dashboard", tenant["key"], headers={"x-whatsapp-number-id": number["id"]}),
+        403,
+        "TENANT_SCOPE_NOT_ALLOWED",
+    )
 
 
 def test_workspaces_never_see_each_other(api, settings, number, make_tenant):

@@ -33,37 +33,47 @@ def limited(start_server: Callable[..., ServerThread]) -> ServerThread:
     return start_server(max_body_bytes=LIMIT)
 
 
-def _post_chunked(server: ServerThread, path: str, total: int,
-                  headers: dict[str, str] | None = None) -> httpx.Response:
+def _post_chunked(
+    server: ServerThread, path: str, total: int, headers: dict[str, str] | None = None
+) -> httpx.Response:
     with httpx.Client(base_url=server.url, timeout=30) as client:
-        response = client.post(path, content=_chunks(total), headers={
-            "content-type": "application/json", **(headers or {})})
+        response = client.post(
+            path, content=_chunks(total), headers={"content-type": "application/json", **(headers or {})}
+        )
     return response
 
 
-@pytest.mark.parametrize("path", ["/webhooks/meta", "/webhooks/evolution/wn_unknown",
-                                  "/webhooks/evolution-go/wn_unknown"])
+@pytest.mark.parametrize(
+    "path", ["/webhooks/meta", "/webhooks/evolution/wn_unknown", "/webhooks/evolution-go/wn_unknown"]
+)
 def test_a_chunked_body_over_the_limit_is_refused_on_callback_routes(
-        limited: ServerThread, path: str) -> None:
-    body = assert_error(_post_chunked(limited, path, 4 * LIMIT,
-                                      {"x-hub-signature-256": "sha256=00"}),
-                        413, "PAYLOAD_TOO_LARGE")
+    limited: ServerThread, path: str
+) -> None:
+    body = assert_error(
+        _post_chunked(limited, path, 4 * LIMIT, {"x-hub-signature-256": "sha256=00"}),
+        413,
+        "PAYLOAD_TOO_LARGE",
+    )
     assert "64 KiB" in body["error"] or str(LIMIT) in body["error"]
     # Under the limit the same route answers as usual: authentication decides.
-    assert_error(_post_chunked(limited, path, LIMIT // 2, {"x-hub-signature-256": "sha256=00"}),
-                 401, "INVALID_SIGNATURE")
+    assert_error(
+        _post_chunked(limited, path, LIMIT // 2, {"x-hub-signature-256": "sha256=00"}),
+        401,
+        "INVALID_SIGNATURE",
+    )
     assert with_container(limited.settings, _stored_callbacks) == 0
 
 
 async def _stored_callbacks(container: Container) -> int:
     async with container.db.read() as conn:
-        return int((await conn.execute(sa.select(sa.func.count()).select_from(
-            t.provider_events))).scalar_one())
+        return int(
+            (await conn.execute(sa.select(sa.func.count()).select_from(t.provider_events))).scalar_one()
+        )
 
 
 def test_a_chunked_body_over_the_limit_is_refused_on_the_api(
-        limited: ServerThread, make_tenant: Callable[..., dict[str, str]],
-        api_for: Callable[[ServerThread], Api]) -> None:
+    limited: ServerThread, make_tenant: Callable[..., dict[str, str]], api_for: Callable[[ServerThread], Api]
+) -> None:
     api = api_for(limited)
     number = api.create_number(make_tenant()["key"])
     key = {"x-api-key": number["key"]}
@@ -71,14 +81,17 @@ def test_a_chunked_body_over_the_limit_is_refused_on_the_api(
     for path in ("/v1/messages/send", "/v1/templates", "/v1/sandbox/inbound"):
         assert_error(_post_chunked(limited, path, 4 * LIMIT, key), 413, "PAYLOAD_TOO_LARGE")
     # Nothing was accepted, and the server still serves a normal send.
-    ok = httpx.post(limited.url + "/v1/messages/send", headers=key,
-                    json={"destinationNumber": DEST, "text": "after"})
+    ok = httpx.post(
+        limited.url + "/v1/messages/send", headers=key, json={"destinationNumber": DEST, "text": "after"}
+    )
     assert ok.status_code == 202, ok.text
 
 
 def test_the_default_limit_stops_a_64_mib_stream_early(server: ServerThread) -> None:
     """The default 16 MiB limit against the 64 MiB stream of the original report."""
-    body = assert_error(_post_chunked(server, "/webhooks/meta", 64 * 1024 * 1024,
-                                      {"x-hub-signature-256": "sha256=00"}),
-                        413, "PAYLOAD_TOO_LARGE")
+    body = assert_error(
+        _post_chunked(server, "/webhooks/meta", 64 * 1024 * 1024, {"x-hub-signature-256": "sha256=00"}),
+        413,
+        "PAYLOAD_TOO_LARGE",
+    )
     assert "16 MiB" in body["error"]

@@ -44,13 +44,13 @@ def test_vendored_swagger_ui_ships_with_its_licence(api):
     assert "SmartBear" in api.get("/docs/static/NOTICE").text
 
 
-@pytest.mark.parametrize(("environment", "demo"), [
-    ("development", True), ("test", False), ("production", False)])
+@pytest.mark.parametrize(
+    ("environment", "demo"), [("development", True), ("test", False), ("production", False)]
+)
 def test_demo_is_on_by_default_in_development_only(environment, demo):
     settings = Settings(environment=environment, secret_key="s" * 40, _env_file=None)
     assert settings.demo is demo
-    assert Settings(environment="production", secret_key="s" * 40, demo=True,
-                    _env_file=None).demo is True
+    assert Settings(environment="production", secret_key="s" * 40, demo=True, _env_file=None).demo is True
     assert Settings(environment="development", demo=False, _env_file=None).demo is False
 
 
@@ -62,8 +62,7 @@ def dev_api(start_server, api_for):
     return api_for(start_server(environment="development", allow_private_urls=False))
 
 
-def test_development_accepts_and_delivers_to_a_loopback_receiver(dev_api, make_tenant,
-                                                                  receiver):
+def test_development_accepts_and_delivers_to_a_loopback_receiver(dev_api, make_tenant, receiver):
     key = dev_api.create_number(make_tenant()["key"])["key"]
     port = receiver.port
     for url in (receiver.url, f"http://localhost:{port}/hook"):
@@ -74,19 +73,21 @@ def test_development_accepts_and_delivers_to_a_loopback_receiver(dev_api, make_t
     assert {item.path for item in received} == {"/hook"}
 
 
-def test_development_still_refuses_other_private_targets_naming_the_setting(dev_api,
-                                                                          make_tenant):
+def test_development_still_refuses_other_private_targets_naming_the_setting(dev_api, make_tenant):
     key = dev_api.create_number(make_tenant()["key"])["key"]
     for url in ("http://10.0.0.7/hook", "http://192.168.0.2/hook", "http://169.254.169.254/"):
-        body = assert_error(dev_api.post("/v1/webhooks", key, json={"url": url}), 400,
-                            "WEBHOOK_URL_NOT_ALLOWED")
+        body = assert_error(
+            dev_api.post("/v1/webhooks", key, json={"url": url}), 400, "WEBHOOK_URL_NOT_ALLOWED"
+        )
         assert "ZAPGATE_ALLOW_PRIVATE_URLS" in body["error"]
 
 
-def test_outside_development_loopback_is_refused_naming_the_setting(start_server, api_for,
-                                                                    make_tenant, receiver):
+def test_outside_development_loopback_is_refused_naming_the_setting(
+    start_server, api_for, make_tenant, receiver
+):
     api = api_for(start_server(allow_private_urls=False))  # environment "test"
     key = api.create_number(make_tenant()["key"])["key"]
-    body = assert_error(api.post("/v1/webhooks", key, json={"url": receiver.url}), 400,
-                        "WEBHOOK_URL_NOT_ALLOWED")
+    body = assert_error(
+        api.post("/v1/webhooks", key, json={"url": receiver.url}), 400, "WEBHOOK_URL_NOT_ALLOWED"
+    )
     assert "ZAPGATE_ALLOW_PRIVATE_URLS" in body["error"]

@@ -33,13 +33,16 @@ def test_same_key_other_body_is_refused(api, number):
 
 
 def test_key_in_use_while_first_request_runs(api, tenant, number, settings):
-    reservation = sending.Reservation(tenant["id"], number["id"], "busy",
-                                      sending.request_hash(BODY))
+    reservation = sending.Reservation(tenant["id"], number["id"], "busy", sending.request_hash(BODY))
     with_container(settings, lambda c: sending.reserve(c, reservation))
-    assert_error(send(api, number["key"], BODY, headers={"Idempotency-Key": "busy"}), 409,
-                 "IDEMPOTENCY_KEY_IN_USE")
-    assert_error(send(api, number["key"], {**BODY, "text": "other"},
-                      headers={"Idempotency-Key": "busy"}), 409, "IDEMPOTENCY_KEY_IN_USE")
+    assert_error(
+        send(api, number["key"], BODY, headers={"Idempotency-Key": "busy"}), 409, "IDEMPOTENCY_KEY_IN_USE"
+    )
+    assert_error(
+        send(api, number["key"], {**BODY, "text": "other"}, headers={"Idempotency-Key": "busy"}),
+        409,
+        "IDEMPOTENCY_KEY_IN_USE",
+    )
     with_container(settings, lambda c: sending.release(c, reservation))
     assert send(api, number["key"], BODY, headers={"Idempotency-Key": "busy"}).status_code == 202
 
@@ -47,20 +50,19 @@ def test_key_in_use_while_first_request_runs(api, tenant, number, settings):
 def test_stale_reservation_of_a_crashed_request_expires(api, tenant, number, make_settings):
     # The crashed request held the key for 0.2 s; then a retry may take it over.
     settings = make_settings(idempotency_lock_seconds=0.2)
-    reservation = sending.Reservation(tenant["id"], number["id"], "crashed",
-                                      sending.request_hash(BODY))
+    reservation = sending.Reservation(tenant["id"], number["id"], "crashed", sending.request_hash(BODY))
     with_container(settings, lambda c: sending.reserve(c, reservation))
     import time
 
     time.sleep(0.3)
-    assert send(api, number["key"], BODY, headers={"Idempotency-Key": "crashed"}).status_code \
-        == 202
+    assert send(api, number["key"], BODY, headers={"Idempotency-Key": "crashed"}).status_code == 202
 
 
 def test_only_success_is_remembered(api, number):
     bad = {"destinationNumber": "nope", "text": "x"}
-    assert_error(send(api, number["key"], bad, headers={"Idempotency-Key": "fixme"}), 400,
-                 "INVALID_DESTINATION")
+    assert_error(
+        send(api, number["key"], bad, headers={"Idempotency-Key": "fixme"}), 400, "INVALID_DESTINATION"
+    )
     fixed = send(api, number["key"], BODY, headers={"Idempotency-Key": "fixme"})
     assert fixed.status_code == 202
 
@@ -75,8 +77,9 @@ def test_key_scope_is_per_number(api, tenant, number):
 
 def test_invalid_keys(api, number):
     for key in ("x" * 256, "bad\tkey"):
-        assert_error(send(api, number["key"], BODY, headers={"Idempotency-Key": key}), 400,
-                     "IDEMPOTENCY_KEY_INVALID")
+        assert_error(
+            send(api, number["key"], BODY, headers={"Idempotency-Key": key}), 400, "IDEMPOTENCY_KEY_INVALID"
+        )
 
 
 def test_concurrent_retries_create_exactly_one_message(api, number):

@@ -19,10 +19,18 @@ async def _numbers(container, count: int) -> None:
     tenant = await tenants.create_tenant(container, name="L", plan="PAID")
     async with container.db.write() as conn:
         for i in range(count):
-            await conn.execute(sa.insert(t.numbers).values(
-                id=ids.new_id("wn"), workspace_id=tenant.tenant_id, name=f"n{i}",
-                number=f"55119000000{i:02d}", provider="sandbox", settings={},
-                created_at=0, updated_at=0))
+            await conn.execute(
+                sa.insert(t.numbers).values(
+                    id=ids.new_id("wn"),
+                    workspace_id=tenant.tenant_id,
+                    name=f"n{i}",
+                    number=f"55119000000{i:02d}",
+                    provider="sandbox",
+                    settings={},
+                    created_at=0,
+                    updated_at=0,
+                )
+            )
 
 
 def test_numbers_rebalance_when_a_worker_joins_and_move_when_it_dies(make_settings):
@@ -60,8 +68,7 @@ class _Clock:
         return self.now
 
 
-def test_a_dead_workers_numbers_move_when_its_lease_runs_out_not_a_renewal_later(
-        make_settings):
+def test_a_dead_workers_numbers_move_when_its_lease_runs_out_not_a_renewal_later(make_settings):
     """Leases are renewed every third of a lease. A worker that saw another's lease running
     out at T looks again at T, so the numbers of a worker that died move within one lease of
     its last renewal (15 s by default), not up to 5 s after that."""
@@ -90,8 +97,7 @@ def test_a_dead_workers_numbers_move_when_its_lease_runs_out_not_a_renewal_later
     assert after == before
 
 
-def test_a_worker_whose_lease_is_late_to_renew_stops_sending_and_claims_nothing(
-        make_settings):
+def test_a_worker_whose_lease_is_late_to_renew_stops_sending_and_claims_nothing(make_settings):
     """A stalled worker (its renewals late) stops starting sends a fifth of a lease before
     its lease would end, and once another worker has taken the number over, the database
     refuses its claims even if it still believes it holds the number."""
@@ -114,11 +120,15 @@ def test_a_worker_whose_lease_is_late_to_renew_stops_sending_and_claims_nothing(
             clock.now += 3_001  # the lease ran out; the other worker takes the number
             assert await other.refresh(force=True) == {number}
             async with a.db.write() as conn:
-                assert await message_store.claim(conn, number, [message], now=clock.now,
-                                                 lease_ms=60_000, owner=a.worker_id) == set()
-                assert await message_store.claim(conn, number, [message], now=clock.now,
-                                                 lease_ms=60_000, owner=b.worker_id) == {
-                    message}
+                assert (
+                    await message_store.claim(
+                        conn, number, [message], now=clock.now, lease_ms=60_000, owner=a.worker_id
+                    )
+                    == set()
+                )
+                assert await message_store.claim(
+                    conn, number, [message], now=clock.now, lease_ms=60_000, owner=b.worker_id
+                ) == {message}
         finally:
             await a.close()
             await b.close()
@@ -130,14 +140,26 @@ async def _queued_message(container, number_id: str) -> str:
     """A QUEUED message of the number, written straight to the database."""
     message_id = ids.new_id("msg")
     async with container.db.write() as conn:
-        workspace = (await conn.execute(sa.select(t.numbers.c.workspace_id).where(
-            t.numbers.c.id == number_id))).scalar_one()
-        await conn.execute(sa.insert(t.messages).values(
-            id=message_id, workspace_id=workspace, number_id=number_id, status="QUEUED",
-            correlation_id=ids.new_id("cor"),
-            mode="text", destination="+5511988887777", destination_kind="phone",
-            payload={"text": "x"}, deliver_at=0, next_attempt_at=0, created_at=0,
-            updated_at=0))
+        workspace = (
+            await conn.execute(sa.select(t.numbers.c.workspace_id).where(t.numbers.c.id == number_id))
+        ).scalar_one()
+        await conn.execute(
+            sa.insert(t.messages).values(
+                id=message_id,
+                workspace_id=workspace,
+                number_id=number_id,
+                status="QUEUED",
+                correlation_id=ids.new_id("cor"),
+                mode="text",
+                destination="+5511988887777",
+                destination_kind="phone",
+                payload={"text": "x"},
+                deliver_at=0,
+                next_attempt_at=0,
+                created_at=0,
+                updated_at=0,
+            )
+        )
     return message_id
 
 
@@ -180,11 +202,22 @@ async def _events(container, shards: dict[str, str | None]) -> None:
     """One sandbox receipt (for a message not recorded yet) per name, due now."""
     now = container.clock.now_ms()
     async with container.db.write() as conn:
-        await conn.execute(sa.insert(t.provider_events), [
-            {"number_id": shard, "shard": shard, "provider": "sandbox", "kind": "status",
-             "payload": {"messageId": None, "providerMessageId": name, "status": "DELIVERED"},
-             "due_at": now, "attempts": 0, "created_at": now}
-            for name, shard in shards.items()])
+        await conn.execute(
+            sa.insert(t.provider_events),
+            [
+                {
+                    "number_id": shard,
+                    "shard": shard,
+                    "provider": "sandbox",
+                    "kind": "status",
+                    "payload": {"messageId": None, "providerMessageId": name, "status": "DELIVERED"},
+                    "due_at": now,
+                    "attempts": 0,
+                    "created_at": now,
+                }
+                for name, shard in shards.items()
+            ],
+        )
 
 
 async def _applied_by(inbox, container) -> set[str]:

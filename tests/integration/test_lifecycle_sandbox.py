@@ -29,8 +29,7 @@ def _events(api, number, message_id):
 def _set_number(settings, number_id, **values):
     async def run(c):
         async with c.db.write() as conn:
-            await conn.execute(sa.update(t.numbers).where(t.numbers.c.id == number_id)
-                               .values(**values))
+            await conn.execute(sa.update(t.numbers).where(t.numbers.c.id == number_id).values(**values))
 
     with_container(settings, run)
 
@@ -97,11 +96,12 @@ def test_scheduled_message_waits_and_can_be_cancelled(api, number, wait):
     now = _send(api, number, destinationNumber="+5511966665555")
     wait_status(api, wait, number["key"], now, "READ")
     assert api.get(f"/v1/messages/{later}", number["key"]).json()["status"] == "QUEUED"
-    r = api.delete("/v1/messages/cancel", number["key"],
-                   json={"messageIds": [later, now, "msg_unknown"]})
+    r = api.delete("/v1/messages/cancel", number["key"], json={"messageIds": [later, now, "msg_unknown"]})
     assert r.status_code == 200, r.text
-    assert r.json() == {"cancelled": [later], "failed": [
-        {"id": now, "reason": "ALREADY_SENT"}, {"id": "msg_unknown", "reason": "NOT_FOUND"}]}
+    assert r.json() == {
+        "cancelled": [later],
+        "failed": [{"id": now, "reason": "ALREADY_SENT"}, {"id": "msg_unknown", "reason": "NOT_FOUND"}],
+    }
     m = api.get(f"/v1/messages/{later}", number["key"]).json()
     assert m["status"] == "CANCELED" and m["errorCode"] is None
     wait_status(api, wait, number["key"], soon, "READ")
@@ -126,8 +126,7 @@ def test_disconnected_number_holds_messages_until_reconnect(api, number, setting
     wait_status(api, wait, number["key"], mid, "READ")
 
 
-def test_never_attempted_messages_expire(start_server, make_tenant, api_for, make_settings,
-                                         wait):
+def test_never_attempted_messages_expire(start_server, make_tenant, api_for, make_settings, wait):
     api = api_for(start_server(never_attempted_max_age_seconds=0.5))
     number = api.create_number(make_tenant()["key"])
     _set_number(make_settings(), number["id"], state="CLOSE")
@@ -150,8 +149,7 @@ def test_per_contact_order_and_pacing(api, number, settings, wait):
     sent = [datetime.fromisoformat(m["sentAt"].replace("Z", "+00:00")) for m in finals]
     assert sent == sorted(sent), "messages to one contact left out of order"
     # 10 msg/s with a burst of 10: eight messages fit the burst, so check a longer run's spacing
-    ids = [_send(api, number, text=f"n{i}", destinationNumber=f"+55119555500{i:02d}")
-           for i in range(25)]
+    ids = [_send(api, number, text=f"n{i}", destinationNumber=f"+55119555500{i:02d}") for i in range(25)]
     finals = [wait_status(api, wait, number["key"], i, "READ") for i in ids]
     sent = sorted(datetime.fromisoformat(m["sentAt"].replace("Z", "+00:00")) for m in finals)
     # 25 sends at 10/s after an empty bucket refilled by at most 10 tokens: >= 1.4 s overall
@@ -195,11 +193,21 @@ def test_a_bad_provider_event_does_not_block_the_batch(api, number, settings, wa
     async def inject(c):
         now = c.clock.now_ms()
         async with c.db.write() as conn:
-            await conn.execute(sa.insert(t.provider_events), [
-                {"number_id": number["id"], "provider": "sandbox", "kind": "status",
-                 "payload": {"messageId": mid, "status": status}, "due_at": now,
-                 "attempts": 0, "created_at": now}
-                for status in ("READ", "BOGUS", "DELIVERED")])
+            await conn.execute(
+                sa.insert(t.provider_events),
+                [
+                    {
+                        "number_id": number["id"],
+                        "provider": "sandbox",
+                        "kind": "status",
+                        "payload": {"messageId": mid, "status": status},
+                        "due_at": now,
+                        "attempts": 0,
+                        "created_at": now,
+                    }
+                    for status in ("READ", "BOGUS", "DELIVERED")
+                ],
+            )
 
     with_container(settings, inject)
     m = wait_status(api, wait, number["key"], mid, "READ")
@@ -209,9 +217,13 @@ def test_a_bad_provider_event_does_not_block_the_batch(api, number, settings, wa
 
     async def bad_event(c):
         async with c.db.read() as conn:
-            return (await conn.execute(sa.select(t.provider_events.c.attempts,
-                                                 t.provider_events.c.error)
-                                       .where(t.provider_events.c.processed_at.is_(None)))).all()
+            return (
+                await conn.execute(
+                    sa.select(t.provider_events.c.attempts, t.provider_events.c.error).where(
+                        t.provider_events.c.processed_at.is_(None)
+                    )
+                )
+            ).all()
 
     pending = wait(lambda: with_container(settings, bad_event))
     assert pending[0].attempts >= 1 and "BOGUS" in pending[0].error  # retried later, apart

@@ -29,8 +29,11 @@ def _patch(api: Api, key: str, number_id: str, body: Any) -> Any:
 def _backdate_deletion(settings: Settings, number_id: str, days: float) -> None:
     async def run(container: Container) -> None:
         async with container.db.write() as conn:
-            await conn.execute(sa.update(t.numbers).where(t.numbers.c.id == number_id)
-                               .values(deleted_at=t.numbers.c.deleted_at - int(days * DAY_MS)))
+            await conn.execute(
+                sa.update(t.numbers)
+                .where(t.numbers.c.id == number_id)
+                .values(deleted_at=t.numbers.c.deleted_at - int(days * DAY_MS))
+            )
 
     with_container(settings, run)
 
@@ -38,18 +41,32 @@ def _backdate_deletion(settings: Settings, number_id: str, days: float) -> None:
 def _count(settings: Settings, table: sa.Table, number_id: str) -> int:
     async def run(container: Container) -> int:
         async with container.db.read() as conn:
-            return int((await conn.execute(sa.select(sa.func.count()).select_from(table)
-                                           .where(table.c.number_id == number_id))).scalar_one())
+            return int(
+                (
+                    await conn.execute(
+                        sa.select(sa.func.count()).select_from(table).where(table.c.number_id == number_id)
+                    )
+                ).scalar_one()
+            )
 
     return with_container(settings, run)
 
 
 # -- PATCH --------------------------------------------------------------------------------------
 
+
 def test_patch_sets_pii_mode_settings_and_pace_together(api, tenant, number):
-    response = _patch(api, tenant["key"], number["id"], {
-        "piiMode": "STORE_X_DAYS", "piiRetentionDays": 30, "pacePerSecond": 3,
-        "settings": {"markReadOnSend": False, "rejectCall": True, "msgRejectCall": "Busy"}})
+    response = _patch(
+        api,
+        tenant["key"],
+        number["id"],
+        {
+            "piiMode": "STORE_X_DAYS",
+            "piiRetentionDays": 30,
+            "pacePerSecond": 3,
+            "settings": {"markReadOnSend": False, "rejectCall": True, "msgRejectCall": "Busy"},
+        },
+    )
     assert response.status_code == 200, response.text
     body = response.json()
     assert body["piiMode"] == "STORE_X_DAYS" and body["piiRetentionDays"] == 30
@@ -64,17 +81,20 @@ def test_patch_sets_pii_mode_settings_and_pace_together(api, tenant, number):
 
 
 def test_retention_days_are_required_for_store_x_days_and_dropped_otherwise(api, tenant, number):
-    missing = assert_error(_patch(api, tenant["key"], number["id"], {"piiMode": "STORE_X_DAYS"}),
-                           400, "VALIDATION_ERROR")
+    missing = assert_error(
+        _patch(api, tenant["key"], number["id"], {"piiMode": "STORE_X_DAYS"}), 400, "VALIDATION_ERROR"
+    )
     assert [d["field"] for d in missing["details"]] == ["piiRetentionDays"]
     for days in (0, 3651, 2.5, "30", True):
-        assert_error(_patch(api, tenant["key"], number["id"], {
-            "piiMode": "STORE_X_DAYS", "piiRetentionDays": days}), 400, "VALIDATION_ERROR")
+        assert_error(
+            _patch(api, tenant["key"], number["id"], {"piiMode": "STORE_X_DAYS", "piiRetentionDays": days}),
+            400,
+            "VALIDATION_ERROR",
+        )
     _patch(api, tenant["key"], number["id"], {"piiMode": "STORE_X_DAYS", "piiRetentionDays": 7})
     longer = _patch(api, tenant["key"], number["id"], {"piiRetentionDays": 3650}).json()
     assert longer["piiMode"] == "STORE_X_DAYS" and longer["piiRetentionDays"] == 3650
-    relay = _patch(api, tenant["key"], number["id"], {"piiMode": "RELAY_ONLY",
-                                                      "piiRetentionDays": 5}).json()
+    relay = _patch(api, tenant["key"], number["id"], {"piiMode": "RELAY_ONLY", "piiRetentionDays": 5}).json()
     assert relay["piiMode"] == "RELAY_ONLY" and relay["piiRetentionDays"] is None
 
 
@@ -82,16 +102,32 @@ def test_bad_patches_are_refused_whole(api, tenant, number):
     key, number_id = tenant["key"], number["id"]
     assert_error(api.patch(f"/v1/numbers/{number_id}", key), 400, "EMPTY_PATCH")
     assert_error(_patch(api, key, number_id, {}), 400, "EMPTY_PATCH")
-    unknown = assert_error(_patch(api, key, number_id, {"settings": {"teleport": True}}), 400,
-                           "VALIDATION_ERROR")
+    unknown = assert_error(
+        _patch(api, key, number_id, {"settings": {"teleport": True}}), 400, "VALIDATION_ERROR"
+    )
     assert unknown["details"] == [{"field": "settings.teleport", "message": "unknown setting"}]
-    body = assert_error(_patch(api, key, number_id, {
-        "pacePerSecond": 2, "piiMode": "FOREVER", "colour": "red",
-        "settings": {"markReadOnSend": None, "alwaysOnline": "yes", "msgRejectCall": "x" * 1001}}),
-        400, "VALIDATION_ERROR")
+    body = assert_error(
+        _patch(
+            api,
+            key,
+            number_id,
+            {
+                "pacePerSecond": 2,
+                "piiMode": "FOREVER",
+                "colour": "red",
+                "settings": {"markReadOnSend": None, "alwaysOnline": "yes", "msgRejectCall": "x" * 1001},
+            },
+        ),
+        400,
+        "VALIDATION_ERROR",
+    )
     assert {d["field"] for d in body["details"]} == {
-        "colour", "piiMode", "settings.markReadOnSend", "settings.alwaysOnline",
-        "settings.msgRejectCall"}
+        "colour",
+        "piiMode",
+        "settings.markReadOnSend",
+        "settings.alwaysOnline",
+        "settings.msgRejectCall",
+    }
     assert_error(_patch(api, key, number_id, {"settings": []}), 400, "VALIDATION_ERROR")
     detail = api.get(f"/v1/numbers/{number_id}", key).json()
     assert detail["pacePerSecond"] is None and detail["piiMode"] == "STORE_INDEFINITE"
@@ -107,14 +143,15 @@ def test_patch_scope(api, tenant, number, make_tenant):
     own = _patch(api, number["key"], number["id"], {"piiMode": "RELAY_ONLY"})
     assert own.status_code == 200, own.text
     other = api.create_number(tenant["key"])
-    assert_error(_patch(api, number["key"], other["id"], {"piiMode": "RELAY_ONLY"}), 404,
-                 "NUMBER_NOT_FOUND")
+    assert_error(_patch(api, number["key"], other["id"], {"piiMode": "RELAY_ONLY"}), 404, "NUMBER_NOT_FOUND")
     stranger = make_tenant(name="Other")
-    assert_error(_patch(api, stranger["key"], number["id"], {"piiMode": "RELAY_ONLY"}), 404,
-                 "NUMBER_NOT_FOUND")
+    assert_error(
+        _patch(api, stranger["key"], number["id"], {"piiMode": "RELAY_ONLY"}), 404, "NUMBER_NOT_FOUND"
+    )
 
 
 # -- soft delete ----------------------------------------------------------------------------------
+
 
 def test_soft_delete_hides_the_number_and_stops_its_key(api, tenant, number):
     before = int(time.time() * 1000)
@@ -126,35 +163,41 @@ def test_soft_delete_hides_the_number_and_stops_its_key(api, tenant, number):
     assert before - 1000 <= until <= int(time.time() * 1000) + 1000
     assert api.get("/v1/numbers", tenant["key"]).json() == []
     assert_error(api.get(f"/v1/numbers/{number['id']}", tenant["key"]), 404, "NUMBER_NOT_FOUND")
-    assert_error(send(api, number["key"], {"destinationNumber": DEST, "text": "hi"}), 401,
-                 "UNAUTHORIZED")
-    assert_error(api.delete(f"/v1/numbers/{number['id']}", tenant["key"]), 404,
-                 "NUMBER_NOT_FOUND")
+    assert_error(send(api, number["key"], {"destinationNumber": DEST, "text": "hi"}), 401, "UNAUTHORIZED")
+    assert_error(api.delete(f"/v1/numbers/{number['id']}", tenant["key"]), 404, "NUMBER_NOT_FOUND")
     assert api.get("/v1/api-keys", tenant["key"]).json() == []
 
 
 def test_a_recently_deleted_phone_cannot_be_added_again(api, tenant, number):
     api.delete(f"/v1/numbers/{number['id']}", tenant["key"])
-    again = assert_error(api.post("/v1/numbers", tenant["key"], json={
-        "name": "Again", "number": number["number"]}), 409, "NUMBER_SOFT_DELETED")
+    again = assert_error(
+        api.post("/v1/numbers", tenant["key"], json={"name": "Again", "number": number["number"]}),
+        409,
+        "NUMBER_SOFT_DELETED",
+    )
     assert again["details"][0]["field"] == "number"
 
 
 def test_lifecycle_routes_need_the_tenant_key(api, tenant, number):
     for method, path in (("DELETE", ""), ("POST", "/restore"), ("DELETE", "/purge")):
-        assert_error(api.request(method, f"/v1/numbers/{number['id']}{path}", number["key"]),
-                     403, "NUMBER_SCOPE_NOT_ALLOWED")
+        assert_error(
+            api.request(method, f"/v1/numbers/{number['id']}{path}", number["key"]),
+            403,
+            "NUMBER_SCOPE_NOT_ALLOWED",
+        )
 
 
 def test_lifecycle_routes_answer_404_for_another_workspace(api, number, make_tenant):
     stranger = make_tenant(name="Other")
     for method, path in (("DELETE", ""), ("POST", "/restore"), ("DELETE", "/purge")):
-        assert_error(api.request(method, f"/v1/numbers/{number['id']}{path}", stranger["key"]),
-                     404, "NUMBER_NOT_FOUND")
+        assert_error(
+            api.request(method, f"/v1/numbers/{number['id']}{path}", stranger["key"]), 404, "NUMBER_NOT_FOUND"
+        )
     assert api.get(f"/v1/numbers/{number['id']}", number["key"]).status_code == 200
 
 
 # -- restore --------------------------------------------------------------------------------------
+
 
 def test_restore_gives_the_number_back_with_its_key(api, tenant, number, wait):
     _patch(api, tenant["key"], number["id"], {"settings": {"markReadOnSend": False}})
@@ -167,8 +210,7 @@ def test_restore_gives_the_number_back_with_its_key(api, tenant, number, wait):
     sent = send(api, number["key"], {"destinationNumber": DEST, "text": "back"})
     assert sent.status_code == 202, sent.text
     wait_status(api, wait, number["key"], sent.json()["id"], "DELIVERED", or_later=True)
-    assert_error(api.post(f"/v1/numbers/{number['id']}/restore", tenant["key"]), 409,
-                 "NUMBER_ALREADY_ACTIVE")
+    assert_error(api.post(f"/v1/numbers/{number['id']}/restore", tenant["key"]), 409, "NUMBER_ALREADY_ACTIVE")
 
 
 def test_restore_window_is_thirty_days(api, tenant, number, settings):
@@ -177,11 +219,12 @@ def test_restore_window_is_thirty_days(api, tenant, number, settings):
     assert api.post(f"/v1/numbers/{number['id']}/restore", tenant["key"]).status_code == 200
     api.delete(f"/v1/numbers/{number['id']}", tenant["key"])
     _backdate_deletion(settings, number["id"], 30.1)
-    assert_error(api.post(f"/v1/numbers/{number['id']}/restore", tenant["key"]), 404,
-                 "NUMBER_NOT_FOUND")
+    assert_error(api.post(f"/v1/numbers/{number['id']}/restore", tenant["key"]), 404, "NUMBER_NOT_FOUND")
     # Past the window the phone is free again.
-    assert api.post("/v1/numbers", tenant["key"], json={
-        "name": "New", "number": number["number"]}).status_code == 201
+    assert (
+        api.post("/v1/numbers", tenant["key"], json={"name": "New", "number": number["number"]}).status_code
+        == 201
+    )
 
 
 def test_restore_respects_the_plan_limit(api, make_tenant):
@@ -189,14 +232,13 @@ def test_restore_respects_the_plan_limit(api, make_tenant):
     first = api.create_number(free["key"])
     api.delete(f"/v1/numbers/{first['id']}", free["key"])
     api.create_number(free["key"])  # the deleted number released its slot
-    assert_error(api.post(f"/v1/numbers/{first['id']}/restore", free["key"]), 409,
-                 "NUMBER_LIMIT_EXCEEDED")
+    assert_error(api.post(f"/v1/numbers/{first['id']}/restore", free["key"]), 409, "NUMBER_LIMIT_EXCEEDED")
 
 
 # -- purge ----------------------------------------------------------------------------------------
 
-def test_purge_removes_the_number_and_everything_it_owns(api, tenant, number, settings, wait,
-                                                         receiver):
+
+def test_purge_removes_the_number_and_everything_it_owns(api, tenant, number, settings, wait, receiver):
     sent = send(api, number["key"], {"destinationNumber": DEST, "text": "bye"})
     wait_status(api, wait, number["key"], sent.json()["id"], "DELIVERED", or_later=True)
     api.post("/v1/webhooks", number["key"], json={"url": receiver.url})
@@ -205,12 +247,12 @@ def test_purge_removes_the_number_and_everything_it_owns(api, tenant, number, se
     assert purged.status_code == 200 and purged.json() == {"ok": True}
     for table in (t.messages, t.api_keys, t.webhook_endpoints):
         assert _count(settings, table, number["id"]) == 0, table.name
-    assert_error(api.post(f"/v1/numbers/{number['id']}/restore", tenant["key"]), 404,
-                 "NUMBER_NOT_FOUND")
-    assert_error(api.delete(f"/v1/numbers/{number['id']}/purge", tenant["key"]), 404,
-                 "NUMBER_NOT_FOUND")
-    assert api.post("/v1/numbers", tenant["key"], json={
-        "name": "Again", "number": number["number"]}).status_code == 201
+    assert_error(api.post(f"/v1/numbers/{number['id']}/restore", tenant["key"]), 404, "NUMBER_NOT_FOUND")
+    assert_error(api.delete(f"/v1/numbers/{number['id']}/purge", tenant["key"]), 404, "NUMBER_NOT_FOUND")
+    assert (
+        api.post("/v1/numbers", tenant["key"], json={"name": "Again", "number": number["number"]}).status_code
+        == 201
+    )
 
 
 def test_an_active_number_can_be_purged_at_once(api, tenant, number):
@@ -221,11 +263,14 @@ def test_an_active_number_can_be_purged_at_once(api, tenant, number):
 
 # -- Evolution numbers ----------------------------------------------------------------------------
 
+
 @pytest.fixture
-def evo(make_settings: Callable[..., Any], make_tenant: Callable[..., dict[str, Any]],
-        receiver: WebhookReceiver) -> Iterator[World]:
-    world = build_world("evolution-v2", make_settings=make_settings, make_tenant=make_tenant,
-                        receiver=receiver)
+def evo(
+    make_settings: Callable[..., Any], make_tenant: Callable[..., dict[str, Any]], receiver: WebhookReceiver
+) -> Iterator[World]:
+    world = build_world(
+        "evolution-v2", make_settings=make_settings, make_tenant=make_tenant, receiver=receiver
+    )
     yield world
     close_world(world)
 

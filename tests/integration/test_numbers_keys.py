@@ -6,15 +6,17 @@ from tests.helpers import assert_error
 
 
 def test_create_list_and_get_numbers(api, tenant):
-    created = api.post("/v1/numbers", tenant["key"], json={
-        "name": "Support", "number": "+55 (11) 98888-1234", "provider": "sandbox"})
+    created = api.post(
+        "/v1/numbers",
+        tenant["key"],
+        json={"name": "Support", "number": "+55 (11) 98888-1234", "provider": "sandbox"},
+    )
     assert created.status_code == 201, created.text
     body = created.json()
     instance = body["instance"]
     assert instance["number"] == "5511988881234" and instance["state"] == "OPEN"
     assert instance["isFullyConnected"] is True
-    assert body["qrcodeBase64"] is None and body["primaryLink"] == {"qrcodeBase64": None,
-                                                                    "pairingCode": None}
+    assert body["qrcodeBase64"] is None and body["primaryLink"] == {"qrcodeBase64": None, "pairingCode": None}
     key = body["apiKey"]["key"]
     listed = api.get("/v1/numbers", tenant["key"]).json()
     assert [n["id"] for n in listed] == [instance["id"]]
@@ -28,14 +30,22 @@ def test_create_list_and_get_numbers(api, tenant):
 
 
 def test_number_validation(api, tenant):
-    assert_error(api.post("/v1/numbers", tenant["key"], json={"name": "x"}), 400,
-                 "VALIDATION_ERROR")
-    assert_error(api.post("/v1/numbers", tenant["key"], json={
-        "name": "x", "number": "+5511911110000", "provider": "carrier-pigeon"}), 400,
-        "VALIDATION_ERROR")
+    assert_error(api.post("/v1/numbers", tenant["key"], json={"name": "x"}), 400, "VALIDATION_ERROR")
+    assert_error(
+        api.post(
+            "/v1/numbers",
+            tenant["key"],
+            json={"name": "x", "number": "+5511911110000", "provider": "carrier-pigeon"},
+        ),
+        400,
+        "VALIDATION_ERROR",
+    )
     api.post("/v1/numbers", tenant["key"], json={"name": "x", "number": "+5511911110000"})
-    assert_error(api.post("/v1/numbers", tenant["key"], json={
-        "name": "y", "number": "+5511911110000"}), 409, "NUMBER_ALREADY_EXISTS")
+    assert_error(
+        api.post("/v1/numbers", tenant["key"], json={"name": "y", "number": "+5511911110000"}),
+        409,
+        "NUMBER_ALREADY_EXISTS",
+    )
 
 
 def test_number_key_sees_only_its_number(api, tenant, number):
@@ -52,12 +62,21 @@ def test_api_keys_listing(api, tenant, number):
     assert item["whatsappInstanceId"] == number["id"] and item["retentionDays"] == 90
     assert "key" not in item
     reveal = api.get("/v1/api-keys", tenant["key"]).json()
-    assert reveal == [{"numberId": number["id"], "number": number["number"].lstrip("+"),
-                       "displayName": "Test number", "keyId": number["keyId"],
-                       "keyLast4": number["key"][-4:], "key": None, "revealable": False}]
+    assert reveal == [
+        {
+            "numberId": number["id"],
+            "number": number["number"].lstrip("+"),
+            "displayName": "Test number",
+            "keyId": number["keyId"],
+            "keyLast4": number["key"][-4:],
+            "key": None,
+            "revealable": False,
+        }
+    ]
 
 
 def test_rotate_requires_a_number_id(api, tenant):
     assert_error(api.post("/v1/api-keys", tenant["key"], json={}), 400, "VALIDATION_ERROR")
-    assert_error(api.post("/v1/api-keys", tenant["key"], json={"whatsappNumberId": "wn_x"}), 404,
-                 "NUMBER_NOT_FOUND")
+    assert_error(
+        api.post("/v1/api-keys", tenant["key"], json={"whatsappNumberId": "wn_x"}), 404, "NUMBER_NOT_FOUND"
+    )

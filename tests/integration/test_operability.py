@@ -33,12 +33,20 @@ def test_openapi_documents_every_route_with_the_error_shape(api):
     spec = api.get("/openapi.json").json()
     assert spec["components"]["schemas"]["Error"]["required"] == ["error", "code"]
     paths = spec["paths"]
-    for path, method in [("/v1/messages/send", "post"), ("/v1/messages/{message_ref}", "get"),
-                         ("/v1/messages", "get"), ("/v1/messages/cancel", "delete"),
-                         ("/v1/numbers", "post"), ("/v1/numbers", "get"),
-                         ("/v1/numbers/{number_id}", "get"), ("/v1/api-keys", "post"),
-                         ("/v1/api-keys", "get"), ("/v1/sandbox/inbound", "post"),
-                         ("/v1/templates", "post"), ("/v1/webhooks", "post")]:
+    for path, method in [
+        ("/v1/messages/send", "post"),
+        ("/v1/messages/{message_ref}", "get"),
+        ("/v1/messages", "get"),
+        ("/v1/messages/cancel", "delete"),
+        ("/v1/numbers", "post"),
+        ("/v1/numbers", "get"),
+        ("/v1/numbers/{number_id}", "get"),
+        ("/v1/api-keys", "post"),
+        ("/v1/api-keys", "get"),
+        ("/v1/sandbox/inbound", "post"),
+        ("/v1/templates", "post"),
+        ("/v1/webhooks", "post"),
+    ]:
         assert method in paths.get(path, {}), (path, method)
     send_op = paths["/v1/messages/send"]["post"]
     assert "requestBody" in send_op
@@ -65,11 +73,13 @@ def test_openapi_documents_only_errors_that_happen_and_public_routes_need_no_key
             else:
                 assert "security" not in op, (method, path)  # the global API-key requirement
     assert spec["security"] == [{"ApiKey": []}, {"ApiKeyId": []}]
-    for path, method in [("/v1/messages/send", "post"), ("/v1/webhooks/{webhook_id}/logs", "get"),
-                         ("/v1/numbers/{number_id}", "patch")]:
+    for path, method in [
+        ("/v1/messages/send", "post"),
+        ("/v1/webhooks/{webhook_id}/logs", "get"),
+        ("/v1/numbers/{number_id}", "patch"),
+    ]:
         error = spec["paths"][path][method]["responses"]["400"]
-        assert error["content"]["application/json"]["schema"]["$ref"] == \
-            "#/components/schemas/Error"
+        assert error["content"]["application/json"]["schema"]["$ref"] == "#/components/schemas/Error"
     # A typed parameter given the wrong type answers the documented 400, not 422.
     r = api.get("/v1/webhooks/wh_x/logs?limit=many", headers={"x-api-key": "ps_nope"})
     assert r.status_code in (400, 401) and set(r.json()) >= {"error", "code"}
@@ -90,10 +100,16 @@ def test_production_refuses_placeholder_secret():
 
 def test_secrets_are_redacted_in_logs(caplog):
     logger = logging.getLogger("zapgate.test")
-    record = logging.LogRecord("zapgate.test", logging.INFO, __file__, 1,
-                               "key ps_abcdefghijklmnopqrstuvwxyz0123456789ABCD and "
-                               "whsec_c2VjcmV0c2VjcmV0c2VjcmV0 and x-api-key: ps_zzzzzzzzz",
-                               None, None)
+    record = logging.LogRecord(
+        "zapgate.test",
+        logging.INFO,
+        __file__,
+        1,
+        "key ps_abcdefghijklmnopqrstuvwxyz0123456789ABCD and "
+        "whsec_c2VjcmV0c2VjcmV0c2VjcmV0 and x-api-key: ps_zzzzzzzzz",
+        None,
+        None,
+    )
     record.fields = {"api_key": "ps_secret", "number": "wn_1"}
     line = zlog.JsonFormatter().format(record)
     assert "abcdefghij" not in line and "c2VjcmV0" not in line and "zzzzzzzz" not in line

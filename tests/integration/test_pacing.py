@@ -33,8 +33,15 @@ class FakeClock:
         self.now += seconds
 
 
-def drive(bucket: TokenBucket, clock: FakeClock, *, seconds: float, lateness: float = 0.0,
-          max_claim: int = 200, rng: random.Random | None = None) -> list[tuple[float, int]]:
+def drive(
+    bucket: TokenBucket,
+    clock: FakeClock,
+    *,
+    seconds: float,
+    lateness: float = 0.0,
+    max_claim: int = 200,
+    rng: random.Random | None = None,
+) -> list[tuple[float, int]]:
     """Consume like the dispatcher for ``seconds`` of fake time: take every token available (at
     most ``max_claim`` per claim), otherwise sleep until the next token, waking up to
     ``lateness`` seconds late (a busy event loop). Returns ``(time, messages)`` per claim."""
@@ -83,6 +90,7 @@ def sent_between(claims: list[tuple[float, int]], start: float, end: float) -> i
 
 # -- TokenBucket (official numbers) ------------------------------------------------------------
 
+
 def test_the_bucket_starts_full_and_never_holds_more_than_its_burst() -> None:
     clock = FakeClock()
     bucket = TokenBucket(80, clock=clock)
@@ -110,12 +118,20 @@ def test_seconds_until_token_is_when_the_next_token_is_there() -> None:
     assert bucket.available() == 1 and bucket.seconds_until_token() == 0
 
 
-@pytest.mark.parametrize(("rate", "burst", "lateness"), [
-    (80, None, 0.0), (80, None, 0.05), (8, None, 0.2), (0.5, None, 0.0), (80, 20, 0.01),
-    (1000, None, 0.02),
-])
+@pytest.mark.parametrize(
+    ("rate", "burst", "lateness"),
+    [
+        (80, None, 0.0),
+        (80, None, 0.05),
+        (8, None, 0.2),
+        (0.5, None, 0.0),
+        (80, 20, 0.01),
+        (1000, None, 0.02),
+    ],
+)
 def test_the_bucket_meets_its_rate_and_never_bursts_above_its_depth(
-        rate: float, burst: float | None, lateness: float) -> None:
+    rate: float, burst: float | None, lateness: float
+) -> None:
     clock = FakeClock()
     bucket = TokenBucket(rate, burst, clock=clock)
     depth = bucket.burst
@@ -160,8 +176,10 @@ def test_a_new_pace_gives_a_new_bucket_of_the_new_size() -> None:
 
 # -- GapPacer (unofficial numbers) --------------------------------------------------------------
 
-def drive_gaps(pacer: GapPacer, clock: FakeClock, *, sends: int, lateness: float = 0.0,
-               rng: random.Random | None = None) -> list[float]:
+
+def drive_gaps(
+    pacer: GapPacer, clock: FakeClock, *, sends: int, lateness: float = 0.0, rng: random.Random | None = None
+) -> list[float]:
     """Send ``sends`` messages one at a time as the dispatcher does with one slot in flight;
     returns the send times."""
     rng = rng or random.Random(2)
@@ -211,15 +229,19 @@ def test_after_a_long_idle_the_gap_pacer_still_lets_one_message_through() -> Non
 
 # -- what the dispatcher builds from the defaults -------------------------------------------------
 
+
 def test_default_pacing_of_each_provider(make_settings: Callable[..., Any]) -> None:
     """Meta: a bucket of 80 msg/s (burst 80), at least 32 in flight and a second of the pace;
     Evolution: one in flight, 0.5 msg/s with jitter 0.5, which the dispatcher paces with a
     GapPacer (gaps of 1-3 s above)."""
     registry = build_registry(make_settings())
     meta = registry.get("meta").capabilities(official=True)
-    assert (meta.default_pace_per_second, meta.max_in_flight, meta.in_flight_seconds,
-            meta.pace_jitter) == (80, 32, 1.0, 0)
+    assert (meta.default_pace_per_second, meta.max_in_flight, meta.in_flight_seconds, meta.pace_jitter) == (
+        80,
+        32,
+        1.0,
+        0,
+    )
     for kind in ("evolution-v2", "evolution-go"):
         caps = registry.get(kind).capabilities(official=False)
-        assert (caps.default_pace_per_second, caps.max_in_flight, caps.pace_jitter) == \
-            (0.5, 1, 0.5), kind
+        assert (caps.default_pace_per_second, caps.max_in_flight, caps.pace_jitter) == (0.5, 1, 0.5), kind

@@ -37,8 +37,7 @@ def _send(api, number, text="my secret", **body):
 
 
 def _inbound(api, number, text="inbound secret"):
-    r = api.post("/v1/sandbox/inbound", number["key"],
-                 json={"from": DEST, "text": text, "name": "Ana Souza"})
+    r = api.post("/v1/sandbox/inbound", number["key"], json={"from": DEST, "text": text, "name": "Ana Souza"})
     assert r.status_code == 200, r.text
     return r.json()["id"]
 
@@ -54,18 +53,27 @@ def _row(settings, table, row_id):
 def _contact_name(settings, number):
     async def load(c):
         async with c.db.read() as conn:
-            return (await conn.execute(sa.select(t.contacts.c.name).where(
-                t.contacts.c.number_id == number["id"], t.contacts.c.contact == DEST))).scalar()
+            return (
+                await conn.execute(
+                    sa.select(t.contacts.c.name).where(
+                        t.contacts.c.number_id == number["id"], t.contacts.c.contact == DEST
+                    )
+                )
+            ).scalar()
 
     return with_container(settings, load)
 
 
 def _age(settings, table, row_id, days):
     """Move a row's creation back by ``days``."""
+
     async def run(c):
         async with c.db.write() as conn:
-            await conn.execute(sa.update(table).where(table.c.id == row_id).values(
-                created_at=table.c.created_at - days * DAY_MS))
+            await conn.execute(
+                sa.update(table)
+                .where(table.c.id == row_id)
+                .values(created_at=table.c.created_at - days * DAY_MS)
+            )
 
     with_container(settings, run)
 
@@ -89,15 +97,14 @@ def _hook(api, number, receiver):
 
 
 def _received(receiver, inbound_id):
-    items = receiver.wait_for(lambda got: any(
-        i.json()["data"].get("id") == inbound_id for i in got))
+    items = receiver.wait_for(lambda got: any(i.json()["data"].get("id") == inbound_id for i in got))
     return next(i.json()["data"] for i in items if i.json()["data"].get("id") == inbound_id)
 
 
 # -- RELAY_ONLY --------------------------------------------------------------------------------
 
-def test_relay_only_inbound_is_stored_without_content_but_relayed(api, tenant, number, receiver,
-                                                                  settings):
+
+def test_relay_only_inbound_is_stored_without_content_but_relayed(api, tenant, number, receiver, settings):
     _set_mode(api, tenant, number, "RELAY_ONLY")
     _hook(api, number, receiver)
     inbound_id = _inbound(api, number)
@@ -109,19 +116,31 @@ def test_relay_only_inbound_is_stored_without_content_but_relayed(api, tenant, n
     assert _contact_name(settings, number) is None
 
 
-def test_relay_only_inbound_media_reaches_the_webhook_only(api, tenant, number, receiver,
-                                                          settings):
+def test_relay_only_inbound_media_reaches_the_webhook_only(api, tenant, number, receiver, settings):
     _set_mode(api, tenant, number, "RELAY_ONLY")
     _hook(api, number, receiver)
-    media = {"id": "media-1", "url": "https://example.test/photo.jpg", "mimeType": "image/jpeg",
-             "caption": "look"}
+    media = {
+        "id": "media-1",
+        "url": "https://example.test/photo.jpg",
+        "mimeType": "image/jpeg",
+        "caption": "look",
+    }
 
     async def receive(c):
         async with c.db.write() as conn:
-            return await inbound.receive(conn, inbound.Inbound(
-                number_id=number["id"], sender=DEST, text="look", sender_name="Ana",
-                provider_message_id="wamid.media", message_type="image", media=media),
-                now_ms=c.clock.now_ms())
+            return await inbound.receive(
+                conn,
+                inbound.Inbound(
+                    number_id=number["id"],
+                    sender=DEST,
+                    text="look",
+                    sender_name="Ana",
+                    provider_message_id="wamid.media",
+                    message_type="image",
+                    media=media,
+                ),
+                now_ms=c.clock.now_ms(),
+            )
 
     stored = with_container(settings, receive)
     data = _received(receiver, stored["id"])
@@ -148,8 +167,7 @@ def test_relay_only_outbound_content_goes_once_final(api, tenant, number, settin
     assert row.request["text"] == "see you later" and row.redacted_at is None
 
 
-def test_relay_only_delivered_keeps_content_for_a_grace(start_server, make_tenant, api_for,
-                                                       settings, wait):
+def test_relay_only_delivered_keeps_content_for_a_grace(start_server, make_tenant, api_for, settings, wait):
     api = api_for(start_server(relay_only_delivered_grace_seconds=1.5))
     tenant = make_tenant()
     number = api.create_number(tenant["key"])
@@ -163,8 +181,7 @@ def test_relay_only_delivered_keeps_content_for_a_grace(start_server, make_tenan
     assert _row(settings, t.messages, sent).content == "my secret"  # may still be retried
 
 
-def test_existing_content_goes_when_a_number_switches_to_relay_only(api, tenant, number,
-                                                                   settings, wait):
+def test_existing_content_goes_when_a_number_switches_to_relay_only(api, tenant, number, settings, wait):
     message = _send(api, number)
     wait_status(api, wait, number["key"], message, "READ")
     inbound_id = _inbound(api, number)
@@ -181,8 +198,8 @@ def test_existing_content_goes_when_a_number_switches_to_relay_only(api, tenant,
 
 # -- STORE_X_DAYS ------------------------------------------------------------------------------
 
-def test_store_x_days_redacts_only_rows_older_than_the_window(api, tenant, number, settings,
-                                                             wait):
+
+def test_store_x_days_redacts_only_rows_older_than_the_window(api, tenant, number, settings, wait):
     _set_mode(api, tenant, number, "STORE_X_DAYS", days=2)
     old, recent = _send(api, number, "old secret"), _send(api, number, "new secret")
     old_queued = _send(api, number, "old but queued", deliverAt=_iso(3600))
@@ -191,8 +208,7 @@ def test_store_x_days_redacts_only_rows_older_than_the_window(api, tenant, numbe
     old_in, recent_in = _inbound(api, number, "old inbound"), _inbound(api, number, "new inbound")
     _sweeps()
     assert not _redacted(api, number, old)
-    for table, row_id in ((t.messages, old), (t.messages, old_queued),
-                          (t.inbound_messages, old_in)):
+    for table, row_id in ((t.messages, old), (t.messages, old_queued), (t.inbound_messages, old_in)):
         _age(settings, table, row_id, days=3)
     wait(lambda: _redacted(api, number, old))
     wait(lambda: _row(settings, t.inbound_messages, old_in).redacted_at)
@@ -224,18 +240,29 @@ def test_a_redacted_message_is_not_sent_again(api, tenant, number, settings, wai
     _age(settings, t.messages, message, days=2)
     wait(lambda: _redacted(api, number, message))
 
-    event = base.StatusUpdate(provider_message_id=sent["externalMessageId"],
-                              status="FAILED", code="PROVIDER_UNAVAILABLE", retryable=True)
+    event = base.StatusUpdate(
+        provider_message_id=sent["externalMessageId"],
+        status="FAILED",
+        code="PROVIDER_UNAVAILABLE",
+        retryable=True,
+    )
 
     class OneEvent:  # a provider whose callback says exactly this (the sandbox sends none)
         def get(self, _kind):
             return SimpleNamespace(parse_callback=lambda _body: [event])
 
     async def transient_failure(c):
-        ctx = callbacks.Context(registry=OneEvent(), settings=c.settings, metrics=None,
-                                now_ms=c.clock.now_ms(), endpoints={})
-        row = SimpleNamespace(id=1, kind="callback", provider="sandbox", number_id=number["id"],
-                              payload={"body": {}}, attempts=0)
+        ctx = callbacks.Context(
+            registry=OneEvent(), settings=c.settings, metrics=None, now_ms=c.clock.now_ms(), endpoints={}
+        )
+        row = SimpleNamespace(
+            id=1,
+            kind="callback",
+            provider="sandbox",
+            number_id=number["id"],
+            payload={"body": {}},
+            attempts=0,
+        )
         async with c.db.write() as conn:
             applied = await callbacks.apply_batch(conn, [row], ctx)
         assert applied.deferred == []
@@ -246,6 +273,7 @@ def test_a_redacted_message_is_not_sent_again(api, tenant, number, settings, wai
 
 
 # -- STORE_INDEFINITE --------------------------------------------------------------------------
+
 
 def test_store_indefinite_keeps_everything(api, number, settings, wait):
     message = _send(api, number)
@@ -261,8 +289,7 @@ def test_store_indefinite_keeps_everything(api, number, settings, wait):
     assert stored.text == "inbound secret" and stored.sender_name == "Ana Souza"
 
 
-def test_switching_back_to_store_indefinite_stops_redaction(api, tenant, number, settings,
-                                                            wait):
+def test_switching_back_to_store_indefinite_stops_redaction(api, tenant, number, settings, wait):
     _set_mode(api, tenant, number, "RELAY_ONLY")
     scheduled = _send(api, number, "later", deliverAt=_iso(3600))
     _set_mode(api, tenant, number, "STORE_INDEFINITE")
@@ -275,6 +302,7 @@ def test_switching_back_to_store_indefinite_stops_redaction(api, tenant, number,
 
 
 # -- the dashboard -----------------------------------------------------------------------------
+
 
 def test_message_page_says_the_content_was_removed(server, api, tenant, number, wait):
     _set_mode(api, tenant, number, "RELAY_ONLY")

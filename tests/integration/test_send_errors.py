@@ -11,27 +11,37 @@ from zapgate.storage import tables as t
 
 def test_auth_errors(api, tenant, number):
     assert_error(send(api, None, {"destinationNumber": DEST, "text": "x"}), 401, "UNAUTHORIZED")
-    assert_error(send(api, "ps_unknown", {"destinationNumber": DEST, "text": "x"}), 401,
-                 "UNAUTHORIZED")
-    assert_error(send(api, tenant["key"], {"destinationNumber": DEST, "text": "x"}), 403,
-                 "TENANT_SCOPE_NOT_ALLOWED")
-    assert_error(api.post("/v1/api-keys", number["key"], json={"whatsappNumberId": number["id"]}),
-                 403, "NUMBER_SCOPE_NOT_ALLOWED")
+    assert_error(send(api, "ps_unknown", {"destinationNumber": DEST, "text": "x"}), 401, "UNAUTHORIZED")
+    assert_error(
+        send(api, tenant["key"], {"destinationNumber": DEST, "text": "x"}), 403, "TENANT_SCOPE_NOT_ALLOWED"
+    )
+    assert_error(
+        api.post("/v1/api-keys", number["key"], json={"whatsappNumberId": number["id"]}),
+        403,
+        "NUMBER_SCOPE_NOT_ALLOWED",
+    )
 
 
 def test_key_id_header_authenticates_and_rotation_revokes(api, tenant, number):
-    r = api.post("/v1/messages/send", None, headers={"x-api-key-id": number["keyId"]},
-                 json={"destinationNumber": DEST, "text": "x"})
+    r = api.post(
+        "/v1/messages/send",
+        None,
+        headers={"x-api-key-id": number["keyId"]},
+        json={"destinationNumber": DEST, "text": "x"},
+    )
     assert r.status_code == 202, r.text
     rotated = api.post("/v1/api-keys", tenant["key"], json={"whatsappNumberId": number["id"]})
     assert rotated.status_code == 200, rotated.text
     new = rotated.json()
     assert new["key"].startswith("ps_") and len(new["key"]) == 43
     assert new["keyPrefix"] == new["key"][:7] and new["keyLast4"] == new["key"][-4:]
-    assert_error(send(api, number["key"], {"destinationNumber": DEST, "text": "x"}), 401,
-                 "UNAUTHORIZED")
-    r = api.post("/v1/messages/send", None, headers={"x-api-key-id": number["keyId"]},
-                 json={"destinationNumber": DEST, "text": "x"})
+    assert_error(send(api, number["key"], {"destinationNumber": DEST, "text": "x"}), 401, "UNAUTHORIZED")
+    r = api.post(
+        "/v1/messages/send",
+        None,
+        headers={"x-api-key-id": number["keyId"]},
+        json={"destinationNumber": DEST, "text": "x"},
+    )
     assert_error(r, 401, "UNAUTHORIZED")
     assert send(api, new["key"], {"destinationNumber": DEST, "text": "x"}).status_code == 202
 
@@ -39,35 +49,58 @@ def test_key_id_header_authenticates_and_rotation_revokes(api, tenant, number):
 def test_key_id_auth_can_be_switched_off(start_server, make_tenant, api_for):
     api = api_for(start_server(allow_key_id_auth=False))
     number = api.create_number(make_tenant()["key"])
-    r = api.post("/v1/messages/send", None, headers={"x-api-key-id": number["keyId"]},
-                 json={"destinationNumber": DEST, "text": "x"})
+    r = api.post(
+        "/v1/messages/send",
+        None,
+        headers={"x-api-key-id": number["keyId"]},
+        json={"destinationNumber": DEST, "text": "x"},
+    )
     assert_error(r, 401, "UNAUTHORIZED")
 
 
 def test_validation_errors_over_http(api, number):
     k = number["key"]
-    body = assert_error(send(api, k, {"destinationNumber": DEST, "text": "x", "labels": 3}), 400,
-                        "VALIDATION_ERROR")
+    body = assert_error(
+        send(api, k, {"destinationNumber": DEST, "text": "x", "labels": 3}), 400, "VALIDATION_ERROR"
+    )
     assert body["details"] == [{"field": "labels", "message": "must be an array of strings"}]
-    assert_error(send(api, k, {"destinationNumber": "nope", "text": "x"}), 400,
-                 "INVALID_DESTINATION")
-    assert_error(send(api, k, {"destinationNumber": DEST, "text": "x", "templateId": "t"}), 400,
-                 "MODE_CONFLICT")
-    assert_error(send(api, k, {"destinationNumber": DEST, "media": "https://x.example/a.ogg",
-                               "mediaType": "audio", "caption": "c"}), 400,
-                 "CAPTION_NOT_ALLOWED")
-    bad_json = api.post("/v1/messages/send", k, content=b"{not json",
-                        headers={"content-type": "application/json"})
+    assert_error(send(api, k, {"destinationNumber": "nope", "text": "x"}), 400, "INVALID_DESTINATION")
+    assert_error(
+        send(api, k, {"destinationNumber": DEST, "text": "x", "templateId": "t"}), 400, "MODE_CONFLICT"
+    )
+    assert_error(
+        send(
+            api,
+            k,
+            {
+                "destinationNumber": DEST,
+                "media": "https://x.example/a.ogg",
+                "mediaType": "audio",
+                "caption": "c",
+            },
+        ),
+        400,
+        "CAPTION_NOT_ALLOWED",
+    )
+    bad_json = api.post(
+        "/v1/messages/send", k, content=b"{not json", headers={"content-type": "application/json"}
+    )
     assert_error(bad_json, 400, "VALIDATION_ERROR")
     assert_error(api.post("/v1/messages/send", k), 400, "VALIDATION_ERROR")
 
 
 def test_groups_and_newsletters_refused_on_official_numbers(api, tenant):
     official = api.create_number(tenant["key"], official=True)
-    assert_error(send(api, official["key"], {"groupId": "120363012345678901@g.us", "text": "x"}),
-                 400, "NOT_SUPPORTED_FOR_META")
-    assert_error(send(api, official["key"], {"newsletterId": "120363012345678901@newsletter",
-                                             "text": "x"}), 400, "NOT_SUPPORTED_FOR_META")
+    assert_error(
+        send(api, official["key"], {"groupId": "120363012345678901@g.us", "text": "x"}),
+        400,
+        "NOT_SUPPORTED_FOR_META",
+    )
+    assert_error(
+        send(api, official["key"], {"newsletterId": "120363012345678901@newsletter", "text": "x"}),
+        400,
+        "NOT_SUPPORTED_FOR_META",
+    )
 
 
 def test_groups_accepted_on_unofficial_numbers(api, number):
@@ -78,8 +111,9 @@ def test_groups_accepted_on_unofficial_numbers(api, number):
 def test_flow_needs_open_window_on_official_numbers(api, tenant):
     official = api.create_number(tenant["key"], official=True)
     flow = {"flowId": "123", "cta": "Open", "action": "navigate", "screen": "S1"}
-    assert_error(send(api, official["key"], {"destinationNumber": DEST, "flow": flow}), 400,
-                 "FLOW_WINDOW_CLOSED")
+    assert_error(
+        send(api, official["key"], {"destinationNumber": DEST, "flow": flow}), 400, "FLOW_WINDOW_CLOSED"
+    )
     inbound = api.post("/v1/sandbox/inbound", official["key"], json={"from": DEST, "text": "hi"})
     assert inbound.status_code == 200, inbound.text
     r = send(api, official["key"], {"destinationNumber": DEST, "flow": flow, "text": "Pick"})
@@ -90,27 +124,39 @@ def test_flow_needs_open_window_on_official_numbers(api, tenant):
 def test_media_needs_a_paid_plan(api, make_tenant):
     free = make_tenant(plan="FREE")
     number = api.create_number(free["key"])
-    assert_error(send(api, number["key"], {"destinationNumber": DEST,
-                                           "media": "https://x.example/a.png"}),
-                 402, "SUBSCRIPTION_REQUIRED_FOR_MEDIA")
-    assert_error(send(api, number["key"], {"destinationNumber": DEST, "text": "x",
-                                           "buttons": [{"type": "reply", "label": "ok"}],
-                                           "header": {"type": "image",
-                                                      "content": "https://x.example/a.png"}}),
-                 402, "SUBSCRIPTION_REQUIRED_FOR_MEDIA")
+    assert_error(
+        send(api, number["key"], {"destinationNumber": DEST, "media": "https://x.example/a.png"}),
+        402,
+        "SUBSCRIPTION_REQUIRED_FOR_MEDIA",
+    )
+    assert_error(
+        send(
+            api,
+            number["key"],
+            {
+                "destinationNumber": DEST,
+                "text": "x",
+                "buttons": [{"type": "reply", "label": "ok"}],
+                "header": {"type": "image", "content": "https://x.example/a.png"},
+            },
+        ),
+        402,
+        "SUBSCRIPTION_REQUIRED_FOR_MEDIA",
+    )
     assert send(api, number["key"], {"destinationNumber": DEST, "text": "x"}).status_code == 202
 
 
 def test_free_plan_quota(api, make_tenant, settings):
     free = make_tenant(plan="FREE")
-    with_container(settings, lambda c: tenants.set_plan(c, workspace_id=free["id"], plan="FREE",
-                                                        monthly_limit=3))
+    with_container(
+        settings, lambda c: tenants.set_plan(c, workspace_id=free["id"], plan="FREE", monthly_limit=3)
+    )
     number = api.create_number(free["key"])
     for _ in range(3):
-        assert send(api, number["key"], {"destinationNumber": DEST, "text": "x"}).status_code \
-            == 202
-    body = assert_error(send(api, number["key"], {"destinationNumber": DEST, "text": "x"}), 402,
-                        "PLAN_LIMIT_REACHED")
+        assert send(api, number["key"], {"destinationNumber": DEST, "text": "x"}).status_code == 202
+    body = assert_error(
+        send(api, number["key"], {"destinationNumber": DEST, "text": "x"}), 402, "PLAN_LIMIT_REACHED"
+    )
     assert body["limit"] == 3 and body["used"] == 3
 
 
@@ -141,18 +187,24 @@ def test_rate_limit(start_server, make_tenant, api_for):
 def test_deleted_number_key_stops_working(api, number, settings):
     async def delete(c):
         async with c.db.write() as conn:
-            await conn.execute(sa.update(t.numbers).where(t.numbers.c.id == number["id"])
-                               .values(deleted_at=1))
+            await conn.execute(
+                sa.update(t.numbers).where(t.numbers.c.id == number["id"]).values(deleted_at=1)
+            )
 
     with_container(settings, delete)
-    assert_error(send(api, number["key"], {"destinationNumber": DEST, "text": "x"}), 401,
-                 "UNAUTHORIZED")
+    assert_error(send(api, number["key"], {"destinationNumber": DEST, "text": "x"}), 401, "UNAUTHORIZED")
 
 
 def test_typing_indicator(api, tenant, number):
     r = api.post("/v1/messages/typing", number["key"], json={"destinationNumber": DEST})
     assert r.status_code == 200 and r.json() == {"ok": True}
-    assert_error(api.post("/v1/messages/typing", number["key"], json={"destinationNumber": "x"}),
-                 400, "INVALID_DESTINATION")
-    assert_error(api.post("/v1/messages/typing", tenant["key"], json={"destinationNumber": DEST}),
-                 403, "TENANT_SCOPE_NOT_ALLOWED")
+    assert_error(
+        api.post("/v1/messages/typing", number["key"], json={"destinationNumber": "x"}),
+        400,
+        "INVALID_DESTINATION",
+    )
+    assert_error(
+        api.post("/v1/messages/typing", tenant["key"], json={"destinationNumber": DEST}),
+        403,
+        "TENANT_SCOPE_NOT_ALLOWED",
+    )

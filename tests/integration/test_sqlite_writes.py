@@ -41,6 +41,7 @@ def test_no_other_writer_starts_waiting_while_a_priority_writer_waits(tmp_path: 
         order: list[str] = []
         gate = os.open(str(tmp_path / "writes.db.lock-gate"), os.O_RDWR)
         try:
+
             async def write(db: Database, who: str, priority: bool) -> None:
                 async with db.write(priority=priority) as conn:
                     order.append(who)
@@ -99,7 +100,8 @@ def test_a_group_commit_takes_what_arrived_while_it_waited_for_the_lock(tmp_path
 
 
 def test_the_write_ahead_log_is_copied_into_the_database_off_the_write_path(
-        tmp_path: Path, wait: Any) -> None:
+    tmp_path: Path, wait: Any
+) -> None:
     """2 MB written: fewer pages than SQLite's own automatic checkpoint waits for (1,000), so
     only the background checkpointer moves them from the log into the database file."""
     db_file = tmp_path / "writes.db"
@@ -109,8 +111,9 @@ def test_the_write_ahead_log_is_copied_into_the_database_off_the_write_path(
         await _table(db)
         async with db.write() as conn:
             await conn.execute(sa.text("CREATE TABLE blobs (data BLOB)"))
-            await conn.execute(sa.text("INSERT INTO blobs VALUES (:d)"),
-                               [{"d": os.urandom(256 * 1024)} for _ in range(8)])
+            await conn.execute(
+                sa.text("INSERT INTO blobs VALUES (:d)"), [{"d": os.urandom(256 * 1024)} for _ in range(8)]
+            )
         return db
 
     loop = asyncio.new_event_loop()
@@ -124,7 +127,8 @@ def test_the_write_ahead_log_is_copied_into_the_database_off_the_write_path(
 
 
 def test_a_group_commit_that_cannot_start_fails_its_callers_instead_of_retrying_forever(
-        tmp_path: Path) -> None:
+    tmp_path: Path,
+) -> None:
     async def run() -> str:
         db = Database(_url(tmp_path))
 

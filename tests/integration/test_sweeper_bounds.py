@@ -32,19 +32,43 @@ async def _fill(container, count: int, *, now: int) -> tuple[str, str]:
     tenant = await tenants.create_tenant(container, name="S", plan="PAID")
     number_id = ids.new_id("wn")
     old = ids.new_id("msg")
-    rows = [{"id": ids.new_id("msg"), "next_attempt_at": now - 3_600_000 + i,
-             "deliver_at": now - 3_600_000} for i in range(count)]
+    rows = [
+        {"id": ids.new_id("msg"), "next_attempt_at": now - 3_600_000 + i, "deliver_at": now - 3_600_000}
+        for i in range(count)
+    ]
     rows.append({"id": old, "next_attempt_at": now - 8 * DAY, "deliver_at": now - 8 * DAY})
     async with container.db.write() as conn:
-        await conn.execute(sa.insert(t.numbers).values(
-            id=number_id, workspace_id=tenant.tenant_id, name="n", number="5511900000001",
-            provider="sandbox", settings={}, created_at=0, updated_at=0))
-        await conn.execute(sa.insert(t.messages), [{
-            **row, "workspace_id": tenant.tenant_id, "number_id": number_id,
-            "correlation_id": ids.new_id("cor"), "status": "QUEUED", "mode": "text",
-            "destination": "+5511988887777", "destination_kind": "phone",
-            "payload": {"text": "x"}, "created_at": row["deliver_at"],
-            "updated_at": row["deliver_at"]} for row in rows])
+        await conn.execute(
+            sa.insert(t.numbers).values(
+                id=number_id,
+                workspace_id=tenant.tenant_id,
+                name="n",
+                number="5511900000001",
+                provider="sandbox",
+                settings={},
+                created_at=0,
+                updated_at=0,
+            )
+        )
+        await conn.execute(
+            sa.insert(t.messages),
+            [
+                {
+                    **row,
+                    "workspace_id": tenant.tenant_id,
+                    "number_id": number_id,
+                    "correlation_id": ids.new_id("cor"),
+                    "status": "QUEUED",
+                    "mode": "text",
+                    "destination": "+5511988887777",
+                    "destination_kind": "phone",
+                    "payload": {"text": "x"},
+                    "created_at": row["deliver_at"],
+                    "updated_at": row["deliver_at"],
+                }
+                for row in rows
+            ],
+        )
         if BACKEND == "postgres":
             await conn.execute(sa.text("ANALYZE messages"))
     return number_id, old
@@ -86,8 +110,11 @@ def test_a_message_never_attempted_for_the_maximum_age_expires(make_settings):
             _number, old = await _fill(c, 50, now=now)
             assert await Sweeper(c)._expire(now) == 1
             async with c.db.read() as conn:
-                return str((await conn.execute(sa.select(t.messages.c.status).where(
-                    t.messages.c.id == old))).scalar_one())
+                return str(
+                    (
+                        await conn.execute(sa.select(t.messages.c.status).where(t.messages.c.id == old))
+                    ).scalar_one()
+                )
         finally:
             await c.close()
 

@@ -18,14 +18,34 @@ from tests.helpers import send as post_send
 
 APPROVAL_SECONDS = 1.0
 PNG = "data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk"
-ITEM_KEYS = {"id", "name", "category", "language", "body", "variables", "examples", "source",
-             "metaStatus", "metaLanguage", "sendable", "latestVersion", "version", "createdAt",
-             "updatedAt", "rejectionReason"}
+ITEM_KEYS = {
+    "id",
+    "name",
+    "category",
+    "language",
+    "body",
+    "variables",
+    "examples",
+    "source",
+    "metaStatus",
+    "metaLanguage",
+    "sendable",
+    "latestVersion",
+    "version",
+    "createdAt",
+    "updatedAt",
+    "rejectionReason",
+}
 
 
 def template(**overrides: Any) -> dict[str, Any]:
-    body: dict[str, Any] = {"name": "boas_vindas", "category": "UTILITY", "language": "pt_BR",
-                            "body": "Olá {{nome}}, bem-vindo!", "examples": {"nome": "Ana"}}
+    body: dict[str, Any] = {
+        "name": "boas_vindas",
+        "category": "UTILITY",
+        "language": "pt_BR",
+        "body": "Olá {{nome}}, bem-vindo!",
+        "examples": {"nome": "Ana"},
+    }
     body.update(overrides)
     return {k: v for k, v in body.items() if v is not None}
 
@@ -37,11 +57,11 @@ def created(api: Any, key: str, **overrides: Any) -> dict[str, Any]:
 
 
 def send(api: Any, key: str, ref: str, variables: dict[str, str]) -> Any:
-    return post_send(api, key, {"templateId": ref, "destinationNumber": DEST,
-                                "variables": variables})
+    return post_send(api, key, {"templateId": ref, "destinationNumber": DEST, "variables": variables})
 
 
 # -- create and read -------------------------------------------------------------------------
+
 
 def test_create_plain_text_template(api, number):
     r = api.post("/v1/templates", number["key"], json=template())
@@ -65,8 +85,14 @@ def test_create_plain_text_template(api, number):
 
 def test_get_by_id_and_by_name_and_list(api, number):
     first = created(api, number["key"])
-    second = created(api, number["key"], name="Promo Cupom", category="MARKETING",
-                     body="Use o cupom {{cupom}} hoje.", examples={"cupom": "X10"})
+    second = created(
+        api,
+        number["key"],
+        name="Promo Cupom",
+        category="MARKETING",
+        body="Use o cupom {{cupom}} hoje.",
+        examples={"cupom": "X10"},
+    )
     assert second["name"] == "promo_cupom"
     for ref in (first["id"], "boas_vindas"):
         r = api.get(f"/v1/templates/{ref}", number["key"])
@@ -90,20 +116,29 @@ def test_structured_and_json_string_bodies(api, number):
     }
     examples = {"pedido": "42", "nome": "Ana", "codigo": "XYZ"}
     a = created(api, number["key"], name="pedido_a", body=structured, examples=examples)
-    b = created(api, number["key"], name="pedido_b", body=orjson.dumps(structured).decode(),
-                examples=examples)
+    b = created(
+        api, number["key"], name="pedido_b", body=orjson.dumps(structured).decode(), examples=examples
+    )
     assert a["body"] == structured == b["body"]
     assert a["variables"] == ["pedido", "nome", "codigo"] == b["variables"]
-    c = created(api, number["key"], name="pedido_c", body="Olá {{nome}}, seu pedido saiu.",
-                header={"type": "IMAGE", "base64": PNG}, footer="Loja",
-                buttons=[{"type": "QUICK_REPLY", "text": "Ok"}], examples={"nome": "Ana"})
+    c = created(
+        api,
+        number["key"],
+        name="pedido_c",
+        body="Olá {{nome}}, seu pedido saiu.",
+        header={"type": "IMAGE", "base64": PNG},
+        footer="Loja",
+        buttons=[{"type": "QUICK_REPLY", "text": "Ok"}],
+        examples={"nome": "Ana"},
+    )
     assert c["body"]["header"] == {"type": "IMAGE", "base64": PNG}
     assert c["body"]["footer"] == {"text": "Loja"}
 
 
 def test_authentication_is_an_alias_of_otp(api, number):
-    item = created(api, number["key"], category="AUTHENTICATION", body="Seu código é {{c}}.",
-                   examples={"c": "123456"})
+    item = created(
+        api, number["key"], category="AUTHENTICATION", body="Seu código é {{c}}.", examples={"c": "123456"}
+    )
     assert item["category"] == "OTP"
 
 
@@ -118,8 +153,10 @@ INVALID: list[tuple[dict[str, Any], str]] = [
     ({"body": "Olá {{nome}}"}, "body.text"),
     ({"body": "Olá {{1}}!"}, "body.text"),
     ({"header": {"type": "TEXT", "text": "x" * 61}}, "header.text"),
-    ({"header": {"type": "TEXT", "text": "{{a}} {{b}}"},
-      "examples": {"nome": "Ana", "a": "1", "b": "2"}}, "header.text"),
+    (
+        {"header": {"type": "TEXT", "text": "{{a}} {{b}}"}, "examples": {"nome": "Ana", "a": "1", "b": "2"}},
+        "header.text",
+    ),
     ({"header": {"type": "TEXT", "text": "a\nb"}}, "header.text"),
     ({"header": {"type": "IMAGE", "url": "ftp://x/a.png"}}, "header.url"),
     ({"header": {"type": "VIDEO", "base64": PNG}}, "header.base64"),
@@ -128,13 +165,16 @@ INVALID: list[tuple[dict[str, Any], str]] = [
     ({"footer": "Oi {{nome}}"}, "footer"),
     ({"buttons": [{"type": "QUICK_REPLY", "text": f"b{i}"} for i in range(11)]}, "buttons"),
     ({"buttons": [{"type": "URL", "text": "u", "url": "https://a.b"}] * 3}, "buttons"),
-    ({"buttons": [{"type": "PHONE_NUMBER", "text": "t", "phone_number": "+5511999999999"}] * 2},
-     "buttons"),
+    ({"buttons": [{"type": "PHONE_NUMBER", "text": "t", "phone_number": "+5511999999999"}] * 2}, "buttons"),
     ({"buttons": [{"type": "COPY_CODE", "example": "A1"}] * 2}, "buttons"),
-    ({"buttons": [{"type": "URL", "text": "u", "url": "https://a.b/{{x}}/c"}],
-      "examples": {"nome": "Ana", "x": "1"}}, "buttons[0].url"),
-    ({"buttons": [{"type": "PHONE_NUMBER", "text": "t", "phone_number": "12"}]},
-     "buttons[0].phone_number"),
+    (
+        {
+            "buttons": [{"type": "URL", "text": "u", "url": "https://a.b/{{x}}/c"}],
+            "examples": {"nome": "Ana", "x": "1"},
+        },
+        "buttons[0].url",
+    ),
+    ({"buttons": [{"type": "PHONE_NUMBER", "text": "t", "phone_number": "12"}]}, "buttons[0].phone_number"),
     ({"buttons": [{"type": "COPY_CODE", "example": "CUPOM-10"}]}, "buttons[0].example"),
     ({"buttons": [{"type": "COPY_CODE", "example": "A" * 16}]}, "buttons[0].example"),
 ]
@@ -150,20 +190,36 @@ def test_every_rule_is_a_400_with_field_details(api, number):
 
 
 def test_missing_examples(api, number):
-    r = api.post("/v1/templates", number["key"], json=template(
-        body="Olá {{nome}}, seu código é {{codigo}}.",
-        buttons=[{"type": "URL", "text": "Abrir", "url": "https://loja.com/{{link}}"}],
-        examples={"nome": "Ana"}))
+    r = api.post(
+        "/v1/templates",
+        number["key"],
+        json=template(
+            body="Olá {{nome}}, seu código é {{codigo}}.",
+            buttons=[{"type": "URL", "text": "Abrir", "url": "https://loja.com/{{link}}"}],
+            examples={"nome": "Ana"},
+        ),
+    )
     body = assert_error(r, 400, "TEMPLATE_EXAMPLES_REQUIRED")
     assert body["details"] == {"missing": ["codigo", "link"]}
 
 
-@pytest.mark.parametrize(("content", "kwargs"), [
-    (b"", {}), (b"{not json", {}), (b"[1, 2]", {}), (b"\"text\"", {}),
-])
+@pytest.mark.parametrize(
+    ("content", "kwargs"),
+    [
+        (b"", {}),
+        (b"{not json", {}),
+        (b"[1, 2]", {}),
+        (b'"text"', {}),
+    ],
+)
 def test_malformed_bodies(api, number, content, kwargs):
-    r = api.post("/v1/templates", number["key"], content=content,
-                 headers={"content-type": "application/json"}, **kwargs)
+    r = api.post(
+        "/v1/templates",
+        number["key"],
+        content=content,
+        headers={"content-type": "application/json"},
+        **kwargs,
+    )
     assert_error(r, 400, "VALIDATION_ERROR")
 
 
@@ -189,18 +245,20 @@ def test_concurrent_creates_of_one_name(api, number):
 
 # -- update, versions, delete ----------------------------------------------------------------
 
+
 def test_update_makes_a_new_version(api, number):
     first = created(api, number["key"])
-    r = api.put("/v1/templates/boas_vindas", number["key"], json={
-        "body": "Oi {{nome}}, tudo bem?", "footer": "Equipe", "examples": {"nome": "Bia"}})
+    r = api.put(
+        "/v1/templates/boas_vindas",
+        number["key"],
+        json={"body": "Oi {{nome}}, tudo bem?", "footer": "Equipe", "examples": {"nome": "Bia"}},
+    )
     assert r.status_code == 200, r.text
     item = r.json()
     assert item["id"] == first["id"] and item["version"] == 2
     assert item["latestVersion"]["version"] == 2
-    assert item["body"] == {"body": {"text": "Oi {{nome}}, tudo bem?"},
-                            "footer": {"text": "Equipe"}}
-    assert (item["name"], item["category"], item["language"]) == (
-        "boas_vindas", "UTILITY", "pt_BR")
+    assert item["body"] == {"body": {"text": "Oi {{nome}}, tudo bem?"}, "footer": {"text": "Equipe"}}
+    assert (item["name"], item["category"], item["language"]) == ("boas_vindas", "UTILITY", "pt_BR")
     assert item["examples"] == {"nome": "Bia"}
     assert item["createdAt"] == first["createdAt"]
     history = api.get(f"/v1/templates/{first['id']}/versions", number["key"]).json()
@@ -212,8 +270,7 @@ def test_update_makes_a_new_version(api, number):
 
 def test_update_replaces_the_whole_content(api, number):
     created(api, number["key"], footer="Loja", buttons=[{"type": "QUICK_REPLY", "text": "Ok"}])
-    item = api.put("/v1/templates/boas_vindas", number["key"],
-                   json={"body": "Sem variáveis."}).json()
+    item = api.put("/v1/templates/boas_vindas", number["key"], json={"body": "Sem variáveis."}).json()
     assert item["body"] == {"body": {"text": "Sem variáveis."}}
     assert item["variables"] == [] and item["examples"] == {}
 
@@ -226,8 +283,7 @@ def test_identical_update_changes_nothing(api, number):
 
 def test_rename_alone_keeps_the_version(api, number):
     first = created(api, number["key"])
-    item = api.put(f"/v1/templates/{first['id']}", number["key"],
-                   json=template(name="Boas-Vindas 2")).json()
+    item = api.put(f"/v1/templates/{first['id']}", number["key"], json=template(name="Boas-Vindas 2")).json()
     assert (item["name"], item["version"]) == ("boas_vindas_2", 1)
     assert_error(api.get("/v1/templates/boas_vindas", number["key"]), 404, "TEMPLATE_NOT_FOUND")
     assert api.get("/v1/templates/boas_vindas_2", number["key"]).json()["id"] == first["id"]
@@ -237,33 +293,32 @@ def test_update_rules(api, number):
     first = created(api, number["key"])
     created(api, number["key"], name="outro")
     url = f"/v1/templates/{first['id']}"
-    assert_error(api.put(url, number["key"], json=template(category="MARKETING")), 400,
-                 "TEMPLATE_CATEGORY_IMMUTABLE")
-    assert_error(api.put(url, number["key"], json=template(name="Outro")), 409,
-                 "TEMPLATE_NAME_TAKEN")
+    assert_error(
+        api.put(url, number["key"], json=template(category="MARKETING")), 400, "TEMPLATE_CATEGORY_IMMUTABLE"
+    )
+    assert_error(api.put(url, number["key"], json=template(name="Outro")), 409, "TEMPLATE_NAME_TAKEN")
     assert_error(api.put(url, number["key"], json={"name": "x"}), 400, "VALIDATION_ERROR")
     r = api.put(url, number["key"], json={"body": "Oi {{novo}}, tudo?"})
     assert assert_error(r, 400, "TEMPLATE_EXAMPLES_REQUIRED")["details"] == {"missing": ["novo"]}
-    assert_error(api.put("/v1/templates/nope", number["key"], json=template()), 404,
-                 "TEMPLATE_NOT_FOUND")
+    assert_error(api.put("/v1/templates/nope", number["key"], json=template()), 404, "TEMPLATE_NOT_FOUND")
     assert api.get(url, number["key"]).json() == first
 
 
 def test_deleted_template_is_gone(api, number):
     first = created(api, number["key"])
-    assert api.delete("/v1/templates/boas_vindas", number["key"]).json() == {
-        "ok": True, "id": first["id"]}
+    assert api.delete("/v1/templates/boas_vindas", number["key"]).json() == {"ok": True, "id": first["id"]}
     for ref in (first["id"], "boas_vindas"):
         assert_error(api.get(f"/v1/templates/{ref}", number["key"]), 404, "TEMPLATE_NOT_FOUND")
-        assert_error(api.put(f"/v1/templates/{ref}", number["key"], json=template()), 404,
-                     "TEMPLATE_NOT_FOUND")
-        assert_error(api.delete(f"/v1/templates/{ref}", number["key"]), 404,
-                     "TEMPLATE_NOT_FOUND")
+        assert_error(
+            api.put(f"/v1/templates/{ref}", number["key"], json=template()), 404, "TEMPLATE_NOT_FOUND"
+        )
+        assert_error(api.delete(f"/v1/templates/{ref}", number["key"]), 404, "TEMPLATE_NOT_FOUND")
         assert_error(send(api, number["key"], ref, {"nome": "Ana"}), 404, "TEMPLATE_NOT_FOUND")
     assert api.get("/v1/templates", number["key"]).json() == []
 
 
 # -- scope -----------------------------------------------------------------------------------
+
 
 def test_templates_are_scoped_to_their_number(api, tenant, number, make_tenant):
     mine = created(api, number["key"])
@@ -272,14 +327,12 @@ def test_templates_are_scoped_to_their_number(api, tenant, number, make_tenant):
     for other in (sibling, stranger):
         assert api.get("/v1/templates", other["key"]).json() == []
         for ref in (mine["id"], mine["name"]):
-            assert_error(api.get(f"/v1/templates/{ref}", other["key"]), 404,
-                         "TEMPLATE_NOT_FOUND")
-            assert_error(api.put(f"/v1/templates/{ref}", other["key"], json=template()), 404,
-                         "TEMPLATE_NOT_FOUND")
-            assert_error(api.delete(f"/v1/templates/{ref}", other["key"]), 404,
-                         "TEMPLATE_NOT_FOUND")
-            assert_error(send(api, other["key"], ref, {"nome": "Ana"}), 404,
-                         "TEMPLATE_NOT_FOUND")
+            assert_error(api.get(f"/v1/templates/{ref}", other["key"]), 404, "TEMPLATE_NOT_FOUND")
+            assert_error(
+                api.put(f"/v1/templates/{ref}", other["key"], json=template()), 404, "TEMPLATE_NOT_FOUND"
+            )
+            assert_error(api.delete(f"/v1/templates/{ref}", other["key"]), 404, "TEMPLATE_NOT_FOUND")
+            assert_error(send(api, other["key"], ref, {"nome": "Ana"}), 404, "TEMPLATE_NOT_FOUND")
         # The same name is free on another number.
         assert created(api, other["key"])["id"] != mine["id"]
     assert api.get(f"/v1/templates/{mine['id']}", number["key"]).json() == mine
@@ -290,16 +343,16 @@ def test_tenant_key_needs_a_number_of_its_workspace(api, tenant, number, make_te
     r = api.post("/v1/templates", tenant["key"], headers=headers, json=template())
     assert r.status_code == 201, r.text
     assert api.get("/v1/templates", number["key"]).json() == [r.json()]
-    assert api.get("/v1/templates/boas_vindas", tenant["key"], headers=headers).json() \
-        == r.json()
+    assert api.get("/v1/templates/boas_vindas", tenant["key"], headers=headers).json() == r.json()
     assert_error(api.get("/v1/templates", tenant["key"]), 403, "TENANT_SCOPE_NOT_ALLOWED")
-    assert_error(api.post("/v1/templates", tenant["key"], json=template(name="x")), 403,
-                 "TENANT_SCOPE_NOT_ALLOWED")
+    assert_error(
+        api.post("/v1/templates", tenant["key"], json=template(name="x")), 403, "TENANT_SCOPE_NOT_ALLOWED"
+    )
     other_tenant = make_tenant(name="Other")
-    assert_error(api.get("/v1/templates", other_tenant["key"], headers=headers), 403,
-                 "TENANT_SCOPE_NOT_ALLOWED")
-    assert api.delete("/v1/templates/boas_vindas", tenant["key"],
-                      headers=headers).json()["ok"] is True
+    assert_error(
+        api.get("/v1/templates", other_tenant["key"], headers=headers), 403, "TENANT_SCOPE_NOT_ALLOWED"
+    )
+    assert api.delete("/v1/templates/boas_vindas", tenant["key"], headers=headers).json()["ok"] is True
 
 
 def test_keys_are_required(api, number):
@@ -309,17 +362,20 @@ def test_keys_are_required(api, number):
 
 # -- sending ---------------------------------------------------------------------------------
 
+
 def test_send_on_a_number_without_approval(api, number, wait):
     created(api, number["key"])
     assert_error(send(api, number["key"], "boas_vindas", {}), 400, "MISSING_TEMPLATE_VARIABLES")
     r = send(api, number["key"], "boas_vindas", {"outra": "x"})
     assert assert_error(r, 400, "MISSING_TEMPLATE_VARIABLES")["details"] == {"missing": ["nome"]}
-    assert_error(send(api, number["key"], "nao_existe", {"nome": "Ana"}), 404,
-                 "TEMPLATE_NOT_FOUND")
+    assert_error(send(api, number["key"], "nao_existe", {"nome": "Ana"}), 404, "TEMPLATE_NOT_FOUND")
     r = send(api, number["key"], "boas_vindas", {"nome": "Ana"})
     assert r.status_code == 202, r.text
-    message = wait(lambda: (m := api.get(f"/v1/messages/{r.json()['id']}", number["key"])
-                            .json())["status"] == "READ" and m)
+    message = wait(
+        lambda: (
+            (m := api.get(f"/v1/messages/{r.json()['id']}", number["key"]).json())["status"] == "READ" and m
+        )
+    )
     assert message["template"] == "boas_vindas"
 
 
@@ -340,8 +396,7 @@ def test_official_number_approval_flow(official_api, make_tenant, wait):
     official = api.create_number(make_tenant()["key"], official=True)
     key = official["key"]
     item = created(api, key)
-    assert (item["metaStatus"], item["sendable"], item["metaLanguage"]) == (
-        "PENDING", False, "pt_BR")
+    assert (item["metaStatus"], item["sendable"], item["metaLanguage"]) == ("PENDING", False, "pt_BR")
     assert item["latestVersion"]["metaStatus"] == "PENDING"
     assert item["latestVersion"]["approveAt"] > item["createdAt"]
     assert_error(send(api, key, "boas_vindas", {"nome": "Ana"}), 409, "TEMPLATE_NOT_APPROVED")
@@ -353,36 +408,41 @@ def test_official_number_approval_flow(official_api, make_tenant, wait):
     wait(lambda: api.get(f"/v1/messages/{r.json()['id']}", key).json()["status"] == "READ")
 
     # A new version goes back to review; the old one stays approved in the history.
-    v2 = api.put("/v1/templates/boas_vindas", key,
-                 json={"body": "Oi {{nome}}, novidade!", "examples": {"nome": "Ana"}}).json()
+    v2 = api.put(
+        "/v1/templates/boas_vindas", key, json={"body": "Oi {{nome}}, novidade!", "examples": {"nome": "Ana"}}
+    ).json()
     assert (v2["version"], v2["metaStatus"], v2["sendable"]) == (2, "PENDING", False)
     assert_error(send(api, key, "boas_vindas", {"nome": "Ana"}), 409, "TEMPLATE_NOT_APPROVED")
     wait(lambda: approved(api, key, "boas_vindas"))
-    history = wait(lambda: (h := api.get("/v1/templates/boas_vindas/versions", key).json())
-                   and all(v["metaStatus"] == "APPROVED" for v in h["versions"]) and h)
+    history = wait(
+        lambda: (
+            (h := api.get("/v1/templates/boas_vindas/versions", key).json())
+            and all(v["metaStatus"] == "APPROVED" for v in h["versions"])
+            and h
+        )
+    )
     assert [v["version"] for v in history["versions"]] == [2, 1]
     assert send(api, key, "boas_vindas", {"nome": "Ana"}).status_code == 202
 
 
 # -- official SDK and OpenAPI ----------------------------------------------------------------
 
-def loopback(base_url: str) -> Callable[[urllib.request.Request, float], tuple[int, dict[str, str],
-                                                                              str]]:
+
+def loopback(base_url: str) -> Callable[[urllib.request.Request, float], tuple[int, dict[str, str], str]]:
     """An SDK transport that sends the SDK's request to the test server instead."""
     opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 
     def transport(req: urllib.request.Request, timeout: float) -> tuple[int, dict[str, str], str]:
         url = req.full_url.replace("https://pilotstatus.com.br", base_url, 1)
-        forwarded = urllib.request.Request(url, data=req.data, method=req.get_method(),
-                                           headers=dict(req.header_items()))
+        forwarded = urllib.request.Request(
+            url, data=req.data, method=req.get_method(), headers=dict(req.header_items())
+        )
         try:
             with opener.open(forwarded, timeout=timeout) as res:
-                return res.status, {k.lower(): v for k, v in res.headers.items()}, \
-                    res.read().decode()
+                return res.status, {k.lower(): v for k, v in res.headers.items()}, res.read().decode()
         except urllib.error.HTTPError as exc:
             with exc:
-                return exc.code, {k.lower(): v for k, v in exc.headers.items()}, \
-                    exc.read().decode()
+                return exc.code, {k.lower(): v for k, v in exc.headers.items()}, exc.read().decode()
 
     return transport
 
@@ -398,8 +458,9 @@ def test_official_sdk_reads_templates(server, api, tenant, number):
     with pytest.raises(NotFoundError) as info:
         client.templates.get("nao_existe")
     assert info.value.body["code"] == "TEMPLATE_NOT_FOUND"
-    as_tenant = PilotStatusClient(api_key=tenant["key"], transport=loopback(server.url),
-                                  whatsapp_number_id=number["id"])
+    as_tenant = PilotStatusClient(
+        api_key=tenant["key"], transport=loopback(server.url), whatsapp_number_id=number["id"]
+    )
     assert as_tenant.templates.list() == [item]
 
 
@@ -420,7 +481,11 @@ def test_openapi_documents_every_route_and_its_errors(api):
     assert "TEMPLATE_EXAMPLES_REQUIRED" in post["responses"]["400"]["description"]
     assert "TEMPLATE_NAME_TAKEN" in post["responses"]["409"]["description"]
     assert post["requestBody"]["content"]["application/json"]["schema"]["required"] == [
-        "name", "category", "language", "body"]
+        "name",
+        "category",
+        "language",
+        "body",
+    ]
     put = paths["/v1/templates/{template_ref}"]["put"]
     assert "TEMPLATE_CATEGORY_IMMUTABLE" in put["responses"]["400"]["description"]
     assert "TEMPLATE_NOT_FOUND" in put["responses"]["404"]["description"]

@@ -21,27 +21,34 @@ from zapgate.testing import ServerThread
 EVENTS = ("message.sent", "message.delivered", "message.read")
 
 
-def _setup(start_server: Callable[..., ServerThread], api_for: Callable[[ServerThread], Api],
-           make_tenant: Callable[..., dict[str, Any]]) -> tuple[ServerThread, str, str]:
+def _setup(
+    start_server: Callable[..., ServerThread],
+    api_for: Callable[[ServerThread], Api],
+    make_tenant: Callable[..., dict[str, Any]],
+) -> tuple[ServerThread, str, str]:
     """A server without workers (nothing drains the queue but the test), a number and one
     endpoint subscribed to everything."""
     server = start_server(run_workers=False)
     api = api_for(server)
     number = api.create_number(make_tenant()["key"])
-    hook = api.post("/v1/webhooks", number["key"],
-                    json={"url": "http://127.0.0.1:9/hook", "events": "*"})
+    hook = api.post("/v1/webhooks", number["key"], json={"url": "http://127.0.0.1:9/hook", "events": "*"})
     assert hook.status_code == 201, hook.text
     return server, number["id"], hook.json()["id"]
 
 
-async def _emit(container: Container, number_id: str, message_id: str, seq: int,
-                linger: float = 0.0) -> None:
+async def _emit(container: Container, number_id: str, message_id: str, seq: int, linger: float = 0.0) -> None:
     """Queue one event; ``linger`` keeps the transaction open after it (as a batch applying
     more changes would), the window in which a finisher could miss the new delivery."""
     async with container.db.write() as conn:
-        await events.emit(conn, number_id=number_id, event=EVENTS[seq - 1],
-                          data={"id": message_id}, order_key=message_id, seq=seq,
-                          now_ms=container.clock.now_ms())
+        await events.emit(
+            conn,
+            number_id=number_id,
+            event=EVENTS[seq - 1],
+            data={"id": message_id},
+            order_key=message_id,
+            seq=seq,
+            now_ms=container.clock.now_ms(),
+        )
         if linger:
             await asyncio.sleep(linger)
 
@@ -49,9 +56,14 @@ async def _emit(container: Container, number_id: str, message_id: str, seq: int,
 async def _rows(container: Container, message_id: str) -> list[tuple[str, str, bool]]:
     d = t.webhook_deliveries.c
     async with container.db.read() as conn:
-        return [(r.event, r.status, r.blocked) for r in (await conn.execute(
-            sa.select(d.event, d.status, d.blocked).where(d.order_key == message_id)
-            .order_by(d.seq))).all()]
+        return [
+            (r.event, r.status, r.blocked)
+            for r in (
+                await conn.execute(
+                    sa.select(d.event, d.status, d.blocked).where(d.order_key == message_id).order_by(d.seq)
+                )
+            ).all()
+        ]
 
 
 async def _finish_heads(container: Container, limit: int = 50) -> list[tuple[str, str]]:
@@ -64,14 +76,15 @@ async def _finish_heads(container: Container, limit: int = 50) -> list[tuple[str
     finished: list[tuple[str, str]] = []
     while rows:
         async with container.db.write() as conn:
-            held = await webhook_queue.hold_for_finishing(
-                conn, {(r.endpoint_id, r.order_key) for r in rows})
+            held = await webhook_queue.hold_for_finishing(conn, {(r.endpoint_id, r.order_key) for r in rows})
             ready = [r for r in rows if (r.endpoint_id, r.order_key) in held]
             if ready:
-                await conn.execute(sa.update(t.webhook_deliveries).where(
-                    d.id.in_([r.id for r in ready])).values(status="SUCCESS"))
-                await webhook_queue.unblock_heads(conn, [(r.endpoint_id, r.order_key)
-                                                         for r in ready])
+                await conn.execute(
+                    sa.update(t.webhook_deliveries)
+                    .where(d.id.in_([r.id for r in ready]))
+                    .values(status="SUCCESS")
+                )
+                await webhook_queue.unblock_heads(conn, [(r.endpoint_id, r.order_key) for r in ready])
         finished += [(r.order_key, r.event) for r in ready]
         rows = [r for r in rows if (r.endpoint_id, r.order_key) not in held]
         if rows:
@@ -86,8 +99,10 @@ def test_a_chain_goes_one_delivery_at_a_time(start_server, api_for, make_tenant)
         for seq in (1, 2, 3):
             await _emit(container, number_id, "msg_a", seq)
         assert await _rows(container, "msg_a") == [
-            ("message.sent", "PENDING", False), ("message.delivered", "PENDING", True),
-            ("message.read", "PENDING", True)]
+            ("message.sent", "PENDING", False),
+            ("message.delivered", "PENDING", True),
+            ("message.read", "PENDING", True),
+        ]
         for expected in EVENTS:
             assert await _finish_heads(container) == [("msg_a", expected)]
         assert await _finish_heads(container) == []
@@ -98,8 +113,7 @@ def test_a_chain_goes_one_delivery_at_a_time(start_server, api_for, make_tenant)
     with_container(server.settings, run)
 
 
-def test_queueing_while_finishing_never_strands_a_chain(start_server, api_for,
-                                                         make_tenant) -> None:
+def test_queueing_while_finishing_never_strands_a_chain(start_server, api_for, make_tenant) -> None:
     """Emitters and a finisher race over 60 chains; every delivery ends, each chain in order."""
     server, number_id, _ = _setup(start_server, api_for, make_tenant)
     chains = [f"msg_{i:03d}" for i in range(60)]
@@ -112,8 +126,9 @@ def test_queueing_while_finishing_never_strands_a_chain(start_server, api_for,
         async def emitter(part: list[str]) -> None:
             for message_id in part:
                 for seq in (1, 2, 3):
-                    await _emit(container, number_id, message_id, seq,
-                                linger=0.003 if rng.random() < 0.5 else 0.0)
+                    await _emit(
+                        container, number_id, message_id, seq, linger=0.003 if rng.random() < 0.5 else 0.0
+                    )
 
         async def finisher() -> None:
             while emitting or await _pending(container):
@@ -136,5 +151,10 @@ def test_queueing_while_finishing_never_strands_a_chain(start_server, api_for,
 async def _pending(container: Container) -> int:
     d = t.webhook_deliveries.c
     async with container.db.read() as conn:
-        return int((await conn.execute(sa.select(sa.func.count()).select_from(
-            t.webhook_deliveries).where(d.status == "PENDING"))).scalar_one())
+        return int(
+            (
+                await conn.execute(
+                    sa.select(sa.func.count()).select_from(t.webhook_deliveries).where(d.status == "PENDING")
+                )
+            ).scalar_one()
+        )

@@ -48,9 +48,13 @@ class Script:
     Records what it answered, in arrival order, so tests can check ordering against successes.
     """
 
-    def __init__(self, fail: dict[str, list[int]] | None = None,
-                 headers: dict[str, str] | None = None, body: bytes = b"ok",
-                 delay: float = 0.0) -> None:
+    def __init__(
+        self,
+        fail: dict[str, list[int]] | None = None,
+        headers: dict[str, str] | None = None,
+        body: bytes = b"ok",
+        delay: float = 0.0,
+    ) -> None:
         self.fail = {k: list(v) for k, v in (fail or {}).items()}
         self.headers = headers or {}
         self.body = body
@@ -107,8 +111,9 @@ def logs(api: Any, key: str, hook_id: str, query: str = "") -> list[dict[str, An
 def endpoint_row(settings: Any, hook_id: str) -> Any:
     async def load(container: Any) -> Any:
         async with container.db.read() as conn:
-            return (await conn.execute(sa.select(t.webhook_endpoints).where(
-                t.webhook_endpoints.c.id == hook_id))).one()
+            return (
+                await conn.execute(sa.select(t.webhook_endpoints).where(t.webhook_endpoints.c.id == hook_id))
+            ).one()
 
     return with_container(settings, load)
 
@@ -116,9 +121,16 @@ def endpoint_row(settings: Any, hook_id: str) -> Any:
 def audit_actions(settings: Any, workspace_id: str) -> list[Any]:
     async def load(container: Any) -> list[Any]:
         async with container.db.read() as conn:
-            return list((await conn.execute(sa.select(t.audit_log).where(
-                t.audit_log.c.workspace_id == workspace_id,
-                t.audit_log.c.action == "webhook.disabled"))).all())
+            return list(
+                (
+                    await conn.execute(
+                        sa.select(t.audit_log).where(
+                            t.audit_log.c.workspace_id == workspace_id,
+                            t.audit_log.c.action == "webhook.disabled",
+                        )
+                    )
+                ).all()
+            )
 
     return with_container(settings, load)
 
@@ -147,8 +159,9 @@ def test_message_events_are_signed_ordered_and_sdk_parseable(api, number, receiv
         event = parse_customer_webhook(body)
         assert event["event"] == body["event"]
         assert body["data"]["id"] == message_id == body["data"]["internalMessageId"]
-    shown = wait(lambda: (h := api.get(f"/v1/webhooks/{hook['id']}", number["key"]).json())
-                 ["lastTriggered"] and h)
+    shown = wait(
+        lambda: (h := api.get(f"/v1/webhooks/{hook['id']}", number["key"]).json())["lastTriggered"] and h
+    )
     assert shown["lastTriggered"] is not None
 
 
@@ -168,8 +181,9 @@ def test_every_payload_parses_with_the_sdk(api, number, receiver):
     message_id = send_message(api, number["key"])
     r = api.post("/v1/sandbox/inbound", number["key"], json={"from": DEST, "text": "oi"})
     assert r.status_code == 200, r.text
-    got = receiver.wait_for(lambda items: len(of_message(items, message_id)) >= 3
-                            and "message.received" in events(items))
+    got = receiver.wait_for(
+        lambda items: len(of_message(items, message_id)) >= 3 and "message.received" in events(items)
+    )
     for item in got:
         parsed = parse_customer_webhook(item.json(), unknown_events="raise")
         assert parsed["event"] in {*STATUS_EVENTS, "message.received"}
@@ -218,10 +232,12 @@ def test_retry_schedule_and_attempt_log(api, number, make_receiver, wait):
     assert len({i.headers["webhook-id"] for i in got}) == 1
     gaps = [b.at - a.at for a, b in itertools.pairwise(got)]
     assert gaps[0] >= 0.1 * 0.9 and gaps[1] >= 0.2 * 0.9
-    items = wait(lambda: (x := logs(api, number["key"], hook["id"]))
-                 and x[0]["status"] == "SUCCESS" and x)
+    items = wait(lambda: (x := logs(api, number["key"], hook["id"])) and x[0]["status"] == "SUCCESS" and x)
     assert [(i["attempt"], i["status"], i["statusCode"]) for i in items] == [
-        (3, "SUCCESS", 200), (2, "FAILED", 503), (1, "FAILED", 500)]
+        (3, "SUCCESS", 200),
+        (2, "FAILED", 503),
+        (1, "FAILED", 500),
+    ]
     assert len({i["deliveryId"] for i in items}) == 1
     assert items[1]["response"] == "boom" and items[1]["error"] == "HTTP 503"
     assert items[0]["error"] is None and items[0]["response"] == "ok"
@@ -232,23 +248,26 @@ def test_retry_schedule_and_attempt_log(api, number, make_receiver, wait):
     assert len({i["id"] for i in items}) == 3
 
 
-def test_delivery_fails_after_the_last_attempt(start_server, make_tenant, api_for,
-                                               make_receiver, wait):
+def test_delivery_fails_after_the_last_attempt(start_server, make_tenant, api_for, make_receiver, wait):
     api = api_for(start_server(webhook_retry_schedule=[0.05, 0.05]))
     number = api.create_number(make_tenant()["key"])
     receiver = make_receiver(Script(fail={"webhook.test": [500] * 10}))
     hook = create_hook(api, number["key"], receiver.url)
     api.post(f"/v1/webhooks/{hook['id']}/test", number["key"])
-    items = wait(lambda: (x := logs(api, number["key"], hook["id"]))
-                 and x[0]["status"] == "FAILED" and len(x) == 3 and x)
+    items = wait(
+        lambda: (
+            (x := logs(api, number["key"], hook["id"])) and x[0]["status"] == "FAILED" and len(x) == 3 and x
+        )
+    )
     assert [i["attempt"] for i in items] == [3, 2, 1]
     time.sleep(0.3)
     assert len(receiver.snapshot()) == 3  # 1 try + 2 retries, then nothing more
     assert all(i["status"] == "FAILED" for i in logs(api, number["key"], hook["id"]))
 
 
-def test_waiting_deliveries_show_as_pending_in_the_log(start_server, make_tenant, api_for,
-                                                       make_receiver, wait):
+def test_waiting_deliveries_show_as_pending_in_the_log(
+    start_server, make_tenant, api_for, make_receiver, wait
+):
     api = api_for(start_server(webhook_retry_schedule=[30.0]))
     number = api.create_number(make_tenant()["key"])
     receiver = make_receiver(Script(fail={"webhook.test": [500]}))
@@ -272,8 +291,7 @@ def test_retry_after_is_honoured(start_server, make_tenant, api_for, make_receiv
     assert 0.95 <= got[1].at - got[0].at < 2.5  # the schedule alone would retry after 0.1 s
 
 
-def test_retries_do_not_wait_for_the_poll_interval(start_server, make_tenant, api_for,
-                                                   make_receiver):
+def test_retries_do_not_wait_for_the_poll_interval(start_server, make_tenant, api_for, make_receiver):
     api = api_for(start_server(worker_poll_interval=5.0))
     number = api.create_number(make_tenant()["key"])
     receiver = make_receiver(Script(fail={"webhook.test": [500, 500]}))
@@ -286,35 +304,36 @@ def test_retries_do_not_wait_for_the_poll_interval(start_server, make_tenant, ap
 def test_logs_limit_and_event_filter(api, number, receiver, wait):
     hook = create_hook(api, number["key"], receiver.url, events=STATUS_EVENTS)
     message_id = send_message(api, number["key"])
-    wait(lambda: [i["status"] for i in logs(api, number["key"], hook["id"],
-                                            "?event=message.read")] == ["SUCCESS"])
+    wait(
+        lambda: (
+            [i["status"] for i in logs(api, number["key"], hook["id"], "?event=message.read")] == ["SUCCESS"]
+        )
+    )
     full = logs(api, number["key"], hook["id"])
     assert [i["event"] for i in full] == list(reversed(STATUS_EVENTS))  # newest first
     assert [i["createdAt"] for i in full] == sorted((i["createdAt"] for i in full), reverse=True)
     assert [i["event"] for i in logs(api, number["key"], hook["id"], "?limit=2")] == [
-        "message.read", "message.delivered"]
+        "message.read",
+        "message.delivered",
+    ]
     only = logs(api, number["key"], hook["id"], "?event=message.delivered")
     assert [(i["event"], i["status"]) for i in only] == [("message.delivered", "SUCCESS")]
     assert only[0]["payload"]["data"]["id"] == message_id
     assert logs(api, number["key"], hook["id"], "?event=message.failed") == []
 
 
-def test_response_excerpt_is_capped_and_redirects_are_not_followed(api, number, make_receiver,
-                                                                   wait):
+def test_response_excerpt_is_capped_and_redirects_are_not_followed(api, number, make_receiver, wait):
     big = make_receiver(Script(fail={"webhook.test": [500]}, body=b"x" * 10_000))
     hook = create_hook(api, number["key"], big.url)
     api.post(f"/v1/webhooks/{hook['id']}/test", number["key"])
-    items = wait(lambda: (x := logs(api, number["key"], hook["id"]))
-                 and x[0]["status"] == "SUCCESS" and x)
+    items = wait(lambda: (x := logs(api, number["key"], hook["id"])) and x[0]["status"] == "SUCCESS" and x)
     assert items[1]["statusCode"] == 500 and len(items[1]["response"]) == 2048
 
     target = make_receiver(Script())
-    redirect = make_receiver(Script(fail={"webhook.test": [302]},
-                                    headers={"Location": target.url}))
+    redirect = make_receiver(Script(fail={"webhook.test": [302]}, headers={"Location": target.url}))
     hook = create_hook(api, number["key"], redirect.url)
     api.post(f"/v1/webhooks/{hook['id']}/test", number["key"])
-    items = wait(lambda: (x := logs(api, number["key"], hook["id"]))
-                 and x[0]["status"] == "SUCCESS" and x)
+    items = wait(lambda: (x := logs(api, number["key"], hook["id"])) and x[0]["status"] == "SUCCESS" and x)
     assert items[1]["statusCode"] == 302 and items[1]["status"] == "FAILED"
     assert "redirect" in items[1]["error"]
     assert target.snapshot() == []
@@ -334,8 +353,7 @@ def test_slow_endpoints_time_out(start_server, make_tenant, api_for, make_receiv
     receiver = make_receiver(respond)
     hook = create_hook(api, number["key"], receiver.url)
     api.post(f"/v1/webhooks/{hook['id']}/test", number["key"])
-    items = wait(lambda: (x := logs(api, number["key"], hook["id"]))
-                 and x[0]["status"] == "SUCCESS" and x)
+    items = wait(lambda: (x := logs(api, number["key"], hook["id"])) and x[0]["status"] == "SUCCESS" and x)
     assert items[1]["status"] == "FAILED" and items[1]["statusCode"] is None
     assert "timed out" in items[1]["error"] and items[1]["durationMs"] < 900
     assert len(receiver.snapshot()) == 2
@@ -347,10 +365,15 @@ def test_unreachable_endpoint_records_the_network_error(api, number, wait):
         port = s.getsockname()[1]
     hook = create_hook(api, number["key"], f"http://127.0.0.1:{port}/hook")
     api.post(f"/v1/webhooks/{hook['id']}/test", number["key"])
-    items = wait(lambda: logs(api, number["key"], hook["id"], "?limit=1")[-1:] and
-                 [i for i in logs(api, number["key"], hook["id"]) if i["status"] == "FAILED"])
+    items = wait(
+        lambda: (
+            logs(api, number["key"], hook["id"], "?limit=1")[-1:]
+            and [i for i in logs(api, number["key"], hook["id"]) if i["status"] == "FAILED"]
+        )
+    )
     assert items[0]["statusCode"] is None and items[0]["error"] == (
-        f"ConnectError: cannot connect to 127.0.0.1:{port} (Connection refused)")
+        f"ConnectError: cannot connect to 127.0.0.1:{port} (Connection refused)"
+    )
 
 
 # --- ordering ------------------------------------------------------------------------------
@@ -365,14 +388,16 @@ def test_read_never_arrives_before_its_delivered_succeeds(api, number, make_rece
     answers = script.answers
     delivered_ok = answers.index(("message.delivered", 200))
     first_read = next(i for i, (event, _) in enumerate(answers) if event == "message.read")
-    assert answers[:delivered_ok + 1] == [
-        ("message.sent", 200), ("message.delivered", 500), ("message.delivered", 500),
-        ("message.delivered", 200)]
+    assert answers[: delivered_ok + 1] == [
+        ("message.sent", 200),
+        ("message.delivered", 500),
+        ("message.delivered", 500),
+        ("message.delivered", 200),
+    ]
     assert first_read > delivered_ok
 
 
-def test_a_failed_delivery_no_longer_blocks_its_chain(start_server, make_tenant, api_for,
-                                                      make_receiver):
+def test_a_failed_delivery_no_longer_blocks_its_chain(start_server, make_tenant, api_for, make_receiver):
     api = api_for(start_server(webhook_retry_schedule=[0.05]))
     number = api.create_number(make_tenant()["key"])
     script = Script(fail={"message.delivered": [500] * 5})
@@ -380,8 +405,12 @@ def test_a_failed_delivery_no_longer_blocks_its_chain(start_server, make_tenant,
     create_hook(api, number["key"], receiver.url, events=STATUS_EVENTS)
     message_id = send_message(api, number["key"])
     receiver.wait_for(lambda items: "message.read" in events(of_message(items, message_id)))
-    assert script.answers == [("message.sent", 200), ("message.delivered", 500),
-                              ("message.delivered", 500), ("message.read", 200)]
+    assert script.answers == [
+        ("message.sent", 200),
+        ("message.delivered", 500),
+        ("message.delivered", 500),
+        ("message.read", 200),
+    ]
 
 
 def test_messages_do_not_block_each_other(api, number, make_receiver):
@@ -400,14 +429,14 @@ def test_messages_do_not_block_each_other(api, number, make_receiver):
 # --- disabling ---------------------------------------------------------------------------
 
 
-def test_410_gone_disables_the_endpoint_until_reactivated(api, tenant, number, make_receiver,
-                                                          settings, wait):
+def test_410_gone_disables_the_endpoint_until_reactivated(api, tenant, number, make_receiver, settings, wait):
     script = Script(fail={"webhook.test": [410]})
     receiver = make_receiver(script)
     hook = create_hook(api, number["key"], receiver.url)
     api.post(f"/v1/webhooks/{hook['id']}/test", number["key"])
-    shown = wait(lambda: (h := api.get(f"/v1/webhooks/{hook['id']}", number["key"]).json())
-                 ["active"] is False and h)
+    shown = wait(
+        lambda: (h := api.get(f"/v1/webhooks/{hook['id']}", number["key"]).json())["active"] is False and h
+    )
     assert shown["disabledReason"] == "GONE"
     assert [i["status"] for i in logs(api, number["key"], hook["id"])] == ["FAILED"]
     [entry] = audit_actions(settings, tenant["id"])
@@ -426,16 +455,18 @@ def test_410_gone_disables_the_endpoint_until_reactivated(api, tenant, number, m
     receiver.wait_for(lambda items: len(items) == 2)
 
 
-def test_an_endpoint_failing_for_too_long_is_disabled(start_server, make_tenant, api_for,
-                                                      make_receiver, settings, wait):
+def test_an_endpoint_failing_for_too_long_is_disabled(
+    start_server, make_tenant, api_for, make_receiver, settings, wait
+):
     api = api_for(start_server(webhook_disable_after_seconds=0.4))
     tenant = make_tenant()
     number = api.create_number(tenant["key"])
     receiver = make_receiver(lambda _item: (500, {}, b"down"))
     hook = create_hook(api, number["key"], receiver.url)
     api.post(f"/v1/webhooks/{hook['id']}/test", number["key"])
-    shown = wait(lambda: (h := api.get(f"/v1/webhooks/{hook['id']}", number["key"]).json())
-                 ["active"] is False and h)
+    shown = wait(
+        lambda: (h := api.get(f"/v1/webhooks/{hook['id']}", number["key"]).json())["active"] is False and h
+    )
     assert shown["disabledReason"] == "FAILING"
     [entry] = audit_actions(settings, tenant["id"])
     assert entry.actor == "webhook-sender" and entry.detail["reason"] == "FAILING"
@@ -448,7 +479,8 @@ def test_an_endpoint_failing_for_too_long_is_disabled(start_server, make_tenant,
 
 
 def test_pausing_drops_waiting_deliveries_which_stay_redeliverable(
-        start_server, make_tenant, api_for, make_receiver, wait):
+    start_server, make_tenant, api_for, make_receiver, wait
+):
     api = api_for(start_server(webhook_retry_schedule=[30.0]))
     number = api.create_number(make_tenant()["key"])
     script = Script(fail={"message.sent": [500]})
@@ -456,22 +488,31 @@ def test_pausing_drops_waiting_deliveries_which_stay_redeliverable(
     hook = create_hook(api, number["key"], receiver.url, events=STATUS_EVENTS)
     message_id = send_message(api, number["key"])
     # message.sent failed once and waits 30 s; delivered and read wait behind it.
-    wait(lambda: sorted((i["event"], i["status"]) for i in logs(api, number["key"], hook["id"]))
-         == [("message.delivered", "PENDING"), ("message.read", "PENDING"),
-             ("message.sent", "FAILED"), ("message.sent", "PENDING")])
+    wait(
+        lambda: (
+            sorted((i["event"], i["status"]) for i in logs(api, number["key"], hook["id"]))
+            == [
+                ("message.delivered", "PENDING"),
+                ("message.read", "PENDING"),
+                ("message.sent", "FAILED"),
+                ("message.sent", "PENDING"),
+            ]
+        )
+    )
     r = api.patch(f"/v1/webhooks/{hook['id']}", number["key"], json={"active": False})
     assert r.status_code == 200 and r.json()["active"] is False
     assert r.json()["disabledReason"] is None  # paused by the customer, not disabled
     items = logs(api, number["key"], hook["id"])
     assert [(i["event"], i["status"], i["attempt"]) for i in items] == [
-        ("message.read", "FAILED", 0), ("message.delivered", "FAILED", 0),
-        ("message.sent", "FAILED", 1)]
+        ("message.read", "FAILED", 0),
+        ("message.delivered", "FAILED", 0),
+        ("message.sent", "FAILED", 1),
+    ]
     assert "deactivated" in items[0]["error"] and items[0]["payload"]["data"]["id"] == message_id
     api.patch(f"/v1/webhooks/{hook['id']}", number["key"], json={"active": True})
     time.sleep(0.3)
     assert len(receiver.snapshot()) == 1  # nothing dropped comes back by itself ...
-    r = api.post(f"/v1/webhooks/{hook['id']}/logs/{items[1]['deliveryId']}/redeliver",
-                 number["key"])
+    r = api.post(f"/v1/webhooks/{hook['id']}/logs/{items[1]['deliveryId']}/redeliver", number["key"])
     assert r.status_code == 202
     got = receiver.wait_for(lambda x: len(x) == 2)  # ... but it can be redelivered
     assert got[1].json()["event"] == "message.delivered"
@@ -493,8 +534,7 @@ def test_a_success_resets_the_failure_clock(api, number, make_receiver, settings
 # --- rotation, redelivery --------------------------------------------------------------------
 
 
-def test_rotated_secret_signs_alongside_the_previous_one_for_24h(api, number, receiver,
-                                                                 settings):
+def test_rotated_secret_signs_alongside_the_previous_one_for_24h(api, number, receiver, settings):
     hook = create_hook(api, number["key"], receiver.url)
     new = api.post(f"/v1/webhooks/{hook['id']}/rotate-secret", number["key"]).json()["secret"]
     old = hook["secret"]
@@ -503,16 +543,22 @@ def test_rotated_secret_signs_alongside_the_previous_one_for_24h(api, number, re
     assert len(item.headers["webhook-signature"].split(" ")) == 2
     Webhook(new).verify(item.body, item.headers)
     Webhook(old).verify(item.body, item.headers)
-    assert item.headers["x-pilot-status-signature"] == hmac.new(
-        new.encode(), item.body, hashlib.sha256).hexdigest()
-    assert item.headers["x-pilot-status-signature-previous"] == hmac.new(
-        old.encode(), item.body, hashlib.sha256).hexdigest()
+    assert (
+        item.headers["x-pilot-status-signature"]
+        == hmac.new(new.encode(), item.body, hashlib.sha256).hexdigest()
+    )
+    assert (
+        item.headers["x-pilot-status-signature-previous"]
+        == hmac.new(old.encode(), item.body, hashlib.sha256).hexdigest()
+    )
 
     async def expire_previous(container: Any) -> None:
         async with container.db.write() as conn:
-            await conn.execute(sa.update(t.webhook_endpoints)
-                               .where(t.webhook_endpoints.c.id == hook["id"])
-                               .values(previous_secret_until=container.clock.now_ms() - 1))
+            await conn.execute(
+                sa.update(t.webhook_endpoints)
+                .where(t.webhook_endpoints.c.id == hook["id"])
+                .values(previous_secret_until=container.clock.now_ms() - 1)
+            )
 
     with_container(settings, expire_previous)  # as if 24 h had passed
     api.post(f"/v1/webhooks/{hook['id']}/test", number["key"])
@@ -527,8 +573,7 @@ def test_redeliver_sends_the_same_event_again(api, number, receiver, wait):
     send_message(api, number["key"])
     first = receiver.wait_for(lambda items: len(items) == 1)[0]
     [logged] = wait(lambda: logs(api, number["key"], hook["id"]))
-    r = api.post(f"/v1/webhooks/{hook['id']}/logs/{logged['deliveryId']}/redeliver",
-                 number["key"])
+    r = api.post(f"/v1/webhooks/{hook['id']}/logs/{logged['deliveryId']}/redeliver", number["key"])
     assert r.status_code == 202, r.text
     queued = r.json()
     assert queued["deliveryId"] != logged["deliveryId"]
@@ -537,16 +582,18 @@ def test_redeliver_sends_the_same_event_again(api, number, receiver, wait):
     assert again.body == first.body
     assert again.headers["webhook-id"] == first.headers["webhook-id"] == queued["eventId"]
     Webhook(hook["secret"]).verify(again.body, again.headers)
-    items = wait(lambda: (x := logs(api, number["key"], hook["id"])) and len(x) == 2
-                 and x[0]["status"] == "SUCCESS" and x)
+    items = wait(
+        lambda: (
+            (x := logs(api, number["key"], hook["id"])) and len(x) == 2 and x[0]["status"] == "SUCCESS" and x
+        )
+    )
     assert [i["deliveryId"] for i in items] == [queued["deliveryId"], logged["deliveryId"]]
 
 
 def test_redelivery_does_not_wait_behind_a_stuck_chain(api, number, make_receiver, wait):
     script = Script(fail={"message.delivered": [500] * 8})
     receiver = make_receiver(script)
-    hook = create_hook(api, number["key"], receiver.url, events=["message.sent",
-                                                                 "message.delivered"])
+    hook = create_hook(api, number["key"], receiver.url, events=["message.sent", "message.delivered"])
     send_message(api, number["key"])
     receiver.wait_for(lambda items: "message.delivered" in events(items))
     sent = next(i for i in logs(api, number["key"], hook["id"]) if i["event"] == "message.sent")
@@ -557,21 +604,31 @@ def test_redelivery_does_not_wait_behind_a_stuck_chain(api, number, make_receive
 # --- robustness ------------------------------------------------------------------------------
 
 
-def test_a_crashed_workers_lease_delays_but_does_not_lose_a_delivery(api, number, receiver,
-                                                                     settings):
+def test_a_crashed_workers_lease_delays_but_does_not_lose_a_delivery(api, number, receiver, settings):
     hook = create_hook(api, number["key"], receiver.url)
-    body = '{"id":"evt_crash","event":"webhook.test","createdAt":"2026-01-01T00:00:00.000Z",' \
-           '"data":{}}'
+    body = '{"id":"evt_crash","event":"webhook.test","createdAt":"2026-01-01T00:00:00.000Z","data":{}}'
 
     async def leased_delivery(container: Any) -> None:
         now = container.clock.now_ms()
         delivery_id = ids.new_id("whd")
         async with container.db.write() as conn:
-            await conn.execute(sa.insert(t.webhook_deliveries).values(
-                id=delivery_id, endpoint_id=hook["id"], event_id="evt_crash",
-                event="webhook.test", body=body, order_key=delivery_id, seq=0,
-                status="PENDING", attempts=0, next_attempt_at=now, lease_until=now + 700,
-                created_at=now, updated_at=now))
+            await conn.execute(
+                sa.insert(t.webhook_deliveries).values(
+                    id=delivery_id,
+                    endpoint_id=hook["id"],
+                    event_id="evt_crash",
+                    event="webhook.test",
+                    body=body,
+                    order_key=delivery_id,
+                    seq=0,
+                    status="PENDING",
+                    attempts=0,
+                    next_attempt_at=now,
+                    lease_until=now + 700,
+                    created_at=now,
+                    updated_at=now,
+                )
+            )
 
     with_container(settings, leased_delivery)  # claimed by a worker that then died
     time.sleep(0.4)
@@ -608,8 +665,7 @@ def test_concurrency_and_per_endpoint_limits(start_server, make_tenant, api_for,
     assert peaks == {"total": 2, "per_endpoint": 1}
 
 
-def test_private_addresses_are_refused_at_send_time(start_server, make_tenant, api_for,
-                                                    receiver, wait):
+def test_private_addresses_are_refused_at_send_time(start_server, make_tenant, api_for, receiver, wait):
     # Registered while private targets were allowed; the operator then turned that off.
     lax = start_server()
     tenant = make_tenant()
@@ -619,9 +675,12 @@ def test_private_addresses_are_refused_at_send_time(start_server, make_tenant, a
     lax.stop()
     strict = api_for(start_server(allow_private_urls=False))
     strict.post(f"/v1/webhooks/{hook['id']}/test", number["key"])
-    items = wait(lambda: logs(strict, number["key"], hook["id"], "?limit=50")
-                 and [i for i in logs(strict, number["key"], hook["id"])
-                      if i["status"] == "FAILED"])
+    items = wait(
+        lambda: (
+            logs(strict, number["key"], hook["id"], "?limit=50")
+            and [i for i in logs(strict, number["key"], hook["id"]) if i["status"] == "FAILED"]
+        )
+    )
     assert items[0]["statusCode"] is None and "not a public address" in items[0]["error"]
     assert "127.0.0.1" in items[0]["error"] and "ZAPGATE_ALLOW_PRIVATE_URLS" in items[0]["error"]
     assert receiver.snapshot() == []
@@ -652,7 +711,8 @@ def test_parse_retry_after():
     assert parse_retry_after("120", now_s=now) == 120.0
     assert parse_retry_after(" 0 ", now_s=now) == 0.0
     assert parse_retry_after("Sun, 15 Jun 2025 15:07:00 GMT", now_s=now) == pytest.approx(
-        1_750_000_020.0 - now)
+        1_750_000_020.0 - now
+    )
     assert parse_retry_after("Sun, 15 Jun 2000 15:07:00 GMT", now_s=now) == 0.0
     assert parse_retry_after("soon", now_s=now) is None
     assert parse_retry_after(None, now_s=now) is None

@@ -64,8 +64,7 @@ class Gate:
             target = min(self.total, (position // self.hold + 1) * self.hold)
             self._cond.notify_all()
             try:
-                await asyncio.wait_for(self._cond.wait_for(lambda: self.arrived >= target),
-                                       self.timeout)
+                await asyncio.wait_for(self._cond.wait_for(lambda: self.arrived >= target), self.timeout)
             except TimeoutError:
                 self.timed_out += 1
             # Give a sender that wrongly overlaps posts the chance to show it.
@@ -102,6 +101,7 @@ def gate_for(server: tuple[UvicornThread, list[Gate]]) -> Callable[..., tuple[st
 def run(total: int, url: str, **config: Any) -> list[Callback]:
     """Queue ``total`` callbacks at once on a fresh sender with ``config`` and wait until each
     has been answered (2xx) or has used up its attempts."""
+
     async def main() -> list[Callback]:
         state = SimState()
         state.config.update({"callbackRetrySeconds": 0.05, **config})
@@ -110,8 +110,9 @@ def run(total: int, url: str, **config: Any) -> list[Callback]:
         try:
             posted = [sender.post(url, {"i": i}) for i in range(total)]
             deadline = time.monotonic() + 20
-            while not all(c.status == 200 or c.attempt >= int(state.config["callbackMaxAttempts"])
-                          for c in posted):
+            while not all(
+                c.status == 200 or c.attempt >= int(state.config["callbackMaxAttempts"]) for c in posted
+            ):
                 assert time.monotonic() < deadline, "callbacks were not all answered"
                 await asyncio.sleep(0.01)
             return posted
@@ -121,8 +122,7 @@ def run(total: int, url: str, **config: Any) -> list[Callback]:
     return asyncio.run(main())
 
 
-def test_default_posts_one_at_a_time_in_order(gate_for: Callable[..., tuple[str, Gate]]
-                                              ) -> None:
+def test_default_posts_one_at_a_time_in_order(gate_for: Callable[..., tuple[str, Gate]]) -> None:
     url, gate = gate_for(hold=1, total=12)
     posted = run(12, url)
     assert gate.max_active == 1
@@ -143,8 +143,7 @@ def test_callback_concurrency_overlaps_posts(gate_for: Callable[..., tuple[str, 
     assert all(c.status == 200 and c.attempt == 1 for c in posted)
 
 
-def test_concurrency_of_one_never_reaches_the_gate(gate_for: Callable[..., tuple[str, Gate]]
-                                                   ) -> None:
+def test_concurrency_of_one_never_reaches_the_gate(gate_for: Callable[..., tuple[str, Gate]]) -> None:
     """The same gate as above with the default: the first post waits alone until the gate
     gives up, so nothing ever overlaps."""
     url, gate = gate_for(hold=2, total=2, timeout=0.5)
@@ -163,8 +162,7 @@ def test_pool_keeps_every_connection_alive(gate_for: Callable[..., tuple[str, Ga
     assert len(gate.peers) == 30
 
 
-def test_concurrent_retries_do_not_hold_up_the_queue(gate_for: Callable[..., tuple[str, Gate]]
-                                                     ) -> None:
+def test_concurrent_retries_do_not_hold_up_the_queue(gate_for: Callable[..., tuple[str, Gate]]) -> None:
     url, gate = gate_for(hold=1, total=10, fail_first={0})
     posted = run(10, url, callbackConcurrency=3, callbackRetrySeconds=0.3)
     first, rest = posted[0], posted[1:]
@@ -176,8 +174,7 @@ def test_concurrent_retries_do_not_hold_up_the_queue(gate_for: Callable[..., tup
     assert all(c.answered_at is not None and c.answered_at < first.answered_at for c in rest)
 
 
-def test_sequential_retry_keeps_todays_queue_order(gate_for: Callable[..., tuple[str, Gate]]
-                                                   ) -> None:
+def test_sequential_retry_keeps_todays_queue_order(gate_for: Callable[..., tuple[str, Gate]]) -> None:
     """With one at a time a failed callback goes to the back of the queue, as before."""
     url, gate = gate_for(hold=1, total=4, fail_first={0})
     posted = run(4, url)

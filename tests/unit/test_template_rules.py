@@ -13,8 +13,13 @@ PNG = "data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUl
 
 
 def valid(**overrides: Any) -> dict[str, Any]:
-    body: dict[str, Any] = {"name": "boas_vindas", "category": "UTILITY", "language": "pt_BR",
-                            "body": "Olá {{nome}}, bem-vindo!", "examples": {"nome": "Ana"}}
+    body: dict[str, Any] = {
+        "name": "boas_vindas",
+        "category": "UTILITY",
+        "language": "pt_BR",
+        "body": "Olá {{nome}}, bem-vindo!",
+        "examples": {"nome": "Ana"},
+    }
     body.update(overrides)
     return {k: v for k, v in body.items() if v is not None}
 
@@ -34,11 +39,19 @@ def fields(body: Any, **kw: Any) -> set[str]:
 
 # -- identity --------------------------------------------------------------------------------
 
-@pytest.mark.parametrize(("raw", "expected"), [
-    ("promo_cupom", "promo_cupom"), ("Promo Cupom", "promo_cupom"),
-    ("promo-cupom.2026", "promo_cupom_2026"), ("  Boas  Vindas  ", "boas_vindas"),
-    ("Promoção Relâmpago", "promocao_relampago"), ("ABC123", "abc123"), ("a__b", "a_b"),
-])
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("promo_cupom", "promo_cupom"),
+        ("Promo Cupom", "promo_cupom"),
+        ("promo-cupom.2026", "promo_cupom_2026"),
+        ("  Boas  Vindas  ", "boas_vindas"),
+        ("Promoção Relâmpago", "promocao_relampago"),
+        ("ABC123", "abc123"),
+        ("a__b", "a_b"),
+    ],
+)
 def test_name_is_normalised(raw: str, expected: str) -> None:
     assert rules.normalize_name(raw) == expected
     assert rules.parse(valid(name=raw)).name == expected
@@ -55,10 +68,16 @@ def test_name_category_language_body_are_required() -> None:
     assert fields(body) == {"name", "category", "language", "body.text"}
 
 
-@pytest.mark.parametrize(("raw", "expected"), [
-    ("MARKETING", "MARKETING"), ("utility", "UTILITY"), ("OTP", "OTP"),
-    ("AUTHENTICATION", "OTP"), ("authentication", "OTP"),
-])
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("MARKETING", "MARKETING"),
+        ("utility", "UTILITY"),
+        ("OTP", "OTP"),
+        ("AUTHENTICATION", "OTP"),
+        ("authentication", "OTP"),
+    ],
+)
 def test_categories(raw: str, expected: str) -> None:
     assert rules.parse(valid(category=raw)).category == expected
 
@@ -67,9 +86,16 @@ def test_unknown_category() -> None:
     assert fields(valid(category="SERVICE")) == {"category"}
 
 
-@pytest.mark.parametrize(("raw", "expected"), [
-    ("pt_BR", "pt_BR"), ("en_US", "en_US"), ("en", "en"), ("pt-br", "pt_BR"), ("FIL", "fil"),
-])
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("pt_BR", "pt_BR"),
+        ("en_US", "en_US"),
+        ("en", "en"),
+        ("pt-br", "pt_BR"),
+        ("FIL", "fil"),
+    ],
+)
 def test_languages(raw: str, expected: str) -> None:
     assert rules.parse(valid(language=raw)).language == expected
 
@@ -90,16 +116,23 @@ STRUCTURED = {
     "header": {"type": "TEXT", "text": "Pedido {{pedido}}"},
     "body": {"text": "Olá {{nome}}, seu pedido saiu."},
     "footer": {"text": "Loja Exemplo"},
-    "buttons": [{"type": "QUICK_REPLY", "text": "Ok"},
-                {"type": "URL", "text": "Rastrear", "url": "https://loja.com/r/{{codigo}}"}],
+    "buttons": [
+        {"type": "QUICK_REPLY", "text": "Ok"},
+        {"type": "URL", "text": "Rastrear", "url": "https://loja.com/r/{{codigo}}"},
+    ],
 }
 EXAMPLES = {"pedido": "123", "nome": "Ana", "codigo": "XYZ"}
 
 
 def test_plain_text_body() -> None:
     spec = rules.parse(valid())
-    assert spec.content == {"header": None, "body": "Olá {{nome}}, bem-vindo!", "footer": None,
-                            "buttons": [], "examples": {"nome": "Ana"}}
+    assert spec.content == {
+        "header": None,
+        "body": "Olá {{nome}}, bem-vindo!",
+        "footer": None,
+        "buttons": [],
+        "examples": {"nome": "Ana"},
+    }
     assert spec.variables == ("nome",)
 
 
@@ -109,8 +142,10 @@ def test_structured_body_is_normalised_to_the_stored_shape() -> None:
         "header": {"type": "TEXT", "text": "Pedido {{pedido}}"},
         "body": "Olá {{nome}}, seu pedido saiu.",
         "footer": "Loja Exemplo",
-        "buttons": [{"type": "QUICK_REPLY", "text": "Ok"},
-                    {"type": "URL", "text": "Rastrear", "url": "https://loja.com/r/{{codigo}}"}],
+        "buttons": [
+            {"type": "QUICK_REPLY", "text": "Ok"},
+            {"type": "URL", "text": "Rastrear", "url": "https://loja.com/r/{{codigo}}"},
+        ],
         "examples": EXAMPLES,
     }
     assert spec.variables == ("pedido", "nome", "codigo")
@@ -131,13 +166,17 @@ def test_public_body_round_trips() -> None:
 
 
 def test_public_body_of_plain_text() -> None:
-    assert rules.public_body(rules.parse(valid()).content) == {
-        "body": {"text": "Olá {{nome}}, bem-vindo!"}}
+    assert rules.public_body(rules.parse(valid()).content) == {"body": {"text": "Olá {{nome}}, bem-vindo!"}}
 
 
 def test_top_level_header_footer_buttons() -> None:
-    spec = rules.parse(valid(header={"type": "text", "text": "Oi"}, footer="Rodapé",
-                             buttons=[{"type": "quick_reply", "text": "Sim"}]))
+    spec = rules.parse(
+        valid(
+            header={"type": "text", "text": "Oi"},
+            footer="Rodapé",
+            buttons=[{"type": "quick_reply", "text": "Sim"}],
+        )
+    )
     assert spec.content["header"] == {"type": "TEXT", "text": "Oi"}
     assert spec.content["footer"] == "Rodapé"
     assert spec.content["buttons"] == [{"type": "QUICK_REPLY", "text": "Sim"}]
@@ -163,8 +202,10 @@ def test_text_that_only_looks_like_json_is_plain_text() -> None:
 
 # -- body rules ------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("body", ["", "   ", {"body": {"text": ""}}, {"header": {"type": "NONE"}},
-                                  12, {"body": {}}])
+
+@pytest.mark.parametrize(
+    "body", ["", "   ", {"body": {"text": ""}}, {"header": {"type": "NONE"}}, 12, {"body": {}}]
+)
 def test_body_text_required(body: Any) -> None:
     assert "body.text" in fields(valid(body=body))
 
@@ -174,8 +215,7 @@ def test_body_length() -> None:
     assert fields(valid(body="x" * 1025, examples={})) == {"body.text"}
 
 
-@pytest.mark.parametrize("text", ["{{nome}}, olá", "Olá {{nome}}", "  {{nome}} oi ",
-                                  "oi {{ nome }}  "])
+@pytest.mark.parametrize("text", ["{{nome}}, olá", "Olá {{nome}}", "  {{nome}} oi ", "oi {{ nome }}  "])
 def test_body_must_not_start_or_end_with_a_variable(text: str) -> None:
     assert fields(valid(body=text)) == {"body.text"}
 
@@ -186,8 +226,12 @@ def test_variables_are_named(text: str) -> None:
 
 
 def test_repeated_and_spaced_variables() -> None:
-    spec = rules.parse(valid(body="Oi {{ nome }}, {{nome}} e {{cidade}}.",
-                             examples={"nome": "Ana", "cidade": "Recife", "unused": "x"}))
+    spec = rules.parse(
+        valid(
+            body="Oi {{ nome }}, {{nome}} e {{cidade}}.",
+            examples={"nome": "Ana", "cidade": "Recife", "unused": "x"},
+        )
+    )
     assert spec.variables == ("nome", "cidade")
     assert spec.content["examples"] == {"nome": "Ana", "cidade": "Recife"}
 
@@ -200,23 +244,30 @@ def test_emoji_and_many_variables_are_allowed_in_the_body() -> None:
 
 # -- header ----------------------------------------------------------------------------------
 
+
 def test_header_none_is_no_header() -> None:
     assert rules.parse(valid(header={"type": "NONE"})).content["header"] is None
 
 
-@pytest.mark.parametrize("header", [
-    {"type": "TEXT", "text": "x" * 61}, {"type": "TEXT", "text": "a\nb"},
-    {"type": "TEXT", "text": "{{a}} e {{b}}"}, {"type": "TEXT"},
-    {"type": "TEXT", "text": "Oi 🎉"}, {"type": "TEXT", "text": "*Promo*"},
-])
+@pytest.mark.parametrize(
+    "header",
+    [
+        {"type": "TEXT", "text": "x" * 61},
+        {"type": "TEXT", "text": "a\nb"},
+        {"type": "TEXT", "text": "{{a}} e {{b}}"},
+        {"type": "TEXT"},
+        {"type": "TEXT", "text": "Oi 🎉"},
+        {"type": "TEXT", "text": "*Promo*"},
+    ],
+)
 def test_text_header_rules(header: dict[str, Any]) -> None:
-    assert fields(valid(header=header, examples={"nome": "Ana", "a": "1", "b": "2"})) \
-        == {"header.text"}
+    assert fields(valid(header=header, examples={"nome": "Ana", "a": "1", "b": "2"})) == {"header.text"}
 
 
 def test_text_header_with_one_variable() -> None:
-    spec = rules.parse(valid(header={"type": "TEXT", "text": "Pedido {{pedido}}"},
-                             examples={"nome": "Ana", "pedido": "42"}))
+    spec = rules.parse(
+        valid(header={"type": "TEXT", "text": "Pedido {{pedido}}"}, examples={"nome": "Ana", "pedido": "42"})
+    )
     assert spec.variables == ("pedido", "nome")
 
 
@@ -224,7 +275,9 @@ def test_text_header_with_one_variable() -> None:
 def test_media_header_by_url(kind: str) -> None:
     header = {"type": kind.lower(), "url": "https://cdn.example.com/file"}
     assert rules.parse(valid(header=header)).content["header"] == {
-        "type": kind, "url": "https://cdn.example.com/file"}
+        "type": kind,
+        "url": "https://cdn.example.com/file",
+    }
 
 
 def test_media_header_by_base64_data_uri() -> None:
@@ -232,22 +285,26 @@ def test_media_header_by_base64_data_uri() -> None:
     assert spec.content["header"] == {"type": "IMAGE", "base64": PNG}
 
 
-@pytest.mark.parametrize(("header", "field"), [
-    ({"type": "IMAGE"}, "header"),
-    ({"type": "IMAGE", "url": "https://x/a.png", "base64": PNG}, "header"),
-    ({"type": "IMAGE", "url": "ftp://x/a.png"}, "header.url"),
-    ({"type": "IMAGE", "url": "https:///nohost"}, "header.url"),
-    ({"type": "VIDEO", "base64": PNG}, "header.base64"),
-    ({"type": "IMAGE", "base64": "data:image/png;base64,@@@"}, "header.base64"),
-    ({"type": "DOCUMENT", "base64": "JVBERi0x"}, "header.base64"),
-    ({"type": "LOCATION"}, "header.type"),
-    ("TEXT", "header"),
-])
+@pytest.mark.parametrize(
+    ("header", "field"),
+    [
+        ({"type": "IMAGE"}, "header"),
+        ({"type": "IMAGE", "url": "https://x/a.png", "base64": PNG}, "header"),
+        ({"type": "IMAGE", "url": "ftp://x/a.png"}, "header.url"),
+        ({"type": "IMAGE", "url": "https:///nohost"}, "header.url"),
+        ({"type": "VIDEO", "base64": PNG}, "header.base64"),
+        ({"type": "IMAGE", "base64": "data:image/png;base64,@@@"}, "header.base64"),
+        ({"type": "DOCUMENT", "base64": "JVBERi0x"}, "header.base64"),
+        ({"type": "LOCATION"}, "header.type"),
+        ("TEXT", "header"),
+    ],
+)
 def test_bad_headers(header: Any, field: str) -> None:
     assert fields(valid(header=header)) == {field}
 
 
 # -- footer ----------------------------------------------------------------------------------
+
 
 def test_footer_rules() -> None:
     assert rules.parse(valid(footer={"text": "x" * 60})).content["footer"] == "x" * 60
@@ -259,6 +316,7 @@ def test_footer_rules() -> None:
 
 # -- buttons ---------------------------------------------------------------------------------
 
+
 def test_every_button_kind() -> None:
     buttons = [
         {"type": "QUICK_REPLY", "text": "Sim"},
@@ -268,45 +326,56 @@ def test_every_button_kind() -> None:
         {"type": "COPY_CODE", "example": "CUPOM10"},
     ]
     spec = rules.parse(valid(buttons=buttons, examples={"nome": "Ana", "link": "verao"}))
-    assert spec.content["buttons"][3] == {"type": "PHONE_NUMBER", "text": "Ligar",
-                                          "phone_number": "+5511999999999"}
+    assert spec.content["buttons"][3] == {
+        "type": "PHONE_NUMBER",
+        "text": "Ligar",
+        "phone_number": "+5511999999999",
+    }
     assert spec.content["buttons"][4] == {"type": "COPY_CODE", "example": "CUPOM10"}
     assert spec.variables == ("nome", "link")
 
 
 def test_button_counts() -> None:
-    assert rules.parse(valid(buttons=[{"type": "QUICK_REPLY", "text": f"b{i}"}
-                                      for i in range(10)]))
+    assert rules.parse(valid(buttons=[{"type": "QUICK_REPLY", "text": f"b{i}"} for i in range(10)]))
     too_many = [{"type": "QUICK_REPLY", "text": f"b{i}"} for i in range(11)]
     assert fields(valid(buttons=too_many)) == {"buttons"}
-    mixed = ([{"type": "QUICK_REPLY", "text": f"b{i}"} for i in range(8)]
-             + [{"type": "URL", "text": "u", "url": "https://a.b"}] * 3)
+    mixed = [{"type": "QUICK_REPLY", "text": f"b{i}"} for i in range(8)] + [
+        {"type": "URL", "text": "u", "url": "https://a.b"}
+    ] * 3
     assert {p["message"] for p in problems(valid(buttons=mixed))} == {
-        "at most 10 buttons (got 11)", "at most 2 URL button(s) (got 3)"}
+        "at most 10 buttons (got 11)",
+        "at most 2 URL button(s) (got 3)",
+    }
 
 
 @pytest.mark.parametrize("kind", ["PHONE_NUMBER", "COPY_CODE"])
 def test_single_button_kinds(kind: str) -> None:
-    button = ({"type": kind, "text": "Ligar", "phone_number": "+5511999999999"}
-              if kind == "PHONE_NUMBER" else {"type": kind, "example": "ABC"})
+    button = (
+        {"type": kind, "text": "Ligar", "phone_number": "+5511999999999"}
+        if kind == "PHONE_NUMBER"
+        else {"type": kind, "example": "ABC"}
+    )
     assert fields(valid(buttons=[button, button])) == {"buttons"}
 
 
-@pytest.mark.parametrize(("button", "field"), [
-    ({"type": "CALL", "text": "x"}, "buttons[0].type"),
-    ("QUICK_REPLY", "buttons[0]"),
-    ({"type": "QUICK_REPLY"}, "buttons[0].text"),
-    ({"type": "QUICK_REPLY", "text": "x" * 26}, "buttons[0].text"),
-    ({"type": "QUICK_REPLY", "text": "Oi {{nome}}"}, "buttons[0].text"),
-    ({"type": "URL", "text": "u"}, "buttons[0].url"),
-    ({"type": "URL", "text": "u", "url": "loja.com"}, "buttons[0].url"),
-    ({"type": "URL", "text": "u", "url": "https://a.b/{{x}}/c"}, "buttons[0].url"),
-    ({"type": "URL", "text": "u", "url": "https://a.b/{{x}}{{y}}"}, "buttons[0].url"),
-    ({"type": "PHONE_NUMBER", "text": "t", "phone_number": "123"}, "buttons[0].phone_number"),
-    ({"type": "COPY_CODE"}, "buttons[0].example"),
-    ({"type": "COPY_CODE", "example": "CUPOM-10"}, "buttons[0].example"),
-    ({"type": "COPY_CODE", "example": "A" * 16}, "buttons[0].example"),
-])
+@pytest.mark.parametrize(
+    ("button", "field"),
+    [
+        ({"type": "CALL", "text": "x"}, "buttons[0].type"),
+        ("QUICK_REPLY", "buttons[0]"),
+        ({"type": "QUICK_REPLY"}, "buttons[0].text"),
+        ({"type": "QUICK_REPLY", "text": "x" * 26}, "buttons[0].text"),
+        ({"type": "QUICK_REPLY", "text": "Oi {{nome}}"}, "buttons[0].text"),
+        ({"type": "URL", "text": "u"}, "buttons[0].url"),
+        ({"type": "URL", "text": "u", "url": "loja.com"}, "buttons[0].url"),
+        ({"type": "URL", "text": "u", "url": "https://a.b/{{x}}/c"}, "buttons[0].url"),
+        ({"type": "URL", "text": "u", "url": "https://a.b/{{x}}{{y}}"}, "buttons[0].url"),
+        ({"type": "PHONE_NUMBER", "text": "t", "phone_number": "123"}, "buttons[0].phone_number"),
+        ({"type": "COPY_CODE"}, "buttons[0].example"),
+        ({"type": "COPY_CODE", "example": "CUPOM-10"}, "buttons[0].example"),
+        ({"type": "COPY_CODE", "example": "A" * 16}, "buttons[0].example"),
+    ],
+)
 def test_bad_buttons(button: Any, field: str) -> None:
     examples = {"nome": "Ana", "x": "1", "y": "2"}
     assert fields(valid(buttons=[button], examples=examples)) == {field}
@@ -317,6 +386,7 @@ def test_buttons_must_be_a_list() -> None:
 
 
 # -- examples --------------------------------------------------------------------------------
+
 
 def test_examples_required_for_every_variable() -> None:
     body = valid(body=STRUCTURED, examples={"nome": "Ana", "codigo": "  "})
@@ -379,7 +449,11 @@ def test_update_still_validates_given_identity_fields() -> None:
 
 
 def test_meta_spelling_of_the_header_type_and_copy_code_label() -> None:
-    spec = rules.parse(valid(header={"format": "TEXT", "text": "Oi"},
-                             buttons=[{"type": "COPY_CODE", "example": "A1", "text": "Copiar"}]))
+    spec = rules.parse(
+        valid(
+            header={"format": "TEXT", "text": "Oi"},
+            buttons=[{"type": "COPY_CODE", "example": "A1", "text": "Copiar"}],
+        )
+    )
     assert spec.content["header"] == {"type": "TEXT", "text": "Oi"}
     assert spec.content["buttons"] == [{"type": "COPY_CODE", "example": "A1", "text": "Copiar"}]

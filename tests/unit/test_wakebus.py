@@ -67,8 +67,7 @@ def test_worker_processes_nudge_each_other_and_never_echo_a_nudge_back(tmp_path:
             # kind from first proves first's socket was drained past anything sent before it.
             second.wake.dispatch.set()
             await asyncio.wait_for(first.wake.dispatch.wait(), 5)
-            return (first.wake.numbers.is_set(), second.wake.dispatch.is_set(),
-                    second.wake.inbox.is_set())
+            return (first.wake.numbers.is_set(), second.wake.dispatch.is_set(), second.wake.inbox.is_set())
         finally:
             first.close()
             second.close()
@@ -109,8 +108,11 @@ def test_a_dead_workers_socket_is_skipped_and_the_live_ones_still_hear(tmp_path:
             await asyncio.wait_for(live.dispatch.wait(), 5)
             remote.webhooks.set()
             await asyncio.wait_for(live.webhooks.wait(), 5)
-            return (live.dispatch.is_set(), live.webhooks.is_set(),
-                    [path for path, _kinds in relay._current_peers()])
+            return (
+                live.dispatch.is_set(),
+                live.webhooks.is_set(),
+                [path for path, _kinds in relay._current_peers()],
+            )
         finally:
             relay.close()
             listener.close()
@@ -131,8 +133,7 @@ def _workers(tmp_path: Path, names: list[str]) -> list[tuple[Wakeups, wakebus.Li
     return found
 
 
-def test_webhook_work_wakes_one_worker_in_turn_and_dispatch_wakes_every_worker(
-        tmp_path: Path) -> None:
+def test_webhook_work_wakes_one_worker_in_turn_and_dispatch_wakes_every_worker(tmp_path: Path) -> None:
     async def run() -> list[tuple[bool, bool]]:
         workers = _workers(tmp_path, ["a", "b"])
         relay = wakebus.Relay(str(tmp_path))
@@ -191,13 +192,13 @@ def test_a_worker_running_some_loops_hears_only_their_wake_ups(tmp_path: Path) -
     async def run() -> tuple[list[str], list[str]]:
         folder = str(tmp_path)
         front = Wakeups()
-        front_listener = wakebus.Listener(folder, wakebus.events_of(front),
-                                          kinds=frozenset({"dispatch", "numbers", "inbox"}))
+        front_listener = wakebus.Listener(
+            folder, wakebus.events_of(front), kinds=frozenset({"dispatch", "numbers", "inbox"})
+        )
         front_listener._path = str(tmp_path / "1.dispatch+inbox+numbers.sock")
         back_relay = wakebus.Relay(folder)
         back = Wakeups.relayed(back_relay, handled=frozenset({"webhooks"}))
-        back_listener = wakebus.Listener(folder, wakebus.events_of(back),
-                                         kinds=frozenset({"webhooks"}))
+        back_listener = wakebus.Listener(folder, wakebus.events_of(back), kinds=frozenset({"webhooks"}))
         back_listener._path = str(tmp_path / "2.webhooks.sock")
         front_relay = wakebus.Relay(folder)
         front_wake = Wakeups.relayed(front_relay, handled=frozenset({"inbox"}))
@@ -218,8 +219,10 @@ def test_a_worker_running_some_loops_hears_only_their_wake_ups(tmp_path: Path) -
             await asyncio.wait_for(front.numbers.wait(), 5)
             api.webhooks.set()
             await asyncio.wait_for(back.webhooks.wait(), 5)
-            return ([kind for kind, e in wakebus.events_of(front).items() if e.is_set()],
-                    [kind for kind, e in wakebus.events_of(back).items() if e.is_set()])
+            return (
+                [kind for kind, e in wakebus.events_of(front).items() if e.is_set()],
+                [kind for kind, e in wakebus.events_of(back).items() if e.is_set()],
+            )
         finally:
             for relay in (api_relay, front_relay, back_relay):
                 relay.close()

@@ -16,8 +16,13 @@ EVENT_ID = "evt_01j2abc"
 
 
 def headers_for(secret: str, previous: str | None = None, ts: int | None = None) -> dict[str, str]:
-    return signing.sign_headers(body=BODY, event_id=EVENT_ID, timestamp=ts or int(time.time()),
-                                secret=secret, previous_secret=previous)
+    return signing.sign_headers(
+        body=BODY,
+        event_id=EVENT_ID,
+        timestamp=ts or int(time.time()),
+        secret=secret,
+        previous_secret=previous,
+    )
 
 
 def test_secret_format_matches_decisions() -> None:
@@ -42,8 +47,11 @@ def test_standard_webhooks_reference_library_verifies() -> None:
     headers = headers_for(secret)
     assert headers["webhook-id"] == EVENT_ID
     assert Webhook(secret).verify(BODY, headers) == {
-        "id": "evt_1", "event": "message.sent", "createdAt": "2026-06-20T10:00:00.000Z",
-        "data": {}}
+        "id": "evt_1",
+        "event": "message.sent",
+        "createdAt": "2026-06-20T10:00:00.000Z",
+        "data": {},
+    }
 
 
 def test_standard_signature_independent_computation() -> None:

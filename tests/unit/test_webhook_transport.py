@@ -53,8 +53,14 @@ class Listener:
         self.connections += 1
         try:
             head = await reader.readuntil(b"\r\n\r\n")
-            length = next((int(line.split(b":", 1)[1]) for line in head.split(b"\r\n")
-                           if line.lower().startswith(b"content-length:")), 0)
+            length = next(
+                (
+                    int(line.split(b":", 1)[1])
+                    for line in head.split(b"\r\n")
+                    if line.lower().startswith(b"content-length:")
+                ),
+                0,
+            )
             self.requests.append(head + await reader.readexactly(length))
             if self.answer == b"RST":
                 sock = writer.get_extra_info("socket")
@@ -77,28 +83,34 @@ def dns(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, list[str]]]:
     answers: dict[str, list[str]] = {}
     real = socket.getaddrinfo
 
-    def getaddrinfo(host: Any, port: Any, family: int = 0, type: int = 0, proto: int = 0,
-                    flags: int = 0) -> list[Any]:
+    def getaddrinfo(
+        host: Any, port: Any, family: int = 0, type: int = 0, proto: int = 0, flags: int = 0
+    ) -> list[Any]:
         name = host.decode() if isinstance(host, bytes) else host
         if name not in answers:
             return real(host, port, family, type, proto, flags)
-        return [(socket.AF_INET6, socket.SOCK_STREAM, socket.IPPROTO_TCP, "",
-                 (a, int(port), 0, 0)) if ":" in a else
-                (socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP, "", (a, int(port)))
-                for a in answers[name]]
+        return [
+            (socket.AF_INET6, socket.SOCK_STREAM, socket.IPPROTO_TCP, "", (a, int(port), 0, 0))
+            if ":" in a
+            else (socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP, "", (a, int(port)))
+            for a in answers[name]
+        ]
 
     monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
     yield answers
 
 
-async def _post(url: str, *, allow_private: bool,
-                session: aiohttp.ClientSession | None = None) -> tuple[int, bytes]:
+async def _post(
+    url: str, *, allow_private: bool, session: aiohttp.ClientSession | None = None
+) -> tuple[int, bytes]:
     if session is None:
-        async with transport.open_session(allow_private=allow_private, max_connections=4,
-                                          timeout_seconds=5.0) as own:
+        async with transport.open_session(
+            allow_private=allow_private, max_connections=4, timeout_seconds=5.0
+        ) as own:
             return await _post(url, allow_private=allow_private, session=own)
-    async with session.post(url, data=b'{"ok":true}', allow_redirects=False,
-                            headers={"content-type": "application/json"}) as response:
+    async with session.post(
+        url, data=b'{"ok":true}', allow_redirects=False, headers={"content-type": "application/json"}
+    ) as response:
         return response.status, await response.read()
 
 
@@ -111,13 +123,17 @@ def _refused(url: str) -> aiohttp.ClientConnectorError:
     return asyncio.run(attempt())
 
 
-@pytest.mark.parametrize("answer", [
-    ["127.0.0.1"],
-    ["10.0.0.7", "127.0.0.1"],
-    ["::1", "127.0.0.1", "169.254.169.254"],  # each refused, so the refusal keeps its type
-])
+@pytest.mark.parametrize(
+    "answer",
+    [
+        ["127.0.0.1"],
+        ["10.0.0.7", "127.0.0.1"],
+        ["::1", "127.0.0.1", "169.254.169.254"],  # each refused, so the refusal keeps its type
+    ],
+)
 def test_a_public_name_resolving_to_our_network_is_refused_before_connecting(
-        dns: dict[str, list[str]], answer: list[str]) -> None:
+    dns: dict[str, list[str]], answer: list[str]
+) -> None:
     async def scenario() -> tuple[int, aiohttp.ClientConnectorError]:
         async with Listener() as listener:
             dns[NAME] = answer
@@ -135,8 +151,9 @@ def test_a_public_name_resolving_to_our_network_is_refused_before_connecting(
     assert "not a public address" in text and "ZAPGATE_ALLOW_PRIVATE_URLS" in text
 
 
-@pytest.mark.parametrize("host", ["127.0.0.1", "[::1]", "10.1.2.3", "169.254.169.254",
-                                  "[::ffff:127.0.0.1]", "localhost"])
+@pytest.mark.parametrize(
+    "host", ["127.0.0.1", "[::1]", "10.1.2.3", "169.254.169.254", "[::ffff:127.0.0.1]", "localhost"]
+)
 def test_private_and_loopback_hosts_are_refused(host: str) -> None:
     error = _refused(f"http://{host}:9/hook")
     assert isinstance(error.os_error, transport.TargetRefused)
@@ -147,13 +164,18 @@ def test_private_and_loopback_hosts_are_refused(host: str) -> None:
 
 def test_loopback_is_reached_when_private_targets_are_allowed(dns: dict[str, list[str]]) -> None:
     async def scenario() -> tuple[Listener, list[tuple[int, bytes]]]:
-        async with Listener() as listener, transport.open_session(
-                allow_private=True, max_connections=4, timeout_seconds=5.0) as session:
+        async with (
+            Listener() as listener,
+            transport.open_session(allow_private=True, max_connections=4, timeout_seconds=5.0) as session,
+        ):
             dns[NAME] = ["127.0.0.1"]
-            results = [await _post(f"http://127.0.0.1:{listener.port}/hook", allow_private=True,
-                                   session=session),
-                       *[await _post(f"http://{NAME}:{listener.port}/hook",
-                                     allow_private=True, session=session) for _ in range(2)]]
+            results = [
+                await _post(f"http://127.0.0.1:{listener.port}/hook", allow_private=True, session=session),
+                *[
+                    await _post(f"http://{NAME}:{listener.port}/hook", allow_private=True, session=session)
+                    for _ in range(2)
+                ],
+            ]
             return listener, results
 
     listener, results = asyncio.run(scenario())
@@ -165,12 +187,15 @@ def test_loopback_is_reached_when_private_targets_are_allowed(dns: dict[str, lis
 
 def test_only_public_internet_addresses_get_a_socket() -> None:
     public = transport.guarded_socket(
-        (socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP, "", ("93.184.215.14", 443)))
+        (socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP, "", ("93.184.215.14", 443))
+    )
     public.close()  # created, not connected: the connector connects it
-    for family, sockaddr in [(socket.AF_INET, ("192.168.0.1", 443)),
-                             (socket.AF_INET6, ("fe80::1%1", 443, 0, 1)),
-                             (socket.AF_INET, ("not-an-address", 443)),
-                             (socket.AF_UNIX, "/run/docker.sock")]:
+    for family, sockaddr in [
+        (socket.AF_INET, ("192.168.0.1", 443)),
+        (socket.AF_INET6, ("fe80::1%1", 443, 0, 1)),
+        (socket.AF_INET, ("not-an-address", 443)),
+        (socket.AF_UNIX, "/run/docker.sock"),
+    ]:
         with pytest.raises(transport.TargetRefused):
             transport.guarded_socket((family, socket.SOCK_STREAM, 0, "", sockaddr))
 
@@ -179,9 +204,11 @@ def test_the_refusal_names_the_host_and_the_address() -> None:
     refused = transport.TargetRefused("10.0.0.7")
     assert refused.describe("hooks.example.com") == (
         "hooks.example.com resolves to 10.0.0.7, which is not a public address "
-        "(ZAPGATE_ALLOW_PRIVATE_URLS is off)")
+        "(ZAPGATE_ALLOW_PRIVATE_URLS is off)"
+    )
     assert refused.describe("10.0.0.7") == (
-        "10.0.0.7 is not a public address (ZAPGATE_ALLOW_PRIVATE_URLS is off)")
+        "10.0.0.7 is not a public address (ZAPGATE_ALLOW_PRIVATE_URLS is off)"
+    )
     assert transport.refusal(refused) == refused.describe()
     assert transport.refusal(ValueError("nope")) is None
 
@@ -211,16 +238,25 @@ def _self_signed(tmp_path: Path) -> ssl.SSLContext:
     key = ec.generate_private_key(ec.SECP256R1())
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
     now = datetime.now(UTC)
-    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name)
-            .public_key(key.public_key()).serial_number(x509.random_serial_number())
-            .not_valid_before(now - timedelta(hours=1)).not_valid_after(now + timedelta(hours=1))
-            .add_extension(x509.SubjectAlternativeName(
-                [x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), critical=False)
-            .sign(key, hashes.SHA256()))
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - timedelta(hours=1))
+        .not_valid_after(now + timedelta(hours=1))
+        .add_extension(
+            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), critical=False
+        )
+        .sign(key, hashes.SHA256())
+    )
     (tmp_path / "cert.pem").write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    (tmp_path / "key.pem").write_bytes(key.private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-        serialization.NoEncryption()))
+    (tmp_path / "key.pem").write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
+    )
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     context.load_cert_chain(tmp_path / "cert.pem", tmp_path / "key.pem")
     return context
@@ -228,6 +264,7 @@ def _self_signed(tmp_path: Path) -> ssl.SSLContext:
 
 def _failure(listener: Listener | None, scheme: str = "http") -> str:
     """The attempt's error text for a POST to ``listener`` (None: a port nobody listens on)."""
+
     async def attempt() -> str:
         async with contextlib.AsyncExitStack() as stack:
             if listener is None:
@@ -249,12 +286,16 @@ def test_error_texts_say_what_failed(tmp_path: Path) -> None:
     assert _failure(None).startswith("ConnectError: cannot connect to 127.0.0.1:")
     assert _failure(None).endswith("(Connection refused)")
     assert _failure(Listener(answer=None)) == (
-        "ServerDisconnected: the connection closed before a complete answer")
+        "ServerDisconnected: the connection closed before a complete answer"
+    )
     assert _failure(Listener(answer=b"RST")) == "NetworkError: Connection reset by peer"
     assert _failure(Listener(answer=b"NOT HTTP\r\n\r\n")).startswith(
-        "ProtocolError: invalid HTTP answer (Bad status line")
-    assert _failure(Listener(answer=b"HTTP/1.1 200 OK\r\ncontent-length: 9\r\n\r\nok"
-                             )).startswith("ProtocolError: incomplete HTTP answer")
+        "ProtocolError: invalid HTTP answer (Bad status line"
+    )
+    assert _failure(Listener(answer=b"HTTP/1.1 200 OK\r\ncontent-length: 9\r\n\r\nok")).startswith(
+        "ProtocolError: incomplete HTTP answer"
+    )
     # TLS is verified: a certificate no authority signed is refused.
     assert _failure(Listener(tls=_self_signed(tmp_path)), scheme="https") == (
-        "TLSError: the certificate of 127.0.0.1 was not accepted (self-signed certificate)")
+        "TLSError: the certificate of 127.0.0.1 was not accepted (self-signed certificate)"
+    )

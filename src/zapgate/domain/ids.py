@@ -58,8 +58,7 @@ def floor(prefix: str, ms: int) -> str:
     """The smallest id of ``prefix`` made at ``ms``: every id made before it sorts lower, so a
     range of the primary key is a range of creation times."""
     value = (ms << 80) << 2
-    return f"{prefix}_" + "".join([_PAIRS[(value >> shift) & 1023]
-                                   for shift in range(120, -10, -10)])
+    return f"{prefix}_" + "".join([_PAIRS[(value >> shift) & 1023] for shift in range(120, -10, -10)])
 
 
 def random_id(prefix: str) -> str:

@@ -20,5 +20,5 @@ class Problems:
         if self.items:
             first = self.items[0]
             raise errors.ValidationFailed(
-                f"Invalid {self.subject}: {first['field']}: {first['message']}",
-                details=self.items)
+                f"Invalid {self.subject}: {first['field']}: {first['message']}", details=self.items
+            )

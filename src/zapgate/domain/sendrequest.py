@@ -29,15 +29,18 @@ MAX_LABEL_LEN = 64
 MEDIA_TYPES = ("image", "video", "document", "audio", "voice", "sticker")
 HEADER_TYPES = ("text", "image", "video", "document")
 BUTTON_TYPES = {
-    "reply": "reply", "QUICK_REPLY": "reply",
-    "url": "url", "URL": "url",
-    "call": "call", "PHONE_NUMBER": "call",
-    "copy": "copy", "COPY_CODE": "copy",
+    "reply": "reply",
+    "QUICK_REPLY": "reply",
+    "url": "url",
+    "URL": "url",
+    "call": "call",
+    "PHONE_NUMBER": "call",
+    "copy": "copy",
+    "COPY_CODE": "copy",
 }
 MAX_BUTTON_LABEL = 20
 MAX_CARDS = 10
-CARD_BUTTON_TYPES = {"QUICK_REPLY": "QUICK_REPLY", "reply": "QUICK_REPLY",
-                     "URL": "URL", "url": "URL"}
+CARD_BUTTON_TYPES = {"QUICK_REPLY": "QUICK_REPLY", "reply": "QUICK_REPLY", "URL": "URL", "url": "URL"}
 FLOW_ACTIONS = ("navigate", "data_exchange")
 FLOW_MODES = ("published", "draft")
 
@@ -90,35 +93,50 @@ def parse(body: Any, *, now_ms: int) -> SendRequest:
     deliver_at, deliver_until = _schedule(body, now_ms, problems)
     problems.raise_if_any()
     return SendRequest(
-        mode=mode, destination=destination, destination_kind=kind,
-        template_ref=fields.get("templateId"), variables=fields.get("variables", {}),
-        text=fields.get("text"), media=fields.get("media"),
+        mode=mode,
+        destination=destination,
+        destination_kind=kind,
+        template_ref=fields.get("templateId"),
+        variables=fields.get("variables", {}),
+        text=fields.get("text"),
+        media=fields.get("media"),
         media_type=fields.get("mediaType") if "media" in fields else None,
-        caption=fields.get("caption"), file_name=fields.get("fileName"),
+        caption=fields.get("caption"),
+        file_name=fields.get("fileName"),
         buttons=tuple(fields.get("buttons", ())),
-        header=fields.get("header"), footer=fields.get("footer"), list=fields.get("list"),
-        carousel=fields.get("carousel"), flow=fields.get("flow"),
-        labels=tuple(fields.get("labels", ())), deliver_at=deliver_at,
-        deliver_until=deliver_until, mark_read=fields.get("markRead"),
+        header=fields.get("header"),
+        footer=fields.get("footer"),
+        list=fields.get("list"),
+        carousel=fields.get("carousel"),
+        flow=fields.get("flow"),
+        labels=tuple(fields.get("labels", ())),
+        deliver_at=deliver_at,
+        deliver_until=deliver_until,
+        mark_read=fields.get("markRead"),
     )
 
 
 def _destination(body: dict[str, Any]) -> tuple[str, str]:
-    given = [k for k in ("destinationNumber", "groupId", "newsletterId")
-             if body.get(k) not in (None, "")]
+    given = [k for k in ("destinationNumber", "groupId", "newsletterId") if body.get(k) not in (None, "")]
     if not given:
         raise errors.ValidationFailed(
             "One destination is required: destinationNumber, groupId or newsletterId",
-            details=[{"field": "destinationNumber", "message": "required"}])
+            details=[{"field": "destinationNumber", "message": "required"}],
+        )
     if len(given) > 1:
         raise errors.ValidationFailed(
             f"Exactly one destination is allowed, got {', '.join(given)}",
-            code="MODE_CONFLICT", details=[{"field": k, "message": "conflicts"} for k in given])
+            code="MODE_CONFLICT",
+            details=[{"field": k, "message": "conflicts"} for k in given],
+        )
     key = given[0]
     value = body[key]
     if not isinstance(value, str):
-        raise errors.ValidationFailed(f"{key} must be a string", code="INVALID_DESTINATION",
-                                      details=[{"field": key, "message": "must be a string"}])
+        raise errors.ValidationFailed(
+            f"{key} must be a string",
+            code="INVALID_DESTINATION",
+            details=[{"field": key, "message": "must be a string"}],
+        )
     if key == "destinationNumber":
         if phones.is_bsuid(value):
             return value, "phone"
@@ -127,18 +145,23 @@ def _destination(body: dict[str, Any]) -> tuple[str, str]:
             raise errors.ValidationFailed(
                 f"destinationNumber {value!r} is not an E.164 phone number",
                 code="INVALID_DESTINATION",
-                details=[{"field": key, "message": "expected E.164, e.g. +5511988887777"}])
+                details=[{"field": key, "message": "expected E.164, e.g. +5511988887777"}],
+            )
         return normalized, "phone"
     if key == "groupId":
         if not phones.is_group_jid(value):
-            raise errors.ValidationFailed(f"groupId {value!r} is not a group JID (…@g.us)",
-                                          code="INVALID_DESTINATION",
-                                          details=[{"field": key, "message": "expected …@g.us"}])
+            raise errors.ValidationFailed(
+                f"groupId {value!r} is not a group JID (…@g.us)",
+                code="INVALID_DESTINATION",
+                details=[{"field": key, "message": "expected …@g.us"}],
+            )
         return value, "group"
     if not phones.is_newsletter_jid(value):
         raise errors.ValidationFailed(
             f"newsletterId {value!r} is not a channel JID (…@newsletter)",
-            code="INVALID_DESTINATION", details=[{"field": key, "message": "expected …@newsletter"}])
+            code="INVALID_DESTINATION",
+            details=[{"field": key, "message": "expected …@newsletter"}],
+        )
     return value, "newsletter"
 
 
@@ -158,16 +181,17 @@ def _mode(body: dict[str, Any]) -> str:
         return "text"
     raise errors.ValidationFailed(
         "Nothing to send: give templateId, text, media (+ mediaType), list, carousel or flow",
-        details=[{"field": "templateId|text|media", "message": "exactly one mode is required"}])
+        details=[{"field": "templateId|text|media", "message": "exactly one mode is required"}],
+    )
 
 
 def _conflict(message: str, keys: list[str]) -> errors.ValidationFailed:
-    return errors.ValidationFailed(message, code="MODE_CONFLICT",
-                                   details=[{"field": k, "message": "conflicts"} for k in keys])
+    return errors.ValidationFailed(
+        message, code="MODE_CONFLICT", details=[{"field": k, "message": "conflicts"} for k in keys]
+    )
 
 
-def _mode_rules(mode: str, body: dict[str, Any], fields: dict[str, Any],
-                problems: Problems) -> None:
+def _mode_rules(mode: str, body: dict[str, Any], fields: dict[str, Any], problems: Problems) -> None:
     has = {k for k in ("text", "media", "buttons", "header", "footer") if _present(body, k)}
     has_vars = bool(fields.get("variables"))
     if mode == "template":
@@ -178,16 +202,15 @@ def _mode_rules(mode: str, body: dict[str, Any], fields: dict[str, Any],
         clash = sorted(has & {"text", "buttons", "header", "footer"})
         if clash:
             hint = " (use caption for the media's text)" if "text" in clash else ""
-            raise _conflict(f"Direct media cannot be combined with {', '.join(clash)}{hint}",
-                            clash)
+            raise _conflict(f"Direct media cannot be combined with {', '.join(clash)}{hint}", clash)
         if has_vars:
             raise _conflict("variables are only allowed with templateId", ["variables"])
-        if fields.get("caption") is not None and fields.get("mediaType") in ("audio", "voice",
-                                                                            "sticker"):
+        if fields.get("caption") is not None and fields.get("mediaType") in ("audio", "voice", "sticker"):
             raise errors.ValidationFailed(
                 f"A caption is not allowed on {fields['mediaType']} messages",
-                code="CAPTION_NOT_ALLOWED", details=[{"field": "caption",
-                                                     "message": "not allowed for this type"}])
+                code="CAPTION_NOT_ALLOWED",
+                details=[{"field": "caption", "message": "not allowed for this type"}],
+            )
     elif mode in ("list", "carousel", "flow"):
         clash = sorted(has & {"media", "buttons", "header"})
         if clash:
@@ -198,8 +221,7 @@ def _mode_rules(mode: str, body: dict[str, Any], fields: dict[str, Any],
         if has_vars:
             raise _conflict("variables are only allowed with templateId", ["variables"])
         if ("header" in has or "footer" in has) and "buttons" not in has:
-            problems.add("header" if "header" in has else "footer",
-                         "only allowed together with buttons")
+            problems.add("header" if "header" in has else "footer", "only allowed together with buttons")
     if mode != "media" and fields.get("caption") is not None:
         problems.add("caption", "only allowed with direct media (media + mediaType)")
 
@@ -225,8 +247,9 @@ def _typed_fields(body: dict[str, Any], problems: Problems) -> dict[str, Any]:
     return out
 
 
-def _string(body: dict[str, Any], key: str, min_len: int, max_len: int, problems: Problems,
-            out: dict[str, Any]) -> None:
+def _string(
+    body: dict[str, Any], key: str, min_len: int, max_len: int, problems: Problems, out: dict[str, Any]
+) -> None:
     value = body.get(key)
     if value is None:
         return
@@ -313,8 +336,9 @@ def _button(button: Any, path: str, problems: Problems) -> dict[str, str] | None
         result["id"] = button["id"]  # additive: the id a reply comes back with
     required = {"url": "url", "call": "phoneNumber", "copy": "copyCode"}.get(kind)
     if required:
-        value = button.get(required, button.get({"call": "phone_number",
-                                                  "copy": "example"}.get(kind, required)))
+        value = button.get(
+            required, button.get({"call": "phone_number", "copy": "example"}.get(kind, required))
+        )
         value = _button_value(kind, value, f"{path}.{required}", problems)
         if value is None:
             return None
@@ -360,8 +384,12 @@ def _header(body: dict[str, Any], problems: Problems, out: dict[str, Any]) -> No
     value = body.get("header")
     if value is None:
         return
-    if not isinstance(value, dict) or value.get("type") not in HEADER_TYPES \
-            or not isinstance(value.get("content"), str) or not value["content"]:
+    if (
+        not isinstance(value, dict)
+        or value.get("type") not in HEADER_TYPES
+        or not isinstance(value.get("content"), str)
+        or not value["content"]
+    ):
         problems.add("header", "must be {type: text|image|video|document, content: string}")
         return
     if value["type"] == "text" and len(value["content"]) > 60:
@@ -393,8 +421,12 @@ def _objects(body: dict[str, Any], problems: Problems, out: dict[str, Any]) -> N
 def _list(value: Any, problems: Problems) -> bool:
     shape = "must be {buttonText, sections: [{title, rows: [{title, description?, rowId?}]}]}"
     sections = value.get("sections") if isinstance(value, dict) else None
-    if not isinstance(value, dict) or not _text(value.get("buttonText")) \
-            or not isinstance(sections, list) or not sections:
+    if (
+        not isinstance(value, dict)
+        or not _text(value.get("buttonText"))
+        or not isinstance(sections, list)
+        or not sections
+    ):
         problems.add("list", shape)
         return False
     before = len(problems)
@@ -412,8 +444,9 @@ def _section(section: Any, path: str, problems: Problems) -> None:
         problems.add(f"{path}.title", "must be a string")
     for j, row in enumerate(rows):
         if not isinstance(row, dict) or not _text(row.get("title")):
-            problems.add(f"{path}.rows[{j}]", "must be {title, description?, rowId?}: "
-                                              "title is a non-empty string")
+            problems.add(
+                f"{path}.rows[{j}]", "must be {title, description?, rowId?}: title is a non-empty string"
+            )
         elif not all(_optional_text(row.get(k)) for k in ("description", "rowId", "id")):
             problems.add(f"{path}.rows[{j}]", "description and rowId must be strings")
 
@@ -435,13 +468,13 @@ def _card(card: Any, path: str, problems: Problems) -> None:
     """A card is ``{media: {...}, body?: string, buttons?: [{type, text, url?, payload?}]}``:
     every card carries its own media (an empty card has nothing to show)."""
     if not isinstance(card, dict) or not card:
-        problems.add(path, "must be a non-empty object {media, body?, buttons?}; "
-                           "every card carries its own media")
+        problems.add(
+            path, "must be a non-empty object {media, body?, buttons?}; every card carries its own media"
+        )
         return
     media = card.get("media")
     if not isinstance(media, dict) or not media:
-        problems.add(f"{path}.media", "required: the card's media object (every card "
-                                      "carries its own media)")
+        problems.add(f"{path}.media", "required: the card's media object (every card carries its own media)")
     if card.get("body") is not None and not _text(card["body"]):
         problems.add(f"{path}.body", "must be a non-empty string")
     buttons = card.get("buttons")
@@ -473,8 +506,7 @@ def _card_button(button: Any, path: str, problems: Problems) -> None:
 
 
 def _flow(value: Any, problems: Problems) -> bool:
-    if not isinstance(value, dict) or not _text(value.get("flowId")) \
-            or not _text(value.get("cta")):
+    if not isinstance(value, dict) or not _text(value.get("flowId")) or not _text(value.get("cta")):
         problems.add("flow", "must be {flowId, cta, ...}")
         return False
     before = len(problems)
@@ -498,8 +530,7 @@ def _optional_text(value: Any) -> bool:
     return value is None or isinstance(value, str)
 
 
-def _schedule(body: dict[str, Any], now_ms: int,
-              problems: Problems) -> tuple[int | None, int | None]:
+def _schedule(body: dict[str, Any], now_ms: int, problems: Problems) -> tuple[int | None, int | None]:
     deliver_at = _time(body, "deliverAt", problems)
     deliver_until = _time(body, "deliverUntil", problems)
     effective_at = max(deliver_at or now_ms, now_ms)
@@ -507,10 +538,12 @@ def _schedule(body: dict[str, Any], now_ms: int,
         problems.add("deliverAt", f"at most {MAX_SCHEDULE_AHEAD_DAYS} days ahead")
     if deliver_until is not None and deliver_until <= effective_at:
         problems.add("deliverUntil", "must be after deliverAt (and in the future)")
-    elif deliver_until is not None \
-            and deliver_until - effective_at > MAX_DEADLINE_AFTER_START_MS:
-        problems.add("deliverUntil", f"at most {MAX_DEADLINE_AFTER_START_DAYS} days after "
-                                     "deliverAt (after now when deliverAt is not given)")
+    elif deliver_until is not None and deliver_until - effective_at > MAX_DEADLINE_AFTER_START_MS:
+        problems.add(
+            "deliverUntil",
+            f"at most {MAX_DEADLINE_AFTER_START_DAYS} days after "
+            "deliverAt (after now when deliverAt is not given)",
+        )
     return (effective_at if deliver_at is not None else None), deliver_until
 
 

@@ -86,6 +86,7 @@ def _new_problems() -> Problems:
 
 # -- entry points ----------------------------------------------------------------------------
 
+
 def parse(body: Any, *, partial: bool = False) -> TemplateSpec:
     """Validate a create body (``partial=False``) or an update body (``partial=True``: name,
     category and language may be left out and keep their current values)."""
@@ -109,9 +110,14 @@ def for_update(spec: TemplateSpec, current: Identity) -> TemplateSpec:
         raise errors.ValidationFailed(
             f"The category of a template cannot change (it is {current.category})",
             code="TEMPLATE_CATEGORY_IMMUTABLE",
-            details=[{"field": "category", "message": f"must stay {current.category}"}])
-    return replace(spec, name=spec.name or current.name, category=current.category,
-                   language=spec.language or current.language)
+            details=[{"field": "category", "message": f"must stay {current.category}"}],
+        )
+    return replace(
+        spec,
+        name=spec.name or current.name,
+        category=current.category,
+        language=spec.language or current.language,
+    )
 
 
 def public_body(content: dict[str, Any]) -> dict[str, Any]:
@@ -127,6 +133,7 @@ def public_body(content: dict[str, Any]) -> dict[str, Any]:
 
 
 # -- identity --------------------------------------------------------------------------------
+
 
 def normalize_name(value: str) -> str | None:
     """``"Promo Cupom"`` -> ``"promo_cupom"``, ``"promoção-2"`` -> ``"promocao_2"``; None if it
@@ -155,15 +162,15 @@ def normalize_language(value: str) -> str | None:
 
 
 _IDENTITY_HINTS = {
-    "name": f"letters and digits with separators (becomes e.g. promo_cupom), "
-            f"at most {MAX_NAME} characters",
+    "name": f"letters and digits with separators (becomes e.g. promo_cupom), at most {MAX_NAME} characters",
     "category": "one of MARKETING, UTILITY, OTP (AUTHENTICATION is an alias of OTP)",
     "language": "a language code like pt_BR, en_US or en",
 }
 
 
-def _identity_field(body: dict[str, Any], key: str, normalize: Callable[[str], str | None],
-                    partial: bool, problems: Problems) -> str | None:
+def _identity_field(
+    body: dict[str, Any], key: str, normalize: Callable[[str], str | None], partial: bool, problems: Problems
+) -> str | None:
     value = body.get(key)
     if value is None and partial:
         return None
@@ -177,6 +184,7 @@ def _identity_field(body: dict[str, Any], key: str, normalize: Callable[[str], s
 
 
 # -- content ---------------------------------------------------------------------------------
+
 
 def _content(body: dict[str, Any], problems: Problems) -> dict[str, Any]:
     parts = _structured(body.get("body"), problems)
@@ -209,8 +217,9 @@ def _structured(value: Any, problems: Problems) -> dict[str, Any]:
     if isinstance(value, dict):
         unknown = sorted(set(value) - {"body", "header", "footer", "buttons"})
         if unknown:
-            problems.add("body", f"unknown part(s) {', '.join(unknown)}; "
-                                 "expected body, header, footer, buttons")
+            problems.add(
+                "body", f"unknown part(s) {', '.join(unknown)}; expected body, header, footer, buttons"
+            )
         return dict(value)
     return {"body": value}  # None or a wrong type: reported as body.text
 
@@ -229,8 +238,9 @@ def _text_of(value: Any) -> Any:
 def _body_text(value: Any, problems: Problems) -> str:
     text = _text_of(value)
     if not isinstance(text, str) or not text.strip():
-        problems.add("body.text", "required: the text, or {\"body\": {\"text\": ...}, "
-                                  "header?, footer?, buttons?}")
+        problems.add(
+            "body.text", 'required: the text, or {"body": {"text": ...}, header?, footer?, buttons?}'
+        )
         return ""
     if len(text) > MAX_BODY:
         problems.add("body.text", f"at most {MAX_BODY} characters (got {len(text)})")
@@ -246,8 +256,11 @@ def _body_text(value: Any, problems: Problems) -> str:
 def _check_placeholders(field_name: str, text: str, problems: Problems) -> None:
     for match in _PLACEHOLDER.finditer(text):
         if not templates.VARIABLE.fullmatch(match.group(0)):
-            problems.add(field_name, f"invalid variable {match.group(0)!r}: variables are "
-                                     "named, like {{nome}} (letters, digits, _)")
+            problems.add(
+                field_name,
+                f"invalid variable {match.group(0)!r}: variables are "
+                "named, like {{nome}} (letters, digits, _)",
+            )
 
 
 def _footer(value: Any, problems: Problems) -> str | None:
@@ -255,7 +268,7 @@ def _footer(value: Any, problems: Problems) -> str | None:
         return None
     text = _text_of(value)
     if not isinstance(text, str):
-        problems.add("footer", "must be a string or {\"text\": string}")
+        problems.add("footer", 'must be a string or {"text": string}')
         return None
     if not text.strip():
         return None
@@ -268,11 +281,12 @@ def _footer(value: Any, problems: Problems) -> str | None:
 
 # -- header ----------------------------------------------------------------------------------
 
+
 def _header(value: Any, problems: Problems) -> dict[str, Any] | None:
     if value is None:
         return None
     if not isinstance(value, dict):
-        problems.add("header", "must be an object like {\"type\": \"TEXT\", \"text\": ...}")
+        problems.add("header", 'must be an object like {"type": "TEXT", "text": ...}')
         return None
     kind = _upper(value.get("type", value.get("format")))
     if kind is None or kind not in HEADER_TYPES:
@@ -319,8 +333,9 @@ def _media_header(kind: str, value: dict[str, Any], problems: Problems) -> dict[
             problems.add("header.url", "must be an http(s) URL")
         return {"type": kind, "url": url}
     if not isinstance(data, str) or not _valid_data_uri(data, MEDIA_MIME_TYPES[kind]):
-        problems.add("header.base64", "must be a base64 data URI of type "
-                                      + " or ".join(MEDIA_MIME_TYPES[kind]))
+        problems.add(
+            "header.base64", "must be a base64 data URI of type " + " or ".join(MEDIA_MIME_TYPES[kind])
+        )
     return {"type": kind, "base64": data}
 
 
@@ -339,6 +354,7 @@ def _valid_data_uri(value: str, mime_types: tuple[str, ...]) -> bool:
 
 
 # -- buttons ---------------------------------------------------------------------------------
+
 
 def _buttons(value: Any, problems: Problems) -> list[dict[str, Any]]:
     if value is None:
@@ -372,12 +388,12 @@ def _button(field_name: str, value: Any, problems: Problems) -> dict[str, Any] |
         out["url"] = _button_url(field_name, value.get("url"), problems)
     if kind == "PHONE_NUMBER":
         out["phone_number"] = _button_phone(
-            field_name, value.get("phone_number", value.get("phoneNumber")), problems)
+            field_name, value.get("phone_number", value.get("phoneNumber")), problems
+        )
     return out
 
 
-def _button_text(field_name: str, text: Any, problems: Problems, *,
-                 required: bool = True) -> str | None:
+def _button_text(field_name: str, text: Any, problems: Problems, *, required: bool = True) -> str | None:
     if text is None and not required:
         return None
     if not isinstance(text, str) or not text.strip():
@@ -400,8 +416,10 @@ def _button_url(field_name: str, url: Any, problems: Problems) -> str | None:
         problems.add(f"{field_name}.url", "must be an http(s) URL")
     _check_placeholders(f"{field_name}.url", url, problems)
     if len(found) > 1 or (found and not re.search(templates.VARIABLE.pattern + r"$", url)):
-        problems.add(f"{field_name}.url", "a dynamic URL has one variable, at its end "
-                                          "(e.g. https://loja.com/promo/{{link}})")
+        problems.add(
+            f"{field_name}.url",
+            "a dynamic URL has one variable, at its end (e.g. https://loja.com/promo/{{link}})",
+        )
     return url
 
 
@@ -412,13 +430,12 @@ def _button_phone(field_name: str, phone: Any, problems: Problems) -> str | None
     return normalized
 
 
-def _copy_code_button(field_name: str, value: dict[str, Any],
-                      problems: Problems) -> dict[str, Any]:
+def _copy_code_button(field_name: str, value: dict[str, Any], problems: Problems) -> dict[str, Any]:
     example = value.get("example")
-    if not isinstance(example, str) or not _COPY_CODE.fullmatch(example) \
-            or len(example) > MAX_COPY_CODE:
-        problems.add(f"{field_name}.example",
-                     f"required: the code, letters and digits only, at most {MAX_COPY_CODE}")
+    if not isinstance(example, str) or not _COPY_CODE.fullmatch(example) or len(example) > MAX_COPY_CODE:
+        problems.add(
+            f"{field_name}.example", f"required: the code, letters and digits only, at most {MAX_COPY_CODE}"
+        )
     out: dict[str, Any] = {"type": "COPY_CODE", "example": example}
     text = _button_text(field_name, value.get("text"), problems, required=False)
     if text is not None:
@@ -427,6 +444,7 @@ def _copy_code_button(field_name: str, value: dict[str, Any],
 
 
 # -- examples --------------------------------------------------------------------------------
+
 
 def _examples(value: Any, problems: Problems) -> dict[str, str]:
     if value is None:
@@ -451,5 +469,7 @@ def _require_examples(examples: dict[str, str], variables: tuple[str, ...]) -> d
     if missing:
         raise errors.ValidationFailed(
             f"Examples are required for every variable; missing: {', '.join(missing)}",
-            code="TEMPLATE_EXAMPLES_REQUIRED", details={"missing": missing})
+            code="TEMPLATE_EXAMPLES_REQUIRED",
+            details={"missing": missing},
+        )
     return {v: examples[v] for v in variables}

@@ -41,10 +41,16 @@ def placement(content: dict[str, Any]) -> dict[str, Any]:
     """The variables of each component: ``{"header": [...], "body": [...],
     "buttons": {"<index>": [...]}}`` (button indexes as strings, as Meta numbers them)."""
     header = content.get("header") or {}
-    buttons = {str(i): variables_in(b.get("url"))
-               for i, b in enumerate(content.get("buttons") or []) if variables_in(b.get("url"))}
-    return {"header": variables_in(header.get("text")), "body": variables_in(content.get("body")),
-            "buttons": buttons}
+    buttons = {
+        str(i): variables_in(b.get("url"))
+        for i, b in enumerate(content.get("buttons") or [])
+        if variables_in(b.get("url"))
+    }
+    return {
+        "header": variables_in(header.get("text")),
+        "body": variables_in(content.get("body")),
+        "buttons": buttons,
+    }
 
 
 @dataclass(frozen=True)
@@ -66,7 +72,9 @@ def render(content: dict[str, Any], variables: dict[str, str]) -> Rendered:
     if missing:
         raise errors.ValidationFailed(
             f"Missing template variables: {', '.join(missing)}",
-            code="MISSING_TEMPLATE_VARIABLES", details={"missing": missing})
+            code="MISSING_TEMPLATE_VARIABLES",
+            details={"missing": missing},
+        )
     header = content.get("header")
     if header and header.get("text"):
         header = {**header, "text": _fill(header["text"], variables)}

@@ -33,14 +33,14 @@ IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 # Names that never leave the machine or the local network (RFC 6761, RFC 6762, RFC 8375) and
 # the suffix cloud providers use for metadata and internal DNS.
 _LOCAL_SUFFIXES = (".localhost", ".local", ".localdomain", ".internal", ".home.arpa")
-_LOCAL_NAMES = frozenset({"localhost", "localhost.localdomain", "ip6-localhost",
-                          "ip6-loopback"})
+_LOCAL_NAMES = frozenset({"localhost", "localhost.localdomain", "ip6-localhost", "ip6-loopback"})
 # NAT64 embeds an IPv4 address in the low 32 bits; the embedded address decides.
 _NAT64 = ipaddress.IPv6Network("64:ff9b::/96")
 
 
-def check_target(raw: object, *, allow_private: bool, allow_loopback: bool = False,
-                 field: str = "url") -> str:
+def check_target(
+    raw: object, *, allow_private: bool, allow_loopback: bool = False, field: str = "url"
+) -> str:
     """The URL, stripped, if it may be registered as a webhook target; else raises.
 
     Malformed input is ``VALIDATION_ERROR`` (with ``details``); a well-formed URL pointing at a
@@ -54,7 +54,9 @@ def check_target(raw: object, *, allow_private: bool, allow_loopback: bool = Fal
     raise errors.ValidationFailed(
         f"Webhook URL host {host!r} is a local or private address; webhooks must target a "
         f"public endpoint (set {PRIVATE_SETTING}=1 to allow local and private targets, e.g. "
-        "for development or tests)", code=NOT_ALLOWED)
+        "for development or tests)",
+        code=NOT_ALLOWED,
+    )
 
 
 def is_loopback_host(host: str) -> bool:
@@ -87,8 +89,9 @@ def is_http_url(url: str) -> bool:
 def _parse(url: str, field: str) -> SplitResult:
     problem = _syntax_problem(url)
     if problem is not None:
-        raise errors.ValidationFailed(f"Invalid {field}: {problem}",
-                                      details=[{"field": field, "message": problem}])
+        raise errors.ValidationFailed(
+            f"Invalid {field}: {problem}", details=[{"field": field, "message": problem}]
+        )
     return urlsplit(url)
 
 

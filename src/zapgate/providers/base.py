@@ -205,8 +205,7 @@ class NumberProfile:
 class Provisioner(Protocol):
     """Evolution v2 / GO: an instance per number, paired by QR code or pairing code."""
 
-    async def provision(self, ref: NumberRef, *, callback_url: str,
-                        callback_secret: str) -> Provisioned: ...
+    async def provision(self, ref: NumberRef, *, callback_url: str, callback_secret: str) -> Provisioned: ...
 
     async def connect(self, ref: NumberRef) -> Pairing: ...
 
@@ -218,17 +217,16 @@ class Provisioner(Protocol):
 class TemplateSubmitter(Protocol):
     """Meta: templates are submitted for approval to the WhatsApp Business Account."""
 
-    async def submit_template(self, ref: NumberRef,
-                              template: dict[str, Any]) -> TemplateSubmission: ...
+    async def submit_template(self, ref: NumberRef, template: dict[str, Any]) -> TemplateSubmission: ...
 
-    async def edit_template(self, ref: NumberRef, provider_template_id: str,
-                            template: dict[str, Any]) -> None:
+    async def edit_template(
+        self, ref: NumberRef, provider_template_id: str, template: dict[str, Any]
+    ) -> None:
         """New content for a submitted template (same id, reviewed again); raises
         ``errors.Conflict`` ``TEMPLATE_NOT_EDITABLE`` when its state forbids editing."""
         ...
 
-    async def delete_template(self, ref: NumberRef, name: str,
-                              provider_template_id: str) -> None:
+    async def delete_template(self, ref: NumberRef, name: str, provider_template_id: str) -> None:
         """Delete a submitted template; one the provider no longer knows counts as deleted."""
         ...
 

@@ -20,10 +20,8 @@ class LazyClient:
     """An adapter's :class:`http.Client`: ``client()`` gives it, ``aclose()`` closes its
     connections (the next call opens new ones)."""
 
-    def __init__(self, *, base_url: str, timeout: float,
-                 source_address: str | None = None) -> None:
-        self._client = http.Client(base_url=base_url, timeout=timeout,
-                                   source_address=source_address)
+    def __init__(self, *, base_url: str, timeout: float, source_address: str | None = None) -> None:
+        self._client = http.Client(base_url=base_url, timeout=timeout, source_address=source_address)
 
     def __call__(self) -> http.Client:
         return self._client
@@ -53,16 +51,23 @@ def json_body(response: http.Response, *, text_fallback: bool = False) -> Any:
 def send_not_configured(message: str) -> errors.ProviderTemporaryError:
     """A send through a provider with no URL or key yet: retried later, and the number's health
     says why."""
-    return errors.ProviderTemporaryError(message, code="DELIVERY_TIMEOUT",
-                                         health="PROVIDER_NOT_CONFIGURED")
+    return errors.ProviderTemporaryError(message, code="DELIVERY_TIMEOUT", health="PROVIDER_NOT_CONFIGURED")
 
 
-def unofficial_capabilities(*, pace_per_second: float, pace_jitter: float,
-                            base64_media: bool) -> Capabilities:
+def unofficial_capabilities(
+    *, pace_per_second: float, pace_jitter: float, base64_media: bool
+) -> Capabilities:
     """An Evolution number: groups and newsletters, no template approval or 24 h window, one
     send at a time at a jittered pace."""
     return Capabilities(
-        base64_media=base64_media, groups=True, newsletters=True, templates_need_approval=False,
-        enforces_24h_window=False, mark_read_on_send=False,
-        default_pace_per_second=pace_per_second, max_in_flight=1, pace_jitter=pace_jitter,
-        modes=frozenset({"template", "text", "media", "list"}))
+        base64_media=base64_media,
+        groups=True,
+        newsletters=True,
+        templates_need_approval=False,
+        enforces_24h_window=False,
+        mark_read_on_send=False,
+        default_pace_per_second=pace_per_second,
+        max_in_flight=1,
+        pace_jitter=pace_jitter,
+        modes=frozenset({"template", "text", "media", "list"}),
+    )

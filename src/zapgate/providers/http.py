@@ -63,8 +63,7 @@ Files = Mapping[str, tuple[str, bytes, str]]  # field -> (file name, content, mi
 class Client:
     """One pooled, keep-alive session, made on first use inside the running loop."""
 
-    def __init__(self, *, base_url: str, timeout: float,
-                 source_address: str | None = None) -> None:
+    def __init__(self, *, base_url: str, timeout: float, source_address: str | None = None) -> None:
         self._base_url = base_url.rstrip("/")
         self._timeout = timeout
         self._local_addr = (source_address, 0) if source_address else None
@@ -73,12 +72,14 @@ class Client:
     def _open(self) -> aiohttp.ClientSession:
         if self._session is None or self._session.closed:
             self._session = aiohttp.ClientSession(
-                connector=aiohttp.TCPConnector(limit=POOL_SIZE,
-                                               keepalive_timeout=KEEPALIVE_SECONDS,
-                                               local_addr=self._local_addr),
+                connector=aiohttp.TCPConnector(
+                    limit=POOL_SIZE, keepalive_timeout=KEEPALIVE_SECONDS, local_addr=self._local_addr
+                ),
                 timeout=aiohttp.ClientTimeout(total=self._timeout),
-                cookie_jar=aiohttp.DummyCookieJar(), trust_env=False,
-                json_serialize=lambda value: orjson.dumps(value).decode())
+                cookie_jar=aiohttp.DummyCookieJar(),
+                trust_env=False,
+                json_serialize=lambda value: orjson.dumps(value).decode(),
+            )
         return self._session
 
     async def post(self, path: str, **request: Any) -> Response:
@@ -87,11 +88,17 @@ class Client:
     async def get(self, path: str, **request: Any) -> Response:
         return await self.request("GET", path, **request)
 
-    async def request(self, method: str, path: str, *, json: Any = None,
-                      params: Mapping[str, Any] | None = None,
-                      headers: Mapping[str, str] | None = None,
-                      data: Mapping[str, str] | None = None,
-                      files: Files | None = None) -> Response:
+    async def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        json: Any = None,
+        params: Mapping[str, Any] | None = None,
+        headers: Mapping[str, str] | None = None,
+        data: Mapping[str, str] | None = None,
+        files: Files | None = None,
+    ) -> Response:
         body: Any = None
         if files is not None:
             form = aiohttp.FormData()
@@ -102,12 +109,17 @@ class Client:
             body = form
         elif data is not None:
             body = dict(data)
-        query = None if params is None else {k: str(v) for k, v in params.items()
-                                             if v is not None}
+        query = None if params is None else {k: str(v) for k, v in params.items() if v is not None}
         try:
             async with self._open().request(
-                    method, self._base_url + path, json=json, data=body, params=query,
-                    headers=headers, allow_redirects=False) as response:
+                method,
+                self._base_url + path,
+                json=json,
+                data=body,
+                params=query,
+                headers=headers,
+                allow_redirects=False,
+            ) as response:
                 content = await response.read()
                 return Response(response.status, response.headers, content)
         except TimeoutError as exc:

@@ -60,19 +60,25 @@ def build_registry(settings: Settings) -> ProviderRegistry:
         max_in_flight=settings.sandbox_max_in_flight,
     )
     timeout = settings.provider_timeout_seconds
-    source = (str(settings.provider_source_address)
-              if settings.provider_source_address is not None else None)
+    source = str(settings.provider_source_address) if settings.provider_source_address is not None else None
     providers: dict[str, Provider] = {
         "sandbox": sandbox,
-        "meta": MetaProvider(graph_url=settings.meta_graph_url, timeout=timeout,
-                             source_address=source),
+        "meta": MetaProvider(graph_url=settings.meta_graph_url, timeout=timeout, source_address=source),
         "evolution-v2": EvolutionV2Provider(
-            base_url=settings.evolution_url, api_key=_secret(settings.evolution_api_key),
-            timeout=max(timeout, 30.0), pace_per_second=settings.evolution_pace_per_second,
-            pace_jitter=settings.evolution_pace_jitter, source_address=source),
+            base_url=settings.evolution_url,
+            api_key=_secret(settings.evolution_api_key),
+            timeout=max(timeout, 30.0),
+            pace_per_second=settings.evolution_pace_per_second,
+            pace_jitter=settings.evolution_pace_jitter,
+            source_address=source,
+        ),
         "evolution-go": EvolutionGoProvider(
-            base_url=settings.evolution_go_url, api_key=_secret(settings.evolution_go_api_key),
-            timeout=max(timeout, 30.0), pace_per_second=settings.evolution_pace_per_second,
-            pace_jitter=settings.evolution_pace_jitter, source_address=source),
+            base_url=settings.evolution_go_url,
+            api_key=_secret(settings.evolution_go_api_key),
+            timeout=max(timeout, 30.0),
+            pace_per_second=settings.evolution_pace_per_second,
+            pace_jitter=settings.evolution_pace_jitter,
+            source_address=source,
+        ),
     }
     return ProviderRegistry(providers)

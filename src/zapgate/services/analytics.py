@@ -65,8 +65,7 @@ PERIODS = {"7d": 7, "30d": 30, "90d": 90}
 DEFAULT_PERIOD = "30d"
 DEFAULT_ZONE = "UTC"
 SENT = frozenset({Status.SENT, Status.DELIVERED, Status.READ})
-DISTRIBUTION = (Status.QUEUED, Status.SENT, Status.DELIVERED, Status.READ, Status.FAILED,
-                Status.CANCELED)
+DISTRIBUTION = (Status.QUEUED, Status.SENT, Status.DELIVERED, Status.READ, Status.FAILED, Status.CANCELED)
 
 
 @dataclass(frozen=True)
@@ -94,12 +93,15 @@ class Window:
 
 # -- parameters ------------------------------------------------------------------------------
 
+
 def period_key(value: str | None) -> str:
     if value is None or value == "":
         return DEFAULT_PERIOD
     if value not in PERIODS:
-        raise errors.ValidationFailed("period must be one of 7d, 30d, 90d", details=[
-            {"field": "period", "message": "must be one of 7d, 30d, 90d"}])
+        raise errors.ValidationFailed(
+            "period must be one of 7d, 30d, 90d",
+            details=[{"field": "period", "message": "must be one of 7d, 30d, 90d"}],
+        )
     return value
 
 
@@ -119,8 +121,10 @@ def zone(name: str | None) -> tuple[str, tzinfo]:
     if name == DEFAULT_ZONE:  # needs no tz database
         return name, UTC
     if not known_zone(name):
-        raise errors.ValidationFailed(f"Unknown time zone: {name[:64]}", details=[
-            {"field": "tz", "message": "must be an IANA time zone name, e.g. Europe/Lisbon"}])
+        raise errors.ValidationFailed(
+            f"Unknown time zone: {name[:64]}",
+            details=[{"field": "tz", "message": "must be an IANA time zone name, e.g. Europe/Lisbon"}],
+        )
     return name, ZoneInfo(name)
 
 
@@ -139,8 +143,10 @@ def _midnight(day: date, tz: tzinfo) -> int:
 
 # -- the figures -----------------------------------------------------------------------------
 
-async def dashboard(container: Container, *, number_id: str, period: str | None = None,
-                    tz: str | None = None) -> dict[str, Any]:
+
+async def dashboard(
+    container: Container, *, number_id: str, period: str | None = None, tz: str | None = None
+) -> dict[str, Any]:
     """The figures of ``GET /v1/analytics/dashboard`` for one number (see the module doc)."""
     zone_name, zone_info = zone(tz)
     win = window(container.clock.now_ms(), period_key(period), zone_name, zone_info)
@@ -171,20 +177,25 @@ def _slots_query(number_id: str, win: Window) -> sa.Select[Any]:
     start = sa.literal_column(str(int(win.start)), sa.BigInteger)
     size = sa.literal_column(str(int(win.slot_ms)), sa.BigInteger)
     slot = ((m.created_at - start) // size).label("slot")
-    return (sa.select(m.status, slot, sa.func.count().label("n"),
-                      sa.func.count(m.delivered_at).label("delivered"))
-            .where(_in_period(number_id, win)).group_by(m.status, slot))
+    return (
+        sa.select(
+            m.status, slot, sa.func.count().label("n"), sa.func.count(m.delivered_at).label("delivered")
+        )
+        .where(_in_period(number_id, win))
+        .group_by(m.status, slot)
+    )
 
 
 def _previous_query(number_id: str, win: Window) -> sa.Select[Any]:
     m = t.messages.c
-    return (sa.select(m.status, sa.func.count()).where(
-        m.number_id == number_id, m.created_at >= win.previous_start, m.created_at < win.start)
-        .group_by(m.status))
+    return (
+        sa.select(m.status, sa.func.count())
+        .where(m.number_id == number_id, m.created_at >= win.previous_start, m.created_at < win.start)
+        .group_by(m.status)
+    )
 
 
-async def _latency(conn: AsyncConnection, number_id: str, win: Window,
-                   count: int) -> dict[str, int | None]:
+async def _latency(conn: AsyncConnection, number_id: str, win: Window, count: int) -> dict[str, int | None]:
     """Nearest-rank p50 and p95 of the time to delivered, from one sort of the delivered."""
     ranks = {name: max(1, math.ceil(q * count)) for name, q in (("p50", 0.50), ("p95", 0.95))}
     if not count:
@@ -192,10 +203,18 @@ async def _latency(conn: AsyncConnection, number_id: str, win: Window,
     m = t.messages.c
     due = sa.case((m.deliver_at > m.created_at, m.deliver_at), else_=m.created_at)
     latency = (m.delivered_at - due).label("ms")
-    ranked = (sa.select(latency, sa.func.row_number().over(order_by=latency).label("pos"))
-              .where(_in_period(number_id, win), m.delivered_at.is_not(None)).subquery())
-    found = dict((await conn.execute(sa.select(ranked.c.pos, ranked.c.ms).where(
-        ranked.c.pos.in_(set(ranks.values()))))).all())
+    ranked = (
+        sa.select(latency, sa.func.row_number().over(order_by=latency).label("pos"))
+        .where(_in_period(number_id, win), m.delivered_at.is_not(None))
+        .subquery()
+    )
+    found = dict(
+        (
+            await conn.execute(
+                sa.select(ranked.c.pos, ranked.c.ms).where(ranked.c.pos.in_(set(ranks.values())))
+            )
+        ).all()
+    )
     return {name: _ms(found.get(rank)) for name, rank in ranks.items()}
 
 
@@ -203,8 +222,9 @@ def _ms(value: Any) -> int | None:
     return None if value is None else max(0, int(value))
 
 
-def _figures(win: Window, groups: Sequence[Any], previous: dict[str, int],
-             latency: dict[str, int | None]) -> dict[str, Any]:
+def _figures(
+    win: Window, groups: Sequence[Any], previous: dict[str, int], latency: dict[str, int | None]
+) -> dict[str, Any]:
     statuses: Counter[str] = Counter()
     for g in groups:
         statuses[g.status] += g.n
@@ -222,13 +242,18 @@ def _figures(win: Window, groups: Sequence[Any], previous: dict[str, int],
         "dailySent": _daily(win, groups, SENT),
         "dailyFailed": _daily(win, groups, frozenset({Status.FAILED})),
         "deliveryLatencyMs": latency,
-        "period": win.period, "timezone": win.zone_name,
-        "from": iso(win.start), "to": iso(win.end - 1),
+        "period": win.period,
+        "timezone": win.zone_name,
+        "from": iso(win.start),
+        "to": iso(win.end - 1),
     }
 
 
-def _daily(win: Window, groups: Sequence[Any], only: frozenset[Status] | None,
-           ) -> list[dict[str, Any]]:
+def _daily(
+    win: Window,
+    groups: Sequence[Any],
+    only: frozenset[Status] | None,
+) -> list[dict[str, Any]]:
     counts = [0] * len(win.days)
     for g in groups:
         if only is None or g.status in only:

@@ -22,8 +22,7 @@ class Principal:
 _UNAUTHORIZED = "Missing or invalid API key"
 
 
-async def authenticate(container: Container, *, api_key: str | None,
-                       api_key_id: str | None) -> Principal:
+async def authenticate(container: Container, *, api_key: str | None, api_key_id: str | None) -> Principal:
     if api_key:
         lookup = "d:" + crypto.key_digest(api_key)
         column = t.api_keys.c.digest
@@ -59,12 +58,12 @@ async def _load(container: Container, column: sa.Column[str], value: str) -> Pri
         return None
     if column is t.api_keys.c.digest and not crypto.digests_equal(row.digest, value):
         return None
-    return Principal(workspace_id=row.workspace_id, key_id=row.id, scope=row.scope,
-                     number_id=row.number_id)
+    return Principal(workspace_id=row.workspace_id, key_id=row.id, scope=row.scope, number_id=row.number_id)
 
 
-async def number_for(container: Container, principal: Principal, header_number_id: str | None,
-                     *, allow_tenant: bool) -> str:
+async def number_for(
+    container: Container, principal: Principal, header_number_id: str | None, *, allow_tenant: bool
+) -> str:
     """The number a per-number call acts on.
 
     A number key always acts on its own number (the header is ignored). A tenant key may name a
@@ -79,13 +78,15 @@ async def number_for(container: Container, principal: Principal, header_number_i
             code="TENANT_SCOPE_NOT_ALLOWED",
         )
     async with container.db.read() as conn:
-        found = (await conn.execute(
-            sa.select(t.numbers.c.id).where(
-                t.numbers.c.id == header_number_id,
-                t.numbers.c.workspace_id == principal.workspace_id,
-                t.numbers.c.deleted_at.is_(None),
+        found = (
+            await conn.execute(
+                sa.select(t.numbers.c.id).where(
+                    t.numbers.c.id == header_number_id,
+                    t.numbers.c.workspace_id == principal.workspace_id,
+                    t.numbers.c.deleted_at.is_(None),
+                )
             )
-        )).first()
+        ).first()
     if found is None:
         raise errors.Forbidden(
             "x-whatsapp-number-id does not name a number of this workspace",
@@ -96,5 +97,6 @@ async def number_for(container: Container, principal: Principal, header_number_i
 
 def require_tenant(principal: Principal) -> None:
     if principal.scope != "tenant":
-        raise errors.Forbidden("This endpoint needs the workspace (tenant) API key",
-                               code="NUMBER_SCOPE_NOT_ALLOWED")
+        raise errors.Forbidden(
+            "This endpoint needs the workspace (tenant) API key", code="NUMBER_SCOPE_NOT_ALLOWED"
+        )

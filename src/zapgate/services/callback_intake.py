@@ -31,11 +31,16 @@ def _json(raw: bytes) -> Any:
         raise errors.ValidationFailed("Callback body must be JSON") from None
 
 
-async def _store(container: Container, *, provider: str, number_id: str | None,
-                 body: Any, routes: dict[str, Any] | None = None) -> None:
+async def _store(
+    container: Container,
+    *,
+    provider: str,
+    number_id: str | None,
+    body: Any,
+    routes: dict[str, Any] | None = None,
+) -> None:
     now = container.clock.now_ms()
-    row = callbacks.store_row(provider=provider, number_id=number_id, body=body, now_ms=now,
-                              routes=routes)
+    row = callbacks.store_row(provider=provider, number_id=number_id, body=body, now_ms=now, routes=routes)
     # Group commit: the callbacks arriving together are stored in one transaction, and each
     # is acknowledged once that transaction is committed.
     await _writer(container).submit(row)
@@ -49,20 +54,23 @@ def _writer(container: Container) -> Batcher[dict[str, Any]]:
     return cast(Batcher[dict[str, Any]], writer)
 
 
-async def _write_batch(conn: AsyncConnection,
-                       rows: list[dict[str, Any]]) -> list[Exception | None]:
+async def _write_batch(conn: AsyncConnection, rows: list[dict[str, Any]]) -> list[Exception | None]:
     await conn.execute(sa.insert(t.provider_events), rows)
     return [None] * len(rows)
 
 
 # -- Meta --------------------------------------------------------------------------------------
 
+
 def meta_verify(container: Container, params: dict[str, str]) -> str:
     """Meta's GET handshake: echo ``hub.challenge`` when the verify token matches."""
     expected = container.settings.meta_verify_token.get_secret_value()
     given = params.get("hub.verify_token", "")
-    if params.get("hub.mode") != "subscribe" or not expected \
-            or not hmac.compare_digest(given.encode(), expected.encode()):
+    if (
+        params.get("hub.mode") != "subscribe"
+        or not expected
+        or not hmac.compare_digest(given.encode(), expected.encode())
+    ):
         raise errors.Forbidden("Verification token mismatch", code="INVALID_VERIFY_TOKEN")
     return params.get("hub.challenge", "")
 
@@ -75,8 +83,7 @@ async def meta_callback(container: Container, *, raw: bytes, signature: str | No
     its events to those numbers only."""
     app = await _meta_app(container, raw, signature)
     if app is None:
-        raise errors.Unauthorized("Invalid or missing X-Hub-Signature-256",
-                                  code="INVALID_SIGNATURE")
+        raise errors.Unauthorized("Invalid or missing X-Hub-Signature-256", code="INVALID_SIGNATURE")
     body = _json(raw)
     routes = _meta_routes(app, body)
     if routes is None and container.callback_secrets.may_reload_meta(container.clock.now_ms()):
@@ -87,12 +94,15 @@ async def meta_callback(container: Container, *, raw: bytes, signature: str | No
     if routes is None:
         raise errors.Unauthorized(
             "The callback names a phone number or WhatsApp Business Account that its signing "
-            "app does not serve", code="INVALID_SIGNATURE")
+            "app does not serve",
+            code="INVALID_SIGNATURE",
+        )
     await _store(container, provider="meta", number_id=None, body=body, routes=routes)
 
 
-async def _meta_app(container: Container, raw: bytes, signature: str | None, *,
-                    reload: bool = False) -> callback_secrets.MetaApp | None:
+async def _meta_app(
+    container: Container, raw: bytes, signature: str | None, *, reload: bool = False
+) -> callback_secrets.MetaApp | None:
     """The app whose secret signed ``raw`` (None: no known secret did)."""
     if not signature:
         return None
@@ -112,8 +122,9 @@ async def _meta_app(container: Container, raw: bytes, signature: str | None, *,
     return app
 
 
-def _signing_app(apps: tuple[callback_secrets.MetaApp, ...], raw: bytes,
-                 signature: str) -> callback_secrets.MetaApp | None:
+def _signing_app(
+    apps: tuple[callback_secrets.MetaApp, ...], raw: bytes, signature: str
+) -> callback_secrets.MetaApp | None:
     found = None
     for app in apps:  # every secret is tried, so the time taken does not say which matched
         if meta_signature.verify([app.secret], raw, signature):
@@ -127,8 +138,13 @@ async def _load_meta_apps(container: Container) -> tuple[callback_secrets.MetaAp
     default = container.settings.meta_app_secret.get_secret_value()
     n = t.numbers.c
     async with container.db.read() as conn:
-        rows = (await conn.execute(sa.select(n.id, n.provider_ref, n.credentials_enc).where(
-            n.provider == "meta", n.deleted_at.is_(None)))).all()
+        rows = (
+            await conn.execute(
+                sa.select(n.id, n.provider_ref, n.credentials_enc).where(
+                    n.provider == "meta", n.deleted_at.is_(None)
+                )
+            )
+        ).all()
     by_secret: dict[str, list[callback_secrets.MetaNumber]] = {}
     if default:
         by_secret[default] = []
@@ -137,11 +153,15 @@ async def _load_meta_apps(container: Container) -> tuple[callback_secrets.MetaAp
         own = creds.get("appSecret")
         secret = own if isinstance(own, str) and own else default
         if secret and row.provider_ref:
-            by_secret.setdefault(secret, []).append(callback_secrets.MetaNumber(
-                id=row.id, phone_number_id=row.provider_ref,
-                waba_id=str(creds.get("wabaId") or "")))
-    return tuple(callback_secrets.MetaApp(secret=secret, numbers=tuple(numbers))
-                 for secret, numbers in by_secret.items())
+            by_secret.setdefault(secret, []).append(
+                callback_secrets.MetaNumber(
+                    id=row.id, phone_number_id=row.provider_ref, waba_id=str(creds.get("wabaId") or "")
+                )
+            )
+    return tuple(
+        callback_secrets.MetaApp(secret=secret, numbers=tuple(numbers))
+        for secret, numbers in by_secret.items()
+    )
 
 
 def _meta_routes(app: callback_secrets.MetaApp, body: Any) -> dict[str, Any] | None:
@@ -183,8 +203,8 @@ def _id(value: Any) -> str | None:
 
 # -- Evolution v2 / GO -------------------------------------------------------------------------
 
-async def _number_credentials(container: Container, provider: str,
-                              number_id: str) -> dict[str, Any] | None:
+
+async def _number_credentials(container: Container, provider: str, number_id: str) -> dict[str, Any] | None:
     """A live number's decrypted credentials, from the cache when it has them."""
     cache = container.callback_secrets
     now = container.clock.now_ms()
@@ -193,8 +213,13 @@ async def _number_credentials(container: Container, provider: str,
         return creds
     n = t.numbers.c
     async with container.db.read() as conn:
-        row = (await conn.execute(sa.select(n.credentials_enc).where(
-            n.id == number_id, n.provider == provider, n.deleted_at.is_(None)))).first()
+        row = (
+            await conn.execute(
+                sa.select(n.credentials_enc).where(
+                    n.id == number_id, n.provider == provider, n.deleted_at.is_(None)
+                )
+            )
+        ).first()
     if row is None:
         return None  # not cached: a number created a moment later is found at once
     creds = numberrefs.open_credentials(container, row.credentials_enc)
@@ -203,12 +228,15 @@ async def _number_credentials(container: Container, provider: str,
 
 
 def _same(given: Any, expected: Any) -> bool:
-    return isinstance(given, str) and isinstance(expected, str) and bool(expected) \
+    return (
+        isinstance(given, str)
+        and isinstance(expected, str)
+        and bool(expected)
         and hmac.compare_digest(given.encode(), expected.encode())
+    )
 
 
-async def evolution_callback(container: Container, *, number_id: str, raw: bytes,
-                             secret: str | None) -> None:
+async def evolution_callback(container: Container, *, number_id: str, raw: bytes, secret: str | None) -> None:
     """Evolution v2 posts with the ``x-zapgate-secret`` header Zapgate set on the instance (or
     ``?secret=`` in the URL)."""
     creds = await _number_credentials(container, "evolution-v2", number_id)

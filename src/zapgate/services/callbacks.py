@@ -53,8 +53,9 @@ class Context:
     endpoints: events.EndpointCache
 
 
-def store_row(*, provider: str, number_id: str | None, body: Any, now_ms: int,
-              routes: dict[str, Any] | None = None) -> dict[str, Any]:
+def store_row(
+    *, provider: str, number_id: str | None, body: Any, now_ms: int, routes: dict[str, Any] | None = None
+) -> dict[str, Any]:
     """The ``provider_events`` row for one received callback. A callback not addressed to one
     number (Meta's) carries the ``routes`` its authentication allowed: ``{"phones": {provider
     route: number id}, "wabas": {account id: [number ids]}}``."""
@@ -66,9 +67,16 @@ def store_row(*, provider: str, number_id: str | None, body: Any, now_ms: int,
         for ids_ in (routes.get("wabas") or {}).values():
             named.update(ids_)
         shard = named.pop() if len(named) == 1 else None
-    return {"number_id": number_id, "provider": provider, "kind": "callback",
-            "payload": payload, "due_at": now_ms, "attempts": 0, "created_at": now_ms,
-            "shard": shard}
+    return {
+        "number_id": number_id,
+        "provider": provider,
+        "kind": "callback",
+        "payload": payload,
+        "due_at": now_ms,
+        "attempts": 0,
+        "created_at": now_ms,
+        "shard": shard,
+    }
 
 
 async def apply_batch(conn: AsyncConnection, rows: Sequence[Any], ctx: Context) -> Applied:
@@ -103,8 +111,11 @@ async def apply_batch(conn: AsyncConnection, rows: Sequence[Any], ctx: Context) 
                 if number is None:
                     number = await _legacy_number(conn, row, event)
                 if number is None:
-                    _log.info("%s callback for an unknown number (route %s) ignored",
-                              row.provider, getattr(event, "route", None))
+                    _log.info(
+                        "%s callback for an unknown number (route %s) ignored",
+                        row.provider,
+                        getattr(event, "route", None),
+                    )
                     continue
                 if isinstance(event, base.StatusUpdate):
                     await _status(conn, number, event, receipts, result)
@@ -132,9 +143,13 @@ def _parse(row: Any, ctx: Context) -> list[Any]:
         return []
     payload = row.payload
     change = lifecycle.Change(
-        Status(payload["status"]), "provider", code=payload.get("code"),
-        detail=payload.get("detail"), provider_message_id=payload.get("providerMessageId"),
-        meta_pricing=payload.get("pricing"))
+        Status(payload["status"]),
+        "provider",
+        code=payload.get("code"),
+        detail=payload.get("detail"),
+        provider_message_id=payload.get("providerMessageId"),
+        meta_pricing=payload.get("pricing"),
+    )
     return [_SandboxReceipt(payload.get("messageId"), payload.get("providerMessageId"), change)]
 
 
@@ -152,9 +167,13 @@ def _number_key(row: Any, event: Any) -> str | None:
 
 async def _numbers(conn: AsyncConnection, parsed: list[tuple[Any, list[Any]]]) -> dict[str, Any]:
     """The live numbers the batch's events are for, by id (one query)."""
-    wanted = {key for row, found in parsed for event in found
-              if not isinstance(event, base.TemplateUpdate | _SandboxReceipt)
-              and (key := _number_key(row, event)) is not None}
+    wanted = {
+        key
+        for row, found in parsed
+        for event in found
+        if not isinstance(event, base.TemplateUpdate | _SandboxReceipt)
+        and (key := _number_key(row, event)) is not None
+    }
     if not wanted:
         return {}
     n = t.numbers.c
@@ -176,8 +195,7 @@ class _Receipts:
         self._pending: list[tuple[str, lifecycle.Change]] = []
         self._stale = False
 
-    async def resolve(self, parsed: list[tuple[Any, list[Any]]],
-                      numbers: dict[str, Any]) -> None:
+    async def resolve(self, parsed: list[tuple[Any, list[Any]]], numbers: dict[str, Any]) -> None:
         provider_ids: set[str] = set()
         for _row, found in parsed:
             for event in found:
@@ -191,11 +209,9 @@ class _Receipts:
                         self._ours.add(event.our_message_id)
                     provider_ids.add(event.provider_message_id)
         if provider_ids:
-            self._by_provider = await message_store.find_by_provider_ids(self._conn,
-                                                                         provider_ids)
+            self._by_provider = await message_store.find_by_provider_ids(self._conn, provider_ids)
             self._by_pid = {pid: mid for (_, pid), mid in self._by_provider.items()}
-        self._rows = await message_store.lock(
-            self._conn, self._ours | set(self._by_provider.values()))
+        self._rows = await message_store.lock(self._conn, self._ours | set(self._by_provider.values()))
 
     def message_id(self, number_id: str | None, event: Any) -> str | None:
         """Our message for a receipt: by our id when the provider echoes it (and it is the
@@ -240,8 +256,13 @@ class _Receipts:
         if self._stale:
             self._rows = await message_store.lock(self._conn, self._rows.keys())
         outcomes = await lifecycle.apply_many(
-            self._conn, self._rows, self._pending, now_ms=self.ctx.now_ms,
-            metrics=self.ctx.metrics, endpoints=self.ctx.endpoints)
+            self._conn,
+            self._rows,
+            self._pending,
+            now_ms=self.ctx.now_ms,
+            metrics=self.ctx.metrics,
+            endpoints=self.ctx.endpoints,
+        )
         result.webhooks += sum(outcome.webhooks for outcome in outcomes)
         self._pending = []
         self._stale = True  # the rows read before this write are out of date now
@@ -255,8 +276,7 @@ class _Receipts:
         return self._rows[message_id]
 
 
-async def _apply_event(conn: AsyncConnection, number: Any, event: Any, ctx: Context,
-                       result: Applied) -> None:
+async def _apply_event(conn: AsyncConnection, number: Any, event: Any, ctx: Context, result: Applied) -> None:
     if isinstance(event, base.InboundMessage):
         result.webhooks += await _inbound(conn, number, event, ctx)
     elif isinstance(event, base.ConnectionUpdate):
@@ -267,19 +287,23 @@ async def _apply_event(conn: AsyncConnection, number: Any, event: Any, ctx: Cont
 
 # -- routing ---------------------------------------------------------------------------------
 
+
 async def _legacy_number(conn: AsyncConnection, row: Any, event: Any) -> Any:
     """For a callback stored by a version that routed by provider reference alone (already
     authenticated, no ``routes``): the live number with that reference."""
     if row.number_id or "routes" in row.payload or not getattr(event, "route", None):
         return None
     n = t.numbers.c
-    return (await conn.execute(sa.select(t.numbers).where(
-        n.deleted_at.is_(None), n.provider == row.provider,
-        n.provider_ref == event.route))).first()
+    return (
+        await conn.execute(
+            sa.select(t.numbers).where(
+                n.deleted_at.is_(None), n.provider == row.provider, n.provider_ref == event.route
+            )
+        )
+    ).first()
 
 
-async def _template_numbers(conn: AsyncConnection, row: Any,
-                            event: base.TemplateUpdate) -> list[Any]:
+async def _template_numbers(conn: AsyncConnection, row: Any, event: base.TemplateUpdate) -> list[Any]:
     """The live numbers of the account a template verdict arrived for (only those the
     callback's authentication allowed)."""
     if row.number_id:
@@ -290,18 +314,24 @@ async def _template_numbers(conn: AsyncConnection, row: Any,
     if not ids:
         return []
     n = t.numbers.c
-    return list((await conn.execute(sa.select(t.numbers).where(
-        n.id.in_(ids), n.deleted_at.is_(None)))).all())
+    return list((await conn.execute(sa.select(t.numbers).where(n.id.in_(ids), n.deleted_at.is_(None)))).all())
 
 
 # -- receipts --------------------------------------------------------------------------------
 
-async def _status(conn: AsyncConnection, number: Any, event: base.StatusUpdate,
-                  receipts: _Receipts, result: Applied) -> None:
+
+async def _status(
+    conn: AsyncConnection, number: Any, event: base.StatusUpdate, receipts: _Receipts, result: Applied
+) -> None:
     message_id = receipts.message_id(number.id, event)
     change = lifecycle.Change(
-        Status(event.status), "provider", code=event.code, detail=event.detail,
-        provider_message_id=event.provider_message_id, meta_pricing=event.pricing)
+        Status(event.status),
+        "provider",
+        code=event.code,
+        detail=event.detail,
+        provider_message_id=event.provider_message_id,
+        meta_pricing=event.pricing,
+    )
     if message_id is not None and event.status == "FAILED":
         if event.retryable:
             message = await receipts.current(message_id, result)
@@ -309,60 +339,93 @@ async def _status(conn: AsyncConnection, number: Any, event: base.StatusUpdate,
                 receipts._stale = True
                 return
         if event.code == "PROVIDER_AUTH_FAILED":
-            await mark_health(conn, number.id, "AUTH_FAILED", event.detail,
-                              now_ms=receipts.ctx.now_ms)
+            await mark_health(conn, number.id, "AUTH_FAILED", event.detail, now_ms=receipts.ctx.now_ms)
     receipts.add(message_id, change)
 
 
-async def _requeue(conn: AsyncConnection, message: Any, event: base.StatusUpdate,
-                   ctx: Context) -> bool:
+async def _requeue(conn: AsyncConnection, message: Any, event: base.StatusUpdate, ctx: Context) -> bool:
     """A transient failure reported after the provider took the message: send it again, a few
     times, before giving up."""
     if Status(message.status) is not Status.SENT or message.redacted_at is not None:
         return False  # a message whose content the PII mode removed cannot be sent again
-    done = (await conn.execute(sa.select(sa.func.count()).select_from(t.message_events).where(
-        t.message_events.c.message_id == message.id,
-        t.message_events.c.code == "ASYNC_RETRY"))).scalar_one()
+    done = (
+        await conn.execute(
+            sa.select(sa.func.count())
+            .select_from(t.message_events)
+            .where(t.message_events.c.message_id == message.id, t.message_events.c.code == "ASYNC_RETRY")
+        )
+    ).scalar_one()
     if done >= ctx.settings.async_failure_max_retries:
         return False
-    delay = retry.backoff_seconds(done + 1, base=ctx.settings.retry_base_seconds,
-                                  cap=ctx.settings.retry_max_seconds, hint=event.retry_after)
-    await lifecycle.requeue(conn, message, next_at=ctx.now_ms + int(delay * 1000),
-                            now_ms=ctx.now_ms, code="ASYNC_RETRY",
-                            detail=f"{event.detail or event.code}; sending again in {delay:.1f}s")
+    delay = retry.backoff_seconds(
+        done + 1,
+        base=ctx.settings.retry_base_seconds,
+        cap=ctx.settings.retry_max_seconds,
+        hint=event.retry_after,
+    )
+    await lifecycle.requeue(
+        conn,
+        message,
+        next_at=ctx.now_ms + int(delay * 1000),
+        now_ms=ctx.now_ms,
+        code="ASYNC_RETRY",
+        detail=f"{event.detail or event.code}; sending again in {delay:.1f}s",
+    )
     return True
 
 
 # -- inbound ---------------------------------------------------------------------------------
 
-async def _inbound(conn: AsyncConnection, number: Any, event: base.InboundMessage,
-                   ctx: Context) -> int:
+
+async def _inbound(conn: AsyncConnection, number: Any, event: base.InboundMessage, ctx: Context) -> int:
     media = None
     if event.media is not None:
         m = event.media
-        media = {k: v for k, v in {"id": m.id, "url": m.url, "mimeType": m.mime_type,
-                                   "fileName": m.file_name, "caption": m.caption}.items() if v}
-    stored = await inbound.receive(conn, inbound.Inbound(
-        number_id=number.id, sender=event.sender, text=event.text,
-        sender_name=event.sender_name, provider_message_id=event.provider_message_id,
-        quoted_message_id=event.quoted_provider_id or event.reaction_to,
-        message_type=event.message_type, provider_timestamp=event.at_ms,
-        chat_kind=event.chat_kind, chat_id=event.chat_id, chat_name=event.chat_name,
-        reply_id=event.reply_id, media=media or None, provider=number.provider,
-        phone_number_id=number.provider_ref if number.provider == "meta" else None,
-    ), now_ms=ctx.now_ms)
+        media = {
+            k: v
+            for k, v in {
+                "id": m.id,
+                "url": m.url,
+                "mimeType": m.mime_type,
+                "fileName": m.file_name,
+                "caption": m.caption,
+            }.items()
+            if v
+        }
+    stored = await inbound.receive(
+        conn,
+        inbound.Inbound(
+            number_id=number.id,
+            sender=event.sender,
+            text=event.text,
+            sender_name=event.sender_name,
+            provider_message_id=event.provider_message_id,
+            quoted_message_id=event.quoted_provider_id or event.reaction_to,
+            message_type=event.message_type,
+            provider_timestamp=event.at_ms,
+            chat_kind=event.chat_kind,
+            chat_id=event.chat_id,
+            chat_name=event.chat_name,
+            reply_id=event.reply_id,
+            media=media or None,
+            provider=number.provider,
+            phone_number_id=number.provider_ref if number.provider == "meta" else None,
+        ),
+        now_ms=ctx.now_ms,
+    )
     return 0 if stored is None else 1
 
 
 # -- the number's link -----------------------------------------------------------------------
 
-async def apply_connection(conn: AsyncConnection, number: Any, event: base.ConnectionUpdate, *,
-                           now_ms: int) -> tuple[bool, int]:
+
+async def apply_connection(
+    conn: AsyncConnection, number: Any, event: base.ConnectionUpdate, *, now_ms: int
+) -> tuple[bool, int]:
     """Record the link state; ``number.connected`` when it opens, ``number.disconnected`` when
     an open link closes (a CONNECTING blip is not a disconnection). Returns (state changed,
     webhooks queued)."""
-    values: dict[str, Any] = {"state": event.state, "state_checked_at": now_ms,
-                              "updated_at": now_ms}
+    values: dict[str, Any] = {"state": event.state, "state_checked_at": now_ms, "updated_at": now_ms}
     if event.health is not None or event.state == "OPEN":
         values["health"] = event.health or "OK"
         values["health_reason"] = event.reason if event.health else None
@@ -374,13 +437,17 @@ async def apply_connection(conn: AsyncConnection, number: Any, event: base.Conne
     name = _transition_event(number.state, event.state)
     if name is None:
         return number.state != event.state, 0
-    data = payloads.number_data(number, at_ms=now_ms,
-                                error=event.reason if event.state == "CLOSE" else None,
-                                error_code=event.health if event.state == "CLOSE" else None)
+    data = payloads.number_data(
+        number,
+        at_ms=now_ms,
+        error=event.reason if event.state == "CLOSE" else None,
+        error_code=event.health if event.state == "CLOSE" else None,
+    )
     if event.profile_name:
         data["profileName"] = event.profile_name
-    queued = await events.emit(conn, number_id=number.id, event=name, data=data,
-                               order_key=number.id, seq=now_ms, now_ms=now_ms)
+    queued = await events.emit(
+        conn, number_id=number.id, event=name, data=data, order_key=number.id, seq=now_ms, now_ms=now_ms
+    )
     return True, queued
 
 
@@ -392,16 +459,20 @@ def _transition_event(before: str, after: str) -> str | None:
     return None
 
 
-async def mark_health(conn: AsyncConnection, number_id: str, health: str, reason: str | None,
-                      *, now_ms: int) -> None:
-    await conn.execute(sa.update(t.numbers).where(t.numbers.c.id == number_id).values(
-        health=health, health_reason=reason, updated_at=now_ms))
+async def mark_health(
+    conn: AsyncConnection, number_id: str, health: str, reason: str | None, *, now_ms: int
+) -> None:
+    await conn.execute(
+        sa.update(t.numbers)
+        .where(t.numbers.c.id == number_id)
+        .values(health=health, health_reason=reason, updated_at=now_ms)
+    )
 
 
 # -- templates -------------------------------------------------------------------------------
 
-async def _template(conn: AsyncConnection, number: Any, event: base.TemplateUpdate,
-                    now_ms: int) -> None:
+
+async def _template(conn: AsyncConnection, number: Any, event: base.TemplateUpdate, now_ms: int) -> None:
     """Move the number's template Meta names: by Meta's template id, or by name only when the
     verdict carries no id. Never across numbers."""
     tp = t.templates.c
@@ -410,6 +481,13 @@ async def _template(conn: AsyncConnection, number: Any, event: base.TemplateUpda
         where.append(tp.provider_template_id == event.provider_template_id)
     else:
         where.append(tp.name == event.name)
-    await conn.execute(sa.update(t.templates).where(*where).values(
-        meta_status=event.status, approve_at=None, updated_at=now_ms,
-        rejection_reason=event.reason if event.status != "APPROVED" else None))
+    await conn.execute(
+        sa.update(t.templates)
+        .where(*where)
+        .values(
+            meta_status=event.status,
+            approve_at=None,
+            updated_at=now_ms,
+            rejection_reason=event.reason if event.status != "APPROVED" else None,
+        )
+    )

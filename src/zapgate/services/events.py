@@ -40,16 +40,25 @@ class Event:
     seq: int
 
 
-async def emit(conn: AsyncConnection, *, number_id: str, event: str, data: dict[str, Any],
-               order_key: str, seq: int, now_ms: int, cache: EndpointCache | None = None) -> int:
+async def emit(
+    conn: AsyncConnection,
+    *,
+    number_id: str,
+    event: str,
+    data: dict[str, Any],
+    order_key: str,
+    seq: int,
+    now_ms: int,
+    cache: EndpointCache | None = None,
+) -> int:
     """Queue one event for every active endpoint of the number subscribed to it (see
     :func:`emit_many`)."""
-    return await emit_many(conn, [Event(number_id, event, data, order_key, seq)],
-                           now_ms=now_ms, cache=cache)
+    return await emit_many(conn, [Event(number_id, event, data, order_key, seq)], now_ms=now_ms, cache=cache)
 
 
-async def emit_many(conn: AsyncConnection, items: Sequence[Event], *, now_ms: int,
-                    cache: EndpointCache | None = None) -> int:
+async def emit_many(
+    conn: AsyncConnection, items: Sequence[Event], *, now_ms: int, cache: EndpointCache | None = None
+) -> int:
     """Queue events for every active endpoint of their numbers subscribed to them, in the
     caller's transaction, with a constant number of statements whatever the batch size: the
     endpoints of numbers not in ``cache`` (one query), the chains already busy (one query), the
@@ -69,18 +78,29 @@ async def emit_many(conn: AsyncConnection, items: Sequence[Event], *, now_ms: in
             continue
         event_id = ids.new_id("evt")
         body = orjson.dumps(payloads.envelope(event_id, item.event, now_ms, item.data)).decode()
-        rows += [{"id": ids.new_id("whd"), "endpoint_id": endpoint_id, "event_id": event_id,
-                  "event": item.event, "body": body, "order_key": item.order_key,
-                  "seq": item.seq, "status": "PENDING", "attempts": 0,
-                  "next_attempt_at": now_ms, "blocked": False, "created_at": now_ms,
-                  "updated_at": now_ms}
-                 for endpoint_id in targets]
+        rows += [
+            {
+                "id": ids.new_id("whd"),
+                "endpoint_id": endpoint_id,
+                "event_id": event_id,
+                "event": item.event,
+                "body": body,
+                "order_key": item.order_key,
+                "seq": item.seq,
+                "status": "PENDING",
+                "attempts": 0,
+                "next_attempt_at": now_ms,
+                "blocked": False,
+                "created_at": now_ms,
+                "updated_at": now_ms,
+            }
+            for endpoint_id in targets
+        ]
     if not rows:
         return 0
     # A delivery behind an earlier one of its chain (still pending, or queued just before it in
     # this batch) waits for it.
-    busy = await webhook_queue.busy_chains_of(
-        conn, {(row["endpoint_id"], row["order_key"]) for row in rows})
+    busy = await webhook_queue.busy_chains_of(conn, {(row["endpoint_id"], row["order_key"]) for row in rows})
     for row in rows:
         chain = (row["endpoint_id"], row["order_key"])
         row["blocked"] = chain in busy
@@ -89,15 +109,18 @@ async def emit_many(conn: AsyncConnection, items: Sequence[Event], *, now_ms: in
     return len(rows)
 
 
-async def _load_endpoints(conn: AsyncConnection, number_ids: set[str],
-                          cache: EndpointCache) -> None:
+async def _load_endpoints(conn: AsyncConnection, number_ids: set[str], cache: EndpointCache) -> None:
     if not number_ids:
         return
     e = t.webhook_endpoints.c
     for number_id in number_ids:
         cache[number_id] = []
-    rows = (await conn.execute(sa.select(e.id, e.number_id, e.events).where(
-        among(conn, e.number_id, sorted(number_ids)), e.active.is_(True))
-        .order_by(e.id))).all()
+    rows = (
+        await conn.execute(
+            sa.select(e.id, e.number_id, e.events)
+            .where(among(conn, e.number_id, sorted(number_ids)), e.active.is_(True))
+            .order_by(e.id)
+        )
+    ).all()
     for row in rows:
         cache[row.number_id].append(row)

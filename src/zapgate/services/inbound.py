@@ -40,30 +40,39 @@ class Inbound:
 _EVENT_TYPES = {"button": "text", "interactive": "text", "unsupported": "text"}
 
 
-async def receive(conn: AsyncConnection, inbound: Inbound, *,
-                  now_ms: int) -> dict[str, Any] | None:
+async def receive(conn: AsyncConnection, inbound: Inbound, *, now_ms: int) -> dict[str, Any] | None:
     """Store an inbound message and emit its event. ``None`` when the provider delivered the
     same message before (callbacks are at-least-once)."""
     if inbound.provider_message_id and await _seen(conn, inbound):
         return None
-    number = (await conn.execute(sa.select(t.numbers).where(
-        t.numbers.c.id == inbound.number_id))).one()
+    number = (await conn.execute(sa.select(t.numbers).where(t.numbers.c.id == inbound.number_id))).one()
     inbound_id = ids.new_id("cm")
     at = inbound.provider_timestamp or now_ms
     keep = redaction.stores_inbound_content(number.pii_mode)
-    await conn.execute(sa.insert(t.inbound_messages).values(
-        id=inbound_id, number_id=inbound.number_id, sender=inbound.sender,
-        message_type=inbound.message_type, provider_message_id=inbound.provider_message_id,
-        quoted_message_id=inbound.quoted_message_id, chat_kind=inbound.chat_kind,
-        chat_id=inbound.chat_id, reply_id=inbound.reply_id, provider_timestamp=at,
-        created_at=now_ms, **_content_columns(inbound, keep, now_ms)))
+    await conn.execute(
+        sa.insert(t.inbound_messages).values(
+            id=inbound_id,
+            number_id=inbound.number_id,
+            sender=inbound.sender,
+            message_type=inbound.message_type,
+            provider_message_id=inbound.provider_message_id,
+            quoted_message_id=inbound.quoted_message_id,
+            chat_kind=inbound.chat_kind,
+            chat_id=inbound.chat_id,
+            reply_id=inbound.reply_id,
+            provider_timestamp=at,
+            created_at=now_ms,
+            **_content_columns(inbound, keep, now_ms),
+        )
+    )
     if inbound.chat_kind == "phone":
         await _touch_contact(conn, inbound, at, keep_name=keep)
     # The event is built from what the provider sent, not from the row: a RELAY_ONLY number
     # still hands the customer everything.
     event, data = await _event(conn, inbound, inbound_id, number, at)
-    await events.emit(conn, number_id=inbound.number_id, event=event, data=data,
-                      order_key=inbound_id, seq=0, now_ms=now_ms)
+    await events.emit(
+        conn, number_id=inbound.number_id, event=event, data=data, order_key=inbound_id, seq=0, now_ms=now_ms
+    )
     return {"id": inbound_id, "messageId": inbound.provider_message_id, "event": event}
 
 
@@ -75,18 +84,29 @@ def _content_columns(inbound: Inbound, keep: bool, now_ms: int) -> dict[str, Any
 
 async def _seen(conn: AsyncConnection, inbound: Inbound) -> bool:
     c = t.inbound_messages.c
-    return (await conn.execute(sa.select(c.id).where(
-        c.number_id == inbound.number_id,
-        c.provider_message_id == inbound.provider_message_id))).first() is not None
+    return (
+        await conn.execute(
+            sa.select(c.id).where(
+                c.number_id == inbound.number_id, c.provider_message_id == inbound.provider_message_id
+            )
+        )
+    ).first() is not None
 
 
-async def _event(conn: AsyncConnection, inbound: Inbound, inbound_id: str, number: Any,
-                 at: int) -> tuple[str, dict[str, Any]]:
+async def _event(
+    conn: AsyncConnection, inbound: Inbound, inbound_id: str, number: Any, at: int
+) -> tuple[str, dict[str, Any]]:
     data = payloads.inbound_data(
-        number_id=inbound.number_id, inbound_id=inbound_id,
-        provider_message_id=inbound.provider_message_id, sender=inbound.sender,
-        to_number=number.number, text=inbound.text, sender_name=inbound.sender_name, at_ms=at,
-        message_type=_EVENT_TYPES.get(inbound.message_type, inbound.message_type))
+        number_id=inbound.number_id,
+        inbound_id=inbound_id,
+        provider_message_id=inbound.provider_message_id,
+        sender=inbound.sender,
+        to_number=number.number,
+        text=inbound.text,
+        sender_name=inbound.sender_name,
+        at_ms=at,
+        message_type=_EVENT_TYPES.get(inbound.message_type, inbound.message_type),
+    )
     data.update(_media_fields(inbound))
     if inbound.reply_id:
         data["replyId"] = inbound.reply_id  # additive: the button / row id chosen
@@ -110,9 +130,13 @@ async def _quoted(conn: AsyncConnection, inbound: Inbound) -> Any:
     if not inbound.quoted_message_id:
         return None
     m = t.messages.c
-    found = (await conn.execute(sa.select(m.id, m.content).where(
-        m.number_id == inbound.number_id,
-        m.provider_message_id == inbound.quoted_message_id))).first()
+    found = (
+        await conn.execute(
+            sa.select(m.id, m.content).where(
+                m.number_id == inbound.number_id, m.provider_message_id == inbound.quoted_message_id
+            )
+        )
+    ).first()
     if found is None and inbound.provider == "sandbox":
         return _Quoted(None)  # the sandbox simulates replies to arbitrary ids
     return found
@@ -125,8 +149,12 @@ class _Quoted:
 
 def _media_fields(inbound: Inbound) -> dict[str, Any]:
     media = inbound.media or {}
-    fields = {"mediaLink": media.get("url"), "mediaType": media.get("mimeType"),
-              "mediaCaption": media.get("caption"), "mediaFilename": media.get("fileName")}
+    fields = {
+        "mediaLink": media.get("url"),
+        "mediaType": media.get("mimeType"),
+        "mediaCaption": media.get("caption"),
+        "mediaFilename": media.get("fileName"),
+    }
     out = {k: v for k, v in fields.items() if v}
     if media.get("id"):
         out["mediaId"] = media["id"]
@@ -135,20 +163,26 @@ def _media_fields(inbound: Inbound) -> dict[str, Any]:
     return out
 
 
-async def _touch_contact(conn: AsyncConnection, inbound: Inbound, at: int, *,
-                         keep_name: bool) -> None:
+async def _touch_contact(conn: AsyncConnection, inbound: Inbound, at: int, *, keep_name: bool) -> None:
     c = t.contacts.c
-    found = (await conn.execute(sa.select(c.last_inbound_at).where(
-        c.number_id == inbound.number_id, c.contact == inbound.sender))).first()
+    found = (
+        await conn.execute(
+            sa.select(c.last_inbound_at).where(c.number_id == inbound.number_id, c.contact == inbound.sender)
+        )
+    ).first()
     values = {"last_inbound_at": at, "last_inbound_provider_id": inbound.provider_message_id}
     if inbound.sender_name and keep_name:
         values["name"] = inbound.sender_name
     if found is None:
-        await conn.execute(sa.insert(t.contacts).values(
-            number_id=inbound.number_id, contact=inbound.sender, **values))
+        await conn.execute(
+            sa.insert(t.contacts).values(number_id=inbound.number_id, contact=inbound.sender, **values)
+        )
     elif found.last_inbound_at is None or found.last_inbound_at <= at:
-        await conn.execute(sa.update(t.contacts).where(
-            c.number_id == inbound.number_id, c.contact == inbound.sender).values(**values))
+        await conn.execute(
+            sa.update(t.contacts)
+            .where(c.number_id == inbound.number_id, c.contact == inbound.sender)
+            .values(**values)
+        )
 
 
 async def simulate(container: Container, *, number_id: str, body: Any) -> dict[str, Any]:
@@ -158,22 +192,33 @@ async def simulate(container: Container, *, number_id: str, body: Any) -> dict[s
     sender = phones.normalize_e164(str(body.get("from", "")))
     text = body.get("text")
     if sender is None or not isinstance(text, str) or not text:
-        raise errors.ValidationFailed("from (E.164) and text are required", details=[
-            {"field": "from", "message": "E.164 phone"}, {"field": "text", "message": "required"}])
+        raise errors.ValidationFailed(
+            "from (E.164) and text are required",
+            details=[{"field": "from", "message": "E.164 phone"}, {"field": "text", "message": "required"}],
+        )
     async with container.db.write() as conn:
-        provider = (await conn.execute(sa.select(t.numbers.c.provider).where(
-            t.numbers.c.id == number_id))).scalar_one()
+        provider = (
+            await conn.execute(sa.select(t.numbers.c.provider).where(t.numbers.c.id == number_id))
+        ).scalar_one()
         if provider != "sandbox":
-            raise errors.ValidationFailed("Only sandbox numbers can simulate inbound messages",
-                                          code="NOT_A_SANDBOX_NUMBER")
+            raise errors.ValidationFailed(
+                "Only sandbox numbers can simulate inbound messages", code="NOT_A_SANDBOX_NUMBER"
+            )
         name = body.get("name")
         quoted = body.get("quotedMessageId")
-        result = await receive(conn, Inbound(
-            number_id=number_id, sender=sender, text=text,
-            sender_name=name if isinstance(name, str) else None,
-            provider_message_id="sbx_in_" + secrets.token_hex(10),
-            quoted_message_id=quoted if isinstance(quoted, str) else None, provider="sandbox",
-        ), now_ms=container.clock.now_ms())
+        result = await receive(
+            conn,
+            Inbound(
+                number_id=number_id,
+                sender=sender,
+                text=text,
+                sender_name=name if isinstance(name, str) else None,
+                provider_message_id="sbx_in_" + secrets.token_hex(10),
+                quoted_message_id=quoted if isinstance(quoted, str) else None,
+                provider="sandbox",
+            ),
+            now_ms=container.clock.now_ms(),
+        )
     container.wake.webhooks.set()
     assert result is not None  # a fresh provider id is never a duplicate
     return {"ok": True, **result}

@@ -38,23 +38,40 @@ async def load_for_update(conn: AsyncConnection, message_id: str) -> Any:
     return (await message_store.lock(conn, [message_id])).get(message_id)
 
 
-async def apply(conn: AsyncConnection, message: Any, change: Change, *, now_ms: int,
-                metrics: Metrics | None = None,
-                endpoints: events.EndpointCache | None = None) -> Outcome:
+async def apply(
+    conn: AsyncConnection,
+    message: Any,
+    change: Change,
+    *,
+    now_ms: int,
+    metrics: Metrics | None = None,
+    endpoints: events.EndpointCache | None = None,
+) -> Outcome:
     """Move ``message`` (a row from :func:`load_for_update`) towards ``change.target``.
 
     A duplicate, stale or impossible change is recorded in the timeline with ``applied=False``
     and changes nothing else.
     """
-    outcomes = await apply_many(conn, {message.id: message}, [(message.id, change)],
-                                now_ms=now_ms, metrics=metrics, endpoints=endpoints)
+    outcomes = await apply_many(
+        conn,
+        {message.id: message},
+        [(message.id, change)],
+        now_ms=now_ms,
+        metrics=metrics,
+        endpoints=endpoints,
+    )
     return outcomes[0]
 
 
-async def apply_many(conn: AsyncConnection, messages: Mapping[str, Any],
-                     changes: Sequence[tuple[str, Change]], *, now_ms: int,
-                     metrics: Metrics | None = None,
-                     endpoints: events.EndpointCache | None = None) -> list[Outcome]:
+async def apply_many(
+    conn: AsyncConnection,
+    messages: Mapping[str, Any],
+    changes: Sequence[tuple[str, Change]],
+    *,
+    now_ms: int,
+    metrics: Metrics | None = None,
+    endpoints: events.EndpointCache | None = None,
+) -> list[Outcome]:
     """Apply ``changes`` (message id, change), in order, to ``messages`` (rows from
     :func:`message_store.lock`, by id) with a constant number of statements: the timeline rows
     in one INSERT, the message rows in one UPDATE per shape, the webhooks in one INSERT.
@@ -87,21 +104,22 @@ async def apply_many(conn: AsyncConnection, messages: Mapping[str, Any],
             timeline.append(_timeline_row(message_id, change, status, now_ms, True))
             if metrics is not None:
                 metrics.transitions.labels(status.value).inc()
-                metrics.status_lag.labels(status.value).observe(
-                    max(0.0, (now_ms - view.created_at) / 1000))
+                metrics.status_lag.labels(status.value).observe(max(0.0, (now_ms - view.created_at) / 1000))
         outcomes.append(Outcome(entered, webhooks))
     seqs = await message_store.record_timeline(conn, timeline)
     await message_store.update(conn, {k: v for k, v in updates.items() if v})
     if emitted:
-        await events.emit_many(conn, [replace(event, seq=seqs[index])
-                                      for index, event in emitted],
-                               now_ms=now_ms, cache=endpoints)
+        await events.emit_many(
+            conn,
+            [replace(event, seq=seqs[index]) for index, event in emitted],
+            now_ms=now_ms,
+            cache=endpoints,
+        )
     return outcomes
 
 
 def _updates(message: Any, change: Change, entered: list[Status], now_ms: int) -> dict[str, Any]:
-    updates: dict[str, Any] = {"status": entered[-1].value, "updated_at": now_ms,
-                               "lease_until": None}
+    updates: dict[str, Any] = {"status": entered[-1].value, "updated_at": now_ms, "lease_until": None}
     for status in entered:
         column = TIMESTAMP_COLUMN.get(status)
         if column and getattr(message, column) is None:
@@ -129,11 +147,18 @@ class _Merged:
         return getattr(self.row, name)
 
 
-def _timeline_row(message_id: str, change: Change, status: Status, now_ms: int,
-                  applied: bool) -> dict[str, Any]:
-    return {"message_id": message_id, "status": status.value, "at": now_ms,
-            "source": change.source, "applied": applied, "code": change.code,
-            "detail": change.detail}
+def _timeline_row(
+    message_id: str, change: Change, status: Status, now_ms: int, applied: bool
+) -> dict[str, Any]:
+    return {
+        "message_id": message_id,
+        "status": status.value,
+        "at": now_ms,
+        "source": change.source,
+        "applied": applied,
+        "code": change.code,
+        "detail": change.detail,
+    }
 
 
 def _event(message: Any, status: Status, change: Change, now_ms: int) -> events.Event | None:
@@ -143,7 +168,10 @@ def _event(message: Any, status: Status, change: Change, now_ms: int) -> events.
     if event is None:
         return None
     data = payloads.message_status_data(
-        message, status=status.value, at_ms=now_ms, from_number=message.from_number,
+        message,
+        status=status.value,
+        at_ms=now_ms,
+        from_number=message.from_number,
         error=(change.detail or change.code) if status is Status.FAILED else None,
         error_code=change.code if status is Status.FAILED else None,
     )
@@ -151,19 +179,40 @@ def _event(message: Any, status: Status, change: Change, now_ms: int) -> events.
 
 
 async def record_queued(conn: AsyncConnection, message_id: str, now_ms: int) -> None:
-    await conn.execute(sa.insert(t.message_events).values(
-        message_id=message_id, status=Status.QUEUED.value, at=now_ms, source="api",
-        applied=True))
+    await conn.execute(
+        sa.insert(t.message_events).values(
+            message_id=message_id, status=Status.QUEUED.value, at=now_ms, source="api", applied=True
+        )
+    )
 
 
-async def requeue(conn: AsyncConnection, message: Any, *, next_at: int, now_ms: int, code: str,
-                  detail: str) -> None:
+async def requeue(
+    conn: AsyncConnection, message: Any, *, next_at: int, now_ms: int, code: str, detail: str
+) -> None:
     """Put a SENT message back in the queue: the provider reported a transient failure after it
     had taken the message (the one backwards step of the state machine; the timeline says why,
     and the next attempt emits ``message.sent`` again)."""
-    await conn.execute(sa.update(t.messages).where(t.messages.c.id == message.id).values(
-        status=Status.QUEUED.value, next_attempt_at=next_at, lease_until=None,
-        provider_message_id=None, sent_at=None, updated_at=now_ms, error_message=detail))
-    await conn.execute(sa.insert(t.message_events).values(
-        message_id=message.id, status=Status.QUEUED.value, at=now_ms, source="provider",
-        applied=True, code=code, detail=detail))
+    await conn.execute(
+        sa.update(t.messages)
+        .where(t.messages.c.id == message.id)
+        .values(
+            status=Status.QUEUED.value,
+            next_attempt_at=next_at,
+            lease_until=None,
+            provider_message_id=None,
+            sent_at=None,
+            updated_at=now_ms,
+            error_message=detail,
+        )
+    )
+    await conn.execute(
+        sa.insert(t.message_events).values(
+            message_id=message.id,
+            status=Status.QUEUED.value,
+            at=now_ms,
+            source="provider",
+            applied=True,
+            code=code,
+            detail=detail,
+        )
+    )

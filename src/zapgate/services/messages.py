@@ -52,10 +52,14 @@ def details(row: Any) -> dict[str, Any]:
 async def get(container: Container, *, number_id: str, ref: str) -> dict[str, Any]:
     """By internal id, correlation id or provider id, within the number."""
     m = t.messages.c
-    query = sa.select(t.messages).where(
-        m.number_id == number_id,
-        sa.or_(m.id == ref, m.correlation_id == ref, m.provider_message_id == ref),
-    ).limit(1)
+    query = (
+        sa.select(t.messages)
+        .where(
+            m.number_id == number_id,
+            sa.or_(m.id == ref, m.correlation_id == ref, m.provider_message_id == ref),
+        )
+        .limit(1)
+    )
     async with container.db.read() as conn:
         row = (await conn.execute(query)).first()
     if row is None:
@@ -65,12 +69,25 @@ async def get(container: Container, *, number_id: str, ref: str) -> dict[str, An
 
 async def timeline(container: Container, *, number_id: str, message_id: str) -> list[dict[str, Any]]:
     e, m = t.message_events.c, t.messages.c
-    query = (sa.select(t.message_events).join(t.messages, m.id == e.message_id)
-             .where(m.number_id == number_id, m.id == message_id).order_by(e.id))
+    query = (
+        sa.select(t.message_events)
+        .join(t.messages, m.id == e.message_id)
+        .where(m.number_id == number_id, m.id == message_id)
+        .order_by(e.id)
+    )
     async with container.db.read() as conn:
         rows = (await conn.execute(query)).all()
-    return [{"status": r.status, "at": iso(r.at), "source": r.source, "applied": r.applied,
-             "code": r.code, "detail": r.detail} for r in rows]
+    return [
+        {
+            "status": r.status,
+            "at": iso(r.at),
+            "source": r.source,
+            "applied": r.applied,
+            "code": r.code,
+            "detail": r.detail,
+        }
+        for r in rows
+    ]
 
 
 async def request_body(container: Container, *, number_id: str, message_id: str) -> Any:
@@ -87,11 +104,13 @@ def _int_param(value: str | None, name: str, default: int, lo: int, hi: int) -> 
     try:
         parsed = int(value)
     except ValueError:
-        raise errors.ValidationFailed(f"{name} must be an integer", details=[
-            {"field": name, "message": "must be an integer"}]) from None
+        raise errors.ValidationFailed(
+            f"{name} must be an integer", details=[{"field": name, "message": "must be an integer"}]
+        ) from None
     if not lo <= parsed <= hi:
-        raise errors.ValidationFailed(f"{name} must be between {lo} and {hi}", details=[
-            {"field": name, "message": f"{lo}-{hi}"}])
+        raise errors.ValidationFailed(
+            f"{name} must be between {lo} and {hi}", details=[{"field": name, "message": f"{lo}-{hi}"}]
+        )
     return parsed
 
 
@@ -104,8 +123,7 @@ def _date_param(value: str | None, name: str) -> int | None:
         message = f"must be {clock.BOUNDS_TEXT}"
     except ValueError:
         message = "must be an ISO-8601 date-time, e.g. 2026-07-01T00:00:00Z"
-    raise errors.ValidationFailed(f"{name} {message}", details=[
-        {"field": name, "message": message}])
+    raise errors.ValidationFailed(f"{name} {message}", details=[{"field": name, "message": message}])
 
 
 def _destination_filter(value: str) -> str:
@@ -116,23 +134,25 @@ def _destination_filter(value: str) -> str:
     return phones.normalize_e164(value) or "+" + value.removeprefix("+")
 
 
-async def list_messages(container: Container, *, number_id: str,
-                        params: dict[str, str | None]) -> dict[str, Any]:
+async def list_messages(
+    container: Container, *, number_id: str, params: dict[str, str | None]
+) -> dict[str, Any]:
     page = _int_param(params.get("page"), "page", 1, 1, 1_000_000)
     page_size = _int_param(params.get("pageSize"), "pageSize", 30, 1, 100)
     start = _date_param(params.get("startDate"), "startDate")
     end = _date_param(params.get("endDate"), "endDate")
     if start is not None and end is not None and start > end:
-        raise errors.ValidationFailed("startDate must not be after endDate",
-                                      code="INVALID_DATE_RANGE")
+        raise errors.ValidationFailed("startDate must not be after endDate", code="INVALID_DATE_RANGE")
     m = t.messages.c
     where = [m.number_id == number_id]
     status = params.get("status")
     if status:
         wanted = [s.strip().upper() for s in status.split(",") if s.strip()]
         if any(s not in STATUSES for s in wanted):
-            raise errors.ValidationFailed(f"status must be among {', '.join(STATUSES)}",
-                                          details=[{"field": "status", "message": "unknown"}])
+            raise errors.ValidationFailed(
+                f"status must be among {', '.join(STATUSES)}",
+                details=[{"field": "status", "message": "unknown"}],
+            )
         where.append(m.status.in_(wanted))
     if start is not None:
         where.append(m.created_at >= start)
@@ -144,25 +164,41 @@ async def list_messages(container: Container, *, number_id: str,
     async with container.db.read() as conn:
         if label:
             lb = t.message_labels.c
-            where.append(sa.exists().where(lb.message_id == m.id, lb.label == label,
-                                           lb.number_id == number_id))
-        total = (await conn.execute(sa.select(sa.func.count()).select_from(t.messages)
-                                    .where(*where))).scalar_one()
-        page_rows = (await conn.execute(
-            sa.select(t.messages).where(*where).order_by(m.created_at.desc(), m.id.desc())
-            .limit(page_size).offset((page - 1) * page_size))).all()
-    return {"messages": [details(r) for r in page_rows], "total": int(total), "page": page,
-            "pageSize": page_size, "totalPages": math.ceil(int(total) / page_size)}
+            where.append(
+                sa.exists().where(lb.message_id == m.id, lb.label == label, lb.number_id == number_id)
+            )
+        total = (
+            await conn.execute(sa.select(sa.func.count()).select_from(t.messages).where(*where))
+        ).scalar_one()
+        page_rows = (
+            await conn.execute(
+                sa.select(t.messages)
+                .where(*where)
+                .order_by(m.created_at.desc(), m.id.desc())
+                .limit(page_size)
+                .offset((page - 1) * page_size)
+            )
+        ).all()
+    return {
+        "messages": [details(r) for r in page_rows],
+        "total": int(total),
+        "page": page,
+        "pageSize": page_size,
+        "totalPages": math.ceil(int(total) / page_size),
+    }
 
 
 async def cancel(container: Container, *, number_id: str, body: Any) -> dict[str, Any]:
     ids_ = body.get("messageIds") if isinstance(body, dict) else None
     if not isinstance(ids_, list) or not ids_ or not all(isinstance(i, str) for i in ids_):
-        raise errors.ValidationFailed("messageIds must be a non-empty array of ids", details=[
-            {"field": "messageIds", "message": "required"}])
+        raise errors.ValidationFailed(
+            "messageIds must be a non-empty array of ids",
+            details=[{"field": "messageIds", "message": "required"}],
+        )
     if len(ids_) > 100:
-        raise errors.ValidationFailed("At most 100 messageIds per call", details=[
-            {"field": "messageIds", "message": "at most 100"}])
+        raise errors.ValidationFailed(
+            "At most 100 messageIds per call", details=[{"field": "messageIds", "message": "at most 100"}]
+        )
     cancelled: list[str] = []
     failed: list[dict[str, str]] = []
     now = container.clock.now_ms()
@@ -177,8 +213,9 @@ async def cancel(container: Container, *, number_id: str, body: Any) -> dict[str
     return {"cancelled": cancelled, "failed": failed}
 
 
-async def _cancel_one(conn: Any, container: Container, number_id: str, message_id: str,
-                      now: int) -> str | None:
+async def _cancel_one(
+    conn: Any, container: Container, number_id: str, message_id: str, now: int
+) -> str | None:
     row = await lifecycle.load_for_update(conn, message_id)
     if row is None or row.number_id != number_id:
         return "NOT_FOUND"
@@ -186,6 +223,7 @@ async def _cancel_one(conn: Any, container: Container, number_id: str, message_i
         return "ALREADY_SENT"
     if row.deliver_at <= now or (row.lease_until is not None and row.lease_until > now):
         return "NOT_SCHEDULED"
-    await lifecycle.apply(conn, row, lifecycle.Change(Status.CANCELED, "api"), now_ms=now,
-                          metrics=container.metrics)
+    await lifecycle.apply(
+        conn, row, lifecycle.Change(Status.CANCELED, "api"), now_ms=now, metrics=container.metrics
+    )
     return None

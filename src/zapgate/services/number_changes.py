@@ -24,29 +24,32 @@ from zapgate.services.numbers import (
 )
 from zapgate.storage import tables as t
 
-_SWITCHES = frozenset({"historyImportEnabled", "webhookHistoricalMessages", "ignoreNewsletters",
-                       "markReadOnSend"})
+_SWITCHES = frozenset(
+    {"historyImportEnabled", "webhookHistoricalMessages", "ignoreNewsletters", "markReadOnSend"}
+)
 PII_MODES = ("RELAY_ONLY", "STORE_X_DAYS", "STORE_INDEFINITE")
 _PATCHABLE = ("pacePerSecond", "piiMode", "piiRetentionDays", "settings")
 
 
 def _valid_pace(pace: Any) -> bool:
-    return pace is None or (isinstance(pace, int | float) and not isinstance(pace, bool)
-                            and 0 < pace <= 1000)
+    return pace is None or (isinstance(pace, int | float) and not isinstance(pace, bool) and 0 < pace <= 1000)
 
 
-async def patch_number(container: Container, *, workspace_id: str, number_id: str,
-                       body: Any) -> dict[str, Any]:
+async def patch_number(
+    container: Container, *, workspace_id: str, number_id: str, body: Any
+) -> dict[str, Any]:
     """``PATCH /v1/numbers/{id}``: any of ``pacePerSecond``, ``piiMode``, ``piiRetentionDays``
     and ``settings{...}`` (merged into the stored settings); all checked before any is saved."""
     await get_row(container, workspace_id, number_id)
     if not isinstance(body, dict) or not body:
         raise errors.ValidationFailed("Empty patch", code="EMPTY_PATCH")
     async with container.db.write() as conn:
-        row = (await conn.execute(sa.select(t.numbers).where(
-            t.numbers.c.id == number_id))).one()
-        await conn.execute(sa.update(t.numbers).where(t.numbers.c.id == number_id).values(
-            **_patch_values(row, body), updated_at=container.clock.now_ms()))
+        row = (await conn.execute(sa.select(t.numbers).where(t.numbers.c.id == number_id))).one()
+        await conn.execute(
+            sa.update(t.numbers)
+            .where(t.numbers.c.id == number_id)
+            .values(**_patch_values(row, body), updated_at=container.clock.now_ms())
+        )
     _forget(container)
     return await get_number(container, workspace_id=workspace_id, number_id=number_id)
 
@@ -64,7 +67,8 @@ def _patch_values(row: Any, body: dict[str, Any]) -> dict[str, Any]:
     values.update(_pii_values(row, body, problems))
     if problems:
         raise errors.ValidationFailed(
-            "; ".join(f"{p['field']}: {p['message']}" for p in problems), details=problems)
+            "; ".join(f"{p['field']}: {p['message']}" for p in problems), details=problems
+        )
     return values
 
 
@@ -96,8 +100,7 @@ def _setting_problem(key: str, value: Any) -> str | None:
     return None if value is None or isinstance(value, bool) else "true, false or null"
 
 
-def _pii_values(row: Any, body: dict[str, Any],
-                problems: list[dict[str, str]]) -> dict[str, Any]:
+def _pii_values(row: Any, body: dict[str, Any], problems: list[dict[str, str]]) -> dict[str, Any]:
     """``piiRetentionDays`` is required with ``STORE_X_DAYS`` and forced to null otherwise."""
     if "piiMode" not in body and "piiRetentionDays" not in body:
         return {}
@@ -109,8 +112,9 @@ def _pii_values(row: Any, body: dict[str, Any],
         return {"pii_mode": mode, "pii_retention_days": None}
     days = body.get("piiRetentionDays", row.pii_retention_days)
     if isinstance(days, bool) or not isinstance(days, int) or not 1 <= days <= 3650:
-        problems.append({"field": "piiRetentionDays",
-                         "message": "required with STORE_X_DAYS: whole days, 1-3650"})
+        problems.append(
+            {"field": "piiRetentionDays", "message": "required with STORE_X_DAYS: whole days, 1-3650"}
+        )
         return {}
     return {"pii_mode": mode, "pii_retention_days": days}
 
@@ -127,6 +131,7 @@ def _forget(container: Container) -> None:
 
 # -- deleting, restoring, purging --------------------------------------------------------------
 
+
 @dataclass(frozen=True)
 class DeletedNumber:
     id: str
@@ -138,23 +143,23 @@ class DeletedNumber:
     restorable: bool
 
 
-async def delete_number(container: Container, *, workspace_id: str,
-                        number_id: str) -> dict[str, Any]:
+async def delete_number(container: Container, *, workspace_id: str, number_id: str) -> dict[str, Any]:
     """``DELETE /v1/numbers/{id}``: a soft delete. The number stops sending and its key stops
     working (everything filters on ``deleted_at``); nothing else changes, so a restore within
     the window gives it back as it was."""
     await get_row(container, workspace_id, number_id)
     now = container.clock.now_ms()
     async with container.db.write() as conn:
-        await conn.execute(sa.update(t.numbers).where(
-            t.numbers.c.id == number_id, t.numbers.c.deleted_at.is_(None)).values(
-            deleted_at=now, updated_at=now))
+        await conn.execute(
+            sa.update(t.numbers)
+            .where(t.numbers.c.id == number_id, t.numbers.c.deleted_at.is_(None))
+            .values(deleted_at=now, updated_at=now)
+        )
     _forget(container)
     return {"ok": True, "restorableUntil": iso(now + RESTORE_WINDOW_MS)}
 
 
-async def restore_number(container: Container, *, workspace_id: str,
-                         number_id: str) -> dict[str, Any]:
+async def restore_number(container: Container, *, workspace_id: str, number_id: str) -> dict[str, Any]:
     """``POST /v1/numbers/{id}/restore``: within the window only (404 after it)."""
     row = await _any_row(container, workspace_id, number_id)
     if row.deleted_at is None:
@@ -166,8 +171,9 @@ async def restore_number(container: Container, *, workspace_id: str,
         await check_capacity(conn, workspace_id, row.number)
         if row.provider == "meta" and row.provider_ref:
             await check_meta_ref_free(conn, row.provider_ref)
-        await conn.execute(sa.update(t.numbers).where(t.numbers.c.id == number_id).values(
-            deleted_at=None, updated_at=now))
+        await conn.execute(
+            sa.update(t.numbers).where(t.numbers.c.id == number_id).values(deleted_at=None, updated_at=now)
+        )
     _forget(container)
     return {"ok": True, "requiresReconnect": await _current_state(container, row) != "OPEN"}
 
@@ -183,8 +189,7 @@ async def _current_state(container: Container, row: Any) -> str:
     return str(live["state"])
 
 
-async def purge_number(container: Container, *, workspace_id: str,
-                       number_id: str) -> dict[str, Any]:
+async def purge_number(container: Container, *, workspace_id: str, number_id: str) -> dict[str, Any]:
     """``DELETE /v1/numbers/{id}/purge``: deleted or not, the number goes for good with its
     keys, messages, templates and webhooks (foreign keys cascade); an Evolution instance is
     removed at the provider, best effort."""
@@ -205,21 +210,38 @@ async def list_deleted(container: Container, *, workspace_id: str) -> list[Delet
     """The workspace's soft-deleted numbers, most recently deleted first."""
     n = t.numbers.c
     async with container.db.read() as conn:
-        rows = (await conn.execute(sa.select(t.numbers).where(
-            n.workspace_id == workspace_id, n.deleted_at.is_not(None))
-            .order_by(n.deleted_at.desc()))).all()
+        rows = (
+            await conn.execute(
+                sa.select(t.numbers)
+                .where(n.workspace_id == workspace_id, n.deleted_at.is_not(None))
+                .order_by(n.deleted_at.desc())
+            )
+        ).all()
     now = container.clock.now_ms()
-    return [DeletedNumber(id=r.id, name=r.name, number=r.number, provider=r.provider,
-                          deleted_at=r.deleted_at,
-                          restorable_until=r.deleted_at + RESTORE_WINDOW_MS,
-                          restorable=now <= r.deleted_at + RESTORE_WINDOW_MS) for r in rows]
+    return [
+        DeletedNumber(
+            id=r.id,
+            name=r.name,
+            number=r.number,
+            provider=r.provider,
+            deleted_at=r.deleted_at,
+            restorable_until=r.deleted_at + RESTORE_WINDOW_MS,
+            restorable=now <= r.deleted_at + RESTORE_WINDOW_MS,
+        )
+        for r in rows
+    ]
 
 
 async def _any_row(container: Container, workspace_id: str, number_id: str) -> Any:
     """The number's row, deleted or not."""
     async with container.db.read() as conn:
-        row = (await conn.execute(sa.select(t.numbers).where(
-            t.numbers.c.id == number_id, t.numbers.c.workspace_id == workspace_id))).first()
+        row = (
+            await conn.execute(
+                sa.select(t.numbers).where(
+                    t.numbers.c.id == number_id, t.numbers.c.workspace_id == workspace_id
+                )
+            )
+        ).first()
     if row is None:
         raise errors.NotFound("Number not found", code="NUMBER_NOT_FOUND")
     return row

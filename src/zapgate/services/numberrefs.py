@@ -22,6 +22,10 @@ def open_credentials(container: Container, sealed: str | None) -> dict[str, Any]
 
 
 def number_ref(container: Container, row: Any) -> NumberRef:
-    return NumberRef(id=row.id, number=row.number, provider=row.provider,
-                     official=bool(row.official),
-                     credentials=open_credentials(container, row.credentials_enc) or None)
+    return NumberRef(
+        id=row.id,
+        number=row.number,
+        provider=row.provider,
+        official=bool(row.official),
+        credentials=open_credentials(container, row.credentials_enc) or None,
+    )

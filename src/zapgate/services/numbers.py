@@ -84,8 +84,7 @@ def _settings_from(body: dict[str, Any]) -> dict[str, Any]:
     return settings
 
 
-async def create_number(container: Container, *, workspace_id: str,
-                        body: Any) -> dict[str, Any]:
+async def create_number(container: Container, *, workspace_id: str, body: Any) -> dict[str, Any]:
     """``POST /v1/numbers``: a sandbox number (connected at once) or an unofficial number backed
     by Evolution v2 / GO (an instance is created, with Zapgate's callback registered on it, and
     the QR code / pairing code to link the phone is returned)."""
@@ -93,14 +92,22 @@ async def create_number(container: Container, *, workspace_id: str,
     if provider == "meta":
         raise errors.ValidationFailed(
             "Meta Cloud API numbers are registered with POST /v1/numbers/meta",
-            details=[{"field": "provider", "message": "use POST /v1/numbers/meta"}])
+            details=[{"field": "provider", "message": "use POST /v1/numbers/meta"}],
+        )
     if provider not in container.providers.kinds():
         raise errors.ValidationFailed(
             f"Unknown provider {provider!r}; available: sandbox, evolution-v2, evolution-go",
-            details=[{"field": "provider", "message": "unknown provider"}])
-    new = _NewNumber(id=ids.new_id("wn"), workspace_id=workspace_id, name=name, number=number,
-                     provider=provider, official=official and provider == "sandbox",
-                     settings=_settings_from(body))
+            details=[{"field": "provider", "message": "unknown provider"}],
+        )
+    new = _NewNumber(
+        id=ids.new_id("wn"),
+        workspace_id=workspace_id,
+        name=name,
+        number=number,
+        provider=provider,
+        official=official and provider == "sandbox",
+        settings=_settings_from(body),
+    )
     async with container.db.read() as conn:
         await check_capacity(conn, workspace_id, number)
         await _check_not_soft_deleted(conn, workspace_id, number, container.clock.now_ms())
@@ -115,8 +122,11 @@ async def create_number(container: Container, *, workspace_id: str,
     row = await get_row(container, workspace_id, new.id)
     link = {"qrcodeBase64": pairing.qrcode_base64, "pairingCode": pairing.pairing_code}
     return {
-        "instance": _instance(row), **link, "linkedApiKeyId": None,
-        "primaryLink": link, "secondaryLink": None,
+        "instance": _instance(row),
+        **link,
+        "linkedApiKeyId": None,
+        "primaryLink": link,
+        "secondaryLink": None,
         # Additive: the number's default key, shown this once.
         "apiKey": _key_view(key),
     }
@@ -126,46 +136,61 @@ def _key_view(key: Any) -> dict[str, Any]:
     return {"keyId": key.id, "key": key.raw, "keyPrefix": key.prefix, "keyLast4": key.last4}
 
 
-async def _provision(container: Container,
-                     new: _NewNumber) -> tuple[_NewNumber, base.Pairing]:
+async def _provision(container: Container, new: _NewNumber) -> tuple[_NewNumber, base.Pairing]:
     provisioner = container.providers.provisioner(new.provider)
     assert provisioner is not None
-    callback_url = (container.settings.public_url.rstrip("/") + CALLBACK_PATHS[new.provider]
-                    + new.id)
+    callback_url = container.settings.public_url.rstrip("/") + CALLBACK_PATHS[new.provider] + new.id
     ref = base.NumberRef(id=new.id, number=new.number, provider=new.provider, official=False)
-    provisioned = await provisioner.provision(ref, callback_url=callback_url,
-                                              callback_secret=secrets.token_urlsafe(32))
+    provisioned = await provisioner.provision(
+        ref, callback_url=callback_url, callback_secret=secrets.token_urlsafe(32)
+    )
     creds = provisioned.credentials
-    return _NewNumber(**{**new.__dict__, "state": provisioned.pairing.state,
-                         "provider_ref": creds.get("instanceName"),
-                         "credentials": creds}), provisioned.pairing
+    return _NewNumber(
+        **{
+            **new.__dict__,
+            "state": provisioned.pairing.state,
+            "provider_ref": creds.get("instanceName"),
+            "credentials": creds,
+        }
+    ), provisioned.pairing
 
 
 async def _deprovision_quietly(container: Container, new: _NewNumber) -> None:
     provisioner = container.providers.provisioner(new.provider)
     if provisioner is None or new.credentials is None:
         return
-    ref = base.NumberRef(id=new.id, number=new.number, provider=new.provider, official=False,
-                         credentials=new.credentials)
+    ref = base.NumberRef(
+        id=new.id, number=new.number, provider=new.provider, official=False, credentials=new.credentials
+    )
     with contextlib.suppress(Exception):
         await provisioner.deprovision(ref)
 
 
 async def _insert(container: Container, new: _NewNumber) -> Any:
     now = container.clock.now_ms()
-    sealed = (numberrefs.seal_credentials(container, new.credentials)
-              if new.credentials else None)
+    sealed = numberrefs.seal_credentials(container, new.credentials) if new.credentials else None
     async with container.db.write() as conn:
         await check_capacity(conn, new.workspace_id, new.number)
-        await conn.execute(sa.insert(t.numbers).values(
-            id=new.id, workspace_id=new.workspace_id, name=new.name, number=new.number,
-            provider=new.provider, official=new.official, state=new.state,
-            settings=new.settings, provider_ref=new.provider_ref, credentials_enc=sealed,
-            profile_name=new.profile_name, state_checked_at=now,
-            connected_at=now if new.state == "OPEN" else None, created_at=now, updated_at=now,
-        ))
-        key = await keys.issue_key(conn, workspace_id=new.workspace_id, number_id=new.id,
-                                   now_ms=now)
+        await conn.execute(
+            sa.insert(t.numbers).values(
+                id=new.id,
+                workspace_id=new.workspace_id,
+                name=new.name,
+                number=new.number,
+                provider=new.provider,
+                official=new.official,
+                state=new.state,
+                settings=new.settings,
+                provider_ref=new.provider_ref,
+                credentials_enc=sealed,
+                profile_name=new.profile_name,
+                state_checked_at=now,
+                connected_at=now if new.state == "OPEN" else None,
+                created_at=now,
+                updated_at=now,
+            )
+        )
+        key = await keys.issue_key(conn, workspace_id=new.workspace_id, number_id=new.id, now_ms=now)
     container.wake.numbers.set()
     container.wake.dispatch.set()
     return key
@@ -209,8 +234,7 @@ def _meta_input(body: Any) -> tuple[str, str, dict[str, Any]]:
     elif secret:
         creds["appSecret"] = secret
     try:
-        name, number, _, _ = _create_input({"name": body.get("name"),
-                                            "number": body.get("number")})
+        name, number, _, _ = _create_input({"name": body.get("name"), "number": body.get("number")})
     except errors.ValidationFailed as exc:
         problems = list(exc.extra.get("details") or []) + problems
         name, number = "", ""
@@ -219,8 +243,7 @@ def _meta_input(body: Any) -> tuple[str, str, dict[str, Any]]:
     return name, number, creds
 
 
-async def register_meta_number(container: Container, *, workspace_id: str,
-                               body: Any) -> dict[str, Any]:
+async def register_meta_number(container: Container, *, workspace_id: str, body: Any) -> dict[str, Any]:
     """``POST /v1/numbers/meta``: checks the credentials against the Graph API, stores them
     encrypted (never returned) and connects the number."""
     name, number, creds = _meta_input(body)
@@ -228,89 +251,114 @@ async def register_meta_number(container: Container, *, workspace_id: str,
         await check_capacity(conn, workspace_id, number)
         await _check_not_soft_deleted(conn, workspace_id, number, container.clock.now_ms())
         await check_meta_ref_free(conn, creds["phoneNumberId"])
-    new = _NewNumber(id=ids.new_id("wn"), workspace_id=workspace_id, name=name, number=number,
-                     provider="meta", official=True, settings=dict(DEFAULT_SETTINGS),
-                     provider_ref=creds["phoneNumberId"], credentials=creds)
+    new = _NewNumber(
+        id=ids.new_id("wn"),
+        workspace_id=workspace_id,
+        name=name,
+        number=number,
+        provider="meta",
+        official=True,
+        settings=dict(DEFAULT_SETTINGS),
+        provider_ref=creds["phoneNumberId"],
+        credentials=creds,
+    )
     profile = await _describe_meta(container, new)
     new = _NewNumber(**{**new.__dict__, "profile_name": profile.verified_name})
     key = await _insert(container, new)
     container.callback_secrets.clear()
     row = await get_row(container, workspace_id, new.id)
-    return {"instance": _instance(row), "qrcodeBase64": None, "pairingCode": None,
-            "linkedApiKeyId": None, "primaryLink": {"qrcodeBase64": None, "pairingCode": None},
-            "secondaryLink": None, "meta": _meta_view(row, profile), "apiKey": _key_view(key)}
+    return {
+        "instance": _instance(row),
+        "qrcodeBase64": None,
+        "pairingCode": None,
+        "linkedApiKeyId": None,
+        "primaryLink": {"qrcodeBase64": None, "pairingCode": None},
+        "secondaryLink": None,
+        "meta": _meta_view(row, profile),
+        "apiKey": _key_view(key),
+    }
 
 
 async def _describe_meta(container: Container, new: _NewNumber) -> base.NumberProfile:
     submitter = container.providers.template_submitter("meta")
     assert submitter is not None
-    ref = base.NumberRef(id=new.id, number=new.number, provider="meta", official=True,
-                         credentials=new.credentials)
+    ref = base.NumberRef(
+        id=new.id, number=new.number, provider="meta", official=True, credentials=new.credentials
+    )
     try:
         return await submitter.describe_number(ref)
     except errors.ProviderAuthError:
         raise errors.ValidationFailed(
             "Meta refused the access token (Graph error 190): use a valid system-user token",
-            code="PROVIDER_AUTH_FAILED") from None
+            code="PROVIDER_AUTH_FAILED",
+        ) from None
     except errors.ValidationFailed as exc:
         raise errors.ValidationFailed(
             f"Meta does not know this phoneNumberId for the token: {exc.message}",
-            code="META_NUMBER_NOT_FOUND") from None
+            code="META_NUMBER_NOT_FOUND",
+        ) from None
 
 
 def _meta_view(row: Any, profile: base.NumberProfile | None = None) -> dict[str, Any]:
-    view: dict[str, Any] = {"phoneNumberId": row.provider_ref,
-                            "verifiedName": row.profile_name}
+    view: dict[str, Any] = {"phoneNumberId": row.provider_ref, "verifiedName": row.profile_name}
     if profile is not None:
-        view.update(displayPhoneNumber=profile.display_phone_number,
-                    qualityRating=profile.quality_rating)
+        view.update(displayPhoneNumber=profile.display_phone_number, qualityRating=profile.quality_rating)
     return view
 
 
 # -- pairing and link state --------------------------------------------------------------------
 
-async def connect(container: Container, *, workspace_id: str,
-                  number_id: str) -> dict[str, Any]:
+
+async def connect(container: Container, *, workspace_id: str, number_id: str) -> dict[str, Any]:
     """``GET /v1/numbers/{id}/connect``: a fresh QR code / pairing code."""
     row = await get_row(container, workspace_id, number_id)
     provisioner = container.providers.provisioner(row.provider)
     if row.provider == "meta":
-        raise errors.ValidationFailed("Meta numbers are not paired by QR code",
-                                      code="NOT_SUPPORTED_FOR_META")
+        raise errors.ValidationFailed("Meta numbers are not paired by QR code", code="NOT_SUPPORTED_FOR_META")
     if provisioner is None or row.state == "OPEN":
-        raise errors.Conflict("The number is already connected",
-                              code="NUMBER_ALREADY_CONNECTED")
+        raise errors.Conflict("The number is already connected", code="NUMBER_ALREADY_CONNECTED")
     pairing = await provisioner.connect(numberrefs.number_ref(container, row))
     if pairing.state == "OPEN":
         await _record_link(container, row, base.ConnectionUpdate(state="OPEN"))
-        raise errors.Conflict("The number is already connected",
-                              code="NUMBER_ALREADY_CONNECTED")
+        raise errors.Conflict("The number is already connected", code="NUMBER_ALREADY_CONNECTED")
     return {"qrcodeBase64": pairing.qrcode_base64, "pairingCode": pairing.pairing_code}
 
 
-async def link_status(container: Container, *, workspace_id: str,
-                      number_id: str) -> dict[str, Any]:
+async def link_status(container: Container, *, workspace_id: str, number_id: str) -> dict[str, Any]:
     """``GET /v1/numbers/{id}/status``: a live reading for Evolution numbers (``stale: false``),
     the last known state otherwise (``stale: true``)."""
     row = await get_row(container, workspace_id, number_id)
     provisioner = container.providers.provisioner(row.provider)
     if provisioner is None:
-        return {"id": row.id, "state": row.state, "isFullyConnected": row.state == "OPEN",
-                "stale": True, "lastKnownAt": iso(row.state_checked_at or row.updated_at)}
+        return {
+            "id": row.id,
+            "state": row.state,
+            "isFullyConnected": row.state == "OPEN",
+            "stale": True,
+            "lastKnownAt": iso(row.state_checked_at or row.updated_at),
+        }
     live = await provisioner.link_status(numberrefs.number_ref(container, row))
-    await _record_link(container, row, base.ConnectionUpdate(
-        state=live.state, health=live.health, profile_name=live.profile_name))
+    await _record_link(
+        container,
+        row,
+        base.ConnectionUpdate(state=live.state, health=live.health, profile_name=live.profile_name),
+    )
     now = container.clock.now_ms()
-    return {"id": row.id, "state": live.state, "isFullyConnected": live.state == "OPEN",
-            "stale": False, "checkedAt": iso(now)}
+    return {
+        "id": row.id,
+        "state": live.state,
+        "isFullyConnected": live.state == "OPEN",
+        "stale": False,
+        "checkedAt": iso(now),
+    }
 
 
 async def _record_link(container: Container, row: Any, update: base.ConnectionUpdate) -> None:
     async with container.db.write() as conn:
-        current = (await conn.execute(sa.select(t.numbers).where(
-            t.numbers.c.id == row.id))).one()
+        current = (await conn.execute(sa.select(t.numbers).where(t.numbers.c.id == row.id))).one()
         changed, webhooks = await callbacks.apply_connection(
-            conn, current, update, now_ms=container.clock.now_ms())
+            conn, current, update, now_ms=container.clock.now_ms()
+        )
     if webhooks:
         container.wake.webhooks.set()
     if changed:
@@ -319,47 +367,69 @@ async def _record_link(container: Container, row: Any, update: base.ConnectionUp
 
 
 async def check_capacity(conn: Any, workspace_id: str, number: str) -> None:
-    ws = (await conn.execute(sa.select(t.workspaces.c.max_numbers).where(
-        t.workspaces.c.id == workspace_id))).one()
-    active = (await conn.execute(sa.select(t.numbers.c.number).where(
-        t.numbers.c.workspace_id == workspace_id, t.numbers.c.deleted_at.is_(None)))).all()
+    ws = (
+        await conn.execute(sa.select(t.workspaces.c.max_numbers).where(t.workspaces.c.id == workspace_id))
+    ).one()
+    active = (
+        await conn.execute(
+            sa.select(t.numbers.c.number).where(
+                t.numbers.c.workspace_id == workspace_id, t.numbers.c.deleted_at.is_(None)
+            )
+        )
+    ).all()
     if any(r.number == number for r in active):
-        raise errors.Conflict("This phone number is already registered in the workspace",
-                              code="NUMBER_ALREADY_EXISTS")
+        raise errors.Conflict(
+            "This phone number is already registered in the workspace", code="NUMBER_ALREADY_EXISTS"
+        )
     if ws.max_numbers is not None and len(active) >= ws.max_numbers:
         raise errors.Conflict(
             f"The workspace plan allows {ws.max_numbers} number(s); upgrade the plan to add more",
-            code="NUMBER_LIMIT_EXCEEDED")
+            code="NUMBER_LIMIT_EXCEEDED",
+        )
 
 
-async def _check_not_soft_deleted(conn: Any, workspace_id: str, number: str,
-                                  now_ms: int) -> None:
+async def _check_not_soft_deleted(conn: Any, workspace_id: str, number: str, now_ms: int) -> None:
     n = t.numbers.c
-    held = (await conn.execute(sa.select(n.id).where(
-        n.workspace_id == workspace_id, n.number == number,
-        n.deleted_at >= now_ms - RESTORE_WINDOW_MS))).first()
+    held = (
+        await conn.execute(
+            sa.select(n.id).where(
+                n.workspace_id == workspace_id, n.number == number, n.deleted_at >= now_ms - RESTORE_WINDOW_MS
+            )
+        )
+    ).first()
     if held is not None:
         raise errors.Conflict(
             f"This phone number was deleted less than {RESTORE_DAYS} days ago: restore it or "
-            "delete it permanently first", code="NUMBER_SOFT_DELETED",
-            details=[{"field": "number", "message": "deleted recently: restore or purge it"}])
+            "delete it permanently first",
+            code="NUMBER_SOFT_DELETED",
+            details=[{"field": "number", "message": "deleted recently: restore or purge it"}],
+        )
 
 
 async def check_meta_ref_free(conn: Any, phone_number_id: str) -> None:
     n = t.numbers.c
-    taken = (await conn.execute(sa.select(n.id).where(
-        n.provider == "meta", n.provider_ref == phone_number_id,
-        n.deleted_at.is_(None)))).first()
+    taken = (
+        await conn.execute(
+            sa.select(n.id).where(
+                n.provider == "meta", n.provider_ref == phone_number_id, n.deleted_at.is_(None)
+            )
+        )
+    ).first()
     if taken is not None:
-        raise errors.Conflict("This phoneNumberId is already registered",
-                              code="NUMBER_ALREADY_EXISTS")
+        raise errors.Conflict("This phoneNumberId is already registered", code="NUMBER_ALREADY_EXISTS")
 
 
 async def get_row(container: Container, workspace_id: str, number_id: str) -> Any:
     async with container.db.read() as conn:
-        row = (await conn.execute(sa.select(t.numbers).where(
-            t.numbers.c.id == number_id, t.numbers.c.workspace_id == workspace_id,
-            t.numbers.c.deleted_at.is_(None)))).first()
+        row = (
+            await conn.execute(
+                sa.select(t.numbers).where(
+                    t.numbers.c.id == number_id,
+                    t.numbers.c.workspace_id == workspace_id,
+                    t.numbers.c.deleted_at.is_(None),
+                )
+            )
+        ).first()
     if row is None:
         raise errors.NotFound("Number not found", code="NUMBER_NOT_FOUND")
     return row
@@ -371,64 +441,99 @@ def _link(row: Any) -> dict[str, Any]:
 
 def _instance(row: Any) -> dict[str, Any]:
     return {
-        "id": row.id, "tenantId": row.workspace_id, "instanceName": row.id,
-        "number": row.number, "displayName": row.name, "name": row.name, "state": row.state,
-        "integration": row.provider, "status": row.state, "quality": "GOOD",
-        "createdAt": iso(row.created_at), "updatedAt": iso(row.updated_at),
-        "primaryLink": _link(row), "secondaryLink": None,
+        "id": row.id,
+        "tenantId": row.workspace_id,
+        "instanceName": row.id,
+        "number": row.number,
+        "displayName": row.name,
+        "name": row.name,
+        "state": row.state,
+        "integration": row.provider,
+        "status": row.state,
+        "quality": "GOOD",
+        "createdAt": iso(row.created_at),
+        "updatedAt": iso(row.updated_at),
+        "primaryLink": _link(row),
+        "secondaryLink": None,
         "isFullyConnected": row.state == "OPEN",
     }
 
 
-async def list_numbers(container: Container, *, workspace_id: str,
-                       only_number_id: str | None = None) -> list[dict[str, Any]]:
+async def list_numbers(
+    container: Container, *, workspace_id: str, only_number_id: str | None = None
+) -> list[dict[str, Any]]:
     n, k = t.numbers, t.api_keys
     query = sa.select(n).where(n.c.workspace_id == workspace_id, n.c.deleted_at.is_(None))
     if only_number_id:
         query = query.where(n.c.id == only_number_id)
     async with container.db.read() as conn:
         rows = (await conn.execute(query.order_by(n.c.created_at))).all()
-        key_rows = (await conn.execute(sa.select(k.c.number_id, k.c.name, k.c.prefix, k.c.last4)
-                                       .where(k.c.workspace_id == workspace_id,
-                                              k.c.revoked_at.is_(None),
-                                              k.c.number_id.is_not(None)))).all()
+        key_rows = (
+            await conn.execute(
+                sa.select(k.c.number_id, k.c.name, k.c.prefix, k.c.last4).where(
+                    k.c.workspace_id == workspace_id, k.c.revoked_at.is_(None), k.c.number_id.is_not(None)
+                )
+            )
+        ).all()
     keys_by_number: dict[str, list[dict[str, Any]]] = {}
     for kr in key_rows:
         keys_by_number.setdefault(kr.number_id, []).append(
-            {"name": kr.name, "keyPrefix": kr.prefix, "keyLast4": kr.last4})
+            {"name": kr.name, "keyPrefix": kr.prefix, "keyLast4": kr.last4}
+        )
     return [_list_item(r, keys_by_number.get(r.id, [])) for r in rows]
 
 
 def _list_item(row: Any, key_refs: list[dict[str, Any]]) -> dict[str, Any]:
     return {
-        "id": row.id, "instanceName": row.id, "number": row.number, "name": row.name,
-        "createdAt": iso(row.created_at), "updatedAt": iso(row.updated_at),
-        "apiKeys": key_refs, "primaryLink": _link(row), "secondaryLink": None,
+        "id": row.id,
+        "instanceName": row.id,
+        "number": row.number,
+        "name": row.name,
+        "createdAt": iso(row.created_at),
+        "updatedAt": iso(row.updated_at),
+        "apiKeys": key_refs,
+        "primaryLink": _link(row),
+        "secondaryLink": None,
         "isFullyConnected": row.state == "OPEN",
-        "extraChargeUnpaidSince": None, "extraChargeDisconnectAt": None,
+        "extraChargeUnpaidSince": None,
+        "extraChargeDisconnectAt": None,
         # Additive fields.
-        "provider": row.provider, "official": row.official,
+        "provider": row.provider,
+        "official": row.official,
     }
 
 
-async def get_number(container: Container, *, workspace_id: str,
-                     number_id: str) -> dict[str, Any]:
+async def get_number(container: Container, *, workspace_id: str, number_id: str) -> dict[str, Any]:
     row = await get_row(container, workspace_id, number_id)
     official = bool(row.official)
     settings = {**DEFAULT_SETTINGS, **(row.settings or {})}
-    settings["appliesTo"] = {"history": "all", "advanced": "none",
-                             "sending": "meta" if official else "none"}
+    settings["appliesTo"] = {"history": "all", "advanced": "none", "sending": "meta" if official else "none"}
     return {
-        "id": row.id, "number": row.number, "name": row.name, "provider": row.provider,
-        "official": official, "state": row.state, "isFullyConnected": row.state == "OPEN",
-        "piiMode": row.pii_mode, "piiRetentionDays": row.pii_retention_days,
-        "settings": settings, "createdAt": iso(row.created_at), "updatedAt": iso(row.updated_at),
-        "health": {"qualityRating": None, "messagingLimitTier": None,
-                   "portfolioMessagingLimitTier": None, "metaStatus": None,
-                   "code": row.health, "reason": row.health_reason,
-                   "sendable": row.health == "OK" and row.state == "OPEN"},
-        "meta": _meta_view(row) if row.provider == "meta" else None, "coexistence": None,
+        "id": row.id,
+        "number": row.number,
+        "name": row.name,
+        "provider": row.provider,
+        "official": official,
+        "state": row.state,
+        "isFullyConnected": row.state == "OPEN",
+        "piiMode": row.pii_mode,
+        "piiRetentionDays": row.pii_retention_days,
+        "settings": settings,
+        "createdAt": iso(row.created_at),
+        "updatedAt": iso(row.updated_at),
+        "health": {
+            "qualityRating": None,
+            "messagingLimitTier": None,
+            "portfolioMessagingLimitTier": None,
+            "metaStatus": None,
+            "code": row.health,
+            "reason": row.health_reason,
+            "sendable": row.health == "OK" and row.state == "OPEN",
+        },
+        "meta": _meta_view(row) if row.provider == "meta" else None,
+        "coexistence": None,
         "profileName": row.profile_name,
-        "extraChargeUnpaidSince": None, "extraChargeDisconnectAt": None,
+        "extraChargeUnpaidSince": None,
+        "extraChargeDisconnectAt": None,
         "pacePerSecond": row.pace_per_second,
     }

@@ -45,8 +45,15 @@ class Reservation:
     request_hash: str
 
 
-async def accept(container: Container, *, workspace_id: str, number_id: str, body: Any,
-                 idempotency_key: str | None, origin: str = "API") -> SendOutcome:
+async def accept(
+    container: Container,
+    *,
+    workspace_id: str,
+    number_id: str,
+    body: Any,
+    idempotency_key: str | None,
+    origin: str = "API",
+) -> SendOutcome:
     now = container.clock.now_ms()
     reservation = None
     if idempotency_key is not None:
@@ -73,12 +80,13 @@ async def accept(container: Container, *, workspace_id: str, number_id: str, bod
 
 # -- idempotency -----------------------------------------------------------------------------
 
+
 def check_idempotency_key(key: str) -> None:
-    if not key or len(key) > MAX_IDEMPOTENCY_KEY or any(ord(c) < 32 or ord(c) == 127
-                                                        for c in key):
+    if not key or len(key) > MAX_IDEMPOTENCY_KEY or any(ord(c) < 32 or ord(c) == 127 for c in key):
         raise errors.ValidationFailed(
             "Idempotency-Key must be 1-255 characters without control characters",
-            code="IDEMPOTENCY_KEY_INVALID")
+            code="IDEMPOTENCY_KEY_INVALID",
+        )
 
 
 def request_hash(body: Any) -> str:
@@ -108,28 +116,38 @@ async def _reserve(container: Container, r: Reservation) -> SendOutcome | None:
     s = container.settings
     now = container.clock.now_ms()
     async with container.db.write() as conn:
-        row = (await conn.execute(sa.select(t.idempotency_keys).where(_idem_where(r))
-                                  .with_for_update())).first()
+        row = (
+            await conn.execute(sa.select(t.idempotency_keys).where(_idem_where(r)).with_for_update())
+        ).first()
         if row is not None and row.expires_at > now:
             if row.state == "DONE":
                 return _replay(row, r)
             if row.locked_until is not None and row.locked_until > now:
-                raise errors.Conflict("A request with this Idempotency-Key is still running",
-                                      code="IDEMPOTENCY_KEY_IN_USE")
+                raise errors.Conflict(
+                    "A request with this Idempotency-Key is still running", code="IDEMPOTENCY_KEY_IN_USE"
+                )
         if row is not None:
             await conn.execute(sa.delete(t.idempotency_keys).where(_idem_where(r)))
-        await conn.execute(sa.insert(t.idempotency_keys).values(
-            workspace_id=r.workspace_id, number_id=r.number_id, key=r.key,
-            request_hash=r.request_hash, state="IN_PROGRESS",
-            locked_until=now + int(s.idempotency_lock_seconds * 1000), created_at=now,
-            expires_at=now + int(s.idempotency_ttl_seconds * 1000)))
+        await conn.execute(
+            sa.insert(t.idempotency_keys).values(
+                workspace_id=r.workspace_id,
+                number_id=r.number_id,
+                key=r.key,
+                request_hash=r.request_hash,
+                state="IN_PROGRESS",
+                locked_until=now + int(s.idempotency_lock_seconds * 1000),
+                created_at=now,
+                expires_at=now + int(s.idempotency_ttl_seconds * 1000),
+            )
+        )
     return None
 
 
 def _replay(row: Any, r: Reservation) -> SendOutcome:
     if row.request_hash != r.request_hash:
-        raise errors.Conflict("This Idempotency-Key was already used with a different body",
-                              code="IDEMPOTENCY_KEY_REUSED")
+        raise errors.Conflict(
+            "This Idempotency-Key was already used with a different body", code="IDEMPOTENCY_KEY_REUSED"
+        )
     return SendOutcome(int(row.response_status), orjson.loads(row.response_body), replayed=True)
 
 
@@ -170,11 +188,11 @@ async def release(container: Container, r: Reservation) -> None:
     """Forget an unfinished reservation so the client may retry with the same key."""
     c = t.idempotency_keys.c
     async with container.db.write() as conn:
-        await conn.execute(sa.delete(t.idempotency_keys).where(
-            _idem_where(r), c.state == "IN_PROGRESS"))
+        await conn.execute(sa.delete(t.idempotency_keys).where(_idem_where(r), c.state == "IN_PROGRESS"))
 
 
 # -- rules that need the number --------------------------------------------------------------
+
 
 async def _number(container: Container, workspace_id: str, number_id: str) -> Any:
     lookup = f"{workspace_id}/{number_id}"
@@ -183,16 +201,24 @@ async def _number(container: Container, workspace_id: str, number_id: str) -> An
         row = await _load_number(container, workspace_id, number_id)
         container.number_cache.put(lookup, row)
     if row is None:
-        raise errors.NotFound("The key's number no longer exists",
-                              code="LINKED_WHATSAPP_INSTANCE_NOT_FOUND")
+        raise errors.NotFound("The key's number no longer exists", code="LINKED_WHATSAPP_INSTANCE_NOT_FOUND")
     return row
 
 
 async def _load_number(container: Container, workspace_id: str, number_id: str) -> Any:
     n, w = t.numbers, t.workspaces
     query = (
-        sa.select(n.c.id, n.c.workspace_id, n.c.number, n.c.provider, n.c.official, n.c.settings, n.c.state,
-                  w.c.plan, w.c.monthly_message_limit)
+        sa.select(
+            n.c.id,
+            n.c.workspace_id,
+            n.c.number,
+            n.c.provider,
+            n.c.official,
+            n.c.settings,
+            n.c.state,
+            w.c.plan,
+            w.c.monthly_message_limit,
+        )
         .join(w, w.c.id == n.c.workspace_id)
         .where(n.c.id == number_id, n.c.workspace_id == workspace_id, n.c.deleted_at.is_(None))
     )
@@ -204,8 +230,7 @@ def _capabilities(container: Container, number: Any) -> Capabilities:
     return container.providers.get(number.provider).capabilities(official=bool(number.official))
 
 
-async def _prepare(container: Container, request: SendRequest, number: Any,
-                   now: int) -> dict[str, Any]:
+async def _prepare(container: Container, request: SendRequest, number: Any, now: int) -> dict[str, Any]:
     caps = _capabilities(container, number)
     _check_capabilities(request, caps)
     rendered_template = None
@@ -217,8 +242,9 @@ async def _prepare(container: Container, request: SendRequest, number: Any,
     if request.mode == "flow" and caps.enforces_24h_window:
         await _require_open_window(container, number.id, request.destination, now)
     if _uses_media(request, rendered_template) and number.plan != "PAID":
-        raise errors.PaymentRequired("Media messages need a paid plan",
-                                     code="SUBSCRIPTION_REQUIRED_FOR_MEDIA")
+        raise errors.PaymentRequired(
+            "Media messages need a paid plan", code="SUBSCRIPTION_REQUIRED_FOR_MEDIA"
+        )
     return _message_values(request, template_row, rendered_template)
 
 
@@ -226,17 +252,22 @@ def _check_capabilities(request: SendRequest, caps: Capabilities) -> None:
     if request.mode not in caps.modes:
         raise errors.ValidationFailed(
             f"{request.mode} messages are not supported by this number's provider "
-            f"(supported: {', '.join(sorted(caps.modes))})", code="MODE_NOT_SUPPORTED",
-            details=[{"field": request.mode, "message": "not supported by the provider"}])
+            f"(supported: {', '.join(sorted(caps.modes))})",
+            code="MODE_NOT_SUPPORTED",
+            details=[{"field": request.mode, "message": "not supported by the provider"}],
+        )
     if request.destination_kind == "group" and not caps.groups:
-        raise errors.ValidationFailed("Groups are not supported on official (Meta) numbers",
-                                      code="NOT_SUPPORTED_FOR_META")
+        raise errors.ValidationFailed(
+            "Groups are not supported on official (Meta) numbers", code="NOT_SUPPORTED_FOR_META"
+        )
     if request.destination_kind == "newsletter" and not caps.newsletters:
-        raise errors.ValidationFailed("Channels are not supported on official (Meta) numbers",
-                                      code="NOT_SUPPORTED_FOR_META")
+        raise errors.ValidationFailed(
+            "Channels are not supported on official (Meta) numbers", code="NOT_SUPPORTED_FOR_META"
+        )
     if request.is_base64_media and not caps.base64_media:
-        raise errors.ValidationFailed("This provider needs media as an http(s) URL",
-                                      code="MEDIA_BASE64_NOT_SUPPORTED")
+        raise errors.ValidationFailed(
+            "This provider needs media as an http(s) URL", code="MEDIA_BASE64_NOT_SUPPORTED"
+        )
 
 
 async def _template(container: Container, number_id: str, ref: str) -> Any:
@@ -250,15 +281,20 @@ async def _template(container: Container, number_id: str, ref: str) -> Any:
 
 async def _load_template(container: Container, number_id: str, ref: str) -> Any:
     c = t.templates.c
-    query = (sa.select(t.templates)
-             .where(c.number_id == number_id, c.deleted_at.is_(None),
-                    sa.or_(c.id == ref, c.name.in_([ref, template_rules.normalize_name(ref) or ref])))
-             .order_by(sa.case((c.id == ref, 0), else_=1)).limit(1))
+    query = (
+        sa.select(t.templates)
+        .where(
+            c.number_id == number_id,
+            c.deleted_at.is_(None),
+            sa.or_(c.id == ref, c.name.in_([ref, template_rules.normalize_name(ref) or ref])),
+        )
+        .order_by(sa.case((c.id == ref, 0), else_=1))
+        .limit(1)
+    )
     async with container.db.read() as conn:
         row = (await conn.execute(query)).first()
     if row is None:
-        raise errors.NotFound(f"Template {ref!r} not found for this number",
-                              code="TEMPLATE_NOT_FOUND")
+        raise errors.NotFound(f"Template {ref!r} not found for this number", code="TEMPLATE_NOT_FOUND")
     return row
 
 
@@ -273,18 +309,25 @@ def _check_template_sendable(row: Any, caps: Capabilities, now: int) -> None:
     if caps.templates_need_approval and effective_template_status(row, now) != "APPROVED":
         raise errors.Conflict(
             f"Template {row.name!r} is not approved yet (status "
-            f"{effective_template_status(row, now) or 'NONE'})", code="TEMPLATE_NOT_APPROVED")
+            f"{effective_template_status(row, now) or 'NONE'})",
+            code="TEMPLATE_NOT_APPROVED",
+        )
 
 
-async def _require_open_window(container: Container, number_id: str, contact: str,
-                               now: int) -> None:
+async def _require_open_window(container: Container, number_id: str, contact: str, now: int) -> None:
     async with container.db.read() as conn:
-        last = (await conn.execute(sa.select(t.contacts.c.last_inbound_at).where(
-            t.contacts.c.number_id == number_id, t.contacts.c.contact == contact))).scalar()
+        last = (
+            await conn.execute(
+                sa.select(t.contacts.c.last_inbound_at).where(
+                    t.contacts.c.number_id == number_id, t.contacts.c.contact == contact
+                )
+            )
+        ).scalar()
     if not windows.is_open(last, now):
         raise errors.ValidationFailed(
             "Flows need an open 24 h window: the contact must have written in the last 24 h",
-            code="FLOW_WINDOW_CLOSED")
+            code="FLOW_WINDOW_CLOSED",
+        )
 
 
 def _uses_media(request: SendRequest, rendered: templates.Rendered | None) -> bool:
@@ -295,26 +338,37 @@ def _uses_media(request: SendRequest, rendered: templates.Rendered | None) -> bo
     return bool(rendered and rendered.header and rendered.header.get("type") not in (None, "TEXT"))
 
 
-def _message_values(request: SendRequest, template_row: Any,
-                    rendered: templates.Rendered | None) -> dict[str, Any]:
+def _message_values(
+    request: SendRequest, template_row: Any, rendered: templates.Rendered | None
+) -> dict[str, Any]:
     payload: dict[str, Any] = {"mode": request.mode}
     content: str | None = request.text
     message_type = "text"
     if rendered is not None:
         payload["template"] = {
-            "id": template_row.id, "name": template_row.name,
-            "language": template_row.language, "category": template_row.category,
-            "parameters": rendered.parameters, "body": rendered.body,
-            "header": rendered.header, "footer": rendered.footer, "buttons": rendered.buttons,
+            "id": template_row.id,
+            "name": template_row.name,
+            "language": template_row.language,
+            "category": template_row.category,
+            "parameters": rendered.parameters,
+            "body": rendered.body,
+            "header": rendered.header,
+            "footer": rendered.footer,
+            "buttons": rendered.buttons,
             # Where each named variable goes, for providers that fill templates themselves
             # (Meta named parameters per component).
             "placement": templates.placement(template_row.content),
         }
         content = rendered.body
-    for key, value in (("text", request.text), ("buttons", list(request.buttons) or None),
-                       ("header", request.header), ("footer", request.footer),
-                       ("list", request.list), ("carousel", request.carousel),
-                       ("flow", request.flow)):
+    for key, value in (
+        ("text", request.text),
+        ("buttons", list(request.buttons) or None),
+        ("header", request.header),
+        ("footer", request.footer),
+        ("list", request.list),
+        ("carousel", request.carousel),
+        ("flow", request.flow),
+    ):
         if value is not None:
             payload[key] = value
     if request.media is not None:
@@ -325,10 +379,13 @@ def _message_values(request: SendRequest, template_row: Any,
             payload["fileName"] = request.file_name
         if request.mode == "media":
             content = request.caption
-            message_type = {"voice": "audio"}.get(request.media_type or "image",
-                                                 request.media_type or "image")
+            message_type = {"voice": "audio"}.get(
+                request.media_type or "image", request.media_type or "image"
+            )
     return {
-        "mode": request.mode, "payload": payload, "content": content,
+        "mode": request.mode,
+        "payload": payload,
+        "content": content,
         "message_type": message_type,
         "template_name": template_row.name if template_row is not None else None,
         "template_version": template_row.version if template_row is not None else None,
@@ -336,6 +393,7 @@ def _message_values(request: SendRequest, template_row: Any,
 
 
 # -- the write -------------------------------------------------------------------------------
+
 
 @dataclass
 class _Pending:
@@ -346,9 +404,15 @@ class _Pending:
     monthly_limit: int | None
 
 
-async def _store(container: Container, values: dict[str, Any], number: Any,
-                 request: SendRequest, reservation: Reservation | None, origin: str,
-                 body: Any) -> SendOutcome:
+async def _store(
+    container: Container,
+    values: dict[str, Any],
+    number: Any,
+    request: SendRequest,
+    reservation: Reservation | None,
+    origin: str,
+    body: Any,
+) -> SendOutcome:
     now = container.clock.now_ms()
     message_id = ids.new_id("msg")
     deliver_at = request.deliver_at or now
@@ -356,23 +420,39 @@ async def _store(container: Container, values: dict[str, Any], number: Any,
     if flow_token is not None:  # the provider sends it with the flow
         values = {**values, "payload": {**values["payload"], "flowToken": flow_token}}
     row = {
-        "id": message_id, "workspace_id": number.workspace_id,
-        "number_id": number.id, "correlation_id": ids.new_id("corr"), "status": "QUEUED",
-        "origin": origin, "destination": request.destination,
-        "destination_kind": request.destination_kind, "request": body,
-        "labels": list(request.labels) or None, "mark_read": request.mark_read,
-        "deliver_at": deliver_at, "deliver_until": request.deliver_until,
-        "next_attempt_at": deliver_at, "attempts": 0, "flow_token": flow_token,
-        "created_at": now, "updated_at": now, **values,
+        "id": message_id,
+        "workspace_id": number.workspace_id,
+        "number_id": number.id,
+        "correlation_id": ids.new_id("corr"),
+        "status": "QUEUED",
+        "origin": origin,
+        "destination": request.destination,
+        "destination_kind": request.destination_kind,
+        "request": body,
+        "labels": list(request.labels) or None,
+        "mark_read": request.mark_read,
+        "deliver_at": deliver_at,
+        "deliver_until": request.deliver_until,
+        "next_attempt_at": deliver_at,
+        "attempts": 0,
+        "flow_token": flow_token,
+        "created_at": now,
+        "updated_at": now,
+        **values,
     }
     response = {
-        "id": message_id, "correlationId": row["correlation_id"], "status": "QUEUED",
-        "createdAt": iso(now), "origin": origin, "sourceNumber": number.number,
+        "id": message_id,
+        "correlationId": row["correlation_id"],
+        "status": "QUEUED",
+        "createdAt": iso(now),
+        "origin": origin,
+        "sourceNumber": number.number,
     }
     if flow_token is not None:
         response["flowToken"] = flow_token
-    await _writer(container).submit(_Pending(row, request.labels, response, reservation,
-                                             number.monthly_message_limit))
+    await _writer(container).submit(
+        _Pending(row, request.labels, response, reservation, number.monthly_message_limit)
+    )
     return SendOutcome(202, response)
 
 
@@ -390,18 +470,43 @@ async def _write_batch(conn: AsyncConnection, batch: list[_Pending]) -> list[Exc
     if not accepted:
         return outcomes
     await conn.execute(sa.insert(t.messages), [p.row for p in accepted])
-    await conn.execute(sa.insert(t.message_events), [
-        {"message_id": p.row["id"], "status": "QUEUED", "at": p.row["created_at"],
-         "source": "api", "applied": True} for p in accepted])
-    labels = [{"message_id": p.row["id"], "label": label, "number_id": p.row["number_id"],
-               "created_at": p.row["created_at"]} for p in accepted for label in p.labels]
+    await conn.execute(
+        sa.insert(t.message_events),
+        [
+            {
+                "message_id": p.row["id"],
+                "status": "QUEUED",
+                "at": p.row["created_at"],
+                "source": "api",
+                "applied": True,
+            }
+            for p in accepted
+        ],
+    )
+    labels = [
+        {
+            "message_id": p.row["id"],
+            "label": label,
+            "number_id": p.row["number_id"],
+            "created_at": p.row["created_at"],
+        }
+        for p in accepted
+        for label in p.labels
+    ]
     if labels:
         await conn.execute(sa.insert(t.message_labels), labels)
     for p in accepted:
         if p.reservation is not None:
-            await conn.execute(sa.update(t.idempotency_keys).where(_idem_where(p.reservation))
-                               .values(state="DONE", locked_until=None, response_status=202,
-                                       response_body=orjson.dumps(p.response).decode()))
+            await conn.execute(
+                sa.update(t.idempotency_keys)
+                .where(_idem_where(p.reservation))
+                .values(
+                    state="DONE",
+                    locked_until=None,
+                    response_status=202,
+                    response_body=orjson.dumps(p.response).decode(),
+                )
+            )
     return outcomes
 
 
@@ -418,9 +523,14 @@ async def _quota_outcomes(conn: AsyncConnection, batch: list[_Pending]) -> list[
         if workspace_id not in used:
             used[workspace_id] = await _used_this_month(conn, workspace_id, p.row["created_at"])
         if used[workspace_id] >= limit:
-            outcomes.append(errors.PaymentRequired(
-                f"The free plan allows {limit} messages per calendar month; upgrade to send more",
-                code="PLAN_LIMIT_REACHED", limit=limit, used=used[workspace_id]))
+            outcomes.append(
+                errors.PaymentRequired(
+                    f"The free plan allows {limit} messages per calendar month; upgrade to send more",
+                    code="PLAN_LIMIT_REACHED",
+                    limit=limit,
+                    used=used[workspace_id],
+                )
+            )
             continue
         used[workspace_id] += 1
         outcomes.append(None)
@@ -429,10 +539,14 @@ async def _quota_outcomes(conn: AsyncConnection, batch: list[_Pending]) -> list[
 
 async def _used_this_month(conn: AsyncConnection, workspace_id: str, now: int) -> int:
     # Serialise quota checks of one workspace across nodes (a no-op on SQLite, one writer).
-    await conn.execute(sa.select(t.workspaces.c.id).where(t.workspaces.c.id == workspace_id)
-                       .with_for_update())
-    used = (await conn.execute(
-        sa.select(sa.func.count()).select_from(t.messages).where(
-            t.messages.c.workspace_id == workspace_id,
-            t.messages.c.created_at >= month_start_ms(now)))).scalar_one()
+    await conn.execute(
+        sa.select(t.workspaces.c.id).where(t.workspaces.c.id == workspace_id).with_for_update()
+    )
+    used = (
+        await conn.execute(
+            sa.select(sa.func.count())
+            .select_from(t.messages)
+            .where(t.messages.c.workspace_id == workspace_id, t.messages.c.created_at >= month_start_ms(now))
+        )
+    ).scalar_one()
     return int(used)

@@ -59,8 +59,10 @@ def parse_events(value: Any) -> list[str]:
     if value == "*":
         return ["*"]
     if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-        raise errors.ValidationFailed("events must be \"*\" or a list of event names", details=[
-            {"field": "events", "message": "expected \"*\" or an array of strings"}])
+        raise errors.ValidationFailed(
+            'events must be "*" or a list of event names',
+            details=[{"field": "events", "message": 'expected "*" or an array of strings'}],
+        )
     if "*" in value:
         return ["*"]
     problems = [_event_problem(i, name) for i, name in enumerate(value)]
@@ -74,22 +76,26 @@ def _event_problem(index: int, name: str) -> dict[str, str] | None:
     if name in _SUBSCRIBABLE:
         return None
     if name in _WILDCARD_ONLY:
-        return {"field": f"events[{index}]",
-                "message": f"{name} is delivered only to endpoints subscribed to \"*\""}
+        return {
+            "field": f"events[{index}]",
+            "message": f'{name} is delivered only to endpoints subscribed to "*"',
+        }
     return {"field": f"events[{index}]", "message": f"unknown event {name!r}"}
 
 
 def _parse_name(value: Any) -> str:
     if not isinstance(value, str) or not value.strip() or len(value.strip()) > MAX_NAME_LENGTH:
-        raise errors.ValidationFailed("Invalid name", details=[
-            {"field": "name", "message": f"1-{MAX_NAME_LENGTH} characters"}])
+        raise errors.ValidationFailed(
+            "Invalid name", details=[{"field": "name", "message": f"1-{MAX_NAME_LENGTH} characters"}]
+        )
     return value.strip()
 
 
 def _parse_active(value: Any) -> bool:
     if not isinstance(value, bool):
-        raise errors.ValidationFailed("Invalid active", details=[
-            {"field": "active", "message": "must be a boolean"}])
+        raise errors.ValidationFailed(
+            "Invalid active", details=[{"field": "active", "message": "must be a boolean"}]
+        )
     return value
 
 
@@ -102,35 +108,41 @@ def _require_object(body: Any) -> dict[str, Any]:
 # --- number resolution ---------------------------------------------------------------------------
 
 
-def _requested_number(principal: Principal, body: dict[str, Any],
-                      header_number_id: str | None) -> str:
+def _requested_number(principal: Principal, body: dict[str, Any], header_number_id: str | None) -> str:
     """The number a new endpoint belongs to (pilot-status-api.md §3.1)."""
     from_body = body.get("whatsappNumberId")
     if from_body is not None and (not isinstance(from_body, str) or not from_body):
-        raise errors.ValidationFailed("Invalid whatsappNumberId", details=[
-            {"field": "whatsappNumberId", "message": "must be a non-empty string"}])
+        raise errors.ValidationFailed(
+            "Invalid whatsappNumberId",
+            details=[{"field": "whatsappNumberId", "message": "must be a non-empty string"}],
+        )
     if principal.scope == "number" and principal.number_id:
         if from_body is not None and from_body != principal.number_id:
             raise errors.ValidationFailed(
-                "whatsappNumberId does not match the number of this API key",
-                code="NUMBER_MISMATCH")
+                "whatsappNumberId does not match the number of this API key", code="NUMBER_MISMATCH"
+            )
         return principal.number_id
     if from_body and header_number_id and from_body != header_number_id:
         raise errors.ValidationFailed(
             "whatsappNumberId and the x-whatsapp-number-id header name different numbers",
-            code="NUMBER_MISMATCH")
+            code="NUMBER_MISMATCH",
+        )
     chosen = from_body or header_number_id
     if not chosen:
         raise errors.ValidationFailed(
-            "whatsappNumberId (or the x-whatsapp-number-id header) is required with a "
-            "workspace API key", code="NUMBER_REQUIRED")
+            "whatsappNumberId (or the x-whatsapp-number-id header) is required with a workspace API key",
+            code="NUMBER_REQUIRED",
+        )
     return chosen
 
 
 async def _require_live_number(conn: AsyncConnection, workspace_id: str, number_id: str) -> None:
     n = t.numbers.c
-    found = (await conn.execute(sa.select(n.id).where(
-        n.id == number_id, n.workspace_id == workspace_id, n.deleted_at.is_(None)))).first()
+    found = (
+        await conn.execute(
+            sa.select(n.id).where(n.id == number_id, n.workspace_id == workspace_id, n.deleted_at.is_(None))
+        )
+    ).first()
     if found is None:
         raise errors.NotFound("Number not found", code="NUMBER_NOT_FOUND")
 
@@ -147,10 +159,10 @@ def _scoped(principal: Principal) -> sa.ColumnElement[bool]:
     return clause
 
 
-async def _load(conn: AsyncConnection, principal: Principal, webhook_id: str, *,
-                for_update: bool = False) -> Any:
-    query = sa.select(t.webhook_endpoints).where(t.webhook_endpoints.c.id == webhook_id,
-                                                 _scoped(principal))
+async def _load(
+    conn: AsyncConnection, principal: Principal, webhook_id: str, *, for_update: bool = False
+) -> Any:
+    query = sa.select(t.webhook_endpoints).where(t.webhook_endpoints.c.id == webhook_id, _scoped(principal))
     if for_update:
         query = query.with_for_update()
     row = (await conn.execute(query)).first()
@@ -164,8 +176,13 @@ async def _key_refs(conn: AsyncConnection, number_ids: set[str]) -> dict[str, li
     if not number_ids:
         return {}
     k = t.api_keys.c
-    rows = (await conn.execute(sa.select(k.id, k.name, k.number_id).where(
-        k.number_id.in_(number_ids), k.revoked_at.is_(None)).order_by(k.created_at))).all()
+    rows = (
+        await conn.execute(
+            sa.select(k.id, k.name, k.number_id)
+            .where(k.number_id.in_(number_ids), k.revoked_at.is_(None))
+            .order_by(k.created_at)
+        )
+    ).all()
     refs: dict[str, list[Any]] = {}
     for r in rows:
         refs.setdefault(r.number_id, []).append({"id": r.id, "name": r.name})
@@ -175,11 +192,19 @@ async def _key_refs(conn: AsyncConnection, number_ids: set[str]) -> dict[str, li
 def _view(row: Any, key_refs: list[Any]) -> dict[str, Any]:
     """The webhook object (pilot-status-api.md §3.1); ``disabledReason`` is additive."""
     return {
-        "id": row.id, "tenantId": row.workspace_id, "name": row.name, "url": row.url,
-        "environment": "LIVE", "active": bool(row.active), "events": list(row.events),
-        "apiKeys": key_refs, "lastTriggered": iso(row.last_triggered_at),
-        "whatsappNumberIds": [row.number_id], "whatsappInstanceIds": [],
-        "createdAt": iso(row.created_at), "updatedAt": iso(row.updated_at),
+        "id": row.id,
+        "tenantId": row.workspace_id,
+        "name": row.name,
+        "url": row.url,
+        "environment": "LIVE",
+        "active": bool(row.active),
+        "events": list(row.events),
+        "apiKeys": key_refs,
+        "lastTriggered": iso(row.last_triggered_at),
+        "whatsappNumberIds": [row.number_id],
+        "whatsappInstanceIds": [],
+        "createdAt": iso(row.created_at),
+        "updatedAt": iso(row.updated_at),
         "disabledReason": row.disabled_reason,
     }
 
@@ -192,14 +217,16 @@ async def _render(conn: AsyncConnection, row: Any) -> dict[str, Any]:
 async def list_endpoints(container: Container, *, principal: Principal) -> list[dict[str, Any]]:
     e = t.webhook_endpoints.c
     async with container.db.read() as conn:
-        rows = (await conn.execute(sa.select(t.webhook_endpoints).where(_scoped(principal))
-                                   .order_by(e.created_at, e.id))).all()
+        rows = (
+            await conn.execute(
+                sa.select(t.webhook_endpoints).where(_scoped(principal)).order_by(e.created_at, e.id)
+            )
+        ).all()
         refs = await _key_refs(conn, {r.number_id for r in rows})
     return [_view(r, refs.get(r.number_id, [])) for r in rows]
 
 
-async def get_endpoint(container: Container, *, principal: Principal,
-                       webhook_id: str) -> dict[str, Any]:
+async def get_endpoint(container: Container, *, principal: Principal, webhook_id: str) -> dict[str, Any]:
     async with container.db.read() as conn:
         return await _render(conn, await _load(conn, principal, webhook_id))
 
@@ -207,10 +234,14 @@ async def get_endpoint(container: Container, *, principal: Principal,
 # --- writes ------------------------------------------------------------------------------------
 
 
-async def _audit(conn: AsyncConnection, *, workspace_id: str, actor: str, action: str,
-                 detail: dict[str, Any], now_ms: int) -> None:
-    await conn.execute(sa.insert(t.audit_log).values(
-        workspace_id=workspace_id, actor=actor, action=action, detail=detail, created_at=now_ms))
+async def _audit(
+    conn: AsyncConnection, *, workspace_id: str, actor: str, action: str, detail: dict[str, Any], now_ms: int
+) -> None:
+    await conn.execute(
+        sa.insert(t.audit_log).values(
+            workspace_id=workspace_id, actor=actor, action=action, detail=detail, created_at=now_ms
+        )
+    )
 
 
 def _actor(principal: Principal) -> str:
@@ -218,8 +249,9 @@ def _actor(principal: Principal) -> str:
     return "api:tenant" if principal.scope == "tenant" else f"api:number:{principal.number_id}"
 
 
-async def create_endpoint(container: Container, *, principal: Principal, body: Any,
-                          header_number_id: str | None) -> dict[str, Any]:
+async def create_endpoint(
+    container: Container, *, principal: Principal, body: Any, header_number_id: str | None
+) -> dict[str, Any]:
     """Register an endpoint; the response is the only time (with rotate) the secret is shown."""
     body = _require_object(body)
     number_id = _requested_number(principal, body, header_number_id)
@@ -231,29 +263,43 @@ async def create_endpoint(container: Container, *, principal: Principal, body: A
     webhook_id = ids.new_id("wh")
     async with container.db.write() as conn:
         await _require_live_number(conn, principal.workspace_id, number_id)
-        await conn.execute(sa.insert(t.webhook_endpoints).values(
-            id=webhook_id, workspace_id=principal.workspace_id, number_id=number_id,
-            name=name[:MAX_NAME_LENGTH], url=url, events=events, active=True,
-            secret_enc=container.secrets.seal(secret), created_at=now, updated_at=now))
-        await _audit(conn, workspace_id=principal.workspace_id, actor=_actor(principal),
-                     action="webhook.created", detail={"webhookId": webhook_id,
-                                                       "numberId": number_id}, now_ms=now)
+        await conn.execute(
+            sa.insert(t.webhook_endpoints).values(
+                id=webhook_id,
+                workspace_id=principal.workspace_id,
+                number_id=number_id,
+                name=name[:MAX_NAME_LENGTH],
+                url=url,
+                events=events,
+                active=True,
+                secret_enc=container.secrets.seal(secret),
+                created_at=now,
+                updated_at=now,
+            )
+        )
+        await _audit(
+            conn,
+            workspace_id=principal.workspace_id,
+            actor=_actor(principal),
+            action="webhook.created",
+            detail={"webhookId": webhook_id, "numberId": number_id},
+            now_ms=now,
+        )
         view = await _render(conn, await _load(conn, principal, webhook_id))
     return {**view, "secret": secret}
 
 
 def _check_url(container: Container, raw: object) -> str:
     s = container.settings
-    return urls.check_target(raw, allow_private=s.allow_private_urls,
-                             allow_loopback=s.allow_loopback_urls)
+    return urls.check_target(raw, allow_private=s.allow_private_urls, allow_loopback=s.allow_loopback_urls)
 
 
 def _patch_values(container: Container, body: dict[str, Any]) -> dict[str, Any]:
     present = [f for f in _PATCHABLE if f in body]
     if not present:
         raise errors.ValidationFailed(
-            "Nothing to update: send at least one of name, url, active, events",
-            code="EMPTY_PATCH")
+            "Nothing to update: send at least one of name, url, active, events", code="EMPTY_PATCH"
+        )
     values: dict[str, Any] = {}
     if "name" in body:
         values["name"] = _parse_name(body["name"])
@@ -266,8 +312,9 @@ def _patch_values(container: Container, body: dict[str, Any]) -> dict[str, Any]:
     return values
 
 
-async def update_endpoint(container: Container, *, principal: Principal, webhook_id: str,
-                          body: Any) -> dict[str, Any]:
+async def update_endpoint(
+    container: Container, *, principal: Principal, webhook_id: str, body: Any
+) -> dict[str, Any]:
     """PATCH: ``events`` replaces the list; ``active: false`` pauses (and drops what waits);
     ``active: true`` resumes and clears an automatic disable."""
     values = _patch_values(container, _require_object(body))
@@ -277,14 +324,19 @@ async def update_endpoint(container: Container, *, principal: Principal, webhook
         if values.get("active") is True and not row.active:
             # A fresh start: the automatic-disable reason goes and the failure clock restarts.
             values.update(disabled_reason=None, failing_since=None)
-        await conn.execute(sa.update(t.webhook_endpoints)
-                           .where(t.webhook_endpoints.c.id == webhook_id)
-                           .values(**values, updated_at=now))
-        await _audit(conn, workspace_id=principal.workspace_id, actor=_actor(principal),
-                     action="webhook.updated",
-                     detail={"webhookId": webhook_id,
-                             "fields": sorted(f for f in _PATCHABLE if f in values)},
-                     now_ms=now)
+        await conn.execute(
+            sa.update(t.webhook_endpoints)
+            .where(t.webhook_endpoints.c.id == webhook_id)
+            .values(**values, updated_at=now)
+        )
+        await _audit(
+            conn,
+            workspace_id=principal.workspace_id,
+            actor=_actor(principal),
+            action="webhook.updated",
+            detail={"webhookId": webhook_id, "fields": sorted(f for f in _PATCHABLE if f in values)},
+            now_ms=now,
+        )
         view = await _render(conn, await _load(conn, principal, webhook_id))
     if values.get("active") is False and row.active:
         await drop_pending(container, endpoint_id=webhook_id)
@@ -301,53 +353,76 @@ async def drop_pending(container: Container, *, endpoint_id: str) -> int:
     dropped = 0
     while True:
         async with container.db.write() as conn:
-            active = (await conn.execute(sa.select(e.active).where(e.id == endpoint_id)
-                                         .with_for_update())).scalar()
-            batch = [] if active is not False else (await conn.execute(
-                sa.select(d.id).where(d.endpoint_id == endpoint_id, d.status == "PENDING")
-                .limit(DROP_BATCH))).scalars().all()
+            active = (
+                await conn.execute(sa.select(e.active).where(e.id == endpoint_id).with_for_update())
+            ).scalar()
+            batch = (
+                []
+                if active is not False
+                else (
+                    await conn.execute(
+                        sa.select(d.id)
+                        .where(d.endpoint_id == endpoint_id, d.status == "PENDING")
+                        .limit(DROP_BATCH)
+                    )
+                )
+                .scalars()
+                .all()
+            )
             if batch:
-                await conn.execute(sa.update(t.webhook_deliveries).where(d.id.in_(batch))
-                                   .values(status="FAILED", lease_until=None,
-                                           updated_at=container.clock.now_ms()))
+                await conn.execute(
+                    sa.update(t.webhook_deliveries)
+                    .where(d.id.in_(batch))
+                    .values(status="FAILED", lease_until=None, updated_at=container.clock.now_ms())
+                )
         dropped += len(batch)
         if len(batch) < DROP_BATCH:
             return dropped
 
 
-async def delete_endpoint(container: Container, *, principal: Principal,
-                          webhook_id: str) -> dict[str, Any]:
+async def delete_endpoint(container: Container, *, principal: Principal, webhook_id: str) -> dict[str, Any]:
     """Delete permanently; its deliveries and attempts go with it (ON DELETE CASCADE)."""
     now = container.clock.now_ms()
     async with container.db.write() as conn:
         row = await _load(conn, principal, webhook_id, for_update=True)
-        await conn.execute(sa.delete(t.webhook_endpoints)
-                           .where(t.webhook_endpoints.c.id == webhook_id))
-        await _audit(conn, workspace_id=principal.workspace_id, actor=_actor(principal),
-                     action="webhook.deleted",
-                     detail={"webhookId": webhook_id, "numberId": row.number_id}, now_ms=now)
+        await conn.execute(sa.delete(t.webhook_endpoints).where(t.webhook_endpoints.c.id == webhook_id))
+        await _audit(
+            conn,
+            workspace_id=principal.workspace_id,
+            actor=_actor(principal),
+            action="webhook.deleted",
+            detail={"webhookId": webhook_id, "numberId": row.number_id},
+            now_ms=now,
+        )
     return {"id": webhook_id, "deleted": True}
 
 
-async def rotate_secret(container: Container, *, principal: Principal,
-                        webhook_id: str) -> dict[str, Any]:
+async def rotate_secret(container: Container, *, principal: Principal, webhook_id: str) -> dict[str, Any]:
     """A new secret, returned once; the current one becomes the previous one for 24 h."""
     secret = ids.webhook_secret()
     now = container.clock.now_ms()
     async with container.db.write() as conn:
         row = await _load(conn, principal, webhook_id, for_update=True)
-        await conn.execute(sa.update(t.webhook_endpoints)
-                           .where(t.webhook_endpoints.c.id == webhook_id)
-                           .values(secret_enc=container.secrets.seal(secret),
-                                   previous_secret_enc=row.secret_enc,
-                                   previous_secret_until=now + PREVIOUS_SECRET_TTL_MS,
-                                   updated_at=now))
-        await _audit(conn, workspace_id=principal.workspace_id, actor=_actor(principal),
-                     action="webhook.secret_rotated", detail={"webhookId": webhook_id},
-                     now_ms=now)
+        await conn.execute(
+            sa.update(t.webhook_endpoints)
+            .where(t.webhook_endpoints.c.id == webhook_id)
+            .values(
+                secret_enc=container.secrets.seal(secret),
+                previous_secret_enc=row.secret_enc,
+                previous_secret_until=now + PREVIOUS_SECRET_TTL_MS,
+                updated_at=now,
+            )
+        )
+        await _audit(
+            conn,
+            workspace_id=principal.workspace_id,
+            actor=_actor(principal),
+            action="webhook.secret_rotated",
+            detail={"webhookId": webhook_id},
+            now_ms=now,
+        )
         view = await _render(conn, await _load(conn, principal, webhook_id))
-    return {**view, "secret": secret,
-            "previousSecretExpiresAt": iso(now + PREVIOUS_SECRET_TTL_MS)}
+    return {**view, "secret": secret, "previousSecretExpiresAt": iso(now + PREVIOUS_SECRET_TTL_MS)}
 
 
 # --- delivery log --------------------------------------------------------------------------------
@@ -359,57 +434,101 @@ class LogQuery:
     event: str | None = None
 
 
-def _log_item(*, delivery: Any, attempt: int, status: str, status_code: int | None,
-              response: str | None, duration_ms: int | None, error: str | None,
-              created_at: int) -> dict[str, Any]:
+def _log_item(
+    *,
+    delivery: Any,
+    attempt: int,
+    status: str,
+    status_code: int | None,
+    response: str | None,
+    duration_ms: int | None,
+    error: str | None,
+    created_at: int,
+) -> dict[str, Any]:
     return {
         # Stable across the PENDING -> attempted transition of the same attempt.
-        "id": f"{delivery.delivery_id}:{attempt}", "deliveryId": delivery.delivery_id,
-        "eventId": delivery.event_id, "event": delivery.event, "status": status,
-        "statusCode": status_code, "payload": orjson.loads(delivery.body),
-        "response": response, "durationMs": duration_ms, "attempt": attempt, "error": error,
+        "id": f"{delivery.delivery_id}:{attempt}",
+        "deliveryId": delivery.delivery_id,
+        "eventId": delivery.event_id,
+        "event": delivery.event,
+        "status": status,
+        "statusCode": status_code,
+        "payload": orjson.loads(delivery.body),
+        "response": response,
+        "durationMs": duration_ms,
+        "attempt": attempt,
+        "error": error,
         "createdAt": iso(created_at),
     }
 
 
 def _attempt_item(row: Any) -> tuple[int, int, dict[str, Any]]:
     ok = row.status_code is not None and 200 <= row.status_code < 300
-    item = _log_item(delivery=row, attempt=row.attempt, status="SUCCESS" if ok else "FAILED",
-                     status_code=row.status_code, response=row.response_excerpt,
-                     duration_ms=row.duration_ms, error=row.error, created_at=row.created_at)
+    item = _log_item(
+        delivery=row,
+        attempt=row.attempt,
+        status="SUCCESS" if ok else "FAILED",
+        status_code=row.status_code,
+        response=row.response_excerpt,
+        duration_ms=row.duration_ms,
+        error=row.error,
+        created_at=row.created_at,
+    )
     return row.created_at, 0, item
 
 
 def _unattempted_item(row: Any) -> tuple[int, int, dict[str, Any]]:
     """A delivery with no attempt row: the next attempt of a PENDING one, or a dropped one."""
     if row.status == "PENDING":
-        item = _log_item(delivery=row, attempt=row.attempts + 1, status="PENDING",
-                         status_code=None, response=None, duration_ms=None, error=None,
-                         created_at=row.updated_at)
+        item = _log_item(
+            delivery=row,
+            attempt=row.attempts + 1,
+            status="PENDING",
+            status_code=None,
+            response=None,
+            duration_ms=None,
+            error=None,
+            created_at=row.updated_at,
+        )
         item["nextAttemptAt"] = iso(row.next_attempt_at)
     else:  # FAILED before any attempt: dropped when its endpoint was deactivated
-        item = _log_item(delivery=row, attempt=0, status="FAILED", status_code=None,
-                         response=None, duration_ms=None, error=NOT_ATTEMPTED,
-                         created_at=row.updated_at)
+        item = _log_item(
+            delivery=row,
+            attempt=0,
+            status="FAILED",
+            status_code=None,
+            response=None,
+            duration_ms=None,
+            error=NOT_ATTEMPTED,
+            created_at=row.updated_at,
+        )
     # Sorts before an attempt recorded in the same millisecond: it is the later one.
     return row.updated_at, 1, item
 
 
-async def delivery_log(container: Container, *, principal: Principal, webhook_id: str,
-                       query: LogQuery) -> list[dict[str, Any]]:
+async def delivery_log(
+    container: Container, *, principal: Principal, webhook_id: str, query: LogQuery
+) -> list[dict[str, Any]]:
     """One item per attempt, plus one per delivery without one (PENDING, or dropped as FAILED
     with ``attempt`` 0); newest first."""
     d, a = t.webhook_deliveries.c, t.webhook_attempts.c
     delivery_cols = (d.id.label("delivery_id"), d.event_id, d.event, d.body)
-    attempts_q = (sa.select(a.attempt, a.status_code, a.response_excerpt, a.duration_ms,
-                            a.error, a.created_at, *delivery_cols)
-                  .join(t.webhook_deliveries, d.id == a.delivery_id)
-                  .where(a.endpoint_id == webhook_id).order_by(a.id.desc()).limit(query.limit))
+    attempts_q = (
+        sa.select(
+            a.attempt, a.status_code, a.response_excerpt, a.duration_ms, a.error, a.created_at, *delivery_cols
+        )
+        .join(t.webhook_deliveries, d.id == a.delivery_id)
+        .where(a.endpoint_id == webhook_id)
+        .order_by(a.id.desc())
+        .limit(query.limit)
+    )
     unattempted = sa.or_(d.status == "PENDING", sa.and_(d.status == "FAILED", d.attempts == 0))
-    pending_q = (sa.select(d.status, d.attempts, d.next_attempt_at, d.updated_at,
-                           *delivery_cols)
-                 .where(d.endpoint_id == webhook_id, unattempted)
-                 .order_by(d.updated_at.desc(), d.id.desc()).limit(query.limit))
+    pending_q = (
+        sa.select(d.status, d.attempts, d.next_attempt_at, d.updated_at, *delivery_cols)
+        .where(d.endpoint_id == webhook_id, unattempted)
+        .order_by(d.updated_at.desc(), d.id.desc())
+        .limit(query.limit)
+    )
     if query.event:
         attempts_q = attempts_q.where(d.event == query.event)
         pending_q = pending_q.where(d.event == query.event)
@@ -419,60 +538,92 @@ async def delivery_log(container: Container, *, principal: Principal, webhook_id
         pending = (await conn.execute(pending_q)).all()
     merged = [_attempt_item(r) for r in attempts] + [_unattempted_item(r) for r in pending]
     merged.sort(key=lambda entry: (entry[0], entry[1]), reverse=True)
-    return [item for _, _, item in merged[:query.limit]]
+    return [item for _, _, item in merged[: query.limit]]
 
 
 # --- queueing ----------------------------------------------------------------------------------
 
 
-async def _queue(conn: AsyncConnection, *, endpoint_id: str, event_id: str, event: str,
-                 body: str, now_ms: int) -> str:
+async def _queue(
+    conn: AsyncConnection, *, endpoint_id: str, event_id: str, event: str, body: str, now_ms: int
+) -> str:
     """A delivery with its own order key: it waits behind nothing and nothing waits on it."""
     delivery_id = ids.new_id("whd")
-    await conn.execute(sa.insert(t.webhook_deliveries).values(
-        id=delivery_id, endpoint_id=endpoint_id, event_id=event_id, event=event, body=body,
-        order_key=delivery_id, seq=0, status="PENDING", attempts=0, next_attempt_at=now_ms,
-        created_at=now_ms, updated_at=now_ms))
+    await conn.execute(
+        sa.insert(t.webhook_deliveries).values(
+            id=delivery_id,
+            endpoint_id=endpoint_id,
+            event_id=event_id,
+            event=event,
+            body=body,
+            order_key=delivery_id,
+            seq=0,
+            status="PENDING",
+            attempts=0,
+            next_attempt_at=now_ms,
+            created_at=now_ms,
+            updated_at=now_ms,
+        )
+    )
     return delivery_id
 
 
 def _require_active(row: Any) -> None:
     if not row.active:
-        raise errors.Conflict("The webhook is not active; reactivate it first (PATCH active: "
-                              "true)", code="WEBHOOK_INACTIVE")
+        raise errors.Conflict(
+            "The webhook is not active; reactivate it first (PATCH active: true)", code="WEBHOOK_INACTIVE"
+        )
 
 
-async def redeliver(container: Container, *, principal: Principal, webhook_id: str,
-                    delivery_id: str) -> dict[str, Any]:
+async def redeliver(
+    container: Container, *, principal: Principal, webhook_id: str, delivery_id: str
+) -> dict[str, Any]:
     """Queue the exact same event again (same body, same ``id``) as a new delivery."""
     d = t.webhook_deliveries.c
     now = container.clock.now_ms()
     async with container.db.write() as conn:
         _require_active(await _load(conn, principal, webhook_id))
-        original = (await conn.execute(sa.select(d.event_id, d.event, d.body).where(
-            d.id == delivery_id, d.endpoint_id == webhook_id))).first()
+        original = (
+            await conn.execute(
+                sa.select(d.event_id, d.event, d.body).where(d.id == delivery_id, d.endpoint_id == webhook_id)
+            )
+        ).first()
         if original is None:
             raise errors.NotFound("Delivery not found", code="DELIVERY_NOT_FOUND")
-        new_id = await _queue(conn, endpoint_id=webhook_id, event_id=original.event_id,
-                              event=original.event, body=original.body, now_ms=now)
+        new_id = await _queue(
+            conn,
+            endpoint_id=webhook_id,
+            event_id=original.event_id,
+            event=original.event,
+            body=original.body,
+            now_ms=now,
+        )
     container.wake.webhooks.set()
-    return {"deliveryId": new_id, "redeliveryOf": delivery_id, "eventId": original.event_id,
-            "event": original.event, "status": "PENDING"}
+    return {
+        "deliveryId": new_id,
+        "redeliveryOf": delivery_id,
+        "eventId": original.event_id,
+        "event": original.event,
+        "status": "PENDING",
+    }
 
 
-async def send_test(container: Container, *, principal: Principal,
-                    webhook_id: str) -> dict[str, Any]:
+async def send_test(container: Container, *, principal: Principal, webhook_id: str) -> dict[str, Any]:
     """Queue a ``webhook.test`` event, whatever the endpoint's event filter."""
     now = container.clock.now_ms()
     event_id = ids.new_id("evt")
     async with container.db.write() as conn:
         row = await _load(conn, principal, webhook_id)
         _require_active(row)
-        data = {"webhookId": row.id, "numberId": row.number_id, "createdAt": iso(now),
-                "message": "Test event from Zapgate: your endpoint is reachable."}
+        data = {
+            "webhookId": row.id,
+            "numberId": row.number_id,
+            "createdAt": iso(now),
+            "message": "Test event from Zapgate: your endpoint is reachable.",
+        }
         body = orjson.dumps(payloads.envelope(event_id, TEST_EVENT, now, data)).decode()
-        delivery_id = await _queue(conn, endpoint_id=webhook_id, event_id=event_id,
-                                   event=TEST_EVENT, body=body, now_ms=now)
+        delivery_id = await _queue(
+            conn, endpoint_id=webhook_id, event_id=event_id, event=TEST_EVENT, body=body, now_ms=now
+        )
     container.wake.webhooks.set()
-    return {"deliveryId": delivery_id, "eventId": event_id, "event": TEST_EVENT,
-            "status": "PENDING"}
+    return {"deliveryId": delivery_id, "eventId": event_id, "event": TEST_EVENT, "status": "PENDING"}

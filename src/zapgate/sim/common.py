@@ -108,9 +108,16 @@ class Callback:
     answered_at: float | None = None
 
     def describe(self) -> dict[str, Any]:
-        return {"url": self.url, "json": json.loads(self.body), "status": self.status,
-                "attempt": self.attempt, "error": self.error, "headers": self.headers,
-                "postedAt": self.posted_at, "answeredAt": self.answered_at}
+        return {
+            "url": self.url,
+            "json": json.loads(self.body),
+            "status": self.status,
+            "attempt": self.attempt,
+            "error": self.error,
+            "headers": self.headers,
+            "postedAt": self.posted_at,
+            "answeredAt": self.answered_at,
+        }
 
 
 @dataclass
@@ -126,8 +133,7 @@ class SimState:
         self.config = self.defaults()
 
     def defaults(self) -> dict[str, Any]:
-        merged: dict[str, Any] = json.loads(json.dumps({**DEFAULT_CONFIG,
-                                                        **self.extra_defaults}))
+        merged: dict[str, Any] = json.loads(json.dumps({**DEFAULT_CONFIG, **self.extra_defaults}))
         return merged
 
     def reset(self) -> None:
@@ -143,13 +149,17 @@ class SimState:
         if raw and "json" in request.headers.get("content-type", "json"):
             with contextlib.suppress(ValueError):
                 parsed = json.loads(raw)
-        self.requests.append({
-            "method": request.method, "path": request.url.path,
-            "query": dict(request.query_params),
-            "headers": {k.lower(): v for k, v in request.headers.items()},
-            "json": parsed, "at": time.time(),
-            "client": request.client.host if request.client else None,
-        })
+        self.requests.append(
+            {
+                "method": request.method,
+                "path": request.url.path,
+                "query": dict(request.query_params),
+                "headers": {k.lower(): v for k, v in request.headers.items()},
+                "json": parsed,
+                "at": time.time(),
+                "client": request.client.host if request.client else None,
+            }
+        )
         return parsed
 
     def take_fault(self, path: str, to: str | None) -> Fault | None:
@@ -171,8 +181,7 @@ async def apply_transport_fault(fault: Fault | None) -> Response | None:
     if fault is None:
         return None
     if fault.kind in ("slow", "timeout"):
-        await asyncio.sleep((fault.delay_ms or (60_000 if fault.kind == "timeout" else 1000))
-                            / 1000)
+        await asyncio.sleep((fault.delay_ms or (60_000 if fault.kind == "timeout" else 1000)) / 1000)
         return None if fault.kind == "slow" else Response(status_code=504)
     if fault.kind == "http":
         body = fault.body if fault.body is not None else {"error": "simulated failure"}
@@ -180,8 +189,9 @@ async def apply_transport_fault(fault: Fault | None) -> Response | None:
     return None
 
 
-async def apply_fault(fault: Fault | None, *, status: int,
-                      body: Callable[[Fault, int], Any]) -> Response | None:
+async def apply_fault(
+    fault: Fault | None, *, status: int, body: Callable[[Fault, int], Any]
+) -> Response | None:
     """``apply_transport_fault`` plus the ``error`` faults of the simulators that answer them
     with a plain body: the fault's ``body`` (else ``body(fault, status)``) with the fault's
     ``status`` (else ``status``)."""
@@ -244,8 +254,15 @@ class CallbackSender:
         self._clients.clear()
         self._idle.clear()
 
-    def post(self, url: str, payload: Any, *, headers: dict[str, str] | None = None,
-             delay: float = 0.0, body: bytes | None = None) -> Callback:
+    def post(
+        self,
+        url: str,
+        payload: Any,
+        *,
+        headers: dict[str, str] | None = None,
+        delay: float = 0.0,
+        body: bytes | None = None,
+    ) -> Callback:
         """Queue one callback ``delay`` seconds from now. ``body`` overrides the JSON
         serialisation (Meta signs the exact bytes it sends)."""
         raw = body if body is not None else json.dumps(payload, ensure_ascii=False).encode()
@@ -295,8 +312,9 @@ class CallbackSender:
             return idle.pop()
         if self._ssl is None:  # once: building one costs ~25 ms (it loads the CA bundle)
             self._ssl = httpx.create_ssl_context()
-        client = httpx.AsyncClient(timeout=10, verify=self._ssl, limits=httpx.Limits(
-            max_connections=1, max_keepalive_connections=1))
+        client = httpx.AsyncClient(
+            timeout=10, verify=self._ssl, limits=httpx.Limits(max_connections=1, max_keepalive_connections=1)
+        )
         self._clients.append(client)
         return client
 
@@ -308,8 +326,7 @@ class CallbackSender:
         origin = "/".join(callback.url.split("/", 3)[:3])  # scheme://host:port
         client = self._client(origin)
         try:
-            response = await client.post(callback.url, content=callback.body,
-                                         headers=callback.headers)
+            response = await client.post(callback.url, content=callback.body, headers=callback.headers)
             callback.status = response.status_code
             ok = 200 <= response.status_code < 300
         except httpx.HTTPError as exc:
@@ -327,16 +344,16 @@ class CallbackSender:
             else:
                 # Its own timer: a due-later entry in the queue would hold up every callback
                 # queued behind it.
-                asyncio.get_running_loop().call_later(retry, self._queue.put_nowait,
-                                                      (0.0, callback))
+                asyncio.get_running_loop().call_later(retry, self._queue.put_nowait, (0.0, callback))
 
 
-def status_sequence(config: dict[str, Any], statuses: list[str], *,
-                    delivered: str, read: str) -> list[str]:
+def status_sequence(config: dict[str, Any], statuses: list[str], *, delivered: str, read: str) -> list[str]:
     """Apply the skip/drop/reorder/duplicate switches to a status sequence."""
-    out = [s for s in statuses
-           if not (config["skipDelivered"] and s == delivered)
-           and not (config["dropRead"] and s == read)]
+    out = [
+        s
+        for s in statuses
+        if not (config["skipDelivered"] and s == delivered) and not (config["dropRead"] and s == read)
+    ]
     if config["reorder"]:
         out.reverse()
     if config["duplicates"]:
@@ -354,11 +371,18 @@ def control_routes(state: SimState, *, on_reset: Callable[[], None] | None = Non
         body = await request.json()
         items = body if isinstance(body, list) else [body]
         for item in items:
-            state.faults.append(Fault(
-                kind=str(item.get("kind", "error")), path=item.get("path"), to=item.get("to"),
-                code=item.get("code"), status=item.get("status"),
-                delay_ms=int(item.get("delayMs", 0)), times=int(item.get("times", 1)),
-                body=item.get("body")))
+            state.faults.append(
+                Fault(
+                    kind=str(item.get("kind", "error")),
+                    path=item.get("path"),
+                    to=item.get("to"),
+                    code=item.get("code"),
+                    status=item.get("status"),
+                    delay_ms=int(item.get("delayMs", 0)),
+                    times=int(item.get("times", 1)),
+                    body=item.get("body"),
+                )
+            )
         return JSONResponse({"faults": len(state.faults)})
 
     async def config(request: Request) -> Response:
@@ -399,19 +423,26 @@ def new_pairing_code() -> str:
 
 def png_data_uri(text: str) -> str:
     """A valid 1x1 PNG data URI carrying ``text`` in a text chunk (so every QR image differs)."""
+
     def chunk(kind: bytes, data: bytes) -> bytes:
-        return struct.pack(">I", len(data)) + kind + data \
-            + struct.pack(">I", zlib.crc32(kind + data))
-    png = (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", 1, 1, 8, 0, 0, 0, 0))
-           + chunk(b"tEXt", b"qr\x00" + text.encode()) + chunk(b"IDAT", zlib.compress(b"\x00\x00"))
-           + chunk(b"IEND", b""))
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    png = (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", struct.pack(">IIBBBBB", 1, 1, 8, 0, 0, 0, 0))
+        + chunk(b"tEXt", b"qr\x00" + text.encode())
+        + chunk(b"IDAT", zlib.compress(b"\x00\x00"))
+        + chunk(b"IEND", b"")
+    )
     return "data:image/png;base64," + base64.b64encode(png).decode()
 
 
-def sender_lifespan(sender: CallbackSender, *, on_stop: Callable[[], None] | None = None
-                    ) -> Callable[[Starlette], AbstractAsyncContextManager[None]]:
+def sender_lifespan(
+    sender: CallbackSender, *, on_stop: Callable[[], None] | None = None
+) -> Callable[[Starlette], AbstractAsyncContextManager[None]]:
     """A Starlette lifespan that runs ``sender`` while the app serves (``on_stop`` first when
     it stops)."""
+
     @contextlib.asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
         await sender.start()

@@ -65,12 +65,22 @@ from zapgate.sim.evolution_go_state import EXTRA_DEFAULTS, EvolutionGoSim
 __all__ = ["EXTRA_DEFAULTS", "EvolutionGoSim", "create_app"]
 
 
-def create_app(*, api_key: str = "sim-evolution-go-key", global_webhook_url: str | None = None,
-               license_required: bool = False,
-               config: dict[str, Any] | None = None) -> Starlette:
-    sim = EvolutionGoSim(api_key=api_key, global_webhook_url=global_webhook_url,
-                         license_required=license_required, config=config)
-    app = Starlette(routes=[*Api(sim).routes(), *Control(sim).routes()],
-                    lifespan=sender_lifespan(sim.sender, on_stop=sim.stop_clients))
+def create_app(
+    *,
+    api_key: str = "sim-evolution-go-key",
+    global_webhook_url: str | None = None,
+    license_required: bool = False,
+    config: dict[str, Any] | None = None,
+) -> Starlette:
+    sim = EvolutionGoSim(
+        api_key=api_key,
+        global_webhook_url=global_webhook_url,
+        license_required=license_required,
+        config=config,
+    )
+    app = Starlette(
+        routes=[*Api(sim).routes(), *Control(sim).routes()],
+        lifespan=sender_lifespan(sim.sender, on_stop=sim.stop_clients),
+    )
     app.state.sim = sim
     return app

@@ -27,8 +27,7 @@ class Control:
             Route("/_sim/license", self.control_license, methods=["POST"]),
             Route("/_sim/instances", self.control_instances, methods=["GET"]),
             Route("/_sim/instances/{name}/pair", self.control_pair, methods=["POST"]),
-            Route("/_sim/instances/{name}/disconnect", self.control_disconnect,
-                  methods=["POST"]),
+            Route("/_sim/instances/{name}/disconnect", self.control_disconnect, methods=["POST"]),
             Route("/_sim/inbound", self.control_inbound, methods=["POST"]),
             Route("/_sim/messages", self.control_messages, methods=["GET"]),
         ]
@@ -45,8 +44,7 @@ class Control:
         except GoError as exc:
             return exc.response()
         if not inst.client:
-            return JSONResponse({"error": "no client running: call /instance/connect first"},
-                                status_code=409)
+            return JSONResponse({"error": "no client running: call /instance/connect first"}, status_code=409)
         config = self.sim.state.config
         number = str(body.get("number") or inst.pairing_phone or config["ownNumber"])
         device = random.randint(2, 60)
@@ -58,9 +56,19 @@ class Control:
         inst.lid = f"{lid_for(number)}:{device}@lid"
         inst.push_name = str(body.get("pushName") or config["pushName"])
         inst.disconnect_reason = ""
-        self.sim.emit(inst, "PairSuccess", {"ID": inst.jid, "LID": inst.lid, "BusinessName": "",
-                                            "Platform": "android", "status": "open",
-                                            "jid": inst.jid, "pushName": inst.push_name})
+        self.sim.emit(
+            inst,
+            "PairSuccess",
+            {
+                "ID": inst.jid,
+                "LID": inst.lid,
+                "BusinessName": "",
+                "Platform": "android",
+                "status": "open",
+                "jid": inst.jid,
+                "pushName": inst.push_name,
+            },
+        )
         self.sim.emit_connected(inst)
         return JSONResponse(inst.describe())
 
@@ -78,8 +86,9 @@ class Control:
             self.sim.stop_client(inst)
             inst.logged_in, inst.jid, inst.lid, inst.push_name = False, "", "", ""
         elif event == "Disconnected" and body.get("reconnectAfterMs") is not None:
-            asyncio.get_running_loop().call_later(float(body["reconnectAfterMs"]) / 1000,
-                                                  self.sim.reconnect_client, inst)
+            asyncio.get_running_loop().call_later(
+                float(body["reconnectAfterMs"]) / 1000, self.sim.reconnect_client, inst
+            )
         return JSONResponse(inst.describe())
 
     async def control_inbound(self, request: Request) -> Response:
@@ -94,10 +103,18 @@ class Control:
         files = bool(self.sim.state.config["webhookFiles"])
         data = inbound_event(inst, spec, message_id, files=files)
         chat = data["Info"]["Chat"]
-        self.sim.messages.append({"direction": "in", "id": message_id, "instance": inst.name,
-                                  "type": spec.get("type", "text"), "chat": chat,
-                                  "from": data["Info"]["Sender"], "body": spec,
-                                  "at": time.time()})
+        self.sim.messages.append(
+            {
+                "direction": "in",
+                "id": message_id,
+                "instance": inst.name,
+                "type": spec.get("type", "text"),
+                "chat": chat,
+                "from": data["Info"]["Sender"],
+                "body": spec,
+                "at": time.time(),
+            }
+        )
         if not (chat.endswith("@g.us") and inst.advanced.get("ignoreGroups")):
             self.sim.emit(inst, "Message", data)
         return JSONResponse({"id": message_id})
@@ -107,4 +124,3 @@ class Control:
 
     async def control_instances(self, _: Request) -> Response:
         return JSONResponse([i.describe() for i in self.sim.instances.values()])
-

@@ -43,16 +43,27 @@ REQUIRED: dict[str, tuple[tuple[str, str], ...]] = {
     "/send/text": (("text", "message body is required"),),
     "/send/media": (("url", "URL is required"), ("type", "media type is required")),
     "/send/sticker": (("sticker", "sticker is required"),),
-    "/send/location": (("latitude", "latitude is required"),
-                       ("longitude", "longitude is required"),
-                       ("address", "address is required"), ("name", "name is required")),
-    "/send/contact": (("vcard.phone", "contact phone number is required"),
-                      ("vcard.fullName", "contact full name is required")),
-    "/send/button": (("title", "title is required"), ("description", "description is required"),
-                     ("footer", "footer is required")),
-    "/send/list": (("title", "title is required"), ("description", "description is required"),
-                   ("footerText", "footer is required"),
-                   ("buttonText", "button text is required")),
+    "/send/location": (
+        ("latitude", "latitude is required"),
+        ("longitude", "longitude is required"),
+        ("address", "address is required"),
+        ("name", "name is required"),
+    ),
+    "/send/contact": (
+        ("vcard.phone", "contact phone number is required"),
+        ("vcard.fullName", "contact full name is required"),
+    ),
+    "/send/button": (
+        ("title", "title is required"),
+        ("description", "description is required"),
+        ("footer", "footer is required"),
+    ),
+    "/send/list": (
+        ("title", "title is required"),
+        ("description", "description is required"),
+        ("footerText", "footer is required"),
+        ("buttonText", "button text is required"),
+    ),
     "/message/react": (("reaction", "message reaction is required"),),
     "/message/presence": (("state", "state is required"),),
     "/message/markread": (("id", "id is required"),),
@@ -72,28 +83,36 @@ class Api:
 
     def routes(self) -> list[Route]:
         admin: list[tuple[str, ApiHandler, list[str]]] = [
-            ("/instance/create", self.create, ["POST"]), ("/instance/all", self.list_all, ["GET"]),
+            ("/instance/create", self.create, ["POST"]),
+            ("/instance/all", self.list_all, ["GET"]),
             ("/instance/info/{instance_id}", self.info, ["GET"]),
             ("/instance/delete/{instance_id}", self.delete, ["DELETE"]),
         ]
         instance: list[tuple[str, ApiHandler, list[str]]] = [
-            ("/instance/connect", self.connect, ["POST"]), ("/instance/qr", self.qr, ["GET"]),
-            ("/instance/pair", self.pair, ["POST"]), ("/instance/status", self.status, ["GET"]),
+            ("/instance/connect", self.connect, ["POST"]),
+            ("/instance/qr", self.qr, ["GET"]),
+            ("/instance/pair", self.pair, ["POST"]),
+            ("/instance/status", self.status, ["GET"]),
             ("/instance/disconnect", self.disconnect, ["POST"]),
             ("/instance/reconnect", self.reconnect, ["POST"]),
             ("/instance/logout", self.logout, ["DELETE"]),
             ("/instance/{instance_id}/advanced-settings", self.advanced, ["GET", "PUT"]),
-            *[(f"/send/{kind}", self.send, ["POST"])
-              for kind in ("text", "media", "button", "list", "location", "contact", "sticker")],
+            *[
+                (f"/send/{kind}", self.send, ["POST"])
+                for kind in ("text", "media", "button", "list", "location", "contact", "sticker")
+            ],
             ("/message/presence", self.presence, ["POST"]),
             ("/message/markread", self.presence, ["POST"]),
             ("/message/react", self.react, ["POST"]),
         ]
         routes = [Route("/server/ok", self.sim.api(self.server_ok, None), methods=["GET"])]
-        routes += [Route(path, self.sim.api(handler, "admin"), methods=methods)
-                   for path, handler, methods in admin]
-        routes += [Route(path, self.sim.api(handler, "instance"), methods=methods)
-                   for path, handler, methods in instance]
+        routes += [
+            Route(path, self.sim.api(handler, "admin"), methods=methods) for path, handler, methods in admin
+        ]
+        routes += [
+            Route(path, self.sim.api(handler, "instance"), methods=methods)
+            for path, handler, methods in instance
+        ]
         return routes
 
     async def server_ok(self, *_: Any) -> Response:
@@ -109,10 +128,12 @@ class Api:
             raise GoError(400, "token is required")
         if name in self.sim.instances:
             raise GoError(500, "instance already exists")
-        inst = Instance(id=str(body.get("instanceId") or uuid.uuid4()), name=name, token=token,
-                        created_at=go_time())
-        inst.advanced.update({k: v for k, v in (body.get("advancedSettings") or {}).items()
-                              if k in ADVANCED_DEFAULTS})
+        inst = Instance(
+            id=str(body.get("instanceId") or uuid.uuid4()), name=name, token=token, created_at=go_time()
+        )
+        inst.advanced.update(
+            {k: v for k, v in (body.get("advancedSettings") or {}).items() if k in ADVANCED_DEFAULTS}
+        )
         self.sim.instances[name] = inst
         return ok(inst.row())
 
@@ -178,11 +199,15 @@ class Api:
             raise GoError(400, "no active session found")
         if not inst.connected:
             raise GoError(400, "client disconnected")
-        return ok({"Connected": inst.connected, "LoggedIn": inst.logged_in,
-                   "Name": inst.push_name if inst.logged_in else ""})
+        return ok(
+            {
+                "Connected": inst.connected,
+                "LoggedIn": inst.logged_in,
+                "Name": inst.push_name if inst.logged_in else "",
+            }
+        )
 
-    async def disconnect(self, _: Request, __: dict[str, Any],
-                         inst: Instance | None) -> Response:
+    async def disconnect(self, _: Request, __: dict[str, Any], inst: Instance | None) -> Response:
         assert inst is not None
         if not inst.client:
             raise GoError(500, "no active session found")
@@ -215,22 +240,20 @@ class Api:
         self.sim.stop_client(inst)
         return ok(with_data=False)
 
-    async def advanced(self, request: Request, body: dict[str, Any],
-                       _: Instance | None) -> Response:
-        inst = next((i for i in self.sim.instances.values()
-                     if i.id == request.path_params["instance_id"]), None)
+    async def advanced(self, request: Request, body: dict[str, Any], _: Instance | None) -> Response:
+        inst = next(
+            (i for i in self.sim.instances.values() if i.id == request.path_params["instance_id"]), None
+        )
         if inst is None:
             raise GoError(404, "instance not found")
         if request.method == "GET":
             return JSONResponse(inst.advanced)
         inst.advanced.update({k: v for k, v in body.items() if k in ADVANCED_DEFAULTS})
-        return JSONResponse({"message": "Advanced settings updated successfully",
-                             "settings": inst.advanced})
+        return JSONResponse({"message": "Advanced settings updated successfully", "settings": inst.advanced})
 
     # -- sends ------------------------------------------------------------------------------
 
-    async def send(self, request: Request, body: dict[str, Any],
-                   inst: Instance | None) -> Response:
+    async def send(self, request: Request, body: dict[str, Any], inst: Instance | None) -> Response:
         assert inst is not None
         path = request.url.path
         chat = self._validate(path, body)
@@ -243,16 +266,30 @@ class Api:
         context = quoted_context(body.get("quoted"))
         self._record(inst, message_id, path, label, chat, body)
         if webhook:
-            self.sim.emit(inst, "SendMessage", {"Info": info, "Message": self._with_file(message),
-                                                "MessageContextInfo": context})
+            self.sim.emit(
+                inst,
+                "SendMessage",
+                {"Info": info, "Message": self._with_file(message), "MessageContextInfo": context},
+            )
         self._receipts(inst, chat, message_id)
         return ok({"Info": info, "Message": message, "MessageContextInfo": context})
 
-    def _record(self, inst: Instance, message_id: Any, path: str, label: str, chat: str,
-                body: dict[str, Any]) -> None:
-        self.sim.messages.append({"direction": "out", "id": message_id, "instance": inst.name,
-                                  "path": path, "type": label, "chat": chat,
-                                  "to": jid_user(chat), "body": body, "at": time.time()})
+    def _record(
+        self, inst: Instance, message_id: Any, path: str, label: str, chat: str, body: dict[str, Any]
+    ) -> None:
+        self.sim.messages.append(
+            {
+                "direction": "out",
+                "id": message_id,
+                "instance": inst.name,
+                "path": path,
+                "type": label,
+                "chat": chat,
+                "to": jid_user(chat),
+                "body": body,
+                "at": time.time(),
+            }
+        )
 
     def _validate(self, path: str, body: dict[str, Any]) -> str:
         """The JID middleware and the handler's required fields, in the server's order."""
@@ -274,24 +311,41 @@ class Api:
         if chat.endswith("@s.whatsapp.net") and self.sim.state.is_unknown(jid_user(chat)):
             raise GoError(500, f"number {body.get('number')} is not registered on WhatsApp")
 
-    def _build(self, kind: str, body: dict[str, Any], chat: str,
-               inst: Instance) -> tuple[str, dict[str, Any], bool]:
+    def _build(
+        self, kind: str, body: dict[str, Any], chat: str, inst: Instance
+    ) -> tuple[str, dict[str, Any], bool]:
         """(Info.Type, Message, whether a SendMessage webhook follows)."""
         if kind == "text":
-            return "ExtendedTextMessage", {"extendedTextMessage": {
-                "text": body["text"], "contextInfo": self._quote(body)}}, True
+            return (
+                "ExtendedTextMessage",
+                {"extendedTextMessage": {"text": body["text"], "contextInfo": self._quote(body)}},
+                True,
+            )
         if kind == "media":
             label, message = self._media(body)
             return label, message, True
         if kind == "sticker":
             if not str(body["sticker"]).startswith("http"):
                 raise GoError(500, "invalid sticker URL")
-            return "StickerMessage", {"stickerMessage": {**upload("image/webp", 18_000),
-                                                         "contextInfo": {}}}, True
+            return (
+                "StickerMessage",
+                {"stickerMessage": {**upload("image/webp", 18_000), "contextInfo": {}}},
+                True,
+            )
         if kind == "location":
-            return "LocationMessage", {"locationMessage": {
-                "degreesLatitude": body["latitude"], "degreesLongitude": body["longitude"],
-                "name": body["name"], "address": body["address"], "contextInfo": {}}}, True
+            return (
+                "LocationMessage",
+                {
+                    "locationMessage": {
+                        "degreesLatitude": body["latitude"],
+                        "degreesLongitude": body["longitude"],
+                        "name": body["name"],
+                        "address": body["address"],
+                        "contextInfo": {},
+                    }
+                },
+                True,
+            )
         if kind == "contact":
             return "ContactMessage", {"contactMessage": vcard(body["vcard"])}, True
         if kind == "button":
@@ -320,15 +374,18 @@ class Api:
             part.update(fileName=name, title=name)
             if caption:
                 part["caption"] = caption
-                return "DocumentMessage", {"documentWithCaptionMessage": {
-                    "message": {"documentMessage": part}}}
+                return "DocumentMessage", {
+                    "documentWithCaptionMessage": {"message": {"documentMessage": part}}
+                }
         else:
             part["caption"] = caption
         return MEDIA_LABELS[media_type], {f"{media_type}Message": part}
 
     def _with_file(self, message: dict[str, Any]) -> dict[str, Any]:
-        media = any(k.endswith("Message") and k not in ("extendedTextMessage", "locationMessage",
-                                                        "contactMessage") for k in message)
+        media = any(
+            k.endswith("Message") and k not in ("extendedTextMessage", "locationMessage", "contactMessage")
+            for k in message
+        )
         if not media or not self.sim.state.config["webhookFiles"]:
             return message
         return {**message, "base64": base64.b64encode(b"simulated media bytes").decode()}
@@ -340,30 +397,41 @@ class Api:
             return
         config = self.sim.state.config
         gap = float(config["statusDelayMs"]) / 1000
-        states = status_sequence(config, ["Delivered", "Read"], delivered="Delivered",
-                                 read="Read")
+        states = status_sequence(config, ["Delivered", "Read"], delivered="Delivered", read="Read")
         sender = chat if not chat.endswith("@g.us") else "5511977776666@s.whatsapp.net"
         for index, state in enumerate(states):
             delay = gap * (index + 1)
-            self.sim.emit(inst, "Receipt", {
-                "Chat": chat, "Sender": sender, "IsFromMe": False,
-                "IsGroup": chat.endswith("@g.us"), "AddressingMode": "", "SenderAlt": "",
-                "RecipientAlt": "", "BroadcastListOwner": "", "BroadcastRecipients": None,
-                "MessageIDs": [message_id], "Timestamp": go_time(time.time() + delay),
-                "Type": "" if state == "Delivered" else "read", "MessageSender": "",
-            }, state=state, delay=delay)
+            self.sim.emit(
+                inst,
+                "Receipt",
+                {
+                    "Chat": chat,
+                    "Sender": sender,
+                    "IsFromMe": False,
+                    "IsGroup": chat.endswith("@g.us"),
+                    "AddressingMode": "",
+                    "SenderAlt": "",
+                    "RecipientAlt": "",
+                    "BroadcastListOwner": "",
+                    "BroadcastRecipients": None,
+                    "MessageIDs": [message_id],
+                    "Timestamp": go_time(time.time() + delay),
+                    "Type": "" if state == "Delivered" else "read",
+                    "MessageSender": "",
+                },
+                state=state,
+                delay=delay,
+            )
 
     # -- message operations -----------------------------------------------------------------
 
-    async def presence(self, request: Request, body: dict[str, Any],
-                       inst: Instance | None) -> Response:
+    async def presence(self, request: Request, body: dict[str, Any], inst: Instance | None) -> Response:
         assert inst is not None
         self._validate(request.url.path, body)
         self.sim.require_session(inst)
         return ok({"timestamp": ZERO_TIME})
 
-    async def react(self, request: Request, body: dict[str, Any],
-                    inst: Instance | None) -> Response:
+    async def react(self, request: Request, body: dict[str, Any], inst: Instance | None) -> Response:
         assert inst is not None
         chat = self._validate(request.url.path, body)
         self.sim.require_session(inst)
@@ -373,9 +441,9 @@ class Api:
         key = {"remoteJID": chat, "fromMe": bool(body.get("fromMe")), "ID": str(body["id"])}
         if body.get("participant"):
             key["participant"] = str(body["participant"])
-        message = {"reactionMessage": {"key": key, "text": emoji,
-                                       "senderTimestampMS": int(time.time() * 1000)}}
+        message = {
+            "reactionMessage": {"key": key, "text": emoji, "senderTimestampMS": int(time.time() * 1000)}
+        }
         info = send_info(chat, inst.jid, str(body["id"]), "ReactionMessage")
         self._record(inst, body["id"], request.url.path, "ReactionMessage", chat, body)
         return ok({"Info": info, "Message": message, "MessageContextInfo": None})
-

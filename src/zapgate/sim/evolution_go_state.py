@@ -37,17 +37,42 @@ EXTRA_DEFAULTS: dict[str, Any] = {
     "webhookFiles": True,  # WEBHOOK_FILES: Message.base64 on media webhooks
 }
 CATEGORIES = {
-    "Message": "MESSAGE", "SendMessage": "SEND_MESSAGE", "Receipt": "READ_RECEIPT",
-    "Connected": "CONNECTION", "PairSuccess": "CONNECTION", "TemporaryBan": "CONNECTION",
-    "LoggedOut": "CONNECTION", "ConnectFailure": "CONNECTION", "Disconnected": "CONNECTION",
-    "QRCode": "QRCODE", "QRTimeout": "QRCODE",
+    "Message": "MESSAGE",
+    "SendMessage": "SEND_MESSAGE",
+    "Receipt": "READ_RECEIPT",
+    "Connected": "CONNECTION",
+    "PairSuccess": "CONNECTION",
+    "TemporaryBan": "CONNECTION",
+    "LoggedOut": "CONNECTION",
+    "ConnectFailure": "CONNECTION",
+    "Disconnected": "CONNECTION",
+    "QRCode": "QRCODE",
+    "QRTimeout": "QRCODE",
 }
-KNOWN_CATEGORIES = ("MESSAGE", "SEND_MESSAGE", "READ_RECEIPT", "PRESENCE", "CHAT_PRESENCE",
-                    "HISTORY_SYNC", "CALL", "CONNECTION", "LABEL", "CONTACT", "GROUP",
-                    "NEWSLETTER", "QRCODE")
+KNOWN_CATEGORIES = (
+    "MESSAGE",
+    "SEND_MESSAGE",
+    "READ_RECEIPT",
+    "PRESENCE",
+    "CHAT_PRESENCE",
+    "HISTORY_SYNC",
+    "CALL",
+    "CONNECTION",
+    "LABEL",
+    "CONTACT",
+    "GROUP",
+    "NEWSLETTER",
+    "QRCODE",
+)
 JID_SERVERS = ("@g.us", "@s.whatsapp.net", "@lid", "@broadcast", "@newsletter")
-ADVANCED_DEFAULTS = {"alwaysOnline": False, "rejectCall": False, "msgRejectCall": "",
-                     "readMessages": False, "ignoreGroups": False, "ignoreStatus": False}
+ADVANCED_DEFAULTS = {
+    "alwaysOnline": False,
+    "rejectCall": False,
+    "msgRejectCall": "",
+    "readMessages": False,
+    "ignoreGroups": False,
+    "ignoreStatus": False,
+}
 ZERO_TIME = "0001-01-01 00:00:00 +0000 UTC"  # Go's time.Time{}.String(): presence/markread
 SERVER_TZ = timezone(timedelta(hours=-3))
 
@@ -80,8 +105,7 @@ def go_time(at: float | None = None, *, whole_seconds: bool = False) -> str:
 
 def ok(data: Any = None, *, with_data: bool = True) -> JSONResponse:
     """gin.H{"message": "success", "data": ...} (a Go map: keys in alphabetic order)."""
-    return JSONResponse({"data": data, "message": "success"} if with_data
-                        else {"message": "success"})
+    return JSONResponse({"data": data, "message": "success"} if with_data else {"message": "success"})
 
 
 def b64(size: int = 32) -> str:
@@ -135,17 +159,37 @@ class Instance:
     qr_task: asyncio.Task[None] | None = field(default=None, repr=False)
 
     def row(self) -> dict[str, Any]:
-        return {"id": self.id, "name": self.name, "token": self.token, "webhook": self.webhook,
-                "rabbitmqEnable": "", "websocketEnable": "", "natsEnable": "", "jid": self.jid,
-                "qrcode": "|".join(self.qr) if self.qr else "", "connected": self.connected,
-                "expiration": 0, "disconnect_reason": self.disconnect_reason,
-                "events": ",".join(self.events), "os_name": "Evolution GO", "proxy": "null",
-                "client_name": "evolution", "createdAt": self.created_at, **self.advanced}
+        return {
+            "id": self.id,
+            "name": self.name,
+            "token": self.token,
+            "webhook": self.webhook,
+            "rabbitmqEnable": "",
+            "websocketEnable": "",
+            "natsEnable": "",
+            "jid": self.jid,
+            "qrcode": "|".join(self.qr) if self.qr else "",
+            "connected": self.connected,
+            "expiration": 0,
+            "disconnect_reason": self.disconnect_reason,
+            "events": ",".join(self.events),
+            "os_name": "Evolution GO",
+            "proxy": "null",
+            "client_name": "evolution",
+            "createdAt": self.created_at,
+            **self.advanced,
+        }
 
     def describe(self) -> dict[str, Any]:
-        return {**self.row(), "client": self.client, "loggedIn": self.logged_in,
-                "subscribe": self.subs, "pushName": self.push_name,
-                "pairingPhone": self.pairing_phone, "qrCount": self.qr_count}
+        return {
+            **self.row(),
+            "client": self.client,
+            "loggedIn": self.logged_in,
+            "subscribe": self.subs,
+            "pushName": self.push_name,
+            "pairingPhone": self.pairing_phone,
+            "qrCount": self.qr_count,
+        }
 
 
 ApiHandler = Callable[[Request, dict[str, Any], Instance | None], Awaitable[Response]]
@@ -156,8 +200,14 @@ def _fault_body(fault: Fault, _status: int) -> dict[str, Any]:
 
 
 class EvolutionGoSim:
-    def __init__(self, *, api_key: str, global_webhook_url: str | None, license_required: bool,
-                 config: dict[str, Any] | None) -> None:
+    def __init__(
+        self,
+        *,
+        api_key: str,
+        global_webhook_url: str | None,
+        license_required: bool,
+        config: dict[str, Any] | None,
+    ) -> None:
         self.api_key = api_key
         self.global_webhook_url = global_webhook_url
         self.license_default = license_required
@@ -216,20 +266,36 @@ class EvolutionGoSim:
     @staticmethod
     def _license_gate(request: Request) -> Response:
         host = request.headers.get("host", "127.0.0.1")
-        return JSONResponse({
-            "error": "service not activated", "code": "LICENSE_REQUIRED",
-            "register_url": f"http://{host}/manager/login",
-            "message": "License required. Open the manager to activate your license.",
-        }, status_code=503)
+        return JSONResponse(
+            {
+                "error": "service not activated",
+                "code": "LICENSE_REQUIRED",
+                "register_url": f"http://{host}/manager/login",
+                "message": "License required. Open the manager to activate your license.",
+            },
+            status_code=503,
+        )
 
-    def emit(self, inst: Instance, event: str, data: dict[str, Any], *,
-             state: str | None = None, delay: float = 0.0) -> None:
+    def emit(
+        self,
+        inst: Instance,
+        event: str,
+        data: dict[str, Any],
+        *,
+        state: str | None = None,
+        delay: float = 0.0,
+    ) -> None:
         """Post one webhook to the instance URL and the global URL, if subscribed."""
         subs = {s.upper() for s in inst.subs}
         if "ALL" not in subs and CATEGORIES.get(event) not in subs:
             return
-        envelope: dict[str, Any] = {"data": data, "event": event, "instanceId": inst.id,
-                                    "instanceName": inst.name, "instanceToken": inst.token}
+        envelope: dict[str, Any] = {
+            "data": data,
+            "event": event,
+            "instanceId": inst.id,
+            "instanceName": inst.name,
+            "instanceToken": inst.token,
+        }
         if state is not None:
             envelope["state"] = state
         raw = json.dumps(envelope, sort_keys=True, ensure_ascii=False).encode()
@@ -277,17 +343,27 @@ class EvolutionGoSim:
                 return
             code = f"2@{b64(24)},{b64()},{b64()},{b64()}"
             inst.qr = (png_data_uri(code), code)
-            self.emit(inst, "QRCode", {"qrcode": inst.qr[0], "code": code,
-                                       "count": inst.qr_count, "maxCount": maximum})
+            self.emit(
+                inst,
+                "QRCode",
+                {"qrcode": inst.qr[0], "code": code, "count": inst.qr_count, "maxCount": maximum},
+            )
             await asyncio.sleep(float(config["qrIntervalMs"]) / 1000)
 
     def _qr_limit(self, inst: Instance, maximum: int) -> None:
         inst.qr_task = None
         self.stop_client(inst)
         inst.disconnect_reason = f"QR code limit reached ({maximum})"
-        self.emit(inst, "QRTimeout", {"reason": f"Maximum QR code count ({maximum}) reached",
-                                      "qrcount": inst.qr_count, "maxCount": maximum,
-                                      "forceLogout": True})
+        self.emit(
+            inst,
+            "QRTimeout",
+            {
+                "reason": f"Maximum QR code count ({maximum}) reached",
+                "qrcount": inst.qr_count,
+                "maxCount": maximum,
+                "forceLogout": True,
+            },
+        )
 
     def reconnect_client(self, inst: Instance) -> None:
         if inst.client and not inst.connected:
@@ -296,8 +372,9 @@ class EvolutionGoSim:
                 self.emit_connected(inst)
 
     def emit_connected(self, inst: Instance) -> None:
-        self.emit(inst, "Connected", {"status": "open", "jid": inst.jid,
-                                      "pushName": inst.push_name}, delay=0.01)
+        self.emit(
+            inst, "Connected", {"status": "open", "jid": inst.jid, "pushName": inst.push_name}, delay=0.01
+        )
 
     def require_session(self, inst: Instance) -> None:
         if not inst.client:
@@ -306,4 +383,3 @@ class EvolutionGoSim:
             raise GoError(500, "client disconnected")
         if not inst.logged_in:
             raise GoError(500, "no active session found")
-

@@ -81,18 +81,25 @@ from zapgate.sim.evolution_v2_validate import is_base64
 __all__ = ["EXTRA_DEFAULTS", "EvolutionSim", "create_app", "is_base64", "jid_for"]
 
 
-def create_app(*, api_key: str = "sim-evolution-key", global_webhook_url: str | None = None,
-               server_url: str = "http://127.0.0.1",
-               config: dict[str, Any] | None = None) -> Starlette:
-    sim = EvolutionSim(api_key=api_key, global_webhook_url=global_webhook_url,
-                       server_url=server_url, config=config)
+def create_app(
+    *,
+    api_key: str = "sim-evolution-key",
+    global_webhook_url: str | None = None,
+    server_url: str = "http://127.0.0.1",
+    config: dict[str, Any] | None = None,
+) -> Starlette:
+    sim = EvolutionSim(
+        api_key=api_key, global_webhook_url=global_webhook_url, server_url=server_url, config=config
+    )
 
     async def not_found(request: Request, _: Exception) -> Response:
         # Express answers unknown routes (and wrong methods) with this 404.
         return error(404, [f"Cannot {request.method} {request.url.path}"])
 
-    app = Starlette(routes=[*Api(sim).routes(), *Control(sim).routes()],
-                    lifespan=sender_lifespan(sim.sender),
-                    exception_handlers={404: not_found, 405: not_found})
+    app = Starlette(
+        routes=[*Api(sim).routes(), *Control(sim).routes()],
+        lifespan=sender_lifespan(sim.sender),
+        exception_handlers={404: not_found, 405: not_found},
+    )
     app.state.sim = sim
     return app

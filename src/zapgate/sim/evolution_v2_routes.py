@@ -50,8 +50,7 @@ class Api:
         return [
             Route("/instance/create", self.create, methods=["POST"]),
             Route("/instance/connect/{instance}", self.connect, methods=["GET"]),
-            Route("/instance/connectionState/{instance}", self.connection_state,
-                  methods=["GET"]),
+            Route("/instance/connectionState/{instance}", self.connection_state, methods=["GET"]),
             Route("/instance/logout/{instance}", self.logout, methods=["DELETE"]),
             Route("/instance/delete/{instance}", self.delete, methods=["DELETE"]),
             Route("/webhook/set/{instance}", self.webhook_set, methods=["POST"]),
@@ -73,29 +72,50 @@ class Api:
             return error(403, [f'This name "{name}" is already in use.'])
         if request.headers.get("apikey") != self.sim.api_key:
             return error(401, "Unauthorized")
-        problems = check_fields(body, {"instanceName": STR, "token": STR, "number": STR,
-                                       "qrcode": BOOL, "integration": STR, "webhook": OBJ},
-                                ("instanceName",)) + not_empty(body, "instanceName")
+        problems = check_fields(
+            body,
+            {
+                "instanceName": STR,
+                "token": STR,
+                "number": STR,
+                "qrcode": BOOL,
+                "integration": STR,
+                "webhook": OBJ,
+            },
+            ("instanceName",),
+        ) + not_empty(body, "instanceName")
         if problems:
             return error(400, problems)
         if body.get("integration") not in INTEGRATIONS:
             return error(400, ["Invalid integration"])
         inst = self._new_instance(body)
         self.sim.instances[inst.name] = inst
-        self.sim.emit(inst, "INSTANCE_CREATE", {"instanceName": inst.name,
-                                                "instanceId": inst.instance_id})
+        self.sim.emit(inst, "INSTANCE_CREATE", {"instanceName": inst.name, "instanceId": inst.instance_id})
         if body.get("qrcode") is True and inst.integration == "WHATSAPP-BAILEYS":
             self.sim.start_connecting(inst, body.get("number"))
         return JSONResponse(self._created(inst, body), status_code=201)
 
     def _new_instance(self, body: dict[str, Any]) -> Instance:
-        settings = {k: body.get(k, default) for k, default in (
-            ("rejectCall", False), ("msgCall", ""), ("groupsIgnore", False),
-            ("alwaysOnline", False), ("readMessages", False), ("readStatus", False),
-            ("syncFullHistory", False), ("wavoipToken", ""))}
-        inst = Instance(name=body["instanceName"], integration=body["integration"],
-                        token=body.get("token") or str(uuid.uuid4()).upper(),
-                        settings=settings, number=body.get("number"))
+        settings = {
+            k: body.get(k, default)
+            for k, default in (
+                ("rejectCall", False),
+                ("msgCall", ""),
+                ("groupsIgnore", False),
+                ("alwaysOnline", False),
+                ("readMessages", False),
+                ("readStatus", False),
+                ("syncFullHistory", False),
+                ("wavoipToken", ""),
+            )
+        }
+        inst = Instance(
+            name=body["instanceName"],
+            integration=body["integration"],
+            token=body.get("token") or str(uuid.uuid4()).upper(),
+            settings=settings,
+            number=body.get("number"),
+        )
         hook = body.get("webhook")
         if isinstance(hook, dict) and hook.get("url"):
             inst.webhook = self._webhook_from(hook)
@@ -104,10 +124,14 @@ class Api:
     @staticmethod
     def _webhook_from(hook: dict[str, Any], old: Webhook | None = None) -> Webhook:
         enabled = hook.get("enabled", True) is not False
-        made = Webhook(url=str(hook["url"]), enabled=enabled,
-                       events=[str(e) for e in hook.get("events") or []] if enabled else [],
-                       headers=dict(hook.get("headers") or {}),
-                       by_events=bool(hook.get("byEvents")), base64=bool(hook.get("base64")))
+        made = Webhook(
+            url=str(hook["url"]),
+            enabled=enabled,
+            events=[str(e) for e in hook.get("events") or []] if enabled else [],
+            headers=dict(hook.get("headers") or {}),
+            by_events=bool(hook.get("byEvents")),
+            base64=bool(hook.get("base64")),
+        )
         if old is not None:
             made.id, made.created_at = old.id, old.created_at
             made.updated_at = iso(datetime.now(UTC))
@@ -116,14 +140,27 @@ class Api:
     def _created(self, inst: Instance, body: dict[str, Any]) -> dict[str, Any]:
         hook = inst.webhook
         out: dict[str, Any] = {
-            "instance": {"instanceName": inst.name, "instanceId": inst.instance_id,
-                         "integration": inst.integration, "webhookWaBusiness": None,
-                         "accessTokenWaBusiness": "", "status": inst.state},
+            "instance": {
+                "instanceName": inst.name,
+                "instanceId": inst.instance_id,
+                "integration": inst.integration,
+                "webhookWaBusiness": None,
+                "accessTokenWaBusiness": "",
+                "status": inst.state,
+            },
             "hash": inst.token,
-            "webhook": {"webhookUrl": hook.url, "webhookHeaders": hook.headers,
-                        "webhookByEvents": hook.by_events,
-                        "webhookBase64": hook.base64} if hook else {},
-            "websocket": {}, "rabbitmq": {}, "nats": {}, "sqs": {},
+            "webhook": {
+                "webhookUrl": hook.url,
+                "webhookHeaders": hook.headers,
+                "webhookByEvents": hook.by_events,
+                "webhookBase64": hook.base64,
+            }
+            if hook
+            else {},
+            "websocket": {},
+            "rabbitmq": {},
+            "nats": {},
+            "sqs": {},
             "settings": inst.settings,
         }
         if body.get("qrcode") is True and inst.integration == "WHATSAPP-BAILEYS":
@@ -156,8 +193,9 @@ class Api:
         if inst.state == "close":
             return error(400, [f'The "{inst.name}" instance is not connected'])
         self.sim.close(inst, 401)
-        return JSONResponse({"status": "SUCCESS", "error": False,
-                             "response": {"message": "Instance logged out"}})
+        return JSONResponse(
+            {"status": "SUCCESS", "error": False, "response": {"message": "Instance logged out"}}
+        )
 
     async def delete(self, request: Request) -> Response:
         _, inst = await self.sim.open_call(request)
@@ -165,12 +203,12 @@ class Api:
             return inst
         if inst.state != "close":
             self.sim.close(inst, 401)
-        self.sim.emit(inst, "INSTANCE_DELETE", {"instanceName": inst.name,
-                                                "instanceId": inst.instance_id})
+        self.sim.emit(inst, "INSTANCE_DELETE", {"instanceName": inst.name, "instanceId": inst.instance_id})
         self.sim.emit(inst, "REMOVE_INSTANCE", None)
         del self.sim.instances[inst.name]
-        return JSONResponse({"status": "SUCCESS", "error": False,
-                             "response": {"message": "Instance deleted"}})
+        return JSONResponse(
+            {"status": "SUCCESS", "error": False, "response": {"message": "Instance deleted"}}
+        )
 
     async def webhook_set(self, request: Request) -> Response:
         body, inst = await self.sim.open_call(request)
@@ -179,11 +217,24 @@ class Api:
         problems = check_fields(body, {"webhook": OBJ}, ("webhook",))
         hook = body.get("webhook")
         if isinstance(hook, dict):
-            problems += check_fields(hook, {"enabled": BOOL, "url": STR, "headers": OBJ,
-                                            "byEvents": BOOL, "base64": BOOL, "events": ARR},
-                                     ("enabled", "url"), "webhook.") + not_empty(hook, "url")
-            problems += [f"webhook.events[{i}] is not one of enum values: {','.join(EVENTS)}"
-                         for i, e in enumerate(hook.get("events") or []) if e not in EVENTS]
+            problems += check_fields(
+                hook,
+                {
+                    "enabled": BOOL,
+                    "url": STR,
+                    "headers": OBJ,
+                    "byEvents": BOOL,
+                    "base64": BOOL,
+                    "events": ARR,
+                },
+                ("enabled", "url"),
+                "webhook.",
+            ) + not_empty(hook, "url")
+            problems += [
+                f"webhook.events[{i}] is not one of enum values: {','.join(EVENTS)}"
+                for i, e in enumerate(hook.get("events") or [])
+                if e not in EVENTS
+            ]
         if problems or not isinstance(hook, dict):
             return error(400, problems)
         inst.webhook = self._webhook_from(hook, inst.webhook)
@@ -227,28 +278,40 @@ class Api:
                 return error(400, [{"jid": jid, "exists": False, "number": number}])
         return None
 
-    def _deliver(self, inst: Instance, op: str, body: dict[str, Any],
-                 jid: str) -> dict[str, Any]:
+    def _deliver(self, inst: Instance, op: str, body: dict[str, Any], jid: str) -> dict[str, Any]:
         content, message_type = sent_content(op, body)
         key_id = new_hex_id("3EB0", 20)
-        if inst.webhook and inst.webhook.base64 and op in ("sendMedia", "sendWhatsAppAudio",
-                                                           "sendSticker"):
+        if inst.webhook and inst.webhook.base64 and op in ("sendMedia", "sendWhatsAppAudio", "sendSticker"):
             media = body.get("media") or body.get("audio") or body.get("sticker")
-            content["base64"] = media if is_base64(media) else base64.b64encode(
-                b"simulated media " + key_id.encode()).decode()
-        sent = {"key": {"remoteJid": jid, "fromMe": True, "id": key_id}, "pushName": "Você",
-                "status": "PENDING", "message": content, "messageType": message_type,
-                "messageTimestamp": int(time.time()), "instanceId": inst.instance_id,
-                "source": "web"}
-        record = {"id": key_id, "instance": inst.name, "endpoint": op, "body": body,
-                  "response": sent, "statuses": []}
+            content["base64"] = (
+                media
+                if is_base64(media)
+                else base64.b64encode(b"simulated media " + key_id.encode()).decode()
+            )
+        sent = {
+            "key": {"remoteJid": jid, "fromMe": True, "id": key_id},
+            "pushName": "Você",
+            "status": "PENDING",
+            "message": content,
+            "messageType": message_type,
+            "messageTimestamp": int(time.time()),
+            "instanceId": inst.instance_id,
+            "source": "web",
+        }
+        record = {
+            "id": key_id,
+            "instance": inst.name,
+            "endpoint": op,
+            "body": body,
+            "response": sent,
+            "statuses": [],
+        }
         self.sim.messages.append(record)
         self.sim.emit(inst, "SEND_MESSAGE", sent)
         self._schedule_statuses(inst, record, jid, voice=op == "sendWhatsAppAudio")
         return sent
 
-    def _schedule_statuses(self, inst: Instance, record: dict[str, Any], jid: str, *,
-                           voice: bool) -> None:
+    def _schedule_statuses(self, inst: Instance, record: dict[str, Any], jid: str, *, voice: bool) -> None:
         config = self.sim.state.config
         user = jid.split("@", 1)[0]
         if user in {str(u).lstrip("+") for u in config["errorRecipients"]}:
@@ -261,8 +324,13 @@ class Api:
         step = float(config["statusDelayMs"]) / 1000
         webhook = inst.webhook  # statuses keep flowing even if the instance is deleted
         for i, status in enumerate(sequence, 1):
-            data = {"keyId": record["id"], "remoteJid": jid, "fromMe": True, "status": status,
-                    "instanceId": inst.instance_id}
+            data = {
+                "keyId": record["id"],
+                "remoteJid": jid,
+                "fromMe": True,
+                "status": status,
+                "instanceId": inst.instance_id,
+            }
             self.sim.emit(inst, "MESSAGES_UPDATE", data, delay=step * i, webhook=webhook)
             record["statuses"].append(status)
 
@@ -274,9 +342,12 @@ class Api:
             return inst
         problems = check_fields(body, {"readMessages": ARR}, ("readMessages",))
         for i, item in enumerate(body.get("readMessages") or []):
-            problems += check_fields(item if isinstance(item, dict) else {},
-                                     {"remoteJid": STR, "fromMe": BOOL, "id": STR},
-                                     ("remoteJid", "fromMe", "id"), f"readMessages[{i}].")
+            problems += check_fields(
+                item if isinstance(item, dict) else {},
+                {"remoteJid": STR, "fromMe": BOOL, "id": STR},
+                ("remoteJid", "fromMe", "id"),
+                f"readMessages[{i}].",
+            )
         if problems:
             return error(400, problems)
         if inst.state != "open":
@@ -287,8 +358,9 @@ class Api:
         body, inst = await self.sim.open_call(request)
         if not isinstance(inst, Instance):
             return inst
-        problems = check_fields(body, {"number": STR, "presence": STR, "delay": INT},
-                                ("number", "presence", "delay"))
+        problems = check_fields(
+            body, {"number": STR, "presence": STR, "delay": INT}, ("number", "presence", "delay")
+        )
         if not problems and body["presence"] not in PRESENCES:
             problems = [f"presence is not one of enum values: {','.join(PRESENCES)}"]
         if problems:
@@ -315,7 +387,7 @@ class Api:
             jid = jid_for(str(number))
             user = jid.split("@", 1)[0]
             exists = not jid.endswith("@s.whatsapp.net") or (
-                user.isdigit() and not self.sim.state.is_unknown(user))
+                user.isdigit() and not self.sim.state.is_unknown(user)
+            )
             out.append({"jid": jid, "exists": exists, "number": str(number)})
         return JSONResponse(out)
-

@@ -36,24 +36,44 @@ EXTRA_DEFAULTS: dict[str, Any] = {
     "exposeInstanceToken": True,
     "globalWebhookByEvents": False,
 }
-REASONS = {400: "Bad Request", 401: "Unauthorized", 403: "Forbidden", 404: "Not Found",
-           500: "Internal Server Error"}
+REASONS = {
+    400: "Bad Request",
+    401: "Unauthorized",
+    403: "Forbidden",
+    404: "Not Found",
+    500: "Internal Server Error",
+}
 EVENTS = {
-    "APPLICATION_STARTUP": "application.startup", "QRCODE_UPDATED": "qrcode.updated",
-    "MESSAGES_SET": "messages.set", "MESSAGES_UPSERT": "messages.upsert",
-    "MESSAGES_EDITED": "messages.edited", "MESSAGES_UPDATE": "messages.update",
-    "MESSAGES_DELETE": "messages.delete", "SEND_MESSAGE": "send.message",
-    "SEND_MESSAGE_UPDATE": "send.message.update", "CONTACTS_SET": "contacts.set",
-    "CONTACTS_UPSERT": "contacts.upsert", "CONTACTS_UPDATE": "contacts.update",
-    "PRESENCE_UPDATE": "presence.update", "CHATS_SET": "chats.set",
-    "CHATS_UPSERT": "chats.upsert", "CHATS_UPDATE": "chats.update",
-    "CHATS_DELETE": "chats.delete", "GROUPS_UPSERT": "groups.upsert",
-    "GROUP_UPDATE": "group.update", "GROUP_PARTICIPANTS_UPDATE": "group-participants.update",
-    "CONNECTION_UPDATE": "connection.update", "LABELS_EDIT": "labels.edit",
-    "LABELS_ASSOCIATION": "labels.association", "CALL": "call",
-    "TYPEBOT_START": "typebot.start", "TYPEBOT_CHANGE_STATUS": "typebot.change-status",
-    "REMOVE_INSTANCE": "remove.instance", "LOGOUT_INSTANCE": "logout.instance",
-    "INSTANCE_CREATE": "instance.create", "INSTANCE_DELETE": "instance.delete",
+    "APPLICATION_STARTUP": "application.startup",
+    "QRCODE_UPDATED": "qrcode.updated",
+    "MESSAGES_SET": "messages.set",
+    "MESSAGES_UPSERT": "messages.upsert",
+    "MESSAGES_EDITED": "messages.edited",
+    "MESSAGES_UPDATE": "messages.update",
+    "MESSAGES_DELETE": "messages.delete",
+    "SEND_MESSAGE": "send.message",
+    "SEND_MESSAGE_UPDATE": "send.message.update",
+    "CONTACTS_SET": "contacts.set",
+    "CONTACTS_UPSERT": "contacts.upsert",
+    "CONTACTS_UPDATE": "contacts.update",
+    "PRESENCE_UPDATE": "presence.update",
+    "CHATS_SET": "chats.set",
+    "CHATS_UPSERT": "chats.upsert",
+    "CHATS_UPDATE": "chats.update",
+    "CHATS_DELETE": "chats.delete",
+    "GROUPS_UPSERT": "groups.upsert",
+    "GROUP_UPDATE": "group.update",
+    "GROUP_PARTICIPANTS_UPDATE": "group-participants.update",
+    "CONNECTION_UPDATE": "connection.update",
+    "LABELS_EDIT": "labels.edit",
+    "LABELS_ASSOCIATION": "labels.association",
+    "CALL": "call",
+    "TYPEBOT_START": "typebot.start",
+    "TYPEBOT_CHANGE_STATUS": "typebot.change-status",
+    "REMOVE_INSTANCE": "remove.instance",
+    "LOGOUT_INSTANCE": "logout.instance",
+    "INSTANCE_CREATE": "instance.create",
+    "INSTANCE_DELETE": "instance.delete",
     "STATUS_INSTANCE": "status.instance",
 }
 INTEGRATIONS = ("WHATSAPP-BAILEYS", "WHATSAPP-BUSINESS", "EVOLUTION")
@@ -80,11 +100,18 @@ class Webhook:
         return self.enabled and bool(self.url) and (not self.events or event in self.events)
 
     def row(self, instance_id: str) -> dict[str, Any]:
-        return {"id": self.id, "url": self.url, "headers": self.headers,
-                "enabled": self.enabled, "events": self.events,
-                "webhookByEvents": self.by_events, "webhookBase64": self.base64,
-                "createdAt": self.created_at, "updatedAt": self.updated_at or self.created_at,
-                "instanceId": instance_id}
+        return {
+            "id": self.id,
+            "url": self.url,
+            "headers": self.headers,
+            "enabled": self.enabled,
+            "events": self.events,
+            "webhookByEvents": self.by_events,
+            "webhookBase64": self.base64,
+            "createdAt": self.created_at,
+            "updatedAt": self.updated_at or self.created_at,
+            "instanceId": instance_id,
+        }
 
 
 @dataclass
@@ -107,22 +134,32 @@ class Instance:
     def qrcode(self) -> dict[str, Any]:
         if self.qr_code is None:
             return {"count": 0}
-        return {"pairingCode": self.pairing_code, "code": self.qr_code,
-                "base64": self.qr_base64, "count": self.qr_count}
+        return {
+            "pairingCode": self.pairing_code,
+            "code": self.qr_code,
+            "base64": self.qr_base64,
+            "count": self.qr_count,
+        }
 
     def state_body(self) -> dict[str, Any]:
         return {"instance": {"instanceName": self.name, "state": self.state}}
 
     def describe(self) -> dict[str, Any]:
-        return {"name": self.name, "instanceId": self.instance_id, "token": self.token,
-                "integration": self.integration, "state": self.state, "wuid": self.wuid,
-                "profileName": self.profile_name, "qrcode": self.qrcode(),
-                "webhook": self.webhook.row(self.instance_id) if self.webhook else None}
+        return {
+            "name": self.name,
+            "instanceId": self.instance_id,
+            "token": self.token,
+            "integration": self.integration,
+            "state": self.state,
+            "wuid": self.wuid,
+            "profileName": self.profile_name,
+            "qrcode": self.qrcode(),
+            "webhook": self.webhook.row(self.instance_id) if self.webhook else None,
+        }
 
 
 def envelope(status: int, message: Any) -> dict[str, Any]:
-    return {"status": status, "error": REASONS.get(status, "Error"),
-            "response": {"message": message}}
+    return {"status": status, "error": REASONS.get(status, "Error"), "response": {"message": message}}
 
 
 def error(status: int, message: Any) -> JSONResponse:
@@ -146,6 +183,7 @@ def jid_for(number: str) -> str:
 def jwt_hs256(key: str, now: int) -> str:
     def b64(data: bytes) -> str:
         return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
     head = b64(json.dumps({"alg": "HS256", "typ": "JWT"}, separators=(",", ":")).encode())
     claims = {"iat": now, "exp": now + 600, "app": "evolution", "action": "webhook"}
     body = b64(json.dumps(claims, separators=(",", ":")).encode())
@@ -159,9 +197,11 @@ def _fault_envelope(fault: Fault, status: int) -> dict[str, Any]:
 
 # -- the simulator -------------------------------------------------------------------------
 
+
 class EvolutionSim:
-    def __init__(self, *, api_key: str, global_webhook_url: str | None, server_url: str,
-                 config: dict[str, Any] | None) -> None:
+    def __init__(
+        self, *, api_key: str, global_webhook_url: str | None, server_url: str, config: dict[str, Any] | None
+    ) -> None:
         unknown = sorted(set(config or {}) - set(DEFAULT_CONFIG) - set(EXTRA_DEFAULTS))
         if unknown:
             raise ValueError(f"unknown config keys {unknown}")
@@ -178,37 +218,44 @@ class EvolutionSim:
         self.instances.clear()
         self.messages.clear()
         self.generation += 1  # receipts scheduled before the reset are dropped
+
     # -- webhooks --------------------------------------------------------------------------
 
-    def emit(self, inst: Instance, event: str, data: Any, *, delay: float = 0.0,
-             webhook: Webhook | None = None) -> None:
+    def emit(
+        self, inst: Instance, event: str, data: Any, *, delay: float = 0.0, webhook: Webhook | None = None
+    ) -> None:
         """Post ``event`` to the instance webhook (if subscribed) and the global URL, now or
         ``delay`` seconds from now."""
         if delay > 0:
-            asyncio.get_running_loop().call_later(delay, self._emit_later, self.generation,
-                                                  inst, event, data, webhook)
+            asyncio.get_running_loop().call_later(
+                delay, self._emit_later, self.generation, inst, event, data, webhook
+            )
             return
         targets: list[tuple[str, bool, dict[str, str]]] = []
         hook = webhook or inst.webhook
         if hook is not None and hook.wants(event):
             targets.append((hook.url, hook.by_events, self._hook_headers(hook)))
         if self.global_url:
-            targets.append((self.global_url, bool(self.state.config["globalWebhookByEvents"]),
-                            {}))
+            targets.append((self.global_url, bool(self.state.config["globalWebhookByEvents"]), {}))
         for base, by_events, headers in targets:
-            url = base.rstrip("/") + "/" + EVENTS[event].replace(".", "-") if by_events \
-                else base
+            url = base.rstrip("/") + "/" + EVENTS[event].replace(".", "-") if by_events else base
             self.sender.post(url, self._envelope(inst, event, data, url), headers=headers)
 
-    def _emit_later(self, generation: int, inst: Instance, event: str, data: Any,
-                    webhook: Webhook | None) -> None:
+    def _emit_later(
+        self, generation: int, inst: Instance, event: str, data: Any, webhook: Webhook | None
+    ) -> None:
         if generation == self.generation:
             self.emit(inst, event, data, webhook=webhook)
 
     def _envelope(self, inst: Instance, event: str, data: Any, url: str) -> dict[str, Any]:
         # Evolution formats its local wall clock and appends "Z" (a time-zone quirk).
-        out: dict[str, Any] = {"event": EVENTS[event], "instance": inst.name, "data": data,
-                               "destination": url, "date_time": iso(datetime.now())}
+        out: dict[str, Any] = {
+            "event": EVENTS[event],
+            "instance": inst.name,
+            "data": data,
+            "destination": url,
+            "date_time": iso(datetime.now()),
+        }
         if inst.wuid:
             out["sender"] = inst.wuid
         out["server_url"] = self.server_url
@@ -219,8 +266,7 @@ class EvolutionSim:
     def _hook_headers(hook: Webhook) -> dict[str, str]:
         headers = {str(k): str(v) for k, v in hook.headers.items() if k != "jwt_key"}
         if hook.headers.get("jwt_key"):
-            headers["Authorization"] = "Bearer " + jwt_hs256(str(hook.headers["jwt_key"]),
-                                                             int(time.time()))
+            headers["Authorization"] = "Bearer " + jwt_hs256(str(hook.headers["jwt_key"]), int(time.time()))
         return headers
 
     # -- request plumbing ------------------------------------------------------------------
@@ -253,33 +299,49 @@ class EvolutionSim:
         if inst.state in ("close", "refused"):
             inst.qr_count = 0
         inst.state = "connecting"
-        self.emit(inst, "CONNECTION_UPDATE", {"instance": inst.name, "state": "connecting",
-                                              "statusReason": 200})
+        self.emit(
+            inst, "CONNECTION_UPDATE", {"instance": inst.name, "state": "connecting", "statusReason": 200}
+        )
         self.new_qr(inst, number)
 
     def new_qr(self, inst: Instance, number: Any = None) -> None:
         inst.qr_count += 1
-        inst.qr_code = "2@" + ",".join(base64.b64encode(secrets.token_bytes(n)).decode()
-                                       for n in (48, 32, 32, 32))
+        inst.qr_code = "2@" + ",".join(
+            base64.b64encode(secrets.token_bytes(n)).decode() for n in (48, 32, 32, 32)
+        )
         inst.qr_base64 = png_data_uri(inst.qr_code)
         if isinstance(number, str) and number:
             inst.pairing_code = new_pairing_code()
-        self.emit(inst, "QRCODE_UPDATED", {"qrcode": {"instance": inst.name,
-                                                      "pairingCode": inst.pairing_code,
-                                                      "code": inst.qr_code,
-                                                      "base64": inst.qr_base64}})
+        self.emit(
+            inst,
+            "QRCODE_UPDATED",
+            {
+                "qrcode": {
+                    "instance": inst.name,
+                    "pairingCode": inst.pairing_code,
+                    "code": inst.qr_code,
+                    "base64": inst.qr_base64,
+                }
+            },
+        )
 
     def close(self, inst: Instance, reason: int) -> None:
         inst.state = "close"
         inst.qr_code = inst.qr_base64 = inst.pairing_code = None
-        self.emit(inst, "STATUS_INSTANCE", {
-            "instance": inst.name, "status": "closed",
-            "disconnectionAt": iso(datetime.now(UTC)),
-            "disconnectionReasonCode": reason,
-            "disconnectionObject": json.dumps({"error": {"output": {"statusCode": reason}}})})
-        self.emit(inst, "CONNECTION_UPDATE", {"instance": inst.name, "state": "close",
-                                              "statusReason": reason})
+        self.emit(
+            inst,
+            "STATUS_INSTANCE",
+            {
+                "instance": inst.name,
+                "status": "closed",
+                "disconnectionAt": iso(datetime.now(UTC)),
+                "disconnectionReasonCode": reason,
+                "disconnectionObject": json.dumps({"error": {"output": {"statusCode": reason}}}),
+            },
+        )
+        self.emit(
+            inst, "CONNECTION_UPDATE", {"instance": inst.name, "state": "close", "statusReason": reason}
+        )
         if reason == 401:
             self.emit(inst, "LOGOUT_INSTANCE", None)
             inst.wuid = inst.profile_name = None
-

@@ -7,26 +7,51 @@ import re
 from typing import Any
 
 BASE64 = re.compile(r"[A-Za-z0-9+/]+={0,2}")
-BUTTON_FLOWS = {"reply": "quick_reply", "copy": "cta_copy", "url": "cta_url", "call": "cta_call",
-                "pix": "payment_info"}
+BUTTON_FLOWS = {
+    "reply": "quick_reply",
+    "copy": "cta_copy",
+    "url": "cta_url",
+    "call": "cta_call",
+    "pix": "payment_info",
+}
 
 STR, BOOL, INT, NUM, OBJ, ARR = "string", "boolean", "integer", "number", "object", "array"
-COMMON_FIELDS = {"number": STR, "delay": INT, "quoted": OBJ, "mentionsEveryOne": BOOL,
-                 "mentioned": ARR}
+COMMON_FIELDS = {"number": STR, "delay": INT, "quoted": OBJ, "mentionsEveryOne": BOOL, "mentioned": ARR}
 SCHEMAS: dict[str, tuple[dict[str, str], tuple[str, ...]]] = {
     "sendText": ({**COMMON_FIELDS, "text": STR, "linkPreview": BOOL}, ("number", "text")),
-    "sendMedia": ({**COMMON_FIELDS, "mediatype": STR, "mimetype": STR, "media": STR,
-                   "fileName": STR, "caption": STR}, ("number", "mediatype")),
+    "sendMedia": (
+        {**COMMON_FIELDS, "mediatype": STR, "mimetype": STR, "media": STR, "fileName": STR, "caption": STR},
+        ("number", "mediatype"),
+    ),
     "sendWhatsAppAudio": ({**COMMON_FIELDS, "audio": STR, "encoding": BOOL}, ("number",)),
     "sendSticker": ({**COMMON_FIELDS, "sticker": STR}, ("number",)),
-    "sendButtons": ({**COMMON_FIELDS, "thumbnailUrl": STR, "title": STR, "description": STR,
-                     "footer": STR, "buttons": ARR}, ("number",)),
-    "sendList": ({**COMMON_FIELDS, "title": STR, "description": STR, "footerText": STR,
-                  "buttonText": STR, "sections": ARR},
-                 ("number", "title", "footerText", "buttonText", "sections")),
+    "sendButtons": (
+        {
+            **COMMON_FIELDS,
+            "thumbnailUrl": STR,
+            "title": STR,
+            "description": STR,
+            "footer": STR,
+            "buttons": ARR,
+        },
+        ("number",),
+    ),
+    "sendList": (
+        {
+            **COMMON_FIELDS,
+            "title": STR,
+            "description": STR,
+            "footerText": STR,
+            "buttonText": STR,
+            "sections": ARR,
+        },
+        ("number", "title", "footerText", "buttonText", "sections"),
+    ),
     "sendReaction": ({"key": OBJ, "reaction": STR}, ("key", "reaction")),
-    "sendLocation": ({**COMMON_FIELDS, "latitude": NUM, "longitude": NUM, "name": STR,
-                      "address": STR}, ("number", "latitude", "longitude", "name", "address")),
+    "sendLocation": (
+        {**COMMON_FIELDS, "latitude": NUM, "longitude": NUM, "name": STR, "address": STR},
+        ("number", "latitude", "longitude", "name", "address"),
+    ),
 }
 DESCRIPTIONS = {"number": "Invalid format", "delay": "Enter a value in milliseconds"}
 
@@ -45,12 +70,15 @@ def _type_ok(value: Any, kind: str) -> bool:
     return isinstance(value, dict if kind == OBJ else list)
 
 
-def check_fields(body: dict[str, Any], fields: dict[str, str], required: tuple[str, ...],
-                 prefix: str = "") -> list[str]:
+def check_fields(
+    body: dict[str, Any], fields: dict[str, str], required: tuple[str, ...], prefix: str = ""
+) -> list[str]:
     """jsonschema-style messages: type errors first, then missing properties."""
-    problems = [DESCRIPTIONS.get(name) or f"{prefix}{name} is not of a type(s) {kind}"
-                for name, kind in fields.items()
-                if name in body and not _type_ok(body[name], kind)]
+    problems = [
+        DESCRIPTIONS.get(name) or f"{prefix}{name} is not of a type(s) {kind}"
+        for name, kind in fields.items()
+        if name in body and not _type_ok(body[name], kind)
+    ]
     where = prefix.rstrip(".") or "instance"
     problems += [f'{where} requires property "{name}"' for name in required if name not in body]
     return problems
@@ -61,8 +89,11 @@ def not_empty(item: dict[str, Any], *names: str) -> list[str]:
 
 
 def nested_problems(op: str, body: dict[str, Any]) -> list[str]:
-    if op == "sendMedia" and isinstance(body.get("mediatype"), str) \
-            and body["mediatype"] not in ("image", "document", "video", "audio"):
+    if (
+        op == "sendMedia"
+        and isinstance(body.get("mediatype"), str)
+        and body["mediatype"] not in ("image", "document", "video", "audio")
+    ):
         return ["mediatype is not one of enum values: image,document,video,audio"]
     if op == "sendButtons" and isinstance(body.get("buttons"), list):
         return [p for i, b in enumerate(body["buttons"]) for p in _button_problems(i, b)]
@@ -70,9 +101,9 @@ def nested_problems(op: str, body: dict[str, Any]) -> list[str]:
         return _sections_problems(body["sections"])
     if op == "sendReaction" and isinstance(body.get("key"), dict):
         key = body["key"]
-        return check_fields(key, {"id": STR, "remoteJid": STR, "fromMe": BOOL},
-                            ("id", "remoteJid", "fromMe"), "key.") \
-            + not_empty(key, "id", "remoteJid")
+        return check_fields(
+            key, {"id": STR, "remoteJid": STR, "fromMe": BOOL}, ("id", "remoteJid", "fromMe"), "key."
+        ) + not_empty(key, "id", "remoteJid")
     return []
 
 
@@ -81,8 +112,7 @@ def _button_problems(index: int, button: Any) -> list[str]:
         return [f"buttons[{index}] is not of a type(s) object"]
     problems = check_fields(button, {"type": STR}, ("type",), f"buttons[{index}].")
     if isinstance(button.get("type"), str) and button["type"] not in BUTTON_FLOWS:
-        problems.append(f"buttons[{index}].type is not one of enum values: "
-                        "reply,copy,url,call,pix")
+        problems.append(f"buttons[{index}].type is not one of enum values: reply,copy,url,call,pix")
     return problems + not_empty(button, "id", "url", "phoneNumber")
 
 
@@ -94,15 +124,20 @@ def _sections_problems(sections: list[Any]) -> list[str]:
         if not isinstance(section, dict):
             problems.append(f"sections[{i}] is not of a type(s) object")
             continue
-        problems += check_fields(section, {"title": STR, "rows": ARR}, ("title", "rows"),
-                                 f"sections[{i}].") + not_empty(section, "title")
+        problems += check_fields(
+            section, {"title": STR, "rows": ARR}, ("title", "rows"), f"sections[{i}]."
+        ) + not_empty(section, "title")
         rows = section.get("rows")
         if isinstance(rows, list) and not rows:
             problems.append(f"sections[{i}].rows does not meet minimum length of 1")
         for j, row in enumerate(rows if isinstance(rows, list) else []):
             if isinstance(row, dict):
-                problems += check_fields(row, {"title": STR, "description": STR, "rowId": STR},
-                                         ("title", "rowId"), f"sections[{i}].rows[{j}].")
+                problems += check_fields(
+                    row,
+                    {"title": STR, "description": STR, "rowId": STR},
+                    ("title", "rowId"),
+                    f"sections[{i}].rows[{j}].",
+                )
                 problems += not_empty(row, "title", "description", "rowId")
     return problems
 
@@ -158,8 +193,11 @@ def _buttons_rules(buttons: list[dict[str, Any]]) -> list[str]:
 def is_reaction(value: str) -> bool:
     if value == "":
         return True
-    return len(value) <= 8 and not any((ch.isalnum() and ch.isascii()) or ch.isspace()
-                                       for ch in value) and ord(value[0]) >= 0x2000
+    return (
+        len(value) <= 8
+        and not any((ch.isalnum() and ch.isascii()) or ch.isspace() for ch in value)
+        and ord(value[0]) >= 0x2000
+    )
 
 
 def send_problems(op: str, body: dict[str, Any]) -> list[str]:

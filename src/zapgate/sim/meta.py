@@ -115,10 +115,13 @@ from zapgate.sim.meta_state import DEFAULT_NUMBER, META_DEFAULTS, MetaState, Sim
 __all__ = ["DEFAULT_NUMBER", "META_DEFAULTS", "SimNumber", "create_app"]
 
 
-def create_app(*, callback_url: str | None = None,
-               app_secret: str = "sim-app-secret",  # noqa: S107 - the simulator's own default
-               numbers: list[SimNumber] | None = None,
-               config: dict[str, Any] | None = None) -> Starlette:
+def create_app(
+    *,
+    callback_url: str | None = None,
+    app_secret: str = "sim-app-secret",  # noqa: S107 - the simulator's own default
+    numbers: list[SimNumber] | None = None,
+    config: dict[str, Any] | None = None,
+) -> Starlette:
     """``config`` overrides the switches' defaults (``/_sim/reset`` returns to them)."""
     sim = SimState(extra_defaults=dict(META_DEFAULTS))
     unknown = sorted(set(config or {}) - set(sim.defaults()))
@@ -126,8 +129,9 @@ def create_app(*, callback_url: str | None = None,
         raise ValueError(f"unknown config keys {unknown}")
     sim = SimState(extra_defaults={**META_DEFAULTS, **(config or {})})
     served = [DEFAULT_NUMBER] if numbers is None else numbers
-    meta = MetaState(numbers={n.phone_number_id: n for n in served}, app_secret=app_secret,
-                     callback_url=callback_url)
+    meta = MetaState(
+        numbers={n.phone_number_id: n for n in served}, app_secret=app_secret, callback_url=callback_url
+    )
     sender = CallbackSender(sim)
     delivery = Delivery(sim=sim, meta=meta, sender=sender)
     ctx = MetaContext(sim=sim, meta=meta, delivery=delivery)
@@ -146,6 +150,5 @@ def create_app(*, callback_url: str | None = None,
             await delivery.stop()
             await sender.stop()
 
-    routes = [*control_routes(sim, on_reset=on_reset), *Control(ctx).routes(),
-              *GraphApi(ctx).routes()]
+    routes = [*control_routes(sim, on_reset=on_reset), *Control(ctx).routes(), *GraphApi(ctx).routes()]
     return Starlette(routes=routes, lifespan=lifespan)

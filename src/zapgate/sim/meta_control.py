@@ -28,8 +28,7 @@ from zapgate.sim.meta_webhooks import (
 )
 
 # Template events that move the template to another status (the others leave it as it is).
-EVENT_STATUS = {"REINSTATED": "APPROVED", "UNARCHIVED": "APPROVED", "UNLOCKED": "APPROVED",
-                "FLAGGED": None}
+EVENT_STATUS = {"REINSTATED": "APPROVED", "UNARCHIVED": "APPROVED", "UNLOCKED": "APPROVED", "FLAGGED": None}
 
 
 class ControlError(Exception):
@@ -73,8 +72,7 @@ class Control:
         return [
             Route("/_sim/numbers", _endpoint(self.numbers), methods=["GET", "POST"]),
             Route("/_sim/inbound", _endpoint(self.inbound), methods=["GET", "POST"]),
-            Route("/_sim/templates/{template_id}/status", _endpoint(self.template_status),
-                  methods=["POST"]),
+            Route("/_sim/templates/{template_id}/status", _endpoint(self.template_status), methods=["POST"]),
             Route("/_sim/messages", _endpoint(self.messages), methods=["GET"]),
             Route("/_sim/windows", _endpoint(self.windows), methods=["POST"]),
             Route("/_sim/verify", _endpoint(self.verify), methods=["POST"]),
@@ -95,11 +93,13 @@ class Control:
             body = await _body(request)
             try:
                 number = SimNumber(
-                    phone_number_id=str(body["phoneNumberId"]), waba_id=str(body["wabaId"]),
+                    phone_number_id=str(body["phoneNumberId"]),
+                    waba_id=str(body["wabaId"]),
                     access_token=str(body["accessToken"]),
                     display_phone_number=_digits(body["displayPhoneNumber"]),
                     verified_name=str(body["verifiedName"]),
-                    app_secret=str(body["appSecret"]) if body.get("appSecret") else None)
+                    app_secret=str(body["appSecret"]) if body.get("appSecret") else None,
+                )
             except KeyError as exc:
                 raise ControlError(f"missing field {exc.args[0]}") from exc
             self.ctx.meta.numbers[number.phone_number_id] = number
@@ -117,12 +117,16 @@ class Control:
             raise ControlError(f"type must be one of {', '.join(INBOUND_TYPES)}")
         media_id, sha = self._inbound_media(number, kind, spec.get("media") or {})
         id_ = wamid(sender, inbound=True)
-        message = inbound_message({**spec, "type": kind, "from": sender}, id_=id_, sender=sender,
-                                  display=number.display_phone_number, media_id=media_id,
-                                  sha256_b64=sha)
+        message = inbound_message(
+            {**spec, "type": kind, "from": sender},
+            id_=id_,
+            sender=sender,
+            display=number.display_phone_number,
+            media_id=media_id,
+            sha256_b64=sha,
+        )
         contacts = [{"profile": {"name": spec.get("name") or "Sim User"}, "wa_id": sender}]
-        parts = ({"messages": [message]} if kind == "system"
-                 else {"contacts": contacts, "messages": [message]})
+        parts = {"messages": [message]} if kind == "system" else {"contacts": contacts, "messages": [message]}
         value = messages_value(number.phone_number_id, number.display_phone_number, **parts)
         self.ctx.meta.inbound[id_] = Inbound(id_, number.phone_number_id, sender, kind)
         if kind != "system":
@@ -130,17 +134,22 @@ class Control:
         callback = self.ctx.delivery.post(number, envelope(number.waba_id, "messages", value))
         return {"id": id_, "posted": callback is not None, "mediaId": media_id}
 
-    def _inbound_media(self, number: SimNumber, kind: str,
-                       spec: dict[str, Any]) -> tuple[str | None, str | None]:
+    def _inbound_media(
+        self, number: SimNumber, kind: str, spec: dict[str, Any]
+    ) -> tuple[str | None, str | None]:
         """Inbound media lands in the media store so GET /{media-id} and the download work."""
         if kind not in MEDIA_DEFAULTS:
             return None, None
         media_id = str(spec.get("id") or new_media_id())
         stored = self.ctx.meta.media.get(media_id)
         if stored is None:
-            stored = Media(media_id, number.phone_number_id,
-                           str(spec.get("mimeType") or MEDIA_DEFAULTS[kind]),
-                           f"zapgate-sim {kind} {media_id}".encode(), spec.get("filename"))
+            stored = Media(
+                media_id,
+                number.phone_number_id,
+                str(spec.get("mimeType") or MEDIA_DEFAULTS[kind]),
+                f"zapgate-sim {kind} {media_id}".encode(),
+                spec.get("filename"),
+            )
             self.ctx.meta.media[media_id] = stored
         return media_id, stored.sha256_b64
 
@@ -148,8 +157,7 @@ class Control:
         body = await _body(request)
         key = str(request.path_params["template_id"])
         templates = self.ctx.meta.templates
-        template = templates.get(key) or next(
-            (t for t in templates.values() if t.name == key), None)
+        template = templates.get(key) or next((t for t in templates.values() if t.name == key), None)
         if template is None:
             raise ControlError(f"unknown template {key!r}", 404)
         event = str(body.get("event", "")).upper()
@@ -157,21 +165,28 @@ class Control:
             raise ControlError(f"event must be one of {', '.join(EVENTS)}")
         template.status = EVENT_STATUS.get(event, event) or template.status
         template.reason = body.get("reason")
-        value = template_status_value(event=event, template_id=template.id, name=template.name,
-                                      language=template.language, category=template.category,
-                                      reason=template.reason)
+        value = template_status_value(
+            event=event,
+            template_id=template.id,
+            name=template.name,
+            language=template.language,
+            category=template.category,
+            reason=template.reason,
+        )
         numbers = self.ctx.meta.waba_numbers(template.waba_id)
-        payload = envelope(template.waba_id, "message_template_status_update", value,
-                           time_s=int(time.time()))
+        payload = envelope(template.waba_id, "message_template_status_update", value, time_s=int(time.time()))
         callback = self.ctx.delivery.post(numbers[0] if numbers else None, payload)
         return {**template.public(), "posted": callback is not None}
 
     async def messages(self, request: Request) -> Any:
         wanted_id = request.query_params.get("id")
         wanted_to = _digits(request.query_params.get("to"))
-        return [m.describe() for m in self.ctx.meta.outbound.values()
-                if (not wanted_id or m.id == wanted_id)
-                and (not wanted_to or wanted_to in (m.wa_id, _digits(m.to)))]
+        return [
+            m.describe()
+            for m in self.ctx.meta.outbound.values()
+            if (not wanted_id or m.id == wanted_id)
+            and (not wanted_to or wanted_to in (m.wa_id, _digits(m.to)))
+        ]
 
     async def windows(self, request: Request) -> Any:
         body = await _body(request)
@@ -192,16 +207,22 @@ class Control:
         if not url:
             raise ControlError("no callback URL configured")
         challenge = str(random.randint(10**8, 10**10))
-        params = {"hub.mode": "subscribe", "hub.verify_token": str(body.get("verifyToken", "")),
-                  "hub.challenge": challenge}
+        params = {
+            "hub.mode": "subscribe",
+            "hub.verify_token": str(body.get("verifyToken", "")),
+            "hub.challenge": challenge,
+        }
         try:
             async with httpx.AsyncClient(timeout=10) as client:
                 response = await client.get(str(url), params=params)
         except httpx.HTTPError as exc:
             return {"ok": False, "status": 0, "echoed": False, "error": repr(exc)}
         echoed = response.text == challenge
-        return {"ok": response.status_code == 200 and echoed, "status": response.status_code,
-                "echoed": echoed}
+        return {
+            "ok": response.status_code == 200 and echoed,
+            "status": response.status_code,
+            "echoed": echoed,
+        }
 
     async def callback(self, request: Request) -> Any:
         if request.method == "POST":

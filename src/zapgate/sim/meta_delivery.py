@@ -52,8 +52,10 @@ class Delivery:
         if not url:
             return None
         body = encode(payload)
-        headers = {"X-Hub-Signature-256": signature(self._meta.secret_for(number), body),
-                   "User-Agent": "facebookexternalua"}
+        headers = {
+            "X-Hub-Signature-256": signature(self._meta.secret_for(number), body),
+            "User-Agent": "facebookexternalua",
+        }
         return self._sender.post(url, payload, headers=headers, body=body)
 
     def schedule(self, wamid: str, statuses: list[str]) -> None:
@@ -105,7 +107,7 @@ class Delivery:
                 groups.setdefault(message.phone_number_id, []).append(item)
         batch = bool(self._sim.config.get("batchStatuses"))
         for pnid, group in groups.items():
-            for chunk in ([group] if batch else [[item] for item in group]):
+            for chunk in [group] if batch else [[item] for item in group]:
                 self._post_statuses(pnid, chunk)
 
     def _post_statuses(self, pnid: str, chunk: list[PendingStatus]) -> None:
@@ -113,11 +115,17 @@ class Delivery:
         if number is None:
             return
         records = [(self._meta.outbound[item.wamid], item.status) for item in chunk]
-        statuses = [status_item(wamid_=m.id, status=s, recipient=m.wa_id, tracker=m.tracker,
-                                billing=m.billing,
-                                error=(m.failure, m.failure_details)
-                                if m.failure is not None else None)
-                    for m, s in records]
+        statuses = [
+            status_item(
+                wamid_=m.id,
+                status=s,
+                recipient=m.wa_id,
+                tracker=m.tracker,
+                billing=m.billing,
+                error=(m.failure, m.failure_details) if m.failure is not None else None,
+            )
+            for m, s in records
+        ]
         value = messages_value(pnid, number.display_phone_number, statuses=statuses)
         callback = self.post(number, envelope(number.waba_id, "messages", value))
         for (message, status), item in zip(records, statuses, strict=True):

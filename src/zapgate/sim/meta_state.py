@@ -27,14 +27,21 @@ class SimNumber:
     app_secret: str | None = field(default=None, repr=False)
 
     def profile(self) -> dict[str, Any]:
-        return {"display_phone_number": self.display_phone_number,
-                "verified_name": self.verified_name, "quality_rating": "GREEN",
-                "id": self.phone_number_id}
+        return {
+            "display_phone_number": self.display_phone_number,
+            "verified_name": self.verified_name,
+            "quality_rating": "GREEN",
+            "id": self.phone_number_id,
+        }
 
 
-DEFAULT_NUMBER = SimNumber(phone_number_id="100000000000001", waba_id="200000000000001",
-                           access_token="sim-meta-token",  # noqa: S106 - a simulator credential
-                           display_phone_number="15550000001", verified_name="Zapgate Sim")
+DEFAULT_NUMBER = SimNumber(
+    phone_number_id="100000000000001",
+    waba_id="200000000000001",
+    access_token="sim-meta-token",  # noqa: S106 - a simulator credential
+    display_phone_number="15550000001",
+    verified_name="Zapgate Sim",
+)
 
 
 @dataclass
@@ -85,9 +92,14 @@ class EmittedStatus:
 
     def describe(self) -> dict[str, Any]:
         cb = self.callback
-        return {"status": self.status, "timestamp": self.timestamp, "posted": cb is not None,
-                "attempts": cb.attempt if cb else 0, "httpStatus": cb.status if cb else None,
-                "postedAt": cb.posted_at if cb else None}
+        return {
+            "status": self.status,
+            "timestamp": self.timestamp,
+            "posted": cb is not None,
+            "attempts": cb.attempt if cb else 0,
+            "httpStatus": cb.status if cb else None,
+            "postedAt": cb.posted_at if cb else None,
+        }
 
 
 @dataclass
@@ -106,10 +118,17 @@ class Outbound:
     at: float = field(default_factory=time.time)
 
     def describe(self) -> dict[str, Any]:
-        return {"id": self.id, "phoneNumberId": self.phone_number_id, "to": self.to,
-                "waId": self.wa_id, "type": self.type, "request": self.request,
-                "failure": self.failure, "statuses": [s.describe() for s in self.statuses],
-                "at": self.at}
+        return {
+            "id": self.id,
+            "phoneNumberId": self.phone_number_id,
+            "to": self.to,
+            "waId": self.wa_id,
+            "type": self.type,
+            "request": self.request,
+            "failure": self.failure,
+            "statuses": [s.describe() for s in self.statuses],
+            "at": self.at,
+        }
 
 
 @dataclass
@@ -123,9 +142,15 @@ class Inbound:
     typing: bool = False
 
     def describe(self) -> dict[str, Any]:
-        return {"id": self.id, "phoneNumberId": self.phone_number_id, "from": self.sender,
-                "type": self.type, "at": self.at, "readByBusiness": self.read,
-                "typingIndicator": self.typing}
+        return {
+            "id": self.id,
+            "phoneNumberId": self.phone_number_id,
+            "from": self.sender,
+            "type": self.type,
+            "at": self.at,
+            "readByBusiness": self.read,
+            "typingIndicator": self.typing,
+        }
 
 
 @dataclass
@@ -144,8 +169,16 @@ class MetaState:
 
     def clear(self) -> None:
         """``/_sim/reset``: forget runtime data; numbers and the callback URL stay."""
-        for store in (self.media, self.templates, self.windows, self.buckets, self.pair_buckets,
-                      self.conversations, self.outbound, self.inbound):
+        for store in (
+            self.media,
+            self.templates,
+            self.windows,
+            self.buckets,
+            self.pair_buckets,
+            self.conversations,
+            self.outbound,
+            self.inbound,
+        ):
             store.clear()
 
     def token_known(self, token: str) -> bool:
@@ -155,7 +188,7 @@ class MetaState:
         return [n for n in self.numbers.values() if n.waba_id == waba_id]
 
     def secret_for(self, number: SimNumber | None) -> str:
-        return (number.app_secret if number and number.app_secret else self.app_secret)
+        return number.app_secret if number and number.app_secret else self.app_secret
 
     def window_open(self, pnid: str, wa_id: str, *, seconds: float) -> bool:
         opened = self.windows.get((pnid, wa_id))

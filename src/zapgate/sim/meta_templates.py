@@ -14,9 +14,23 @@ from zapgate.sim.meta_errors import GraphError, invalid, missing
 
 CATEGORIES = ("MARKETING", "UTILITY", "AUTHENTICATION")
 FORMATS = ("POSITIONAL", "NAMED")
-EVENTS = ("APPROVED", "REJECTED", "PENDING", "PAUSED", "DISABLED", "FLAGGED", "REINSTATED",
-          "PENDING_DELETION", "DELETED", "IN_APPEAL", "LIMIT_EXCEEDED", "ARCHIVED", "UNARCHIVED",
-          "LOCKED", "UNLOCKED")
+EVENTS = (
+    "APPROVED",
+    "REJECTED",
+    "PENDING",
+    "PAUSED",
+    "DISABLED",
+    "FLAGGED",
+    "REINSTATED",
+    "PENDING_DELETION",
+    "DELETED",
+    "IN_APPEAL",
+    "LIMIT_EXCEEDED",
+    "ARCHIVED",
+    "UNARCHIVED",
+    "LOCKED",
+    "UNLOCKED",
+)
 VARIABLE = re.compile(r"\{\{\s*([A-Za-z0-9_]+)\s*\}\}")
 NAME = re.compile(r"^[a-z0-9_]{1,512}$")
 BODY_TYPES = frozenset({"text", "currency", "date_time"})
@@ -50,9 +64,15 @@ class Template:
     slots: dict[str, Slot] = field(default_factory=dict)
 
     def public(self) -> dict[str, Any]:
-        return {"name": self.name, "parameter_format": self.parameter_format,
-                "components": self.components, "language": self.language,
-                "status": self.status, "category": self.category, "id": self.id}
+        return {
+            "name": self.name,
+            "parameter_format": self.parameter_format,
+            "components": self.components,
+            "language": self.language,
+            "status": self.status,
+            "category": self.category,
+            "id": self.id,
+        }
 
 
 def new_template_id() -> str:
@@ -60,6 +80,7 @@ def new_template_id() -> str:
 
 
 # -- creation --------------------------------------------------------------------------------
+
 
 def create(body: Any, *, waba_id: str, existing: list[Template]) -> Template:
     if not isinstance(body, dict):
@@ -76,16 +97,27 @@ def create(body: Any, *, waba_id: str, existing: list[Template]) -> Template:
     if style not in FORMATS:
         raise invalid("Param parameter_format must be one of {POSITIONAL, NAMED}.")
     if any(t.name == name and t.language == language for t in existing):
-        raise GraphError(100, subcode=2388024, details="Duplicate template.",
-                         user_title="Content in This Language Already Exists",
-                         user_msg=f"There's already {language} content for this template. You "
-                                  "can create a new template and try again.")
+        raise GraphError(
+            100,
+            subcode=2388024,
+            details="Duplicate template.",
+            user_title="Content in This Language Already Exists",
+            user_msg=f"There's already {language} content for this template. You "
+            "can create a new template and try again.",
+        )
     components = body.get("components")
     slots = _slots(components, named=style == "NAMED")
     assert isinstance(components, list)
-    return Template(id=new_template_id(), waba_id=waba_id, name=name, language=language,
-                    category=category, parameter_format=style, components=components,
-                    slots=slots)
+    return Template(
+        id=new_template_id(),
+        waba_id=waba_id,
+        name=name,
+        language=language,
+        category=category,
+        parameter_format=style,
+        components=components,
+        slots=slots,
+    )
 
 
 def _slots(components: Any, *, named: bool) -> dict[str, Slot]:
@@ -113,8 +145,9 @@ def _component_slots(kind: str, component: dict[str, Any], *, named: bool) -> li
         return []
     if kind == "BUTTONS":
         return _button_slots(component.get("buttons"))
-    raise invalid(f"Param components[]['type'] must be one of {{HEADER, BODY, FOOTER, BUTTONS}}"
-                  f" - got \"{kind}\".")
+    raise invalid(
+        f"Param components[]['type'] must be one of {{HEADER, BODY, FOOTER, BUTTONS}} - got \"{kind}\"."
+    )
 
 
 def _header_slots(component: dict[str, Any], *, named: bool) -> list[Slot]:
@@ -122,8 +155,7 @@ def _header_slots(component: dict[str, Any], *, named: bool) -> list[Slot]:
     if media in HEADER_MEDIA:
         return [Slot("header", ("media",), frozenset({media.lower()}))]
     if media != "TEXT":
-        raise invalid("Param components[]['format'] must be one of {TEXT, IMAGE, VIDEO, "
-                      "DOCUMENT, LOCATION}.")
+        raise invalid("Param components[]['format'] must be one of {TEXT, IMAGE, VIDEO, DOCUMENT, LOCATION}.")
     variables = _variables(_text(component, 60, "HEADER"), named=named)
     if len(variables) > 1:
         raise invalid("A TEXT header can have at most one variable.")
@@ -144,7 +176,7 @@ def _button_slots(buttons: Any) -> list[Slot]:
         elif kind == "QUICK_REPLY":
             slots.append(Slot(name, ("1",), frozenset({"payload"}), optional=True))
         elif kind not in ("URL", "PHONE_NUMBER", "OTP", "FLOW", "CATALOG", "MPM"):
-            raise invalid(f"Unknown button type \"{kind}\".")
+            raise invalid(f'Unknown button type "{kind}".')
     return slots
 
 
@@ -168,6 +200,7 @@ def _variables(text: str, *, named: bool) -> tuple[str, ...]:
 
 # -- sending ---------------------------------------------------------------------------------
 
+
 def check_send(template: Template, components: list[dict[str, Any]]) -> None:
     """Raise the Graph error a send with these ``template.components`` would get."""
     sent: dict[str, list[dict[str, Any]]] = {}
@@ -187,15 +220,21 @@ def _check_slot(slot: Slot, parameters: list[dict[str, Any]]) -> None:
         return
     _check_format(slot, parameters)
     if len(parameters) != len(slot.variables):
-        raise GraphError(132000, f"{slot.name}: number of localizable_params "
-                                 f"({len(parameters)}) does not match the expected number of "
-                                 f"params ({len(slot.variables)})")
+        raise GraphError(
+            132000,
+            f"{slot.name}: number of localizable_params "
+            f"({len(parameters)}) does not match the expected number of "
+            f"params ({len(slot.variables)})",
+        )
     for parameter in parameters:
         kind = parameter.get("type")
         if kind not in slot.kinds:
-            raise GraphError(132012, f"{slot.name}: parameter type \"{kind}\" does not match "
-                                     f"the format of the template (expected "
-                                     f"{' or '.join(sorted(slot.kinds))}).")
+            raise GraphError(
+                132012,
+                f'{slot.name}: parameter type "{kind}" does not match '
+                f"the format of the template (expected "
+                f"{' or '.join(sorted(slot.kinds))}).",
+            )
         if kind == "text" and not parameter.get("text"):
             raise missing(f"{slot.name}: the parameter text is required.")
 
@@ -205,14 +244,19 @@ def _check_format(slot: Slot, parameters: list[dict[str, Any]]) -> None:
     if slot.named:
         unknown = [n for n in names if n not in slot.variables]
         if unknown:
-            raise GraphError(132012, f"{slot.name}: template uses NAMED parameters; "
-                                     f"parameter_name {unknown[0]!r} is missing or unknown.")
+            raise GraphError(
+                132012,
+                f"{slot.name}: template uses NAMED parameters; "
+                f"parameter_name {unknown[0]!r} is missing or unknown.",
+            )
     elif any(n is not None for n in names):
-        raise GraphError(132012, f"{slot.name}: template uses POSITIONAL parameters; "
-                                 "parameter_name is not allowed.")
+        raise GraphError(
+            132012, f"{slot.name}: template uses POSITIONAL parameters; parameter_name is not allowed."
+        )
 
 
 # -- listing ---------------------------------------------------------------------------------
+
 
 def matches(template: Template, query: dict[str, str]) -> bool:
     for key in ("status", "category", "language"):

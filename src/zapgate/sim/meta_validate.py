@@ -20,8 +20,7 @@ from typing import Any
 from zapgate.sim.meta_errors import GraphError, invalid, missing, not_valid
 
 MEDIA_TYPES = ("image", "video", "audio", "document", "sticker")
-MESSAGE_TYPES = ("text", *MEDIA_TYPES, "location", "contacts", "interactive", "template",
-                 "reaction")
+MESSAGE_TYPES = ("text", *MEDIA_TYPES, "location", "contacts", "interactive", "template", "reaction")
 MEDIA_KEYS: dict[str, frozenset[str]] = {
     "image": frozenset({"id", "link", "caption"}),
     "video": frozenset({"id", "link", "caption"}),
@@ -57,14 +56,15 @@ def validate_mark_read(body: dict[str, Any]) -> str:
     """Read receipt (+ optional typing indicator); returns the inbound message id."""
     _check_product(body)
     if body.get("status") != "read":
-        raise invalid("Param status must be one of {READ} - got "
-                      f"\"{body.get('status')}\". A typing indicator needs status \"read\".")
+        raise invalid(
+            "Param status must be one of {READ} - got "
+            f'"{body.get("status")}". A typing indicator needs status "read".'
+        )
     message_id = body.get("message_id")
     if not isinstance(message_id, str) or not message_id:
         raise missing("The parameter message_id is required.")
     indicator = body.get("typing_indicator")
-    if indicator is not None and (not isinstance(indicator, dict)
-                                  or indicator.get("type") != "text"):
+    if indicator is not None and (not isinstance(indicator, dict) or indicator.get("type") != "text"):
         raise invalid("Param typing_indicator['type'] must be one of {TEXT}.")
     return message_id
 
@@ -76,8 +76,9 @@ def validate_send(body: Any) -> SendRequest:
     to = _check_to(body)
     kind = body.get("type", "text")
     if kind not in MESSAGE_TYPES:
-        raise invalid(f"Param type must be one of {{{', '.join(t.upper() for t in MESSAGE_TYPES)}}}"
-                      f" - got \"{kind}\".")
+        raise invalid(
+            f'Param type must be one of {{{", ".join(t.upper() for t in MESSAGE_TYPES)}}} - got "{kind}".'
+        )
     if body.get("recipient_type", "individual") != "individual":
         raise invalid("Param recipient_type must be one of {INDIVIDUAL}.")
     for other in MESSAGE_TYPES:
@@ -89,9 +90,15 @@ def validate_send(body: Any) -> SendRequest:
     if not isinstance(obj, dict | list):
         raise invalid(f"Param {kind} must be a JSON object.")
     media_ids = VALIDATORS[kind](obj)
-    return SendRequest(type=kind, to=to, digits=re.sub(r"\D", "", to), obj=_as_dict(obj),
-                       context_id=_check_context(body), tracker=_check_tracker(body),
-                       media_ids=media_ids)
+    return SendRequest(
+        type=kind,
+        to=to,
+        digits=re.sub(r"\D", "", to),
+        obj=_as_dict(obj),
+        context_id=_check_context(body),
+        tracker=_check_tracker(body),
+        media_ids=media_ids,
+    )
 
 
 def _as_dict(obj: Any) -> dict[str, Any]:
@@ -101,17 +108,17 @@ def _as_dict(obj: Any) -> dict[str, Any]:
 def _check_product(body: dict[str, Any]) -> None:
     product = body.get("messaging_product")
     if product is None:
-        raise GraphError(100, message="(#100) The parameter messaging_product is required.",
-                         with_error_data=False)
+        raise GraphError(
+            100, message="(#100) The parameter messaging_product is required.", with_error_data=False
+        )
     if product != "whatsapp":
-        raise invalid(f"Param messaging_product must be one of {{WHATSAPP}} - got \"{product}\".")
+        raise invalid(f'Param messaging_product must be one of {{WHATSAPP}} - got "{product}".')
 
 
 def _check_to(body: dict[str, Any]) -> str:
     to = body.get("to")
     if to is None:
-        raise GraphError(100, message="(#100) The parameter to is required.",
-                         with_error_data=False)
+        raise GraphError(100, message="(#100) The parameter to is required.", with_error_data=False)
     if not isinstance(to, str) or not PHONE.match(to):
         raise invalid("Param to must be a valid phone number or WhatsApp ID.")
     return to
@@ -138,6 +145,7 @@ def _check_tracker(body: dict[str, Any]) -> str | None:
 
 # -- helpers ---------------------------------------------------------------------------------
 
+
 def _limit(value: str, maximum: int, what: str, minimum: int = 0) -> None:
     if not minimum <= len(value) <= maximum:
         raise not_valid(f"{what} length invalid. Min length: {minimum}, Max length: {maximum}.")
@@ -157,7 +165,7 @@ def _string(obj: dict[str, Any], key: str, where: str, *, required: bool = True)
 def _only(obj: dict[str, Any], allowed: frozenset[str] | set[str], where: str) -> None:
     extra = sorted(set(obj) - set(allowed))
     if extra:
-        raise invalid(f"Unexpected key \"{extra[0]}\" on param \"{where}\".")
+        raise invalid(f'Unexpected key "{extra[0]}" on param "{where}".')
 
 
 def _object(value: Any, where: str) -> dict[str, Any]:
@@ -169,6 +177,7 @@ def _object(value: Any, where: str) -> dict[str, Any]:
 
 
 # -- per type --------------------------------------------------------------------------------
+
 
 def _text(obj: Any) -> tuple[str, ...]:
     obj = _object(obj, "text")
@@ -248,13 +257,15 @@ def _template_component(component: Any) -> list[str]:
     component = _object(component, "template['components'][]")
     kind = component.get("type")
     if kind not in ("header", "body", "button", "footer"):
-        raise invalid(f"Param template['components'][]['type'] must be one of "
-                      f"{{HEADER, BODY, BUTTON, FOOTER}} - got \"{kind}\".")
+        raise invalid(
+            f"Param template['components'][]['type'] must be one of "
+            f'{{HEADER, BODY, BUTTON, FOOTER}} - got "{kind}".'
+        )
     if kind == "button":
         if component.get("sub_type") is None:
             raise missing("The parameter sub_type is required for button components.")
         if not re.fullmatch(r"[0-9]", str(component.get("index", ""))):
-            raise not_valid("Button index must be a string \"0\"..\"9\".")
+            raise not_valid('Button index must be a string "0".."9".')
     parameters = component.get("parameters", [])
     if not isinstance(parameters, list):
         raise invalid("Param template['components'][]['parameters'] must be a list.")
@@ -271,8 +282,9 @@ def _interactive(obj: Any) -> tuple[str, ...]:
     obj = _object(obj, "interactive")
     kind = obj.get("type")
     if kind not in INTERACTIVE:
-        raise invalid(f"Param interactive['type'] must be one of {{BUTTON, LIST, CTA_URL, FLOW}} - got "
-                      f"\"{kind}\".")
+        raise invalid(
+            f"Param interactive['type'] must be one of {{BUTTON, LIST, CTA_URL, FLOW}} - got \"{kind}\"."
+        )
     body = _object(obj.get("body"), "interactive['body']")
     text = _string(body, "text", "interactive['body']")
     assert text is not None
@@ -293,7 +305,7 @@ def _header(header: Any, *, lists: bool) -> tuple[str, ...]:
     kind = header.get("type")
     allowed = ("text",) if lists else ("text", "image", "video", "document")
     if kind not in allowed:
-        raise not_valid(f"Header type must be one of {allowed} - got \"{kind}\".")
+        raise not_valid(f'Header type must be one of {allowed} - got "{kind}".')
     if kind == "text":
         _limit(_string(header, "text", "interactive['header']") or "", 60, "Header text", 1)
         return ()
@@ -311,8 +323,7 @@ def _buttons(action: dict[str, Any]) -> None:
     for button in buttons:
         button = _object(button, "interactive['action']['buttons'][]")
         if button.get("type") != "reply":
-            raise invalid("Param interactive['action']['buttons'][]['type'] must be one of "
-                          "{REPLY}.")
+            raise invalid("Param interactive['action']['buttons'][]['type'] must be one of {REPLY}.")
         reply = _object(button.get("reply"), "interactive['action']['buttons'][]['reply']")
         button_id = _string(reply, "id", "reply") or ""
         title = _string(reply, "title", "reply") or ""

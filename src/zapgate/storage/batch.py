@@ -23,8 +23,9 @@ WriteBatch = Callable[[AsyncConnection, list[T]], Awaitable[list[Exception | Non
 
 
 class Batcher(Generic[T]):
-    def __init__(self, db: Database, write_batch: WriteBatch[T], *, max_batch: int = 500,
-                 priority: bool = False) -> None:
+    def __init__(
+        self, db: Database, write_batch: WriteBatch[T], *, max_batch: int = 500, priority: bool = False
+    ) -> None:
         """``priority``: a client waits on this batch (see ``Database.write``)."""
         self._db = db
         self._priority = priority

@@ -149,13 +149,19 @@ class _InlineConnection(AsyncConnection):
     (AsyncConnection itself insists that a statement awaits something)."""
 
     async def execute(
-        self, statement: Executable, parameters: Any = None, *,
+        self,
+        statement: Executable,
+        parameters: Any = None,
+        *,
         execution_options: Any = None,
     ) -> sa.CursorResult[Any]:
         return self._proxied.execute(statement, parameters, execution_options=execution_options)
 
     async def exec_driver_sql(
-        self, statement: str, parameters: Any = None, execution_options: Any = None,
+        self,
+        statement: str,
+        parameters: Any = None,
+        execution_options: Any = None,
     ) -> sa.CursorResult[Any]:
         return self._proxied.exec_driver_sql(statement, parameters, execution_options)
 
@@ -171,8 +177,9 @@ def is_unavailable(exc: BaseException) -> bool:
         if isinstance(current, sqlite3.OperationalError):
             # SQLite says "operational" for a missing table too: only these are transient.
             return any(text in str(current) for text in _SQLITE_UNAVAILABLE)
-        if isinstance(current, (sa.exc.OperationalError, sa.exc.InterfaceError)) \
-                and not isinstance(current.orig, sqlite3.Error):
+        if isinstance(current, (sa.exc.OperationalError, sa.exc.InterfaceError)) and not isinstance(
+            current.orig, sqlite3.Error
+        ):
             return True
         if isinstance(current, (sa.exc.TimeoutError, ConnectionError, *_DRIVER_UNAVAILABLE)):
             return True
@@ -187,8 +194,11 @@ def _driver_unavailable() -> tuple[type[BaseException], ...]:
         import asyncpg
     except ImportError:  # pragma: no cover - asyncpg is a dependency
         return ()
-    return (asyncpg.PostgresConnectionError, asyncpg.InterfaceError,
-            asyncpg.exceptions.OperatorInterventionError)
+    return (
+        asyncpg.PostgresConnectionError,
+        asyncpg.InterfaceError,
+        asyncpg.exceptions.OperatorInterventionError,
+    )
 
 
 _DRIVER_UNAVAILABLE = _driver_unavailable()
@@ -216,9 +226,13 @@ def _inline_writer(url: str, kwargs: dict[str, Any]) -> sa.Engine:
     process's writers take turns on a lock anyway."""
     sync_url = sa.engine.make_url(url).set(drivername="sqlite+pysqlite")
     engine = sa.create_engine(
-        sync_url, pool_size=1, max_overflow=0,
-        json_serializer=kwargs["json_serializer"], json_deserializer=kwargs["json_deserializer"],
-        connect_args={"check_same_thread": False})
+        sync_url,
+        pool_size=1,
+        max_overflow=0,
+        json_serializer=kwargs["json_serializer"],
+        json_deserializer=kwargs["json_deserializer"],
+        connect_args={"check_same_thread": False},
+    )
     _configure_connection(engine, always_immediate=True)
 
     @event.listens_for(engine, "connect")
@@ -259,8 +273,7 @@ class _Checkpointer:
         while not self._stop.wait(CHECKPOINT_SECONDS):
             try:
                 if connection is None:
-                    connection = sqlite3.connect(self._path, isolation_level=None,
-                                                 check_same_thread=False)
+                    connection = sqlite3.connect(self._path, isolation_level=None, check_same_thread=False)
                     connection.execute("PRAGMA busy_timeout=1000")
                     connection.execute("PRAGMA analysis_limit=1000")
                 connection.execute("PRAGMA wal_checkpoint(PASSIVE)")
@@ -270,8 +283,7 @@ class _Checkpointer:
                 failing = False
             except sqlite3.Error:
                 if not failing:  # once per run of failures, not every half second
-                    _log.warning("SQLite checkpoint of %s failed; trying again", self._path,
-                                 exc_info=True)
+                    _log.warning("SQLite checkpoint of %s failed; trying again", self._path, exc_info=True)
                 failing = True
         if connection is not None:
             connection.close()

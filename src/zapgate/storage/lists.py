@@ -17,8 +17,9 @@ from sqlalchemy.dialects import postgresql
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 
-def among(conn: AsyncConnection, column: sa.ColumnElement[Any], values: Iterable[Any], *,
-          negate: bool = False) -> sa.ColumnElement[bool]:
+def among(
+    conn: AsyncConnection, column: sa.ColumnElement[Any], values: Iterable[Any], *, negate: bool = False
+) -> sa.ColumnElement[bool]:
     """``column IN values`` (``NOT IN`` with ``negate``) for ``conn``'s database."""
     items = list(values)
     if conn.dialect.name == "postgresql":

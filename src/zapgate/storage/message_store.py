@@ -31,8 +31,9 @@ _WORKING_COLUMNS = [c for c in t.messages.c if c.name not in _VIEW_ONLY]
 
 
 def _with_number() -> sa.Select[Any]:
-    return (sa.select(*_WORKING_COLUMNS, t.numbers.c.number.label("from_number"))
-            .join(t.numbers, t.numbers.c.id == t.messages.c.number_id))
+    return sa.select(*_WORKING_COLUMNS, t.numbers.c.number.label("from_number")).join(
+        t.numbers, t.numbers.c.id == t.messages.c.number_id
+    )
 
 
 async def lock(conn: AsyncConnection, message_ids: Collection[str]) -> dict[str, Any]:
@@ -41,9 +42,13 @@ async def lock(conn: AsyncConnection, message_ids: Collection[str]) -> dict[str,
     found: dict[str, Any] = {}
     m = t.messages.c
     for start in range(0, len(wanted), _LOCK_CHUNK):
-        chunk = wanted[start:start + _LOCK_CHUNK]
-        query = (_with_number().where(among(conn, m.id, chunk)).order_by(m.id)
-                 .with_for_update(of=t.messages, key_share=True))
+        chunk = wanted[start : start + _LOCK_CHUNK]
+        query = (
+            _with_number()
+            .where(among(conn, m.id, chunk))
+            .order_by(m.id)
+            .with_for_update(of=t.messages, key_share=True)
+        )
         found.update((row.id, row) for row in (await conn.execute(query)).all())
     return found
 
@@ -68,33 +73,52 @@ async def held_contacts(conn: AsyncConnection, number_id: str, now: int) -> set[
 
 # SQLite's planner would take ix_messages_queue (every queued message of the number) without
 # being told; INDEXED BY is SQLite's own syntax, hence two spellings.
-_HELD_SQL = ("SELECT destination FROM messages{hint} WHERE number_id = :number_id"
-             " AND status = 'QUEUED' AND attempts > 0"
-             " AND (lease_until > :now OR next_attempt_at > :now)")
+_HELD_SQL = (
+    "SELECT destination FROM messages{hint} WHERE number_id = :number_id"
+    " AND status = 'QUEUED' AND attempts > 0"
+    " AND (lease_until > :now OR next_attempt_at > :now)"
+)
 _HELD = sa.text(_HELD_SQL.format(hint=""))
 _HELD_SQLITE = sa.text(_HELD_SQL.format(hint=" INDEXED BY ix_messages_attempted"))
 
 
-async def due(conn: AsyncConnection, number_id: str, now: int, limit: int, *,
-              skip_contacts: Collection[str] = ()) -> list[Any]:
+async def due(
+    conn: AsyncConnection, number_id: str, now: int, limit: int, *, skip_contacts: Collection[str] = ()
+) -> list[Any]:
     """Up to ``limit`` due, unleased messages of the number in queue order (``deliver_at``,
     then id: the order they were accepted, a scheduled one at its time), with the contact's
     24 h window. An index range scan of the number's queued messages from the head."""
     m, c = t.messages.c, t.contacts.c
-    query = (sa.select(*_WORKING_COLUMNS, c.last_inbound_at, c.last_inbound_provider_id)
-             .select_from(t.messages.outerjoin(t.contacts, sa.and_(
-                 c.number_id == m.number_id, c.contact == m.destination)))
-             .where(m.number_id == number_id, _QUEUED, m.deliver_at <= now,
-                    m.next_attempt_at <= now, _lease_free(now),
-                    sa.or_(m.deliver_until.is_(None), m.deliver_until > now))
-             .order_by(m.deliver_at, m.id).limit(limit))
+    query = (
+        sa.select(*_WORKING_COLUMNS, c.last_inbound_at, c.last_inbound_provider_id)
+        .select_from(
+            t.messages.outerjoin(t.contacts, sa.and_(c.number_id == m.number_id, c.contact == m.destination))
+        )
+        .where(
+            m.number_id == number_id,
+            _QUEUED,
+            m.deliver_at <= now,
+            m.next_attempt_at <= now,
+            _lease_free(now),
+            sa.or_(m.deliver_until.is_(None), m.deliver_until > now),
+        )
+        .order_by(m.deliver_at, m.id)
+        .limit(limit)
+    )
     if skip_contacts:
         query = query.where(among(conn, m.destination, sorted(skip_contacts), negate=True))
     return list((await conn.execute(query)).all())
 
 
-async def claim(conn: AsyncConnection, number_id: str, message_ids: Collection[str], *,
-                now: int, lease_ms: int, owner: str) -> set[str]:
+async def claim(
+    conn: AsyncConnection,
+    number_id: str,
+    message_ids: Collection[str],
+    *,
+    now: int,
+    lease_ms: int,
+    owner: str,
+) -> set[str]:
     """Lease the named messages of the number that are still queued and unleased (an attempt
     begins), if ``owner`` still holds the number's lease at ``now`` (a worker whose number lease
     ran out claims nothing, whatever it believes); the ids actually claimed. The lease check
@@ -102,16 +126,19 @@ async def claim(conn: AsyncConnection, number_id: str, message_ids: Collection[s
     if not message_ids:
         return set()
     m, lz = t.messages.c, t.number_leases.c
-    fenced = sa.exists().where(lz.number_id == number_id, lz.owner == owner,
-                               lz.lease_until > now)
+    fenced = sa.exists().where(lz.number_id == number_id, lz.owner == owner, lz.lease_until > now)
     rows = await conn.execute(
-        sa.update(t.messages).where(among(conn, m.id, sorted(message_ids)),
-                                    _unindexed(conn, m.number_id) == number_id,
-                                    _unindexed(conn, m.status) == "QUEUED",
-                                    _lease_free(now), fenced)
-        .values(lease_until=now + lease_ms, attempts=m.attempts + 1, last_attempt_at=now,
-                updated_at=now)
-        .returning(m.id))
+        sa.update(t.messages)
+        .where(
+            among(conn, m.id, sorted(message_ids)),
+            _unindexed(conn, m.number_id) == number_id,
+            _unindexed(conn, m.status) == "QUEUED",
+            _lease_free(now),
+            fenced,
+        )
+        .values(lease_until=now + lease_ms, attempts=m.attempts + 1, last_attempt_at=now, updated_at=now)
+        .returning(m.id)
+    )
     return set(rows.scalars().all())
 
 
@@ -129,9 +156,11 @@ async def release(conn: AsyncConnection, message_ids: Collection[str], *, now: i
     if not message_ids:
         return
     m = t.messages.c
-    await conn.execute(sa.update(t.messages)
-                       .where(among(conn, m.id, sorted(message_ids)), m.status == "QUEUED")
-                       .values(lease_until=None, updated_at=now))
+    await conn.execute(
+        sa.update(t.messages)
+        .where(among(conn, m.id, sorted(message_ids)), m.status == "QUEUED")
+        .values(lease_until=None, updated_at=now)
+    )
 
 
 async def release_claims(conn: AsyncConnection, number_ids: Collection[str], now: int) -> int:
@@ -143,13 +172,17 @@ async def release_claims(conn: AsyncConnection, number_ids: Collection[str], now
     if not number_ids:
         return 0
     m = t.messages.c
-    claimed = (sa.select(m.id)
-               .where(among(conn, m.number_id, sorted(number_ids)), _QUEUED, _ATTEMPTED,
-                      m.lease_until > now)
-               .order_by(m.id).with_for_update(skip_locked=True, key_share=True))
+    claimed = (
+        sa.select(m.id)
+        .where(among(conn, m.number_id, sorted(number_ids)), _QUEUED, _ATTEMPTED, m.lease_until > now)
+        .order_by(m.id)
+        .with_for_update(skip_locked=True, key_share=True)
+    )
     result = await conn.execute(
-        sa.update(t.messages).where(m.id.in_(claimed.scalar_subquery()))
-        .values(lease_until=None, updated_at=now))
+        sa.update(t.messages)
+        .where(m.id.in_(claimed.scalar_subquery()))
+        .values(lease_until=None, updated_at=now)
+    )
     return int(result.rowcount or 0)
 
 
@@ -157,16 +190,22 @@ async def release_claims(conn: AsyncConnection, number_ids: Collection[str], now
 _ATTEMPTED = sa.text("messages.attempts > 0")
 
 
-async def find_by_provider_ids(conn: AsyncConnection,
-                               provider_ids: Collection[str]) -> dict[tuple[str, str], str]:
+async def find_by_provider_ids(
+    conn: AsyncConnection, provider_ids: Collection[str]
+) -> dict[tuple[str, str], str]:
     """``{(number id, provider message id): message id}`` for the provider ids named."""
     wanted = sorted(set(provider_ids))
     found: dict[tuple[str, str], str] = {}
     m = t.messages.c
     for start in range(0, len(wanted), _LOCK_CHUNK):
-        chunk = wanted[start:start + _LOCK_CHUNK]
-        rows = (await conn.execute(sa.select(m.id, m.number_id, m.provider_message_id)
-                                   .where(among(conn, m.provider_message_id, chunk)))).all()
+        chunk = wanted[start : start + _LOCK_CHUNK]
+        rows = (
+            await conn.execute(
+                sa.select(m.id, m.number_id, m.provider_message_id).where(
+                    among(conn, m.provider_message_id, chunk)
+                )
+            )
+        ).all()
         found.update(((r.number_id, r.provider_message_id), r.id) for r in rows)
     return found
 
@@ -176,12 +215,14 @@ async def update(conn: AsyncConnection, changes: Mapping[str, Mapping[str, Any]]
     shapes: dict[tuple[str, ...], list[dict[str, Any]]] = {}
     for message_id, values in changes.items():
         columns = tuple(sorted(values))
-        shapes.setdefault(columns, []).append(
-            {"b_id": message_id, **{f"b_{c}": values[c] for c in columns}})
+        shapes.setdefault(columns, []).append({"b_id": message_id, **{f"b_{c}": values[c] for c in columns}})
     m = t.messages.c
     for columns, params in shapes.items():
-        statement = (sa.update(t.messages).where(m.id == sa.bindparam("b_id"))
-                     .values({c: sa.bindparam(f"b_{c}") for c in columns}))
+        statement = (
+            sa.update(t.messages)
+            .where(m.id == sa.bindparam("b_id"))
+            .values({c: sa.bindparam(f"b_{c}") for c in columns})
+        )
         await conn.execute(statement, params)
 
 
@@ -194,14 +235,13 @@ async def record_timeline(conn: AsyncConnection, rows: Sequence[Mapping[str, Any
         # writer at a time and this runs inside its write transaction, so the ids can be chosen
         # here (as SQLite itself would: after the largest) and written in one executemany.
         e = t.message_events.c
-        first = int((await conn.execute(sa.select(sa.func.coalesce(sa.func.max(e.id), 0))))
-                    .scalar_one()) + 1
+        first = int((await conn.execute(sa.select(sa.func.coalesce(sa.func.max(e.id), 0)))).scalar_one()) + 1
         ids = list(range(first, first + len(rows)))
-        await conn.execute(sa.insert(t.message_events),
-                           [{**row, "id": id_} for row, id_ in zip(rows, ids, strict=True)])
+        await conn.execute(
+            sa.insert(t.message_events), [{**row, "id": id_} for row, id_ in zip(rows, ids, strict=True)]
+        )
         return ids
     result = await conn.execute(
-        sa.insert(t.message_events).returning(t.message_events.c.id,
-                                              sort_by_parameter_order=True),
-        list(rows))
+        sa.insert(t.message_events).returning(t.message_events.c.id, sort_by_parameter_order=True), list(rows)
+    )
     return [int(row[0]) for row in result.all()]

@@ -59,5 +59,3 @@ def _run_upgrade(sync_conn: sa.Connection, revision: str) -> None:
 
 async def is_current(db: Database) -> bool:
     return await current_revision(db) == head_revision()
-
-

@@ -27,8 +27,7 @@ RECONNECT_SECONDS = 1.0
 
 def asyncpg_dsn(url: str) -> str:
     """The asyncpg DSN of a ``postgresql+asyncpg://`` URL."""
-    return sa.engine.make_url(url).set(drivername="postgresql").render_as_string(
-        hide_password=False)
+    return sa.engine.make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
 
 
 class NotifyRelay:
@@ -69,8 +68,9 @@ class NotifyRelay:
         try:
             if self._conn is None or self._conn.is_closed():
                 self._conn = await asyncpg.connect(self._dsn)
-            await self._conn.execute("SELECT pg_notify($1, $2)", CHANNEL,
-                                     ",".join(sorted(kinds)) + "|" + self.sender)
+            await self._conn.execute(
+                "SELECT pg_notify($1, $2)", CHANNEL, ",".join(sorted(kinds)) + "|" + self.sender
+            )
         except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
             # A hint only: the workers poll anyway.
             _log.debug("wake-up NOTIFY failed: %s", exc)
@@ -95,8 +95,9 @@ class NotifyListener:
     ``events[kind]`` for every kind notified by another process (its own ``sender`` skipped);
     reconnect after a second when the connection is lost."""
 
-    def __init__(self, url: str, events: Mapping[str, asyncio.Event], *, sender: str,
-                 kinds: frozenset[str]) -> None:
+    def __init__(
+        self, url: str, events: Mapping[str, asyncio.Event], *, sender: str, kinds: frozenset[str]
+    ) -> None:
         self._dsn = asyncpg_dsn(url)
         self._events = events
         self._sender = sender

@@ -199,12 +199,21 @@ messages = sa.Table(
     # The dispatcher's claim (migration 0006): a number's queue in order, and the contacts
     # with a message in flight or waiting for a retry. Partial, so neither grows with the
     # history; the claim writes these predicates literally, as a planner needs to match them.
-    sa.Index("ix_messages_due", "number_id", "deliver_at", "id",
-             sqlite_where=sa.text("status = 'QUEUED'"),
-             postgresql_where=sa.text("status = 'QUEUED'")),
-    sa.Index("ix_messages_attempted", "number_id", "destination",
-             sqlite_where=sa.text("status = 'QUEUED' AND attempts > 0"),
-             postgresql_where=sa.text("status = 'QUEUED' AND attempts > 0")),
+    sa.Index(
+        "ix_messages_due",
+        "number_id",
+        "deliver_at",
+        "id",
+        sqlite_where=sa.text("status = 'QUEUED'"),
+        postgresql_where=sa.text("status = 'QUEUED'"),
+    ),
+    sa.Index(
+        "ix_messages_attempted",
+        "number_id",
+        "destination",
+        sqlite_where=sa.text("status = 'QUEUED' AND attempts > 0"),
+        postgresql_where=sa.text("status = 'QUEUED' AND attempts > 0"),
+    ),
     sa.Index("ix_messages_provider_id", "provider_message_id"),
     sa.Index("ix_messages_number_created", "number_id", "created_at"),
     sa.Index("ix_messages_workspace_created", "workspace_id", "created_at"),
@@ -212,8 +221,13 @@ messages = sa.Table(
     sa.Index("ix_messages_status_until", "status", "deliver_until", "deliver_at"),
     # PII redaction sweeps: a number's rows not redacted yet and out of the queue, oldest
     # first (the queue, however long, is not in it: it is not redacted until sent).
-    sa.Index("ix_messages_unredacted", "number_id", "created_at",
-             postgresql_where=sa.text(UNREDACTED), sqlite_where=sa.text(UNREDACTED)),
+    sa.Index(
+        "ix_messages_unredacted",
+        "number_id",
+        "created_at",
+        postgresql_where=sa.text(UNREDACTED),
+        sqlite_where=sa.text(UNREDACTED),
+    ),
 )
 
 # Labels of a message, one row each, so the log can filter by label with an index.
@@ -288,9 +302,13 @@ provider_events = sa.Table(
     sa.Column("shard", sa.String(40), nullable=True),
     sa.Index("ix_provider_events_due", "processed_at", "due_at"),
     # The inbox's claim: the due head of the unapplied events in order, whatever the backlog.
-    sa.Index("ix_provider_events_unapplied", "due_at", "id",
-             postgresql_where=sa.text("processed_at IS NULL"),
-             sqlite_where=sa.text("processed_at IS NULL")),
+    sa.Index(
+        "ix_provider_events_unapplied",
+        "due_at",
+        "id",
+        postgresql_where=sa.text("processed_at IS NULL"),
+        sqlite_where=sa.text("processed_at IS NULL"),
+    ),
 )
 
 webhook_endpoints = sa.Table(
@@ -318,8 +336,7 @@ webhook_deliveries = sa.Table(
     "webhook_deliveries",
     metadata,
     sa.Column("id", sa.String(40), primary_key=True),
-    sa.Column("endpoint_id", sa.ForeignKey("webhook_endpoints.id", ondelete="CASCADE"),
-              nullable=False),
+    sa.Column("endpoint_id", sa.ForeignKey("webhook_endpoints.id", ondelete="CASCADE"), nullable=False),
     sa.Column("event_id", sa.String(40), nullable=False),
     sa.Column("event", sa.String(40), nullable=False),
     sa.Column("body", sa.Text, nullable=False),  # exact bytes signed and sent, stable on retry
@@ -337,22 +354,28 @@ webhook_deliveries = sa.Table(
     # sender only claims unblocked ones, and finishing a delivery unblocks its chain's next.
     sa.Column("blocked", sa.Boolean, nullable=False, server_default=sa.false()),
     # What is still to deliver (the backlog gauge, the next retry to wake up for).
-    sa.Index("ix_webhook_deliveries_pending", "next_attempt_at",
-             postgresql_where=sa.text("status = 'PENDING'"),
-             sqlite_where=sa.text("status = 'PENDING'")),
+    sa.Index(
+        "ix_webhook_deliveries_pending",
+        "next_attempt_at",
+        postgresql_where=sa.text("status = 'PENDING'"),
+        sqlite_where=sa.text("status = 'PENDING'"),
+    ),
     sa.Index("ix_webhook_deliveries_order", "endpoint_id", "order_key", "seq"),
     # The claim: due heads in order, whatever the size of the backlog behind them.
-    sa.Index("ix_webhook_deliveries_ready", "next_attempt_at", "id",
-             postgresql_where=sa.text("status = 'PENDING' AND NOT blocked"),
-             sqlite_where=sa.text("status = 'PENDING' AND NOT blocked")),
+    sa.Index(
+        "ix_webhook_deliveries_ready",
+        "next_attempt_at",
+        "id",
+        postgresql_where=sa.text("status = 'PENDING' AND NOT blocked"),
+        sqlite_where=sa.text("status = 'PENDING' AND NOT blocked"),
+    ),
 )
 
 webhook_attempts = sa.Table(
     "webhook_attempts",
     metadata,
     sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
-    sa.Column("delivery_id", sa.ForeignKey("webhook_deliveries.id", ondelete="CASCADE"),
-              nullable=False),
+    sa.Column("delivery_id", sa.ForeignKey("webhook_deliveries.id", ondelete="CASCADE"), nullable=False),
     sa.Column("endpoint_id", sa.String(40), nullable=False),
     sa.Column("attempt", sa.Integer, nullable=False),
     sa.Column("status_code", sa.Integer, nullable=True),

@@ -66,9 +66,12 @@ async def hold_for_queueing(conn: AsyncConnection, chains: Iterable[Chain]) -> N
         return
     keys = sorted({chain_key(chain) for chain in chains})
     if keys:
-        await conn.execute(sa.text(
-            "SELECT pg_advisory_xact_lock_shared(:cls, k) "
-            "FROM unnest(CAST(:keys AS integer[])) AS k"), {"cls": CHAIN_LOCK_CLASS, "keys": keys})
+        await conn.execute(
+            sa.text(
+                "SELECT pg_advisory_xact_lock_shared(:cls, k) FROM unnest(CAST(:keys AS integer[])) AS k"
+            ),
+            {"cls": CHAIN_LOCK_CLASS, "keys": keys},
+        )
 
 
 async def hold_for_finishing(conn: AsyncConnection, chains: Iterable[Chain]) -> set[Chain]:
@@ -79,9 +82,12 @@ async def hold_for_finishing(conn: AsyncConnection, chains: Iterable[Chain]) -> 
     if not _postgres(conn) or not wanted:
         return wanted
     keys = sorted({chain_key(chain) for chain in wanted})
-    rows = await conn.execute(sa.text(
-        "SELECT k, pg_try_advisory_xact_lock(:cls, k) AS held "
-        "FROM unnest(CAST(:keys AS integer[])) AS k"), {"cls": CHAIN_LOCK_CLASS, "keys": keys})
+    rows = await conn.execute(
+        sa.text(
+            "SELECT k, pg_try_advisory_xact_lock(:cls, k) AS held FROM unnest(CAST(:keys AS integer[])) AS k"
+        ),
+        {"cls": CHAIN_LOCK_CLASS, "keys": keys},
+    )
     held = {row.k for row in rows if row.held}
     return {chain for chain in wanted if chain_key(chain) in held}
 
@@ -93,10 +99,17 @@ async def busy_chains_of(conn: AsyncConnection, chains: Iterable[Chain]) -> set[
         return set()
     await hold_for_queueing(conn, wanted)
     d = t.webhook_deliveries.c
-    rows = (await conn.execute(sa.select(d.endpoint_id, d.order_key).distinct().where(
-        among(conn, d.endpoint_id, sorted({e for e, _ in wanted})),
-        among(conn, d.order_key, sorted({k for _, k in wanted})),
-        d.status == "PENDING"))).all()
+    rows = (
+        await conn.execute(
+            sa.select(d.endpoint_id, d.order_key)
+            .distinct()
+            .where(
+                among(conn, d.endpoint_id, sorted({e for e, _ in wanted})),
+                among(conn, d.order_key, sorted({k for _, k in wanted})),
+                d.status == "PENDING",
+            )
+        )
+    ).all()
     return {(r.endpoint_id, r.order_key) for r in rows} & wanted
 
 
@@ -119,14 +132,20 @@ async def unblock_heads(conn: AsyncConnection, chains: Iterable[Chain]) -> None:
     earlier = t.webhook_deliveries.alias("earlier").c
     await conn.execute(
         sa.update(t.webhook_deliveries)
-        .where(among(conn, d.endpoint_id, sorted({e for e, _ in unique})),
-               among(conn, d.order_key, sorted({k for _, k in unique})),
-               d.status == sa.literal_column("'PENDING'"), d.blocked.is_(True),
-               ~sa.exists().where(
-                   earlier.endpoint_id == d.endpoint_id, earlier.order_key == d.order_key,
-                   earlier.status == sa.literal_column("'PENDING'"),
-                   sa.or_(earlier.seq < d.seq, sa.and_(earlier.seq == d.seq, earlier.id < d.id))))
-        .values(blocked=False))
+        .where(
+            among(conn, d.endpoint_id, sorted({e for e, _ in unique})),
+            among(conn, d.order_key, sorted({k for _, k in unique})),
+            d.status == sa.literal_column("'PENDING'"),
+            d.blocked.is_(True),
+            ~sa.exists().where(
+                earlier.endpoint_id == d.endpoint_id,
+                earlier.order_key == d.order_key,
+                earlier.status == sa.literal_column("'PENDING'"),
+                sa.or_(earlier.seq < d.seq, sa.and_(earlier.seq == d.seq, earlier.id < d.id)),
+            ),
+        )
+        .values(blocked=False)
+    )
 
 
 def claim_query(now: int, limit: int, *, skip_endpoints: Iterable[str] = ()) -> sa.Select[Any]:
@@ -134,9 +153,20 @@ def claim_query(now: int, limit: int, *, skip_endpoints: Iterable[str] = ()) -> 
     claim (rows another worker is claiming are skipped)."""
     d, e = t.webhook_deliveries.c, t.webhook_endpoints.c
     query = (
-        sa.select(d.id, d.endpoint_id, d.event_id, d.event, d.body, d.attempts, d.order_key,
-                  e.url,
-                  e.workspace_id, e.secret_enc, e.previous_secret_enc, e.previous_secret_until)
+        sa.select(
+            d.id,
+            d.endpoint_id,
+            d.event_id,
+            d.event,
+            d.body,
+            d.attempts,
+            d.order_key,
+            e.url,
+            e.workspace_id,
+            e.secret_enc,
+            e.previous_secret_enc,
+            e.previous_secret_until,
+        )
         .join(t.webhook_endpoints, e.id == d.endpoint_id)
         .where(_READY, d.next_attempt_at <= now, lease_free(now), e.active.is_(True))
         .order_by(d.next_attempt_at, d.id)
@@ -179,15 +209,25 @@ async def finish(conn: AsyncConnection, results: list[Finished], *, now_ms: int)
     for r in results:
         groups[(r.attempt, r.status, r.status_code, r.next_attempt_at)].append(r.delivery_id)
     for (attempt, status, code, next_at), ids_ in groups.items():
-        values: dict[str, Any] = {"status": status, "attempts": attempt, "lease_until": None,
-                                  "last_status_code": code, "updated_at": now_ms}
+        values: dict[str, Any] = {
+            "status": status,
+            "attempts": attempt,
+            "lease_until": None,
+            "last_status_code": code,
+            "updated_at": now_ms,
+        }
         if next_at is not None:
             values["next_attempt_at"] = next_at
-        await conn.execute(sa.update(t.webhook_deliveries).where(
-            among(conn, d.id, ids_), d.status == "PENDING", d.attempts == attempt - 1)
-            .values(**values))
-    return set((await conn.execute(sa.select(d.id).where(
-        among(conn, d.id, [r.delivery_id for r in results])))).scalars().all())
+        await conn.execute(
+            sa.update(t.webhook_deliveries)
+            .where(among(conn, d.id, ids_), d.status == "PENDING", d.attempts == attempt - 1)
+            .values(**values)
+        )
+    return set(
+        (await conn.execute(sa.select(d.id).where(among(conn, d.id, [r.delivery_id for r in results]))))
+        .scalars()
+        .all()
+    )
 
 
 async def log_attempts(conn: AsyncConnection, rows: list[dict[str, Any]]) -> None:
@@ -200,42 +240,57 @@ async def log_attempts(conn: AsyncConnection, rows: list[dict[str, Any]]) -> Non
 TOUCH_EVERY_MS = 1000
 
 
-async def touch_endpoints(conn: AsyncConnection, endpoint_ids: list[str], *,
-                          now_ms: int) -> None:
+async def touch_endpoints(conn: AsyncConnection, endpoint_ids: list[str], *, now_ms: int) -> None:
     """Endpoints that just took a delivery: last triggered now, no longer failing. Only rows
     that need it (failing, or not touched for ``TOUCH_EVERY_MS``), in id order, skipping a row
     another finisher is touching right now: no finisher waits here for another."""
     if not endpoint_ids:
         return
     e = t.webhook_endpoints.c
-    stale = (sa.select(e.id)
-             .where(among(conn, e.id, sorted(endpoint_ids)),
-                    sa.or_(e.failing_since.is_not(None), e.last_triggered_at.is_(None),
-                           e.last_triggered_at < now_ms - TOUCH_EVERY_MS))
-             .order_by(e.id).with_for_update(skip_locked=True, key_share=True))
-    await conn.execute(sa.update(t.webhook_endpoints).where(e.id.in_(stale.scalar_subquery()))
-                       .values(last_triggered_at=now_ms, failing_since=None))
+    stale = (
+        sa.select(e.id)
+        .where(
+            among(conn, e.id, sorted(endpoint_ids)),
+            sa.or_(
+                e.failing_since.is_not(None),
+                e.last_triggered_at.is_(None),
+                e.last_triggered_at < now_ms - TOUCH_EVERY_MS,
+            ),
+        )
+        .order_by(e.id)
+        .with_for_update(skip_locked=True, key_share=True)
+    )
+    await conn.execute(
+        sa.update(t.webhook_endpoints)
+        .where(e.id.in_(stale.scalar_subquery()))
+        .values(last_triggered_at=now_ms, failing_since=None)
+    )
 
 
 async def lock_endpoints(conn: AsyncConnection, endpoint_ids: list[str]) -> None:
     """Lock these endpoints' rows in id order (before updating several of them one by one)."""
     if endpoint_ids:
         e = t.webhook_endpoints.c
-        await conn.execute(sa.select(e.id).where(among(conn, e.id, sorted(endpoint_ids)))
-                           .order_by(e.id).with_for_update(key_share=True))
+        await conn.execute(
+            sa.select(e.id)
+            .where(among(conn, e.id, sorted(endpoint_ids)))
+            .order_by(e.id)
+            .with_for_update(key_share=True)
+        )
 
 
 async def next_due(conn: AsyncConnection, *, after_ms: int) -> int | None:
     """When the next delivery waiting for a retry is due (None: none waits)."""
     d = t.webhook_deliveries.c
-    value = (await conn.execute(sa.select(sa.func.min(d.next_attempt_at)).where(
-        PENDING, d.next_attempt_at > after_ms))).scalar()
+    value = (
+        await conn.execute(
+            sa.select(sa.func.min(d.next_attempt_at)).where(PENDING, d.next_attempt_at > after_ms)
+        )
+    ).scalar()
     return None if value is None else int(value)
 
 
 async def backlog(conn: AsyncConnection, cap: int) -> int:
     """Deliveries still to make, counted up to ``cap`` (an index range, not a table scan)."""
-    capped = (sa.select(sa.literal(1)).select_from(t.webhook_deliveries).where(PENDING)
-              .limit(cap).subquery())
-    return int((await conn.execute(sa.select(sa.func.count()).select_from(capped))
-                ).scalar_one())
+    capped = sa.select(sa.literal(1)).select_from(t.webhook_deliveries).where(PENDING).limit(cap).subquery()
+    return int((await conn.execute(sa.select(sa.func.count()).select_from(capped))).scalar_one())

@@ -58,8 +58,9 @@ def _fast_endpoint(endpoint: Callable[[Request], Awaitable[Response]]) -> ASGIAp
     return app
 
 
-def create_app(settings: Settings | None = None, *, container: Container | None = None,
-               migrate_on_start: bool = True) -> FastAPI:
+def create_app(
+    settings: Settings | None = None, *, container: Container | None = None, migrate_on_start: bool = True
+) -> FastAPI:
     settings = settings or (container.settings if container else Settings())
     container = container or build_container(settings)
 
@@ -80,20 +81,28 @@ def create_app(settings: Settings | None = None, *, container: Container | None 
                 await runner.stop()
             await container.close()
 
-    app = ZapgateApp(title="Zapgate", version=__version__, lifespan=lifespan,
-                  description="Self-hosted WhatsApp gateway speaking the Pilot Status API v1. "
-                              "Authenticate with the `x-api-key` header.",
-                  docs_url=None, redoc_url=None)
+    app = ZapgateApp(
+        title="Zapgate",
+        version=__version__,
+        lifespan=lifespan,
+        description="Self-hosted WhatsApp gateway speaking the Pilot Status API v1. "
+        "Authenticate with the `x-api-key` header.",
+        docs_url=None,
+        redoc_url=None,
+    )
     app.state.container = container
     app.state.ready = False
-    app.state.rate_limiter = (RateLimiter(settings.rate_limit_per_second,
-                                          settings.rate_limit_burst)
-                              if settings.rate_limit_per_second > 0 else None)
+    app.state.rate_limiter = (
+        RateLimiter(settings.rate_limit_per_second, settings.rate_limit_burst)
+        if settings.rate_limit_per_second > 0
+        else None
+    )
     web_errors.install(app)
     app.add_middleware(GuardMiddleware, max_body_bytes=settings.max_body_bytes)
-    app.fast_paths = {key: GuardMiddleware(_fast_endpoint(endpoint),
-                                           max_body_bytes=settings.max_body_bytes)
-                      for key, endpoint in messages.FAST_PATHS.items()}
+    app.fast_paths = {
+        key: GuardMiddleware(_fast_endpoint(endpoint), max_body_bytes=settings.max_body_bytes)
+        for key, endpoint in messages.FAST_PATHS.items()
+    }
     for module in (messages, numbers, api_keys, templates, webhooks, sandbox, analytics):
         app.include_router(module.router)
     app.include_router(callbacks.router)
@@ -107,8 +116,7 @@ def create_app(settings: Settings | None = None, *, container: Container | None 
 def _openapi(app: FastAPI) -> dict[str, Any]:
     if app.openapi_schema:
         return app.openapi_schema
-    schema = get_openapi(title=app.title, version=app.version, description=app.description,
-                         routes=app.routes)
+    schema = get_openapi(title=app.title, version=app.version, description=app.description, routes=app.routes)
     components = schema.setdefault("components", {})
     components.setdefault("schemas", {})["Error"] = web_errors.ERROR_SCHEMA
     components["securitySchemes"] = {

@@ -51,9 +51,11 @@ async def number_only(principal: PrincipalDep, container: ContainerDep) -> str:
 
 
 async def number_or_tenant_header(
-    principal: PrincipalDep, container: ContainerDep,
-    x_whatsapp_number_id: Annotated[str | None, Header(
-        description="With the tenant key: the number this call acts on")] = None,
+    principal: PrincipalDep,
+    container: ContainerDep,
+    x_whatsapp_number_id: Annotated[
+        str | None, Header(description="With the tenant key: the number this call acts on")
+    ] = None,
 ) -> str:
     """The acting number for per-number reads: a number key, or a tenant key with the header."""
     return await auth.number_for(container, principal, x_whatsapp_number_id, allow_tenant=True)

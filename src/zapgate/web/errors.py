@@ -29,9 +29,16 @@ STATUS: dict[type[errors.ZapgateError], int] = {
     errors.Unavailable: 503,
 }
 
-_HTTP_CODES = {400: "VALIDATION_ERROR", 401: "UNAUTHORIZED", 403: "FORBIDDEN",
-               404: "NOT_FOUND", 405: "METHOD_NOT_ALLOWED", 413: "PAYLOAD_TOO_LARGE",
-               415: "UNSUPPORTED_MEDIA_TYPE", 429: "RATE_LIMITED"}
+_HTTP_CODES = {
+    400: "VALIDATION_ERROR",
+    401: "UNAUTHORIZED",
+    403: "FORBIDDEN",
+    404: "NOT_FOUND",
+    405: "METHOD_NOT_ALLOWED",
+    413: "PAYLOAD_TOO_LARGE",
+    415: "UNSUPPORTED_MEDIA_TYPE",
+    429: "RATE_LIMITED",
+}
 
 
 def status_of(exc: errors.ZapgateError) -> int:
@@ -42,8 +49,7 @@ def status_of(exc: errors.ZapgateError) -> int:
 
 
 def json_response(status: int, body: Any, headers: dict[str, str] | None = None) -> Response:
-    return Response(orjson.dumps(body), status_code=status, headers=headers,
-                    media_type="application/json")
+    return Response(orjson.dumps(body), status_code=status, headers=headers, media_type="application/json")
 
 
 def error_response(exc: errors.ZapgateError) -> Response:
@@ -61,18 +67,22 @@ def install(app: FastAPI) -> None:
     async def on_validation(_request: Request, exc: Exception) -> Response:
         assert isinstance(exc, RequestValidationError)
         details = [
-            {"field": ".".join(str(p) for p in e.get("loc", ()) if p != "body") or "body",
-             "message": str(e.get("msg", "invalid"))}
+            {
+                "field": ".".join(str(p) for p in e.get("loc", ()) if p != "body") or "body",
+                "message": str(e.get("msg", "invalid")),
+            }
             for e in exc.errors()
         ]
-        return json_response(400, {"error": "Invalid request", "code": "VALIDATION_ERROR",
-                                   "details": details})
+        return json_response(
+            400, {"error": "Invalid request", "code": "VALIDATION_ERROR", "details": details}
+        )
 
     async def on_http(_request: Request, exc: Exception) -> Response:
         assert isinstance(exc, StarletteHTTPException)
         code = _HTTP_CODES.get(exc.status_code, f"HTTP_{exc.status_code}")
-        return json_response(exc.status_code, {"error": str(exc.detail), "code": code},
-                             dict(exc.headers or {}))
+        return json_response(
+            exc.status_code, {"error": str(exc.detail), "code": code}, dict(exc.headers or {})
+        )
 
     async def on_unexpected(request: Request, exc: Exception) -> Response:
         return unexpected_response(exc, f"{request.method} {request.url.path}")
@@ -94,9 +104,13 @@ def unexpected_response(exc: BaseException, where: str) -> Response:
     if is_unavailable(exc):
         _outages.seen(exc)
         return json_response(
-            503, {"error": "The database is unavailable right now; nothing was changed. Try "
-                           "again shortly.", "code": "DATABASE_UNAVAILABLE"},
-            {"Retry-After": str(RETRY_AFTER_SECONDS)})
+            503,
+            {
+                "error": "The database is unavailable right now; nothing was changed. Try again shortly.",
+                "code": "DATABASE_UNAVAILABLE",
+            },
+            {"Retry-After": str(RETRY_AFTER_SECONDS)},
+        )
     _log.exception("unhandled error in %s", where, exc_info=exc)
     return json_response(500, {"error": "Internal server error", "code": "INTERNAL_ERROR"})
 
@@ -117,9 +131,12 @@ class _OutageLog:
             if self._refused:
                 _log.info("the previous database outage refused %d request(s)", self._refused)
             self._refused = 0
-            _log.warning("the database is unavailable (%s: %s); answering 503 "
-                         "DATABASE_UNAVAILABLE until it is back (logged once per outage)",
-                         type(exc).__name__, str(exc).splitlines()[0][:200] if str(exc) else "")
+            _log.warning(
+                "the database is unavailable (%s: %s); answering 503 "
+                "DATABASE_UNAVAILABLE until it is back (logged once per outage)",
+                type(exc).__name__,
+                str(exc).splitlines()[0][:200] if str(exc) else "",
+            )
         self._last = now
         self._refused += 1
 

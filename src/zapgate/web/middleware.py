@@ -49,15 +49,15 @@ class GuardMiddleware:
             await self.app(scope, receive, send)
             return
         for name, value in scope["headers"]:
-            if name == b"content-length" and value.isdigit() \
-                    and int(value) > self.max_body_bytes:
+            if name == b"content-length" and value.isdigit() and int(value) > self.max_body_bytes:
                 response = error_response(errors.PayloadTooLarge(self._too_large))
                 await response(scope, receive, send)
                 return
         if "\x00" in scope["path"] or b"%00" in scope["query_string"]:
             # No database stores it (PostgreSQL refuses it in text), and no id or filter has it.
-            response = error_response(errors.ValidationFailed(
-                "The path and query must not contain the NUL character (%00)"))
+            response = error_response(
+                errors.ValidationFailed("The path and query must not contain the NUL character (%00)")
+            )
             await response(scope, receive, send)
             return
         request_id = secrets.token_hex(8)

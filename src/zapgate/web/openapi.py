@@ -6,8 +6,7 @@ from typing import Any
 
 
 def body_schema(schema: dict[str, Any], *, required: bool = True) -> dict[str, Any]:
-    return {"requestBody": {"required": required,
-                            "content": {"application/json": {"schema": schema}}}}
+    return {"requestBody": {"required": required, "content": {"application/json": {"schema": schema}}}}
 
 
 # Routes anyone may call: no API key (callbacks carry the provider's own authentication).
@@ -26,12 +25,15 @@ def tidy(schema: dict[str, Any]) -> dict[str, Any]:
     for path, item in schema.get("paths", {}).items():
         for operation in item.values():
             responses = operation.get("responses", {})
-            if responses.pop("422", None) is not None and "400" not in responses \
-                    and _can_be_invalid(operation):
+            if (
+                responses.pop("422", None) is not None
+                and "400" not in responses
+                and _can_be_invalid(operation)
+            ):
                 responses["400"] = {
                     "description": "VALIDATION_ERROR",
-                    "content": {"application/json": {
-                        "schema": {"$ref": "#/components/schemas/Error"}}}}
+                    "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
+                }
             if path.startswith(PUBLIC_PREFIXES):
                 operation["security"] = []
     components = schema.get("components", {}).get("schemas", {})
@@ -41,6 +43,7 @@ def tidy(schema: dict[str, Any]) -> dict[str, Any]:
 
 
 def _can_be_invalid(operation: dict[str, Any]) -> bool:
-    typed = [p for p in operation.get("parameters", [])
-             if p.get("schema", {}).get("type") not in (None, "string")]
+    typed = [
+        p for p in operation.get("parameters", []) if p.get("schema", {}).get("type") not in (None, "string")
+    ]
     return "requestBody" in operation or bool(typed)

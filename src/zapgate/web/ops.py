@@ -28,11 +28,13 @@ async def readyz(request: Request) -> Any:
         await container.db.ping()
         current = await migrate.is_current(container.db)
     except Exception as exc:  # any database failure means not ready
-        return json_response(503, {"ok": False, "error": f"database: {type(exc).__name__}",
-                                   "code": "NOT_READY"})
+        return json_response(
+            503, {"ok": False, "error": f"database: {type(exc).__name__}", "code": "NOT_READY"}
+        )
     if not current or not request.app.state.ready:
-        return json_response(503, {"ok": False, "error": "migrations pending or starting",
-                                   "code": "NOT_READY"})
+        return json_response(
+            503, {"ok": False, "error": "migrations pending or starting", "code": "NOT_READY"}
+        )
     return {"ok": True}
 
 

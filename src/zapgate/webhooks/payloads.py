@@ -20,26 +20,43 @@ STATUS_EVENTS = {
 
 # Events an endpoint can subscribe to by name; number health events arrive only with "*".
 SUBSCRIBABLE_EVENTS = (
-    "message.sent", "message.delivered", "message.read", "message.failed",
-    "message.received", "message.reply", "message.group", "message.newsletter",
-    "number.created", "number.connected", "number.disconnected", "number.removed",
+    "message.sent",
+    "message.delivered",
+    "message.read",
+    "message.failed",
+    "message.received",
+    "message.reply",
+    "message.group",
+    "message.newsletter",
+    "number.created",
+    "number.connected",
+    "number.disconnected",
+    "number.removed",
     "number.restored",
 )
 WILDCARD_ONLY_EVENTS = (
-    "number.health_blocked", "number.health_degraded", "number.health_shadowban",
+    "number.health_blocked",
+    "number.health_degraded",
+    "number.health_shadowban",
     "number.recovered",
 )
 
-_SDK_TYPES = {"text", "image", "audio", "video", "document", "location", "contacts", "sticker",
-              "reaction"}
+_SDK_TYPES = {"text", "image", "audio", "video", "document", "location", "contacts", "sticker", "reaction"}
 
 
 def envelope(event_id: str, event: str, created_at_ms: int, data: dict[str, Any]) -> dict[str, Any]:
     return {"id": event_id, "event": event, "createdAt": iso(created_at_ms), "data": data}
 
 
-def message_status_data(message: Any, *, status: str, at_ms: int, from_number: str,
-                        error: str | None = None, error_code: str | None = None) -> dict[str, Any]:
+def message_status_data(
+    message: Any,
+    *,
+    status: str,
+    at_ms: int,
+    from_number: str,
+    error: str | None = None,
+    error_code: str | None = None,
+) -> dict[str, Any]:
     """``data`` of message.sent / delivered / read / failed for a ``messages`` row."""
     data: dict[str, Any] = {
         "numberId": message.number_id,
@@ -74,9 +91,18 @@ def message_status_data(message: Any, *, status: str, at_ms: int, from_number: s
     return data
 
 
-def inbound_data(*, number_id: str, inbound_id: str, provider_message_id: str | None,
-                 sender: str, to_number: str, text: str | None, sender_name: str | None,
-                 at_ms: int, message_type: str = "text") -> dict[str, Any]:
+def inbound_data(
+    *,
+    number_id: str,
+    inbound_id: str,
+    provider_message_id: str | None,
+    sender: str,
+    to_number: str,
+    text: str | None,
+    sender_name: str | None,
+    at_ms: int,
+    message_type: str = "text",
+) -> dict[str, Any]:
     data: dict[str, Any] = {
         "numberId": number_id,
         "id": inbound_id,
@@ -94,8 +120,9 @@ def inbound_data(*, number_id: str, inbound_id: str, provider_message_id: str | 
     return data
 
 
-def number_data(number: Any, *, at_ms: int, error: str | None = None,
-                error_code: str | None = None) -> dict[str, Any]:
+def number_data(
+    number: Any, *, at_ms: int, error: str | None = None, error_code: str | None = None
+) -> dict[str, Any]:
     data: dict[str, Any] = {
         "numberId": number.id,
         "phone": "+" + number.number,

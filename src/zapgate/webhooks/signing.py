@@ -55,8 +55,9 @@ def standard_signature(secret: str, *, event_id: str, timestamp: int, body: byte
     return "v1," + base64.b64encode(digest).decode()
 
 
-def sign_headers(*, body: bytes, event_id: str, timestamp: int, secret: str,
-                 previous_secret: str | None = None) -> dict[str, str]:
+def sign_headers(
+    *, body: bytes, event_id: str, timestamp: int, secret: str, previous_secret: str | None = None
+) -> dict[str, str]:
     """The signature headers of one attempt; ``timestamp`` is the attempt's unix seconds."""
     secrets = [secret] if previous_secret is None else [secret, previous_secret]
     headers = {
@@ -64,8 +65,8 @@ def sign_headers(*, body: bytes, event_id: str, timestamp: int, secret: str,
         ID_HEADER: event_id,
         TIMESTAMP_HEADER: str(timestamp),
         STANDARD_SIGNATURE_HEADER: " ".join(
-            standard_signature(s, event_id=event_id, timestamp=timestamp, body=body)
-            for s in secrets),
+            standard_signature(s, event_id=event_id, timestamp=timestamp, body=body) for s in secrets
+        ),
     }
     if previous_secret is not None:
         headers[PREVIOUS_SIGNATURE_HEADER] = hex_signature(previous_secret, body)

@@ -73,8 +73,9 @@ def refusal(exc: BaseException) -> str | None:
     return None
 
 
-def open_session(*, allow_private: bool, max_connections: int,
-                 timeout_seconds: float) -> aiohttp.ClientSession:
+def open_session(
+    *, allow_private: bool, max_connections: int, timeout_seconds: float
+) -> aiohttp.ClientSession:
     """A session for customer webhooks; call it inside the running loop that will use it.
 
     - the peer guard (:func:`guarded_socket`) unless ``allow_private``;
@@ -85,8 +86,15 @@ def open_session(*, allow_private: bool, max_connections: int,
       not the target. Redirects are not followed: pass ``allow_redirects=False`` per request.
     """
     connector = aiohttp.TCPConnector(
-        limit=max_connections, keepalive_timeout=5.0, ssl=True,
-        socket_factory=None if allow_private else guarded_socket)
+        limit=max_connections,
+        keepalive_timeout=5.0,
+        ssl=True,
+        socket_factory=None if allow_private else guarded_socket,
+    )
     return aiohttp.ClientSession(
-        connector=connector, timeout=aiohttp.ClientTimeout(total=timeout_seconds),
-        cookie_jar=aiohttp.DummyCookieJar(), auto_decompress=False, trust_env=False)
+        connector=connector,
+        timeout=aiohttp.ClientTimeout(total=timeout_seconds),
+        cookie_jar=aiohttp.DummyCookieJar(),
+        auto_decompress=False,
+        trust_env=False,
+    )

@@ -20,7 +20,10 @@ def build_runner(container: Container) -> Runner:
     # events no worker took in time), so workers do not lock one another's messages.
     leases = LeaseKeeper(container) if {"dispatcher", "inbox"} <= set(names) else None
     makers: dict[str, Callable[[Container], Loop]] = {
-        "dispatcher": lambda c: Dispatcher(c, leases), "inbox": lambda c: Inbox(c, leases),
-        "webhooks": WebhookSender, "sweeper": Sweeper}
+        "dispatcher": lambda c: Dispatcher(c, leases),
+        "inbox": lambda c: Inbox(c, leases),
+        "webhooks": WebhookSender,
+        "sweeper": Sweeper,
+    }
     loops: list[Loop] = [makers[name](container) for name in names]
     return Runner(loops, poll_interval=container.settings.worker_poll_interval)

@@ -69,8 +69,7 @@ class Dispatcher:
         """Number leases renewed on time even while a tick is long (many numbers, a slow
         database): a lease that ran out would let another worker take the number over."""
         while True:
-            await asyncio.sleep(max(0.01, self._leases.seconds_to_renewal(
-                self._c.clock.now_ms())))
+            await asyncio.sleep(max(0.01, self._leases.seconds_to_renewal(self._c.clock.now_ms())))
             before = self._leases.owned
             try:
                 owned = await self._leases.refresh()
@@ -110,8 +109,13 @@ class Dispatcher:
         # sending at once (measured: caching these rows for a second saved nothing visible).
         n = t.numbers.c
         async with self._c.db.read() as conn:
-            return list((await conn.execute(sa.select(t.numbers).where(
-                n.id.in_(owned), n.deleted_at.is_(None), n.state == "OPEN"))).all())
+            return list(
+                (
+                    await conn.execute(
+                        sa.select(t.numbers).where(n.id.in_(owned), n.deleted_at.is_(None), n.state == "OPEN")
+                    )
+                ).all()
+            )
 
     def _caps(self, number: Any) -> Capabilities:
         return self._c.providers.get(number.provider).capabilities(official=bool(number.official))
@@ -125,15 +129,15 @@ class Dispatcher:
         bucket = self._buckets.get(number.id)
         if bucket is None or bucket.rate != rate:
             bucket = self._buckets[number.id] = (
-                GapPacer(rate, caps.pace_jitter) if caps.pace_jitter > 0 else TokenBucket(rate))
+                GapPacer(rate, caps.pace_jitter) if caps.pace_jitter > 0 else TokenBucket(rate)
+            )
         return bucket
 
     def _ref(self, number: Any) -> NumberRef:
         """The number with its credentials decrypted (once per credentials change)."""
         cached = self._refs.get(number.id)
         if cached is None or cached[0] != number.credentials_enc:
-            cached = self._refs[number.id] = (number.credentials_enc,
-                                              numberrefs.number_ref(self._c, number))
+            cached = self._refs[number.id] = (number.credentials_enc, numberrefs.number_ref(self._c, number))
         return cached[1]
 
     async def _pump(self, number: Any) -> int:
@@ -169,15 +173,20 @@ class Dispatcher:
             # A contact with a message in flight or in backoff must not hide the others behind
             # its own backlog (head-of-line blocking).
             candidates = await message_store.due(
-                conn, number.id, now, limit * 4 + 16,
-                skip_contacts=held if len(held) <= 1000 else ())
+                conn, number.id, now, limit * 4 + 16, skip_contacts=held if len(held) <= 1000 else ()
+            )
         chosen = _one_per_contact(candidates, held, limit)
         if not chosen:
             return []
         async with self._c.db.write() as conn:
-            claimed = await message_store.claim(conn, number.id, [c.id for c in chosen],
-                                                now=now, lease_ms=self._lease_ms,
-                                                owner=self._c.worker_id)
+            claimed = await message_store.claim(
+                conn,
+                number.id,
+                [c.id for c in chosen],
+                now=now,
+                lease_ms=self._lease_ms,
+                owner=self._c.worker_id,
+            )
         return [c for c in chosen if c.id in claimed]
 
     async def _deliver(self, number: Any, caps: Capabilities, message: Any) -> None:
@@ -195,19 +204,32 @@ class Dispatcher:
 
     async def _deliver_one(self, number: Any, caps: Capabilities, message: Any) -> None:
         now = self._c.clock.now_ms()
-        if caps.enforces_24h_window and message.mode in FREE_FORM_MODES \
-                and not windows.is_open(message.last_inbound_at, now):
-            await self._finish(message, lifecycle.Change(
-                Status.FAILED, "dispatcher", code="META_OUTSIDE_24H_WINDOW",
-                detail="24h conversation window closed: the contact has not written in the last "
-                       "24 h; send an approved template instead"))
+        if (
+            caps.enforces_24h_window
+            and message.mode in FREE_FORM_MODES
+            and not windows.is_open(message.last_inbound_at, now)
+        ):
+            await self._finish(
+                message,
+                lifecycle.Change(
+                    Status.FAILED,
+                    "dispatcher",
+                    code="META_OUTSIDE_24H_WINDOW",
+                    detail="24h conversation window closed: the contact has not written in the last "
+                    "24 h; send an approved template instead",
+                ),
+            )
             return
         provider = self._c.providers.get(number.provider)
         mark_read = caps.mark_read_on_send and _mark_read(message, number)
         outbound = OutboundMessage(
-            message_id=message.id, number=self._ref(number),
-            destination=message.destination, destination_kind=message.destination_kind,
-            mode=message.mode, payload=message.payload, attempt=message.attempts + 1,
+            message_id=message.id,
+            number=self._ref(number),
+            destination=message.destination,
+            destination_kind=message.destination_kind,
+            mode=message.mode,
+            payload=message.payload,
+            attempt=message.attempts + 1,
             mark_read=mark_read,
             mark_read_message_id=message.last_inbound_provider_id if mark_read else None,
         )
@@ -229,24 +251,24 @@ class Dispatcher:
         except errors.ProviderAuthError as exc:
             self._c.metrics.provider_errors.labels(number.provider, exc.code).inc()
             await self._mark_number(number.id, "AUTH_FAILED", exc.message)
-            await self._finish(message, lifecycle.Change(Status.FAILED, "dispatcher",
-                                                         code=exc.code, detail=exc.message))
+            await self._finish(
+                message, lifecycle.Change(Status.FAILED, "dispatcher", code=exc.code, detail=exc.message)
+            )
             return
         except errors.ProviderPermanentError as exc:
             self._c.metrics.provider_errors.labels(number.provider, exc.code).inc()
-            await self._finish(message, lifecycle.Change(Status.FAILED, "dispatcher",
-                                                         code=exc.code, detail=exc.message))
+            await self._finish(
+                message, lifecycle.Change(Status.FAILED, "dispatcher", code=exc.code, detail=exc.message)
+            )
             return
         finally:
-            self._c.metrics.provider_calls.labels(number.provider).observe(
-                time.perf_counter() - started)
+            self._c.metrics.provider_calls.labels(number.provider).observe(time.perf_counter() - started)
         if number.health != "OK":
             await self._mark_number(number.id, "OK", None)
         await self._sent(number, message, result)
 
     async def _sent(self, number: Any, message: Any, result: SendResult) -> None:
-        change = lifecycle.Change(Status.SENT, "dispatcher",
-                                  provider_message_id=result.provider_message_id)
+        change = lifecycle.Change(Status.SENT, "dispatcher", provider_message_id=result.provider_message_id)
         await self._record(_Outcome(message.id, change, number.id, number.provider, result))
         self._after_commit(1, bool(result.receipts))
 
@@ -271,22 +293,28 @@ class Dispatcher:
                     raise
                 if not self._outage_logged:
                     self._outage_logged = True
-                    _log.warning("the database is unavailable: keeping provider answers in "
-                                 "memory until it is back (%s)", type(exc).__name__)
+                    _log.warning(
+                        "the database is unavailable: keeping provider answers in "
+                        "memory until it is back (%s)",
+                        type(exc).__name__,
+                    )
             await asyncio.sleep(delay)
             delay = min(1.0, delay * 2)
 
-    async def _write_outcomes(self, conn: AsyncConnection,
-                              batch: list[_Outcome]) -> list[Exception | None]:
+    async def _write_outcomes(self, conn: AsyncConnection, batch: list[_Outcome]) -> list[Exception | None]:
         """Outcomes of many provider calls in one transaction (group commit)."""
         now = self._c.clock.now_ms()
         receipts: list[dict[str, Any]] = []
         endpoints: events.EndpointCache = {}
         rows = await message_store.lock(conn, [item.message_id for item in batch])
         await lifecycle.apply_many(
-            conn, rows, [(item.message_id, item.change) for item in batch
-                         if item.message_id in rows],
-            now_ms=now, metrics=self._c.metrics, endpoints=endpoints)
+            conn,
+            rows,
+            [(item.message_id, item.change) for item in batch if item.message_id in rows],
+            now_ms=now,
+            metrics=self._c.metrics,
+            endpoints=endpoints,
+        )
         for item in batch:
             receipts += item.receipt_rows(now)
         if receipts:
@@ -297,30 +325,46 @@ class Dispatcher:
         s = self._c.settings
         now = self._c.clock.now_ms()
         attempts = message.attempts + 1
-        delay = retry.backoff_seconds(attempts, base=s.retry_base_seconds,
-                                      cap=s.retry_max_seconds, hint=exc.retry_after)
+        delay = retry.backoff_seconds(
+            attempts, base=s.retry_base_seconds, cap=s.retry_max_seconds, hint=exc.retry_after
+        )
         next_at = now + int(delay * 1000)
         deadline = message.deliver_until or (
-            message.deliver_at + int(s.never_attempted_max_age_seconds * 1000))
+            message.deliver_at + int(s.never_attempted_max_age_seconds * 1000)
+        )
         if next_at >= deadline:
-            await self._finish(message, lifecycle.Change(
-                Status.FAILED, "dispatcher", code="EXPIRED_AFTER_ATTEMPTS",
-                detail=f"Gave up after {attempts} attempts: {exc.message}"))
+            await self._finish(
+                message,
+                lifecycle.Change(
+                    Status.FAILED,
+                    "dispatcher",
+                    code="EXPIRED_AFTER_ATTEMPTS",
+                    detail=f"Gave up after {attempts} attempts: {exc.message}",
+                ),
+            )
             return
         async with self._c.db.write() as conn:
-            await conn.execute(sa.update(t.messages).where(t.messages.c.id == message.id).values(
-                next_attempt_at=next_at, lease_until=None, updated_at=now,
-                error_message=exc.message))
-            await conn.execute(sa.insert(t.message_events).values(
-                message_id=message.id, status="QUEUED", at=now, source="dispatcher",
-                applied=False, code="RETRY_SCHEDULED",
-                detail=f"attempt {attempts} failed ({exc.message}); retry in {delay:.1f}s"))
+            await conn.execute(
+                sa.update(t.messages)
+                .where(t.messages.c.id == message.id)
+                .values(next_attempt_at=next_at, lease_until=None, updated_at=now, error_message=exc.message)
+            )
+            await conn.execute(
+                sa.insert(t.message_events).values(
+                    message_id=message.id,
+                    status="QUEUED",
+                    at=now,
+                    source="dispatcher",
+                    applied=False,
+                    code="RETRY_SCHEDULED",
+                    detail=f"attempt {attempts} failed ({exc.message}); retry in {delay:.1f}s",
+                )
+            )
         self._wake_in(delay)
 
     async def _mark_number(self, number_id: str, health: str, reason: str | None) -> None:
         async with self._c.db.write() as conn:
-            await callbacks.mark_health(conn, number_id, health, reason,
-                                        now_ms=self._c.clock.now_ms())
+            await callbacks.mark_health(conn, number_id, health, reason, now_ms=self._c.clock.now_ms())
 
     def _after_commit(self, webhooks: int, receipts: bool) -> None:
         if webhooks:
@@ -348,12 +392,22 @@ class _Outcome:
         if self.result is None:
             return []
         return [
-            {"number_id": self.number_id, "shard": self.number_id, "provider": self.provider,
-             "kind": "status",
-             "payload": {"messageId": self.message_id,
-                         "providerMessageId": self.result.provider_message_id,
-                         "status": r.status, "code": r.code, "detail": r.detail},
-             "due_at": now + int(r.after_seconds * 1000), "attempts": 0, "created_at": now}
+            {
+                "number_id": self.number_id,
+                "shard": self.number_id,
+                "provider": self.provider,
+                "kind": "status",
+                "payload": {
+                    "messageId": self.message_id,
+                    "providerMessageId": self.result.provider_message_id,
+                    "status": r.status,
+                    "code": r.code,
+                    "detail": r.detail,
+                },
+                "due_at": now + int(r.after_seconds * 1000),
+                "attempts": 0,
+                "created_at": now,
+            }
             for r in self.result.receipts
         ]
 

@@ -40,17 +40,24 @@ class Inbox:
     async def tick(self) -> bool:
         now = self._c.clock.now_ms()
         e = t.provider_events.c
-        claim = (sa.select(t.provider_events)
-                 .where(e.processed_at.is_(None), e.due_at <= now)
-                 .order_by(e.due_at, e.id).limit(BATCH)
-                 .with_for_update(skip_locked=True))
+        claim = (
+            sa.select(t.provider_events)
+            .where(e.processed_at.is_(None), e.due_at <= now)
+            .order_by(e.due_at, e.id)
+            .limit(BATCH)
+            .with_for_update(skip_locked=True)
+        )
         async with self._c.db.write() as conn:
             if self._leases is not None:
                 # Ours: events of the numbers we lease, events for any worker, and any event
                 # that waited SHARED_AFTER_MS (its number's holder is gone, or there is none).
-                claim = claim.where(sa.or_(
-                    e.shard.is_(None), e.due_at < now - SHARED_AFTER_MS,
-                    among(conn, e.shard, sorted(self._leases.owned))))
+                claim = claim.where(
+                    sa.or_(
+                        e.shard.is_(None),
+                        e.due_at < now - SHARED_AFTER_MS,
+                        among(conn, e.shard, sorted(self._leases.owned)),
+                    )
+                )
             rows = (await conn.execute(claim)).all()
             queued = await self._apply_batch(conn, rows, now) if rows else 0
         if queued:  # most callbacks (e.g. a provider's own "sent") queue no customer webhook
@@ -74,10 +81,16 @@ class Inbox:
             endpoints: events.EndpointCache = {}
             return sum([await self._apply_one(conn, row, now, endpoints) for row in rows])
 
-    async def _apply(self, conn: AsyncConnection, rows: Sequence[Any], now: int,
-                     endpoints: events.EndpointCache) -> int:
-        ctx = callbacks.Context(registry=self._c.providers, settings=self._c.settings,
-                                metrics=self._c.metrics, now_ms=now, endpoints=endpoints)
+    async def _apply(
+        self, conn: AsyncConnection, rows: Sequence[Any], now: int, endpoints: events.EndpointCache
+    ) -> int:
+        ctx = callbacks.Context(
+            registry=self._c.providers,
+            settings=self._c.settings,
+            metrics=self._c.metrics,
+            now_ms=now,
+            endpoints=endpoints,
+        )
         applied = await callbacks.apply_batch(conn, rows, ctx)
         if applied.numbers_changed:
             self._numbers_changed = True
@@ -87,16 +100,19 @@ class Inbox:
         e = t.provider_events.c
         done = [r.id for r in rows if r.id not in deferred]
         if done:
-            await conn.execute(sa.update(t.provider_events)
-                               .where(among(conn, e.id, done), e.processed_at.is_(None))
-                               .values(processed_at=now))
+            await conn.execute(
+                sa.update(t.provider_events)
+                .where(among(conn, e.id, done), e.processed_at.is_(None))
+                .values(processed_at=now)
+            )
         for row in applied.deferred:
             _log.debug("provider event %s names a message not recorded yet; retrying", row.id)
             await self._retry_later(conn, row, now, "message not recorded yet")
         return applied.webhooks
 
-    async def _apply_one(self, conn: AsyncConnection, row: Any, now: int,
-                         endpoints: events.EndpointCache) -> int:
+    async def _apply_one(
+        self, conn: AsyncConnection, row: Any, now: int, endpoints: events.EndpointCache
+    ) -> int:
         try:
             async with conn.begin_nested():
                 return await self._apply(conn, [row], now, endpoints)
@@ -105,13 +121,18 @@ class Inbox:
             await self._retry_later(conn, row, now, repr(exc)[:500])
             return 0
 
-    async def _retry_later(self, conn: AsyncConnection, row: Any, now: int,
-                           error: str) -> None:
+    async def _retry_later(self, conn: AsyncConnection, row: Any, now: int, error: str) -> None:
         e = t.provider_events.c
-        await conn.execute(sa.update(t.provider_events).where(e.id == row.id).values(
-            attempts=row.attempts + 1, error=error,
-            due_at=now + min(300_000, 500 * 2 ** min(row.attempts, 9)),
-            processed_at=now if row.attempts >= 10 else None))
+        await conn.execute(
+            sa.update(t.provider_events)
+            .where(e.id == row.id)
+            .values(
+                attempts=row.attempts + 1,
+                error=error,
+                due_at=now + min(300_000, 500 * 2 ** min(row.attempts, 9)),
+                processed_at=now if row.attempts >= 10 else None,
+            )
+        )
 
     async def _schedule_next(self, now: int) -> None:
         """Wake up when the next event we may take is due: one of ours, one for any worker, or
@@ -119,15 +140,19 @@ class Inbox:
         e = t.provider_events.c
         async with self._c.db.read() as conn:
             if self._leases is None:
-                next_due = (await conn.execute(sa.select(sa.func.min(e.due_at))
-                                               .where(e.processed_at.is_(None)))).scalar()
+                next_due = (
+                    await conn.execute(sa.select(sa.func.min(e.due_at)).where(e.processed_at.is_(None)))
+                ).scalar()
             else:
-                ours = sa.or_(e.shard.is_(None),
-                              among(conn, e.shard, sorted(self._leases.owned)))
-                mine = (await conn.execute(sa.select(sa.func.min(e.due_at))
-                                           .where(e.processed_at.is_(None), ours))).scalar()
-                theirs = (await conn.execute(sa.select(sa.func.min(e.due_at))
-                                             .where(e.processed_at.is_(None), ~ours))).scalar()
+                ours = sa.or_(e.shard.is_(None), among(conn, e.shard, sorted(self._leases.owned)))
+                mine = (
+                    await conn.execute(sa.select(sa.func.min(e.due_at)).where(e.processed_at.is_(None), ours))
+                ).scalar()
+                theirs = (
+                    await conn.execute(
+                        sa.select(sa.func.min(e.due_at)).where(e.processed_at.is_(None), ~ours)
+                    )
+                ).scalar()
                 due = [mine] + ([theirs + SHARED_AFTER_MS] if theirs is not None else [])
                 next_due = min((d for d in due if d is not None), default=None)
         if next_due is None:

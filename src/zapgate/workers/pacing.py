@@ -14,8 +14,7 @@ class TokenBucket:
     """``rate`` tokens a second into a bucket of ``burst`` (default: ``rate``, at least 1),
     full at the start."""
 
-    def __init__(self, rate: float, burst: float | None = None, *,
-                 clock: Clock = time.monotonic) -> None:
+    def __init__(self, rate: float, burst: float | None = None, *, clock: Clock = time.monotonic) -> None:
         self.rate = rate
         self.burst = max(1.0, burst if burst is not None else rate)
         self._clock = clock
@@ -45,8 +44,9 @@ class GapPacer:
     never a burst. For unofficial numbers, where a robot's regular rhythm is what gets numbers
     banned (0.5 msg/s with jitter 0.5 gives gaps of 1-3 s)."""
 
-    def __init__(self, rate: float, jitter: float, rng: random.Random | None = None, *,
-                 clock: Clock = time.monotonic) -> None:
+    def __init__(
+        self, rate: float, jitter: float, rng: random.Random | None = None, *, clock: Clock = time.monotonic
+    ) -> None:
         self.rate = rate
         self.jitter = jitter
         self._rng = rng or random.Random()

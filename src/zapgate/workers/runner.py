@@ -65,8 +65,9 @@ class Runner:
                 if not is_unavailable(exc):
                     _log.exception("worker loop %s failed (%d in a row)", loop.name, failures)
                 elif failures == 1:  # an outage: one line, not a traceback every few seconds
-                    _log.warning("worker loop %s is waiting for the database (%s)", loop.name,
-                                 type(exc).__name__)
+                    _log.warning(
+                        "worker loop %s is waiting for the database (%s)", loop.name, type(exc).__name__
+                    )
                 busy = False
                 await asyncio.sleep(min(5.0, 0.1 * 2**failures))
             if busy:

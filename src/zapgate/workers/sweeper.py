@@ -54,8 +54,9 @@ class Sweeper:
         # queued with no deliverUntil for longer than the maximum age; sent past deliverUntil.
         due = [
             sa.and_(m.status == "QUEUED", m.deliver_until <= now, not_leased),
-            sa.and_(m.status == "QUEUED", m.deliver_until.is_(None),
-                    m.deliver_at <= now - max_age, not_leased),
+            sa.and_(
+                m.status == "QUEUED", m.deliver_until.is_(None), m.deliver_at <= now - max_age, not_leased
+            ),
             sa.and_(m.status == "SENT", m.deliver_until <= now),
         ]
         webhooks = 0
@@ -63,18 +64,17 @@ class Sweeper:
         # Find candidates without the write lock; each is re-checked under it.
         async with self._c.db.read() as conn:
             for late in due:
-                ids_ += (await conn.execute(sa.select(m.id).where(late)
-                                            .limit(BATCH - len(ids_)))).scalars().all()
+                ids_ += (
+                    (await conn.execute(sa.select(m.id).where(late).limit(BATCH - len(ids_)))).scalars().all()
+                )
                 if len(ids_) >= BATCH:
                     break
         if not ids_:
             return 0
         async with self._c.db.write() as conn:
             rows = await message_store.lock(conn, ids_)
-            changes = [(row.id, change) for row in rows.values()
-                       if (change := _expiry(row, now)) is not None]
-            outcomes = await lifecycle.apply_many(conn, rows, changes, now_ms=now,
-                                                  metrics=self._c.metrics)
+            changes = [(row.id, change) for row in rows.values() if (change := _expiry(row, now)) is not None]
+            outcomes = await lifecycle.apply_many(conn, rows, changes, now_ms=now, metrics=self._c.metrics)
             webhooks = sum(outcome.webhooks for outcome in outcomes)
         if webhooks:
             self._c.wake.webhooks.set()
@@ -83,8 +83,11 @@ class Sweeper:
     async def _approve_sandbox_templates(self, now: int) -> None:
         c = t.templates.c
         async with self._c.db.read() as conn:
-            due = (await conn.execute(sa.select(c.id, c.version).where(
-                c.meta_status == "PENDING", c.approve_at <= now))).all()
+            due = (
+                await conn.execute(
+                    sa.select(c.id, c.version).where(c.meta_status == "PENDING", c.approve_at <= now)
+                )
+            ).all()
         if not due:
             return
         async with self._c.db.write() as conn:
@@ -93,17 +96,22 @@ class Sweeper:
                 approved = await conn.execute(
                     sa.update(t.templates)
                     .where(c.id == row.id, c.version == row.version, c.meta_status == "PENDING")
-                    .values(meta_status="APPROVED", updated_at=now))
+                    .values(meta_status="APPROVED", updated_at=now)
+                )
                 if approved.rowcount == 0:
                     continue
-                await conn.execute(sa.update(t.template_versions).where(
-                    t.template_versions.c.template_id == row.id,
-                    t.template_versions.c.version == row.version).values(meta_status="APPROVED"))
+                await conn.execute(
+                    sa.update(t.template_versions)
+                    .where(
+                        t.template_versions.c.template_id == row.id,
+                        t.template_versions.c.version == row.version,
+                    )
+                    .values(meta_status="APPROVED")
+                )
 
     async def _purge_idempotency(self, now: int) -> None:
         async with self._c.db.write() as conn:
-            await conn.execute(sa.delete(t.idempotency_keys)
-                               .where(t.idempotency_keys.c.expires_at < now))
+            await conn.execute(sa.delete(t.idempotency_keys).where(t.idempotency_keys.c.expires_at < now))
 
     async def _redact(self, now: int) -> None:
         """Each number's PII mode: content past its window goes, a batch per table a sweep."""
@@ -113,8 +121,7 @@ class Sweeper:
             return
         grace = int(self._c.settings.relay_only_delivered_grace_seconds * 1000)
         async with self._c.db.write() as conn:
-            await redaction.redact_messages(conn, policies, now_ms=now, grace_ms=grace,
-                                            limit=BATCH)
+            await redaction.redact_messages(conn, policies, now_ms=now, grace_ms=grace, limit=BATCH)
         async with self._c.db.write() as conn:
             await redaction.redact_inbound(conn, policies, now_ms=now, limit=BATCH)
 
@@ -127,23 +134,41 @@ class Sweeper:
         day = 86_400_000
         m, d, e = t.messages.c, t.webhook_deliveries.c, t.provider_events.c
         targets = [
-            (t.messages, m.id, sa.and_(
-                m.id < ids.floor("msg", now - int(s.message_retention_days * day)),
-                m.status.in_(("READ", "FAILED", "CANCELED", "DELIVERED")))),
-            (t.webhook_deliveries, d.id, sa.and_(
-                d.id < ids.floor("whd", now - int(s.webhook_log_retention_days * day)),
-                d.status != "PENDING")),
-            (t.provider_events, e.id, sa.and_(e.processed_at.is_not(None), e.processed_at
-                                              < now - int(s.provider_event_retention_days * day))),
+            (
+                t.messages,
+                m.id,
+                sa.and_(
+                    m.id < ids.floor("msg", now - int(s.message_retention_days * day)),
+                    m.status.in_(("READ", "FAILED", "CANCELED", "DELIVERED")),
+                ),
+            ),
+            (
+                t.webhook_deliveries,
+                d.id,
+                sa.and_(
+                    d.id < ids.floor("whd", now - int(s.webhook_log_retention_days * day)),
+                    d.status != "PENDING",
+                ),
+            ),
+            (
+                t.provider_events,
+                e.id,
+                sa.and_(
+                    e.processed_at.is_not(None),
+                    e.processed_at < now - int(s.provider_event_retention_days * day),
+                ),
+            ),
         ]
         for table, key, old in targets:
             async with self._c.db.write() as conn:
-                ids_ = (await conn.execute(sa.select(key).where(old).order_by(key)
-                                           .limit(BATCH))).scalars().all()
+                ids_ = (
+                    (await conn.execute(sa.select(key).where(old).order_by(key).limit(BATCH))).scalars().all()
+                )
                 if ids_:
                     if table is t.webhook_deliveries:
-                        await conn.execute(sa.delete(t.webhook_attempts).where(
-                            t.webhook_attempts.c.delivery_id.in_(ids_)))
+                        await conn.execute(
+                            sa.delete(t.webhook_attempts).where(t.webhook_attempts.c.delivery_id.in_(ids_))
+                        )
                     await conn.execute(sa.delete(table).where(key.in_(ids_)))
 
     async def _gauges(self, now: int) -> None:
@@ -152,18 +177,21 @@ class Sweeper:
         (SQLite reports the cap); the oldest due message is the head of each number's queue
         (one index probe per number)."""
         m, n = t.messages.c, t.numbers.c
-        head = (sa.select(m.next_attempt_at)
-                .where(m.number_id == n.id, m.status == "QUEUED")
-                .order_by(m.next_attempt_at).limit(1)
-                .correlate(t.numbers).scalar_subquery())
+        head = (
+            sa.select(m.next_attempt_at)
+            .where(m.number_id == n.id, m.status == "QUEUED")
+            .order_by(m.next_attempt_at)
+            .limit(1)
+            .correlate(t.numbers)
+            .scalar_subquery()
+        )
         depths: dict[str, int] = {}
         async with self._c.db.read() as conn:
             for status in ("QUEUED", "SENT"):
                 depths[status] = await _capped_count(
-                    conn, sa.select(sa.literal(1)).select_from(t.messages)
-                    .where(m.status == status))
-            oldest = (await conn.execute(sa.select(sa.func.min(head))
-                                         .select_from(t.numbers))).scalar()
+                    conn, sa.select(sa.literal(1)).select_from(t.messages).where(m.status == status)
+                )
+            oldest = (await conn.execute(sa.select(sa.func.min(head)).select_from(t.numbers))).scalar()
             backlog = await webhook_queue.backlog(conn, GAUGE_CAP)
         for status, depth in depths.items():
             self._c.metrics.queue_depth.labels(status).set(depth)
@@ -175,8 +203,11 @@ class Sweeper:
 async def _capped_count(conn: Any, rows: sa.Select[Any]) -> int:
     """How many rows ``rows`` gives: exact up to GAUGE_CAP; past it, PostgreSQL's estimate
     (EXPLAIN: no row is read), SQLite's cap."""
-    counted = int((await conn.execute(sa.select(sa.func.count()).select_from(
-        rows.limit(GAUGE_CAP).subquery()))).scalar_one())
+    counted = int(
+        (
+            await conn.execute(sa.select(sa.func.count()).select_from(rows.limit(GAUGE_CAP).subquery()))
+        ).scalar_one()
+    )
     if counted < GAUGE_CAP or conn.dialect.name != "postgresql":
         return counted
     compiled = rows.compile(dialect=conn.dialect, compile_kwargs={"literal_binds": True})
@@ -189,18 +220,32 @@ def _expiry(row: Any, now: int) -> lifecycle.Change | None:
     if row is None:
         return None
     if row.status == "SENT":
-        return lifecycle.Change(Status.FAILED, "sweeper", code="DELIVERED_NOT_CONFIRMED",
-                                detail="No delivery receipt before deliverUntil")
+        return lifecycle.Change(
+            Status.FAILED,
+            "sweeper",
+            code="DELIVERED_NOT_CONFIRMED",
+            detail="No delivery receipt before deliverUntil",
+        )
     if row.status != "QUEUED" or (row.lease_until is not None and row.lease_until > now):
         return None  # finished, or claimed by a dispatcher since it was selected
     if row.deliver_until is not None and row.deliver_until <= now:
         if row.attempts > 0:
-            return lifecycle.Change(Status.FAILED, "sweeper", code="EXPIRED_AFTER_ATTEMPTS",
-                                    detail="deliverUntil passed after delivery attempts")
-        return lifecycle.Change(Status.FAILED, "sweeper", code="MESSAGE_EXPIRED",
-                                detail="deliverUntil passed before any attempt")
+            return lifecycle.Change(
+                Status.FAILED,
+                "sweeper",
+                code="EXPIRED_AFTER_ATTEMPTS",
+                detail="deliverUntil passed after delivery attempts",
+            )
+        return lifecycle.Change(
+            Status.FAILED, "sweeper", code="MESSAGE_EXPIRED", detail="deliverUntil passed before any attempt"
+        )
     if row.attempts > 0:
-        return lifecycle.Change(Status.FAILED, "sweeper", code="EXPIRED_AFTER_ATTEMPTS",
-                                detail="Not delivered within 7 days")
-    return lifecycle.Change(Status.FAILED, "sweeper", code="NEVER_ATTEMPTED_MAX_AGE_EXCEEDED",
-                            detail="Stayed queued for 7 days without an attempt")
+        return lifecycle.Change(
+            Status.FAILED, "sweeper", code="EXPIRED_AFTER_ATTEMPTS", detail="Not delivered within 7 days"
+        )
+    return lifecycle.Change(
+        Status.FAILED,
+        "sweeper",
+        code="NEVER_ATTEMPTED_MAX_AGE_EXCEEDED",
+        detail="Stayed queued for 7 days without an attempt",
+    )

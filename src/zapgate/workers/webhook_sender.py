@@ -86,8 +86,9 @@ def parse_retry_after(value: str | None, *, now_s: float) -> float | None:
     return max(0.0, when.timestamp() - now_s)
 
 
-def retry_delay(attempt: int, schedule: list[float], *, retry_after: float | None = None,
-                rng: random.Random | None = None) -> float | None:
+def retry_delay(
+    attempt: int, schedule: list[float], *, retry_after: float | None = None, rng: random.Random | None = None
+) -> float | None:
     """Seconds until the attempt after ``attempt`` (1-based), or None when it was the last.
 
     ``Retry-After`` can push the retry later, never earlier, and at most to the schedule's
@@ -187,8 +188,9 @@ class WebhookSender:
     async def tick(self) -> bool:
         # Slots are HTTP requests in flight; attempts posted and waiting for their record to be
         # committed (group commit) no longer hold one, up to a bound.
-        free = min(BATCH, self._concurrency - self._posting,
-                   self._concurrency * RECORDING_FACTOR - len(self._tasks))
+        free = min(
+            BATCH, self._concurrency - self._posting, self._concurrency * RECORDING_FACTOR - len(self._tasks)
+        )
         if free <= 0:
             return False  # a finishing attempt sets ``wake``
         now = self._c.clock.now_ms()
@@ -224,12 +226,22 @@ class WebhookSender:
             rows = self._pick((await conn.execute(rows_q)).all(), limit)
             if not rows:
                 return []
-            claimed = set((await conn.execute(
-                sa.update(t.webhook_deliveries)
-                .where(among(conn, d.id, [r.id for r in rows]), d.status == "PENDING",
-                       webhook_queue.lease_free(now))
-                .values(lease_until=now + self._lease_ms)
-                .returning(d.id))).scalars().all())
+            claimed = set(
+                (
+                    await conn.execute(
+                        sa.update(t.webhook_deliveries)
+                        .where(
+                            among(conn, d.id, [r.id for r in rows]),
+                            d.status == "PENDING",
+                            webhook_queue.lease_free(now),
+                        )
+                        .values(lease_until=now + self._lease_ms)
+                        .returning(d.id)
+                    )
+                )
+                .scalars()
+                .all()
+            )
         return [_job(r) for r in rows if r.id in claimed]
 
     def _pick(self, rows: Iterable[Any], limit: int) -> list[Any]:
@@ -261,8 +273,10 @@ class WebhookSender:
             # Committed: the next delivery of this chain may be claimed now.
             self.wake.set()
         except Exception:
-            _log.exception("webhook delivery %s could not be recorded; its lease will expire "
-                           "and it will be retried", job.delivery_id)
+            _log.exception(
+                "webhook delivery %s could not be recorded; its lease will expire and it will be retried",
+                job.delivery_id,
+            )
 
     def _release(self, job: Job) -> None:
         """The request is over: its slot is free (the delivery stays leased until recorded)."""
@@ -282,12 +296,15 @@ class WebhookSender:
         # A loopback literal or ``localhost`` cannot be rebound to another machine, so when
         # loopback targets are allowed they need no peer check; every other host keeps it.
         unchecked = s.allow_private_urls or (
-            s.allow_loopback_urls and urls.is_loopback_host(urls.hostname(url)))
+            s.allow_loopback_urls and urls.is_loopback_host(urls.hostname(url))
+        )
         client = self._clients.get(unchecked)
         if client is None:  # created here, inside the loop that uses it
             client = self._clients[unchecked] = transport.open_session(
-                allow_private=unchecked, max_connections=s.webhook_concurrency,
-                timeout_seconds=s.webhook_timeout_seconds)
+                allow_private=unchecked,
+                max_connections=s.webhook_concurrency,
+                timeout_seconds=s.webhook_timeout_seconds,
+            )
         return client
 
     def _headers(self, job: Job, now_ms: int) -> dict[str, str]:
@@ -299,9 +316,13 @@ class WebhookSender:
             "user-agent": USER_AGENT,
             # The excerpt is read raw; a compressed answer would be unreadable (or a bomb).
             "accept-encoding": "identity",
-            **signing.sign_headers(body=job.body, event_id=job.event_id,
-                                   timestamp=now_ms // 1000, secret=self._open(job.secret_enc),
-                                   previous_secret=previous),
+            **signing.sign_headers(
+                body=job.body,
+                event_id=job.event_id,
+                timestamp=now_ms // 1000,
+                secret=self._open(job.secret_enc),
+                previous_secret=previous,
+            ),
         }
 
     def _open(self, sealed: str) -> str:
@@ -326,13 +347,18 @@ class WebhookSender:
         except Exception as exc:  # the one place foreign errors become an attempt's error text
             # (an undecryptable secret included: recorded and retried on schedule, not looped)
             return self._failed(started, _describe(exc))
-        return Outcome(status_code=status, duration_ms=_elapsed_ms(started), response=excerpt,
-                       error=_http_error(status),
-                       retry_after=parse_retry_after(retry_after, now_s=time.time()))
+        return Outcome(
+            status_code=status,
+            duration_ms=_elapsed_ms(started),
+            response=excerpt,
+            error=_http_error(status),
+            retry_after=parse_retry_after(retry_after, now_s=time.time()),
+        )
 
     async def _post(self, job: Job, headers: dict[str, str]) -> tuple[int, str | None, str]:
-        async with self._http(job.url).post(job.url, data=job.body, headers=headers,
-                                            allow_redirects=False) as response:
+        async with self._http(job.url).post(
+            job.url, data=job.body, headers=headers, allow_redirects=False
+        ) as response:
             # At most EXCERPT_BYTES of the raw body (the session does not decompress). A body
             # left unread closes its connection instead of returning it to the pool.
             excerpt = bytearray()
@@ -346,8 +372,12 @@ class WebhookSender:
 
     @staticmethod
     def _failed(started: float, error: str) -> Outcome:
-        return Outcome(status_code=None, duration_ms=_elapsed_ms(started), response=None,
-                       error=_clean(error, EXCERPT_BYTES))
+        return Outcome(
+            status_code=None,
+            duration_ms=_elapsed_ms(started),
+            response=None,
+            error=_clean(error, EXCERPT_BYTES),
+        )
 
     # --- recording -----------------------------------------------------------------------------
 
@@ -372,19 +402,25 @@ class WebhookSender:
         elif next_at is not None:
             self._wake_at(next_at)
         if not outcome.ok:
-            _log.info("webhook %s attempt %d to endpoint %s failed (%s); next: %s",
-                      job.event, job.attempt, job.endpoint_id,
-                      outcome.error or outcome.status_code, status)
+            _log.info(
+                "webhook %s attempt %d to endpoint %s failed (%s); next: %s",
+                job.event,
+                job.attempt,
+                job.endpoint_id,
+                outcome.error or outcome.status_code,
+                status,
+            )
 
-    async def _write_records(self, conn: AsyncConnection,
-                             records: list[_Record]) -> list[Exception | None]:
+    async def _write_records(self, conn: AsyncConnection, records: list[_Record]) -> list[Exception | None]:
         """A batch of finished attempts in a constant number of statements (plus a few for
         each failed one, the rare path that may disable an endpoint)."""
         held = await webhook_queue.hold_for_finishing(
-            conn, {(r.job.endpoint_id, r.job.order_key) for r in records})
+            conn, {(r.job.endpoint_id, r.job.order_key) for r in records}
+        )
         results: list[Exception | None] = [
             None if (r.job.endpoint_id, r.job.order_key) in held else webhook_queue.ChainBusy()
-            for r in records]
+            for r in records
+        ]
         records = [r for r, busy in zip(records, results, strict=True) if busy is None]
         if not records:
             return results
@@ -393,30 +429,55 @@ class WebhookSender:
         # endpoint (which cascades to its deliveries), so the two cannot deadlock. Failed
         # attempts update their endpoints one by one: all the batch's endpoints are locked
         # first, in id order, as other finishers lock them.
-        failed = sorted((r for r in records if not r.outcome.ok),
-                        key=lambda r: r.job.endpoint_id)
+        failed = sorted((r for r in records if not r.outcome.ok), key=lambda r: r.job.endpoint_id)
         if failed:
             await webhook_queue.lock_endpoints(conn, [r.job.endpoint_id for r in records])
         await webhook_queue.touch_endpoints(
-            conn, sorted({r.job.endpoint_id for r in records if r.outcome.ok}), now_ms=now)
+            conn, sorted({r.job.endpoint_id for r in records if r.outcome.ok}), now_ms=now
+        )
         for r in failed:
             r.disabled = await self._touch_endpoint(conn, r.job, r.outcome, r.now)
-        live = await webhook_queue.finish(conn, [
-            webhook_queue.Finished(delivery_id=r.job.delivery_id, attempt=r.job.attempt,
-                                   status=r.status, status_code=r.outcome.status_code,
-                                   next_attempt_at=r.next_at)
-            for r in records], now_ms=now)
+        live = await webhook_queue.finish(
+            conn,
+            [
+                webhook_queue.Finished(
+                    delivery_id=r.job.delivery_id,
+                    attempt=r.job.attempt,
+                    status=r.status,
+                    status_code=r.outcome.status_code,
+                    next_attempt_at=r.next_at,
+                )
+                for r in records
+            ],
+            now_ms=now,
+        )
         # A delivery gone with its endpoint (deleted meanwhile) has nothing to record against.
-        await webhook_queue.log_attempts(conn, [
-            {"delivery_id": r.job.delivery_id, "endpoint_id": r.job.endpoint_id,
-             "attempt": r.job.attempt, "status_code": r.outcome.status_code,
-             "duration_ms": r.outcome.duration_ms, "response_excerpt": r.outcome.response,
-             "error": r.outcome.error, "created_at": r.now}
-            for r in records if r.job.delivery_id in live])
+        await webhook_queue.log_attempts(
+            conn,
+            [
+                {
+                    "delivery_id": r.job.delivery_id,
+                    "endpoint_id": r.job.endpoint_id,
+                    "attempt": r.job.attempt,
+                    "status_code": r.outcome.status_code,
+                    "duration_ms": r.outcome.duration_ms,
+                    "response_excerpt": r.outcome.response,
+                    "error": r.outcome.error,
+                    "created_at": r.now,
+                }
+                for r in records
+                if r.job.delivery_id in live
+            ],
+        )
         # The next delivery of each finished chain may go now.
-        await webhook_queue.unblock_heads(conn, [
-            (r.job.endpoint_id, r.job.order_key) for r in records
-            if r.status != "PENDING" and r.job.delivery_id in live])
+        await webhook_queue.unblock_heads(
+            conn,
+            [
+                (r.job.endpoint_id, r.job.order_key)
+                for r in records
+                if r.status != "PENDING" and r.job.delivery_id in live
+            ],
+        )
         return results
 
     def _next_state(self, job: Job, outcome: Outcome, now: int) -> tuple[str, int | None]:
@@ -424,19 +485,22 @@ class WebhookSender:
             return "SUCCESS", None
         if outcome.gone:
             return "FAILED", None  # the endpoint is being disabled; retrying is pointless
-        delay = retry_delay(job.attempt, self._c.settings.webhook_retry_schedule,
-                            retry_after=outcome.retry_after)
+        delay = retry_delay(
+            job.attempt, self._c.settings.webhook_retry_schedule, retry_after=outcome.retry_after
+        )
         if delay is None:
             return "FAILED", None
         return "PENDING", now + int(delay * 1000)
 
-    async def _touch_endpoint(self, conn: AsyncConnection, job: Job, outcome: Outcome,
-                              now: int) -> bool:
+    async def _touch_endpoint(self, conn: AsyncConnection, job: Job, outcome: Outcome, now: int) -> bool:
         """Last-triggered time and failure clock; True when this attempt disabled it."""
         e = t.webhook_endpoints.c
         failing_since: Any = None if outcome.ok else sa.func.coalesce(e.failing_since, now)
-        await conn.execute(sa.update(t.webhook_endpoints).where(e.id == job.endpoint_id)
-                           .values(last_triggered_at=now, failing_since=failing_since))
+        await conn.execute(
+            sa.update(t.webhook_endpoints)
+            .where(e.id == job.endpoint_id)
+            .values(last_triggered_at=now, failing_since=failing_since)
+        )
         if outcome.ok:
             return False
         reason = "GONE" if outcome.gone else await self._failing_too_long(conn, job, now)
@@ -444,25 +508,36 @@ class WebhookSender:
 
     async def _failing_too_long(self, conn: AsyncConnection, job: Job, now: int) -> str | None:
         e = t.webhook_endpoints.c
-        since = (await conn.execute(sa.select(e.failing_since)
-                                    .where(e.id == job.endpoint_id))).scalar()
+        since = (await conn.execute(sa.select(e.failing_since).where(e.id == job.endpoint_id))).scalar()
         limit_ms = self._c.settings.webhook_disable_after_seconds * 1000
         return "FAILING" if since is not None and now - since >= limit_ms else None
 
-    async def _disable(self, conn: AsyncConnection, job: Job, outcome: Outcome, reason: str,
-                       now: int) -> bool:
+    async def _disable(
+        self, conn: AsyncConnection, job: Job, outcome: Outcome, reason: str, now: int
+    ) -> bool:
         e = t.webhook_endpoints.c
         updated = await conn.execute(
-            sa.update(t.webhook_endpoints).where(e.id == job.endpoint_id, e.active.is_(True))
-            .values(active=False, disabled_reason=reason, updated_at=now))
+            sa.update(t.webhook_endpoints)
+            .where(e.id == job.endpoint_id, e.active.is_(True))
+            .values(active=False, disabled_reason=reason, updated_at=now)
+        )
         if not updated.rowcount:
             return False  # already inactive: one audit entry per disable
-        await conn.execute(sa.insert(t.audit_log).values(
-            workspace_id=job.workspace_id, actor="webhook-sender", action="webhook.disabled",
-            detail={"webhookId": job.endpoint_id, "reason": reason,
-                    "deliveryId": job.delivery_id, "statusCode": outcome.status_code,
-                    "error": outcome.error},
-            created_at=now))
+        await conn.execute(
+            sa.insert(t.audit_log).values(
+                workspace_id=job.workspace_id,
+                actor="webhook-sender",
+                action="webhook.disabled",
+                detail={
+                    "webhookId": job.endpoint_id,
+                    "reason": reason,
+                    "deliveryId": job.delivery_id,
+                    "statusCode": outcome.status_code,
+                    "error": outcome.error,
+                },
+                created_at=now,
+            )
+        )
         _log.warning("webhook endpoint %s disabled (%s)", job.endpoint_id, reason)
         return True
 
@@ -496,12 +571,20 @@ class WebhookSender:
 
 
 def _job(row: Any) -> Job:
-    return Job(delivery_id=row.id, endpoint_id=row.endpoint_id, workspace_id=row.workspace_id,
-               event_id=row.event_id, event=row.event, body=row.body.encode(),
-               attempt=row.attempts + 1, order_key=row.order_key, url=row.url,
-               secret_enc=row.secret_enc,
-               previous_secret_enc=row.previous_secret_enc,
-               previous_secret_until=row.previous_secret_until)
+    return Job(
+        delivery_id=row.id,
+        endpoint_id=row.endpoint_id,
+        workspace_id=row.workspace_id,
+        event_id=row.event_id,
+        event=row.event,
+        body=row.body.encode(),
+        attempt=row.attempts + 1,
+        order_key=row.order_key,
+        url=row.url,
+        secret_enc=row.secret_enc,
+        previous_secret_enc=row.previous_secret_enc,
+        previous_secret_until=row.previous_secret_until,
+    )
 
 
 def _elapsed_ms(started: float) -> int:
@@ -527,8 +610,7 @@ def _describe(exc: Exception) -> str:
         reason = getattr(cert, "verify_message", None) or str(cert) or type(cert).__name__
         return f"TLSError: the certificate of {exc.host} was not accepted ({reason})"
     if isinstance(exc, aiohttp.ClientConnectorSSLError):
-        return (f"TLSError: the TLS handshake with {exc.host}:{exc.port} failed "
-                f"({_reason(exc.os_error)})")
+        return f"TLSError: the TLS handshake with {exc.host}:{exc.port} failed ({_reason(exc.os_error)})"
     if isinstance(exc, aiohttp.ClientConnectorDNSError):
         return f"ConnectError: cannot resolve {exc.host} ({_reason(exc.os_error)})"
     if isinstance(exc, aiohttp.ClientConnectorError):
@@ -551,7 +633,12 @@ def _reason(err: OSError) -> str:
     # not than aiohappyeyeballs' "Multiple exceptions: ..." (one per address, a refusal by the
     # peer guard among them perhaps). An SSL error's errno is OpenSSL's, not the OS's, and a DNS
     # error's is negative.
-    if (not isinstance(err, ssl.SSLError) and err.errno is not None and err.errno > 0
-            and err.errno in errno.errorcode and not text.startswith("Multiple exceptions")):
+    if (
+        not isinstance(err, ssl.SSLError)
+        and err.errno is not None
+        and err.errno > 0
+        and err.errno in errno.errorcode
+        and not text.startswith("Multiple exceptions")
+    ):
         return os.strerror(err.errno)
     return text or type(err).__name__

@@ -34,17 +34,25 @@ T = TypeVar("T")
 @pytest.fixture(scope="module")
 def running_sim() -> Iterator[SimThread]:
     # qrDelayMs 0: the QR is there when provisioning asks (the retry has its own test).
-    with SimThread(create_app(config={"statusDelayMs": 10, "callbackRetrySeconds": 0.05,
-                                      "qrDelayMs": 0})) as thread:
+    with SimThread(
+        create_app(config={"statusDelayMs": 10, "callbackRetrySeconds": 0.05, "qrDelayMs": 0})
+    ) as thread:
         yield thread
 
 
-def run(sim: SimThread, work: Callable[[EvolutionGoProvider], Awaitable[T]], *,
-        url: str | None = None, api_key: str | None = KEY, timeout: float = 5.0,
-        qr_wait: float = 3.0) -> T:
+def run(
+    sim: SimThread,
+    work: Callable[[EvolutionGoProvider], Awaitable[T]],
+    *,
+    url: str | None = None,
+    api_key: str | None = KEY,
+    timeout: float = 5.0,
+    qr_wait: float = 3.0,
+) -> T:
     async def main() -> T:
-        provider = EvolutionGoProvider(base_url=url or sim.url, api_key=api_key,
-                                       timeout=timeout, qr_wait=qr_wait)
+        provider = EvolutionGoProvider(
+            base_url=url or sim.url, api_key=api_key, timeout=timeout, qr_wait=qr_wait
+        )
         try:
             return await work(provider)
         finally:
@@ -54,26 +62,42 @@ def run(sim: SimThread, work: Callable[[EvolutionGoProvider], Awaitable[T]], *,
 
 
 def new_ref(credentials: dict[str, Any] | None = None) -> NumberRef:
-    return NumberRef(id="wn_" + secrets.token_hex(4), number=OWN, provider="evolution-go",
-                     official=False, credentials=credentials)
+    return NumberRef(
+        id="wn_" + secrets.token_hex(4),
+        number=OWN,
+        provider="evolution-go",
+        official=False,
+        credentials=credentials,
+    )
 
 
 def with_credentials(ref: NumberRef, credentials: dict[str, Any]) -> NumberRef:
-    return NumberRef(id=ref.id, number=ref.number, provider=ref.provider, official=False,
-                     credentials=credentials)
+    return NumberRef(
+        id=ref.id, number=ref.number, provider=ref.provider, official=False, credentials=credentials
+    )
 
 
-def outbound(ref: NumberRef, payload: dict[str, Any], *, destination: str = TO,
-             kind: str = "phone") -> OutboundMessage:
-    return OutboundMessage(message_id="msg_" + secrets.token_hex(4), number=ref,
-                           destination=destination, destination_kind=kind,
-                           mode=payload["mode"], payload=payload, attempt=1, mark_read=False)
+def outbound(
+    ref: NumberRef, payload: dict[str, Any], *, destination: str = TO, kind: str = "phone"
+) -> OutboundMessage:
+    return OutboundMessage(
+        message_id="msg_" + secrets.token_hex(4),
+        number=ref,
+        destination=destination,
+        destination_kind=kind,
+        mode=payload["mode"],
+        payload=payload,
+        attempt=1,
+        mark_read=False,
+    )
 
 
 def provisioned(sim: SimThread, receiver: WebhookReceiver, *, pair: bool = True) -> NumberRef:
     ref = new_ref()
-    result = run(sim, lambda p: p.provision(ref, callback_url=receiver.url,
-                                            callback_secret="sec-" + secrets.token_hex(8)))
+    result = run(
+        sim,
+        lambda p: p.provision(ref, callback_url=receiver.url, callback_secret="sec-" + secrets.token_hex(8)),
+    )
     if pair:
         sim.control("POST", f"/_sim/instances/zapgate-{ref.id}/pair", {"pushName": "Loja"})
     return with_credentials(ref, result.credentials)
@@ -90,11 +114,13 @@ def requests(sim: SimThread, path: str) -> list[dict[str, Any]]:
 def test_provision_creates_connects_and_pairs(sim: SimThread, receiver: WebhookReceiver) -> None:
     sim.control("POST", "/_sim/config", {"qrDelayMs": 300})  # the QR comes a moment later
     ref = new_ref()
-    result = run(sim, lambda p: p.provision(ref, callback_url=receiver.url,
-                                            callback_secret="sec-1"))
+    result = run(sim, lambda p: p.provision(ref, callback_url=receiver.url, callback_secret="sec-1"))
     creds = result.credentials
     assert (creds["instanceName"], creds["instanceToken"], creds["callbackUrl"]) == (
-        f"zapgate-{ref.id}", "sec-1", receiver.url)
+        f"zapgate-{ref.id}",
+        "sec-1",
+        receiver.url,
+    )
     [row] = sim.control("GET", "/_sim/instances")
     assert creds["instanceId"] == row["id"] and row["token"] == "sec-1"
     assert result.pairing.state == "CONNECTING"
@@ -111,22 +137,26 @@ def test_provision_creates_connects_and_pairs(sim: SimThread, receiver: WebhookR
     assert pair["json"] == {"phone": OWN} and pair["headers"]["apikey"] == "sec-1"
 
 
-def test_provision_without_a_qr_in_time_still_gives_the_code(sim: SimThread,
-                                                             receiver: WebhookReceiver) -> None:
+def test_provision_without_a_qr_in_time_still_gives_the_code(
+    sim: SimThread, receiver: WebhookReceiver
+) -> None:
     sim.control("POST", "/_sim/config", {"qrDelayMs": 10_000})
     ref = new_ref()
-    result = run(sim, lambda p: p.provision(ref, callback_url=receiver.url,
-                                            callback_secret="sec-2"), qr_wait=0.5)
+    result = run(
+        sim, lambda p: p.provision(ref, callback_url=receiver.url, callback_secret="sec-2"), qr_wait=0.5
+    )
     assert result.pairing.qrcode_base64 is None and result.pairing.pairing_code
     assert len(requests(sim, "/instance/qr")) == 2
 
 
 def test_provision_replaces_a_leftover_instance(sim: SimThread, receiver: WebhookReceiver) -> None:
     ref = new_ref()
-    httpx.post(sim.url + "/instance/create", headers={"apikey": KEY},
-               json={"name": f"zapgate-{ref.id}", "token": "old"})
-    result = run(sim, lambda p: p.provision(ref, callback_url=receiver.url,
-                                            callback_secret="new"))
+    httpx.post(
+        sim.url + "/instance/create",
+        headers={"apikey": KEY},
+        json={"name": f"zapgate-{ref.id}", "token": "old"},
+    )
+    result = run(sim, lambda p: p.provision(ref, callback_url=receiver.url, callback_secret="new"))
     rows = sim.control("GET", "/_sim/instances")
     assert [(r["name"], r["token"]) for r in rows] == [(f"zapgate-{ref.id}", "new")]
     assert result.credentials["instanceId"] == rows[0]["id"]
@@ -144,8 +174,7 @@ def test_link_status_follows_the_pairing(sim: SimThread, receiver: WebhookReceiv
     assert (closed.state, closed.health) == ("CLOSE", "DISCONNECTED")
 
 
-def test_connect_after_a_logout_restarts_with_our_webhook(sim: SimThread,
-                                                          receiver: WebhookReceiver) -> None:
+def test_connect_after_a_logout_restarts_with_our_webhook(sim: SimThread, receiver: WebhookReceiver) -> None:
     ref = provisioned(sim, receiver)
     sim.control("POST", f"/_sim/instances/zapgate-{ref.id}/disconnect", {"event": "LoggedOut"})
     pairing = run(sim, lambda p: p.connect(ref))
@@ -155,8 +184,9 @@ def test_connect_after_a_logout_restarts_with_our_webhook(sim: SimThread,
     assert connects[-1]["json"] == {"webhookUrl": receiver.url, "subscribe": SUBSCRIBE}
 
 
-def test_connect_finds_the_webhook_when_credentials_lack_it(sim: SimThread,
-                                                            receiver: WebhookReceiver) -> None:
+def test_connect_finds_the_webhook_when_credentials_lack_it(
+    sim: SimThread, receiver: WebhookReceiver
+) -> None:
     ref = provisioned(sim, receiver, pair=False)
     creds = {k: v for k, v in (ref.credentials or {}).items() if k != "callbackUrl"}
     run(sim, lambda p: p.connect(with_credentials(ref, creds)))
@@ -164,7 +194,8 @@ def test_connect_finds_the_webhook_when_credentials_lack_it(sim: SimThread,
 
 
 def test_deprovision_deletes_and_tolerates_a_missing_instance(
-        sim: SimThread, receiver: WebhookReceiver) -> None:
+    sim: SimThread, receiver: WebhookReceiver
+) -> None:
     ref = provisioned(sim, receiver)
     run(sim, lambda p: p.deprovision(ref))
     assert sim.control("GET", "/_sim/instances") == []
@@ -191,20 +222,43 @@ def test_send_every_mode(sim: SimThread, receiver: WebhookReceiver) -> None:
     group = "120363025246125888@g.us"
     messages = [
         outbound(ref, {"mode": "text", "text": "oi grupo"}, destination=group, kind="group"),
-        outbound(ref, {"mode": "text", "text": "Confirma?",
-                       "buttons": [{"type": "reply", "label": "Sim", "id": "yes"}]}),
-        outbound(ref, {"mode": "list", "text": "Escolha", "list": {
-            "buttonText": "Ver", "sections": [{"title": "S", "rows": [
-                {"rowId": "r1", "title": "R1"}]}]}}),
-        outbound(ref, {"mode": "media", "media": "https://cdn.example/a.jpg",
-                       "mediaType": "image", "caption": "foto"}),
-        outbound(ref, {"mode": "media", "media": "https://cdn.example/a.mp3",
-                       "mediaType": "voice"}),
-        outbound(ref, {"mode": "media", "media": "https://cdn.example/s.webp",
-                       "mediaType": "sticker"}),
-        outbound(ref, {"mode": "template", "template": {
-            "body": "Olá Ana", "footer": "Loja", "header": {"type": "TEXT", "text": "Pedido"},
-            "buttons": [{"type": "URL", "text": "Abrir", "url": "https://x/abc"}]}}),
+        outbound(
+            ref,
+            {
+                "mode": "text",
+                "text": "Confirma?",
+                "buttons": [{"type": "reply", "label": "Sim", "id": "yes"}],
+            },
+        ),
+        outbound(
+            ref,
+            {
+                "mode": "list",
+                "text": "Escolha",
+                "list": {
+                    "buttonText": "Ver",
+                    "sections": [{"title": "S", "rows": [{"rowId": "r1", "title": "R1"}]}],
+                },
+            },
+        ),
+        outbound(
+            ref,
+            {"mode": "media", "media": "https://cdn.example/a.jpg", "mediaType": "image", "caption": "foto"},
+        ),
+        outbound(ref, {"mode": "media", "media": "https://cdn.example/a.mp3", "mediaType": "voice"}),
+        outbound(ref, {"mode": "media", "media": "https://cdn.example/s.webp", "mediaType": "sticker"}),
+        outbound(
+            ref,
+            {
+                "mode": "template",
+                "template": {
+                    "body": "Olá Ana",
+                    "footer": "Loja",
+                    "header": {"type": "TEXT", "text": "Pedido"},
+                    "buttons": [{"type": "URL", "text": "Abrir", "url": "https://x/abc"}],
+                },
+            },
+        ),
     ]
 
     async def send_all(provider: EvolutionGoProvider) -> list[str]:
@@ -214,40 +268,62 @@ def test_send_every_mode(sim: SimThread, receiver: WebhookReceiver) -> None:
     sent = sim.control("GET", "/_sim/messages")
     assert ids == [m["id"] for m in sent]
     assert [m["type"] for m in sent] == [
-        "ExtendedTextMessage", "ButtonMessage", "ListMessage", "ImageMessage", "AudioMessage",
-        "StickerMessage", "ButtonMessage"]
+        "ExtendedTextMessage",
+        "ButtonMessage",
+        "ListMessage",
+        "ImageMessage",
+        "AudioMessage",
+        "StickerMessage",
+        "ButtonMessage",
+    ]
     assert sent[0]["chat"] == group
     assert sent[1]["body"]["title"] == BLANK and sent[1]["body"]["footer"] == BLANK
-    paths = [r["path"] for r in sim.control("GET", "/_sim/requests")
-             if r["path"].startswith(("/send/", "/message/"))]
+    paths = [
+        r["path"]
+        for r in sim.control("GET", "/_sim/requests")
+        if r["path"].startswith(("/send/", "/message/"))
+    ]
     audio = paths.index("/message/presence")
     assert paths[audio + 1] == "/send/media"  # "recording..." right before the voice note
 
 
 def test_receipts_and_inbound_come_back_through_parse_callback(
-        sim: SimThread, receiver: WebhookReceiver) -> None:
+    sim: SimThread, receiver: WebhookReceiver
+) -> None:
     ref = provisioned(sim, receiver)
     token = ref.credentials["instanceToken"]  # type: ignore[index]
     result = run(sim, lambda p: p.send(outbound(ref, {"mode": "text", "text": "hi"})))
-    sim.control("POST", "/_sim/inbound", {"instance": f"zapgate-{ref.id}", "from": TO,
-                                         "name": "Maria", "text": "oi", "replyTo":
-                                             result.provider_message_id})
+    sim.control(
+        "POST",
+        "/_sim/inbound",
+        {
+            "instance": f"zapgate-{ref.id}",
+            "from": TO,
+            "name": "Maria",
+            "text": "oi",
+            "replyTo": result.provider_message_id,
+        },
+    )
     provider = EvolutionGoProvider(base_url=None, api_key=None)
 
     def events() -> list[Any]:
-        bodies = [w.json() for w in receiver.snapshot()
-                  if w.json().get("instanceName") == f"zapgate-{ref.id}"]
+        bodies = [
+            w.json() for w in receiver.snapshot() if w.json().get("instanceName") == f"zapgate-{ref.id}"
+        ]
         assert all(b["instanceToken"] == token for b in bodies)  # the callback secret
         return [e for b in bodies for e in provider.parse_callback(b)]
 
     receiver.wait_for(lambda _: any(isinstance(e, InboundMessage) for e in events()))
     found = events()
     statuses = [(e.provider_message_id, e.status) for e in found if isinstance(e, StatusUpdate)]
-    assert statuses == [(result.provider_message_id, "DELIVERED"),
-                        (result.provider_message_id, "READ")]
+    assert statuses == [(result.provider_message_id, "DELIVERED"), (result.provider_message_id, "READ")]
     [inbound] = [e for e in found if isinstance(e, InboundMessage)]
     assert (inbound.sender, inbound.text, inbound.sender_name, inbound.quoted_provider_id) == (
-        TO, "oi", "Maria", result.provider_message_id)
+        TO,
+        "oi",
+        "Maria",
+        result.provider_message_id,
+    )
     states = [e.state for e in found if isinstance(e, ConnectionUpdate)]
     assert states[0] == "CONNECTING" and states[-2:] == ["OPEN", "OPEN"]
 
@@ -255,8 +331,7 @@ def test_receipts_and_inbound_come_back_through_parse_callback(
 # -- errors ---------------------------------------------------------------------------------
 
 
-def send_error(sim: SimThread, ref: NumberRef, payload: dict[str, Any] | None = None,
-               **kw: Any) -> Exception:
+def send_error(sim: SimThread, ref: NumberRef, payload: dict[str, Any] | None = None, **kw: Any) -> Exception:
     message = outbound(ref, payload or {"mode": "text", "text": "hi"})
     with pytest.raises(errors.ProviderError) as caught:
         run(sim, lambda p: p.send(message), **kw)
@@ -283,18 +358,19 @@ def test_send_with_a_wrong_token(sim: SimThread, receiver: WebhookReceiver) -> N
     assert type(send_error(sim, new_ref())) is errors.ProviderAuthError  # nothing stored
 
 
-def test_media_by_data_uri_is_refused_before_any_call(sim: SimThread,
-                                                      receiver: WebhookReceiver) -> None:
+def test_media_by_data_uri_is_refused_before_any_call(sim: SimThread, receiver: WebhookReceiver) -> None:
     ref = provisioned(sim, receiver)
-    error = send_error(sim, ref, {"mode": "media", "media": "data:image/png;base64,iVBOR",
-                                  "mediaType": "image"})
+    error = send_error(
+        sim, ref, {"mode": "media", "media": "data:image/png;base64,iVBOR", "mediaType": "image"}
+    )
     assert error.code == "MEDIA_UNSUPPORTED"  # type: ignore[attr-defined]
     assert requests(sim, "/send/") == []
 
 
 def test_media_the_server_refuses(sim: SimThread, receiver: WebhookReceiver) -> None:
-    error = send_error(sim, provisioned(sim, receiver),
-                       {"mode": "media", "media": "https://x/a.gif", "mediaType": "image"})
+    error = send_error(
+        sim, provisioned(sim, receiver), {"mode": "media", "media": "https://x/a.gif", "mediaType": "image"}
+    )
     assert type(error) is errors.ProviderPermanentError
     assert error.code == "MEDIA_UNSUPPORTED" and "image/gif" in str(error)
 
@@ -305,20 +381,24 @@ def test_license_gate(sim: SimThread, receiver: WebhookReceiver) -> None:
     error = send_error(sim, ref)
     assert isinstance(error, errors.ProviderTemporaryError)
     assert (error.code, error.health) == ("DELIVERY_TIMEOUT", "LICENSE_REQUIRED")
-    for call in (lambda p: p.link_status(ref), lambda p: p.connect(ref),
-                 lambda p: p.provision(new_ref(), callback_url=receiver.url,
-                                       callback_secret="s")):
+    for call in (
+        lambda p: p.link_status(ref),
+        lambda p: p.connect(ref),
+        lambda p: p.provision(new_ref(), callback_url=receiver.url, callback_secret="s"),
+    ):
         with pytest.raises(errors.Unavailable) as caught:
             run(sim, call)
         assert caught.value.code == "PROVIDER_LICENSE_REQUIRED"
         assert "activate" in caught.value.message and "license" in caught.value.message
 
 
-def test_server_errors_and_timeouts_are_temporary(sim: SimThread,
-                                                  receiver: WebhookReceiver) -> None:
+def test_server_errors_and_timeouts_are_temporary(sim: SimThread, receiver: WebhookReceiver) -> None:
     ref = provisioned(sim, receiver)
-    sim.control("POST", "/_sim/faults", {"kind": "http", "path": "/send/text", "status": 502,
-                                         "body": {"error": "bad gateway"}})
+    sim.control(
+        "POST",
+        "/_sim/faults",
+        {"kind": "http", "path": "/send/text", "status": 502, "body": {"error": "bad gateway"}},
+    )
     error = send_error(sim, ref)
     assert (type(error), error.code) == (errors.ProviderTemporaryError, "DELIVERY_TIMEOUT")  # type: ignore[attr-defined]
     sim.control("POST", "/_sim/faults", {"kind": "slow", "path": "/send/text", "delayMs": 1500})
@@ -327,27 +407,34 @@ def test_server_errors_and_timeouts_are_temporary(sim: SimThread,
     assert "did not answer" in str(error)
 
 
-def test_disconnect_fault_becomes_number_disconnected(sim: SimThread,
-                                                      receiver: WebhookReceiver) -> None:
+def test_disconnect_fault_becomes_number_disconnected(sim: SimThread, receiver: WebhookReceiver) -> None:
     ref = provisioned(sim, receiver)
-    sim.control("POST", "/_sim/faults", {"kind": "error", "path": "/send/text",
-                                         "body": {"error": "client disconnected"}})
+    sim.control(
+        "POST",
+        "/_sim/faults",
+        {"kind": "error", "path": "/send/text", "body": {"error": "client disconnected"}},
+    )
     error = send_error(sim, ref)
     assert getattr(error, "health", None) == "DISCONNECTED"
 
 
 def test_management_errors(sim: SimThread, receiver: WebhookReceiver) -> None:
     ref = provisioned(sim, receiver)
-    sim.control("POST", "/_sim/faults", {"kind": "http", "path": "/instance/status",
-                                         "status": 500, "body": {"error": "boom"}})
+    sim.control(
+        "POST",
+        "/_sim/faults",
+        {"kind": "http", "path": "/instance/status", "status": 500, "body": {"error": "boom"}},
+    )
     with pytest.raises(errors.Unavailable) as caught:
         run(sim, lambda p: p.link_status(ref))
     assert caught.value.code == "UPSTREAM_ERROR"
     with pytest.raises(errors.ProviderAuthError):
-        run(sim, lambda p: p.provision(new_ref(), callback_url=receiver.url,
-                                       callback_secret="s"), api_key="wrong")
-    sim.control("POST", "/_sim/faults", {"kind": "slow", "path": "/instance/status",
-                                         "delayMs": 1500})
+        run(
+            sim,
+            lambda p: p.provision(new_ref(), callback_url=receiver.url, callback_secret="s"),
+            api_key="wrong",
+        )
+    sim.control("POST", "/_sim/faults", {"kind": "slow", "path": "/instance/status", "delayMs": 1500})
     with pytest.raises(errors.Unavailable) as caught:
         run(sim, lambda p: p.link_status(ref), timeout=0.3)
     assert caught.value.code == "UPSTREAM_TIMEOUT"
@@ -370,9 +457,12 @@ def test_not_configured() -> None:
         with pytest.raises(errors.ProviderTemporaryError) as caught:
             await provider.send(outbound(ref, {"mode": "text", "text": "hi"}))
         assert caught.value.health == "PROVIDER_NOT_CONFIGURED"
-        for call in (provider.provision(ref, callback_url="http://x", callback_secret="s"),
-                     provider.connect(ref), provider.link_status(ref),
-                     provider.deprovision(ref)):
+        for call in (
+            provider.provision(ref, callback_url="http://x", callback_secret="s"),
+            provider.connect(ref),
+            provider.link_status(ref),
+            provider.deprovision(ref),
+        ):
             with pytest.raises(errors.Unavailable) as unavailable:
                 await call
             assert unavailable.value.code == "PROVIDER_NOT_CONFIGURED"
@@ -382,12 +472,18 @@ def test_not_configured() -> None:
 
 
 def test_capabilities_and_secrets_stay_out_of_repr() -> None:
-    provider = EvolutionGoProvider(base_url="http://evo", api_key="very-secret",
-                                   pace_per_second=0.25, pace_jitter=0.4)
+    provider = EvolutionGoProvider(
+        base_url="http://evo", api_key="very-secret", pace_per_second=0.25, pace_jitter=0.4
+    )
     caps = provider.capabilities(official=False)
-    assert (caps.base64_media, caps.groups, caps.newsletters, caps.templates_need_approval,
-            caps.enforces_24h_window, caps.mark_read_on_send) == (
-        False, True, True, False, False, False)
+    assert (
+        caps.base64_media,
+        caps.groups,
+        caps.newsletters,
+        caps.templates_need_approval,
+        caps.enforces_24h_window,
+        caps.mark_read_on_send,
+    ) == (False, True, True, False, False, False)
     assert (caps.default_pace_per_second, caps.pace_jitter, caps.max_in_flight) == (0.25, 0.4, 1)
     assert caps.modes == frozenset({"template", "text", "media", "list"})
     assert provider.kind == "evolution-go" and "very-secret" not in repr(provider)

@@ -32,21 +32,23 @@ PDF_B64 = base64.b64encode(b"%PDF-1.4 fake pdf").decode()
 
 @pytest.fixture(scope="module")
 def running_sim() -> Iterator[SimThread]:
-    with SimThread(create_app(api_key=KEY, config={"statusDelayMs": 10,
-                                                   "callbackRetrySeconds": 0.05})) as thread:
+    with SimThread(
+        create_app(api_key=KEY, config={"statusDelayMs": 10, "callbackRetrySeconds": 0.05})
+    ) as thread:
         yield thread
 
 
 def ref(credentials: dict[str, Any] | None = None, number_id: str = "num_1") -> NumberRef:
-    return NumberRef(id=number_id, number="5511900001111", provider="evolution-v2",
-                     official=False, credentials=credentials)
+    return NumberRef(
+        id=number_id, number="5511900001111", provider="evolution-v2", official=False, credentials=credentials
+    )
 
 
-def run(sim: SimThread, scenario: Callable[[EvolutionV2Provider], Awaitable[T]],
-        **options: Any) -> T:
+def run(sim: SimThread, scenario: Callable[[EvolutionV2Provider], Awaitable[T]], **options: Any) -> T:
     async def main() -> T:
-        provider = EvolutionV2Provider(**{"base_url": sim.url, "api_key": KEY,
-                                          "audio_presence_ms": 20, **options})
+        provider = EvolutionV2Provider(
+            **{"base_url": sim.url, "api_key": KEY, "audio_presence_ms": 20, **options}
+        )
         try:
             return await scenario(provider)
         finally:
@@ -62,16 +64,23 @@ def provision(sim: SimThread, receiver: WebhookReceiver, *, pair: bool = True) -
 
     credentials = run(sim, scenario)
     if pair:
-        sim.control("POST", f"/_sim/instances/{credentials['instanceName']}/pair",
-                    {"profileName": "Loja 1"})
+        sim.control("POST", f"/_sim/instances/{credentials['instanceName']}/pair", {"profileName": "Loja 1"})
     return ref(credentials)
 
 
-def outbound(number: NumberRef, payload: dict[str, Any], destination: str = DEST,
-             kind: str = "phone") -> OutboundMessage:
-    return OutboundMessage(message_id="msg_1", number=number, destination=destination,
-                           destination_kind=kind, mode=payload["mode"], payload=payload,
-                           attempt=1, mark_read=False)
+def outbound(
+    number: NumberRef, payload: dict[str, Any], destination: str = DEST, kind: str = "phone"
+) -> OutboundMessage:
+    return OutboundMessage(
+        message_id="msg_1",
+        number=number,
+        destination=destination,
+        destination_kind=kind,
+        mode=payload["mode"],
+        payload=payload,
+        attempt=1,
+        mark_read=False,
+    )
 
 
 def send(sim: SimThread, number: NumberRef, payload: dict[str, Any], **kw: Any) -> str:
@@ -81,8 +90,9 @@ def send(sim: SimThread, number: NumberRef, payload: dict[str, Any], **kw: Any) 
     return run(sim, scenario)
 
 
-def send_error(sim: SimThread, number: NumberRef, payload: dict[str, Any] | None = None,
-               **options: Any) -> errors.ProviderError:
+def send_error(
+    sim: SimThread, number: NumberRef, payload: dict[str, Any] | None = None, **options: Any
+) -> errors.ProviderError:
     async def scenario(provider: EvolutionV2Provider) -> errors.ProviderError:
         with pytest.raises(errors.ProviderError) as caught:
             await provider.send(outbound(number, payload or {"mode": "text", "text": "hi"}))
@@ -91,8 +101,7 @@ def send_error(sim: SimThread, number: NumberRef, payload: dict[str, Any] | None
     return run(sim, scenario, **options)
 
 
-def parsed_callbacks(receiver: WebhookReceiver, predicate: Callable[[list[Any]], bool]
-                     ) -> list[Any]:
+def parsed_callbacks(receiver: WebhookReceiver, predicate: Callable[[list[Any]], bool]) -> list[Any]:
     parser = EvolutionV2Provider(base_url=None, api_key=None)
 
     def events() -> list[Any]:
@@ -109,16 +118,18 @@ def sent_records(sim: SimThread) -> list[dict[str, Any]]:
 
 # -- provisioning ----------------------------------------------------------------------------
 
-def test_provision_creates_the_instance_with_our_webhook(sim: SimThread,
-                                                        receiver: WebhookReceiver) -> None:
+
+def test_provision_creates_the_instance_with_our_webhook(sim: SimThread, receiver: WebhookReceiver) -> None:
     async def scenario(provider: EvolutionV2Provider) -> Any:
-        return await provider.provision(ref(), callback_url=receiver.url,
-                                        callback_secret=SECRET)
+        return await provider.provision(ref(), callback_url=receiver.url, callback_secret=SECRET)
 
     made = run(sim, scenario)
     [instance] = sim.control("GET", "/_sim/instances")
-    assert made.credentials == {"instanceName": "zapgate-num_1", "instanceToken": instance["token"],
-                                "callbackSecret": SECRET}
+    assert made.credentials == {
+        "instanceName": "zapgate-num_1",
+        "instanceToken": instance["token"],
+        "callbackSecret": SECRET,
+    }
     assert made.pairing.state == "CONNECTING"
     assert made.pairing.qrcode_base64 == instance["qrcode"]["base64"]
     assert made.pairing.pairing_code == instance["qrcode"]["pairingCode"]
@@ -126,8 +137,13 @@ def test_provision_creates_the_instance_with_our_webhook(sim: SimThread,
     webhook = instance["webhook"]
     assert webhook["url"] == receiver.url and webhook["headers"] == {"x-zapgate-secret": SECRET}
     assert webhook["webhookBase64"] is True and webhook["webhookByEvents"] is False
-    assert set(webhook["events"]) == {"QRCODE_UPDATED", "CONNECTION_UPDATE", "MESSAGES_UPSERT",
-                                      "MESSAGES_UPDATE", "SEND_MESSAGE"}
+    assert set(webhook["events"]) == {
+        "QRCODE_UPDATED",
+        "CONNECTION_UPDATE",
+        "MESSAGES_UPSERT",
+        "MESSAGES_UPDATE",
+        "SEND_MESSAGE",
+    }
     [create] = sim.control("GET", "/_sim/requests?path=/instance/create")
     assert create["headers"]["apikey"] == KEY
     assert create["json"]["integration"] == "WHATSAPP-BAILEYS" and create["json"]["qrcode"]
@@ -184,8 +200,9 @@ def test_refused_instance_reports_qr_limit(sim: SimThread, receiver: WebhookRece
 
     status = run(sim, scenario)
     assert (status.state, status.health) == ("CLOSE", "QR_LIMIT")
-    events = parsed_callbacks(receiver, lambda es: any(
-        isinstance(e, ConnectionUpdate) and e.health == "QR_LIMIT" for e in es))
+    events = parsed_callbacks(
+        receiver, lambda es: any(isinstance(e, ConnectionUpdate) and e.health == "QR_LIMIT" for e in es)
+    )
     assert any(e.state == "CLOSE" for e in events if isinstance(e, ConnectionUpdate))
 
 
@@ -194,8 +211,7 @@ def test_management_without_configuration(method: str) -> None:
     async def main() -> None:
         provider = EvolutionV2Provider(base_url=None, api_key="k")
         call = getattr(provider, method)
-        kwargs = {"callback_url": "http://x", "callback_secret": "s"} \
-            if method == "provision" else {}
+        kwargs = {"callback_url": "http://x", "callback_secret": "s"} if method == "provision" else {}
         with pytest.raises(errors.Unavailable) as caught:
             await call(ref(), **kwargs)
         assert caught.value.code == "PROVIDER_NOT_CONFIGURED"
@@ -211,8 +227,7 @@ def test_management_errors_are_translated(sim: SimThread, receiver: WebhookRecei
 
     with pytest.raises(errors.ProviderAuthError):
         run(sim, wrong_key, api_key="nope")
-    sim.control("POST", "/_sim/faults", {"kind": "http", "path": "/instance/connect",
-                                         "status": 502})
+    sim.control("POST", "/_sim/faults", {"kind": "http", "path": "/instance/connect", "status": 502})
     with pytest.raises(errors.Unavailable) as upstream:
         run(sim, lambda p: p.connect(number))
     assert upstream.value.code == "UPSTREAM_ERROR"
@@ -224,20 +239,22 @@ def test_management_errors_are_translated(sim: SimThread, receiver: WebhookRecei
 
 # -- sending ---------------------------------------------------------------------------------
 
+
 def test_send_text_uses_the_instance_token_and_receipts_parse(
-        sim: SimThread, receiver: WebhookReceiver) -> None:
+    sim: SimThread, receiver: WebhookReceiver
+) -> None:
     number = provision(sim, receiver)
     key_id = send(sim, number, {"mode": "text", "text": "Olá https://x.com"})
     [record] = sent_records(sim)
     assert record["id"] == key_id and record["endpoint"] == "sendText"
-    assert record["body"] == {"number": "5511988887777", "text": "Olá https://x.com",
-                              "linkPreview": True}
+    assert record["body"] == {"number": "5511988887777", "text": "Olá https://x.com", "linkPreview": True}
     [request] = sim.control("GET", "/_sim/requests?path=/message/sendText")
     assert request["headers"]["apikey"] == (number.credentials or {})["instanceToken"]
-    events = parsed_callbacks(receiver, lambda es: sum(
-        isinstance(e, StatusUpdate) and e.provider_message_id == key_id for e in es) >= 3)
-    assert [e.status for e in events if isinstance(e, StatusUpdate)] == [
-        "SENT", "DELIVERED", "READ"]
+    events = parsed_callbacks(
+        receiver,
+        lambda es: sum(isinstance(e, StatusUpdate) and e.provider_message_id == key_id for e in es) >= 3,
+    )
+    assert [e.status for e in events if isinstance(e, StatusUpdate)] == ["SENT", "DELIVERED", "READ"]
     assert all(e.route == "zapgate-num_1" for e in events if isinstance(e, StatusUpdate))
 
 
@@ -248,29 +265,93 @@ def test_send_falls_back_to_the_global_key(sim: SimThread, receiver: WebhookRece
     assert request["headers"]["apikey"] == KEY
 
 
-@pytest.mark.parametrize(("payload", "endpoint", "destination", "kind"), [
-    ({"mode": "media", "media": "data:application/pdf;base64," + PDF_B64,
-      "mediaType": "document", "caption": "nota"}, "sendMedia", DEST, "phone"),
-    ({"mode": "media", "media": "https://x.test/a.jpg", "mediaType": "image"}, "sendMedia",
-     DEST, "phone"),
-    ({"mode": "media", "media": "https://x.test/a.ogg", "mediaType": "voice"},
-     "sendWhatsAppAudio", DEST, "phone"),
-    ({"mode": "media", "media": "https://x.test/s.webp", "mediaType": "sticker"},
-     "sendSticker", DEST, "phone"),
-    ({"mode": "text", "text": "Ok?", "footer": "f",
-      "buttons": [{"type": "reply", "label": "Yes", "id": "yes"}]}, "sendButtons", DEST, "phone"),
-    ({"mode": "list", "text": "Choose", "list": {"buttonText": "Open", "sections": [
-        {"title": "S", "rows": [{"rowId": "r1", "title": "R1"}]}]}}, "sendList", DEST, "phone"),
-    ({"mode": "template", "template": {
-        "body": "Seu pedido 42 saiu", "header": {"type": "IMAGE", "url": "https://x.test/h.jpg"},
-        "footer": "Loja", "buttons": []}}, "sendMedia", DEST, "phone"),
-    ({"mode": "text", "text": "to the group"}, "sendText", "120363025246125486@g.us", "group"),
-    ({"mode": "text", "text": "to the channel"}, "sendText", "120363198765432101@newsletter",
-     "newsletter"),
-])
-def test_every_mode_is_accepted_by_evolution(sim: SimThread, receiver: WebhookReceiver,
-                                             payload: dict[str, Any], endpoint: str,
-                                             destination: str, kind: str) -> None:
+@pytest.mark.parametrize(
+    ("payload", "endpoint", "destination", "kind"),
+    [
+        (
+            {
+                "mode": "media",
+                "media": "data:application/pdf;base64," + PDF_B64,
+                "mediaType": "document",
+                "caption": "nota",
+            },
+            "sendMedia",
+            DEST,
+            "phone",
+        ),
+        (
+            {"mode": "media", "media": "https://x.test/a.jpg", "mediaType": "image"},
+            "sendMedia",
+            DEST,
+            "phone",
+        ),
+        (
+            {"mode": "media", "media": "https://x.test/a.ogg", "mediaType": "voice"},
+            "sendWhatsAppAudio",
+            DEST,
+            "phone",
+        ),
+        (
+            {"mode": "media", "media": "https://x.test/s.webp", "mediaType": "sticker"},
+            "sendSticker",
+            DEST,
+            "phone",
+        ),
+        (
+            {
+                "mode": "text",
+                "text": "Ok?",
+                "footer": "f",
+                "buttons": [{"type": "reply", "label": "Yes", "id": "yes"}],
+            },
+            "sendButtons",
+            DEST,
+            "phone",
+        ),
+        (
+            {
+                "mode": "list",
+                "text": "Choose",
+                "list": {
+                    "buttonText": "Open",
+                    "sections": [{"title": "S", "rows": [{"rowId": "r1", "title": "R1"}]}],
+                },
+            },
+            "sendList",
+            DEST,
+            "phone",
+        ),
+        (
+            {
+                "mode": "template",
+                "template": {
+                    "body": "Seu pedido 42 saiu",
+                    "header": {"type": "IMAGE", "url": "https://x.test/h.jpg"},
+                    "footer": "Loja",
+                    "buttons": [],
+                },
+            },
+            "sendMedia",
+            DEST,
+            "phone",
+        ),
+        ({"mode": "text", "text": "to the group"}, "sendText", "120363025246125486@g.us", "group"),
+        (
+            {"mode": "text", "text": "to the channel"},
+            "sendText",
+            "120363198765432101@newsletter",
+            "newsletter",
+        ),
+    ],
+)
+def test_every_mode_is_accepted_by_evolution(
+    sim: SimThread,
+    receiver: WebhookReceiver,
+    payload: dict[str, Any],
+    endpoint: str,
+    destination: str,
+    kind: str,
+) -> None:
     number = provision(sim, receiver)
     key_id = send(sim, number, payload, destination=destination, kind=kind)
     [record] = sent_records(sim)
@@ -279,7 +360,8 @@ def test_every_mode_is_accepted_by_evolution(sim: SimThread, receiver: WebhookRe
 
 
 def test_voice_note_shows_recording_for_the_configured_time(
-        sim: SimThread, receiver: WebhookReceiver) -> None:
+    sim: SimThread, receiver: WebhookReceiver
+) -> None:
     number = provision(sim, receiver)
     send(sim, number, {"mode": "media", "media": "https://x.test/a.ogg", "mediaType": "audio"})
     [record] = sent_records(sim)
@@ -292,8 +374,7 @@ def test_not_configured_send_is_temporary() -> None:
         provider = EvolutionV2Provider(base_url="http://127.0.0.1:1", api_key=None)
         with pytest.raises(errors.ProviderTemporaryError) as caught:
             await provider.send(outbound(ref(), {"mode": "text", "text": "x"}))
-        assert (caught.value.code, caught.value.health) == ("DELIVERY_TIMEOUT",
-                                                            "PROVIDER_NOT_CONFIGURED")
+        assert (caught.value.code, caught.value.health) == ("DELIVERY_TIMEOUT", "PROVIDER_NOT_CONFIGURED")
 
     asyncio.run(main())
 
@@ -315,18 +396,19 @@ def test_send_errors(sim: SimThread, receiver: WebhookReceiver) -> None:
     assert "Text is required" in rejected.message
 
 
-def test_missing_instance_and_transport_errors(sim: SimThread,
-                                               receiver: WebhookReceiver) -> None:
+def test_missing_instance_and_transport_errors(sim: SimThread, receiver: WebhookReceiver) -> None:
     missing = send_error(sim, ref({"instanceName": "zapgate-gone"}))
     assert isinstance(missing, errors.ProviderTemporaryError)
     assert (missing.code, missing.health) == ("NUMBER_DISCONNECTED", "INSTANCE_MISSING")
     number = provision(sim, receiver)
-    sim.control("POST", "/_sim/faults", {"kind": "slow", "path": "/message/sendText",
-                                         "delayMs": 500})
+    sim.control("POST", "/_sim/faults", {"kind": "slow", "path": "/message/sendText", "delayMs": 500})
     slow = send_error(sim, number, timeout=0.1)
     assert isinstance(slow, errors.ProviderTemporaryError) and slow.code == "DELIVERY_TIMEOUT"
-    sim.control("POST", "/_sim/faults", {"kind": "http", "path": "/message/sendText",
-                                         "status": 502, "body": {"error": "bad gateway"}})
+    sim.control(
+        "POST",
+        "/_sim/faults",
+        {"kind": "http", "path": "/message/sendText", "status": 502, "body": {"error": "bad gateway"}},
+    )
     gateway = send_error(sim, number)
     assert isinstance(gateway, errors.ProviderTemporaryError) and gateway.code == "DELIVERY_TIMEOUT"
     down = send_error(sim, number, base_url=f"http://127.0.0.1:{free_port()}")
@@ -338,8 +420,9 @@ def test_receipt_error_parses_as_failed(sim: SimThread, receiver: WebhookReceive
     number = provision(sim, receiver)
     sim.control("POST", "/_sim/config", {"errorRecipients": [DEST]})
     key_id = send(sim, number, {"mode": "text", "text": "hi"})
-    events = parsed_callbacks(receiver, lambda es: any(
-        isinstance(e, StatusUpdate) and e.status == "FAILED" for e in es))
+    events = parsed_callbacks(
+        receiver, lambda es: any(isinstance(e, StatusUpdate) and e.status == "FAILED" for e in es)
+    )
     # (A late receipt of an earlier test's send may arrive first: pick this send's failure.)
     failed = next(e for e in events if isinstance(e, StatusUpdate) and e.status == "FAILED")
     assert (failed.provider_message_id, failed.code) == (key_id, "PROVIDER_REJECTED")
@@ -347,49 +430,50 @@ def test_receipt_error_parses_as_failed(sim: SimThread, receiver: WebhookReceive
 
 # -- callbacks end to end --------------------------------------------------------------------
 
+
 def test_inbound_messages_parse(sim: SimThread, receiver: WebhookReceiver) -> None:
     number = provision(sim, receiver)
-    ours = send(sim, number, {"mode": "text", "text": "Confirm?",
-                              "buttons": [{"type": "reply", "label": "Yes", "id": "yes"}]})
+    ours = send(
+        sim,
+        number,
+        {"mode": "text", "text": "Confirm?", "buttons": [{"type": "reply", "label": "Yes", "id": "yes"}]},
+    )
     injected = [
-        sim.control("POST", "/_sim/inbound", {"instance": "zapgate-num_1", "from": DEST, **spec})
-        ["id"] for spec in (
+        sim.control("POST", "/_sim/inbound", {"instance": "zapgate-num_1", "from": DEST, **spec})["id"]
+        for spec in (
             {"name": "Maria", "text": "Oi", "replyTo": ours},
             {"type": "buttonReply", "buttonId": "yes", "text": "Yes", "replyTo": ours},
             {"type": "image", "media": {"caption": "foto", "base64": PDF_B64}},
             {"group": "120363025246125486@g.us", "text": "grupo"},
             {"lid": True, "text": "lid"},
             {"type": "reaction", "emoji": "👍", "reactTo": ours},
-        )]
-    events = parsed_callbacks(receiver, lambda es: sum(isinstance(e, InboundMessage)
-                                                       for e in es) >= len(injected))
+        )
+    ]
+    events = parsed_callbacks(
+        receiver, lambda es: sum(isinstance(e, InboundMessage) for e in es) >= len(injected)
+    )
     by_id = {e.provider_message_id: e for e in events if isinstance(e, InboundMessage)}
     text, button, image, group, lid, reaction = (by_id[i] for i in injected)
-    assert (text.sender, text.sender_name, text.text, text.quoted_provider_id) == (
-        DEST, "Maria", "Oi", ours)
-    assert (button.message_type, button.reply_id, button.quoted_provider_id) == (
-        "interactive", "yes", ours)
+    assert (text.sender, text.sender_name, text.text, text.quoted_provider_id) == (DEST, "Maria", "Oi", ours)
+    assert (button.message_type, button.reply_id, button.quoted_provider_id) == ("interactive", "yes", ours)
     assert image.media is not None and image.media.base64 == PDF_B64
     assert (image.message_type, image.text) == ("image", "foto")
-    assert (group.chat_kind, group.chat_id, group.sender) == (
-        "group", "120363025246125486@g.us", DEST)
+    assert (group.chat_kind, group.chat_id, group.sender) == ("group", "120363025246125486@g.us", DEST)
     assert lid.sender == DEST and lid.sender_lid and lid.sender_lid.endswith("@lid")
-    assert (reaction.message_type, reaction.reaction_to, reaction.text) == (
-        "reaction", ours, "👍")
+    assert (reaction.message_type, reaction.reaction_to, reaction.text) == ("reaction", ours, "👍")
     opened = [e for e in events if isinstance(e, ConnectionUpdate) and e.state == "OPEN"]
     assert opened and opened[0].profile_name == "Loja 1"
 
 
 def test_capabilities() -> None:
-    caps = EvolutionV2Provider(base_url=None, api_key=None, pace_per_second=0.25,
-                               pace_jitter=0.4).capabilities(official=False)
+    caps = EvolutionV2Provider(
+        base_url=None, api_key=None, pace_per_second=0.25, pace_jitter=0.4
+    ).capabilities(official=False)
     assert (caps.base64_media, caps.groups, caps.newsletters) == (True, True, True)
-    assert not (caps.templates_need_approval or caps.enforces_24h_window
-                or caps.mark_read_on_send)
+    assert not (caps.templates_need_approval or caps.enforces_24h_window or caps.mark_read_on_send)
     assert (caps.default_pace_per_second, caps.pace_jitter, caps.max_in_flight) == (0.25, 0.4, 1)
     assert caps.modes == frozenset({"template", "text", "media", "list"})
 
 
 def test_repr_hides_the_key() -> None:
     assert "secret-key" not in repr(EvolutionV2Provider(base_url="http://x", api_key="secret-key"))
-

@@ -30,8 +30,11 @@ def meta(make_world: Callable[..., World]) -> World:
 
 
 def _graph_sends(world: World) -> list[dict[str, Any]]:
-    return [r["json"] for r in world.control("GET", "/_sim/requests?path=/messages")
-            if r["method"] == "POST" and r["path"].endswith("/messages")]
+    return [
+        r["json"]
+        for r in world.control("GET", "/_sim/requests?path=/messages")
+        if r["method"] == "POST" and r["path"].endswith("/messages")
+    ]
 
 
 def _sent_body(world: World, message_id: str) -> dict[str, Any]:
@@ -40,6 +43,7 @@ def _sent_body(world: World, message_id: str) -> dict[str, Any]:
 
 
 # -- the 24 h window ---------------------------------------------------------------------------
+
 
 def test_free_text_outside_the_window_fails_and_passes_after_an_inbound(meta: World) -> None:
     outside = meta.send_accepted({"destinationNumber": CONTACT, "text": "Olá"})
@@ -53,8 +57,11 @@ def test_free_text_outside_the_window_fails_and_passes_after_an_inbound(meta: Wo
 
 def test_window_error_reported_by_meta_in_a_status_maps_to_its_code(meta: World) -> None:
     meta.open_window(CONTACT)
-    meta.control("POST", "/_sim/faults", {"kind": "async_error", "code": 131047,
-                                          "path": "/messages", "to": CONTACT[1:]})
+    meta.control(
+        "POST",
+        "/_sim/faults",
+        {"kind": "async_error", "code": 131047, "path": "/messages", "to": CONTACT[1:]},
+    )
     message_id = meta.send_accepted({"destinationNumber": CONTACT, "text": "late"})
     failed = meta.wait_status(message_id, "FAILED")
     assert failed["errorCode"] == "META_OUTSIDE_24H_WINDOW"
@@ -63,19 +70,31 @@ def test_window_error_reported_by_meta_in_a_status_maps_to_its_code(meta: World)
 
 # -- templates -----------------------------------------------------------------------------------
 
+
 def test_template_is_submitted_and_sendable_only_once_approved(meta: World) -> None:
-    created = meta.api.post("/v1/templates", meta.key, json={
-        "name": "pedido_saiu", "category": "UTILITY", "language": "pt_BR",
-        "body": "Olá {{nome}}, seu pedido {{pedido}} saiu!",
-        "examples": {"nome": "Ana", "pedido": "42"}})
+    created = meta.api.post(
+        "/v1/templates",
+        meta.key,
+        json={
+            "name": "pedido_saiu",
+            "category": "UTILITY",
+            "language": "pt_BR",
+            "body": "Olá {{nome}}, seu pedido {{pedido}} saiu!",
+            "examples": {"nome": "Ana", "pedido": "42"},
+        },
+    )
     assert created.status_code == 201, created.text
     template = created.json()
-    [submitted] = [r for r in meta.control("GET", "/_sim/requests?path=/message_templates")
-                   if r["method"] == "POST"]
+    [submitted] = [
+        r for r in meta.control("GET", "/_sim/requests?path=/message_templates") if r["method"] == "POST"
+    ]
     assert submitted["json"]["name"] == "pedido_saiu"
     assert submitted["json"]["parameter_format"] == "NAMED"
-    body = {"destinationNumber": CONTACT, "templateId": "pedido_saiu",
-            "variables": {"nome": "Ana", "pedido": "42"}}
+    body = {
+        "destinationNumber": CONTACT,
+        "templateId": "pedido_saiu",
+        "variables": {"nome": "Ana", "pedido": "42"},
+    }
     assert_error(meta.send(body), 409, "TEMPLATE_NOT_APPROVED")
     meta_id = _meta_template_id(meta)
     meta.control("POST", f"/_sim/templates/{meta_id}/status", {"event": "APPROVED"})
@@ -84,26 +103,44 @@ def test_template_is_submitted_and_sendable_only_once_approved(meta: World) -> N
     meta.wait_status(message_id, "READ")
     sent = _sent_body(meta, message_id)["template"]
     assert sent["name"] == "pedido_saiu" and sent["language"]["code"] == "pt_BR"
-    params = {p["parameter_name"]: p["text"]
-              for c in sent["components"] if c["type"] == "body" for p in c["parameters"]}
+    params = {
+        p["parameter_name"]: p["text"]
+        for c in sent["components"]
+        if c["type"] == "body"
+        for p in c["parameters"]
+    }
     assert params == {"nome": "Ana", "pedido": "42"}
 
 
 def test_rejected_template_is_not_sendable(meta: World) -> None:
-    meta.api.post("/v1/templates", meta.key, json={
-        "name": "promo", "category": "MARKETING", "language": "pt_BR", "body": "Promo!"})
-    meta.control("POST", f"/_sim/templates/{_meta_template_id(meta)}/status",
-                 {"event": "REJECTED", "reason": "INVALID_FORMAT"})
+    meta.api.post(
+        "/v1/templates",
+        meta.key,
+        json={"name": "promo", "category": "MARKETING", "language": "pt_BR", "body": "Promo!"},
+    )
+    meta.control(
+        "POST",
+        f"/_sim/templates/{_meta_template_id(meta)}/status",
+        {"event": "REJECTED", "reason": "INVALID_FORMAT"},
+    )
     wait_until(lambda: _template_status(meta, "promo") == "REJECTED")
-    assert_error(meta.send({"destinationNumber": CONTACT, "templateId": "promo"}), 409,
-                 "TEMPLATE_NOT_APPROVED")
+    assert_error(
+        meta.send({"destinationNumber": CONTACT, "templateId": "promo"}), 409, "TEMPLATE_NOT_APPROVED"
+    )
 
 
-PEDIDO = {"name": "pedido_saiu", "category": "UTILITY", "language": "pt_BR",
-          "body": "Olá {{nome}}, seu pedido {{pedido}} saiu!",
-          "examples": {"nome": "Ana", "pedido": "42"}}
-PEDIDO_V2 = {"body": "Oi {{nome}}, o pedido {{pedido}} já está a caminho",
-             "footer": "Loja", "examples": {"nome": "Ana", "pedido": "42"}}
+PEDIDO = {
+    "name": "pedido_saiu",
+    "category": "UTILITY",
+    "language": "pt_BR",
+    "body": "Olá {{nome}}, seu pedido {{pedido}} saiu!",
+    "examples": {"nome": "Ana", "pedido": "42"},
+}
+PEDIDO_V2 = {
+    "body": "Oi {{nome}}, o pedido {{pedido}} já está a caminho",
+    "footer": "Loja",
+    "examples": {"nome": "Ana", "pedido": "42"},
+}
 
 
 def _approved_template(world: World) -> tuple[str, str]:
@@ -118,8 +155,11 @@ def _approved_template(world: World) -> tuple[str, str]:
 
 def _template_writes(world: World, meta_id: str) -> list[tuple[str, str]]:
     """(method, path) of every template write Meta received: creates, edits, deletes."""
-    return [(r["method"], r["path"]) for r in world.control("GET", "/_sim/requests")
-            if r["method"] != "GET" and r["path"].endswith(("/message_templates", f"/{meta_id}"))]
+    return [
+        (r["method"], r["path"])
+        for r in world.control("GET", "/_sim/requests")
+        if r["method"] != "GET" and r["path"].endswith(("/message_templates", f"/{meta_id}"))
+    ]
 
 
 def test_updating_an_approved_template_edits_it_at_meta(meta: World) -> None:
@@ -131,15 +171,19 @@ def test_updating_an_approved_template_edits_it_at_meta(meta: World) -> None:
     assert updated.json()["metaStatus"] == "PENDING" and updated.json()["version"] == 2
     waba = META_NUMBER["wabaId"]
     assert _template_writes(meta, meta_id) == [
-        ("POST", f"/v23.0/{waba}/message_templates"), ("POST", f"/v23.0/{meta_id}")]
-    [edit] = [r for r in meta.control("GET", f"/_sim/requests?path=/{meta_id}")
-              if r["method"] == "POST"]
+        ("POST", f"/v23.0/{waba}/message_templates"),
+        ("POST", f"/v23.0/{meta_id}"),
+    ]
+    [edit] = [r for r in meta.control("GET", f"/_sim/requests?path=/{meta_id}") if r["method"] == "POST"]
     assert [c["type"] for c in edit["json"]["components"]] == ["BODY", "FOOTER"]
     assert edit["json"]["components"][0]["text"] == PEDIDO_V2["body"]
     [at_meta] = _meta_templates(meta)
     assert (at_meta["id"], at_meta["status"]) == (meta_id, "PENDING")
-    body = {"destinationNumber": CONTACT, "templateId": "pedido_saiu",
-            "variables": {"nome": "Ana", "pedido": "43"}}
+    body = {
+        "destinationNumber": CONTACT,
+        "templateId": "pedido_saiu",
+        "variables": {"nome": "Ana", "pedido": "43"},
+    }
     assert_error(meta.send(body), 409, "TEMPLATE_NOT_APPROVED")
 
     meta.control("POST", f"/_sim/templates/{meta_id}/status", {"event": "APPROVED"})
@@ -151,8 +195,7 @@ def test_updating_an_approved_template_edits_it_at_meta(meta: World) -> None:
     assert [c["type"] for c in sent["components"]] == ["body"]
 
 
-def test_editing_a_template_meta_is_reviewing_is_refused_and_changes_nothing(
-        meta: World) -> None:
+def test_editing_a_template_meta_is_reviewing_is_refused_and_changes_nothing(meta: World) -> None:
     created = meta.api.post("/v1/templates", meta.key, json=PEDIDO)
     assert created.status_code == 201, created.text
     template_id, meta_id = created.json()["id"], _meta_template_id(meta)
@@ -178,21 +221,26 @@ def test_deleting_a_template_deletes_it_at_meta(meta: World) -> None:
 
     assert deleted.status_code == 200, deleted.text
     assert deleted.json() == {"ok": True, "id": template_id}
-    [call] = [r for r in meta.control("GET", "/_sim/requests?path=/message_templates")
-              if r["method"] == "DELETE"]
+    [call] = [
+        r for r in meta.control("GET", "/_sim/requests?path=/message_templates") if r["method"] == "DELETE"
+    ]
     assert call["query"] == {"name": "pedido_saiu", "hsm_id": meta_id}
     assert _meta_templates(meta) == []
-    assert_error(meta.api.get(f"/v1/templates/{template_id}", meta.key), 404,
-                 "TEMPLATE_NOT_FOUND")
+    assert_error(meta.api.get(f"/v1/templates/{template_id}", meta.key), 404, "TEMPLATE_NOT_FOUND")
 
 
-@pytest.mark.parametrize(("fault", "status", "code"), [
-    ({"kind": "error", "code": 200}, 409, "TEMPLATE_NOT_DELETABLE"),
-    ({"kind": "http", "status": 503}, 503, "UPSTREAM_ERROR"),
-    ({"kind": "error", "code": 190}, 503, "PROVIDER_AUTH_FAILED"),
-], ids=["refused", "unreachable", "bad-token"])
-def test_a_template_meta_does_not_delete_is_kept(meta: World, fault: dict[str, Any],
-                                                 status: int, code: str) -> None:
+@pytest.mark.parametrize(
+    ("fault", "status", "code"),
+    [
+        ({"kind": "error", "code": 200}, 409, "TEMPLATE_NOT_DELETABLE"),
+        ({"kind": "http", "status": 503}, 503, "UPSTREAM_ERROR"),
+        ({"kind": "error", "code": 190}, 503, "PROVIDER_AUTH_FAILED"),
+    ],
+    ids=["refused", "unreachable", "bad-token"],
+)
+def test_a_template_meta_does_not_delete_is_kept(
+    meta: World, fault: dict[str, Any], status: int, code: str
+) -> None:
     template_id, _ = _approved_template(meta)
     meta.control("POST", "/_sim/faults", {**fault, "path": "/message_templates"})
 
@@ -204,8 +252,10 @@ def test_a_template_meta_does_not_delete_is_kept(meta: World, fault: dict[str, A
 
 def _meta_templates(world: World) -> list[dict[str, Any]]:
     assert world.sim is not None
-    listing = httpx.get(world.sim.url + f"/v23.0/{META_NUMBER['wabaId']}/message_templates",
-                        headers={"authorization": "Bearer " + META_NUMBER["accessToken"]})
+    listing = httpx.get(
+        world.sim.url + f"/v23.0/{META_NUMBER['wabaId']}/message_templates",
+        headers={"authorization": "Bearer " + META_NUMBER["accessToken"]},
+    )
     return list(listing.json()["data"])
 
 
@@ -221,6 +271,7 @@ def _template_status(world: World, ref: str) -> str | None:
 
 # -- callbacks are authenticated -----------------------------------------------------------------
 
+
 def _stored_callbacks(world: World) -> int:
     import sqlalchemy as sa
 
@@ -228,24 +279,53 @@ def _stored_callbacks(world: World) -> int:
 
     async def count(container: Any) -> int:
         async with container.db.read() as conn:
-            return int((await conn.execute(sa.select(sa.func.count()).select_from(
-                t.provider_events).where(t.provider_events.c.kind == "callback"))).scalar_one())
+            return int(
+                (
+                    await conn.execute(
+                        sa.select(sa.func.count())
+                        .select_from(t.provider_events)
+                        .where(t.provider_events.c.kind == "callback")
+                    )
+                ).scalar_one()
+            )
 
     return with_container(world.server.settings, count)
 
 
 def _status_body(wamid: str, status: str) -> bytes:
-    return json.dumps({"object": "whatsapp_business_account", "entry": [{
-        "id": META_NUMBER["wabaId"], "changes": [{"field": "messages", "value": {
-            "messaging_product": "whatsapp",
-            "metadata": {"display_phone_number": "15550000001",
-                         "phone_number_id": META_NUMBER["phoneNumberId"]},
-            "statuses": [{"id": wamid, "status": status, "timestamp": "1764000000",
-                          "recipient_id": "5511988887777"}]}}]}]}).encode()
+    return json.dumps(
+        {
+            "object": "whatsapp_business_account",
+            "entry": [
+                {
+                    "id": META_NUMBER["wabaId"],
+                    "changes": [
+                        {
+                            "field": "messages",
+                            "value": {
+                                "messaging_product": "whatsapp",
+                                "metadata": {
+                                    "display_phone_number": "15550000001",
+                                    "phone_number_id": META_NUMBER["phoneNumberId"],
+                                },
+                                "statuses": [
+                                    {
+                                        "id": wamid,
+                                        "status": status,
+                                        "timestamp": "1764000000",
+                                        "recipient_id": "5511988887777",
+                                    }
+                                ],
+                            },
+                        }
+                    ],
+                }
+            ],
+        }
+    ).encode()
 
 
-def test_callbacks_with_a_bad_or_missing_signature_are_refused_and_change_nothing(
-        meta: World) -> None:
+def test_callbacks_with_a_bad_or_missing_signature_are_refused_and_change_nothing(meta: World) -> None:
     meta.open_window(CONTACT)
     meta.sim_config(dropRead=True)
     message_id = meta.send_accepted({"destinationNumber": CONTACT, "text": "x"})
@@ -255,8 +335,7 @@ def test_callbacks_with_a_bad_or_missing_signature_are_refused_and_change_nothin
     url = meta.server.url + "/webhooks/meta"
     forged = "sha256=" + hmac.new(b"wrong-secret", raw, hashlib.sha256).hexdigest()
     for headers in ({"x-hub-signature-256": forged}, {}):
-        response = httpx.post(url, content=raw, headers={"content-type": "application/json",
-                                                         **headers})
+        response = httpx.post(url, content=raw, headers={"content-type": "application/json", **headers})
         assert_error(response, 401, "INVALID_SIGNATURE")
     assert _stored_callbacks(meta) == before
     assert meta.message(message_id)["status"] == "DELIVERED"
@@ -268,17 +347,21 @@ def test_callbacks_with_a_bad_or_missing_signature_are_refused_and_change_nothin
 def test_verification_handshake(meta: World) -> None:
     result = meta.control("POST", "/_sim/verify", {"verifyToken": META_VERIFY_TOKEN})
     assert result["ok"] and result["echoed"]
-    bad = httpx.get(meta.server.url + "/webhooks/meta", params={
-        "hub.mode": "subscribe", "hub.verify_token": "nope", "hub.challenge": "123"})
+    bad = httpx.get(
+        meta.server.url + "/webhooks/meta",
+        params={"hub.mode": "subscribe", "hub.verify_token": "nope", "hub.challenge": "123"},
+    )
     assert_error(bad, 403, "INVALID_VERIFY_TOKEN")
 
 
 # -- errors through the whole pipeline -----------------------------------------------------------
 
+
 def test_expired_token_fails_the_message_and_marks_the_number(meta: World) -> None:
     meta.open_window(CONTACT)
-    meta.control("POST", "/_sim/faults", {"kind": "error", "code": 190, "path": "/messages",
-                                          "to": CONTACT[1:]})
+    meta.control(
+        "POST", "/_sim/faults", {"kind": "error", "code": 190, "path": "/messages", "to": CONTACT[1:]}
+    )
     message_id = meta.send_accepted({"destinationNumber": CONTACT, "text": "x"})
     assert meta.wait_status(message_id, "FAILED")["errorCode"] == "PROVIDER_AUTH_FAILED"
     number = meta.api.get(f"/v1/numbers/{meta.number['id']}", meta.tenant["key"]).json()
@@ -288,8 +371,9 @@ def test_expired_token_fails_the_message_and_marks_the_number(meta: World) -> No
 
 def test_throughput_limit_is_retried(meta: World) -> None:
     meta.open_window(CONTACT)
-    meta.control("POST", "/_sim/faults", {"kind": "error", "code": 130429, "path": "/messages",
-                                          "to": CONTACT[1:]})
+    meta.control(
+        "POST", "/_sim/faults", {"kind": "error", "code": 130429, "path": "/messages", "to": CONTACT[1:]}
+    )
     message_id = meta.send_accepted({"destinationNumber": CONTACT, "text": "x"})
     meta.wait_status(message_id, "READ")
     assert any(e["code"] == "RETRY_SCHEDULED" for e in meta.timeline(message_id))
@@ -297,16 +381,19 @@ def test_throughput_limit_is_retried(meta: World) -> None:
 
 def test_async_transient_failure_sends_again(meta: World) -> None:
     meta.open_window(CONTACT)
-    meta.control("POST", "/_sim/faults", {"kind": "async_error", "code": 131000,
-                                          "path": "/messages", "to": CONTACT[1:]})
+    meta.control(
+        "POST",
+        "/_sim/faults",
+        {"kind": "async_error", "code": 131000, "path": "/messages", "to": CONTACT[1:]},
+    )
     message_id = meta.send_accepted({"destinationNumber": CONTACT, "text": "again"})
     meta.wait_status(message_id, "READ", timeout=20)
     assert any(e["code"] == "ASYNC_RETRY" for e in meta.timeline(message_id))
-    assert len([b for b in _graph_sends(meta)
-                if b.get("biz_opaque_callback_data") == message_id]) == 2
+    assert len([b for b in _graph_sends(meta) if b.get("biz_opaque_callback_data") == message_id]) == 2
 
 
 # -- what goes out -------------------------------------------------------------------------------
+
 
 def test_read_receipt_and_typing_go_before_the_reply(meta: World) -> None:
     meta.open_window(CONTACT)
@@ -314,8 +401,7 @@ def test_read_receipt_and_typing_go_before_the_reply(meta: World) -> None:
     meta.wait_status(message_id, "READ")
     bodies = _graph_sends(meta)
     read_index = next(i for i, b in enumerate(bodies) if b.get("status") == "read")
-    send_index = next(i for i, b in enumerate(bodies)
-                      if b.get("biz_opaque_callback_data") == message_id)
+    send_index = next(i for i, b in enumerate(bodies) if b.get("biz_opaque_callback_data") == message_id)
     assert read_index < send_index
     assert bodies[read_index]["typing_indicator"] == {"type": "text"}
     unmarked = meta.send_accepted({"destinationNumber": CONTACT, "text": "sem", "markRead": False})
@@ -326,21 +412,39 @@ def test_read_receipt_and_typing_go_before_the_reply(meta: World) -> None:
 def test_each_mode_goes_out_as_graph_expects(meta: World) -> None:
     meta.open_window(CONTACT)
     cases = {
-        "buttons": {"text": "Confirma?", "buttons": [{"type": "reply", "label": "Sim"},
-                                                     {"type": "reply", "label": "Não"}],
-                    "header": {"type": "text", "content": "Pedido 42"}, "footer": "Loja"},
-        "list": {"text": "Escolha", "list": {"buttonText": "Opções", "sections": [
-            {"title": "Frete", "rows": [{"rowId": "express", "title": "Expresso"}]}]}},
-        "document": {"media": "https://example.com/nota.pdf", "mediaType": "document",
-                     "caption": "Nota", "fileName": "nota.pdf"},
+        "buttons": {
+            "text": "Confirma?",
+            "buttons": [{"type": "reply", "label": "Sim"}, {"type": "reply", "label": "Não"}],
+            "header": {"type": "text", "content": "Pedido 42"},
+            "footer": "Loja",
+        },
+        "list": {
+            "text": "Escolha",
+            "list": {
+                "buttonText": "Opções",
+                "sections": [{"title": "Frete", "rows": [{"rowId": "express", "title": "Expresso"}]}],
+            },
+        },
+        "document": {
+            "media": "https://example.com/nota.pdf",
+            "mediaType": "document",
+            "caption": "Nota",
+            "fileName": "nota.pdf",
+        },
         "voice": {"media": "https://example.com/audio.ogg", "mediaType": "audio"},
         "base64": {"media": "data:image/png;base64,iVBORw0KGgo=", "mediaType": "image"},
-        "flow": {"text": "Agende", "flow": {"flowId": "1234567890", "cta": "Agendar",
-                                            "action": "navigate", "screen": "START",
-                                            "data": {"servico": "corte"}}},
+        "flow": {
+            "text": "Agende",
+            "flow": {
+                "flowId": "1234567890",
+                "cta": "Agendar",
+                "action": "navigate",
+                "screen": "START",
+                "data": {"servico": "corte"},
+            },
+        },
     }
-    ids = {name: meta.send_accepted({"destinationNumber": CONTACT, **body})
-           for name, body in cases.items()}
+    ids = {name: meta.send_accepted({"destinationNumber": CONTACT, **body}) for name, body in cases.items()}
     for message_id in ids.values():
         meta.wait_status(message_id, "READ")
     buttons = _sent_body(meta, ids["buttons"])["interactive"]
@@ -349,8 +453,7 @@ def test_each_mode_goes_out_as_graph_expects(meta: World) -> None:
     listing = _sent_body(meta, ids["list"])["interactive"]
     assert listing["type"] == "list" and listing["action"]["button"] == "Opções"
     document = _sent_body(meta, ids["document"])["document"]
-    assert document == {"link": "https://example.com/nota.pdf", "caption": "Nota",
-                        "filename": "nota.pdf"}
+    assert document == {"link": "https://example.com/nota.pdf", "caption": "Nota", "filename": "nota.pdf"}
     assert _sent_body(meta, ids["voice"])["audio"]["voice"] is True
     flow = _sent_body(meta, ids["flow"])["interactive"]
     assert flow["type"] == "flow" and flow["action"]["name"] == "flow"
@@ -371,20 +474,35 @@ def test_pricing_is_kept_as_meta_pricing(meta: World) -> None:
 
 
 def test_registering_with_bad_credentials_is_refused(meta: World) -> None:
-    meta.control("POST", "/_sim/numbers", {
-        "phoneNumberId": "100000000000002", "wabaId": META_NUMBER["wabaId"],
-        "accessToken": "second-token", "displayPhoneNumber": "15550000002",
-        "verifiedName": "Outra"})
-    body = {"name": "Outro", "number": "+15550000002", "phoneNumberId": "100000000000002",
-            "wabaId": META_NUMBER["wabaId"], "accessToken": "wrong"}
-    assert_error(meta.api.post("/v1/numbers/meta", meta.tenant["key"], json=body), 400,
-                 "PROVIDER_AUTH_FAILED")
+    meta.control(
+        "POST",
+        "/_sim/numbers",
+        {
+            "phoneNumberId": "100000000000002",
+            "wabaId": META_NUMBER["wabaId"],
+            "accessToken": "second-token",
+            "displayPhoneNumber": "15550000002",
+            "verifiedName": "Outra",
+        },
+    )
+    body = {
+        "name": "Outro",
+        "number": "+15550000002",
+        "phoneNumberId": "100000000000002",
+        "wabaId": META_NUMBER["wabaId"],
+        "accessToken": "wrong",
+    }
+    assert_error(
+        meta.api.post("/v1/numbers/meta", meta.tenant["key"], json=body), 400, "PROVIDER_AUTH_FAILED"
+    )
     unknown = {**body, "phoneNumberId": "100000000000009", "accessToken": "second-token"}
-    assert_error(meta.api.post("/v1/numbers/meta", meta.tenant["key"], json=unknown), 400,
-                 "META_NUMBER_NOT_FOUND")
+    assert_error(
+        meta.api.post("/v1/numbers/meta", meta.tenant["key"], json=unknown), 400, "META_NUMBER_NOT_FOUND"
+    )
     again = {**body, "phoneNumberId": META_NUMBER["phoneNumberId"]}
-    assert_error(meta.api.post("/v1/numbers/meta", meta.tenant["key"], json=again), 409,
-                 "NUMBER_ALREADY_EXISTS")
+    assert_error(
+        meta.api.post("/v1/numbers/meta", meta.tenant["key"], json=again), 409, "NUMBER_ALREADY_EXISTS"
+    )
     missing = meta.api.post("/v1/numbers/meta", meta.tenant["key"], json={"name": "x"})
     details = assert_error(missing, 400, "VALIDATION_ERROR")["details"]
     assert {d["field"] for d in details} >= {"number", "phoneNumberId", "wabaId", "accessToken"}

@@ -36,31 +36,41 @@ ALREADY_LOGGED_IN = "session already logged in"
 class EvolutionGoProvider:
     kind = "evolution-go"
 
-    def __init__(self, *, base_url: str | None, api_key: str | None,
-                 pace_per_second: float = 0.5, pace_jitter: float = 0.5,
-                 timeout: float = 30.0, source_address: str | None = None,
-                 qr_wait: float = 3.0) -> None:
+    def __init__(
+        self,
+        *,
+        base_url: str | None,
+        api_key: str | None,
+        pace_per_second: float = 0.5,
+        pace_jitter: float = 0.5,
+        timeout: float = 30.0,
+        source_address: str | None = None,
+        qr_wait: float = 3.0,
+    ) -> None:
         self._base_url = (base_url or "").rstrip("/")
         self._api_key = api_key or ""
         self._pace = pace_per_second
         self._jitter = pace_jitter
         self._qr_attempts = max(1, round(qr_wait / QR_INTERVAL_SECONDS))
-        self._http = common.LazyClient(base_url=self._base_url, timeout=timeout,
-                                       source_address=source_address)
+        self._http = common.LazyClient(
+            base_url=self._base_url, timeout=timeout, source_address=source_address
+        )
 
     def __repr__(self) -> str:
         return f"EvolutionGoProvider(base_url={self._base_url!r}, api_key=<redacted>)"
 
     def capabilities(self, *, official: bool) -> Capabilities:
-        return common.unofficial_capabilities(pace_per_second=self._pace,
-                                              pace_jitter=self._jitter, base64_media=False)
+        return common.unofficial_capabilities(
+            pace_per_second=self._pace, pace_jitter=self._jitter, base64_media=False
+        )
 
     # -- sending ----------------------------------------------------------------------------
 
     async def send(self, message: OutboundMessage) -> SendResult:
         if not self._configured:
             raise common.send_not_configured(
-                "Evolution GO is not configured (ZAPGATE_EVOLUTION_GO_URL / _API_KEY)")
+                "Evolution GO is not configured (ZAPGATE_EVOLUTION_GO_URL / _API_KEY)"
+            )
         token = _instance_token(message.number)
         plan = payloads.build(message)
         data: Any = None
@@ -68,14 +78,14 @@ class EvolutionGoProvider:
             data = await self._send_call(call, token)
         message_id = _dig(data, "Info", "ID")
         if not isinstance(message_id, str) or not message_id:
-            raise errors.ProviderTemporaryError("Evolution GO answered without Info.ID",
-                                                code="DELIVERY_TIMEOUT")
+            raise errors.ProviderTemporaryError(
+                "Evolution GO answered without Info.ID", code="DELIVERY_TIMEOUT"
+            )
         return SendResult(provider_message_id=message_id)
 
     async def _send_call(self, call: payloads.Call, token: str) -> Any:
         with common.edge(_send_failure):
-            response = await self._http().post(call.path, json=call.body,
-                                               headers={"apikey": token})
+            response = await self._http().post(call.path, json=call.body, headers={"apikey": token})
         body = common.json_body(response, text_fallback=True)
         if response.status_code >= 300:
             raise errortable.send_error(response.status_code, body)
@@ -86,14 +96,17 @@ class EvolutionGoProvider:
 
     # -- number management (Provisioner) ----------------------------------------------------
 
-    async def provision(self, ref: NumberRef, *, callback_url: str,
-                        callback_secret: str) -> Provisioned:
+    async def provision(self, ref: NumberRef, *, callback_url: str, callback_secret: str) -> Provisioned:
         name = INSTANCE_PREFIX + ref.id
         instance = await self._create(name, callback_secret)
         await self._start(callback_secret, callback_url)
         pairing = await self._pairing(ref, callback_secret)
-        credentials = {"instanceName": name, "instanceId": str(instance.get("id", "")),
-                       "instanceToken": callback_secret, "callbackUrl": callback_url}
+        credentials = {
+            "instanceName": name,
+            "instanceId": str(instance.get("id", "")),
+            "instanceToken": callback_secret,
+            "callbackUrl": callback_url,
+        }
         return Provisioned(credentials=credentials, pairing=pairing)
 
     async def connect(self, ref: NumberRef) -> Pairing:
@@ -122,11 +135,13 @@ class EvolutionGoProvider:
     async def deprovision(self, ref: NumberRef) -> None:
         credentials = ref.credentials or {}
         instance_id = credentials.get("instanceId") or await self._find_id(
-            str(credentials.get("instanceName") or INSTANCE_PREFIX + ref.id))
+            str(credentials.get("instanceName") or INSTANCE_PREFIX + ref.id)
+        )
         if not instance_id:
             return
-        status, body = await self._manage("DELETE", f"/instance/delete/{instance_id}",
-                                          self._api_key, raise_for_status=False)
+        status, body = await self._manage(
+            "DELETE", f"/instance/delete/{instance_id}", self._api_key, raise_for_status=False
+        )
         if status >= 300 and "not found" not in errortable.full_text(body).lower():
             raise errortable.management_error(status, body)
 
@@ -137,39 +152,41 @@ class EvolutionGoProvider:
 
     async def _create(self, name: str, token: str) -> dict[str, Any]:
         body = {"name": name, "token": token}
-        status, answer = await self._manage("POST", "/instance/create", self._api_key,
-                                            body=body, raise_for_status=False)
+        status, answer = await self._manage(
+            "POST", "/instance/create", self._api_key, body=body, raise_for_status=False
+        )
         if status >= 300 and "already exists" in errortable.full_text(answer):
             # A provisioning attempt that died half-way left our instance behind: start over.
             stale = await self._find_id(name)
             if stale:
                 await self._manage("DELETE", f"/instance/delete/{stale}", self._api_key)
-            status, answer = await self._manage("POST", "/instance/create", self._api_key,
-                                                body=body, raise_for_status=False)
+            status, answer = await self._manage(
+                "POST", "/instance/create", self._api_key, body=body, raise_for_status=False
+            )
         if status >= 300:
             raise errortable.management_error(status, answer)
         data = answer.get("data") if isinstance(answer, dict) else None
         return data if isinstance(data, dict) else {}
 
     async def _start(self, token: str, callback_url: str) -> None:
-        await self._manage("POST", "/instance/connect", token,
-                           body={"webhookUrl": callback_url, "subscribe": SUBSCRIBE})
+        await self._manage(
+            "POST", "/instance/connect", token, body={"webhookUrl": callback_url, "subscribe": SUBSCRIBE}
+        )
 
     async def _pairing(self, ref: NumberRef, token: str) -> Pairing:
         qrcode = await self._qrcode(token)
         if qrcode == ALREADY_LOGGED_IN:
             return Pairing("OPEN")
-        _, answer = await self._manage("POST", "/instance/pair", token,
-                                       body={"phone": ref.number})
+        _, answer = await self._manage("POST", "/instance/pair", token, body={"phone": ref.number})
         code = _dig(answer, "data", "PairingCode")
-        return Pairing("CONNECTING", qrcode_base64=qrcode,
-                       pairing_code=code if isinstance(code, str) and code else None)
+        return Pairing(
+            "CONNECTING", qrcode_base64=qrcode, pairing_code=code if isinstance(code, str) and code else None
+        )
 
     async def _qrcode(self, token: str) -> str | None:
         """The QR data URI, ALREADY_LOGGED_IN, or None when none came up in time."""
         for attempt in range(self._qr_attempts):
-            status, answer = await self._manage("GET", "/instance/qr", token,
-                                                raise_for_status=False)
+            status, answer = await self._manage("GET", "/instance/qr", token, raise_for_status=False)
             text = errortable.full_text(answer).lower()
             if status < 300:
                 qrcode = _dig(answer, "data", "Qrcode")
@@ -184,8 +201,7 @@ class EvolutionGoProvider:
 
     async def _status(self, token: str) -> dict[str, Any] | None:
         """``/instance/status`` data, or None when the instance has no running session."""
-        status, answer = await self._manage("GET", "/instance/status", token,
-                                            raise_for_status=False)
+        status, answer = await self._manage("GET", "/instance/status", token, raise_for_status=False)
         if status < 300:
             data = _dig(answer, "data")
             return data if isinstance(data, dict) else {}
@@ -211,12 +227,12 @@ class EvolutionGoProvider:
                 return str(row["id"])
         return None
 
-    async def _manage(self, method: str, path: str, key: str, *, body: Any = None,
-                      raise_for_status: bool = True) -> tuple[int, Any]:
+    async def _manage(
+        self, method: str, path: str, key: str, *, body: Any = None, raise_for_status: bool = True
+    ) -> tuple[int, Any]:
         self._require_configured()
         with common.edge(_management_failure):
-            response = await self._http().request(method, path, json=body,
-                                                  headers={"apikey": key})
+            response = await self._http().request(method, path, json=body, headers={"apikey": key})
         answer = common.json_body(response, text_fallback=True)
         if raise_for_status and response.status_code >= 300:
             raise errortable.management_error(response.status_code, answer)
@@ -232,22 +248,23 @@ class EvolutionGoProvider:
 
     def _require_configured(self) -> None:
         if not self._configured:
-            raise errors.Unavailable("Evolution GO is not configured: set "
-                                     "ZAPGATE_EVOLUTION_GO_URL and ZAPGATE_EVOLUTION_GO_API_KEY",
-                                     code="PROVIDER_NOT_CONFIGURED")
+            raise errors.Unavailable(
+                "Evolution GO is not configured: set "
+                "ZAPGATE_EVOLUTION_GO_URL and ZAPGATE_EVOLUTION_GO_API_KEY",
+                code="PROVIDER_NOT_CONFIGURED",
+            )
 
 
 def _send_failure(exc: http.TransportError) -> errors.ProviderTemporaryError:
     if isinstance(exc, http.TransportTimeout):
-        return errors.ProviderTemporaryError("Evolution GO did not answer in time",
-                                             code="DELIVERY_TIMEOUT")
-    return errors.ProviderTemporaryError(f"Evolution GO unreachable: {type(exc).__name__}",
-                                         code="DELIVERY_TIMEOUT")
+        return errors.ProviderTemporaryError("Evolution GO did not answer in time", code="DELIVERY_TIMEOUT")
+    return errors.ProviderTemporaryError(
+        f"Evolution GO unreachable: {type(exc).__name__}", code="DELIVERY_TIMEOUT"
+    )
 
 
 def _management_failure(exc: http.TransportError) -> errors.Unavailable:
-    return errors.Unavailable(f"Evolution GO unreachable: {type(exc).__name__}",
-                              code="UPSTREAM_TIMEOUT")
+    return errors.Unavailable(f"Evolution GO unreachable: {type(exc).__name__}", code="UPSTREAM_TIMEOUT")
 
 
 def _instance_token(ref: NumberRef) -> str:

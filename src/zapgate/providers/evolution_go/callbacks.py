@@ -24,9 +24,14 @@ from zapgate.providers.base import (
 RECEIPT_STATES = {"Delivered": "DELIVERED", "Read": "READ"}
 RECEIPT_TYPES = {"": "DELIVERED", "read": "READ"}  # data.Type, when ``state`` is missing
 BAN_REASONS = {402, 403, 406}  # whatsmeow ConnectFailureReason: temp banned, locked, banned
-MEDIA_KINDS = {"imageMessage": "image", "videoMessage": "video", "ptvMessage": "video",
-               "audioMessage": "audio", "documentMessage": "document",
-               "stickerMessage": "sticker"}
+MEDIA_KINDS = {
+    "imageMessage": "image",
+    "videoMessage": "video",
+    "ptvMessage": "video",
+    "audioMessage": "audio",
+    "documentMessage": "document",
+    "stickerMessage": "sticker",
+}
 _FRACTION = re.compile(r"(\.\d{1,9})")
 
 
@@ -55,17 +60,20 @@ def _parse(body: dict[str, Any]) -> list[ProviderEvent]:
 # -- receipts -------------------------------------------------------------------------------
 
 
-def _receipts(body: dict[str, Any], data: dict[str, Any],
-              route: str | None) -> list[StatusUpdate]:
+def _receipts(body: dict[str, Any], data: dict[str, Any], route: str | None) -> list[StatusUpdate]:
     state = body.get("state")
-    status = (RECEIPT_STATES.get(state) if isinstance(state, str)
-              else RECEIPT_TYPES.get(str(data.get("Type", ""))))
+    status = (
+        RECEIPT_STATES.get(state) if isinstance(state, str) else RECEIPT_TYPES.get(str(data.get("Type", "")))
+    )
     ids = data.get("MessageIDs")
     if status is None or not isinstance(ids, list):
         return []  # ReadSelf (read on our own other device) and unknown kinds
     at_ms = time_ms(data.get("Timestamp"))
-    return [StatusUpdate(provider_message_id=i, status=status, at_ms=at_ms, route=route)
-            for i in ids if isinstance(i, str) and i]
+    return [
+        StatusUpdate(provider_message_id=i, status=status, at_ms=at_ms, route=route)
+        for i in ids
+        if isinstance(i, str) and i
+    ]
 
 
 # -- connection -----------------------------------------------------------------------------
@@ -74,12 +82,14 @@ def _receipts(body: dict[str, Any], data: dict[str, Any],
 def _connection(event: str, data: dict[str, Any], route: str | None) -> ConnectionUpdate | None:
     reason = _text(data.get("reason")) or _text(data.get("Message"))
     if event in ("Connected", "PairSuccess"):
-        return ConnectionUpdate("OPEN", profile_name=_text(data.get("pushName")),
-                                own_jid=_text(data.get("jid")) or _text(data.get("ID")),
-                                route=route)
+        return ConnectionUpdate(
+            "OPEN",
+            profile_name=_text(data.get("pushName")),
+            own_jid=_text(data.get("jid")) or _text(data.get("ID")),
+            route=route,
+        )
     if event == "QRCode":
-        return ConnectionUpdate("CONNECTING", qrcode_base64=_text(data.get("qrcode")),
-                                route=route)
+        return ConnectionUpdate("CONNECTING", qrcode_base64=_text(data.get("qrcode")), route=route)
     if event == "Disconnected":
         return ConnectionUpdate("CONNECTING", reason="disconnected; reconnecting", route=route)
     if event == "LoggedOut":
@@ -87,8 +97,9 @@ def _connection(event: str, data: dict[str, Any], route: str | None) -> Connecti
     if event == "TemporaryBan":
         return ConnectionUpdate("CLOSE", reason=reason, health="BANNED", route=route)
     if event == "ConnectFailure":
-        return ConnectionUpdate("CLOSE", reason=reason, route=route,
-                                health=_failure_health(data.get("Reason")))
+        return ConnectionUpdate(
+            "CLOSE", reason=reason, route=route, health=_failure_health(data.get("Reason"))
+        )
     if event == "QRTimeout" and data.get("forceLogout") is True:
         return ConnectionUpdate("CLOSE", reason=reason, health="QR_LIMIT", route=route)
     return None
@@ -103,8 +114,7 @@ def _failure_health(code: Any) -> str:
 # -- inbound messages -----------------------------------------------------------------------
 
 
-def _inbound(body: dict[str, Any], data: dict[str, Any],
-             route: str | None) -> InboundMessage | None:
+def _inbound(body: dict[str, Any], data: dict[str, Any], route: str | None) -> InboundMessage | None:
     info = _dict(data.get("Info"))
     message = _dict(data.get("Message"))
     message_id = _text(info.get("ID"))
@@ -115,11 +125,22 @@ def _inbound(body: dict[str, Any], data: dict[str, Any],
     kind, text, reply_id, reaction_to, media = _content(message)
     chat_kind, chat_id, chat_name = _chat(info, chat, data)
     return InboundMessage(
-        provider_message_id=message_id, sender=sender, message_type=kind, text=text,
-        sender_name=_text(info.get("PushName")), at_ms=time_ms(info.get("Timestamp")),
-        chat_kind=chat_kind, chat_id=chat_id, chat_name=chat_name,
-        quoted_provider_id=_quoted(message, data), reply_id=reply_id, reaction_to=reaction_to,
-        media=media, sender_lid=sender_lid, route=route)
+        provider_message_id=message_id,
+        sender=sender,
+        message_type=kind,
+        text=text,
+        sender_name=_text(info.get("PushName")),
+        at_ms=time_ms(info.get("Timestamp")),
+        chat_kind=chat_kind,
+        chat_id=chat_id,
+        chat_name=chat_name,
+        quoted_provider_id=_quoted(message, data),
+        reply_id=reply_id,
+        reaction_to=reaction_to,
+        media=media,
+        sender_lid=sender_lid,
+        route=route,
+    )
 
 
 def _sender(info: dict[str, Any]) -> tuple[str, str | None]:
@@ -136,8 +157,7 @@ def _sender(info: dict[str, Any]) -> tuple[str, str | None]:
     return bare, (bare if bare.endswith("@lid") else lid)
 
 
-def _chat(info: dict[str, Any], chat: str,
-          data: dict[str, Any]) -> tuple[str, str | None, str | None]:
+def _chat(info: dict[str, Any], chat: str, data: dict[str, Any]) -> tuple[str, str | None, str | None]:
     if info.get("IsGroup") is True or chat.endswith("@g.us"):
         group = _dict(data.get("groupData"))
         return "group", chat, _text(group.get("Name"))
@@ -168,20 +188,28 @@ def _media(part: dict[str, Any], message: dict[str, Any]) -> InboundMedia:
     return InboundMedia(
         url=_text(message.get("mediaUrl")),
         mime_type=_text(message.get("mimetype")) or _text(part.get("mimetype")),
-        file_name=_text(part.get("fileName")), caption=_text(part.get("caption")),
-        base64=_text(message.get("base64")))
+        file_name=_text(part.get("fileName")),
+        caption=_text(part.get("caption")),
+        base64=_text(message.get("base64")),
+    )
 
 
 def _interactive(message: dict[str, Any]) -> Content:
     buttons = _dict(message.get("buttonsResponseMessage"))
     if buttons:
-        shown = (_text(_dict(buttons.get("Response")).get("SelectedDisplayText"))
-                 or _text(buttons.get("selectedDisplayText")))
+        shown = _text(_dict(buttons.get("Response")).get("SelectedDisplayText")) or _text(
+            buttons.get("selectedDisplayText")
+        )
         return "button", shown, _text(buttons.get("selectedButtonID")), None, None
     template = _dict(message.get("templateButtonReplyMessage"))
     if template:
-        return ("button", _text(template.get("selectedDisplayText")),
-                _text(template.get("selectedID")), None, None)
+        return (
+            "button",
+            _text(template.get("selectedDisplayText")),
+            _text(template.get("selectedID")),
+            None,
+            None,
+        )
     listed = _dict(message.get("listResponseMessage"))
     if listed:
         row = _text(_dict(listed.get("singleSelectReply")).get("selectedRowID"))

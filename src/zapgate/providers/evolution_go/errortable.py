@@ -15,8 +15,9 @@ from typing import Any
 from zapgate import errors
 
 MAX_DETAIL = 200
-LICENSE_HINT = ("Evolution GO is not activated: open its manager (/manager) and activate the "
-                "license, then try again")
+LICENSE_HINT = (
+    "Evolution GO is not activated: open its manager (/manager) and activate the license, then try again"
+)
 
 
 def full_text(body: Any) -> str:
@@ -50,7 +51,8 @@ class Row:
     def matches(self, status: int, text: str) -> bool:
         lowered = text.lower()
         return (not self.statuses or status in self.statuses) and (
-            not self.needles or any(n.lower() in lowered for n in self.needles))
+            not self.needles or any(n.lower() in lowered for n in self.needles)
+        )
 
 
 def _permanent(code: str, prefix: str = "") -> SendError:
@@ -62,8 +64,7 @@ def _temporary(code: str, health: str | None = None) -> SendError:
 
 
 def _license(_: str) -> errors.ProviderError:
-    return errors.ProviderTemporaryError(LICENSE_HINT, code="DELIVERY_TIMEOUT",
-                                         health="LICENSE_REQUIRED")
+    return errors.ProviderTemporaryError(LICENSE_HINT, code="DELIVERY_TIMEOUT", health="LICENSE_REQUIRED")
 
 
 def _auth(_: str) -> errors.ProviderError:
@@ -73,16 +74,30 @@ def _auth(_: str) -> errors.ProviderError:
 SEND_ROWS: tuple[Row, ...] = (
     Row((401,), (), _auth),
     Row((500,), ("is not registered on whatsapp",), _permanent("WHATSAPP_NOT_EXIST")),
-    Row((400, 500), ("no active session found", "client disconnected"),
-        _temporary("NUMBER_DISCONNECTED", "DISCONNECTED")),
-    Row((500,), ("invalid file format", "invalid media type", "unsupported protocol scheme",
-                 "invalid sticker url", "failed to decode image", "não são suportados em canais"),
-        _permanent("MEDIA_UNSUPPORTED")),
+    Row(
+        (400, 500),
+        ("no active session found", "client disconnected"),
+        _temporary("NUMBER_DISCONNECTED", "DISCONNECTED"),
+    ),
+    Row(
+        (500,),
+        (
+            "invalid file format",
+            "invalid media type",
+            "unsupported protocol scheme",
+            "invalid sticker url",
+            "failed to decode image",
+            "não são suportados em canais",
+        ),
+        _permanent("MEDIA_UNSUPPORTED"),
+    ),
     # The server downloads media itself; its HTTP client's errors start with `Get "<url>"`.
     Row((500,), ('get "', "failed to fetch image"), _temporary("MEDIA_DOWNLOAD_FAILED")),
-    Row((500,), ("botões do tipo", "botão do tipo", "máximo de 3 botões", "invalid phone number",
-                 "could not parse"),
-        _permanent("PROVIDER_REJECTED", "Evolution GO refused the message: ")),
+    Row(
+        (500,),
+        ("botões do tipo", "botão do tipo", "máximo de 3 botões", "invalid phone number", "could not parse"),
+        _permanent("PROVIDER_REJECTED", "Evolution GO refused the message: "),
+    ),
     Row((400,), (), _permanent("PROVIDER_REJECTED", "Evolution GO refused the request (400): ")),
 )
 
@@ -95,8 +110,7 @@ def send_error(status: int, body: Any) -> errors.ProviderError:
     for row in SEND_ROWS:
         if row.matches(status, full_text(body)):
             return row.build(text)
-    return errors.ProviderTemporaryError(f"Evolution GO answered {status}: {text}",
-                                         code="DELIVERY_TIMEOUT")
+    return errors.ProviderTemporaryError(f"Evolution GO answered {status}: {text}", code="DELIVERY_TIMEOUT")
 
 
 # -- number management ----------------------------------------------------------------------
@@ -108,9 +122,9 @@ def management_error(status: int, body: Any) -> errors.ZapgateError | errors.Pro
     if is_license_gate(status, body):
         return errors.Unavailable(LICENSE_HINT, code="PROVIDER_LICENSE_REQUIRED")
     if status == 401:
-        return errors.ProviderAuthError("Evolution GO refused the API key or instance token "
-                                        "(401 not authorized)")
+        return errors.ProviderAuthError(
+            "Evolution GO refused the API key or instance token (401 not authorized)"
+        )
     if status == 400:
-        return errors.ValidationFailed(f"Evolution GO refused the request: {text}",
-                                       code="PROVIDER_REJECTED")
+        return errors.ValidationFailed(f"Evolution GO refused the request: {text}", code="PROVIDER_REJECTED")
     return errors.Unavailable(f"Evolution GO answered {status}: {text}", code="UPSTREAM_ERROR")

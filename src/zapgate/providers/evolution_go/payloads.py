@@ -18,11 +18,18 @@ from zapgate import errors
 from zapgate.providers.base import OutboundMessage
 
 BLANK = "\u200b"
-MEDIA_TYPES = {"image": "image", "video": "video", "document": "document", "audio": "audio",
-               "voice": "audio"}
+MEDIA_TYPES = {"image": "image", "video": "video", "document": "document", "audio": "audio", "voice": "audio"}
 TEMPLATE_MEDIA = {"IMAGE": "image", "VIDEO": "video", "DOCUMENT": "document"}
-BUTTON_KINDS = {"reply": "reply", "QUICK_REPLY": "reply", "url": "url", "URL": "url",
-                "call": "call", "PHONE_NUMBER": "call", "copy": "copy", "COPY_CODE": "copy"}
+BUTTON_KINDS = {
+    "reply": "reply",
+    "QUICK_REPLY": "reply",
+    "url": "url",
+    "URL": "url",
+    "call": "call",
+    "PHONE_NUMBER": "call",
+    "copy": "copy",
+    "COPY_CODE": "copy",
+}
 
 
 @dataclass(frozen=True)
@@ -54,8 +61,9 @@ def build(message: OutboundMessage) -> SendPlan:
         return SendPlan((_list(number, payload),))
     if mode == "template":
         return SendPlan((_template(number, payload),))
-    raise errors.ProviderPermanentError(f"Evolution GO cannot send {mode!r} messages",
-                                        code="PROVIDER_REJECTED")
+    raise errors.ProviderPermanentError(
+        f"Evolution GO cannot send {mode!r} messages", code="PROVIDER_REJECTED"
+    )
 
 
 def recipient(message: OutboundMessage) -> str:
@@ -75,8 +83,7 @@ def _text(number: str, payload: dict[str, Any]) -> Call:
         return Call("/send/text", {"number": number, "text": text})
     header = payload.get("header") or {}
     title = header.get("content") if str(header.get("type", "")).lower() == "text" else None
-    return _button_call(number, title=title, description=text, footer=payload.get("footer"),
-                        buttons=buttons)
+    return _button_call(number, title=title, description=text, footer=payload.get("footer"), buttons=buttons)
 
 
 def _media(number: str, payload: dict[str, Any]) -> SendPlan:
@@ -86,10 +93,12 @@ def _media(number: str, payload: dict[str, Any]) -> SendPlan:
         return SendPlan((Call("/send/sticker", {"number": number, "sticker": url}),))
     media_type = MEDIA_TYPES.get(kind)
     if media_type is None:
-        raise errors.ProviderPermanentError(f"Evolution GO cannot send {kind!r} media",
-                                            code="MEDIA_UNSUPPORTED")
-    body = _media_body(number, url, media_type, caption=payload.get("caption"),
-                       file_name=payload.get("fileName"))
+        raise errors.ProviderPermanentError(
+            f"Evolution GO cannot send {kind!r} media", code="MEDIA_UNSUPPORTED"
+        )
+    body = _media_body(
+        number, url, media_type, caption=payload.get("caption"), file_name=payload.get("fileName")
+    )
     if media_type != "audio":
         return SendPlan((Call("/send/media", body),))
     # Audio always goes out as a voice note; show "recording..." first, as a person would.
@@ -100,14 +109,17 @@ def _media(number: str, payload: dict[str, Any]) -> SendPlan:
 def _list(number: str, payload: dict[str, Any]) -> Call:
     spec = payload.get("list") or {}
     sections = [_section(s) for s in spec.get("sections") or []]
-    return Call("/send/list", {
-        "number": number,
-        "title": _filled(spec.get("title")),
-        "description": _filled(payload.get("text")),
-        "footerText": _filled(spec.get("footer") or payload.get("footer")),
-        "buttonText": _filled(spec.get("buttonText")),
-        "sections": sections,
-    })
+    return Call(
+        "/send/list",
+        {
+            "number": number,
+            "title": _filled(spec.get("title")),
+            "description": _filled(payload.get("text")),
+            "footerText": _filled(spec.get("footer") or payload.get("footer")),
+            "buttonText": _filled(spec.get("buttonText")),
+            "sections": sections,
+        },
+    )
 
 
 def _template(number: str, payload: dict[str, Any]) -> Call:
@@ -118,17 +130,14 @@ def _template(number: str, payload: dict[str, Any]) -> Call:
     footer = template.get("footer")
     if template.get("buttons"):
         title = header.get("text") if header_type == "TEXT" else None
-        return _button_call(number, title=title, description=body, footer=footer,
-                            buttons=template["buttons"])
+        return _button_call(number, title=title, description=body, footer=footer, buttons=template["buttons"])
     media_type = TEMPLATE_MEDIA.get(header_type)
     if media_type is not None:
         url = media_url(payload.get("media") or header.get("url"))
         caption = render_text(header=None, body=body, footer=footer)
-        return Call("/send/media", _media_body(number, url, media_type, caption=caption,
-                                               file_name=None))
+        return Call("/send/media", _media_body(number, url, media_type, caption=caption, file_name=None))
     title = header.get("text") if header_type == "TEXT" else None
-    return Call("/send/text", {"number": number,
-                               "text": render_text(header=title, body=body, footer=footer)})
+    return Call("/send/text", {"number": number, "text": render_text(header=title, body=body, footer=footer)})
 
 
 # -- pieces ---------------------------------------------------------------------------------
@@ -149,12 +158,12 @@ def media_url(value: Any) -> str:
     if not url.lower().startswith(("http://", "https://")):
         raise errors.ProviderPermanentError(
             "Evolution GO only accepts media by http(s) URL, not base64 or data: URIs",
-            code="MEDIA_UNSUPPORTED")
+            code="MEDIA_UNSUPPORTED",
+        )
     return url
 
 
-def _media_body(number: str, url: str, media_type: str, *, caption: Any,
-                file_name: Any) -> dict[str, Any]:
+def _media_body(number: str, url: str, media_type: str, *, caption: Any, file_name: Any) -> dict[str, Any]:
     body: dict[str, Any] = {"number": number, "url": url, "type": media_type}
     if caption and media_type != "audio":
         body["caption"] = str(caption)
@@ -169,15 +178,19 @@ def _url_file_name(url: str) -> str | None:
     return name or None
 
 
-def _button_call(number: str, *, title: Any, description: str, footer: Any,
-                 buttons: list[dict[str, Any]]) -> Call:
-    return Call("/send/button", {
-        "number": number,
-        "title": _filled(title),
-        "description": _filled(description),
-        "footer": _filled(footer),
-        "buttons": [button(b) for b in buttons],
-    })
+def _button_call(
+    number: str, *, title: Any, description: str, footer: Any, buttons: list[dict[str, Any]]
+) -> Call:
+    return Call(
+        "/send/button",
+        {
+            "number": number,
+            "title": _filled(title),
+            "description": _filled(description),
+            "footer": _filled(footer),
+            "buttons": [button(b) for b in buttons],
+        },
+    )
 
 
 def button(spec: dict[str, Any]) -> dict[str, str]:
@@ -200,8 +213,13 @@ def _section(spec: dict[str, Any]) -> dict[str, Any]:
     rows = []
     for row in spec.get("rows") or []:
         title = str(row.get("title") or "")
-        rows.append({"title": title, "description": str(row.get("description") or ""),
-                     "rowId": str(row.get("rowId") or row.get("id") or title)})
+        rows.append(
+            {
+                "title": title,
+                "description": str(row.get("description") or ""),
+                "rowId": str(row.get("rowId") or row.get("id") or title),
+            }
+        )
     return {"title": str(spec.get("title") or ""), "rows": rows}
 
 

@@ -27,8 +27,7 @@ from zapgate.providers.evolution_v2 import callbacks, errortable, payloads
 
 INSTANCE_PREFIX = "zapgate-"
 SECRET_HEADER = "x-zapgate-secret"  # noqa: S105 - a header name, not a secret
-EVENTS = ["QRCODE_UPDATED", "CONNECTION_UPDATE", "MESSAGES_UPSERT", "MESSAGES_UPDATE",
-          "SEND_MESSAGE"]
+EVENTS = ["QRCODE_UPDATED", "CONNECTION_UPDATE", "MESSAGES_UPSERT", "MESSAGES_UPDATE", "SEND_MESSAGE"]
 STATES = {"open": "OPEN", "connecting": "CONNECTING", "close": "CLOSE", "refused": "CLOSE"}
 
 
@@ -41,36 +40,45 @@ def instance_name(ref: NumberRef) -> str:
 class EvolutionV2Provider:
     kind = "evolution-v2"
 
-    def __init__(self, *, base_url: str | None, api_key: str | None,
-                 pace_per_second: float = 0.5, pace_jitter: float = 0.5, timeout: float = 30.0,
-                 source_address: str | None = None,
-                 audio_presence_ms: int = 1500) -> None:
+    def __init__(
+        self,
+        *,
+        base_url: str | None,
+        api_key: str | None,
+        pace_per_second: float = 0.5,
+        pace_jitter: float = 0.5,
+        timeout: float = 30.0,
+        source_address: str | None = None,
+        audio_presence_ms: int = 1500,
+    ) -> None:
         self._base_url = (base_url or "").rstrip("/") or None
         self._api_key = api_key or None
         self._pace = pace_per_second
         self._jitter = pace_jitter
         self._audio_presence_ms = audio_presence_ms
-        self._http = common.LazyClient(base_url=self._base_url or "", timeout=timeout,
-                                       source_address=source_address)
+        self._http = common.LazyClient(
+            base_url=self._base_url or "", timeout=timeout, source_address=source_address
+        )
 
     def __repr__(self) -> str:
         return f"EvolutionV2Provider(base_url={self._base_url!r}, api_key=***)"
 
     def capabilities(self, *, official: bool) -> Capabilities:
-        return common.unofficial_capabilities(pace_per_second=self._pace,
-                                              pace_jitter=self._jitter, base64_media=True)
+        return common.unofficial_capabilities(
+            pace_per_second=self._pace, pace_jitter=self._jitter, base64_media=True
+        )
 
     # -- sending ---------------------------------------------------------------------------
 
     async def send(self, message: OutboundMessage) -> SendResult:
         if not self._configured:
             raise common.send_not_configured(
-                "Evolution API v2 is not configured (ZAPGATE_EVOLUTION_URL / _API_KEY)")
+                "Evolution API v2 is not configured (ZAPGATE_EVOLUTION_URL / _API_KEY)"
+            )
         request = payloads.build(message, audio_presence_ms=self._audio_presence_ms)
         path = f"/message/{request.endpoint}/{instance_name(message.number)}"
         with common.edge(_send_failure):
-            response = await self._http().post(path, json=request.body,
-                                               headers=self._headers(message.number))
+            response = await self._http().post(path, json=request.body, headers=self._headers(message.number))
         body = common.json_body(response)
         if response.status_code not in (200, 201):
             raise errortable.send_error(response.status_code, body)
@@ -84,50 +92,57 @@ class EvolutionV2Provider:
 
     # -- instance management (Provisioner) --------------------------------------------------
 
-    async def provision(self, ref: NumberRef, *, callback_url: str,
-                        callback_secret: str) -> Provisioned:
+    async def provision(self, ref: NumberRef, *, callback_url: str, callback_secret: str) -> Provisioned:
         name = INSTANCE_PREFIX + ref.id
         body = {
-            "instanceName": name, "integration": "WHATSAPP-BAILEYS", "qrcode": True,
+            "instanceName": name,
+            "integration": "WHATSAPP-BAILEYS",
+            "qrcode": True,
             "number": ref.number,
-            "webhook": {"url": callback_url, "byEvents": False, "base64": True,
-                        "headers": {SECRET_HEADER: callback_secret}, "events": EVENTS},
+            "webhook": {
+                "url": callback_url,
+                "byEvents": False,
+                "base64": True,
+                "headers": {SECRET_HEADER: callback_secret},
+                "events": EVENTS,
+            },
         }
         created = await self._manage("POST", "/instance/create", json=body) or {}
-        qrcode: dict[str, Any] = created["qrcode"] if isinstance(created.get("qrcode"),
-                                                                  dict) else {}
+        qrcode: dict[str, Any] = created["qrcode"] if isinstance(created.get("qrcode"), dict) else {}
         state = str((created.get("instance") or {}).get("status") or "connecting")
         return Provisioned(
-            credentials={"instanceName": name, "instanceToken": _token(created.get("hash")),
-                         "callbackSecret": callback_secret},
+            credentials={
+                "instanceName": name,
+                "instanceToken": _token(created.get("hash")),
+                "callbackSecret": callback_secret,
+            },
             pairing=_pairing(STATES.get(state, "CONNECTING"), qrcode),
         )
 
     async def connect(self, ref: NumberRef) -> Pairing:
         params = {"number": ref.number} if ref.number else None
-        found = await self._manage("GET", f"/instance/connect/{instance_name(ref)}",
-                                   params=params) or {}
+        found = await self._manage("GET", f"/instance/connect/{instance_name(ref)}", params=params) or {}
         if found.get("error") is True:  # Evolution answers failures here with 200
-            raise errors.Unavailable(f"Evolution could not connect: {found.get('message')}",
-                                     code="UPSTREAM_ERROR")
+            raise errors.Unavailable(
+                f"Evolution could not connect: {found.get('message')}", code="UPSTREAM_ERROR"
+            )
         state = (found.get("instance") or {}).get("state")
         if state == "open":
             return Pairing("OPEN")
         return _pairing("CONNECTING", found)
 
     async def link_status(self, ref: NumberRef) -> LinkStatus:
-        found = await self._manage("GET", f"/instance/connectionState/{instance_name(ref)}",
-                                   allow_missing=True)
+        found = await self._manage(
+            "GET", f"/instance/connectionState/{instance_name(ref)}", allow_missing=True
+        )
         if found is None:
             return LinkStatus("CLOSE", health="INSTANCE_MISSING")
         state = str((found.get("instance") or {}).get("state") or "close")
-        return LinkStatus(STATES.get(state, "CLOSE"),
-                          health="QR_LIMIT" if state == "refused" else None)
+        return LinkStatus(STATES.get(state, "CLOSE"), health="QR_LIMIT" if state == "refused" else None)
 
     async def deprovision(self, ref: NumberRef) -> None:
         # Deleting logs the session out first; an instance already gone is fine.
-        await self._manage("DELETE", f"/instance/delete/{instance_name(ref)}",
-                           allow_missing=True)
+        await self._manage("DELETE", f"/instance/delete/{instance_name(ref)}", allow_missing=True)
 
     async def aclose(self) -> None:
         await self._http.aclose()
@@ -142,18 +157,26 @@ class EvolutionV2Provider:
         token = (ref.credentials or {}).get("instanceToken")
         return {"apikey": str(token or self._api_key)}
 
-    async def _manage(self, method: str, path: str, *, json: Any = None,
-                      params: dict[str, str] | None = None,
-                      allow_missing: bool = False) -> dict[str, Any] | None:
+    async def _manage(
+        self,
+        method: str,
+        path: str,
+        *,
+        json: Any = None,
+        params: dict[str, str] | None = None,
+        allow_missing: bool = False,
+    ) -> dict[str, Any] | None:
         """One management call with the global key; ``None`` for an unknown instance when
         ``allow_missing``."""
         if not self._configured:
-            raise errors.Unavailable("Evolution API v2 is not configured "
-                                     "(ZAPGATE_EVOLUTION_URL / ZAPGATE_EVOLUTION_API_KEY)",
-                                     code="PROVIDER_NOT_CONFIGURED")
+            raise errors.Unavailable(
+                "Evolution API v2 is not configured (ZAPGATE_EVOLUTION_URL / ZAPGATE_EVOLUTION_API_KEY)",
+                code="PROVIDER_NOT_CONFIGURED",
+            )
         with common.edge(_management_failure):
-            response = await self._http().request(method, path, json=json, params=params,
-                                                  headers={"apikey": str(self._api_key)})
+            response = await self._http().request(
+                method, path, json=json, params=params, headers={"apikey": str(self._api_key)}
+            )
         body = common.json_body(response)
         if allow_missing and errortable.describe(response.status_code, body).instance_missing:
             return None
@@ -163,8 +186,9 @@ class EvolutionV2Provider:
 
 
 def _pairing(state: str, qrcode: dict[str, Any]) -> Pairing:
-    return Pairing(state, qrcode_base64=qrcode.get("base64") or None,
-                   pairing_code=qrcode.get("pairingCode") or None)
+    return Pairing(
+        state, qrcode_base64=qrcode.get("base64") or None, pairing_code=qrcode.get("pairingCode") or None
+    )
 
 
 def _token(value: Any) -> str | None:
@@ -186,5 +210,4 @@ def _send_failure(exc: http.TransportError) -> errors.ProviderTemporaryError:
 
 
 def _management_failure(exc: http.TransportError) -> errors.Unavailable:
-    return errors.Unavailable(f"Evolution is unreachable ({type(exc).__name__})",
-                              code="UPSTREAM_TIMEOUT")
+    return errors.Unavailable(f"Evolution is unreachable ({type(exc).__name__})", code="UPSTREAM_TIMEOUT")

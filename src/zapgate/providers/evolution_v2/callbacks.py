@@ -27,16 +27,32 @@ from zapgate.providers.base import (
     StatusUpdate,
 )
 
-RECEIPTS = {"SERVER_ACK": "SENT", "DELIVERY_ACK": "DELIVERED", "READ": "READ",
-            "PLAYED": "READ", "ERROR": "FAILED"}
+RECEIPTS = {
+    "SERVER_ACK": "SENT",
+    "DELIVERY_ACK": "DELIVERED",
+    "READ": "READ",
+    "PLAYED": "READ",
+    "ERROR": "FAILED",
+}
 # Baileys numeric statuses (older payloads): 0 ERROR ... 5 PLAYED.
 NUMERIC_RECEIPTS = {0: "ERROR", 2: "SERVER_ACK", 3: "DELIVERY_ACK", 4: "READ", 5: "PLAYED"}
-MEDIA_KEYS = {"imageMessage": "image", "videoMessage": "video", "audioMessage": "audio",
-              "documentMessage": "document", "stickerMessage": "sticker",
-              "ptvMessage": "video"}
+MEDIA_KEYS = {
+    "imageMessage": "image",
+    "videoMessage": "video",
+    "audioMessage": "audio",
+    "documentMessage": "document",
+    "stickerMessage": "sticker",
+    "ptvMessage": "video",
+}
 # Wrappers whose ``message`` holds the real content.
-WRAPPERS = ("ephemeralMessage", "viewOnceMessage", "viewOnceMessageV2",
-            "viewOnceMessageV2Extension", "documentWithCaptionMessage", "editedMessage")
+WRAPPERS = (
+    "ephemeralMessage",
+    "viewOnceMessage",
+    "viewOnceMessageV2",
+    "viewOnceMessageV2Extension",
+    "documentWithCaptionMessage",
+    "editedMessage",
+)
 # Close reasons that end the session for good (Baileys DisconnectReason).
 CLOSE_HEALTH = {401: "LOGGED_OUT", 402: "BANNED", 403: "BANNED", 406: "BANNED"}
 SKIPPED_JIDS = ("status@broadcast",)
@@ -67,6 +83,7 @@ def _items(data: Any) -> list[dict[str, Any]]:
 
 def _each(parse_item: Callable[[dict[str, Any], str | None], ProviderEvent | None]) -> Handler:
     """A handler for ``data`` that is one item or a list of them: the events its items give."""
+
     def handler(data: Any, route: str | None) -> list[ProviderEvent]:
         events = (parse_item(item, route) for item in _items(data))
         return [event for event in events if event is not None]
@@ -75,6 +92,7 @@ def _each(parse_item: Callable[[dict[str, Any], str | None], ProviderEvent | Non
 
 
 # -- receipts --------------------------------------------------------------------------------
+
 
 def _receipt(item: dict[str, Any], route: str | None) -> StatusUpdate | None:
     key: dict[str, Any] = item["key"] if isinstance(item.get("key"), dict) else {}
@@ -86,12 +104,18 @@ def _receipt(item: dict[str, Any], route: str | None) -> StatusUpdate | None:
     if not isinstance(key_id, str) or not key_id or from_me is not True or status is None:
         return None
     if status == "FAILED":
-        return StatusUpdate(key_id, "FAILED", code="PROVIDER_REJECTED", route=route,
-                            detail="Evolution reported status ERROR (no reason given)")
+        return StatusUpdate(
+            key_id,
+            "FAILED",
+            code="PROVIDER_REJECTED",
+            route=route,
+            detail="Evolution reported status ERROR (no reason given)",
+        )
     return StatusUpdate(key_id, status, route=route)
 
 
 # -- inbound messages ------------------------------------------------------------------------
+
 
 def _inbound(item: dict[str, Any], route: str | None) -> InboundMessage | None:
     key = item.get("key")
@@ -105,10 +129,17 @@ def _inbound(item: dict[str, Any], route: str | None) -> InboundMessage | None:
         return None
     chat_kind, chat_id, sender, lid = _who(key, remote)
     return InboundMessage(
-        provider_message_id=str(key["id"]), sender=sender, sender_lid=lid,
-        sender_name=item.get("pushName") or None, at_ms=_at_ms(item.get("messageTimestamp")),
-        chat_kind=chat_kind, chat_id=chat_id, quoted_provider_id=_quoted(item), route=route,
-        **content)
+        provider_message_id=str(key["id"]),
+        sender=sender,
+        sender_lid=lid,
+        sender_name=item.get("pushName") or None,
+        at_ms=_at_ms(item.get("messageTimestamp")),
+        chat_kind=chat_kind,
+        chat_id=chat_id,
+        quoted_provider_id=_quoted(item),
+        route=route,
+        **content,
+    )
 
 
 def _who(key: dict[str, Any], remote: str) -> tuple[str, str | None, str, str | None]:
@@ -151,9 +182,14 @@ def _at_ms(value: Any) -> int | None:
 
 def _unwrap(message: dict[str, Any]) -> dict[str, Any]:
     for _ in range(4):  # wrappers can nest (ephemeral -> viewOnce -> ...)
-        inner = next((message[w].get("message") for w in WRAPPERS
-                      if isinstance(message.get(w), dict)
-                      and isinstance(message[w].get("message"), dict)), None)
+        inner = next(
+            (
+                message[w].get("message")
+                for w in WRAPPERS
+                if isinstance(message.get(w), dict) and isinstance(message[w].get("message"), dict)
+            ),
+            None,
+        )
         if inner is None:
             return message
         message = {**inner, **{k: v for k, v in message.items() if k == "base64"}}
@@ -167,9 +203,9 @@ def _content(item: dict[str, Any]) -> dict[str, Any] | None:
         return None
     message = _unwrap(message)
     for key, reader in CONTENT_READERS:
-        if isinstance(message.get(key), dict) or (key == "conversation"
-                                                   and isinstance(message.get(key), str)
-                                                   and message[key]):
+        if isinstance(message.get(key), dict) or (
+            key == "conversation" and isinstance(message.get(key), str) and message[key]
+        ):
             return reader(message, key)
     if any(k in message for k in SKIPPED_CONTENT):
         return None
@@ -187,30 +223,42 @@ def _extended_text(message: dict[str, Any], key: str) -> dict[str, Any]:
 def _media(message: dict[str, Any], key: str) -> dict[str, Any]:
     part = message[key]
     caption = part.get("caption") or None
-    media = InboundMedia(url=part.get("url"), mime_type=part.get("mimetype"),
-                         file_name=part.get("fileName"), caption=caption,
-                         base64=message.get("base64") if isinstance(message.get("base64"), str)
-                         else None)
+    media = InboundMedia(
+        url=part.get("url"),
+        mime_type=part.get("mimetype"),
+        file_name=part.get("fileName"),
+        caption=caption,
+        base64=message.get("base64") if isinstance(message.get("base64"), str) else None,
+    )
     return {"message_type": MEDIA_KEYS[key], "text": caption, "media": media}
 
 
 def _buttons_response(message: dict[str, Any], key: str) -> dict[str, Any]:
     part = message[key]
-    return {"message_type": "button", "text": part.get("selectedDisplayText"),
-            "reply_id": part.get("selectedButtonId")}
+    return {
+        "message_type": "button",
+        "text": part.get("selectedDisplayText"),
+        "reply_id": part.get("selectedButtonId"),
+    }
 
 
 def _template_button_reply(message: dict[str, Any], key: str) -> dict[str, Any]:
     part = message[key]
-    return {"message_type": "button", "text": part.get("selectedDisplayText"),
-            "reply_id": part.get("selectedId")}
+    return {
+        "message_type": "button",
+        "text": part.get("selectedDisplayText"),
+        "reply_id": part.get("selectedId"),
+    }
 
 
 def _list_response(message: dict[str, Any], key: str) -> dict[str, Any]:
     part = message[key]
     selected = part.get("singleSelectReply") or {}
-    return {"message_type": "interactive", "text": part.get("title"),
-            "reply_id": selected.get("selectedRowId")}
+    return {
+        "message_type": "interactive",
+        "text": part.get("title"),
+        "reply_id": selected.get("selectedRowId"),
+    }
 
 
 def _interactive_response(message: dict[str, Any], key: str) -> dict[str, Any]:
@@ -223,15 +271,17 @@ def _interactive_response(message: dict[str, Any], key: str) -> dict[str, Any]:
         params = None
     reply_id = params.get("id") if isinstance(params, dict) else None
     text = (part.get("body") or {}).get("text")
-    return {"message_type": "interactive", "text": text,
-            "reply_id": str(reply_id) if reply_id is not None else None}
+    return {
+        "message_type": "interactive",
+        "text": text,
+        "reply_id": str(reply_id) if reply_id is not None else None,
+    }
 
 
 def _reaction(message: dict[str, Any], key: str) -> dict[str, Any]:
     part = message[key]
     target = part.get("key") or {}
-    return {"message_type": "reaction", "text": part.get("text"),
-            "reaction_to": target.get("id")}
+    return {"message_type": "reaction", "text": part.get("text"), "reaction_to": target.get("id")}
 
 
 def _location(message: dict[str, Any], key: str) -> dict[str, Any]:
@@ -269,8 +319,7 @@ def _quoted(item: dict[str, Any]) -> str | None:
     message = item.get("message")
     if isinstance(message, dict):
         inner = _unwrap(message)
-        candidates += [part.get("contextInfo") for part in inner.values()
-                       if isinstance(part, dict)]
+        candidates += [part.get("contextInfo") for part in inner.values() if isinstance(part, dict)]
     for info in candidates:
         if isinstance(info, dict) and isinstance(info.get("stanzaId"), str) and info["stanzaId"]:
             return str(info["stanzaId"])
@@ -279,6 +328,7 @@ def _quoted(item: dict[str, Any]) -> str | None:
 
 # -- connection ------------------------------------------------------------------------------
 
+
 def _connection(data: Any, route: str | None) -> list[ProviderEvent]:
     if not isinstance(data, dict):
         return []
@@ -286,16 +336,26 @@ def _connection(data: Any, route: str | None) -> list[ProviderEvent]:
     reason = data.get("statusReason")
     reason_text = str(reason) if reason is not None else None
     if state == "open":
-        return [ConnectionUpdate("OPEN", reason=reason_text, profile_name=data.get("profileName"),
-                                 own_jid=data.get("wuid"), route=route)]
+        return [
+            ConnectionUpdate(
+                "OPEN",
+                reason=reason_text,
+                profile_name=data.get("profileName"),
+                own_jid=data.get("wuid"),
+                route=route,
+            )
+        ]
     if state == "connecting":
         return [ConnectionUpdate("CONNECTING", reason=reason_text, route=route)]
     if state == "close":
         health = CLOSE_HEALTH.get(_int(reason) or 0, "DISCONNECTED")
         return [ConnectionUpdate("CLOSE", reason=reason_text, health=health, route=route)]
     if state == "refused":
-        return [ConnectionUpdate("CLOSE", reason=reason_text or "QR code limit reached",
-                                 health="QR_LIMIT", route=route)]
+        return [
+            ConnectionUpdate(
+                "CLOSE", reason=reason_text or "QR code limit reached", health="QR_LIMIT", route=route
+            )
+        ]
     return []
 
 
@@ -311,11 +371,16 @@ def _qrcode(data: Any, route: str | None) -> list[ProviderEvent]:
         return []
     qrcode = data.get("qrcode")
     if isinstance(qrcode, dict) and (qrcode.get("base64") or qrcode.get("pairingCode")):
-        return [ConnectionUpdate("CONNECTING", qrcode_base64=qrcode.get("base64") or None,
-                                 pairing_code=qrcode.get("pairingCode") or None, route=route)]
+        return [
+            ConnectionUpdate(
+                "CONNECTING",
+                qrcode_base64=qrcode.get("base64") or None,
+                pairing_code=qrcode.get("pairingCode") or None,
+                route=route,
+            )
+        ]
     if "limit" in str(data.get("message") or "").lower():
-        return [ConnectionUpdate("CLOSE", reason=str(data["message"]), health="QR_LIMIT",
-                                 route=route)]
+        return [ConnectionUpdate("CLOSE", reason=str(data["message"]), health="QR_LIMIT", route=route)]
     return []
 
 

@@ -16,8 +16,7 @@ from zapgate import errors
 
 MAX_DETAIL = 300
 # Socket-level failures: the instance is offline, the message can go later.
-DISCONNECTED_HINTS = ("connection closed", "connection lost", "not connected",
-                      "connection terminated")
+DISCONNECTED_HINTS = ("connection closed", "connection lost", "not connected", "connection terminated")
 TIMEOUT_HINTS = ("timed out", "timeout")
 
 
@@ -42,8 +41,11 @@ class EvolutionError:
 
 
 def describe(status: int, body: Any) -> EvolutionError:
-    raw = body.get("response", {}).get("message") if isinstance(body, dict) \
-        and isinstance(body.get("response"), dict) else None
+    raw = (
+        body.get("response", {}).get("message")
+        if isinstance(body, dict) and isinstance(body.get("response"), dict)
+        else None
+    )
     if raw is None and isinstance(body, dict):
         raw = body.get("message") or body.get("error")
     items = raw if isinstance(raw, list) else [] if raw is None else [raw]
@@ -66,23 +68,28 @@ def send_error(status: int, body: Any) -> errors.ProviderError:
     found = describe(status, body)
     if found.not_on_whatsapp:
         return errors.ProviderPermanentError(
-            f"The recipient is not on WhatsApp (Evolution {status}: {found.text})",
-            code="WHATSAPP_NOT_EXIST")
+            f"The recipient is not on WhatsApp (Evolution {status}: {found.text})", code="WHATSAPP_NOT_EXIST"
+        )
     if status == 401:
         return errors.ProviderAuthError("Evolution rejected the API key (401 Unauthorized)")
     if found.instance_missing:
         return errors.ProviderTemporaryError(
-            f"The Evolution instance is missing ({found.text})", code="NUMBER_DISCONNECTED",
-            health="INSTANCE_MISSING")
+            f"The Evolution instance is missing ({found.text})",
+            code="NUMBER_DISCONNECTED",
+            health="INSTANCE_MISSING",
+        )
     if found.mentions(DISCONNECTED_HINTS):
         return errors.ProviderTemporaryError(
             f"The WhatsApp session is not connected (Evolution {status}: {found.text})",
-            code="NUMBER_DISCONNECTED", health="DISCONNECTED")
+            code="NUMBER_DISCONNECTED",
+            health="DISCONNECTED",
+        )
     if status >= 500 or status in (408, 425, 429) or found.mentions(TIMEOUT_HINTS):
         return errors.ProviderTemporaryError(f"Evolution error {status}: {found.text}")
     if 400 <= status < 500:
         return errors.ProviderPermanentError(
-            f"Evolution rejected the message ({status}): {found.text}", code="PROVIDER_REJECTED")
+            f"Evolution rejected the message ({status}): {found.text}", code="PROVIDER_REJECTED"
+        )
     return errors.ProviderTemporaryError(f"Unexpected Evolution answer {status}: {found.text}")
 
 
@@ -93,6 +100,7 @@ def management_error(status: int, body: Any) -> errors.ZapgateError | errors.Pro
         return errors.ProviderAuthError("Evolution rejected the API key (401 Unauthorized)")
     if status in (400, 403, 404, 422):
         # 403 = instance name already in use; 404 = unknown instance.
-        return errors.ValidationFailed(f"Evolution refused the request ({status}): {found.text}",
-                                       code="PROVIDER_REJECTED")
+        return errors.ValidationFailed(
+            f"Evolution refused the request ({status}): {found.text}", code="PROVIDER_REJECTED"
+        )
     return errors.Unavailable(f"Evolution error {status}: {found.text}", code="UPSTREAM_ERROR")

@@ -24,17 +24,21 @@ URL = re.compile(r"https?://", re.IGNORECASE)
 MAX_REPLY_BUTTONS = 3
 # Extensions for base64 documents without a file name (Evolution requires one).
 DOCUMENT_EXTENSIONS = {
-    "application/pdf": ".pdf", "application/msword": ".doc",
+    "application/pdf": ".pdf",
+    "application/msword": ".doc",
     "application/vnd.openxmlformats-officedocument.wordprocessingml.document": ".docx",
     "application/vnd.ms-excel": ".xls",
     "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": ".xlsx",
     "application/vnd.ms-powerpoint": ".ppt",
     "application/vnd.openxmlformats-officedocument.presentationml.presentation": ".pptx",
-    "text/plain": ".txt", "text/csv": ".csv", "application/zip": ".zip",
-    "application/json": ".json", "application/xml": ".xml", "text/xml": ".xml",
+    "text/plain": ".txt",
+    "text/csv": ".csv",
+    "application/zip": ".zip",
+    "application/json": ".json",
+    "application/xml": ".xml",
+    "text/xml": ".xml",
 }
-TEMPLATE_BUTTON_TYPES = {"QUICK_REPLY": "reply", "URL": "url", "PHONE_NUMBER": "call",
-                         "COPY_CODE": "copy"}
+TEMPLATE_BUTTON_TYPES = {"QUICK_REPLY": "reply", "URL": "url", "PHONE_NUMBER": "call", "COPY_CODE": "copy"}
 
 
 @dataclass(frozen=True)
@@ -61,8 +65,13 @@ def build(message: OutboundMessage, *, audio_presence_ms: int) -> SendRequest:
     payload = message.payload
     mode = payload.get("mode", message.mode)
     if mode == "text":
-        return _text_like(number, payload.get("text") or "", buttons=payload.get("buttons"),
-                          header=payload.get("header"), footer=payload.get("footer"))
+        return _text_like(
+            number,
+            payload.get("text") or "",
+            buttons=payload.get("buttons"),
+            header=payload.get("header"),
+            footer=payload.get("footer"),
+        )
     if mode == "media":
         return _media(number, payload, audio_presence_ms=audio_presence_ms)
     if mode == "list":
@@ -70,7 +79,8 @@ def build(message: OutboundMessage, *, audio_presence_ms: int) -> SendRequest:
     if mode == "template":
         return _template(number, payload)
     raise errors.ProviderPermanentError(
-        f"Evolution API v2 cannot send {mode!r} messages", code="PROVIDER_REJECTED")
+        f"Evolution API v2 cannot send {mode!r} messages", code="PROVIDER_REJECTED"
+    )
 
 
 def recipient(message: OutboundMessage) -> str:
@@ -91,6 +101,7 @@ def split_media(value: str) -> Media:
 
 # -- text and buttons ------------------------------------------------------------------------
 
+
 def _send_text(number: str, text: str) -> SendRequest:
     body: dict[str, Any] = {"number": number, "text": text}
     if URL.search(text):
@@ -98,22 +109,27 @@ def _send_text(number: str, text: str) -> SendRequest:
     return SendRequest("sendText", body)
 
 
-def _text_like(number: str, text: str, *, buttons: list[dict[str, Any]] | None,
-               header: dict[str, Any] | None, footer: str | None) -> SendRequest:
+def _text_like(
+    number: str,
+    text: str,
+    *,
+    buttons: list[dict[str, Any]] | None,
+    header: dict[str, Any] | None,
+    footer: str | None,
+) -> SendRequest:
     """Text with optional buttons, a header (``{type: text|image|video|document, content}``)
     and a footer; the header and footer only exist together with buttons."""
     header_type = (header or {}).get("type")
     header_text = (header or {}).get("content") if header_type == "text" else None
     media_url = (header or {}).get("content") if header_type not in (None, "text") else None
     native = evolution_buttons(buttons or [])
-    if buttons and native is not None and (media_url is None or _thumbnail_ok(header_type,
-                                                                                media_url)):
-        return _send_buttons(number, title=header_text, description=text, footer=footer,
-                             buttons=native, thumbnail=media_url)
+    if buttons and native is not None and (media_url is None or _thumbnail_ok(header_type, media_url)):
+        return _send_buttons(
+            number, title=header_text, description=text, footer=footer, buttons=native, thumbnail=media_url
+        )
     rendered = render_text(text, header=header_text, footer=footer, buttons=buttons or [])
     if media_url is not None:
-        return _send_media(number, str(header_type), split_media(media_url), caption=rendered,
-                           file_name=None)
+        return _send_media(number, str(header_type), split_media(media_url), caption=rendered, file_name=None)
     return _send_text(number, rendered)
 
 
@@ -122,10 +138,21 @@ def _thumbnail_ok(header_type: str | None, media_url: str) -> bool:
     return header_type == "image" and not split_media(media_url).is_base64
 
 
-def _send_buttons(number: str, *, title: str | None, description: str, footer: str | None,
-                  buttons: list[dict[str, str]], thumbnail: str | None) -> SendRequest:
-    body: dict[str, Any] = {"number": number, "title": title or "", "description": description,
-                            "buttons": buttons}
+def _send_buttons(
+    number: str,
+    *,
+    title: str | None,
+    description: str,
+    footer: str | None,
+    buttons: list[dict[str, str]],
+    thumbnail: str | None,
+) -> SendRequest:
+    body: dict[str, Any] = {
+        "number": number,
+        "title": title or "",
+        "description": description,
+        "buttons": buttons,
+    }
     if footer:
         body["footer"] = footer
     if thumbnail:
@@ -151,8 +178,13 @@ def _button(button: dict[str, Any]) -> dict[str, str]:
     return {"type": kind, "displayText": label, field: str(button.get(field) or "")}
 
 
-def render_text(text: str, *, header: str | None = None, footer: str | None = None,
-                buttons: list[dict[str, Any]] | None = None) -> str:
+def render_text(
+    text: str,
+    *,
+    header: str | None = None,
+    footer: str | None = None,
+    buttons: list[dict[str, Any]] | None = None,
+) -> str:
     """WhatsApp-formatted text: ``*header*``, the body, buttons written out, ``_footer_``."""
     parts = [f"*{header}*"] if header else []
     parts.append(text)
@@ -166,22 +198,24 @@ def render_text(text: str, *, header: str | None = None, footer: str | None = No
 
 def _button_line(button: dict[str, Any]) -> str:
     label = button.get("label") or ""
-    value = button.get({"url": "url", "call": "phoneNumber", "copy": "copyCode"}.get(
-        str(button.get("type")), "-"))
+    value = button.get(
+        {"url": "url", "call": "phoneNumber", "copy": "copyCode"}.get(str(button.get("type")), "-")
+    )
     return f"• {label}: {value}" if value else f"• {label}"
 
 
 # -- lists -----------------------------------------------------------------------------------
 
+
 def _list(number: str, payload: dict[str, Any]) -> SendRequest:
     spec = payload.get("list") or {}
     button_text = str(spec.get("buttonText") or "")
     body: dict[str, Any] = {
-        "number": number, "title": str(spec.get("title") or ""),
+        "number": number,
+        "title": str(spec.get("title") or ""),
         "description": payload.get("text") or "",
         # Required by Evolution's schema even when empty.
-        "footerText": str(payload.get("footer") or spec.get("footer") or spec.get("footerText")
-                          or ""),
+        "footerText": str(payload.get("footer") or spec.get("footer") or spec.get("footerText") or ""),
         "buttonText": button_text,
         "sections": [_section(s, button_text) for s in spec.get("sections") or []],
     }
@@ -190,8 +224,10 @@ def _list(number: str, payload: dict[str, Any]) -> SendRequest:
 
 def _section(section: dict[str, Any], fallback_title: str) -> dict[str, Any]:
     # Evolution refuses empty section titles.
-    return {"title": str(section.get("title") or fallback_title or "-"),
-            "rows": [_row(r) for r in section.get("rows") or []]}
+    return {
+        "title": str(section.get("title") or fallback_title or "-"),
+        "rows": [_row(r) for r in section.get("rows") or []],
+    }
 
 
 def _row(row: dict[str, Any]) -> dict[str, str]:
@@ -204,21 +240,25 @@ def _row(row: dict[str, Any]) -> dict[str, str]:
 
 # -- media -----------------------------------------------------------------------------------
 
+
 def _media(number: str, payload: dict[str, Any], *, audio_presence_ms: int) -> SendRequest:
     media = split_media(str(payload.get("media") or ""))
     media_type = str(payload.get("mediaType") or "image")
     if media_type in ("audio", "voice"):
         # Evolution shows "recording..." for ``delay`` ms, then sends the voice note.
-        return SendRequest("sendWhatsAppAudio", {"number": number, "audio": media.media,
-                                                 "delay": audio_presence_ms})
+        return SendRequest(
+            "sendWhatsAppAudio", {"number": number, "audio": media.media, "delay": audio_presence_ms}
+        )
     if media_type == "sticker":
         return SendRequest("sendSticker", {"number": number, "sticker": media.media})
-    return _send_media(number, media_type, media, caption=payload.get("caption"),
-                       file_name=payload.get("fileName"))
+    return _send_media(
+        number, media_type, media, caption=payload.get("caption"), file_name=payload.get("fileName")
+    )
 
 
-def _send_media(number: str, media_type: str, media: Media, *, caption: str | None,
-                file_name: str | None) -> SendRequest:
+def _send_media(
+    number: str, media_type: str, media: Media, *, caption: str | None, file_name: str | None
+) -> SendRequest:
     body: dict[str, Any] = {"number": number, "mediatype": media_type, "media": media.media}
     if media.mimetype:
         body["mimetype"] = media.mimetype
@@ -238,6 +278,7 @@ def document_extension(mimetype: str) -> str:
 
 # -- templates -------------------------------------------------------------------------------
 
+
 def _template(number: str, payload: dict[str, Any]) -> SendRequest:
     """Our templates rendered by us: Evolution (Baileys) has no template messages."""
     template = payload.get("template") or {}
@@ -246,14 +287,19 @@ def _template(number: str, payload: dict[str, Any]) -> SendRequest:
     media_url = payload.get("media") or (header.get("url") if header_type != "text" else None)
     ours: dict[str, Any] | None = None
     if media_url:
-        media_type = payload.get("mediaType") or (header_type if header_type in
-                                                  ("image", "video", "document") else "image")
+        media_type = payload.get("mediaType") or (
+            header_type if header_type in ("image", "video", "document") else "image"
+        )
         ours = {"type": media_type, "content": media_url}
     elif header_type == "text" and header.get("text"):
         ours = {"type": "text", "content": header["text"]}
-    return _text_like(number, template.get("body") or "",
-                      buttons=[template_button(b) for b in template.get("buttons") or []],
-                      header=ours, footer=template.get("footer"))
+    return _text_like(
+        number,
+        template.get("body") or "",
+        buttons=[template_button(b) for b in template.get("buttons") or []],
+        header=ours,
+        footer=template.get("footer"),
+    )
 
 
 def template_button(button: dict[str, Any]) -> dict[str, Any]:

@@ -51,8 +51,11 @@ class Credentials:
         pnid, token, waba = (raw.get(k) for k in ("phoneNumberId", "accessToken", "wabaId"))
         if not isinstance(pnid, str | int) or not pnid or not isinstance(token, str) or not token:
             return None
-        return cls(phone_number_id=str(pnid), access_token=token,
-                   waba_id=str(waba) if isinstance(waba, str | int) and waba else None)
+        return cls(
+            phone_number_id=str(pnid),
+            access_token=token,
+            waba_id=str(waba) if isinstance(waba, str | int) and waba else None,
+        )
 
 
 INCOMPLETE = "Meta credentials incomplete: phoneNumberId and accessToken are needed"
@@ -65,11 +68,11 @@ DELETED = frozenset({GONE, "DELETED", "PENDING_DELETION"})
 class MetaProvider:
     kind = "meta"
 
-    def __init__(self, *, graph_url: str, timeout: float = 15.0,
-                 source_address: str | None = None) -> None:
+    def __init__(self, *, graph_url: str, timeout: float = 15.0, source_address: str | None = None) -> None:
         self._graph_url = graph_url.rstrip("/")
-        self._http = common.LazyClient(base_url=self._graph_url, timeout=timeout,
-                                       source_address=source_address)
+        self._http = common.LazyClient(
+            base_url=self._graph_url, timeout=timeout, source_address=source_address
+        )
 
     def capabilities(self, *, official: bool) -> Capabilities:
         return Capabilities(
@@ -98,38 +101,43 @@ class MetaProvider:
         answer = await self._send_call(creds, "messages", message.attempt, json=body)
         return SendResult(provider_message_id=_wamid(answer))
 
-    async def _upload_if_needed(self, creds: Credentials,
-                                message: OutboundMessage) -> str | None:
+    async def _upload_if_needed(self, creds: Credentials, message: OutboundMessage) -> str | None:
         source = payloads.upload_source(message)
         if source is None:
             return None
         file_name = message.payload.get("fileName")
-        upload = payloads.decode_data_uri(source, file_name=file_name if isinstance(
-            file_name, str) else None)
+        upload = payloads.decode_data_uri(source, file_name=file_name if isinstance(file_name, str) else None)
         answer = await self._send_call(
-            creds, "media", message.attempt,
+            creds,
+            "media",
+            message.attempt,
             files={"file": (upload.file_name, upload.content, upload.mime_type)},
-            data={"type": upload.mime_type, "messaging_product": "whatsapp"})
+            data={"type": upload.mime_type, "messaging_product": "whatsapp"},
+        )
         media_id = answer.get("id") if isinstance(answer, dict) else None
         if not isinstance(media_id, str | int) or isinstance(media_id, bool):
             raise errors.ProviderTemporaryError("Meta media upload answered without an id")
         return str(media_id)
 
-    async def _mark_read(self, creds: Credentials, message: OutboundMessage,
-                         inbound_id: str) -> None:
+    async def _mark_read(self, creds: Credentials, message: OutboundMessage, inbound_id: str) -> None:
         """Read receipt + typing indicator; only an auth failure stops the send."""
         try:
-            await self._send_call(creds, "messages", message.attempt,
-                                  json=payloads.mark_read(inbound_id))
+            await self._send_call(creds, "messages", message.attempt, json=payloads.mark_read(inbound_id))
         except errors.ProviderAuthError:
             raise
         except errors.ProviderError as exc:
-            log.warning("meta mark-read failed; sending anyway", extra={"fields": {
-                "message_id": message.message_id, "phone_number_id": creds.phone_number_id,
-                "error": exc.message}})
+            log.warning(
+                "meta mark-read failed; sending anyway",
+                extra={
+                    "fields": {
+                        "message_id": message.message_id,
+                        "phone_number_id": creds.phone_number_id,
+                        "error": exc.message,
+                    }
+                },
+            )
 
-    async def _send_call(self, creds: Credentials, what: str, attempt: int,
-                         **request: Any) -> Any:
+    async def _send_call(self, creds: Credentials, what: str, attempt: int, **request: Any) -> Any:
         path = f"/{GRAPH_API_VERSION}/{creds.phone_number_id}/{what}"
         with common.edge(errortable.transport_error):
             response = await self._http().post(path, headers=_auth(creds), **request)
@@ -145,55 +153,55 @@ class MetaProvider:
 
     # -- number management -------------------------------------------------------------------
 
-    async def submit_template(self, ref: NumberRef,
-                              template: dict[str, Any]) -> TemplateSubmission:
+    async def submit_template(self, ref: NumberRef, template: dict[str, Any]) -> TemplateSubmission:
         creds = _managed(ref)
         body = templates.create_body(template)
         path = f"/{GRAPH_API_VERSION}/{_waba_id(creds)}/message_templates"
         answer = await self._manage("POST", path, creds, json=body)
         template_id = _str(answer.get("id"))
         if template_id is None:
-            raise errors.Unavailable("Meta answered the template submit without an id",
-                                     code="UPSTREAM_ERROR")
-        return TemplateSubmission(provider_template_id=template_id,
-                                  status=_str(answer.get("status")) or "PENDING")
+            raise errors.Unavailable("Meta answered the template submit without an id", code="UPSTREAM_ERROR")
+        return TemplateSubmission(
+            provider_template_id=template_id, status=_str(answer.get("status")) or "PENDING"
+        )
 
-    async def edit_template(self, ref: NumberRef, provider_template_id: str,
-                            template: dict[str, Any]) -> None:
+    async def edit_template(
+        self, ref: NumberRef, provider_template_id: str, template: dict[str, Any]
+    ) -> None:
         """New content for a template Meta already has: it keeps its id and goes back to review.
         Meta refuses the edit unless the template is APPROVED, REJECTED or PAUSED; that refusal
         becomes ``TEMPLATE_NOT_EDITABLE``."""
         creds = _managed(ref)
         body = templates.edit_body(template)
         try:
-            answer = await self._manage("POST", f"/{GRAPH_API_VERSION}/{provider_template_id}",
-                                        creds, json=body)
+            answer = await self._manage(
+                "POST", f"/{GRAPH_API_VERSION}/{provider_template_id}", creds, json=body
+            )
         except errors.ValidationFailed as refused:
             conflict = await self._not_editable(creds, provider_template_id, refused)
             if conflict is None:
                 raise
             raise conflict from refused
         if answer.get("success") is not True:
-            raise errors.Unavailable("Meta answered the template edit without success",
-                                     code="UPSTREAM_ERROR")
+            raise errors.Unavailable("Meta answered the template edit without success", code="UPSTREAM_ERROR")
 
-    async def delete_template(self, ref: NumberRef, name: str,
-                              provider_template_id: str) -> None:
+    async def delete_template(self, ref: NumberRef, name: str, provider_template_id: str) -> None:
         """Delete one template at Meta (``hsm_id`` limits it to this language). A template Meta
         no longer knows counts as deleted; any other refusal is ``TEMPLATE_NOT_DELETABLE``."""
         creds = _managed(ref)
         path = f"/{GRAPH_API_VERSION}/{_waba_id(creds)}/message_templates"
         try:
-            await self._manage("DELETE", path, creds,
-                               params={"name": name, "hsm_id": provider_template_id})
+            await self._manage("DELETE", path, creds, params={"name": name, "hsm_id": provider_template_id})
         except errors.ValidationFailed as refused:
             if await self._template_status(creds, provider_template_id) in DELETED:
                 return
-            raise errors.Conflict(f"Meta refused to delete the template: {refused.message}",
-                                  code="TEMPLATE_NOT_DELETABLE") from refused
+            raise errors.Conflict(
+                f"Meta refused to delete the template: {refused.message}", code="TEMPLATE_NOT_DELETABLE"
+            ) from refused
 
-    async def _not_editable(self, creds: Credentials, template_id: str,
-                            refused: errors.ValidationFailed) -> errors.Conflict | None:
+    async def _not_editable(
+        self, creds: Credentials, template_id: str, refused: errors.ValidationFailed
+    ) -> errors.Conflict | None:
         # Meta's refusal names no reason we could branch on (code 100 also means bad content),
         # so the template's own status tells a state refusal apart.
         status = await self._template_status(creds, template_id)
@@ -202,14 +210,17 @@ class MetaProvider:
         return errors.Conflict(
             f"Meta cannot edit the template while it is {status} (only "
             f"{', '.join(EDITABLE)} templates can be edited): {refused.message}",
-            code="TEMPLATE_NOT_EDITABLE", details={"metaStatus": status})
+            code="TEMPLATE_NOT_EDITABLE",
+            details={"metaStatus": status},
+        )
 
     async def _template_status(self, creds: Credentials, template_id: str) -> str | None:
         """Meta's status of one template, ``GONE`` when Meta does not know it, None when Meta
         could not be asked."""
         try:
-            answer = await self._manage("GET", f"/{GRAPH_API_VERSION}/{template_id}", creds,
-                                        params={"fields": "status"})
+            answer = await self._manage(
+                "GET", f"/{GRAPH_API_VERSION}/{template_id}", creds, params={"fields": "status"}
+            )
         except errors.ValidationFailed:
             return GONE
         except (errors.Unavailable, errors.ProviderAuthError):
@@ -219,14 +230,18 @@ class MetaProvider:
     async def describe_number(self, ref: NumberRef) -> NumberProfile:
         creds = _managed(ref)
         answer = await self._manage(
-            "GET", f"/{GRAPH_API_VERSION}/{creds.phone_number_id}", creds,
-            params={"fields": "display_phone_number,verified_name,quality_rating"})
-        return NumberProfile(display_phone_number=_str(answer.get("display_phone_number")),
-                             verified_name=_str(answer.get("verified_name")),
-                             quality_rating=_str(answer.get("quality_rating")))
+            "GET",
+            f"/{GRAPH_API_VERSION}/{creds.phone_number_id}",
+            creds,
+            params={"fields": "display_phone_number,verified_name,quality_rating"},
+        )
+        return NumberProfile(
+            display_phone_number=_str(answer.get("display_phone_number")),
+            verified_name=_str(answer.get("verified_name")),
+            quality_rating=_str(answer.get("quality_rating")),
+        )
 
-    async def _manage(self, method: str, path: str, creds: Credentials,
-                      **request: Any) -> dict[str, Any]:
+    async def _manage(self, method: str, path: str, creds: Credentials, **request: Any) -> dict[str, Any]:
         with common.edge(errortable.management_transport_error):
             response = await self._http().request(method, path, headers=_auth(creds), **request)
         answer = common.json_body(response)
@@ -251,8 +266,9 @@ def _managed(ref: NumberRef) -> Credentials:
 
 def _waba_id(creds: Credentials) -> str:
     if creds.waba_id is None:
-        raise errors.Unavailable("Meta credentials lack the wabaId templates are managed in",
-                                 code="PROVIDER_NOT_CONFIGURED")
+        raise errors.Unavailable(
+            "Meta credentials lack the wabaId templates are managed in", code="PROVIDER_NOT_CONFIGURED"
+        )
     return creds.waba_id
 
 
@@ -268,6 +284,7 @@ def _wamid(answer: Any) -> str:
     wamid = _str(first.get("id")) if isinstance(first, dict) else None
     if wamid is None:
         # Accepted but unidentifiable: a retry could send twice, so do not retry.
-        raise errors.ProviderPermanentError("Meta accepted the message without a message id",
-                                            code="PROVIDER_REJECTED")
+        raise errors.ProviderPermanentError(
+            "Meta accepted the message without a message id", code="PROVIDER_REJECTED"
+        )
     return wamid

@@ -21,8 +21,7 @@ from zapgate.providers.meta import errortable
 
 JsonObject = dict[str, Any]
 
-STATUSES = {"sent": "SENT", "delivered": "DELIVERED", "read": "READ", "played": "READ",
-            "failed": "FAILED"}
+STATUSES = {"sent": "SENT", "delivered": "DELIVERED", "read": "READ", "played": "READ", "failed": "FAILED"}
 MEDIA_TYPES = ("image", "audio", "video", "document", "sticker")
 # Not written by the contact (e.g. "user changed number" notices).
 IGNORED_TYPES = {"", "system"}
@@ -88,6 +87,7 @@ def _messages_change(value: JsonObject) -> list[ProviderEvent]:
 
 # -- statuses --------------------------------------------------------------------------------
 
+
 def _status(status: JsonObject, route: str | None) -> StatusUpdate | None:
     wamid = _str(status.get("id"))
     ours = STATUSES.get(str(status.get("status")))
@@ -99,10 +99,17 @@ def _status(status: JsonObject, route: str | None) -> StatusUpdate | None:
         first = next(_objects(status.get("errors")), None)
         code, retryable, retry_after, detail = errortable.failed_status(first)
     return StatusUpdate(
-        provider_message_id=wamid, status=ours, at_ms=_ms(status.get("timestamp")),
-        code=code, detail=detail, retryable=retryable, retry_after=retry_after,
+        provider_message_id=wamid,
+        status=ours,
+        at_ms=_ms(status.get("timestamp")),
+        code=code,
+        detail=detail,
+        retryable=retryable,
+        retry_after=retry_after,
         pricing=_pricing(status.get("pricing"), status.get("conversation")),
-        our_message_id=_str(status.get("biz_opaque_callback_data")), route=route)
+        our_message_id=_str(status.get("biz_opaque_callback_data")),
+        route=route,
+    )
 
 
 def _pricing(pricing: Any, conversation: Any) -> JsonObject | None:
@@ -121,6 +128,7 @@ def _pricing(pricing: Any, conversation: Any) -> JsonObject | None:
 
 # -- inbound messages ------------------------------------------------------------------------
 
+
 def _contact_names(contacts: Any) -> dict[str, str]:
     names = {}
     for contact in _objects(contacts):
@@ -131,8 +139,7 @@ def _contact_names(contacts: Any) -> dict[str, str]:
     return names
 
 
-def _inbound(message: JsonObject, route: str | None,
-             names: dict[str, str]) -> InboundMessage | None:
+def _inbound(message: JsonObject, route: str | None, names: dict[str, str]) -> InboundMessage | None:
     wamid, sender = _str(message.get("id")), _str(message.get("from"))
     kind = _str(message.get("type")) or ""
     if wamid is None or sender is None or kind in IGNORED_TYPES:
@@ -171,8 +178,12 @@ def _text(content: Any) -> Fields:
 
 def _media(content: Any) -> Fields:
     part = _part(content)
-    media = InboundMedia(id=_str(part.get("id")), mime_type=_str(part.get("mime_type")),
-                         file_name=_str(part.get("filename")), caption=_str(part.get("caption")))
+    media = InboundMedia(
+        id=_str(part.get("id")),
+        mime_type=_str(part.get("mime_type")),
+        file_name=_str(part.get("filename")),
+        caption=_str(part.get("caption")),
+    )
     return {"text": media.caption, "media": media}
 
 
@@ -234,14 +245,17 @@ _READERS: dict[str, Callable[[Any], Fields | None]] = {
 
 # -- templates -------------------------------------------------------------------------------
 
+
 def _template_update(entry: JsonObject, value: JsonObject) -> TemplateUpdate | None:
     name, status = _str(value.get("message_template_name")), _str(value.get("event"))
     if name is None or status is None:
         return None
     reason = _str(value.get("reason"))
     return TemplateUpdate(
-        name=name, status=status.upper(),
+        name=name,
+        status=status.upper(),
         provider_template_id=_str(value.get("message_template_id")),
         language=_str(value.get("message_template_language")),
         reason=None if reason == "NONE" else reason,
-        route=_str(entry.get("id")))
+        route=_str(entry.get("id")),
+    )

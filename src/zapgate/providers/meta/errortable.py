@@ -80,10 +80,12 @@ class GraphError:
         data = error.get("error_data")
         details = data.get("details") if isinstance(data, dict) else None
         title = error.get("title") or error.get("message") or ""
-        return cls(code=_int(error.get("code")),
-                   title=_TITLE_PREFIX.sub("", str(title)),
-                   details=str(details or ""),
-                   transient=error.get("is_transient") is True)
+        return cls(
+            code=_int(error.get("code")),
+            title=_TITLE_PREFIX.sub("", str(title)),
+            details=str(details or ""),
+            transient=error.get("is_transient") is True,
+        )
 
     def describe(self) -> str:
         text = " - ".join(part for part in (self.title, self.details) if part) or "no details"
@@ -125,12 +127,14 @@ def _retry_after(error: GraphError, attempt: int) -> float | None:
 
 # -- sends -----------------------------------------------------------------------------------
 
+
 def _answer(http_status: int, body: Any) -> tuple[GraphError, Rule, str]:
     """A non-2xx answer's Graph error, the rule for it and the message to show."""
     error = GraphError.parse(body.get("error") if isinstance(body, dict) else None)
     rule = rule_for(error, http_status=http_status)
-    message = error.describe() if error.code is not None or error.title \
-        else f"Meta answered HTTP {http_status}"
+    message = (
+        error.describe() if error.code is not None or error.title else f"Meta answered HTTP {http_status}"
+    )
     return error, rule, message
 
 
@@ -140,8 +144,9 @@ def send_error(http_status: int, body: Any, *, attempt: int = 1) -> errors.Provi
     if rule.kind == AUTH:
         return errors.ProviderAuthError(message)
     if rule.kind == TEMPORARY:
-        return errors.ProviderTemporaryError(message, code=rule.code,
-                                             retry_after=_retry_after(error, attempt))
+        return errors.ProviderTemporaryError(
+            message, code=rule.code, retry_after=_retry_after(error, attempt)
+        )
     return errors.ProviderPermanentError(message, code=rule.code)
 
 
@@ -163,6 +168,7 @@ def failed_status(error: Any, *, attempt: int = 1) -> tuple[str, bool, float | N
 
 # -- number management -----------------------------------------------------------------------
 
+
 def management_error(http_status: int, body: Any) -> errors.ZapgateError | errors.ProviderAuthError:
     """A non-2xx answer to a template submit or number lookup, for the API caller."""
     _, rule, message = _answer(http_status, body)
@@ -174,5 +180,4 @@ def management_error(http_status: int, body: Any) -> errors.ZapgateError | error
 
 
 def management_transport_error(exc: Exception) -> errors.Unavailable:
-    return errors.Unavailable(f"Meta Graph API unreachable ({type(exc).__name__})",
-                              code="UPSTREAM_TIMEOUT")
+    return errors.Unavailable(f"Meta Graph API unreachable ({type(exc).__name__})", code="UPSTREAM_TIMEOUT")

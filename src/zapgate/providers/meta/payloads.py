@@ -21,8 +21,7 @@ from zapgate.providers.base import OutboundMessage
 JsonObject = dict[str, Any]
 
 URL = re.compile(r"https?://", re.IGNORECASE)
-DATA_URI = re.compile(r"^data:(?P<mime>[\w.+-]+/[\w.+-]+)?(?P<params>(?:;[^;,]*)*),(?P<data>.*)$",
-                      re.DOTALL)
+DATA_URI = re.compile(r"^data:(?P<mime>[\w.+-]+/[\w.+-]+)?(?P<params>(?:;[^;,]*)*),(?P<data>.*)$", re.DOTALL)
 MEDIA_KINDS = {"image", "video", "document", "sticker", "audio", "voice"}
 HEADER_MEDIA = {"image", "video", "document"}
 FLOW_MESSAGE_VERSION = "3"
@@ -47,6 +46,7 @@ def is_data_uri(value: Any) -> bool:
 
 # -- the envelope ----------------------------------------------------------------------------
 
+
 def build(message: OutboundMessage, *, media_id: str | None = None) -> JsonObject:
     """The whole send body; ``media_id`` replaces the ``data:`` value :func:`upload_source`
     named (required when there is one)."""
@@ -70,11 +70,16 @@ def envelope(message: OutboundMessage) -> JsonObject:
 
 def mark_read(provider_message_id: str) -> JsonObject:
     """Read receipt for the contact's last inbound message + typing indicator (same endpoint)."""
-    return {"messaging_product": "whatsapp", "status": "read",
-            "message_id": provider_message_id, "typing_indicator": {"type": "text"}}
+    return {
+        "messaging_product": "whatsapp",
+        "status": "read",
+        "message_id": provider_message_id,
+        "typing_indicator": {"type": "text"},
+    }
 
 
 # -- media references ------------------------------------------------------------------------
+
 
 def upload_source(message: OutboundMessage) -> str | None:
     """The ``data:`` URI this message carries (media, button header or template header
@@ -115,6 +120,7 @@ def media_object(value: str, media_id: str | None) -> JsonObject:
 
 # -- text and reply buttons ------------------------------------------------------------------
 
+
 def text_message(payload: JsonObject, media_id: str | None) -> tuple[str, JsonObject]:
     buttons = payload.get("buttons") or []
     if buttons:
@@ -126,8 +132,7 @@ def text_message(payload: JsonObject, media_id: str | None) -> tuple[str, JsonOb
     return "text", content
 
 
-def _interactive_buttons(payload: JsonObject, buttons: list[JsonObject],
-                         media_id: str | None) -> JsonObject:
+def _interactive_buttons(payload: JsonObject, buttons: list[JsonObject], media_id: str | None) -> JsonObject:
     kinds = [b.get("type") for b in buttons]
     if all(k == "reply" for k in kinds):
         if len(buttons) > 3:
@@ -135,14 +140,17 @@ def _interactive_buttons(payload: JsonObject, buttons: list[JsonObject],
         action: JsonObject = {"buttons": [_reply_button(b) for b in buttons]}
         kind = "button"
     elif kinds == ["url"]:
-        action = {"name": "cta_url", "parameters": {"display_text": buttons[0].get("label"),
-                                                    "url": buttons[0].get("url")}}
+        action = {
+            "name": "cta_url",
+            "parameters": {"display_text": buttons[0].get("label"), "url": buttons[0].get("url")},
+        }
         kind = "cta_url"
     else:
         raise rejected(
             "Meta session messages carry either 1-3 reply buttons or a single url button; "
             f"got {', '.join(str(k) for k in kinds)} (use an approved template for "
-            "call/copy or mixed buttons)")
+            "call/copy or mixed buttons)"
+        )
     return _interactive(kind, payload, action, header=_button_header(payload, media_id))
 
 
@@ -163,8 +171,14 @@ def _button_header(payload: JsonObject, media_id: str | None) -> JsonObject | No
     raise rejected(f"Unsupported button header type {kind!r}")
 
 
-def _interactive(kind: str, payload: JsonObject, action: JsonObject, *,
-                 header: JsonObject | None = None, body: str | None = None) -> JsonObject:
+def _interactive(
+    kind: str,
+    payload: JsonObject,
+    action: JsonObject,
+    *,
+    header: JsonObject | None = None,
+    body: str | None = None,
+) -> JsonObject:
     out: JsonObject = {"type": kind}
     if header is not None:
         out["header"] = header
@@ -176,6 +190,7 @@ def _interactive(kind: str, payload: JsonObject, action: JsonObject, *,
 
 
 # -- list ------------------------------------------------------------------------------------
+
 
 def list_message(payload: JsonObject, _media_id: str | None) -> tuple[str, JsonObject]:
     spec = payload.get("list")
@@ -203,6 +218,7 @@ def _row(row: JsonObject) -> JsonObject:
 
 # -- media -----------------------------------------------------------------------------------
 
+
 def media_message(payload: JsonObject, media_id: str | None) -> tuple[str, JsonObject]:
     media_type = str(payload.get("mediaType") or "image")
     if media_type not in MEDIA_KINDS:
@@ -220,20 +236,24 @@ def media_message(payload: JsonObject, media_id: str | None) -> tuple[str, JsonO
 
 # -- template --------------------------------------------------------------------------------
 
+
 def template_message(payload: JsonObject, media_id: str | None) -> tuple[str, JsonObject]:
     template = payload.get("template")
     if not isinstance(template, dict) or not template.get("name"):
         raise rejected("Template messages need the template's name and language")
     placement = template.get("placement") or {}
     parameters = {str(k): str(v) for k, v in (template.get("parameters") or {}).items()}
-    components = [c for c in (
-        _template_header(template, placement, parameters, payload.get("media"), media_id),
-        _named_component("body", placement.get("body"), parameters),
-    ) if c is not None]
+    components = [
+        c
+        for c in (
+            _template_header(template, placement, parameters, payload.get("media"), media_id),
+            _named_component("body", placement.get("body"), parameters),
+        )
+        if c is not None
+    ]
     components += _url_buttons(placement.get("buttons"), parameters)
     components += _copy_code_buttons(template.get("buttons"))
-    content: JsonObject = {"name": template["name"],
-                           "language": {"code": template.get("language")}}
+    content: JsonObject = {"name": template["name"], "language": {"code": template.get("language")}}
     if components:
         content["components"] = components
     return "template", content
@@ -242,9 +262,12 @@ def template_message(payload: JsonObject, media_id: str | None) -> tuple[str, Js
 def _named_component(kind: str, names: Any, parameters: dict[str, str]) -> JsonObject | None:
     if not names:
         return None
-    return {"type": kind, "parameters": [
-        {"type": "text", "parameter_name": name, "text": _value(parameters, name)}
-        for name in names]}
+    return {
+        "type": kind,
+        "parameters": [
+            {"type": "text", "parameter_name": name, "text": _value(parameters, name)} for name in names
+        ],
+    }
 
 
 def _value(parameters: dict[str, str], name: str) -> str:
@@ -253,8 +276,13 @@ def _value(parameters: dict[str, str], name: str) -> str:
     return parameters[name]
 
 
-def _template_header(template: JsonObject, placement: JsonObject, parameters: dict[str, str],
-                     override: Any, media_id: str | None) -> JsonObject | None:
+def _template_header(
+    template: JsonObject,
+    placement: JsonObject,
+    parameters: dict[str, str],
+    override: Any,
+    media_id: str | None,
+) -> JsonObject | None:
     raw = template.get("header")
     header: JsonObject = raw if isinstance(raw, dict) else {}
     kind = str(header.get("type") or "").lower()
@@ -262,8 +290,7 @@ def _template_header(template: JsonObject, placement: JsonObject, parameters: di
         source = override if isinstance(override, str) and override else header.get("url")
         if not source:
             raise rejected(f"Template {template.get('name')!r} needs header media")
-        return {"type": "header",
-                "parameters": [{"type": kind, kind: media_object(str(source), media_id)}]}
+        return {"type": "header", "parameters": [{"type": kind, kind: media_object(str(source), media_id)}]}
     return _named_component("header", placement.get("header"), parameters)
 
 
@@ -273,8 +300,14 @@ def _url_buttons(buttons: Any, parameters: dict[str, str]) -> list[JsonObject]:
     out = []
     for index, names in sorted(buttons.items(), key=lambda item: int(item[0])):
         if names:
-            out.append({"type": "button", "sub_type": "url", "index": str(index),
-                        "parameters": [{"type": "text", "text": _value(parameters, names[0])}]})
+            out.append(
+                {
+                    "type": "button",
+                    "sub_type": "url",
+                    "index": str(index),
+                    "parameters": [{"type": "text", "text": _value(parameters, names[0])}],
+                }
+            )
     return out
 
 
@@ -282,14 +315,22 @@ def _copy_code_buttons(buttons: Any) -> list[JsonObject]:
     """A copy-code button's code is a send parameter at Meta; ours is fixed in the template."""
     if not isinstance(buttons, list):
         return []
-    return [{"type": "button", "sub_type": "copy_code", "index": str(index),
-             "parameters": [{"type": "coupon_code", "coupon_code": str(button["example"])}]}
-            for index, button in enumerate(buttons)
-            if isinstance(button, dict) and str(button.get("type")).upper() == "COPY_CODE"
-            and button.get("example")]
+    return [
+        {
+            "type": "button",
+            "sub_type": "copy_code",
+            "index": str(index),
+            "parameters": [{"type": "coupon_code", "coupon_code": str(button["example"])}],
+        }
+        for index, button in enumerate(buttons)
+        if isinstance(button, dict)
+        and str(button.get("type")).upper() == "COPY_CODE"
+        and button.get("example")
+    ]
 
 
 # -- flow ------------------------------------------------------------------------------------
+
 
 def flow_message(payload: JsonObject, _media_id: str | None) -> tuple[str, JsonObject]:
     flow = payload.get("flow")
@@ -313,8 +354,7 @@ def flow_message(payload: JsonObject, _media_id: str | None) -> tuple[str, JsonO
     if flow.get("mode"):
         parameters["mode"] = flow["mode"]
     body = str(payload.get("text") or flow["cta"])
-    return "interactive", _interactive("flow", payload, {"name": "flow", "parameters": parameters},
-                                       body=body)
+    return "interactive", _interactive("flow", payload, {"name": "flow", "parameters": parameters}, body=body)
 
 
 Builder = Callable[[JsonObject, str | None], tuple[str, JsonObject]]

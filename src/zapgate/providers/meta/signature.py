@@ -23,7 +23,7 @@ def verify(secrets: Iterable[str], raw: bytes, header: str | None) -> bool:
     an app secret is being rotated). Empty secrets never match."""
     if not header or not header.startswith(PREFIX):
         return False
-    given = (PREFIX + header[len(PREFIX):].strip().lower()).encode()
+    given = (PREFIX + header[len(PREFIX) :].strip().lower()).encode()
     matched = False
     for secret in secrets:
         if secret:

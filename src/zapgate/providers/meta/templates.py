@@ -30,22 +30,33 @@ def invalid(message: str) -> errors.ValidationFailed:
 def create_body(template: JsonObject) -> JsonObject:
     name = str(template.get("name") or "")
     if not NAME.match(name):
-        raise invalid(f"Template name {name!r} does not fit Meta's rules: use only lowercase "
-                      "letters, digits and underscores (e.g. 'pedido_saiu')")
+        raise invalid(
+            f"Template name {name!r} does not fit Meta's rules: use only lowercase "
+            "letters, digits and underscores (e.g. 'pedido_saiu')"
+        )
     category = str(template.get("category") or "").upper()
     if category not in CATEGORIES:
         raise invalid(f"Template category must be one of {', '.join(sorted(CATEGORIES))}")
     raw = template.get("content")
     content: JsonObject = raw if isinstance(raw, dict) else {}
     examples = {str(k): str(v) for k, v in (content.get("examples") or {}).items()}
-    components = [c for c in (
-        _header(content.get("header"), examples),
-        _body(str(content.get("body") or ""), examples),
-        _footer(content.get("footer")),
-        _buttons(content.get("buttons"), examples),
-    ) if c is not None]
-    return {"name": name, "language": template.get("language"), "category": category,
-            "parameter_format": "NAMED", "components": components}
+    components = [
+        c
+        for c in (
+            _header(content.get("header"), examples),
+            _body(str(content.get("body") or ""), examples),
+            _footer(content.get("footer")),
+            _buttons(content.get("buttons"), examples),
+        )
+        if c is not None
+    ]
+    return {
+        "name": name,
+        "language": template.get("language"),
+        "category": category,
+        "parameter_format": "NAMED",
+        "components": components,
+    }
 
 
 def edit_body(template: JsonObject) -> JsonObject:
@@ -58,8 +69,9 @@ def _named_examples(text: str, examples: dict[str, str]) -> list[JsonObject]:
     out = []
     for name in dict.fromkeys(VARIABLE.findall(text)):
         if not PARAMETER_NAME.match(name):
-            raise invalid(f"Variable {name!r}: Meta parameter names use only lowercase "
-                          "letters, digits and underscores")
+            raise invalid(
+                f"Variable {name!r}: Meta parameter names use only lowercase letters, digits and underscores"
+            )
         out.append({"param_name": name, "example": _example(name, examples)})
     return out
 
@@ -67,8 +79,7 @@ def _named_examples(text: str, examples: dict[str, str]) -> list[JsonObject]:
 def _example(name: str, examples: dict[str, str]) -> str:
     value = examples.get(name, "").strip()
     if not value:
-        raise invalid(f"Meta needs an example value for the variable {name!r} "
-                      "(content.examples)")
+        raise invalid(f"Meta needs an example value for the variable {name!r} (content.examples)")
     return value
 
 
@@ -105,8 +116,7 @@ def _footer(footer: Any) -> JsonObject | None:
 def _buttons(buttons: Any, examples: dict[str, str]) -> JsonObject | None:
     if not isinstance(buttons, list) or not buttons:
         return None
-    return {"type": "BUTTONS",
-            "buttons": [_button(b, examples) for b in buttons if isinstance(b, dict)]}
+    return {"type": "BUTTONS", "buttons": [_button(b, examples) for b in buttons if isinstance(b, dict)]}
 
 
 def _button(button: JsonObject, examples: dict[str, str]) -> JsonObject:
@@ -130,5 +140,9 @@ def _url_button(text: str, url: str, examples: dict[str, str]) -> JsonObject:
     last = list(VARIABLE.finditer(url))[-1]
     if len(names) > 1 or last.end() != len(url):
         raise invalid(f"URL button {text!r}: Meta allows one variable, at the end of the URL")
-    return {"type": "URL", "text": text, "url": url[:last.start()] + "{{1}}",
-            "example": [_example(names[0], examples)]}
+    return {
+        "type": "URL",
+        "text": text,
+        "url": url[: last.start()] + "{{1}}",
+        "example": [_example(names[0], examples)],
+    }

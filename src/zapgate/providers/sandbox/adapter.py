@@ -38,8 +38,15 @@ FLAKY_FAILURES = 2
 class SandboxProvider:
     kind = "sandbox"
 
-    def __init__(self, *, send_latency: float, delivered_after: float, read_after: float,
-                 pace_per_second: float, max_in_flight: int) -> None:
+    def __init__(
+        self,
+        *,
+        send_latency: float,
+        delivered_after: float,
+        read_after: float,
+        pace_per_second: float,
+        max_in_flight: int,
+    ) -> None:
         self._latency = send_latency
         self._delivered_after = delivered_after
         self._read_after = read_after

@@ -35,8 +35,11 @@ class LoginLimiter:
 
     def blocked(self, *keys: str) -> float:
         """Seconds until a new attempt is allowed (0 when it is)."""
-        waits = [self.window - (time.monotonic() - b[0]) for k in keys
-                 if len(b := self._recent(k)) >= self.max_failures]
+        waits = [
+            self.window - (time.monotonic() - b[0])
+            for k in keys
+            if len(b := self._recent(k)) >= self.max_failures
+        ]
         return max(waits, default=0.0)
 
     def failed(self, *keys: str) -> None:
@@ -53,7 +56,8 @@ def _limiter(request: Request, container: Any) -> LoginLimiter:
     if limiter is None:
         s = container.settings
         limiter = request.app.state.login_limiter = LoginLimiter(
-            s.dashboard_login_max_failures, s.dashboard_login_window_seconds)
+            s.dashboard_login_max_failures, s.dashboard_login_window_seconds
+        )
     return limiter
 
 
@@ -70,10 +74,10 @@ LOGIN_CSRF = "zapgate_login_csrf"
 def _login_form(request: Request, context: dict[str, Any], *, status: int = 200) -> Response:
     """The sign-in form with a fresh double-submit CSRF token (there is no session yet)."""
     token = secrets.token_urlsafe(24)
-    response = core.render(request, "login.html", {**context, "login_csrf": token},
-                           status=status)
-    response.set_cookie(LOGIN_CSRF, token, httponly=True, samesite="lax", path="/login",
-                        secure=request.url.scheme == "https")
+    response = core.render(request, "login.html", {**context, "login_csrf": token}, status=status)
+    response.set_cookie(
+        LOGIN_CSRF, token, httponly=True, samesite="lax", path="/login", secure=request.url.scheme == "https"
+    )
     return response
 
 
@@ -94,29 +98,38 @@ async def login(request: Request, container: ContainerDep) -> Response:
     context: dict[str, Any] = {"email": email, "next": form.get("next", "")}
     expected = request.cookies.get(LOGIN_CSRF, "")
     given = (await request.form()).get("csrf_token")
-    if not expected or not isinstance(given, str) \
-            or not hmac.compare_digest(given.encode(), expected.encode()):
-        return _login_form(request, {**context, "error": "The form expired. Please sign in "
-                                     "again."}, status=403)
+    if (
+        not expected
+        or not isinstance(given, str)
+        or not hmac.compare_digest(given.encode(), expected.encode())
+    ):
+        return _login_form(
+            request, {**context, "error": "The form expired. Please sign in again."}, status=403
+        )
     wait = limiter.blocked(*keys)
     if wait > 0:
-        return _login_form(request, {
-            **context, "error": f"Too many failed sign-ins. Try again in {int(wait) + 1} s."},
-            status=429)
-    user_id = await users.authenticate(container, email=email,
-                                       password=form.get("password", ""))
+        return _login_form(
+            request,
+            {**context, "error": f"Too many failed sign-ins. Try again in {int(wait) + 1} s."},
+            status=429,
+        )
+    user_id = await users.authenticate(container, email=email, password=form.get("password", ""))
     if user_id is None:
         limiter.failed(*keys)
-        return _login_form(request, {**context, "error": "Wrong email or password."},
-                           status=401)
+        return _login_form(request, {**context, "error": "Wrong email or password."}, status=401)
     limiter.succeeded(*keys)
     token = await users.start_session(container, user_id=user_id)
     response = core.redirect(_safe_next(form.get("next")))
-    secure = request.url.scheme == "https" or \
-        container.settings.public_url.startswith("https://")
-    response.set_cookie(core.COOKIE, token, httponly=True, samesite="lax", secure=secure,
-                        max_age=int(container.settings.dashboard_session_max_hours * 3600),
-                        path="/")
+    secure = request.url.scheme == "https" or container.settings.public_url.startswith("https://")
+    response.set_cookie(
+        core.COOKIE,
+        token,
+        httponly=True,
+        samesite="lax",
+        secure=secure,
+        max_age=int(container.settings.dashboard_session_max_hours * 3600),
+        path="/",
+    )
     response.delete_cookie(LOGIN_CSRF, path="/login")
     return response
 

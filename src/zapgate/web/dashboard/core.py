@@ -34,9 +34,15 @@ STATIC_DIR = HERE / "static"
 COOKIE = "zapgate_session"
 templates = Jinja2Templates(directory=str(HERE / "templates"))
 
-NAV = [("/", "Overview"), ("/numbers", "Numbers"), ("/api-keys", "API keys"),
-       ("/templates", "Templates"), ("/messages", "Messages"), ("/webhooks", "Webhooks"),
-       ("/send", "Send")]
+NAV = [
+    ("/", "Overview"),
+    ("/numbers", "Numbers"),
+    ("/api-keys", "API keys"),
+    ("/templates", "Templates"),
+    ("/messages", "Messages"),
+    ("/webhooks", "Webhooks"),
+    ("/send", "Send"),
+]
 
 
 class SignedOut(Exception):
@@ -81,11 +87,16 @@ Session = Annotated[users.DashSession, Depends(current_session)]
 FormSession = Annotated[users.DashSession, Depends(csrf_session)]
 
 
-def render(request: Request, name: str, context: Mapping[str, Any] | None = None, *,
-           status: int = 200) -> HTMLResponse:
+def render(
+    request: Request, name: str, context: Mapping[str, Any] | None = None, *, status: int = 200
+) -> HTMLResponse:
     session = getattr(request.state, "dash", None)
-    ctx = {"session": session, "csrf_token": session.csrf_token if session else "",
-           "path": request.url.path, **(context or {})}
+    ctx = {
+        "session": session,
+        "csrf_token": session.csrf_token if session else "",
+        "path": request.url.path,
+        **(context or {}),
+    }
     return templates.TemplateResponse(request, name, ctx, status_code=status)
 
 
@@ -117,9 +128,15 @@ class FormErrors:
 async def workspace_numbers(container: Container, workspace_id: str) -> list[Any]:
     n = t.numbers.c
     async with container.db.read() as conn:
-        return list((await conn.execute(
-            sa.select(t.numbers).where(n.workspace_id == workspace_id, n.deleted_at.is_(None))
-            .order_by(n.created_at))).all())
+        return list(
+            (
+                await conn.execute(
+                    sa.select(t.numbers)
+                    .where(n.workspace_id == workspace_id, n.deleted_at.is_(None))
+                    .order_by(n.created_at)
+                )
+            ).all()
+        )
 
 
 def pick_number(numbers: list[Any], wanted: str | None) -> Any | None:
@@ -152,14 +169,27 @@ class DashRoute(APIRoute):
                 target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
                 return redirect("/login?next=" + quote(target, safe=""), request)
             except CsrfRejected:
-                return render(request, "error.html", {
-                    "heading": "Request refused", "message": "The form's security token is "
-                    "missing or stale. Reload the page and try again."}, status=403)
+                return render(
+                    request,
+                    "error.html",
+                    {
+                        "heading": "Request refused",
+                        "message": "The form's security token is "
+                        "missing or stale. Reload the page and try again.",
+                    },
+                    status=403,
+                )
             except errors.ZapgateError as exc:
                 status = web_errors.status_of(exc)
-                return render(request, "error.html", {
-                    "heading": "Not found" if status == 404 else "Something went wrong",
-                    "message": exc.message}, status=status)
+                return render(
+                    request,
+                    "error.html",
+                    {
+                        "heading": "Not found" if status == 404 else "Something went wrong",
+                        "message": exc.message,
+                    },
+                    status=status,
+                )
 
         return route
 
@@ -172,7 +202,15 @@ def principal(session: users.DashSession, number_id: str | None = None) -> Princ
     """The dashboard acts for its user like the workspace's tenant key (or, given a number, like
     that number's key) when it calls services written for API principals."""
     if number_id is None:
-        return Principal(workspace_id=session.workspace_id, key_id="dashboard:" + session.user_id,
-                         scope="tenant", number_id=None)
-    return Principal(workspace_id=session.workspace_id, key_id="dashboard:" + session.user_id,
-                     scope="number", number_id=number_id)
+        return Principal(
+            workspace_id=session.workspace_id,
+            key_id="dashboard:" + session.user_id,
+            scope="tenant",
+            number_id=None,
+        )
+    return Principal(
+        workspace_id=session.workspace_id,
+        key_id="dashboard:" + session.user_id,
+        scope="number",
+        number_id=number_id,
+    )

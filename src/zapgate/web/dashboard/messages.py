@@ -24,13 +24,13 @@ router = core.page_router()
 FILTERS = ("status", "destination", "label", "startDate", "endDate", "pageSize")
 PAGE_SIZES = ("30", "50", "100")
 DONE = {"canceled": "Message canceled."}
-CANCEL_REFUSED = {"ALREADY_SENT": "it has already left the queue.",
-                  "NOT_SCHEDULED": "it is being sent now."}
+CANCEL_REFUSED = {"ALREADY_SENT": "it has already left the queue.", "NOT_SCHEDULED": "it is being sent now."}
 STOP_POLLING = 286  # htmx stops an "every 2s" trigger on this status
 _DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 
 
 # -- the log ---------------------------------------------------------------------------------
+
 
 def _filters(request: Request) -> dict[str, str]:
     query = request.query_params
@@ -42,16 +42,23 @@ def _params(filters: dict[str, str], page: str | None) -> dict[str, str | None]:
     end = filters.get("endDate")
     if end and _DATE.fullmatch(end):
         end += "T23:59:59.999Z"
-    return {"page": page, "pageSize": filters.get("pageSize"), "status": filters.get("status"),
-            "startDate": filters.get("startDate"), "endDate": end,
-            "destinationNumber": filters.get("destination"), "label": filters.get("label")}
+    return {
+        "page": page,
+        "pageSize": filters.get("pageSize"),
+        "status": filters.get("status"),
+        "startDate": filters.get("startDate"),
+        "endDate": end,
+        "destinationNumber": filters.get("destination"),
+        "label": filters.get("label"),
+    }
 
 
 def _list_errors(exc: errors.ZapgateError) -> core.FormErrors:
     found = core.FormErrors.of(exc)
     if exc.code == "INVALID_DATE_RANGE":
-        return core.FormErrors(found.message, {**found.fields,
-                                               "endDate": "must not be before the start date"})
+        return core.FormErrors(
+            found.message, {**found.fields, "endDate": "must not be before the start date"}
+        )
     return found
 
 
@@ -77,19 +84,30 @@ async def index(request: Request, container: ContainerDep, session: core.Session
     if number is not None:
         try:
             result = await messages.list_messages(
-                container, number_id=number.id,
-                params=_params(filters, request.query_params.get("page")))
+                container, number_id=number.id, params=_params(filters, request.query_params.get("page"))
+            )
         except errors.ZapgateError as exc:
             problems = _list_errors(exc)
-    return core.render(request, "messages/index.html", {
-        "title": "Messages", "numbers": numbers, "number": number, "filters": filters,
-        "result": result, "errors": problems, "statuses": messages.STATUSES,
-        "page_sizes": PAGE_SIZES,
-        "pager": _pager(number.id, filters, result) if number and result else {},
-    }, status=400 if problems else 200)
+    return core.render(
+        request,
+        "messages/index.html",
+        {
+            "title": "Messages",
+            "numbers": numbers,
+            "number": number,
+            "filters": filters,
+            "result": result,
+            "errors": problems,
+            "statuses": messages.STATUSES,
+            "page_sizes": PAGE_SIZES,
+            "pager": _pager(number.id, filters, result) if number and result else {},
+        },
+        status=400 if problems else 200,
+    )
 
 
 # -- one message -----------------------------------------------------------------------------
+
 
 async def _number(container: Container, session: users.DashSession, request: Request) -> Any:
     numbers = await core.workspace_numbers(container, session.workspace_id)
@@ -102,15 +120,22 @@ async def _number(container: Container, session: users.DashSession, request: Req
 async def _live(container: Container, number: Any, found: dict[str, Any]) -> dict[str, Any]:
     """What the auto-refreshed part shows: details and timeline."""
     events = await messages.timeline(container, number_id=number.id, message_id=found["id"])
-    return {"number": number, "message": found, "events": events,
-            "final": found["status"] in TERMINAL,
-            "live_url": f"/messages/{found['id']}/live?number={number.id}"}
+    return {
+        "number": number,
+        "message": found,
+        "events": events,
+        "final": found["status"] in TERMINAL,
+        "live_url": f"/messages/{found['id']}/live?number={number.id}",
+    }
 
 
 def _cancellable(container: Container, found: dict[str, Any]) -> bool:
     """Only a message still waiting for its scheduled time can be canceled."""
-    return found["status"] == "QUEUED" and bool(found["deliverAt"]) \
+    return (
+        found["status"] == "QUEUED"
+        and bool(found["deliverAt"])
         and parse_iso(found["deliverAt"]) > container.clock.now_ms()
+    )
 
 
 def _pii_policy(number: Any) -> str | None:
@@ -124,53 +149,68 @@ def _pii_policy(number: Any) -> str | None:
     return None
 
 
-async def _message_page(request: Request, container: Container, number: Any,
-                        found: dict[str, Any], *, flash: str | None = None,
-                        status: int = 200) -> Response:
+async def _message_page(
+    request: Request,
+    container: Container,
+    number: Any,
+    found: dict[str, Any],
+    *,
+    flash: str | None = None,
+    status: int = 200,
+) -> Response:
     body = await messages.request_body(container, number_id=number.id, message_id=found["id"])
     done = DONE.get(request.query_params.get("done", ""))
-    return core.render(request, "messages/show.html", {
-        **await _live(container, number, found),
-        "title": f"Message to {found['destinationNumber']}",
-        "request_json": None if body is None else
-        orjson.dumps(body, option=orjson.OPT_INDENT_2).decode(),
-        "cancellable": _cancellable(container, found),
-        "pii_policy": _pii_policy(number),
-        "flash": flash or done, "flash_kind": "error" if flash else "ok",
-    }, status=status)
+    return core.render(
+        request,
+        "messages/show.html",
+        {
+            **await _live(container, number, found),
+            "title": f"Message to {found['destinationNumber']}",
+            "request_json": None if body is None else orjson.dumps(body, option=orjson.OPT_INDENT_2).decode(),
+            "cancellable": _cancellable(container, found),
+            "pii_policy": _pii_policy(number),
+            "flash": flash or done,
+            "flash_kind": "error" if flash else "ok",
+        },
+        status=status,
+    )
 
 
 @router.get("/messages/{message_id}")
-async def show(message_id: str, request: Request, container: ContainerDep,
-               session: core.Session) -> Response:
+async def show(message_id: str, request: Request, container: ContainerDep, session: core.Session) -> Response:
     number = await _number(container, session, request)
     found = await messages.get(container, number_id=number.id, ref=message_id)
     return await _message_page(request, container, number, found)
 
 
 @router.get("/messages/{message_id}/live")
-async def live(message_id: str, request: Request, container: ContainerDep,
-               session: core.Session) -> Response:
+async def live(message_id: str, request: Request, container: ContainerDep, session: core.Session) -> Response:
     """The details and timeline fragment polled by the message page; once the status is final
     it answers 286 so htmx stops polling."""
     number = await _number(container, session, request)
     found = await messages.get(container, number_id=number.id, ref=message_id)
     context = await _live(container, number, found)
-    return core.render(request, "messages/_live.html", context,
-                       status=STOP_POLLING if context["final"] else 200)
+    return core.render(
+        request, "messages/_live.html", context, status=STOP_POLLING if context["final"] else 200
+    )
 
 
 @router.post("/messages/{message_id}/cancel")
-async def cancel(message_id: str, request: Request, container: ContainerDep,
-                 session: core.FormSession) -> Response:
+async def cancel(
+    message_id: str, request: Request, container: ContainerDep, session: core.FormSession
+) -> Response:
     number = await _number(container, session, request)
     found = await messages.get(container, number_id=number.id, ref=message_id)
-    outcome = await messages.cancel(container, number_id=number.id,
-                                    body={"messageIds": [found["id"]]})
+    outcome = await messages.cancel(container, number_id=number.id, body={"messageIds": [found["id"]]})
     if outcome["failed"]:
         reason = outcome["failed"][0]["reason"]
         fresh = await messages.get(container, number_id=number.id, ref=found["id"])
         return await _message_page(
-            request, container, number, fresh, status=409,
-            flash="The message could not be canceled: " + CANCEL_REFUSED.get(reason, reason))
+            request,
+            container,
+            number,
+            fresh,
+            status=409,
+            flash="The message could not be canceled: " + CANCEL_REFUSED.get(reason, reason),
+        )
     return core.redirect(f"/messages/{found['id']}?number={number.id}&done=canceled", request)

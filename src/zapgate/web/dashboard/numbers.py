@@ -18,23 +18,34 @@ from zapgate.web.deps import ContainerDep
 
 router = core.page_router()
 
-PROVIDERS = {"sandbox": "Sandbox (simulated)", "evolution-v2": "Evolution API v2 (QR code)",
-             "evolution-go": "Evolution GO (QR code)", "meta": "Meta Cloud API (your WABA)"}
-PII_MODES = {"STORE_INDEFINITE": "Keep message content", "STORE_X_DAYS":
-             "Keep it for a number of days", "RELAY_ONLY": "Relay only (keep no content)"}
+PROVIDERS = {
+    "sandbox": "Sandbox (simulated)",
+    "evolution-v2": "Evolution API v2 (QR code)",
+    "evolution-go": "Evolution GO (QR code)",
+    "meta": "Meta Cloud API (your WABA)",
+}
+PII_MODES = {
+    "STORE_INDEFINITE": "Keep message content",
+    "STORE_X_DAYS": "Keep it for a number of days",
+    "RELAY_ONLY": "Relay only (keep no content)",
+}
 DONE = {
     "saved": "Settings saved.",
     "connected": "The number is already connected.",
     "deleted": f"Number deleted. It stopped sending; you can restore it for "
-               f"{numbers.RESTORE_DAYS} days below.",
+    f"{numbers.RESTORE_DAYS} days below.",
     "restored": "Number restored.",
     "restored-reconnect": "Number restored. Link the phone again to send: get a new QR code.",
     "purged": "Number deleted permanently.",
 }
 META_FIELDS = ("phoneNumberId", "wabaId", "accessToken")
 # Service errors without a field of their own, shown next to the field they concern.
-CODE_FIELDS = {"PROVIDER_NOT_CONFIGURED": "provider", "NUMBER_ALREADY_EXISTS": "number",
-               "PROVIDER_AUTH_FAILED": "accessToken", "META_NUMBER_NOT_FOUND": "phoneNumberId"}
+CODE_FIELDS = {
+    "PROVIDER_NOT_CONFIGURED": "provider",
+    "NUMBER_ALREADY_EXISTS": "number",
+    "PROVIDER_AUTH_FAILED": "accessToken",
+    "META_NUMBER_NOT_FOUND": "phoneNumberId",
+}
 # The API's validation messages in the words of the form.
 FIELD_TEXT = {
     "name": "Enter a name of up to 200 characters.",
@@ -46,9 +57,14 @@ FIELD_TEXT = {
 
 def _context(request: Request, **extra: Any) -> dict[str, Any]:
     done = DONE.get(request.query_params.get("done", ""))
-    return {"providers": PROVIDERS, "pii_modes": PII_MODES, "qr_kinds": QR_KINDS,
-            "restore_days": numbers.RESTORE_DAYS,
-            **({"flash": done} if done else {}), **extra}
+    return {
+        "providers": PROVIDERS,
+        "pii_modes": PII_MODES,
+        "qr_kinds": QR_KINDS,
+        "restore_days": numbers.RESTORE_DAYS,
+        **({"flash": done} if done else {}),
+        **extra,
+    }
 
 
 def _form_errors(exc: errors.ZapgateError) -> core.FormErrors:
@@ -66,23 +82,30 @@ def _form_errors(exc: errors.ZapgateError) -> core.FormErrors:
 
 # -- the list ---------------------------------------------------------------------------------
 
+
 @router.get("/numbers")
-async def list_page(request: Request, container: ContainerDep,
-                    session: core.Session) -> Response:
+async def list_page(request: Request, container: ContainerDep, session: core.Session) -> Response:
     active = await core.workspace_numbers(container, session.workspace_id)
     deleted = await number_changes.list_deleted(container, workspace_id=session.workspace_id)
-    return core.render(request, "numbers/index.html", _context(
-        request, title="Numbers", numbers=active, deleted=deleted))
+    return core.render(
+        request, "numbers/index.html", _context(request, title="Numbers", numbers=active, deleted=deleted)
+    )
 
 
 # -- adding a number --------------------------------------------------------------------------
 
-def _new_form(request: Request, values: dict[str, str], form_errors: core.FormErrors | None = None,
-              *, status: int = 200) -> Response:
+
+def _new_form(
+    request: Request, values: dict[str, str], form_errors: core.FormErrors | None = None, *, status: int = 200
+) -> Response:
     # Secrets are never sent back into the page.
     safe = {k: v for k, v in values.items() if k not in ("accessToken", "appSecret")}
-    return core.render(request, "numbers/new.html", _context(
-        request, title="Add a number", values=safe, errors=form_errors), status=status)
+    return core.render(
+        request,
+        "numbers/new.html",
+        _context(request, title="Add a number", values=safe, errors=form_errors),
+        status=status,
+    )
 
 
 @router.get("/numbers/new")
@@ -91,17 +114,25 @@ async def new_page(request: Request, session: core.Session) -> Response:
 
 
 @router.post("/numbers/new")
-async def create(request: Request, container: ContainerDep,
-                 session: core.FormSession) -> Response:
+async def create(request: Request, container: ContainerDep, session: core.FormSession) -> Response:
     form = await core.form_data(request)
     try:
         created = await _create(container, session.workspace_id, form)
     except errors.ZapgateError as exc:
         return _new_form(request, form, _form_errors(exc), status=web_errors.status_of(exc))
     instance = created["instance"]
-    response = core.render(request, "numbers/created.html", _context(
-        request, title="Number added", created=created, number=instance,
-        state=instance["state"], problem=""))
+    response = core.render(
+        request,
+        "numbers/created.html",
+        _context(
+            request,
+            title="Number added",
+            created=created,
+            number=instance,
+            state=instance["state"],
+            problem="",
+        ),
+    )
     response.headers["Cache-Control"] = "no-store"  # the key must not stay in a cache
     return response
 
@@ -112,32 +143,36 @@ async def _create(container: Any, workspace_id: str, form: dict[str, str]) -> di
         body = {"name": name, "number": number, **{k: form.get(k, "") for k in META_FIELDS}}
         if form.get("appSecret"):
             body["appSecret"] = form["appSecret"]
-        return await numbers.register_meta_number(container, workspace_id=workspace_id,
-                                                  body=body)
-    return await numbers.create_number(container, workspace_id=workspace_id, body={
-        "name": name, "number": number, "provider": form.get("provider", "sandbox"),
-        "official": form.get("official") == "true"})
+        return await numbers.register_meta_number(container, workspace_id=workspace_id, body=body)
+    return await numbers.create_number(
+        container,
+        workspace_id=workspace_id,
+        body={
+            "name": name,
+            "number": number,
+            "provider": form.get("provider", "sandbox"),
+            "official": form.get("official") == "true",
+        },
+    )
 
 
 # -- linking the phone (QR code) --------------------------------------------------------------
 
+
 async def _link_state(container: Any, workspace_id: str, number_id: str) -> tuple[str, str]:
     """The link state and, when the provider could not be asked, why (polling goes on)."""
     try:
-        status = await numbers.link_status(container, workspace_id=workspace_id,
-                                           number_id=number_id)
+        status = await numbers.link_status(container, workspace_id=workspace_id, number_id=number_id)
     except errors.Unavailable as exc:
         return "UNKNOWN", exc.message
     return str(status["state"]), ""
 
 
 @router.get("/numbers/{number_id}/link")
-async def link(request: Request, container: ContainerDep, session: core.Session,
-               number_id: str) -> Response:
+async def link(request: Request, container: ContainerDep, session: core.Session, number_id: str) -> Response:
     """The link state: a fragment for the HTMX poll (204 while nothing changed), a page
     without JavaScript (the "Refresh" link)."""
-    view = await numbers.get_number(container, workspace_id=session.workspace_id,
-                                    number_id=number_id)
+    view = await numbers.get_number(container, workspace_id=session.workspace_id, number_id=number_id)
     state, problem = await _link_state(container, session.workspace_id, number_id)
     ctx = _context(request, number=view, state=state, problem=problem)
     if not request.headers.get("hx-request"):
@@ -152,21 +187,30 @@ async def link(request: Request, container: ContainerDep, session: core.Session,
 
 
 @router.post("/numbers/{number_id}/connect")
-async def connect(request: Request, container: ContainerDep, session: core.FormSession,
-                  number_id: str) -> Response:
-    view = await numbers.get_number(container, workspace_id=session.workspace_id,
-                                    number_id=number_id)
+async def connect(
+    request: Request, container: ContainerDep, session: core.FormSession, number_id: str
+) -> Response:
+    view = await numbers.get_number(container, workspace_id=session.workspace_id, number_id=number_id)
     try:
-        pairing = await numbers.connect(container, workspace_id=session.workspace_id,
-                                        number_id=number_id)
+        pairing = await numbers.connect(container, workspace_id=session.workspace_id, number_id=number_id)
     except errors.Conflict:
         return core.redirect(f"/numbers/{number_id}?done=connected", request)
-    return core.render(request, "numbers/pairing.html", _context(
-        request, title="Link " + view["name"], number=view, pairing=pairing,
-        state="CONNECTING", problem=""))
+    return core.render(
+        request,
+        "numbers/pairing.html",
+        _context(
+            request,
+            title="Link " + view["name"],
+            number=view,
+            pairing=pairing,
+            state="CONNECTING",
+            problem="",
+        ),
+    )
 
 
 # -- one number -------------------------------------------------------------------------------
+
 
 def _text(value: Any) -> str:
     if value is None:
@@ -175,16 +219,28 @@ def _text(value: Any) -> str:
 
 
 def _values_of(view: dict[str, Any]) -> dict[str, Any]:
-    return {"markReadOnSend": bool(view["settings"]["markReadOnSend"]),
-            "pacePerSecond": _text(view["pacePerSecond"]), "piiMode": view["piiMode"],
-            "piiRetentionDays": _text(view["piiRetentionDays"])}
+    return {
+        "markReadOnSend": bool(view["settings"]["markReadOnSend"]),
+        "pacePerSecond": _text(view["pacePerSecond"]),
+        "piiMode": view["piiMode"],
+        "piiRetentionDays": _text(view["piiRetentionDays"]),
+    }
 
 
-def _detail(request: Request, view: dict[str, Any], values: dict[str, Any],
-            form_errors: core.FormErrors | None = None, *, status: int = 200) -> Response:
-    return core.render(request, "numbers/detail.html", _context(
-        request, title=view["name"], number=view, values=values, errors=form_errors),
-        status=status)
+def _detail(
+    request: Request,
+    view: dict[str, Any],
+    values: dict[str, Any],
+    form_errors: core.FormErrors | None = None,
+    *,
+    status: int = 200,
+) -> Response:
+    return core.render(
+        request,
+        "numbers/detail.html",
+        _context(request, title=view["name"], number=view, values=values, errors=form_errors),
+        status=status,
+    )
 
 
 async def _deleted(container: Any, workspace_id: str, number_id: str) -> number_changes.DeletedNumber:
@@ -195,15 +251,14 @@ async def _deleted(container: Any, workspace_id: str, number_id: str) -> number_
 
 
 @router.get("/numbers/{number_id}")
-async def detail(request: Request, container: ContainerDep, session: core.Session,
-                 number_id: str) -> Response:
+async def detail(
+    request: Request, container: ContainerDep, session: core.Session, number_id: str
+) -> Response:
     try:
-        view = await numbers.get_number(container, workspace_id=session.workspace_id,
-                                        number_id=number_id)
+        view = await numbers.get_number(container, workspace_id=session.workspace_id, number_id=number_id)
     except errors.NotFound:
         gone = await _deleted(container, session.workspace_id, number_id)
-        return core.render(request, "numbers/deleted.html", _context(
-            request, title=gone.name, gone=gone))
+        return core.render(request, "numbers/deleted.html", _context(request, title=gone.name, gone=gone))
     return _detail(request, view, _values_of(view))
 
 
@@ -221,19 +276,22 @@ def _parsed(text: str) -> Any:
 
 
 @router.post("/numbers/{number_id}/settings")
-async def save_settings(request: Request, container: ContainerDep, session: core.FormSession,
-                        number_id: str) -> Response:
+async def save_settings(
+    request: Request, container: ContainerDep, session: core.FormSession, number_id: str
+) -> Response:
     form = await core.form_data(request)
-    body = {"settings": {"markReadOnSend": form.get("markReadOnSend") == "true"},
-            "pacePerSecond": _parsed(form.get("pacePerSecond", "")),
-            "piiMode": form.get("piiMode", ""),
-            "piiRetentionDays": _parsed(form.get("piiRetentionDays", ""))}
+    body = {
+        "settings": {"markReadOnSend": form.get("markReadOnSend") == "true"},
+        "pacePerSecond": _parsed(form.get("pacePerSecond", "")),
+        "piiMode": form.get("piiMode", ""),
+        "piiRetentionDays": _parsed(form.get("piiRetentionDays", "")),
+    }
     try:
-        await number_changes.patch_number(container, workspace_id=session.workspace_id,
-                                   number_id=number_id, body=body)
+        await number_changes.patch_number(
+            container, workspace_id=session.workspace_id, number_id=number_id, body=body
+        )
     except errors.ValidationFailed as exc:
-        view = await numbers.get_number(container, workspace_id=session.workspace_id,
-                                        number_id=number_id)
+        view = await numbers.get_number(container, workspace_id=session.workspace_id, number_id=number_id)
         values = {**form, "markReadOnSend": form.get("markReadOnSend") == "true"}
         return _detail(request, view, values, _form_errors(exc), status=400)
     return core.redirect(f"/numbers/{number_id}?done=saved", request)
@@ -241,62 +299,87 @@ async def save_settings(request: Request, container: ContainerDep, session: core
 
 # -- delete, restore, purge -------------------------------------------------------------------
 
+
 @router.post("/numbers/{number_id}/delete")
-async def delete(request: Request, container: ContainerDep, session: core.FormSession,
-                 number_id: str) -> Response:
-    await number_changes.delete_number(container, workspace_id=session.workspace_id,
-                                number_id=number_id)
+async def delete(
+    request: Request, container: ContainerDep, session: core.FormSession, number_id: str
+) -> Response:
+    await number_changes.delete_number(container, workspace_id=session.workspace_id, number_id=number_id)
     return core.redirect("/numbers?done=deleted", request)
 
 
 @router.post("/numbers/{number_id}/restore")
-async def restore(request: Request, container: ContainerDep, session: core.FormSession,
-                  number_id: str) -> Response:
+async def restore(
+    request: Request, container: ContainerDep, session: core.FormSession, number_id: str
+) -> Response:
     try:
-        result = await number_changes.restore_number(container, workspace_id=session.workspace_id,
-                                              number_id=number_id)
+        result = await number_changes.restore_number(
+            container, workspace_id=session.workspace_id, number_id=number_id
+        )
     except errors.Conflict as exc:
         deleted = await number_changes.list_deleted(container, workspace_id=session.workspace_id)
         active = await core.workspace_numbers(container, session.workspace_id)
-        return core.render(request, "numbers/index.html", _context(
-            request, title="Numbers", numbers=active, deleted=deleted, flash=exc.message,
-            flash_kind="error"), status=409)
+        return core.render(
+            request,
+            "numbers/index.html",
+            _context(
+                request,
+                title="Numbers",
+                numbers=active,
+                deleted=deleted,
+                flash=exc.message,
+                flash_kind="error",
+            ),
+            status=409,
+        )
     done = "restored-reconnect" if result["requiresReconnect"] else "restored"
     return core.redirect(f"/numbers/{number_id}?done={done}", request)
 
 
 async def _purge_target(container: Any, workspace_id: str, number_id: str) -> dict[str, Any]:
     try:
-        view = await numbers.get_number(container, workspace_id=workspace_id,
-                                        number_id=number_id)
+        view = await numbers.get_number(container, workspace_id=workspace_id, number_id=number_id)
     except errors.NotFound:
         gone = await _deleted(container, workspace_id, number_id)
         return {"id": gone.id, "name": gone.name, "number": gone.number}
     return {"id": view["id"], "name": view["name"], "number": view["number"]}
 
 
-def _purge_page(request: Request, target: dict[str, Any],
-                form_errors: core.FormErrors | None = None, *, status: int = 200) -> Response:
-    return core.render(request, "numbers/purge.html", _context(
-        request, title="Delete " + target["name"] + " permanently", target=target,
-        errors=form_errors), status=status)
+def _purge_page(
+    request: Request, target: dict[str, Any], form_errors: core.FormErrors | None = None, *, status: int = 200
+) -> Response:
+    return core.render(
+        request,
+        "numbers/purge.html",
+        _context(
+            request, title="Delete " + target["name"] + " permanently", target=target, errors=form_errors
+        ),
+        status=status,
+    )
 
 
 @router.get("/numbers/{number_id}/purge")
-async def purge_page(request: Request, container: ContainerDep, session: core.Session,
-                     number_id: str) -> Response:
+async def purge_page(
+    request: Request, container: ContainerDep, session: core.Session, number_id: str
+) -> Response:
     return _purge_page(request, await _purge_target(container, session.workspace_id, number_id))
 
 
 @router.post("/numbers/{number_id}/purge")
-async def purge(request: Request, container: ContainerDep, session: core.FormSession,
-                number_id: str) -> Response:
+async def purge(
+    request: Request, container: ContainerDep, session: core.FormSession, number_id: str
+) -> Response:
     target = await _purge_target(container, session.workspace_id, number_id)
     typed = re.sub(r"\D", "", (await core.form_data(request)).get("confirm", ""))
     if typed != target["number"]:
-        return _purge_page(request, target, core.FormErrors(
-            "The phone number you typed does not match; nothing was deleted.",
-            {"confirm": f"Type +{target['number']} to confirm"}), status=400)
-    await number_changes.purge_number(container, workspace_id=session.workspace_id,
-                               number_id=number_id)
+        return _purge_page(
+            request,
+            target,
+            core.FormErrors(
+                "The phone number you typed does not match; nothing was deleted.",
+                {"confirm": f"Type +{target['number']} to confirm"},
+            ),
+            status=400,
+        )
+    await number_changes.purge_number(container, workspace_id=session.workspace_id, number_id=number_id)
     return core.redirect("/numbers?done=purged", request)

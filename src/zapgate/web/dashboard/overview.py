@@ -43,31 +43,43 @@ def percent(value: float | None) -> str:
 
 
 @router.get("/")
-async def overview(request: Request, container: ContainerDep, session: core.Session,
-                   number: str | None = None, period: str | None = None,
-                   tz: str | None = None) -> Response:
+async def overview(
+    request: Request,
+    container: ContainerDep,
+    session: core.Session,
+    number: str | None = None,
+    period: str | None = None,
+    tz: str | None = None,
+) -> Response:
     numbers = await core.workspace_numbers(container, session.workspace_id)
     current = core.pick_number(numbers, number)
-    context: dict[str, Any] = {"title": "Overview", "numbers": numbers, "current": current,
-                               "periods": PERIODS, "duration": duration, "percent": percent}
+    context: dict[str, Any] = {
+        "title": "Overview",
+        "numbers": numbers,
+        "current": current,
+        "periods": PERIODS,
+        "duration": duration,
+        "percent": percent,
+    }
     if current is not None:
         context.update(await _figures(container, current.id, period, tz))
     return core.render(request, "overview/index.html", context)
 
 
-async def _figures(container: Container, number_id: str, period: str | None,
-                   tz: str | None) -> dict[str, Any]:
+async def _figures(
+    container: Container, number_id: str, period: str | None, tz: str | None
+) -> dict[str, Any]:
     # The zone comes from the viewer's browser: one this server does not know shows UTC
     # with a note rather than an error page.
     known = not tz or analytics.known_zone(tz)
-    stats = await analytics.dashboard(container, number_id=number_id, period=period,
-                                      tz=tz if known else None)
+    stats = await analytics.dashboard(container, number_id=number_id, period=period, tz=tz if known else None)
     any_in_period = any(stats["statusDistribution"].values())
     context: dict[str, Any] = {
-        "stats": stats, "period": stats["period"], "tz": stats["timezone"],
-        "has_messages": any_in_period or await analytics.has_messages(
-            container, number_id=number_id)}
+        "stats": stats,
+        "period": stats["period"],
+        "tz": stats["timezone"],
+        "has_messages": any_in_period or await analytics.has_messages(container, number_id=number_id),
+    }
     if not known:
-        context.update(flash=f"Unknown time zone {tz!r}: days are shown in UTC.",
-                       flash_kind="warn")
+        context.update(flash=f"Unknown time zone {tz!r}: days are shown in UTC.", flash_kind="warn")
     return context

@@ -29,12 +29,15 @@ router = core.page_router()
 
 Form = Mapping[str, str]
 
-MODES = (("text", "Text"), ("buttons", "Text with buttons"), ("media", "Media"),
-         ("template", "Template"), ("list", "List"))
-DESTINATIONS = (("phone", "Phone number"), ("group", "Group"),
-                ("newsletter", "Channel (newsletter)"))
-DESTINATION_KEYS = {"phone": "destinationNumber", "group": "groupId",
-                    "newsletter": "newsletterId"}
+MODES = (
+    ("text", "Text"),
+    ("buttons", "Text with buttons"),
+    ("media", "Media"),
+    ("template", "Template"),
+    ("list", "List"),
+)
+DESTINATIONS = (("phone", "Phone number"), ("group", "Group"), ("newsletter", "Channel (newsletter)"))
+DESTINATION_KEYS = {"phone": "destinationNumber", "group": "groupId", "newsletter": "newsletterId"}
 BUTTON_SLOTS = 3
 
 
@@ -66,8 +69,7 @@ def _media(form: Form) -> dict[str, Any]:
 
 
 def _template(form: Form) -> dict[str, Any]:
-    variables = {k.removeprefix("variables."): v for k, v in form.items()
-                 if k.startswith("variables.")}
+    variables = {k.removeprefix("variables."): v for k, v in form.items() if k.startswith("variables.")}
     return {"templateId": form.get("templateId", ""), "variables": variables}
 
 
@@ -81,14 +83,23 @@ def _row(index: int, line: str) -> dict[str, str]:
 
 def _list(form: Form) -> dict[str, Any]:
     lines = [line for line in form.get("list.rows", "").splitlines() if line.strip()]
-    section = {"title": form.get("list.sectionTitle", "").strip(),
-               "rows": [_row(i, line) for i, line in enumerate(lines)]}
-    return {"text": form.get("text", ""), "list": {
-        "buttonText": form.get("list.buttonText", "").strip(), "sections": [section]}}
+    section = {
+        "title": form.get("list.sectionTitle", "").strip(),
+        "rows": [_row(i, line) for i, line in enumerate(lines)],
+    }
+    return {
+        "text": form.get("text", ""),
+        "list": {"buttonText": form.get("list.buttonText", "").strip(), "sections": [section]},
+    }
 
 
 BUILDERS: dict[str, Callable[[Form], dict[str, Any]]] = {
-    "text": _text, "buttons": _buttons, "media": _media, "template": _template, "list": _list}
+    "text": _text,
+    "buttons": _buttons,
+    "media": _media,
+    "template": _template,
+    "list": _list,
+}
 
 
 def build_body(form: Form) -> dict[str, Any]:
@@ -103,13 +114,15 @@ def build_body(form: Form) -> dict[str, Any]:
 
 def curl_snippet(base_url: str, body: dict[str, Any]) -> str:
     data = json.dumps(body, ensure_ascii=False, indent=2).replace("'", "'\\''")
-    return (f"curl -s {base_url}/v1/messages/send \\\n"
-            '  -H "x-api-key: $ZAPGATE_NUMBER_KEY" \\\n'
-            "  -H 'content-type: application/json' \\\n"
-            f"  -d '{data}'")
+    return (
+        f"curl -s {base_url}/v1/messages/send \\\n"
+        '  -H "x-api-key: $ZAPGATE_NUMBER_KEY" \\\n'
+        "  -H 'content-type: application/json' \\\n"
+        f"  -d '{data}'"
+    )
 
 
-SDK_SNIPPET = '''import os
+SDK_SNIPPET = """import os
 import urllib.request
 
 from pilot_status import PilotStatusClient
@@ -129,15 +142,18 @@ def zapgate(req, timeout):
 client = PilotStatusClient(api_key=os.environ["ZAPGATE_NUMBER_KEY"], transport=zapgate)
 {note}sent = client.messages.send({body})
 print(sent["id"], sent["status"])
-'''
+"""
 # Fields the installed SDK's messages.send() does not copy into its request.
 SDK_DROPS = ("caption", "fileName")
 
 
 def python_snippet(base_url: str, body: dict[str, Any]) -> str:
     dropped = [k for k in SDK_DROPS if k in body]
-    note = (f"# This SDK version does not send {' and '.join(dropped)}: use the HTTP request "
-            "for them.\n") if dropped else ""
+    note = (
+        (f"# This SDK version does not send {' and '.join(dropped)}: use the HTTP request for them.\n")
+        if dropped
+        else ""
+    )
     # Every value is a str, list or dict, so the JSON text is also a Python literal.
     literal = json.dumps(body, ensure_ascii=False, indent=4)
     return SDK_SNIPPET.format(base_url=json.dumps(base_url), note=note, body=literal)
@@ -145,12 +161,20 @@ def python_snippet(base_url: str, body: dict[str, Any]) -> str:
 
 # --- service errors -> the fields they concern ------------------------------------------------------
 
-FIELD_ALIASES = {"destinationNumber": "destination", "groupId": "destination",
-                 "newsletterId": "destination", "templateId|text|media": "mode"}
-CODE_FIELDS = {"NOT_SUPPORTED_FOR_META": "destination", "MODE_NOT_SUPPORTED": "mode",
-               "MEDIA_BASE64_NOT_SUPPORTED": "media",
-               "SUBSCRIPTION_REQUIRED_FOR_MEDIA": "media", "TEMPLATE_NOT_FOUND": "templateId",
-               "TEMPLATE_NOT_APPROVED": "templateId"}
+FIELD_ALIASES = {
+    "destinationNumber": "destination",
+    "groupId": "destination",
+    "newsletterId": "destination",
+    "templateId|text|media": "mode",
+}
+CODE_FIELDS = {
+    "NOT_SUPPORTED_FOR_META": "destination",
+    "MODE_NOT_SUPPORTED": "mode",
+    "MEDIA_BASE64_NOT_SUPPORTED": "media",
+    "SUBSCRIPTION_REQUIRED_FOR_MEDIA": "media",
+    "TEMPLATE_NOT_FOUND": "templateId",
+    "TEMPLATE_NOT_APPROVED": "templateId",
+}
 
 
 def _send_errors(exc: errors.ZapgateError) -> core.FormErrors:
@@ -181,21 +205,43 @@ def _own_number(numbers: list[Any], wanted: str | None) -> Any:
     return current
 
 
-async def _page(request: Request, container: Container, numbers: list[Any], current: Any,
-                context: dict[str, Any], *, status: int = 200) -> Response:
-    number_templates = [] if current is None else await templates.list_templates(
-        container, number_id=current.id)
+async def _page(
+    request: Request,
+    container: Container,
+    numbers: list[Any],
+    current: Any,
+    context: dict[str, Any],
+    *,
+    status: int = 200,
+) -> Response:
+    number_templates = (
+        [] if current is None else await templates.list_templates(container, number_id=current.id)
+    )
     values = context.get("values") or {}
     wanted = values.get("templateId")
-    chosen = next((t for t in number_templates if t["id"] == wanted),
-                  number_templates[0] if number_templates else None)
-    return core.render(request, "send/index.html", {
-        "title": "Send", "numbers": numbers, "current": current, "modes": MODES,
-        "destinations": DESTINATIONS, "media_types": [(m, m) for m in sendrequest.MEDIA_TYPES],
-        "template_options": [(t["id"], t["name"]) for t in number_templates],
-        "button_slots": BUTTON_SLOTS, "templates": number_templates, "template": chosen,
-        "sandbox": current is not None and current.provider == "sandbox",
-        **context, "values": values}, status=status)
+    chosen = next(
+        (t for t in number_templates if t["id"] == wanted), number_templates[0] if number_templates else None
+    )
+    return core.render(
+        request,
+        "send/index.html",
+        {
+            "title": "Send",
+            "numbers": numbers,
+            "current": current,
+            "modes": MODES,
+            "destinations": DESTINATIONS,
+            "media_types": [(m, m) for m in sendrequest.MEDIA_TYPES],
+            "template_options": [(t["id"], t["name"]) for t in number_templates],
+            "button_slots": BUTTON_SLOTS,
+            "templates": number_templates,
+            "template": chosen,
+            "sandbox": current is not None and current.provider == "sandbox",
+            **context,
+            "values": values,
+        },
+        status=status,
+    )
 
 
 @router.get("/send")
@@ -206,41 +252,57 @@ async def page(request: Request, container: ContainerDep, session: core.Session)
 
 
 @router.post("/send")
-async def send(request: Request, container: ContainerDep,
-               session: core.FormSession) -> Response:
+async def send(request: Request, container: ContainerDep, session: core.FormSession) -> Response:
     form = await core.form_data(request)
     numbers = await core.workspace_numbers(container, session.workspace_id)
     current = _own_number(numbers, form.get("number"))
     body = build_body(form)
     try:
-        outcome = await sending.accept(container, workspace_id=session.workspace_id,
-                                       number_id=current.id, body=body, idempotency_key=None,
-                                       origin="DASHBOARD")
+        outcome = await sending.accept(
+            container,
+            workspace_id=session.workspace_id,
+            number_id=current.id,
+            body=body,
+            idempotency_key=None,
+            origin="DASHBOARD",
+        )
     except errors.ZapgateError as exc:
-        return await _page(request, container, numbers, current, {
-            "values": form, "errors": _send_errors(exc)},
-            status=web_errors.status_of(exc))
+        return await _page(
+            request,
+            container,
+            numbers,
+            current,
+            {"values": form, "errors": _send_errors(exc)},
+            status=web_errors.status_of(exc),
+        )
     base_url = container.settings.public_url.rstrip("/")
-    return await _page(request, container, numbers, current, {
-        "values": form, "sent": outcome.body, "curl": curl_snippet(base_url, body),
-        "python": python_snippet(base_url, body)})
+    return await _page(
+        request,
+        container,
+        numbers,
+        current,
+        {
+            "values": form,
+            "sent": outcome.body,
+            "curl": curl_snippet(base_url, body),
+            "python": python_snippet(base_url, body),
+        },
+    )
 
 
 @router.get("/send/template-variables")
-async def template_variables(request: Request, container: ContainerDep,
-                             session: core.Session) -> Response:
+async def template_variables(request: Request, container: ContainerDep, session: core.Session) -> Response:
     """The variable inputs of one template (HTMX swaps them in when the template changes)."""
     numbers = await core.workspace_numbers(container, session.workspace_id)
     current = _own_number(numbers, request.query_params.get("number"))
-    template = await templates.get(container, number_id=current.id,
-                                   ref=request.query_params.get("templateId", ""))
-    return core.render(request, "send/_variables.html",
-                       {"template": template, "values": {}, "errors": None})
+    template = await templates.get(
+        container, number_id=current.id, ref=request.query_params.get("templateId", "")
+    )
+    return core.render(request, "send/_variables.html", {"template": template, "values": {}, "errors": None})
 
 
 @router.post("/send/simulate-inbound")
-async def simulate_inbound(request: Request, container: ContainerDep,
-                           session: core.FormSession) -> Response:
+async def simulate_inbound(request: Request, container: ContainerDep, session: core.FormSession) -> Response:
     form = await core.form_data(request)
     numbers = await core.workspace_numbers(container, session.workspace_id)
     current = _own_number(numbers, form.get("number"))
@@ -249,11 +311,8 @@ async def simulate_inbound(request: Request, container: ContainerDep,
         body["name"] = form["in_name"].strip()
     context: dict[str, Any] = {"inbound_values": form}
     try:
-        context["received"] = await inbound.simulate(container, number_id=current.id,
-                                                     body=body)
+        context["received"] = await inbound.simulate(container, number_id=current.id, body=body)
     except errors.ZapgateError as exc:
         context["inbound_errors"] = _inbound_errors(exc)
-        return await _page(request, container, numbers, current, context,
-                           status=web_errors.status_of(exc))
+        return await _page(request, container, numbers, current, context, status=web_errors.status_of(exc))
     return await _page(request, container, numbers, current, context)
-

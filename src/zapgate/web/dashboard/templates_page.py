@@ -25,25 +25,47 @@ from zapgate.web.deps import ContainerDep
 
 router = core.page_router()
 
-BUTTON_TYPES = (("QUICK_REPLY", "Quick reply"), ("URL", "Link"),
-                ("PHONE_NUMBER", "Call a phone number"), ("COPY_CODE", "Copy code"))
-HEADER_TYPES = (("NONE", "No header"), ("TEXT", "Text"), ("IMAGE", "Image (JPG or PNG)"),
-                ("VIDEO", "Video (MP4)"), ("DOCUMENT", "Document (PDF)"))
+BUTTON_TYPES = (
+    ("QUICK_REPLY", "Quick reply"),
+    ("URL", "Link"),
+    ("PHONE_NUMBER", "Call a phone number"),
+    ("COPY_CODE", "Copy code"),
+)
+HEADER_TYPES = (
+    ("NONE", "No header"),
+    ("TEXT", "Text"),
+    ("IMAGE", "Image (JPG or PNG)"),
+    ("VIDEO", "Video (MP4)"),
+    ("DOCUMENT", "Document (PDF)"),
+)
 BUTTON_PARTS = ("text", "url", "phone", "example")
 SLOTS = template_rules.MAX_BUTTONS
 DONE = {"saved": "Template saved.", "deleted": "Template deleted."}
 NEW_DEFAULTS = {"category": "MARKETING", "language": "pt_BR", "header_type": "NONE"}
 
 # Where the rules' field paths are shown in the form.
-_FIELD_SLOTS = {"body": "body", "body.text": "body", "header": "header_type",
-                "header.type": "header_type", "header.text": "header_text",
-                "header.url": "header_url", "header.base64": "header_url"}
+_FIELD_SLOTS = {
+    "body": "body",
+    "body.text": "body",
+    "header": "header_type",
+    "header.type": "header_type",
+    "header.text": "header_text",
+    "header.url": "header_url",
+    "header.base64": "header_url",
+}
 _BUTTON_FIELD = re.compile(r"buttons\[(\d+)\](?:\.(\w+))?")
-_BUTTON_PART = {None: "type", "type": "type", "text": "text", "url": "url",
-                "phone_number": "phone", "example": "example"}
+_BUTTON_PART = {
+    None: "type",
+    "type": "type",
+    "text": "text",
+    "url": "url",
+    "phone_number": "phone",
+    "example": "example",
+}
 
 
 # -- the form and the API body ---------------------------------------------------------------
+
 
 def _header(values: dict[str, str]) -> dict[str, str] | None:
     kind = values.get("header_type", "NONE") or "NONE"
@@ -64,8 +86,13 @@ def _buttons(values: dict[str, str]) -> list[tuple[int, dict[str, str]]]:
         if not kind:
             continue
         given = {part: values.get(f"button_{slot}_{part}", "").strip() for part in BUTTON_PARTS}
-        button = {"type": kind, "text": given["text"], "url": given["url"],
-                  "phone_number": given["phone"], "example": given["example"]}
+        button = {
+            "type": kind,
+            "text": given["text"],
+            "url": given["url"],
+            "phone_number": given["phone"],
+            "example": given["example"],
+        }
         out.append((slot, {k: v for k, v in button.items() if v}))
     return out
 
@@ -94,10 +121,17 @@ def form_values(item: dict[str, Any]) -> dict[str, str]:
     """A template as the API returns it, as the editor's fields."""
     content = item["body"]
     header = content.get("header") or {}
-    values = {"name": item["name"], "category": item["category"], "language": item["language"],
-              "body": content["body"]["text"], "footer": (content.get("footer") or {}).get("text", ""),
-              "header_type": header.get("type", "NONE"), "header_text": header.get("text", ""),
-              "header_url": header.get("url", ""), "header_base64": header.get("base64", "")}
+    values = {
+        "name": item["name"],
+        "category": item["category"],
+        "language": item["language"],
+        "body": content["body"]["text"],
+        "footer": (content.get("footer") or {}).get("text", ""),
+        "header_type": header.get("type", "NONE"),
+        "header_text": header.get("text", ""),
+        "header_url": header.get("url", ""),
+        "header_base64": header.get("base64", ""),
+    }
     for slot, button in enumerate(content.get("buttons") or []):
         values[f"button_{slot}_type"] = button["type"]
         for part, key in zip(BUTTON_PARTS, ("text", "url", "phone_number", "example"), strict=True):
@@ -107,6 +141,7 @@ def form_values(item: dict[str, Any]) -> dict[str, str]:
 
 
 # -- errors next to their fields -------------------------------------------------------------
+
 
 def _slot(field: str, button_slots: list[int]) -> str:
     if field in _FIELD_SLOTS:
@@ -140,11 +175,12 @@ def form_errors(exc: errors.ZapgateError, values: dict[str, str]) -> core.FormEr
 
 # -- the preview -----------------------------------------------------------------------------
 
+
 def segments(text: str, examples: dict[str, str]) -> list[dict[str, str]]:
     """Text split around its ``{{variables}}`` (shown with their example when there is one)."""
     out, pos = [], 0
     for match in template_text.VARIABLE.finditer(text):
-        out.append({"text": text[pos:match.start()]})
+        out.append({"text": text[pos : match.start()]})
         name = match.group(1)
         out.append({"text": examples.get(name) or match.group(0), "var": name})
         pos = match.end()
@@ -158,63 +194,109 @@ def preview(values: dict[str, str], *, partial: bool, validate: bool) -> dict[st
     buttons = [b for _, b in _buttons(values)]
     examples = _examples(values)
     found = template_text.extract_variables(
-        {"header": header, "body": values.get("body", ""), "buttons": buttons})
+        {"header": header, "body": values.get("body", ""), "buttons": buttons}
+    )
     problems = None
     if validate:
         try:
             template_rules.parse(api_body(values), partial=partial)
         except errors.ZapgateError as exc:
             problems = form_errors(exc, values)
-    return {"header": header, "header_segments": segments(header.get("text", ""), examples),
-            "body_segments": segments(values.get("body", ""), examples),
-            "footer": values.get("footer", "").strip(), "buttons": buttons, "variables": found,
-            "problems": problems, "validated": validate}
+    return {
+        "header": header,
+        "header_segments": segments(header.get("text", ""), examples),
+        "body_segments": segments(values.get("body", ""), examples),
+        "footer": values.get("footer", "").strip(),
+        "buttons": buttons,
+        "variables": found,
+        "problems": problems,
+        "validated": validate,
+    }
 
 
 # -- routes ----------------------------------------------------------------------------------
 
-async def _numbers(container: Container, session: users.DashSession,
-                   request: Request) -> tuple[list[Any], Any]:
+
+async def _numbers(
+    container: Container, session: users.DashSession, request: Request
+) -> tuple[list[Any], Any]:
     numbers = await core.workspace_numbers(container, session.workspace_id)
     return numbers, core.pick_number(numbers, request.query_params.get("number"))
 
 
-async def _wanted_number(container: Container, session: users.DashSession,
-                         request: Request) -> Any:
+async def _wanted_number(container: Container, session: users.DashSession, request: Request) -> Any:
     _, number = await _numbers(container, session, request)
     if number is None:
         raise errors.NotFound("Add a number first", code="NUMBER_NOT_FOUND")
     return number
 
 
-def _editor(request: Request, number: Any, values: dict[str, str], *,
-            item: dict[str, Any] | None = None, problems: core.FormErrors | None = None,
-            status: int = 200, validate: bool = False) -> Response:
+def _editor(
+    request: Request,
+    number: Any,
+    values: dict[str, str],
+    *,
+    item: dict[str, Any] | None = None,
+    problems: core.FormErrors | None = None,
+    status: int = 200,
+    validate: bool = False,
+) -> Response:
     shown = preview(values, partial=item is not None, validate=validate)
     used = [slot for slot, _ in _buttons(values)]
     visible = min(SLOTS, (max(used) + 2) if used else 1)
-    return core.render(request, "templates/editor.html", {
-        "title": f"Template {item['name']}" if item else "New template", "number": number,
-        "item": item, "values": values, "errors": problems, "preview": shown,
-        "visible_slots": visible, "slots": SLOTS, "button_types": BUTTON_TYPES,
-        "header_types": HEADER_TYPES, "categories": template_rules.CATEGORIES,
-    }, status=status)
+    return core.render(
+        request,
+        "templates/editor.html",
+        {
+            "title": f"Template {item['name']}" if item else "New template",
+            "number": number,
+            "item": item,
+            "values": values,
+            "errors": problems,
+            "preview": shown,
+            "visible_slots": visible,
+            "slots": SLOTS,
+            "button_types": BUTTON_TYPES,
+            "header_types": HEADER_TYPES,
+            "categories": template_rules.CATEGORIES,
+        },
+        status=status,
+    )
 
 
-def _failed(request: Request, number: Any, values: dict[str, str], exc: errors.ZapgateError,
-            item: dict[str, Any] | None = None) -> Response:
+def _failed(
+    request: Request,
+    number: Any,
+    values: dict[str, str],
+    exc: errors.ZapgateError,
+    item: dict[str, Any] | None = None,
+) -> Response:
     status = web_errors.status_of(exc)
-    return _editor(request, number, values, item=item, problems=form_errors(exc, values),
-                   status=status if status >= 400 else 400)
+    return _editor(
+        request,
+        number,
+        values,
+        item=item,
+        problems=form_errors(exc, values),
+        status=status if status >= 400 else 400,
+    )
 
 
 @router.get("/templates")
 async def index(request: Request, container: ContainerDep, session: core.Session) -> Response:
     numbers, number = await _numbers(container, session, request)
     items = await templates.list_templates(container, number_id=number.id) if number else []
-    return core.render(request, "templates/index.html", {
-        "title": "Templates", "numbers": numbers, "number": number, "items": items,
-        "flash": DONE.get(request.query_params.get("done", ""))})
+    return core.render(
+        request,
+        "templates/index.html",
+        {
+            "title": "Templates",
+            "numbers": numbers,
+            "number": number,
+            "items": items,
+            "flash": DONE.get(request.query_params.get("done", "")),
+        },
+    )
 
 
 @router.get("/templates/new")
@@ -240,52 +322,67 @@ async def live_preview(request: Request, _: core.FormSession) -> Response:
     values = await core.form_data(request)
     shown = preview(values, partial=values.get("editing") == "1", validate=True)
     known = [v for v in values.get("variables", "").split(",") if v]
-    return core.render(request, "templates/_preview_update.html", {
-        "preview": shown, "values": values, "errors": shown["problems"], "slots": SLOTS,
-        "examples_changed": known != shown["variables"]})
+    return core.render(
+        request,
+        "templates/_preview_update.html",
+        {
+            "preview": shown,
+            "values": values,
+            "errors": shown["problems"],
+            "slots": SLOTS,
+            "examples_changed": known != shown["variables"],
+        },
+    )
 
 
 @router.get("/templates/{template_id}")
-async def edit(template_id: str, request: Request, container: ContainerDep,
-               session: core.Session) -> Response:
+async def edit(
+    template_id: str, request: Request, container: ContainerDep, session: core.Session
+) -> Response:
     number = await _wanted_number(container, session, request)
     item = await templates.get(container, number_id=number.id, ref=template_id)
     return _editor(request, number, form_values(item), item=item)
 
 
 @router.post("/templates/{template_id}")
-async def update(template_id: str, request: Request, container: ContainerDep,
-                 session: core.FormSession) -> Response:
+async def update(
+    template_id: str, request: Request, container: ContainerDep, session: core.FormSession
+) -> Response:
     number = await _wanted_number(container, session, request)
     item = await templates.get(container, number_id=number.id, ref=template_id)
     values = await core.form_data(request)
     try:
-        await templates.update(container, number_id=number.id, ref=item["id"],
-                               body=api_body(values))
+        await templates.update(container, number_id=number.id, ref=item["id"], body=api_body(values))
     except errors.ZapgateError as exc:
         return _failed(request, number, {**values, "category": item["category"]}, exc, item)
     return core.redirect(f"/templates?number={number.id}&done=saved", request)
 
 
 @router.get("/templates/{template_id}/delete")
-async def confirm_delete(template_id: str, request: Request, container: ContainerDep,
-                         session: core.Session) -> Response:
+async def confirm_delete(
+    template_id: str, request: Request, container: ContainerDep, session: core.Session
+) -> Response:
     number = await _wanted_number(container, session, request)
     item = await templates.get(container, number_id=number.id, ref=template_id)
-    return core.render(request, "templates/delete.html", {
-        "title": f"Delete {item['name']}", "number": number, "item": item})
+    return core.render(
+        request, "templates/delete.html", {"title": f"Delete {item['name']}", "number": number, "item": item}
+    )
 
 
 @router.post("/templates/{template_id}/delete")
-async def delete(template_id: str, request: Request, container: ContainerDep,
-                 session: core.FormSession) -> Response:
+async def delete(
+    template_id: str, request: Request, container: ContainerDep, session: core.FormSession
+) -> Response:
     number = await _wanted_number(container, session, request)
     item = await templates.get(container, number_id=number.id, ref=template_id)
     try:
         await templates.delete(container, number_id=number.id, ref=item["id"])
     except errors.ZapgateError as exc:
         # Meta refused or could not be reached: the template is kept; say why.
-        return core.render(request, "templates/delete.html", {
-            "title": f"Delete {item['name']}", "number": number, "item": item,
-            "error": exc.message}, status=web_errors.status_of(exc))
+        return core.render(
+            request,
+            "templates/delete.html",
+            {"title": f"Delete {item['name']}", "number": number, "item": item, "error": exc.message},
+            status=web_errors.status_of(exc),
+        )
     return core.redirect(f"/templates?number={number.id}&done=deleted", request)

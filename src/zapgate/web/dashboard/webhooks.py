@@ -50,8 +50,11 @@ def _events(form: FormData) -> str | list[str]:
 
 def _values(form: FormData) -> dict[str, Any]:
     """What the form showed, to show it again after an error."""
-    return {"url": str(form.get("url") or ""), "name": str(form.get("name") or ""),
-            "events": [v for v in form.getlist("events") if isinstance(v, str)]}
+    return {
+        "url": str(form.get("url") or ""),
+        "name": str(form.get("name") or ""),
+        "events": [v for v in form.getlist("events") if isinstance(v, str)],
+    }
 
 
 def _body(form: FormData) -> dict[str, Any]:
@@ -80,8 +83,9 @@ def _flash(request: Request) -> dict[str, str]:
 
 
 def _secret_page(request: Request, webhook: dict[str, Any], heading: str) -> Response:
-    response = core.render(request, "webhooks/secret.html",
-                           {"title": heading, "heading": heading, "webhook": webhook})
+    response = core.render(
+        request, "webhooks/secret.html", {"title": heading, "heading": heading, "webhook": webhook}
+    )
     response.headers["Cache-Control"] = "no-store"  # the secret must not stay in a cache
     return response
 
@@ -89,18 +93,39 @@ def _secret_page(request: Request, webhook: dict[str, Any], heading: str) -> Res
 # --- the list and the create form ------------------------------------------------------------------
 
 
-async def _index(request: Request, container: Container, session: users.DashSession,
-                 wanted: str | None, *, values: dict[str, Any] | None = None,
-                 form_errors: core.FormErrors | None = None, status: int = 200) -> Response:
+async def _index(
+    request: Request,
+    container: Container,
+    session: users.DashSession,
+    wanted: str | None,
+    *,
+    values: dict[str, Any] | None = None,
+    form_errors: core.FormErrors | None = None,
+    status: int = 200,
+) -> Response:
     numbers = await core.workspace_numbers(container, session.workspace_id)
     current = core.pick_number(numbers, wanted)
-    endpoints = [] if current is None else await webhooks.list_endpoints(
-        container, principal=core.principal(session, current.id))
-    return core.render(request, "webhooks/index.html", {
-        "title": "Webhooks", "numbers": numbers, "current": current, "endpoints": endpoints,
-        "events": EVENTS, "wildcard_only": WILDCARD_ONLY, "errors": form_errors,
-        "values": values or {"url": "", "name": "", "events": ["*"]}, **_flash(request),
-    }, status=status)
+    endpoints = (
+        []
+        if current is None
+        else await webhooks.list_endpoints(container, principal=core.principal(session, current.id))
+    )
+    return core.render(
+        request,
+        "webhooks/index.html",
+        {
+            "title": "Webhooks",
+            "numbers": numbers,
+            "current": current,
+            "endpoints": endpoints,
+            "events": EVENTS,
+            "wildcard_only": WILDCARD_ONLY,
+            "errors": form_errors,
+            "values": values or {"url": "", "name": "", "events": ["*"]},
+            **_flash(request),
+        },
+        status=status,
+    )
 
 
 @router.get("/webhooks")
@@ -109,8 +134,7 @@ async def index(request: Request, container: ContainerDep, session: core.Session
 
 
 @router.post("/webhooks")
-async def create(request: Request, container: ContainerDep,
-                 session: core.FormSession) -> Response:
+async def create(request: Request, container: ContainerDep, session: core.FormSession) -> Response:
     form = await request.form()
     numbers = await core.workspace_numbers(container, session.workspace_id)
     wanted = str(form.get("number") or "")
@@ -119,11 +143,18 @@ async def create(request: Request, container: ContainerDep,
         raise errors.NotFound("Number not found", code="NUMBER_NOT_FOUND")
     try:
         created = await webhooks.create_endpoint(
-            container, principal=core.principal(session, current.id), body=_body(form),
-            header_number_id=None)
+            container, principal=core.principal(session, current.id), body=_body(form), header_number_id=None
+        )
     except errors.ZapgateError as exc:
-        return await _index(request, container, session, current.id, values=_values(form),
-                            form_errors=_errors(exc), status=web_errors.status_of(exc))
+        return await _index(
+            request,
+            container,
+            session,
+            current.id,
+            values=_values(form),
+            form_errors=_errors(exc),
+            status=web_errors.status_of(exc),
+        )
     return _secret_page(request, created, "Webhook created")
 
 
@@ -135,74 +166,111 @@ def _number_of(numbers: list[Any], webhook: dict[str, Any]) -> Any | None:
     return next((n for n in numbers if n.id in ids), None)
 
 
-async def _detail(request: Request, container: Container, session: users.DashSession,
-                  webhook_id: str, *, extra: dict[str, Any] | None = None,
-                  status: int = 200) -> Response:
+async def _detail(
+    request: Request,
+    container: Container,
+    session: users.DashSession,
+    webhook_id: str,
+    *,
+    extra: dict[str, Any] | None = None,
+    status: int = 200,
+) -> Response:
     principal = core.principal(session)
     webhook = await webhooks.get_endpoint(container, principal=principal, webhook_id=webhook_id)
     event = request.query_params.get("event")
     event = event if event in LOG_EVENTS else None
-    log = await webhooks.delivery_log(container, principal=principal, webhook_id=webhook_id,
-                                      query=webhooks.LogQuery(event=event))
+    log = await webhooks.delivery_log(
+        container, principal=principal, webhook_id=webhook_id, query=webhooks.LogQuery(event=event)
+    )
     numbers = await core.workspace_numbers(container, session.workspace_id)
-    return core.render(request, "webhooks/detail.html", {
-        "title": webhook["name"], "webhook": webhook, "number": _number_of(numbers, webhook),
-        "log": log, "event": event, "log_events": LOG_EVENTS, **_flash(request),
-        **(extra or {})}, status=status)
+    return core.render(
+        request,
+        "webhooks/detail.html",
+        {
+            "title": webhook["name"],
+            "webhook": webhook,
+            "number": _number_of(numbers, webhook),
+            "log": log,
+            "event": event,
+            "log_events": LOG_EVENTS,
+            **_flash(request),
+            **(extra or {}),
+        },
+        status=status,
+    )
 
 
 @router.get("/webhooks/{webhook_id}")
-async def detail(webhook_id: str, request: Request, container: ContainerDep,
-                 session: core.Session) -> Response:
+async def detail(
+    webhook_id: str, request: Request, container: ContainerDep, session: core.Session
+) -> Response:
     return await _detail(request, container, session, webhook_id)
 
 
 INACTIVE = "This webhook is paused, so nothing is sent to it. Resume it first."
 
 
-async def _queue(request: Request, container: Container, session: users.DashSession,
-                 webhook_id: str, queued: Awaitable[Any], done: str) -> Response:
+async def _queue(
+    request: Request,
+    container: Container,
+    session: users.DashSession,
+    webhook_id: str,
+    queued: Awaitable[Any],
+    done: str,
+) -> Response:
     """Redirect after a test event or a redelivery; an inactive webhook gets the page with why."""
     try:
         await queued
     except errors.Conflict as exc:
         message = INACTIVE if exc.code == "WEBHOOK_INACTIVE" else exc.message
-        return await _detail(request, container, session, webhook_id, status=409,
-                             extra={"flash": message, "flash_kind": "error"})
+        return await _detail(
+            request,
+            container,
+            session,
+            webhook_id,
+            status=409,
+            extra={"flash": message, "flash_kind": "error"},
+        )
     return core.redirect(f"/webhooks/{webhook_id}?done={done}", request)
 
 
 @router.post("/webhooks/{webhook_id}/test")
-async def send_test(webhook_id: str, request: Request, container: ContainerDep,
-                    session: core.FormSession) -> Response:
-    queued = webhooks.send_test(container, principal=core.principal(session),
-                                webhook_id=webhook_id)
+async def send_test(
+    webhook_id: str, request: Request, container: ContainerDep, session: core.FormSession
+) -> Response:
+    queued = webhooks.send_test(container, principal=core.principal(session), webhook_id=webhook_id)
     return await _queue(request, container, session, webhook_id, queued, "test")
 
 
 @router.post("/webhooks/{webhook_id}/deliveries/{delivery_id}/redeliver")
-async def redeliver(webhook_id: str, delivery_id: str, request: Request,
-                    container: ContainerDep, session: core.FormSession) -> Response:
-    queued = webhooks.redeliver(container, principal=core.principal(session),
-                                webhook_id=webhook_id, delivery_id=delivery_id)
+async def redeliver(
+    webhook_id: str, delivery_id: str, request: Request, container: ContainerDep, session: core.FormSession
+) -> Response:
+    queued = webhooks.redeliver(
+        container, principal=core.principal(session), webhook_id=webhook_id, delivery_id=delivery_id
+    )
     return await _queue(request, container, session, webhook_id, queued, "redeliver")
 
 
 @router.post("/webhooks/{webhook_id}/rotate-secret")
-async def rotate_secret(webhook_id: str, request: Request, container: ContainerDep,
-                        session: core.FormSession) -> Response:
-    rotated = await webhooks.rotate_secret(container, principal=core.principal(session),
-                                           webhook_id=webhook_id)
+async def rotate_secret(
+    webhook_id: str, request: Request, container: ContainerDep, session: core.FormSession
+) -> Response:
+    rotated = await webhooks.rotate_secret(
+        container, principal=core.principal(session), webhook_id=webhook_id
+    )
     return _secret_page(request, rotated, "New signing secret")
 
 
 @router.post("/webhooks/{webhook_id}/active")
-async def set_active(webhook_id: str, request: Request, container: ContainerDep,
-                     session: core.FormSession) -> Response:
+async def set_active(
+    webhook_id: str, request: Request, container: ContainerDep, session: core.FormSession
+) -> Response:
     form = await core.form_data(request)
     active = form.get("active") == "true"
-    updated = await webhooks.update_endpoint(container, principal=core.principal(session),
-                                             webhook_id=webhook_id, body={"active": active})
+    updated = await webhooks.update_endpoint(
+        container, principal=core.principal(session), webhook_id=webhook_id, body={"active": active}
+    )
     done = "resumed" if active else "paused"
     if form.get("back") == "list":
         number_id = updated["whatsappNumberIds"][0]
@@ -213,52 +281,69 @@ async def set_active(webhook_id: str, request: Request, container: ContainerDep,
 # --- edit and delete -------------------------------------------------------------------------------
 
 
-def _edit_page(request: Request, webhook: dict[str, Any], values: dict[str, Any], *,
-               form_errors: core.FormErrors | None = None, status: int = 200) -> Response:
-    return core.render(request, "webhooks/edit.html", {
-        "title": "Edit " + webhook["name"], "webhook": webhook, "values": values,
-        "events": EVENTS, "wildcard_only": WILDCARD_ONLY, "errors": form_errors},
-        status=status)
+def _edit_page(
+    request: Request,
+    webhook: dict[str, Any],
+    values: dict[str, Any],
+    *,
+    form_errors: core.FormErrors | None = None,
+    status: int = 200,
+) -> Response:
+    return core.render(
+        request,
+        "webhooks/edit.html",
+        {
+            "title": "Edit " + webhook["name"],
+            "webhook": webhook,
+            "values": values,
+            "events": EVENTS,
+            "wildcard_only": WILDCARD_ONLY,
+            "errors": form_errors,
+        },
+        status=status,
+    )
 
 
 @router.get("/webhooks/{webhook_id}/edit")
-async def edit_form(webhook_id: str, request: Request, container: ContainerDep,
-                    session: core.Session) -> Response:
-    webhook = await webhooks.get_endpoint(container, principal=core.principal(session),
-                                          webhook_id=webhook_id)
+async def edit_form(
+    webhook_id: str, request: Request, container: ContainerDep, session: core.Session
+) -> Response:
+    webhook = await webhooks.get_endpoint(container, principal=core.principal(session), webhook_id=webhook_id)
     values = {"url": webhook["url"], "name": webhook["name"], "events": webhook["events"]}
     return _edit_page(request, webhook, values)
 
 
 @router.post("/webhooks/{webhook_id}/edit")
-async def edit(webhook_id: str, request: Request, container: ContainerDep,
-               session: core.FormSession) -> Response:
+async def edit(
+    webhook_id: str, request: Request, container: ContainerDep, session: core.FormSession
+) -> Response:
     form = await request.form()
     principal = core.principal(session)
     body = {**_body(form), "name": str(form.get("name") or "")}
     try:
-        await webhooks.update_endpoint(container, principal=principal, webhook_id=webhook_id,
-                                       body=body)
+        await webhooks.update_endpoint(container, principal=principal, webhook_id=webhook_id, body=body)
     except errors.ZapgateError as exc:
-        webhook = await webhooks.get_endpoint(container, principal=principal,
-                                              webhook_id=webhook_id)
-        return _edit_page(request, webhook, _values(form), form_errors=_errors(exc),
-                          status=web_errors.status_of(exc))
+        webhook = await webhooks.get_endpoint(container, principal=principal, webhook_id=webhook_id)
+        return _edit_page(
+            request, webhook, _values(form), form_errors=_errors(exc), status=web_errors.status_of(exc)
+        )
     return core.redirect(f"/webhooks/{webhook_id}?done=updated", request)
 
 
 @router.get("/webhooks/{webhook_id}/delete")
-async def delete_form(webhook_id: str, request: Request, container: ContainerDep,
-                      session: core.Session) -> Response:
-    webhook = await webhooks.get_endpoint(container, principal=core.principal(session),
-                                          webhook_id=webhook_id)
-    return core.render(request, "webhooks/delete.html",
-                       {"title": "Delete " + webhook["name"], "webhook": webhook})
+async def delete_form(
+    webhook_id: str, request: Request, container: ContainerDep, session: core.Session
+) -> Response:
+    webhook = await webhooks.get_endpoint(container, principal=core.principal(session), webhook_id=webhook_id)
+    return core.render(
+        request, "webhooks/delete.html", {"title": "Delete " + webhook["name"], "webhook": webhook}
+    )
 
 
 @router.post("/webhooks/{webhook_id}/delete")
-async def delete(webhook_id: str, request: Request, container: ContainerDep,
-                 session: core.FormSession) -> Response:
+async def delete(
+    webhook_id: str, request: Request, container: ContainerDep, session: core.FormSession
+) -> Response:
     principal = core.principal(session)
     webhook = await webhooks.get_endpoint(container, principal=principal, webhook_id=webhook_id)
     await webhooks.delete_endpoint(container, principal=principal, webhook_id=webhook_id)

@@ -26,13 +26,11 @@ def upgrade() -> None:
     with op.batch_alter_table("templates") as batch:
         batch.add_column(sa.Column("provider_template_id", sa.String(length=64), nullable=True))
     with op.batch_alter_table("inbound_messages") as batch:
-        batch.add_column(sa.Column("chat_kind", sa.String(length=12), nullable=False,
-                                   server_default="phone"))
+        batch.add_column(sa.Column("chat_kind", sa.String(length=12), nullable=False, server_default="phone"))
         batch.add_column(sa.Column("chat_id", sa.String(length=128), nullable=True))
         batch.add_column(sa.Column("reply_id", sa.String(length=256), nullable=True))
         batch.add_column(sa.Column("media", sa.JSON(), nullable=True))
-        batch.create_index("uq_inbound_provider_id", ["number_id", "provider_message_id"],
-                           unique=True)
+        batch.create_index("uq_inbound_provider_id", ["number_id", "provider_message_id"], unique=True)
 
 
 def downgrade() -> None:

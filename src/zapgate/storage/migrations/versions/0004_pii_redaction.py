@@ -19,12 +19,10 @@ depends_on = None
 def upgrade() -> None:
     with op.batch_alter_table("messages") as batch:
         batch.add_column(sa.Column("redacted_at", sa.BigInteger(), nullable=True))
-        batch.create_index("ix_messages_number_redacted",
-                           ["number_id", "redacted_at", "created_at"])
+        batch.create_index("ix_messages_number_redacted", ["number_id", "redacted_at", "created_at"])
     with op.batch_alter_table("inbound_messages") as batch:
         batch.add_column(sa.Column("redacted_at", sa.BigInteger(), nullable=True))
-        batch.create_index("ix_inbound_number_redacted",
-                           ["number_id", "redacted_at", "created_at"])
+        batch.create_index("ix_inbound_number_redacted", ["number_id", "redacted_at", "created_at"])
 
 
 def downgrade() -> None:

@@ -22,8 +22,7 @@ PENDING = "status = 'PENDING'"
 
 def upgrade() -> None:
     with op.batch_alter_table("webhook_deliveries") as batch:
-        batch.add_column(sa.Column("blocked", sa.Boolean(), nullable=False,
-                                   server_default=sa.false()))
+        batch.add_column(sa.Column("blocked", sa.Boolean(), nullable=False, server_default=sa.false()))
     # Deliveries already waiting behind an earlier one of their chain stay behind it.
     op.execute("""
         UPDATE webhook_deliveries SET blocked = TRUE
@@ -36,20 +35,28 @@ def upgrade() -> None:
                    OR (earlier.seq = webhook_deliveries.seq
                        AND earlier.id < webhook_deliveries.id)))
     """)
-    op.create_index("ix_webhook_deliveries_ready", "webhook_deliveries",
-                    ["next_attempt_at", "id"], postgresql_where=sa.text(READY),
-                    sqlite_where=sa.text(READY))
+    op.create_index(
+        "ix_webhook_deliveries_ready",
+        "webhook_deliveries",
+        ["next_attempt_at", "id"],
+        postgresql_where=sa.text(READY),
+        sqlite_where=sa.text(READY),
+    )
     # Partial too: a full (status, next_attempt_at) index drew SQLite's planner away from the
     # ready one, and the finished history never needs indexing by due time.
     op.drop_index("ix_webhook_deliveries_due", table_name="webhook_deliveries")
-    op.create_index("ix_webhook_deliveries_pending", "webhook_deliveries", ["next_attempt_at"],
-                    postgresql_where=sa.text(PENDING), sqlite_where=sa.text(PENDING))
+    op.create_index(
+        "ix_webhook_deliveries_pending",
+        "webhook_deliveries",
+        ["next_attempt_at"],
+        postgresql_where=sa.text(PENDING),
+        sqlite_where=sa.text(PENDING),
+    )
 
 
 def downgrade() -> None:
     op.drop_index("ix_webhook_deliveries_pending", table_name="webhook_deliveries")
-    op.create_index("ix_webhook_deliveries_due", "webhook_deliveries",
-                    ["status", "next_attempt_at"])
+    op.create_index("ix_webhook_deliveries_due", "webhook_deliveries", ["status", "next_attempt_at"])
     op.drop_index("ix_webhook_deliveries_ready", table_name="webhook_deliveries")
     with op.batch_alter_table("webhook_deliveries") as batch:
         batch.drop_column("blocked")

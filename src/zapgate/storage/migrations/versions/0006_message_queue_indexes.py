@@ -22,10 +22,20 @@ ATTEMPTED = "status = 'QUEUED' AND attempts > 0"
 
 
 def upgrade() -> None:
-    op.create_index("ix_messages_due", "messages", ["number_id", "deliver_at", "id"],
-                    postgresql_where=sa.text(QUEUED), sqlite_where=sa.text(QUEUED))
-    op.create_index("ix_messages_attempted", "messages", ["number_id", "destination"],
-                    postgresql_where=sa.text(ATTEMPTED), sqlite_where=sa.text(ATTEMPTED))
+    op.create_index(
+        "ix_messages_due",
+        "messages",
+        ["number_id", "deliver_at", "id"],
+        postgresql_where=sa.text(QUEUED),
+        sqlite_where=sa.text(QUEUED),
+    )
+    op.create_index(
+        "ix_messages_attempted",
+        "messages",
+        ["number_id", "destination"],
+        postgresql_where=sa.text(ATTEMPTED),
+        sqlite_where=sa.text(ATTEMPTED),
+    )
 
 
 def downgrade() -> None:

@@ -29,21 +29,29 @@ def upgrade() -> None:
     with op.batch_alter_table("provider_events") as batch:
         batch.add_column(sa.Column("shard", sa.String(40), nullable=True))
     op.drop_index("ix_messages_status_until", table_name="messages")
-    op.create_index("ix_messages_status_until", "messages",
-                    ["status", "deliver_until", "deliver_at"])
-    op.create_index("ix_provider_events_unapplied", "provider_events", ["due_at", "id"],
-                    postgresql_where=sa.text(UNAPPLIED), sqlite_where=sa.text(UNAPPLIED))
+    op.create_index("ix_messages_status_until", "messages", ["status", "deliver_until", "deliver_at"])
+    op.create_index(
+        "ix_provider_events_unapplied",
+        "provider_events",
+        ["due_at", "id"],
+        postgresql_where=sa.text(UNAPPLIED),
+        sqlite_where=sa.text(UNAPPLIED),
+    )
     op.drop_index("ix_messages_number_redacted", table_name="messages")
-    op.create_index("ix_messages_unredacted", "messages", ["number_id", "created_at"],
-                    postgresql_where=sa.text(UNREDACTED), sqlite_where=sa.text(UNREDACTED))
+    op.create_index(
+        "ix_messages_unredacted",
+        "messages",
+        ["number_id", "created_at"],
+        postgresql_where=sa.text(UNREDACTED),
+        sqlite_where=sa.text(UNREDACTED),
+    )
 
 
 def downgrade() -> None:
     with op.batch_alter_table("provider_events") as batch:
         batch.drop_column("shard")
     op.drop_index("ix_messages_unredacted", table_name="messages")
-    op.create_index("ix_messages_number_redacted", "messages",
-                    ["number_id", "redacted_at", "created_at"])
+    op.create_index("ix_messages_number_redacted", "messages", ["number_id", "redacted_at", "created_at"])
     op.drop_index("ix_provider_events_unapplied", table_name="provider_events")
     op.drop_index("ix_messages_status_until", table_name="messages")
     op.create_index("ix_messages_status_until", "messages", ["status", "deliver_until"])

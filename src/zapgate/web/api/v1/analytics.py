@@ -12,27 +12,42 @@ from zapgate.web.errors import error_responses
 
 router = APIRouter(prefix="/v1/analytics", tags=["analytics"])
 
-_DAYS: dict[str, Any] = {"type": "array", "items": {
-    "type": "object", "properties": {"date": {"type": "string", "format": "date"},
-                                     "count": {"type": "integer"}}}}
-_PERCENT: dict[str, Any] = {"type": "number", "nullable": True,
-                            "description": "Versus the previous period of the same length; "
-                                           "null when that period had none"}
+_DAYS: dict[str, Any] = {
+    "type": "array",
+    "items": {
+        "type": "object",
+        "properties": {"date": {"type": "string", "format": "date"}, "count": {"type": "integer"}},
+    },
+}
+_PERCENT: dict[str, Any] = {
+    "type": "number",
+    "nullable": True,
+    "description": "Versus the previous period of the same length; null when that period had none",
+}
 STATS_SCHEMA: dict[str, Any] = {
     "type": "object",
     "properties": {
         "totalSent": {"type": "integer", "description": "SENT, DELIVERED or READ"},
         "totalFailed": {"type": "integer"},
-        "sentPercentChange": _PERCENT, "failedPercentChange": _PERCENT,
+        "sentPercentChange": _PERCENT,
+        "failedPercentChange": _PERCENT,
         "failureRate": {"type": "number", "description": "failed / (sent + failed) * 100"},
         "dailyMessages": {**_DAYS, "description": "Messages created per local day"},
-        "dailySent": _DAYS, "dailyFailed": _DAYS,
-        "statusDistribution": {"type": "object", "properties": {
-            s: {"type": "integer"} for s in
-            ("queued", "sent", "delivered", "read", "failed", "canceled")}},
-        "deliveryLatencyMs": {"type": "object", "properties": {
-            "p50": {"type": "integer", "nullable": True},
-            "p95": {"type": "integer", "nullable": True}}},
+        "dailySent": _DAYS,
+        "dailyFailed": _DAYS,
+        "statusDistribution": {
+            "type": "object",
+            "properties": {
+                s: {"type": "integer"} for s in ("queued", "sent", "delivered", "read", "failed", "canceled")
+            },
+        },
+        "deliveryLatencyMs": {
+            "type": "object",
+            "properties": {
+                "p50": {"type": "integer", "nullable": True},
+                "p95": {"type": "integer", "nullable": True},
+            },
+        },
         "period": {"type": "string", "enum": list(analytics.PERIODS)},
         "timezone": {"type": "string"},
         "from": {"type": "string", "format": "date-time"},
@@ -40,21 +55,31 @@ STATS_SCHEMA: dict[str, Any] = {
     },
 }
 PeriodQuery = Annotated[str | None, Query(description="7d | 30d (default) | 90d")]
-ZoneQuery = Annotated[str | None, Query(description="IANA time zone of the day buckets "
-                                                    "(default UTC)")]
+ZoneQuery = Annotated[str | None, Query(description="IANA time zone of the day buckets (default UTC)")]
 
 
-@router.get("/dashboard", responses={
-    200: {"description": "The number's delivery figures",
-          "content": {"application/json": {"schema": STATS_SCHEMA}}},
-    **error_responses((400, "VALIDATION_ERROR"), (401, "UNAUTHORIZED"),
-                      (403, "TENANT_SCOPE_NOT_ALLOWED")),
-})
-async def dashboard(container: ContainerDep, number_id: NumberIdDep,
-                    period: PeriodQuery = None, tz: ZoneQuery = None,
-                    timezone: ZoneQuery = None) -> Any:
+@router.get(
+    "/dashboard",
+    responses={
+        200: {
+            "description": "The number's delivery figures",
+            "content": {"application/json": {"schema": STATS_SCHEMA}},
+        },
+        **error_responses(
+            (400, "VALIDATION_ERROR"), (401, "UNAUTHORIZED"), (403, "TENANT_SCOPE_NOT_ALLOWED")
+        ),
+    },
+)
+async def dashboard(
+    container: ContainerDep,
+    number_id: NumberIdDep,
+    period: PeriodQuery = None,
+    tz: ZoneQuery = None,
+    timezone: ZoneQuery = None,
+) -> Any:
     """Sent and failed totals, failure rate, messages per day, status distribution and time
     to delivered of the key's number over the last 7, 30 or 90 days. ``timezone`` is an alias
     of ``tz``."""
-    return await analytics.dashboard(container, number_id=number_id, period=period,
-                                     tz=tz if tz is not None else timezone)
+    return await analytics.dashboard(
+        container, number_id=number_id, period=period, tz=tz if tz is not None else timezone
+    )

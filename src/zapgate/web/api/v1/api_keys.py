@@ -17,22 +17,33 @@ router = APIRouter(prefix="/v1/api-keys", tags=["api-keys"])
 async def list_keys(container: ContainerDep, principal: PrincipalDep) -> Any:
     """Number key: that number's masked keys. Tenant key: one lean row per number."""
     if principal.scope == "number" and principal.number_id:
-        return await keys.list_for_number(container, workspace_id=principal.workspace_id,
-                                          number_id=principal.number_id)
+        return await keys.list_for_number(
+            container, workspace_id=principal.workspace_id, number_id=principal.number_id
+        )
     return await keys.list_for_tenant(container, workspace_id=principal.workspace_id)
 
 
-@router.post("", openapi_extra=body_schema({
-    "type": "object", "required": ["whatsappNumberId"],
-    "properties": {"whatsappNumberId": {"type": "string"}}}),
-    responses=error_responses((400, "VALIDATION_ERROR"), (401, "UNAUTHORIZED"),
-                              (403, "NUMBER_SCOPE_NOT_ALLOWED"), (404, "NUMBER_NOT_FOUND")))
-async def rotate_number_key(container: ContainerDep, principal: TenantDep,
-                            body: JsonBody) -> Any:
+@router.post(
+    "",
+    openapi_extra=body_schema(
+        {
+            "type": "object",
+            "required": ["whatsappNumberId"],
+            "properties": {"whatsappNumberId": {"type": "string"}},
+        }
+    ),
+    responses=error_responses(
+        (400, "VALIDATION_ERROR"),
+        (401, "UNAUTHORIZED"),
+        (403, "NUMBER_SCOPE_NOT_ALLOWED"),
+        (404, "NUMBER_NOT_FOUND"),
+    ),
+)
+async def rotate_number_key(container: ContainerDep, principal: TenantDep, body: JsonBody) -> Any:
     """Rotate a number's default key: the old key stops working at once; the new one is shown once."""
     number_id = body.get("whatsappNumberId") if isinstance(body, dict) else None
     if not isinstance(number_id, str) or not number_id:
-        raise errors.ValidationFailed("whatsappNumberId is required", details=[
-            {"field": "whatsappNumberId", "message": "required"}])
-    return await keys.rotate_number_key(container, workspace_id=principal.workspace_id,
-                                        number_id=number_id)
+        raise errors.ValidationFailed(
+            "whatsappNumberId is required", details=[{"field": "whatsappNumberId", "message": "required"}]
+        )
+    return await keys.rotate_number_key(container, workspace_id=principal.workspace_id, number_id=number_id)

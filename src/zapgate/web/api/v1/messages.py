@@ -19,20 +19,23 @@ from zapgate.web.openapi import body_schema
 router = APIRouter(prefix="/v1/messages", tags=["messages"])
 
 _BUTTON = {
-    "type": "object", "required": ["type", "label"],
+    "type": "object",
+    "required": ["type", "label"],
     "properties": {
-        "type": {"type": "string",
-                 "enum": ["reply", "url", "call", "copy", "QUICK_REPLY", "URL", "PHONE_NUMBER",
-                          "COPY_CODE"]},
+        "type": {
+            "type": "string",
+            "enum": ["reply", "url", "call", "copy", "QUICK_REPLY", "URL", "PHONE_NUMBER", "COPY_CODE"],
+        },
         "label": {"type": "string", "minLength": 1, "maxLength": 20},
-        "url": {"type": "string"}, "phoneNumber": {"type": "string"},
+        "url": {"type": "string"},
+        "phoneNumber": {"type": "string"},
         "copyCode": {"type": "string"},
     },
 }
 SEND_SCHEMA: dict[str, Any] = {
     "type": "object",
     "description": "Exactly one mode (templateId | text | media + mediaType | list | carousel | "
-                   "flow) and exactly one destination.",
+    "flow) and exactly one destination.",
     "properties": {
         "destinationNumber": {"type": "string", "example": "+5511988887777"},
         "groupId": {"type": "string", "example": "120363000000000000@g.us"},
@@ -41,15 +44,20 @@ SEND_SCHEMA: dict[str, Any] = {
         "variables": {"type": "object", "additionalProperties": {"type": "string"}},
         "text": {"type": "string", "maxLength": 4096},
         "media": {"type": "string", "description": "http(s) URL or base64 data URI"},
-        "mediaType": {"type": "string",
-                      "enum": ["image", "video", "document", "audio", "voice", "sticker"]},
+        "mediaType": {"type": "string", "enum": ["image", "video", "document", "audio", "voice", "sticker"]},
         "caption": {"type": "string", "description": "Direct media caption (not for audio)"},
         "buttons": {"type": "array", "maxItems": 3, "items": _BUTTON},
-        "header": {"type": "object", "properties": {
-            "type": {"type": "string", "enum": ["text", "image", "video", "document"]},
-            "content": {"type": "string"}}},
+        "header": {
+            "type": "object",
+            "properties": {
+                "type": {"type": "string", "enum": ["text", "image", "video", "document"]},
+                "content": {"type": "string"},
+            },
+        },
         "footer": {"type": "string", "maxLength": 60},
-        "list": {"type": "object"}, "carousel": {"type": "object"}, "flow": {"type": "object"},
+        "list": {"type": "object"},
+        "carousel": {"type": "object"},
+        "flow": {"type": "object"},
         "labels": {"type": "array", "items": {"type": "string"}},
         "deliverAt": {"type": "string", "format": "date-time"},
         "deliverUntil": {"type": "string", "format": "date-time"},
@@ -59,28 +67,42 @@ SEND_SCHEMA: dict[str, Any] = {
 }
 ACCEPTED_SCHEMA: dict[str, Any] = {
     "type": "object",
-    "properties": {"id": {"type": "string"}, "correlationId": {"type": "string"},
-                   "status": {"type": "string", "enum": ["QUEUED"]},
-                   "createdAt": {"type": "string"}, "origin": {"type": "string"},
-                   "sourceNumber": {"type": "string", "nullable": True},
-                   "flowToken": {"type": "string"}},
+    "properties": {
+        "id": {"type": "string"},
+        "correlationId": {"type": "string"},
+        "status": {"type": "string", "enum": ["QUEUED"]},
+        "createdAt": {"type": "string"},
+        "origin": {"type": "string"},
+        "sourceNumber": {"type": "string", "nullable": True},
+        "flowToken": {"type": "string"},
+    },
 }
 
 
 @router.post(
-    "/send", status_code=202, openapi_extra=body_schema(SEND_SCHEMA),
+    "/send",
+    status_code=202,
+    openapi_extra=body_schema(SEND_SCHEMA),
     responses={
-        202: {"description": "Accepted and queued",
-              "content": {"application/json": {"schema": ACCEPTED_SCHEMA}}},
+        202: {
+            "description": "Accepted and queued",
+            "content": {"application/json": {"schema": ACCEPTED_SCHEMA}},
+        },
         **error_responses(
-            (400, "VALIDATION_ERROR | MODE_CONFLICT | INVALID_DESTINATION | CAPTION_NOT_ALLOWED"
-                  " | MISSING_TEMPLATE_VARIABLES | NOT_SUPPORTED_FOR_META | "
-                  "MEDIA_BASE64_NOT_SUPPORTED | FLOW_WINDOW_CLOSED | IDEMPOTENCY_KEY_INVALID"),
+            (
+                400,
+                "VALIDATION_ERROR | MODE_CONFLICT | INVALID_DESTINATION | CAPTION_NOT_ALLOWED"
+                " | MISSING_TEMPLATE_VARIABLES | NOT_SUPPORTED_FOR_META | "
+                "MEDIA_BASE64_NOT_SUPPORTED | FLOW_WINDOW_CLOSED | IDEMPOTENCY_KEY_INVALID",
+            ),
             (401, "UNAUTHORIZED"),
             (402, "SUBSCRIPTION_REQUIRED_FOR_MEDIA | PLAN_LIMIT_REACHED"),
-            (403, "TENANT_SCOPE_NOT_ALLOWED"), (404, "TEMPLATE_NOT_FOUND"),
+            (403, "TENANT_SCOPE_NOT_ALLOWED"),
+            (404, "TEMPLATE_NOT_FOUND"),
             (409, "TEMPLATE_NOT_APPROVED | IDEMPOTENCY_KEY_REUSED | IDEMPOTENCY_KEY_IN_USE"),
-            (413, "PAYLOAD_TOO_LARGE"), (429, "RATE_LIMITED")),
+            (413, "PAYLOAD_TOO_LARGE"),
+            (429, "RATE_LIMITED"),
+        ),
     },
 )
 async def send(request: Request) -> Response:
@@ -90,14 +112,19 @@ async def send(request: Request) -> Response:
     rate-limit, resolve the number, read the body, accept) rather than through dependencies,
     which cost about a fifth of its CPU; errors go to the app's handlers like every route's."""
     container = request.app.state.container
-    principal = await auth.authenticate(container, api_key=request.headers.get("x-api-key"),
-                                        api_key_id=request.headers.get("x-api-key-id"))
+    principal = await auth.authenticate(
+        container, api_key=request.headers.get("x-api-key"), api_key_id=request.headers.get("x-api-key-id")
+    )
     if request.app.state.rate_limiter is not None:
         request.app.state.rate_limiter.check(principal.key_id)
     number_id = await auth.number_for(container, principal, None, allow_tenant=False)
-    outcome = await sending.accept(container, workspace_id=principal.workspace_id,
-                                   number_id=number_id, body=await json_body(request),
-                                   idempotency_key=request.headers.get("idempotency-key"))
+    outcome = await sending.accept(
+        container,
+        workspace_id=principal.workspace_id,
+        number_id=number_id,
+        body=await json_body(request),
+        idempotency_key=request.headers.get("idempotency-key"),
+    )
     headers = {"Idempotent-Replayed": "true"} if outcome.replayed else None
     return json_response(outcome.status_code, outcome.body, headers)
 
@@ -110,45 +137,63 @@ async def send(request: Request) -> Response:
 FAST_PATHS = {("POST", "/v1/messages/send"): send}
 
 
-@router.delete("/cancel", openapi_extra=body_schema({
-    "type": "object", "required": ["messageIds"],
-    "properties": {"messageIds": {"type": "array", "items": {"type": "string"},
-                                  "minItems": 1, "maxItems": 100}}}),
-    responses=error_responses((400, "VALIDATION_ERROR"), (401, "UNAUTHORIZED"),
-                              (403, "TENANT_SCOPE_NOT_ALLOWED")))
+@router.delete(
+    "/cancel",
+    openapi_extra=body_schema(
+        {
+            "type": "object",
+            "required": ["messageIds"],
+            "properties": {
+                "messageIds": {"type": "array", "items": {"type": "string"}, "minItems": 1, "maxItems": 100}
+            },
+        }
+    ),
+    responses=error_responses(
+        (400, "VALIDATION_ERROR"), (401, "UNAUTHORIZED"), (403, "TENANT_SCOPE_NOT_ALLOWED")
+    ),
+)
 async def cancel(container: ContainerDep, number_id: NumberIdDep, body: JsonBody) -> Any:
     """Cancel scheduled messages (QUEUED with a future deliverAt)."""
     return await messages.cancel(container, number_id=number_id, body=body)
 
 
-@router.get("", responses=error_responses((400, "VALIDATION_ERROR | INVALID_DATE_RANGE"),
-                                          (401, "UNAUTHORIZED"),
-                                          (403, "TENANT_SCOPE_NOT_ALLOWED")))
-async def list_messages(request: Request, container: ContainerDep,
-                        number_id: ReadNumberIdDep) -> Any:
+@router.get(
+    "",
+    responses=error_responses(
+        (400, "VALIDATION_ERROR | INVALID_DATE_RANGE"),
+        (401, "UNAUTHORIZED"),
+        (403, "TENANT_SCOPE_NOT_ALLOWED"),
+    ),
+)
+async def list_messages(request: Request, container: ContainerDep, number_id: ReadNumberIdDep) -> Any:
     """The outbound log, newest first. Filters: page, pageSize, status, startDate, endDate,
     destinationNumber, label."""
     q = request.query_params
-    params = {k: q.get(k) for k in ("page", "pageSize", "status", "startDate", "endDate",
-                                    "destinationNumber", "label")}
+    params = {
+        k: q.get(k)
+        for k in ("page", "pageSize", "status", "startDate", "endDate", "destinationNumber", "label")
+    }
     return await messages.list_messages(container, number_id=number_id, params=params)
 
 
-@router.get("/{message_ref}/events", responses=error_responses((401, "UNAUTHORIZED"),
-                                                               (404, "MESSAGE_NOT_FOUND")))
-async def message_events(message_ref: str, container: ContainerDep,
-                         number_id: ReadNumberIdDep) -> Any:
+@router.get(
+    "/{message_ref}/events", responses=error_responses((401, "UNAUTHORIZED"), (404, "MESSAGE_NOT_FOUND"))
+)
+async def message_events(message_ref: str, container: ContainerDep, number_id: ReadNumberIdDep) -> Any:
     """The message's timeline: every status event with time and source (additive endpoint)."""
     found = await messages.get(container, number_id=number_id, ref=message_ref)
-    return {"id": found["id"],
-            "events": await messages.timeline(container, number_id=number_id,
-                                              message_id=found["id"])}
+    return {
+        "id": found["id"],
+        "events": await messages.timeline(container, number_id=number_id, message_id=found["id"]),
+    }
 
 
-@router.get("/{message_ref}", responses=error_responses((401, "UNAUTHORIZED"),
-                                                        (403, "TENANT_SCOPE_NOT_ALLOWED"),
-                                                        (404, "MESSAGE_NOT_FOUND")))
-async def get_message(message_ref: str, container: ContainerDep,
-                      number_id: ReadNumberIdDep) -> Any:
+@router.get(
+    "/{message_ref}",
+    responses=error_responses(
+        (401, "UNAUTHORIZED"), (403, "TENANT_SCOPE_NOT_ALLOWED"), (404, "MESSAGE_NOT_FOUND")
+    ),
+)
+async def get_message(message_ref: str, container: ContainerDep, number_id: ReadNumberIdDep) -> Any:
     """A message by its id, correlationId or provider id."""
     return await messages.get(container, number_id=number_id, ref=message_ref)

@@ -12,56 +12,77 @@ from zapgate.web.openapi import body_schema
 
 router = APIRouter(prefix="/v1/numbers", tags=["numbers"])
 
-_CREATE_BODY = body_schema({
-    "type": "object", "required": ["name", "number"],
-    "properties": {
-        "name": {"type": "string"}, "number": {"type": "string", "example": "+5511999999999"},
-        "provider": {"type": "string", "enum": ["sandbox", "evolution-v2", "evolution-go"],
-                     "default": "sandbox"},
-        "official": {"type": "boolean", "default": False},
-        "settings": {"type": "object"},
-    },
-})
+_CREATE_BODY = body_schema(
+    {
+        "type": "object",
+        "required": ["name", "number"],
+        "properties": {
+            "name": {"type": "string"},
+            "number": {"type": "string", "example": "+5511999999999"},
+            "provider": {
+                "type": "string",
+                "enum": ["sandbox", "evolution-v2", "evolution-go"],
+                "default": "sandbox",
+            },
+            "official": {"type": "boolean", "default": False},
+            "settings": {"type": "object"},
+        },
+    }
+)
 
 
-@router.post("", status_code=201, openapi_extra=_CREATE_BODY,
-             responses=error_responses((400, "VALIDATION_ERROR"), (401, "UNAUTHORIZED"),
-                                       (403, "NUMBER_SCOPE_NOT_ALLOWED"),
-                                       (409, "NUMBER_ALREADY_EXISTS | NUMBER_LIMIT_EXCEEDED"),
-                                       (503, "PROVIDER_NOT_CONFIGURED | UPSTREAM_TIMEOUT | "
-                                             "UPSTREAM_ERROR | PROVIDER_LICENSE_REQUIRED")))
+@router.post(
+    "",
+    status_code=201,
+    openapi_extra=_CREATE_BODY,
+    responses=error_responses(
+        (400, "VALIDATION_ERROR"),
+        (401, "UNAUTHORIZED"),
+        (403, "NUMBER_SCOPE_NOT_ALLOWED"),
+        (409, "NUMBER_ALREADY_EXISTS | NUMBER_LIMIT_EXCEEDED"),
+        (503, "PROVIDER_NOT_CONFIGURED | UPSTREAM_TIMEOUT | UPSTREAM_ERROR | PROVIDER_LICENSE_REQUIRED"),
+    ),
+)
 async def create_number(container: ContainerDep, principal: TenantDep, body: JsonBody) -> Any:
     """Create a number. A sandbox number is connected at once; an Evolution v2 / GO number gets
     an instance at the provider and comes back with ``qrcodeBase64`` / ``pairingCode`` to link
     the phone. The number's API key is returned this once."""
-    result = await numbers.create_number(container, workspace_id=principal.workspace_id,
-                                         body=body)
+    result = await numbers.create_number(container, workspace_id=principal.workspace_id, body=body)
     return json_response(201, result)
 
 
-_META_BODY = body_schema({
-    "type": "object", "required": ["name", "number", "phoneNumberId", "wabaId", "accessToken"],
-    "properties": {
-        "name": {"type": "string"}, "number": {"type": "string", "example": "+15550000001"},
-        "phoneNumberId": {"type": "string"}, "wabaId": {"type": "string"},
-        "accessToken": {"type": "string", "writeOnly": True},
-        "appSecret": {"type": "string", "writeOnly": True},
-    },
-})
+_META_BODY = body_schema(
+    {
+        "type": "object",
+        "required": ["name", "number", "phoneNumberId", "wabaId", "accessToken"],
+        "properties": {
+            "name": {"type": "string"},
+            "number": {"type": "string", "example": "+15550000001"},
+            "phoneNumberId": {"type": "string"},
+            "wabaId": {"type": "string"},
+            "accessToken": {"type": "string", "writeOnly": True},
+            "appSecret": {"type": "string", "writeOnly": True},
+        },
+    }
+)
 
 
-@router.post("/meta", status_code=201, openapi_extra=_META_BODY,
-             responses=error_responses((400, "VALIDATION_ERROR | PROVIDER_AUTH_FAILED | "
-                                             "META_NUMBER_NOT_FOUND"), (401, "UNAUTHORIZED"),
-                                       (403, "NUMBER_SCOPE_NOT_ALLOWED"),
-                                       (409, "NUMBER_ALREADY_EXISTS | NUMBER_LIMIT_EXCEEDED"),
-                                       (503, "UPSTREAM_ERROR | UPSTREAM_TIMEOUT")))
-async def register_meta_number(container: ContainerDep, principal: TenantDep,
-                               body: JsonBody) -> Any:
+@router.post(
+    "/meta",
+    status_code=201,
+    openapi_extra=_META_BODY,
+    responses=error_responses(
+        (400, "VALIDATION_ERROR | PROVIDER_AUTH_FAILED | META_NUMBER_NOT_FOUND"),
+        (401, "UNAUTHORIZED"),
+        (403, "NUMBER_SCOPE_NOT_ALLOWED"),
+        (409, "NUMBER_ALREADY_EXISTS | NUMBER_LIMIT_EXCEEDED"),
+        (503, "UPSTREAM_ERROR | UPSTREAM_TIMEOUT"),
+    ),
+)
+async def register_meta_number(container: ContainerDep, principal: TenantDep, body: JsonBody) -> Any:
     """Register a bring-your-own Meta Cloud API number. The credentials are checked against the
     Graph API, stored encrypted and never returned."""
-    result = await numbers.register_meta_number(container, workspace_id=principal.workspace_id,
-                                                body=body)
+    result = await numbers.register_meta_number(container, workspace_id=principal.workspace_id, body=body)
     return json_response(201, result)
 
 
@@ -69,17 +90,14 @@ async def register_meta_number(container: ContainerDep, principal: TenantDep,
 async def list_numbers(container: ContainerDep, principal: PrincipalDep) -> Any:
     """The workspace's numbers (a number key sees only its own number)."""
     only = principal.number_id if principal.scope == "number" else None
-    return await numbers.list_numbers(container, workspace_id=principal.workspace_id,
-                                      only_number_id=only)
+    return await numbers.list_numbers(container, workspace_id=principal.workspace_id, only_number_id=only)
 
 
-@router.get("/{number_id}", responses=error_responses((401, "UNAUTHORIZED"),
-                                                      (404, "NUMBER_NOT_FOUND")))
+@router.get("/{number_id}", responses=error_responses((401, "UNAUTHORIZED"), (404, "NUMBER_NOT_FOUND")))
 async def get_number(number_id: str, container: ContainerDep, principal: PrincipalDep) -> Any:
     if principal.scope == "number" and principal.number_id != number_id:
         raise errors.NotFound("Number not found", code="NUMBER_NOT_FOUND")
-    return await numbers.get_number(container, workspace_id=principal.workspace_id,
-                                    number_id=number_id)
+    return await numbers.get_number(container, workspace_id=principal.workspace_id, number_id=number_id)
 
 
 def _own(principal: Any, number_id: str) -> None:
@@ -87,55 +105,75 @@ def _own(principal: Any, number_id: str) -> None:
         raise errors.NotFound("Number not found", code="NUMBER_NOT_FOUND")
 
 
-@router.get("/{number_id}/connect", responses=error_responses(
-    (400, "NOT_SUPPORTED_FOR_META"), (401, "UNAUTHORIZED"), (404, "NUMBER_NOT_FOUND"),
-    (409, "NUMBER_ALREADY_CONNECTED"),
-    (503, "PROVIDER_NOT_CONFIGURED | UPSTREAM_TIMEOUT | UPSTREAM_ERROR | "
-          "PROVIDER_LICENSE_REQUIRED")))
-async def connect_number(number_id: str, container: ContainerDep,
-                         principal: PrincipalDep) -> Any:
+@router.get(
+    "/{number_id}/connect",
+    responses=error_responses(
+        (400, "NOT_SUPPORTED_FOR_META"),
+        (401, "UNAUTHORIZED"),
+        (404, "NUMBER_NOT_FOUND"),
+        (409, "NUMBER_ALREADY_CONNECTED"),
+        (503, "PROVIDER_NOT_CONFIGURED | UPSTREAM_TIMEOUT | UPSTREAM_ERROR | PROVIDER_LICENSE_REQUIRED"),
+    ),
+)
+async def connect_number(number_id: str, container: ContainerDep, principal: PrincipalDep) -> Any:
     """A fresh QR code (``data:image/png;base64,...``) and pairing code for a QR-paired
     number."""
     _own(principal, number_id)
-    return await numbers.connect(container, workspace_id=principal.workspace_id,
-                                 number_id=number_id)
+    return await numbers.connect(container, workspace_id=principal.workspace_id, number_id=number_id)
 
 
-@router.get("/{number_id}/status", responses=error_responses(
-    (401, "UNAUTHORIZED"), (404, "NUMBER_NOT_FOUND"),
-    (503, "PROVIDER_NOT_CONFIGURED | UPSTREAM_TIMEOUT | UPSTREAM_ERROR | "
-          "PROVIDER_LICENSE_REQUIRED")))
-async def number_status(number_id: str, container: ContainerDep,
-                        principal: PrincipalDep) -> Any:
+@router.get(
+    "/{number_id}/status",
+    responses=error_responses(
+        (401, "UNAUTHORIZED"),
+        (404, "NUMBER_NOT_FOUND"),
+        (503, "PROVIDER_NOT_CONFIGURED | UPSTREAM_TIMEOUT | UPSTREAM_ERROR | PROVIDER_LICENSE_REQUIRED"),
+    ),
+)
+async def number_status(number_id: str, container: ContainerDep, principal: PrincipalDep) -> Any:
     """The link state: a live reading from the provider (``stale: false``) for Evolution
     numbers, the last known state (``stale: true``) otherwise."""
     _own(principal, number_id)
-    return await numbers.link_status(container, workspace_id=principal.workspace_id,
-                                     number_id=number_id)
+    return await numbers.link_status(container, workspace_id=principal.workspace_id, number_id=number_id)
 
 
 _SETTINGS_SCHEMA = {
-    "type": "object", "additionalProperties": False,
+    "type": "object",
+    "additionalProperties": False,
     "properties": {
-        **{k: {"type": "boolean"} for k in ("historyImportEnabled", "webhookHistoricalMessages",
-                                            "ignoreNewsletters", "markReadOnSend")},
-        **{k: {"type": ["boolean", "null"]} for k in ("alwaysOnline", "rejectCall",
-                                                      "readMessages", "ignoreGroups",
-                                                      "ignoreStatus")},
+        **{
+            k: {"type": "boolean"}
+            for k in (
+                "historyImportEnabled",
+                "webhookHistoricalMessages",
+                "ignoreNewsletters",
+                "markReadOnSend",
+            )
+        },
+        **{
+            k: {"type": ["boolean", "null"]}
+            for k in ("alwaysOnline", "rejectCall", "readMessages", "ignoreGroups", "ignoreStatus")
+        },
         "msgRejectCall": {"type": ["string", "null"], "maxLength": 1000},
     },
 }
-_PATCH_BODY = body_schema({
-    "type": "object", "minProperties": 1,
-    "properties": {
-        "pacePerSecond": {"type": ["number", "null"], "exclusiveMinimum": 0, "maximum": 1000},
-        "piiMode": {"type": "string", "enum": ["RELAY_ONLY", "STORE_X_DAYS",
-                                               "STORE_INDEFINITE"]},
-        "piiRetentionDays": {"type": ["integer", "null"], "minimum": 1, "maximum": 3650,
-                             "description": "Required with STORE_X_DAYS, else set to null"},
-        "settings": _SETTINGS_SCHEMA,
-    },
-})
+_PATCH_BODY = body_schema(
+    {
+        "type": "object",
+        "minProperties": 1,
+        "properties": {
+            "pacePerSecond": {"type": ["number", "null"], "exclusiveMinimum": 0, "maximum": 1000},
+            "piiMode": {"type": "string", "enum": ["RELAY_ONLY", "STORE_X_DAYS", "STORE_INDEFINITE"]},
+            "piiRetentionDays": {
+                "type": ["integer", "null"],
+                "minimum": 1,
+                "maximum": 3650,
+                "description": "Required with STORE_X_DAYS, else set to null",
+            },
+            "settings": _SETTINGS_SCHEMA,
+        },
+    }
+)
 
 
 async def _patch_body(request: Request) -> Any:
@@ -145,44 +183,69 @@ async def _patch_body(request: Request) -> Any:
     return await json_body(request)
 
 
-@router.patch("/{number_id}", openapi_extra=_PATCH_BODY,
-              responses=error_responses((400, "VALIDATION_ERROR | EMPTY_PATCH"),
-                                        (401, "UNAUTHORIZED"), (404, "NUMBER_NOT_FOUND")))
-async def patch_number(number_id: str, container: ContainerDep, principal: PrincipalDep,
-                       body: Annotated[Any, Depends(_patch_body)]) -> Any:
+@router.patch(
+    "/{number_id}",
+    openapi_extra=_PATCH_BODY,
+    responses=error_responses(
+        (400, "VALIDATION_ERROR | EMPTY_PATCH"), (401, "UNAUTHORIZED"), (404, "NUMBER_NOT_FOUND")
+    ),
+)
+async def patch_number(
+    number_id: str,
+    container: ContainerDep,
+    principal: PrincipalDep,
+    body: Annotated[Any, Depends(_patch_body)],
+) -> Any:
     """Change any of: ``pacePerSecond`` (messages per second; null = the provider's default,
     about one every 1-3 s on Evolution numbers, 80/s on Meta), ``piiMode`` /
     ``piiRetentionDays``, and ``settings`` (merged; null on an Evolution GO setting resets it to
     the provider's default)."""
     _own(principal, number_id)
-    return await number_changes.patch_number(container, workspace_id=principal.workspace_id,
-                                      number_id=number_id, body=body)
+    return await number_changes.patch_number(
+        container, workspace_id=principal.workspace_id, number_id=number_id, body=body
+    )
 
 
-@router.delete("/{number_id}", responses=error_responses(
-    (401, "UNAUTHORIZED"), (403, "NUMBER_SCOPE_NOT_ALLOWED"), (404, "NUMBER_NOT_FOUND")))
+@router.delete(
+    "/{number_id}",
+    responses=error_responses(
+        (401, "UNAUTHORIZED"), (403, "NUMBER_SCOPE_NOT_ALLOWED"), (404, "NUMBER_NOT_FOUND")
+    ),
+)
 async def delete_number(number_id: str, container: ContainerDep, principal: TenantDep) -> Any:
     """Soft-delete the number: it stops sending and its key stops working at once; it can be
     restored for 30 days (``restorableUntil``)."""
-    return await number_changes.delete_number(container, workspace_id=principal.workspace_id,
-                                       number_id=number_id)
+    return await number_changes.delete_number(
+        container, workspace_id=principal.workspace_id, number_id=number_id
+    )
 
 
-@router.post("/{number_id}/restore", responses=error_responses(
-    (401, "UNAUTHORIZED"), (403, "NUMBER_SCOPE_NOT_ALLOWED"),
-    (404, "NUMBER_NOT_FOUND"),
-    (409, "NUMBER_ALREADY_ACTIVE | NUMBER_ALREADY_EXISTS | NUMBER_LIMIT_EXCEEDED")))
+@router.post(
+    "/{number_id}/restore",
+    responses=error_responses(
+        (401, "UNAUTHORIZED"),
+        (403, "NUMBER_SCOPE_NOT_ALLOWED"),
+        (404, "NUMBER_NOT_FOUND"),
+        (409, "NUMBER_ALREADY_ACTIVE | NUMBER_ALREADY_EXISTS | NUMBER_LIMIT_EXCEEDED"),
+    ),
+)
 async def restore_number(number_id: str, container: ContainerDep, principal: TenantDep) -> Any:
     """Bring back a soft-deleted number with its key, history and settings (404 once the
     30-day window has passed). ``requiresReconnect``: the phone must be paired again."""
-    return await number_changes.restore_number(container, workspace_id=principal.workspace_id,
-                                        number_id=number_id)
+    return await number_changes.restore_number(
+        container, workspace_id=principal.workspace_id, number_id=number_id
+    )
 
 
-@router.delete("/{number_id}/purge", responses=error_responses(
-    (401, "UNAUTHORIZED"), (403, "NUMBER_SCOPE_NOT_ALLOWED"), (404, "NUMBER_NOT_FOUND")))
+@router.delete(
+    "/{number_id}/purge",
+    responses=error_responses(
+        (401, "UNAUTHORIZED"), (403, "NUMBER_SCOPE_NOT_ALLOWED"), (404, "NUMBER_NOT_FOUND")
+    ),
+)
 async def purge_number(number_id: str, container: ContainerDep, principal: TenantDep) -> Any:
     """Delete the number for good, deleted or not: its key, messages, templates and webhooks
     go with it, and an Evolution instance is removed at the provider. Irreversible."""
-    return await number_changes.purge_number(container, workspace_id=principal.workspace_id,
-                                      number_id=number_id)
+    return await number_changes.purge_number(
+        container, workspace_id=principal.workspace_id, number_id=number_id
+    )

@@ -14,29 +14,48 @@ from zapgate.web.openapi import body_schema
 router = APIRouter(tags=["sandbox"])
 
 
-@router.post("/v1/sandbox/inbound", openapi_extra=body_schema({
-    "type": "object", "required": ["from", "text"],
-    "properties": {"from": {"type": "string", "example": "+5511988887777"},
-                   "text": {"type": "string"}, "name": {"type": "string"},
-                   "quotedMessageId": {"type": "string"}}}),
-    responses=error_responses((400, "VALIDATION_ERROR | NOT_A_SANDBOX_NUMBER"),
-                              (401, "UNAUTHORIZED"), (403, "TENANT_SCOPE_NOT_ALLOWED")))
-async def simulate_inbound(container: ContainerDep, number_id: NumberIdDep,
-                           body: JsonBody) -> Any:
+@router.post(
+    "/v1/sandbox/inbound",
+    openapi_extra=body_schema(
+        {
+            "type": "object",
+            "required": ["from", "text"],
+            "properties": {
+                "from": {"type": "string", "example": "+5511988887777"},
+                "text": {"type": "string"},
+                "name": {"type": "string"},
+                "quotedMessageId": {"type": "string"},
+            },
+        }
+    ),
+    responses=error_responses(
+        (400, "VALIDATION_ERROR | NOT_A_SANDBOX_NUMBER"),
+        (401, "UNAUTHORIZED"),
+        (403, "TENANT_SCOPE_NOT_ALLOWED"),
+    ),
+)
+async def simulate_inbound(container: ContainerDep, number_id: NumberIdDep, body: JsonBody) -> Any:
     """Simulate a contact writing to a sandbox number: opens the 24 h window and emits
     ``message.received`` (``message.reply`` with ``quotedMessageId``)."""
     return await inbound.simulate(container, number_id=number_id, body=body)
 
 
-@router.post("/v1/messages/typing", openapi_extra=body_schema({
-    "type": "object", "required": ["destinationNumber"],
-    "properties": {"destinationNumber": {"type": "string"}, "durationMs": {"type": "integer"}}}),
-    responses=error_responses((400, "VALIDATION_ERROR"), (401, "UNAUTHORIZED"),
-                              (403, "TENANT_SCOPE_NOT_ALLOWED")))
+@router.post(
+    "/v1/messages/typing",
+    openapi_extra=body_schema(
+        {
+            "type": "object",
+            "required": ["destinationNumber"],
+            "properties": {"destinationNumber": {"type": "string"}, "durationMs": {"type": "integer"}},
+        }
+    ),
+    responses=error_responses(
+        (400, "VALIDATION_ERROR"), (401, "UNAUTHORIZED"), (403, "TENANT_SCOPE_NOT_ALLOWED")
+    ),
+)
 async def typing(number_id: NumberIdDep, body: JsonBody) -> Any:
     """Show a typing indicator to a contact (the sandbox accepts and ignores it)."""
     dest = body.get("destinationNumber") if isinstance(body, dict) else None
     if not isinstance(dest, str) or phones.normalize_e164(dest) is None:
-        raise errors.ValidationFailed("destinationNumber (E.164) is required",
-                                      code="INVALID_DESTINATION")
+        raise errors.ValidationFailed("destinationNumber (E.164) is required", code="INVALID_DESTINATION")
     return {"ok": True}
