@@ -24,9 +24,9 @@ from starlette.routing import Route
 
 from zapgate.sim.common import SimThread
 from zapgate.sim.meta import DEFAULT_NUMBER, SimNumber, create_app
-from zapgate.sim.meta_errors import GraphError
-from zapgate.sim.meta_templates import Slot, Template, check_send
-from zapgate.sim.meta_webhooks import wamid
+from zapgate.sim.meta.errors import GraphError
+from zapgate.sim.meta.templates import Slot, Template, check_send
+from zapgate.sim.meta.webhooks import wamid
 from zapgate.testing import ReceivedWebhook, WebhookReceiver
 
 SECRET = "test-app-secret"

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from zapgate.sim.common import Callback
-from zapgate.sim.meta_templates import Template
+from zapgate.sim.meta.templates import Template
 
 
 @dataclass(frozen=True)

@@ -1,5 +1,5 @@
 """The Evolution GO simulator's own control routes under ``/_sim`` (listed in
-``zapgate.sim.evolution_go``): the license gate, pairing, disconnects, inbound messages,
+``zapgate.sim.evolution_go.app``): the license gate, pairing, disconnects, inbound messages,
 listings."""
 
 from __future__ import annotations
@@ -13,8 +13,8 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from zapgate.sim.common import control_routes, json_object, new_hex_id
-from zapgate.sim.evolution_go_shapes import disconnect_event, inbound_event
-from zapgate.sim.evolution_go_state import EvolutionGoSim, GoError, lid_for
+from zapgate.sim.evolution_go.shapes import disconnect_event, inbound_event
+from zapgate.sim.evolution_go.state import EvolutionGoSim, GoError, lid_for
 
 
 class Control:

@@ -12,7 +12,7 @@ import random
 import time
 from typing import Any
 
-from zapgate.sim.meta_errors import status_error
+from zapgate.sim.meta.errors import status_error
 
 HEX = "0123456789ABCDEF"
 INBOUND_TYPES = (

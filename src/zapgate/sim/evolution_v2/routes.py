@@ -1,5 +1,5 @@
 """The Evolution API v2 routes of the simulator: instances, webhooks, sends and chat calls
-(the routes are listed in ``zapgate.sim.evolution_v2``)."""
+(the routes are listed in ``zapgate.sim.evolution_v2.app``)."""
 
 from __future__ import annotations
 
@@ -15,8 +15,8 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from zapgate.sim.common import new_hex_id, new_pairing_code, status_sequence
-from zapgate.sim.evolution_v2_shapes import sent_content
-from zapgate.sim.evolution_v2_state import (
+from zapgate.sim.evolution_v2.shapes import sent_content
+from zapgate.sim.evolution_v2.state import (
     EVENTS,
     INTEGRATIONS,
     PRESENCES,
@@ -28,7 +28,7 @@ from zapgate.sim.evolution_v2_state import (
     iso,
     jid_for,
 )
-from zapgate.sim.evolution_v2_validate import (
+from zapgate.sim.evolution_v2.validate import (
     ARR,
     BOOL,
     INT,

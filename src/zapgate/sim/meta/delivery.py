@@ -14,8 +14,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from zapgate.sim.common import Callback, CallbackSender, SimState, cancel
-from zapgate.sim.meta_state import EmittedStatus, MetaState, SimNumber
-from zapgate.sim.meta_webhooks import encode, envelope, messages_value, signature, status_item
+from zapgate.sim.meta.state import EmittedStatus, MetaState, SimNumber
+from zapgate.sim.meta.webhooks import encode, envelope, messages_value, signature, status_item
 
 
 @dataclass(order=True)

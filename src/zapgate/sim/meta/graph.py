@@ -1,5 +1,5 @@
 """The Graph API half of the Meta simulator: sends, media, number profile and templates
-(routes are listed in ``zapgate.sim.meta``)."""
+(routes are listed in ``zapgate.sim.meta.app``)."""
 
 from __future__ import annotations
 
@@ -15,14 +15,14 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from zapgate.sim import meta_templates
 from zapgate.sim.common import Fault, apply_transport_fault, status_sequence
-from zapgate.sim.meta_delivery import MetaContext
-from zapgate.sim.meta_errors import GraphError, bad_token, invalid, unknown_object
-from zapgate.sim.meta_state import Inbound, Media, Outbound, SimNumber, TokenBucket, new_media_id
-from zapgate.sim.meta_templates import STATUS_ERRORS, Template
-from zapgate.sim.meta_validate import SendRequest, is_mark_read, validate_mark_read, validate_send
-from zapgate.sim.meta_webhooks import billing, wamid
+from zapgate.sim.meta import templates as meta_templates
+from zapgate.sim.meta.delivery import MetaContext
+from zapgate.sim.meta.errors import GraphError, bad_token, invalid, unknown_object
+from zapgate.sim.meta.state import Inbound, Media, Outbound, SimNumber, TokenBucket, new_media_id
+from zapgate.sim.meta.templates import STATUS_ERRORS, Template
+from zapgate.sim.meta.validate import SendRequest, is_mark_read, validate_mark_read, validate_send
+from zapgate.sim.meta.webhooks import billing, wamid
 
 VERSION = re.compile(r"^v\d+\.\d+$")
 MB = 1024 * 1024

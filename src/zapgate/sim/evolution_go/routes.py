@@ -1,5 +1,5 @@
 """The Evolution GO API routes of the simulator: admin, instance, send and message calls (the
-routes are listed in ``zapgate.sim.evolution_go``)."""
+routes are listed in ``zapgate.sim.evolution_go.app``)."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from zapgate.sim.common import new_hex_id, new_pairing_code, status_sequence
-from zapgate.sim.evolution_go_shapes import (
+from zapgate.sim.evolution_go.shapes import (
     MEDIA_LABELS,
     buttons,
     list_button,
@@ -25,7 +25,7 @@ from zapgate.sim.evolution_go_shapes import (
     upload,
     vcard,
 )
-from zapgate.sim.evolution_go_state import (
+from zapgate.sim.evolution_go.state import (
     ADVANCED_DEFAULTS,
     KNOWN_CATEGORIES,
     ZERO_TIME,

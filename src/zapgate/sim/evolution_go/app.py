@@ -46,9 +46,8 @@ Faults (``/_sim/faults``): ``http``/``slow``/``timeout`` as everywhere; ``error`
 Config on top of the common switches: ``qrDelayMs``, ``qrIntervalMs``, ``qrMaxCount``,
 ``ownNumber``, ``pushName``, ``webhookFiles`` (``Message.base64`` on media webhooks).
 
-Modules: ``evolution_go_state`` (instances, the simulated client, the plumbing of every call,
-webhooks), ``evolution_go_routes`` (the API), ``evolution_go_control`` (``/_sim``) and
-``evolution_go_shapes`` (message shapes).
+Modules: ``state`` (instances, the simulated client, the plumbing of every call, webhooks),
+``routes`` (the API), ``control`` (``/_sim``) and ``shapes`` (message shapes).
 """
 
 from __future__ import annotations
@@ -58,9 +57,9 @@ from typing import Any
 from starlette.applications import Starlette
 
 from zapgate.sim.common import sender_lifespan
-from zapgate.sim.evolution_go_control import Control
-from zapgate.sim.evolution_go_routes import Api
-from zapgate.sim.evolution_go_state import EXTRA_DEFAULTS, EvolutionGoSim
+from zapgate.sim.evolution_go.control import Control
+from zapgate.sim.evolution_go.routes import Api
+from zapgate.sim.evolution_go.state import EXTRA_DEFAULTS, EvolutionGoSim
 
 __all__ = ["EXTRA_DEFAULTS", "EvolutionGoSim", "create_app"]
 

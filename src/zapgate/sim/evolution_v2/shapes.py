@@ -12,7 +12,7 @@ import uuid
 from typing import Any
 
 from zapgate.sim.common import new_hex_id
-from zapgate.sim.evolution_v2_validate import BUTTON_FLOWS
+from zapgate.sim.evolution_v2.validate import BUTTON_FLOWS
 
 CDN = "https://mmg.whatsapp.net/v/t62.7118-24/"
 MEDIA_MIMES = {

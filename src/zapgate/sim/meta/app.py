@@ -16,7 +16,7 @@ cannot reach answers 400 code 100 subcode 33; errors use the Graph envelope
   takes the read receipt ``{"messaging_product", "status": "read", "message_id",
   "typing_indicator"?: {"type": "text"}}`` -> ``{"success": true}``; the id must be an inbound
   message of that number.
-  Synchronous errors: 100 / 131008 / 131009 validation (see ``meta_validate``), 132001 template
+  Synchronous errors: 100 / 131008 / 131009 validation (see ``validate``), 132001 template
   missing or not APPROVED (132015 PAUSED, 132016 DISABLED), 132000 parameter count, 132012
   named-vs-positional or parameter type, 131021 recipient is the sender, 130429 throughput
   (``mps``), 131056 pair rate (``pairBurst``, ``pairRatePerSecond``), 131047 when
@@ -107,10 +107,10 @@ from typing import Any
 from starlette.applications import Starlette
 
 from zapgate.sim.common import CallbackSender, SimState, control_routes
-from zapgate.sim.meta_control import Control
-from zapgate.sim.meta_delivery import Delivery, MetaContext
-from zapgate.sim.meta_graph import GraphApi
-from zapgate.sim.meta_state import DEFAULT_NUMBER, META_DEFAULTS, MetaState, SimNumber
+from zapgate.sim.meta.control import Control
+from zapgate.sim.meta.delivery import Delivery, MetaContext
+from zapgate.sim.meta.graph import GraphApi
+from zapgate.sim.meta.state import DEFAULT_NUMBER, META_DEFAULTS, MetaState, SimNumber
 
 __all__ = ["DEFAULT_NUMBER", "META_DEFAULTS", "SimNumber", "create_app"]
 

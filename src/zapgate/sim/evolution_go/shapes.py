@@ -14,7 +14,7 @@ from typing import Any
 from urllib.parse import urlparse
 
 from zapgate.sim.common import new_hex_id
-from zapgate.sim.evolution_go_state import GoError, Instance, b64, go_time, jid_user, lid_for
+from zapgate.sim.evolution_go.state import GoError, Instance, b64, go_time, jid_user, lid_for
 
 MEDIA_LABELS = {
     "image": "ImageMessage",

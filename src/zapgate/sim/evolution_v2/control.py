@@ -1,5 +1,5 @@
 """The Evolution API v2 simulator's own control routes under ``/_sim`` (listed in
-``zapgate.sim.evolution_v2``): pair, disconnect, a new QR code, inbound messages, listings."""
+``zapgate.sim.evolution_v2.app``): pair, disconnect, a new QR code, inbound messages, listings."""
 
 from __future__ import annotations
 
@@ -13,8 +13,8 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from zapgate.sim.common import control_routes, json_object
-from zapgate.sim.evolution_v2_shapes import inbound_content, inbound_key
-from zapgate.sim.evolution_v2_state import EvolutionSim, Instance
+from zapgate.sim.evolution_v2.shapes import inbound_content, inbound_key
+from zapgate.sim.evolution_v2.state import EvolutionSim, Instance
 
 
 class Control:

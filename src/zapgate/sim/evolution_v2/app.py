@@ -59,9 +59,8 @@ Extra config switches: ``errorRecipients`` (digits), ``qrcodeLimit`` (30),
 Simplifications: no Brazilian 9th-digit rewriting, groups are assumed to exist, ``http(s)`` is
 required for media URLs, and the native-flow button reply shape is proto-derived [verify].
 
-Modules: ``evolution_v2_state`` (instances, webhooks, the plumbing of every call),
-``evolution_v2_routes`` (the API), ``evolution_v2_control`` (``/_sim``), ``evolution_v2_validate``
-(body schemas) and ``evolution_v2_shapes`` (message shapes).
+Modules: ``state`` (instances, webhooks, the plumbing of every call), ``routes`` (the API),
+``control`` (``/_sim``), ``validate`` (body schemas) and ``shapes`` (message shapes).
 """
 
 from __future__ import annotations
@@ -73,10 +72,10 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from zapgate.sim.common import sender_lifespan
-from zapgate.sim.evolution_v2_control import Control
-from zapgate.sim.evolution_v2_routes import Api
-from zapgate.sim.evolution_v2_state import EXTRA_DEFAULTS, EvolutionSim, error, jid_for
-from zapgate.sim.evolution_v2_validate import is_base64
+from zapgate.sim.evolution_v2.control import Control
+from zapgate.sim.evolution_v2.routes import Api
+from zapgate.sim.evolution_v2.state import EXTRA_DEFAULTS, EvolutionSim, error, jid_for
+from zapgate.sim.evolution_v2.validate import is_base64
 
 __all__ = ["EXTRA_DEFAULTS", "EvolutionSim", "create_app", "is_base64", "jid_for"]
 

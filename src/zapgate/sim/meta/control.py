@@ -1,5 +1,5 @@
 """The Meta-specific half of the simulator's control API under ``/_sim`` (routes are listed in
-``zapgate.sim.meta``)."""
+``zapgate.sim.meta.app``)."""
 
 from __future__ import annotations
 
@@ -14,10 +14,10 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from zapgate.sim.meta_delivery import MetaContext
-from zapgate.sim.meta_state import Inbound, Media, SimNumber, new_media_id
-from zapgate.sim.meta_templates import EVENTS
-from zapgate.sim.meta_webhooks import (
+from zapgate.sim.meta.delivery import MetaContext
+from zapgate.sim.meta.state import Inbound, Media, SimNumber, new_media_id
+from zapgate.sim.meta.templates import EVENTS
+from zapgate.sim.meta.webhooks import (
     INBOUND_TYPES,
     MEDIA_DEFAULTS,
     envelope,

@@ -10,7 +10,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from zapgate.sim.meta_errors import GraphError, invalid, missing
+from zapgate.sim.meta.errors import GraphError, invalid, missing
 
 CATEGORIES = ("MARKETING", "UTILITY", "AUTHENTICATION")
 FORMATS = ("POSITIONAL", "NAMED")

@@ -17,7 +17,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from zapgate.sim.meta_errors import GraphError, invalid, missing, not_valid
+from zapgate.sim.meta.errors import GraphError, invalid, missing, not_valid
 
 MEDIA_TYPES = ("image", "video", "audio", "document", "sticker")
 MESSAGE_TYPES = ("text", *MEDIA_TYPES, "location", "contacts", "interactive", "template", "reaction")
