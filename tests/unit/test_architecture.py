@@ -60,3 +60,59 @@ def test_only_web_imports_fastapi(path: Path) -> None:
 def test_nothing_below_web_imports_web(path: Path) -> None:
     bad = {m for m in _imports(path) if m == "zapgate.web" or m.startswith("zapgate.web.")}
     assert not bad, f"{path} imports {bad}"
+
+
+# -- provider knowledge stays in the adapters ------------------------------------------------
+
+PROVIDER_PACKAGES = {"meta", "sandbox", "evolution_v2", "evolution_go"}
+KIND_NAMES = {"meta", "sandbox", "evolution-v2", "evolution-go"}
+
+
+@pytest.mark.parametrize(
+    "path",
+    [p for p in SRC.rglob("*.py") if "providers" not in p.relative_to(SRC).parts],
+    ids=lambda p: str(p.relative_to(SRC)),
+)
+def test_provider_packages_are_imported_only_by_providers(path: Path) -> None:
+    """Outside ``providers/`` an adapter is reached through the registry and the protocol in
+    ``providers.base``, never by importing ``providers.<kind>``."""
+    bad = {
+        m
+        for m in _imports(path)
+        if m.startswith("zapgate.providers.") and m.split(".")[2] in PROVIDER_PACKAGES
+    }
+    assert not bad, f"{path} imports {bad}"
+
+
+def _kind_comparisons(path: Path) -> list[str]:
+    """Comparisons with a provider kind's name (``x == "meta"``, ``x in ("sandbox", ...)``)."""
+    found = []
+    for node in ast.walk(ast.parse(path.read_text())):
+        if not isinstance(node, ast.Compare):
+            continue
+        for operand in [node.left, *node.comparators]:
+            values = operand.elts if isinstance(operand, (ast.Tuple, ast.List, ast.Set)) else [operand]
+            found += [
+                f"line {node.lineno}: {v.value!r}"
+                for v in values
+                if isinstance(v, ast.Constant) and v.value in KIND_NAMES
+            ]
+    return found
+
+
+@pytest.mark.parametrize(
+    "path",
+    _modules("services") + _modules("workers") + _modules("domain") + _modules("web"),
+    ids=lambda p: str(p.relative_to(SRC)),
+)
+def test_no_branching_on_provider_names(path: Path) -> None:
+    """What a kind can do is asked of its ``Features`` (``registry.features(kind)``), so a new
+    provider is added in ``providers/`` alone."""
+    found = _kind_comparisons(path)
+    assert not found, f"{path} compares with provider kind names: {found}"
+
+
+def test_the_kind_check_sees_a_comparison(tmp_path: Path) -> None:
+    sample = tmp_path / "sample.py"
+    sample.write_text('if row.provider == "meta" or kind in ("sandbox", "x"):\n    pass\n')
+    assert _kind_comparisons(sample) == ["line 1: 'meta'", "line 1: 'sandbox'"]

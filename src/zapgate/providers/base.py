@@ -2,8 +2,58 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import Any, Protocol
+
+
+class ProviderKind(StrEnum):
+    """A provider kind is code (an adapter); a number row is a configured instance of one. The
+    values are what ``numbers.provider`` stores and the API shows."""
+
+    SANDBOX = "sandbox"
+    META = "meta"
+    EVOLUTION_V2 = "evolution-v2"
+    EVOLUTION_GO = "evolution-go"
+
+
+class CallbackScope(StrEnum):
+    """How a provider's callbacks reach Zapgate."""
+
+    NONE = "none"  # the provider never calls back (the sandbox simulates in-process)
+    APP = "app"  # one URL for every number of the kind; the body names its numbers (Meta)
+    NUMBER = "number"  # one URL per number: ``/webhooks/<path>/<number id>`` (Evolution)
+
+
+class Registration(StrEnum):
+    """How a number of the kind is added."""
+
+    CREATE = "create"  # ``POST /v1/numbers``: Zapgate creates it (an instance for QR kinds)
+    CREDENTIALS = "credentials"  # ``POST /v1/numbers/meta``: the customer brings credentials
+
+
+@dataclass(frozen=True)
+class Features:
+    """What a provider kind can do: services ask these instead of branching on the kind's name."""
+
+    label: str  # for people (the dashboard's provider choice)
+    registration: Registration
+    # Numbers are linked to a phone by QR code / pairing code (the adapter is a Provisioner).
+    pairing: bool = False
+    # Templates are submitted to the provider for review (the adapter is a TemplateSubmitter).
+    template_submission: bool = False
+    # Zapgate simulates the recipient and the provider: inbound can be simulated, templates
+    # approve themselves after a delay, a reply may quote any id.
+    simulated: bool = False
+    # A Cloud API number: its provider reference is Meta's ``phone_number_id`` (unique among
+    # live numbers, shown as ``meta`` in number reads and ``phoneNumberId`` in webhooks).
+    cloud_api: bool = False
+    groups: bool = False  # groups and newsletters can be listed
+    number_check: bool = False  # the provider can tell whether a phone has WhatsApp
+    callback_scope: CallbackScope = CallbackScope.NONE
+    # The URL segment of the kind's callbacks under ``/webhooks/`` (kept as first published).
+    callback_path: str = ""
 
 
 @dataclass(frozen=True)
@@ -66,8 +116,36 @@ class SendResult:
     receipts: tuple[ScheduledReceipt, ...] = ()
 
 
+@dataclass(frozen=True)
+class CallbackNumber:
+    """A live number as callback authentication needs it (credentials decrypted)."""
+
+    id: str
+    route: str | None  # the provider's reference (Meta phone_number_id, Evolution instance)
+    credentials: Mapping[str, Any] = field(repr=False)
+
+
+@dataclass(frozen=True)
+class CallbackRequest:
+    """An HTTP request to a provider callback URL, as the adapter needs to see it."""
+
+    raw: bytes
+    headers: Mapping[str, str]  # lower-case names
+    query: Mapping[str, str]
+
+
+@dataclass(frozen=True)
+class AcceptedCallback:
+    """An authentic callback: the parsed body to store and, for app-wide callbacks, the numbers
+    its events may touch: ``{"phones": {route: number id}, "wabas": {account: [number ids]}}``."""
+
+    body: Any
+    routes: dict[str, Any] | None = None
+
+
 class Provider(Protocol):
-    kind: str
+    kind: ProviderKind
+    features: Features
 
     def capabilities(self, *, official: bool) -> Capabilities: ...
 
@@ -77,6 +155,25 @@ class Provider(Protocol):
         """Translate one stored callback body (already authenticated) into our events.
         Unknown or irrelevant events yield an empty list; never raises on odd input."""
         ...
+
+    def callback_keys(self, numbers: Sequence[CallbackNumber]) -> object:
+        """What :meth:`accept_callback` checks against, prepared once for these numbers (all
+        live numbers of the kind for ``CallbackScope.APP``, the one number the URL names for
+        ``NUMBER``) and kept briefly by the caller."""
+        ...
+
+    def accept_callback(self, request: CallbackRequest, keys: object) -> AcceptedCallback:
+        """The callback when ``keys`` authenticate it. Raises ``errors.Unauthorized``
+        (``INVALID_SIGNATURE``) when they do not, ``errors.ValidationFailed`` for an authentic
+        body that is not JSON."""
+        ...
+
+    def callback_handshake(self, query: Mapping[str, str]) -> str:
+        """The answer to the provider's GET subscription check (Meta's ``hub.challenge``);
+        raises ``errors.Forbidden`` when the check fails or the kind has none."""
+        ...
+
+    async def aclose(self) -> None: ...
 
 
 # -- callbacks, normalised -------------------------------------------------------------------

@@ -1,13 +1,16 @@
 """What the HTTP provider adapters share: one pooled HTTP client (``providers.http``) made on
 first use, the edge where every transport failure becomes one of our errors, lenient JSON
-bodies, the error of a send through an unconfigured provider, and the capabilities of the
-unofficial (Evolution) providers."""
+bodies, the error of a send through an unconfigured provider, the capabilities of the
+unofficial (Evolution) providers, and the pieces of callback authentication they share."""
 
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable, Iterator
+import hmac
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
+
+import orjson
 
 from zapgate import errors
 from zapgate.providers import http
@@ -71,3 +74,36 @@ def unofficial_capabilities(
         pace_jitter=pace_jitter,
         modes=frozenset({"template", "text", "media", "list"}),
     )
+
+
+# -- callbacks ----------------------------------------------------------------------------------
+
+REFUSED = "Callback authentication failed"
+
+
+def refused(message: str = REFUSED) -> errors.Unauthorized:
+    """The one answer to a callback that does not authenticate (401, nothing stored)."""
+    return errors.Unauthorized(message, code="INVALID_SIGNATURE")
+
+
+def callback_json(raw: bytes) -> Any:
+    """A callback body as JSON, or 400 ``VALIDATION_ERROR``."""
+    try:
+        return orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        raise errors.ValidationFailed("Callback body must be JSON") from None
+
+
+def same_secret(given: Any, expected: Any) -> bool:
+    """Constant-time comparison of two non-empty strings."""
+    return (
+        isinstance(given, str)
+        and isinstance(expected, str)
+        and bool(expected)
+        and hmac.compare_digest(given.encode(), expected.encode())
+    )
+
+
+def no_handshake(query: Mapping[str, str]) -> str:
+    """Kinds without a GET subscription check."""
+    raise errors.Forbidden("This provider has no subscription check", code="INVALID_VERIFY_TOKEN")

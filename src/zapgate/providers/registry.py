@@ -3,50 +3,69 @@
 from __future__ import annotations
 
 import contextlib
-from typing import Any
 
-from zapgate.providers.base import Provider, Provisioner, TemplateSubmitter
+from pydantic import SecretStr
+
+from zapgate.providers.base import Features, Provider, ProviderKind, Provisioner, TemplateSubmitter
 from zapgate.providers.evolution_go.adapter import EvolutionGoProvider
 from zapgate.providers.evolution_v2.adapter import EvolutionV2Provider
 from zapgate.providers.meta.adapter import MetaProvider
 from zapgate.providers.sandbox.adapter import SandboxProvider
 from zapgate.settings import Settings
 
-KINDS = ("sandbox", "meta", "evolution-v2", "evolution-go")
-# Kinds whose numbers are paired by QR code / pairing code (an instance per number).
-QR_KINDS = frozenset({"evolution-v2", "evolution-go"})
+
+class UnknownKind(KeyError):
+    """A kind no adapter implements (a number row from a newer version, say)."""
 
 
 class ProviderRegistry:
-    def __init__(self, providers: dict[str, Provider]) -> None:
+    """The adapters by kind, and the optional roles each plays (given explicitly at build
+    time, so nothing is discovered with ``hasattr``)."""
+
+    def __init__(
+        self,
+        providers: dict[ProviderKind, Provider],
+        *,
+        provisioners: dict[ProviderKind, Provisioner] | None = None,
+        submitters: dict[ProviderKind, TemplateSubmitter] | None = None,
+    ) -> None:
         self._providers = providers
+        self._provisioners = provisioners or {}
+        self._submitters = submitters or {}
 
     def get(self, kind: str) -> Provider:
         try:
-            return self._providers[kind]
-        except KeyError:
-            raise KeyError(f"unknown provider kind {kind!r}") from None
+            return self._providers[ProviderKind(kind)]
+        except (KeyError, ValueError):
+            raise UnknownKind(f"unknown provider kind {kind!r}") from None
+
+    def features(self, kind: str) -> Features:
+        return self.get(kind).features
 
     def provisioner(self, kind: str) -> Provisioner | None:
-        provider: Any = self.get(kind)
-        return provider if kind in QR_KINDS else None
+        """The adapter as a :class:`Provisioner` when numbers of ``kind`` are paired by QR."""
+        return self._provisioners.get(ProviderKind(kind))
 
     def template_submitter(self, kind: str) -> TemplateSubmitter | None:
-        provider: Any = self.get(kind)
-        return provider if hasattr(provider, "submit_template") else None
+        return self._submitters.get(ProviderKind(kind))
 
-    def kinds(self) -> list[str]:
+    def kinds(self) -> list[ProviderKind]:
         return sorted(self._providers)
+
+    def by_callback_path(self, path: str) -> Provider | None:
+        """The kind whose callbacks arrive on ``/webhooks/<path>``."""
+        for provider in self._providers.values():
+            if provider.features.callback_path and provider.features.callback_path == path:
+                return provider
+        return None
 
     async def aclose(self) -> None:
         for provider in self._providers.values():
-            close = getattr(provider, "aclose", None)
-            if close is not None:
-                with contextlib.suppress(Exception):
-                    await close()
+            with contextlib.suppress(Exception):
+                await provider.aclose()
 
 
-def _secret(value: Any) -> str | None:
+def _secret(value: SecretStr | None) -> str | None:
     raw = value.get_secret_value() if value is not None else ""
     return raw or None
 
@@ -61,24 +80,36 @@ def build_registry(settings: Settings) -> ProviderRegistry:
     )
     timeout = settings.provider_timeout_seconds
     source = str(settings.provider_source_address) if settings.provider_source_address is not None else None
-    providers: dict[str, Provider] = {
-        "sandbox": sandbox,
-        "meta": MetaProvider(graph_url=settings.meta_graph_url, timeout=timeout, source_address=source),
-        "evolution-v2": EvolutionV2Provider(
-            base_url=settings.evolution_url,
-            api_key=_secret(settings.evolution_api_key),
-            timeout=max(timeout, 30.0),
-            pace_per_second=settings.evolution_pace_per_second,
-            pace_jitter=settings.evolution_pace_jitter,
-            source_address=source,
-        ),
-        "evolution-go": EvolutionGoProvider(
-            base_url=settings.evolution_go_url,
-            api_key=_secret(settings.evolution_go_api_key),
-            timeout=max(timeout, 30.0),
-            pace_per_second=settings.evolution_pace_per_second,
-            pace_jitter=settings.evolution_pace_jitter,
-            source_address=source,
-        ),
-    }
-    return ProviderRegistry(providers)
+    meta = MetaProvider(
+        graph_url=settings.meta_graph_url,
+        timeout=timeout,
+        source_address=source,
+        app_secret=settings.meta_app_secret.get_secret_value(),
+        verify_token=settings.meta_verify_token.get_secret_value(),
+    )
+    evolution_v2 = EvolutionV2Provider(
+        base_url=settings.evolution_url,
+        api_key=_secret(settings.evolution_api_key),
+        timeout=max(timeout, 30.0),
+        pace_per_second=settings.evolution_pace_per_second,
+        pace_jitter=settings.evolution_pace_jitter,
+        source_address=source,
+    )
+    evolution_go = EvolutionGoProvider(
+        base_url=settings.evolution_go_url,
+        api_key=_secret(settings.evolution_go_api_key),
+        timeout=max(timeout, 30.0),
+        pace_per_second=settings.evolution_pace_per_second,
+        pace_jitter=settings.evolution_pace_jitter,
+        source_address=source,
+    )
+    return ProviderRegistry(
+        {
+            ProviderKind.SANDBOX: sandbox,
+            ProviderKind.META: meta,
+            ProviderKind.EVOLUTION_V2: evolution_v2,
+            ProviderKind.EVOLUTION_GO: evolution_go,
+        },
+        provisioners={ProviderKind.EVOLUTION_V2: evolution_v2, ProviderKind.EVOLUTION_GO: evolution_go},
+        submitters={ProviderKind.META: meta},
+    )

@@ -1,5 +1,9 @@
 """Receiving provider callbacks: authenticate, store the raw body, acknowledge.
 
+One path for every provider kind: the kind's adapter says how its callbacks are authenticated
+(``Provider.callback_keys`` / ``accept_callback``: Meta's app signature, Evolution's per-number
+secret); this module only finds and caches the keys and stores what was accepted.
+
 Nothing is applied here (that is the inbox worker's job, from the stored body), so a callback is
 acknowledged in one small write, and a crash after the acknowledgement loses nothing. A callback
 that fails authentication is refused with 401 and stores nothing.
@@ -7,28 +11,24 @@ that fails authentication is refused with 401 and stores nothing.
 
 from __future__ import annotations
 
-import hmac
+from collections.abc import Mapping
 from typing import Any, cast
 
-import orjson
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from zapgate import callback_secrets, errors
+from zapgate import errors
 from zapgate.container import Container
-from zapgate.providers.meta import signature as meta_signature
+from zapgate.providers.base import (
+    AcceptedCallback,
+    CallbackNumber,
+    CallbackRequest,
+    CallbackScope,
+    Provider,
+)
 from zapgate.services import callbacks, numberrefs
 from zapgate.storage import tables as t
 from zapgate.storage.batch import Batcher
-
-_REFUSED = "Callback authentication failed"
-
-
-def _json(raw: bytes) -> Any:
-    try:
-        return orjson.loads(raw)
-    except orjson.JSONDecodeError:
-        raise errors.ValidationFailed("Callback body must be JSON") from None
 
 
 async def _store(
@@ -59,199 +59,105 @@ async def _write_batch(conn: AsyncConnection, rows: list[dict[str, Any]]) -> lis
     return [None] * len(rows)
 
 
-# -- Meta --------------------------------------------------------------------------------------
+def _provider(container: Container, path: str, scope: CallbackScope) -> Provider:
+    provider = container.providers.by_callback_path(path)
+    if provider is None or provider.features.callback_scope is not scope:
+        raise errors.NotFound(f"No provider callbacks at /webhooks/{path}", code="NOT_FOUND")
+    return provider
 
 
-def meta_verify(container: Container, params: dict[str, str]) -> str:
-    """Meta's GET handshake: echo ``hub.challenge`` when the verify token matches."""
-    expected = container.settings.meta_verify_token.get_secret_value()
-    given = params.get("hub.verify_token", "")
-    if (
-        params.get("hub.mode") != "subscribe"
-        or not expected
-        or not hmac.compare_digest(given.encode(), expected.encode())
-    ):
-        raise errors.Forbidden("Verification token mismatch", code="INVALID_VERIFY_TOKEN")
-    return params.get("hub.challenge", "")
+def handshake(container: Container, path: str, query: Mapping[str, str]) -> str:
+    """The provider's GET subscription check (Meta: echo ``hub.challenge`` when
+    ``hub.verify_token`` matches ``ZAPGATE_META_VERIFY_TOKEN``)."""
+    provider = container.providers.by_callback_path(path)
+    if provider is None:
+        raise errors.NotFound(f"No provider callbacks at /webhooks/{path}", code="NOT_FOUND")
+    return provider.callback_handshake(query)
 
 
-async def meta_callback(container: Container, *, raw: bytes, signature: str | None) -> None:
-    """A Meta callback is authenticated by exactly one app secret, checked on the raw bytes
-    before anything is parsed; every change in it must then belong to a number of that app
-    (its ``phone_number_id``, its WABA as the entry id). Otherwise the whole callback is refused
-    and nothing is stored. The numbers it may touch are stored with it, and the inbox applies
-    its events to those numbers only."""
-    app = await _meta_app(container, raw, signature)
-    if app is None:
-        raise errors.Unauthorized("Invalid or missing X-Hub-Signature-256", code="INVALID_SIGNATURE")
-    body = _json(raw)
-    routes = _meta_routes(app, body)
-    if routes is None and container.callback_secrets.may_reload_meta(container.clock.now_ms()):
-        # A number registered a moment ago (on this node or another) is not in the cached
-        # table yet: one fresh load, as for an unknown secret.
-        app = await _meta_app(container, raw, signature, reload=True)
-        routes = _meta_routes(app, body) if app is not None else None
-    if routes is None:
-        raise errors.Unauthorized(
-            "The callback names a phone number or WhatsApp Business Account that its signing "
-            "app does not serve",
-            code="INVALID_SIGNATURE",
-        )
-    await _store(container, provider="meta", number_id=None, body=body, routes=routes)
-
-
-async def _meta_app(
-    container: Container, raw: bytes, signature: str | None, *, reload: bool = False
-) -> callback_secrets.MetaApp | None:
-    """The app whose secret signed ``raw`` (None: no known secret did)."""
-    if not signature:
-        return None
+async def receive_app_callback(container: Container, path: str, request: CallbackRequest) -> None:
+    """A callback on the kind's one URL (Meta). Refused as a whole, storing nothing, unless the
+    adapter accepts it with the current keys; a refusal with cached keys loads them afresh once
+    (a number registered a moment ago, on this node or another, is not in them yet)."""
+    provider = _provider(container, path, CallbackScope.APP)
     cache = container.callback_secrets
     now = container.clock.now_ms()
-    apps = None if reload else cache.meta_apps(now)
-    fresh = apps is None
-    if apps is None:
-        apps = await _load_meta_apps(container)
-        cache.put_meta(apps, now)
-    app = _signing_app(apps, raw, signature)
-    if app is None and not fresh and cache.may_reload_meta(now):
-        # A number registered a moment ago (on this node or another) brings a new secret.
-        apps = await _load_meta_apps(container)
-        cache.put_meta(apps, now)
-        app = _signing_app(apps, raw, signature)
-    return app
+    found, keys = cache.app(provider.kind, now)
+    if not found:
+        keys = await _load_app_keys(container, provider)
+    try:
+        accepted = provider.accept_callback(request, keys)
+    except errors.Unauthorized:
+        if not found or not cache.may_reload(provider.kind, now):
+            raise
+        keys = await _load_app_keys(container, provider)
+        accepted = provider.accept_callback(request, keys)
+    await _store_accepted(container, provider, None, accepted)
 
 
-def _signing_app(
-    apps: tuple[callback_secrets.MetaApp, ...], raw: bytes, signature: str
-) -> callback_secrets.MetaApp | None:
-    found = None
-    for app in apps:  # every secret is tried, so the time taken does not say which matched
-        if meta_signature.verify([app.secret], raw, signature):
-            found = app
-    return found
+async def receive_number_callback(
+    container: Container, path: str, number_id: str, request: CallbackRequest
+) -> None:
+    """A callback on one number's URL (Evolution v2 / GO)."""
+    provider = _provider(container, path, CallbackScope.NUMBER)
+    keys = await _number_keys(container, provider, number_id)
+    if keys is None:
+        raise errors.Unauthorized("Callback authentication failed", code="INVALID_SIGNATURE")
+    await _store_accepted(container, provider, number_id, provider.accept_callback(request, keys))
 
 
-async def _load_meta_apps(container: Container) -> tuple[callback_secrets.MetaApp, ...]:
-    """Live Meta numbers grouped by the secret that signs their callbacks: their own
-    ``appSecret``, or the operator's ``ZAPGATE_META_APP_SECRET`` for numbers without one."""
-    default = container.settings.meta_app_secret.get_secret_value()
+async def _store_accepted(
+    container: Container, provider: Provider, number_id: str | None, accepted: AcceptedCallback
+) -> None:
+    await _store(
+        container, provider=provider.kind, number_id=number_id, body=accepted.body, routes=accepted.routes
+    )
+
+
+async def _load_app_keys(container: Container, provider: Provider) -> object:
+    """The adapter's keys for every live number of its kind, decrypted once."""
     n = t.numbers.c
     async with container.db.read() as conn:
         rows = (
             await conn.execute(
                 sa.select(n.id, n.provider_ref, n.credentials_enc).where(
-                    n.provider == "meta", n.deleted_at.is_(None)
+                    n.provider == provider.kind, n.deleted_at.is_(None)
                 )
             )
         ).all()
-    by_secret: dict[str, list[callback_secrets.MetaNumber]] = {}
-    if default:
-        by_secret[default] = []
-    for row in rows:
-        creds = numberrefs.open_credentials(container, row.credentials_enc)
-        own = creds.get("appSecret")
-        secret = own if isinstance(own, str) and own else default
-        if secret and row.provider_ref:
-            by_secret.setdefault(secret, []).append(
-                callback_secrets.MetaNumber(
-                    id=row.id, phone_number_id=row.provider_ref, waba_id=str(creds.get("wabaId") or "")
-                )
+    keys = provider.callback_keys(
+        [
+            CallbackNumber(
+                id=row.id,
+                route=row.provider_ref,
+                credentials=numberrefs.open_credentials(container, row.credentials_enc),
             )
-    return tuple(
-        callback_secrets.MetaApp(secret=secret, numbers=tuple(numbers))
-        for secret, numbers in by_secret.items()
+            for row in rows
+        ]
     )
+    container.callback_secrets.put_app(provider.kind, keys, container.clock.now_ms())
+    return keys
 
 
-def _meta_routes(app: callback_secrets.MetaApp, body: Any) -> dict[str, Any] | None:
-    """``{"phones": {phone_number_id: number id}, "wabas": {waba id: [number ids]}}`` for what
-    the body names, or None when it names anything outside ``app``."""
-    phones = {num.phone_number_id: num.id for num in app.numbers}
-    wabas: dict[str, list[str]] = {}
-    for num in app.numbers:
-        if num.waba_id:
-            wabas.setdefault(num.waba_id, []).append(num.id)
-    routes: dict[str, Any] = {"phones": {}, "wabas": {}}
-    entries = body.get("entry") if isinstance(body, dict) else None
-    for entry in entries if isinstance(entries, list) else []:
-        if not isinstance(entry, dict):
-            continue
-        waba = _id(entry.get("id"))
-        if waba is not None:
-            if waba not in wabas:
-                return None
-            routes["wabas"][waba] = wabas[waba]
-        changes = entry.get("changes")
-        for change in changes if isinstance(changes, list) else []:
-            value = change.get("value") if isinstance(change, dict) else None
-            metadata = value.get("metadata") if isinstance(value, dict) else None
-            phone = _id(metadata.get("phone_number_id")) if isinstance(metadata, dict) else None
-            if phone is not None:
-                if phone not in phones:
-                    return None
-                routes["phones"][phone] = phones[phone]
-    return routes
-
-
-def _id(value: Any) -> str | None:
-    """An id as Meta's parser reads it (strings and integers), None when absent."""
-    if value is None or value == "" or isinstance(value, bool):
-        return None
-    return str(value) if isinstance(value, (str, int)) else "?"
-
-
-# -- Evolution v2 / GO -------------------------------------------------------------------------
-
-
-async def _number_credentials(container: Container, provider: str, number_id: str) -> dict[str, Any] | None:
-    """A live number's decrypted credentials, from the cache when it has them."""
+async def _number_keys(container: Container, provider: Provider, number_id: str) -> object | None:
+    """A live number's keys, from the cache when it has them; None for no such number."""
     cache = container.callback_secrets
     now = container.clock.now_ms()
-    found, creds = cache.number(f"{provider}:{number_id}", now)
+    found, keys = cache.number(provider.kind, number_id, now)
     if found:
-        return creds
+        return keys
     n = t.numbers.c
     async with container.db.read() as conn:
         row = (
             await conn.execute(
-                sa.select(n.credentials_enc).where(
-                    n.id == number_id, n.provider == provider, n.deleted_at.is_(None)
+                sa.select(n.provider_ref, n.credentials_enc).where(
+                    n.id == number_id, n.provider == provider.kind, n.deleted_at.is_(None)
                 )
             )
         ).first()
     if row is None:
         return None  # not cached: a number created a moment later is found at once
     creds = numberrefs.open_credentials(container, row.credentials_enc)
-    cache.put_number(f"{provider}:{number_id}", creds, now)
-    return creds
-
-
-def _same(given: Any, expected: Any) -> bool:
-    return (
-        isinstance(given, str)
-        and isinstance(expected, str)
-        and bool(expected)
-        and hmac.compare_digest(given.encode(), expected.encode())
-    )
-
-
-async def evolution_callback(container: Container, *, number_id: str, raw: bytes, secret: str | None) -> None:
-    """Evolution v2 posts with the ``x-zapgate-secret`` header Zapgate set on the instance (or
-    ``?secret=`` in the URL)."""
-    creds = await _number_credentials(container, "evolution-v2", number_id)
-    if creds is None or not _same(secret, creds.get("callbackSecret")):
-        raise errors.Unauthorized(_REFUSED, code="INVALID_SIGNATURE")
-    await _store(container, provider="evolution-v2", number_id=number_id, body=_json(raw))
-
-
-async def evolution_go_callback(container: Container, *, number_id: str, raw: bytes) -> None:
-    """Evolution GO carries the instance token in every body; Zapgate generated it."""
-    creds = await _number_credentials(container, "evolution-go", number_id)
-    if creds is None:
-        raise errors.Unauthorized(_REFUSED, code="INVALID_SIGNATURE")
-    body = _json(raw)
-    given = body.get("instanceToken") if isinstance(body, dict) else None
-    if not _same(given, creds.get("instanceToken")):
-        raise errors.Unauthorized(_REFUSED, code="INVALID_SIGNATURE")
-    await _store(container, provider="evolution-go", number_id=number_id, body=body)
+    keys = provider.callback_keys([CallbackNumber(id=number_id, route=row.provider_ref, credentials=creds)])
+    cache.put_number(provider.kind, number_id, keys, now)
+    return keys

@@ -378,6 +378,7 @@ async def _requeue(conn: AsyncConnection, message: Any, event: base.StatusUpdate
 
 
 async def _inbound(conn: AsyncConnection, number: Any, event: base.InboundMessage, ctx: Context) -> int:
+    features = ctx.registry.features(number.provider)
     media = None
     if event.media is not None:
         m = event.media
@@ -409,7 +410,8 @@ async def _inbound(conn: AsyncConnection, number: Any, event: base.InboundMessag
             reply_id=event.reply_id,
             media=media or None,
             provider=number.provider,
-            phone_number_id=number.provider_ref if number.provider == "meta" else None,
+            phone_number_id=number.provider_ref if features.cloud_api else None,
+            simulated=features.simulated,
         ),
         now_ms=ctx.now_ms,
     )

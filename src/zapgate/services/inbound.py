@@ -34,6 +34,8 @@ class Inbound:
     media: dict[str, Any] | None = None  # {id, url, mimeType, fileName, caption}
     provider: str | None = None  # for Meta media ids (phoneNumberId is exposed with them)
     phone_number_id: str | None = None
+    # A simulated provider (the sandbox): a reply may quote any id.
+    simulated: bool = False
 
 
 # Types the SDK knows; button and interactive replies are text for the customer.
@@ -137,7 +139,7 @@ async def _quoted(conn: AsyncConnection, inbound: Inbound) -> Any:
             )
         )
     ).first()
-    if found is None and inbound.provider == "sandbox":
+    if found is None and inbound.simulated:
         return _Quoted(None)  # the sandbox simulates replies to arbitrary ids
     return found
 
@@ -200,7 +202,7 @@ async def simulate(container: Container, *, number_id: str, body: Any) -> dict[s
         provider = (
             await conn.execute(sa.select(t.numbers.c.provider).where(t.numbers.c.id == number_id))
         ).scalar_one()
-        if provider != "sandbox":
+        if not container.providers.features(provider).simulated:
             raise errors.ValidationFailed(
                 "Only sandbox numbers can simulate inbound messages", code="NOT_A_SANDBOX_NUMBER"
             )
@@ -215,7 +217,8 @@ async def simulate(container: Container, *, number_id: str, body: Any) -> dict[s
                 sender_name=name if isinstance(name, str) else None,
                 provider_message_id="sbx_in_" + secrets.token_hex(10),
                 quoted_message_id=quoted if isinstance(quoted, str) else None,
-                provider="sandbox",
+                provider=provider,
+                simulated=True,
             ),
             now_ms=container.clock.now_ms(),
         )

@@ -169,7 +169,7 @@ async def restore_number(container: Container, *, workspace_id: str, number_id: 
         raise errors.NotFound("Number not found", code="NUMBER_NOT_FOUND")
     async with container.db.write() as conn:
         await check_capacity(conn, workspace_id, row.number)
-        if row.provider == "meta" and row.provider_ref:
+        if container.providers.features(row.provider).cloud_api and row.provider_ref:
             await check_meta_ref_free(conn, row.provider_ref)
         await conn.execute(
             sa.update(t.numbers).where(t.numbers.c.id == number_id).values(deleted_at=None, updated_at=now)

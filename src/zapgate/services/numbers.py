@@ -16,12 +16,11 @@ from zapgate.clock import iso
 from zapgate.container import Container
 from zapgate.domain import ids, phones
 from zapgate.providers import base
-from zapgate.providers.registry import QR_KINDS
+from zapgate.providers.base import ProviderKind, Registration
 from zapgate.services import callbacks, keys, numberrefs
 from zapgate.storage import tables as t
 
 _log = logging.getLogger("zapgate.numbers")
-CALLBACK_PATHS = {"evolution-v2": "/webhooks/evolution/", "evolution-go": "/webhooks/evolution-go/"}
 
 DEFAULT_SETTINGS: dict[str, Any] = {
     "historyImportEnabled": True,
@@ -52,7 +51,7 @@ def _create_input(body: Any) -> tuple[str, str, str, bool]:
     number = phones.normalize_e164(raw_number) if isinstance(raw_number, str) else None
     if number is None:
         problems.append({"field": "number", "message": "required, E.164 phone number"})
-    provider = body.get("provider", "sandbox")
+    provider = body.get("provider", ProviderKind.SANDBOX)
     official = body.get("official", False)
     if not isinstance(official, bool):
         problems.append({"field": "official", "message": "must be a boolean"})
@@ -89,15 +88,18 @@ async def create_number(container: Container, *, workspace_id: str, body: Any) -
     by Evolution v2 / GO (an instance is created, with Zapgate's callback registered on it, and
     the QR code / pairing code to link the phone is returned)."""
     name, number, provider, official = _create_input(body)
-    if provider == "meta":
+    registry = container.providers
+    if provider not in registry.kinds():
+        creatable = (k for k in registry.kinds() if registry.features(k).registration is Registration.CREATE)
         raise errors.ValidationFailed(
-            "Meta Cloud API numbers are registered with POST /v1/numbers/meta",
-            details=[{"field": "provider", "message": "use POST /v1/numbers/meta"}],
-        )
-    if provider not in container.providers.kinds():
-        raise errors.ValidationFailed(
-            f"Unknown provider {provider!r}; available: sandbox, evolution-v2, evolution-go",
+            f"Unknown provider {provider!r}; available: {', '.join(creatable)}",
             details=[{"field": "provider", "message": "unknown provider"}],
+        )
+    features = registry.features(provider)
+    if features.registration is Registration.CREDENTIALS:
+        raise errors.ValidationFailed(
+            f"{features.label} numbers are registered with POST /v1/numbers/meta",
+            details=[{"field": "provider", "message": "use POST /v1/numbers/meta"}],
         )
     new = _NewNumber(
         id=ids.new_id("wn"),
@@ -105,14 +107,14 @@ async def create_number(container: Container, *, workspace_id: str, body: Any) -
         name=name,
         number=number,
         provider=provider,
-        official=official and provider == "sandbox",
+        official=official and features.simulated,
         settings=_settings_from(body),
     )
     async with container.db.read() as conn:
         await check_capacity(conn, workspace_id, number)
         await _check_not_soft_deleted(conn, workspace_id, number, container.clock.now_ms())
     pairing = base.Pairing(state="OPEN")
-    if provider in QR_KINDS:
+    if features.pairing:
         new, pairing = await _provision(container, new)
     try:
         key = await _insert(container, new)
@@ -139,7 +141,8 @@ def _key_view(key: Any) -> dict[str, Any]:
 async def _provision(container: Container, new: _NewNumber) -> tuple[_NewNumber, base.Pairing]:
     provisioner = container.providers.provisioner(new.provider)
     assert provisioner is not None
-    callback_url = container.settings.public_url.rstrip("/") + CALLBACK_PATHS[new.provider] + new.id
+    path = container.providers.features(new.provider).callback_path
+    callback_url = f"{container.settings.public_url.rstrip('/')}/webhooks/{path}/{new.id}"
     ref = base.NumberRef(id=new.id, number=new.number, provider=new.provider, official=False)
     provisioned = await provisioner.provision(
         ref, callback_url=callback_url, callback_secret=secrets.token_urlsafe(32)
@@ -256,7 +259,7 @@ async def register_meta_number(container: Container, *, workspace_id: str, body:
         workspace_id=workspace_id,
         name=name,
         number=number,
-        provider="meta",
+        provider=ProviderKind.META,
         official=True,
         settings=dict(DEFAULT_SETTINGS),
         provider_ref=creds["phoneNumberId"],
@@ -280,10 +283,10 @@ async def register_meta_number(container: Container, *, workspace_id: str, body:
 
 
 async def _describe_meta(container: Container, new: _NewNumber) -> base.NumberProfile:
-    submitter = container.providers.template_submitter("meta")
+    submitter = container.providers.template_submitter(ProviderKind.META)
     assert submitter is not None
     ref = base.NumberRef(
-        id=new.id, number=new.number, provider="meta", official=True, credentials=new.credentials
+        id=new.id, number=new.number, provider=ProviderKind.META, official=True, credentials=new.credentials
     )
     try:
         return await submitter.describe_number(ref)
@@ -313,7 +316,7 @@ async def connect(container: Container, *, workspace_id: str, number_id: str) ->
     """``GET /v1/numbers/{id}/connect``: a fresh QR code / pairing code."""
     row = await get_row(container, workspace_id, number_id)
     provisioner = container.providers.provisioner(row.provider)
-    if row.provider == "meta":
+    if container.providers.features(row.provider).cloud_api:
         raise errors.ValidationFailed("Meta numbers are not paired by QR code", code="NOT_SUPPORTED_FOR_META")
     if provisioner is None or row.state == "OPEN":
         raise errors.Conflict("The number is already connected", code="NUMBER_ALREADY_CONNECTED")
@@ -411,7 +414,7 @@ async def check_meta_ref_free(conn: Any, phone_number_id: str) -> None:
     taken = (
         await conn.execute(
             sa.select(n.id).where(
-                n.provider == "meta", n.provider_ref == phone_number_id, n.deleted_at.is_(None)
+                n.provider == ProviderKind.META, n.provider_ref == phone_number_id, n.deleted_at.is_(None)
             )
         )
     ).first()
@@ -530,7 +533,7 @@ async def get_number(container: Container, *, workspace_id: str, number_id: str)
             "reason": row.health_reason,
             "sendable": row.health == "OK" and row.state == "OPEN",
         },
-        "meta": _meta_view(row) if row.provider == "meta" else None,
+        "meta": _meta_view(row) if container.providers.features(row.provider).cloud_api else None,
         "coexistence": None,
         "profileName": row.profile_name,
         "extraChargeUnpaidSince": None,

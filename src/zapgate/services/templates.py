@@ -310,7 +310,7 @@ def _approval(container: Container, scope: NumberScope, now: int) -> tuple[str |
     provider reports the review's outcome later."""
     if not scope.needs_approval:
         return None, None
-    if scope.provider != "sandbox":
+    if not container.providers.features(scope.provider).simulated:
         return "PENDING", None
     delay_ms = int(container.settings.sandbox_template_approval_seconds * 1000)
     return "PENDING", now + delay_ms

@@ -9,18 +9,26 @@ the callback secret too: Evolution GO puts ``instanceToken`` in every webhook bo
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from zapgate import errors
 from zapgate.providers import common, http
 from zapgate.providers.base import (
+    AcceptedCallback,
+    CallbackNumber,
+    CallbackRequest,
+    CallbackScope,
     Capabilities,
+    Features,
     LinkStatus,
     NumberRef,
     OutboundMessage,
     Pairing,
     ProviderEvent,
+    ProviderKind,
     Provisioned,
+    Registration,
     SendResult,
 )
 from zapgate.providers.evolution_go import callbacks, errortable, payloads
@@ -33,8 +41,20 @@ NO_QR_YET = "no qr code available"
 ALREADY_LOGGED_IN = "session already logged in"
 
 
+FEATURES = Features(
+    label="Evolution GO (QR code)",
+    registration=Registration.CREATE,
+    pairing=True,
+    groups=True,
+    number_check=True,
+    callback_scope=CallbackScope.NUMBER,
+    callback_path="evolution-go",
+)
+
+
 class EvolutionGoProvider:
-    kind = "evolution-go"
+    kind = ProviderKind.EVOLUTION_GO
+    features = FEATURES
 
     def __init__(
         self,
@@ -144,6 +164,22 @@ class EvolutionGoProvider:
         )
         if status >= 300 and "not found" not in errortable.full_text(body).lower():
             raise errortable.management_error(status, body)
+
+    # -- callbacks (one URL per number) ------------------------------------------------------
+
+    def callback_keys(self, numbers: Sequence[CallbackNumber]) -> object:
+        return next((n.credentials.get("instanceToken") for n in numbers), None)
+
+    def accept_callback(self, request: CallbackRequest, keys: object) -> AcceptedCallback:
+        """Evolution GO carries the instance token (Zapgate generated it) in every body."""
+        body = common.callback_json(request.raw)
+        given = body.get("instanceToken") if isinstance(body, dict) else None
+        if not common.same_secret(given, keys):
+            raise common.refused()
+        return AcceptedCallback(body=body)
+
+    def callback_handshake(self, query: Mapping[str, str]) -> str:
+        return common.no_handshake(query)
 
     async def aclose(self) -> None:
         await self._http.aclose()

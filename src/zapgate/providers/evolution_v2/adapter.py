@@ -9,18 +9,26 @@ the dispatcher's job; this adapter never sleeps.
 from __future__ import annotations
 
 import urllib.parse
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from zapgate import errors
 from zapgate.providers import common, http
 from zapgate.providers.base import (
+    AcceptedCallback,
+    CallbackNumber,
+    CallbackRequest,
+    CallbackScope,
     Capabilities,
+    Features,
     LinkStatus,
     NumberRef,
     OutboundMessage,
     Pairing,
     ProviderEvent,
+    ProviderKind,
     Provisioned,
+    Registration,
     SendResult,
 )
 from zapgate.providers.evolution_v2 import callbacks, errortable, payloads
@@ -37,8 +45,20 @@ def instance_name(ref: NumberRef) -> str:
     return urllib.parse.quote(str(stored) if stored else INSTANCE_PREFIX + ref.id, safe="")
 
 
+FEATURES = Features(
+    label="Evolution API v2 (QR code)",
+    registration=Registration.CREATE,
+    pairing=True,
+    groups=True,
+    number_check=True,
+    callback_scope=CallbackScope.NUMBER,
+    callback_path="evolution",
+)
+
+
 class EvolutionV2Provider:
-    kind = "evolution-v2"
+    kind = ProviderKind.EVOLUTION_V2
+    features = FEATURES
 
     def __init__(
         self,
@@ -143,6 +163,22 @@ class EvolutionV2Provider:
     async def deprovision(self, ref: NumberRef) -> None:
         # Deleting logs the session out first; an instance already gone is fine.
         await self._manage("DELETE", f"/instance/delete/{instance_name(ref)}", allow_missing=True)
+
+    # -- callbacks (one URL per number) ------------------------------------------------------
+
+    def callback_keys(self, numbers: Sequence[CallbackNumber]) -> object:
+        return next((n.credentials.get("callbackSecret") for n in numbers), None)
+
+    def accept_callback(self, request: CallbackRequest, keys: object) -> AcceptedCallback:
+        """Evolution v2 posts with the ``x-zapgate-secret`` header Zapgate set on the instance
+        (or ``?secret=`` in the URL)."""
+        given = request.headers.get(SECRET_HEADER.lower()) or request.query.get("secret")
+        if not common.same_secret(given, keys):
+            raise common.refused()
+        return AcceptedCallback(body=common.callback_json(request.raw))
+
+    def callback_handshake(self, query: Mapping[str, str]) -> str:
+        return common.no_handshake(query)
 
     async def aclose(self) -> None:
         await self._http.aclose()

@@ -10,21 +10,29 @@ exception message.
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from zapgate import errors
 from zapgate.providers import common
 from zapgate.providers.base import (
+    AcceptedCallback,
+    CallbackNumber,
+    CallbackRequest,
+    CallbackScope,
     Capabilities,
+    Features,
     NumberProfile,
     NumberRef,
     OutboundMessage,
     ProviderEvent,
+    ProviderKind,
+    Registration,
     SendResult,
     TemplateSubmission,
 )
-from zapgate.providers.meta import callbacks, errortable, payloads, templates
+from zapgate.providers.meta import callback_auth, callbacks, errortable, payloads, templates
 
 GRAPH_API_VERSION = "v23.0"
 DEFAULT_PACE_PER_SECOND = 80.0
@@ -65,10 +73,33 @@ GONE = "GONE"  # our word for a template Meta does not know (any more)
 DELETED = frozenset({GONE, "DELETED", "PENDING_DELETION"})
 
 
-class MetaProvider:
-    kind = "meta"
+FEATURES = Features(
+    label="Meta Cloud API (your WABA)",
+    registration=Registration.CREDENTIALS,
+    template_submission=True,
+    cloud_api=True,
+    callback_scope=CallbackScope.APP,
+    callback_path="meta",
+)
 
-    def __init__(self, *, graph_url: str, timeout: float = 15.0, source_address: str | None = None) -> None:
+
+class MetaProvider:
+    kind = ProviderKind.META
+    features = FEATURES
+
+    def __init__(
+        self,
+        *,
+        graph_url: str,
+        timeout: float = 15.0,
+        source_address: str | None = None,
+        app_secret: str = "",
+        verify_token: str = "",
+    ) -> None:
+        """``app_secret``: the operator's app secret, for numbers registered without their own;
+        ``verify_token``: the answer Meta's subscription check must carry."""
+        self._app_secret = app_secret
+        self._verify_token = verify_token
         self._graph_url = graph_url.rstrip("/")
         self._http = common.LazyClient(
             base_url=self._graph_url, timeout=timeout, source_address=source_address
@@ -248,6 +279,16 @@ class MetaProvider:
         if not response.is_success:
             raise errortable.management_error(response.status_code, answer)
         return answer if isinstance(answer, dict) else {}
+
+    def callback_keys(self, numbers: Sequence[CallbackNumber]) -> object:
+        return callback_auth.keys(numbers, self._app_secret)
+
+    def accept_callback(self, request: CallbackRequest, keys: object) -> AcceptedCallback:
+        assert isinstance(keys, tuple)
+        return callback_auth.accept(request, keys)
+
+    def callback_handshake(self, query: Mapping[str, str]) -> str:
+        return callback_auth.handshake(query, self._verify_token)
 
     async def aclose(self) -> None:
         await self._http.aclose()

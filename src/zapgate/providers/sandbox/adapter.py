@@ -17,13 +17,21 @@ from __future__ import annotations
 
 import asyncio
 import secrets
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from zapgate import errors
+from zapgate.providers import common
 from zapgate.providers.base import (
+    AcceptedCallback,
+    CallbackNumber,
+    CallbackRequest,
     Capabilities,
+    Features,
     OutboundMessage,
     ProviderEvent,
+    ProviderKind,
+    Registration,
     ScheduledReceipt,
     SendResult,
 )
@@ -35,8 +43,18 @@ NEVER_DELIVERED = "+5511900000004"
 FLAKY_FAILURES = 2
 
 
+FEATURES = Features(
+    label="Sandbox (simulated)",
+    registration=Registration.CREATE,
+    simulated=True,
+    groups=True,
+    number_check=True,
+)
+
+
 class SandboxProvider:
-    kind = "sandbox"
+    kind = ProviderKind.SANDBOX
+    features = FEATURES
 
     def __init__(
         self,
@@ -85,6 +103,18 @@ class SandboxProvider:
     def parse_callback(self, body: Any) -> list[ProviderEvent]:
         """The sandbox never calls back: its receipts are stored by the dispatcher."""
         return []
+
+    def callback_keys(self, numbers: Sequence[CallbackNumber]) -> object:
+        return None
+
+    def accept_callback(self, request: CallbackRequest, keys: object) -> AcceptedCallback:
+        raise common.refused()
+
+    def callback_handshake(self, query: Mapping[str, str]) -> str:
+        return common.no_handshake(query)
+
+    async def aclose(self) -> None:
+        return None
 
     def _receipts_for(self, destination: str) -> tuple[ScheduledReceipt, ...]:
         if destination == NEVER_DELIVERED:

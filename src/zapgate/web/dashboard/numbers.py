@@ -10,7 +10,7 @@ from fastapi import Request
 from starlette.responses import Response
 
 from zapgate import errors
-from zapgate.providers.registry import QR_KINDS
+from zapgate.providers.base import Registration
 from zapgate.services import number_changes, numbers
 from zapgate.web import errors as web_errors
 from zapgate.web.dashboard import core
@@ -18,12 +18,8 @@ from zapgate.web.deps import ContainerDep
 
 router = core.page_router()
 
-PROVIDERS = {
-    "sandbox": "Sandbox (simulated)",
-    "evolution-v2": "Evolution API v2 (QR code)",
-    "evolution-go": "Evolution GO (QR code)",
-    "meta": "Meta Cloud API (your WABA)",
-}
+# The order of the provider choice (the registry's kinds, sandbox first).
+KIND_ORDER = ("sandbox", "evolution-v2", "evolution-go", "meta")
 PII_MODES = {
     "STORE_INDEFINITE": "Keep message content",
     "STORE_X_DAYS": "Keep it for a number of days",
@@ -57,10 +53,12 @@ FIELD_TEXT = {
 
 def _context(request: Request, **extra: Any) -> dict[str, Any]:
     done = DONE.get(request.query_params.get("done", ""))
+    registry = request.app.state.container.providers
+    kinds = sorted(registry.kinds(), key=lambda k: KIND_ORDER.index(k) if k in KIND_ORDER else 99)
     return {
-        "providers": PROVIDERS,
+        "providers": {kind: registry.features(kind).label for kind in kinds},
         "pii_modes": PII_MODES,
-        "qr_kinds": QR_KINDS,
+        "qr_kinds": {kind for kind in kinds if registry.features(kind).pairing},
         "restore_days": numbers.RESTORE_DAYS,
         **({"flash": done} if done else {}),
         **extra,
@@ -139,7 +137,9 @@ async def create(request: Request, container: ContainerDep, session: core.FormSe
 
 async def _create(container: Any, workspace_id: str, form: dict[str, str]) -> dict[str, Any]:
     name, number = form.get("name", ""), form.get("number", "")
-    if form.get("provider") == "meta":
+    kind = form.get("provider", "sandbox")
+    known = kind in container.providers.kinds()
+    if known and container.providers.features(kind).registration is Registration.CREDENTIALS:
         body = {"name": name, "number": number, **{k: form.get(k, "") for k in META_FIELDS}}
         if form.get("appSecret"):
             body["appSecret"] = form["appSecret"]
@@ -150,7 +150,7 @@ async def _create(container: Any, workspace_id: str, form: dict[str, str]) -> di
         body={
             "name": name,
             "number": number,
-            "provider": form.get("provider", "sandbox"),
+            "provider": kind,
             "official": form.get("official") == "true",
         },
     )

@@ -236,7 +236,7 @@ async def _page(
             "button_slots": BUTTON_SLOTS,
             "templates": number_templates,
             "template": chosen,
-            "sandbox": current is not None and current.provider == "sandbox",
+            "sandbox": current is not None and container.providers.features(current.provider).simulated,
             **context,
             "values": values,
         },

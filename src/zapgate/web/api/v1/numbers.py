@@ -5,6 +5,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Request
 
 from zapgate import errors
+from zapgate.providers.base import ProviderKind
 from zapgate.services import number_changes, numbers
 from zapgate.web.deps import ContainerDep, JsonBody, PrincipalDep, TenantDep, json_body
 from zapgate.web.errors import error_responses, json_response
@@ -21,8 +22,9 @@ _CREATE_BODY = body_schema(
             "number": {"type": "string", "example": "+5511999999999"},
             "provider": {
                 "type": "string",
-                "enum": ["sandbox", "evolution-v2", "evolution-go"],
-                "default": "sandbox",
+                # The kinds added here (Meta numbers bring credentials: POST /v1/numbers/meta).
+                "enum": [k.value for k in ProviderKind if k is not ProviderKind.META],
+                "default": ProviderKind.SANDBOX.value,
             },
             "official": {"type": "boolean", "default": False},
             "settings": {"type": "object"},
