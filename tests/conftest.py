@@ -15,6 +15,7 @@ import asyncpg
 import httpx
 import pytest
 
+from zapgate.clock import Clock
 from zapgate.container import build_container
 from zapgate.services import tenants
 from zapgate.settings import Settings
@@ -95,11 +96,13 @@ def settings(make_settings: Callable[..., Settings]) -> Settings:
 
 @pytest.fixture
 def start_server(make_settings: Callable[..., Settings]) -> Iterator[Callable[..., ServerThread]]:
-    """Start a Zapgate server (optionally with setting overrides); stopped after the test."""
+    """Start a Zapgate server (optionally with setting overrides, and ``clock=`` a
+    ``zapgate.clock.FakeClock`` for a test that moves time rather than sleeping); stopped
+    after the test."""
     started: list[ServerThread] = []
 
-    def start(**overrides: Any) -> ServerThread:
-        server = ServerThread(make_settings(**overrides)).start()
+    def start(*, clock: Clock | None = None, **overrides: Any) -> ServerThread:
+        server = ServerThread(make_settings(**overrides), clock=clock).start()
         started.append(server)
         return server
 

@@ -8,6 +8,7 @@ from typing import Any, TypeVar
 
 import httpx
 
+from zapgate.clock import Clock
 from zapgate.container import Container, build_container
 from zapgate.settings import Settings
 
@@ -25,11 +26,14 @@ def assert_error(response: httpx.Response, status: int, code: str) -> dict[str, 
     return body
 
 
-def with_container(settings: Settings, fn: Callable[[Container], Awaitable[T]]) -> T:
-    """Run ``fn`` against the test database through a separate container (own engine)."""
+def with_container(
+    settings: Settings, fn: Callable[[Container], Awaitable[T]], *, clock: Clock | None = None
+) -> T:
+    """Run ``fn`` against the test database through a separate container (own engine), on
+    ``clock`` when given (the fake clock a test server reads, say)."""
 
     async def run() -> T:
-        container = build_container(settings)
+        container = build_container(settings, clock=clock)
         await container.start()
         try:
             return await fn(container)

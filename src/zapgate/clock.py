@@ -20,12 +20,57 @@ _GREGORIAN_CYCLE_SECONDS = 146_097 * 86_400  # 400 years; the calendar repeats a
 
 
 class Clock(Protocol):
-    def now_ms(self) -> int: ...
+    """Wall time for what is stored and compared across processes (``now_ms``), and a monotonic
+    reading for in-process intervals: caches, sign-in windows, pacing (``monotonic``)."""
+
+    def now_ms(self) -> int:
+        """Epoch milliseconds."""
+        ...
+
+    def monotonic(self) -> float:
+        """Seconds from an arbitrary origin, never going back."""
+        ...
 
 
 class SystemClock:
     def now_ms(self) -> int:
         return time.time_ns() // 1_000_000
+
+    def monotonic(self) -> float:
+        return time.monotonic()
+
+
+class FakeClock:
+    """A clock that moves only when told, for tests: ``build_container(settings, clock=clock)``
+    (or ``KeyCache(ttl, clock=clock)``, ...), then ``clock.advance(seconds)`` instead of sleeping,
+    so a TTL, window or lease is tested exactly and as fast on a slow machine as on a quick one.
+
+    It starts at ``start_ms`` (default: the real time now, so rows written elsewhere with a real
+    clock still compare sensibly); ``advance`` moves both readings, ``set_ms`` sets the wall time
+    only (the monotonic reading never goes back). A server thread may read it while the test
+    moves it: each reading is one attribute read."""
+
+    def __init__(self, start_ms: int | None = None, *, monotonic_start: float = 1_000.0) -> None:
+        self._wall_ns = (time.time_ns() // 1_000_000 if start_ms is None else start_ms) * 1_000_000
+        self._mono_ns = round(monotonic_start * 1e9)
+
+    def now_ms(self) -> int:
+        return self._wall_ns // 1_000_000
+
+    def monotonic(self) -> float:
+        return self._mono_ns / 1e9
+
+    def advance(self, seconds: float) -> None:
+        """Let ``seconds`` pass (both readings); rounded to the nanosecond."""
+        if seconds < 0:
+            raise ValueError("a clock does not go back: use set_ms for the wall time")
+        step = round(seconds * 1e9)
+        self._wall_ns += step
+        self._mono_ns += step
+
+    def set_ms(self, ms: int) -> None:
+        """Set the wall time (epoch milliseconds); the monotonic reading does not move."""
+        self._wall_ns = ms * 1_000_000
 
 
 class DateOutOfRange(ValueError):

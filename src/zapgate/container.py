@@ -128,17 +128,18 @@ def build_container(settings: Settings, *, clock: Clock | None = None) -> Contai
         relay = wakebus.Relay(settings.wake_dir)
     elif settings.wake_notify and settings.database_url.startswith("postgresql"):
         relay = notify.NotifyRelay(settings.database_url)
+    clock = clock or SystemClock()
     return Container(
         relay=relay,
         settings=settings,
         db=Database(settings.database_url, pool_size=settings.db_pool_size),
-        clock=clock or SystemClock(),
+        clock=clock,
         providers=build_registry(settings),
         metrics=Metrics(),
         wake=(Wakeups() if relay is None else Wakeups.relayed(relay, handled=_handled(settings))),
-        key_cache=KeyCache(settings.key_cache_seconds),
-        number_cache=KeyCache(settings.key_cache_seconds),
-        template_cache=KeyCache(settings.key_cache_seconds),
+        key_cache=KeyCache(settings.key_cache_seconds, clock=clock),
+        number_cache=KeyCache(settings.key_cache_seconds, clock=clock),
+        template_cache=KeyCache(settings.key_cache_seconds, clock=clock),
         callback_secrets=CallbackSecrets(settings.key_cache_seconds),
     )
 

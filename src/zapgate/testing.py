@@ -15,6 +15,7 @@ from typing import Any, Self
 
 import uvicorn
 
+from zapgate.clock import Clock
 from zapgate.settings import Settings
 
 
@@ -163,19 +164,22 @@ class UvicornThread:
 
 
 class ServerThread(UvicornThread):
-    """Runs ``create_app(settings)`` under uvicorn in a background thread on a loopback port."""
+    """Runs ``create_app(settings)`` under uvicorn in a background thread on a loopback port;
+    with ``clock`` (a ``zapgate.clock.FakeClock``, say), its container reads that clock."""
 
     what = "zapgate test server"
     start_timeout = stop_timeout = 30.0
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, *, clock: Clock | None = None) -> None:
         super().__init__()
         self.settings = settings
+        self.clock = clock
 
     def start(self) -> Self:
+        from zapgate.container import build_container
         from zapgate.web.app import create_app
 
-        self.app = create_app(self.settings)
+        self.app = create_app(self.settings, container=build_container(self.settings, clock=self.clock))
         return super().start()
 
     @property

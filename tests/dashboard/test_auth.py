@@ -1,14 +1,18 @@
-"""Signing in and out, sessions, CSRF and the rate limit on failed sign-ins."""
+"""Signing in and out, sessions, CSRF and the rate limit on failed sign-ins.
+
+The session's idle timeout and the sign-in lockout window run on a server with a fake clock
+(``start_server(clock=FakeClock())``): the test moves time past the limit instead of sleeping, so
+each is checked just before and just after it, on any machine."""
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from typing import Any
 
 import pytest
 
 from tests.dashboard.conftest import Browser
+from zapgate.clock import FakeClock
 from zapgate.testing import ServerThread
 
 PAGES = ["/", "/numbers", "/api-keys", "/templates", "/messages", "/webhooks", "/send"]
@@ -55,6 +59,25 @@ def test_wrong_password_and_rate_limit(
     assert "zapgate_session" not in blocked.headers.get("set-cookie", "")
 
 
+def test_the_sign_in_lockout_ends_with_its_window(
+    start_server: Callable[..., ServerThread],
+    make_tenant: Callable[..., dict[str, Any]],
+    browser_for: Callable[..., Browser],
+) -> None:
+    clock = FakeClock()
+    server = start_server(clock=clock, run_workers=False)  # the default window: 300 s
+    tenant = make_tenant()
+    browser = browser_for(server)
+    for _ in range(5):
+        assert browser.login(tenant["email"], "not-the-password").status_code == 401
+    clock.advance(299)
+    blocked = browser.login(tenant["email"], tenant["password"])
+    assert blocked.status_code == 429 and "Try again in 2 s." in blocked.text
+    clock.advance(1.001)  # the failures left the window
+    response = browser.login(tenant["email"], tenant["password"])
+    assert response.status_code == 303 and "zapgate_session=" in response.headers["set-cookie"]
+
+
 def test_login_form_needs_its_csrf_token(
     server: ServerThread, tenant: dict[str, Any], browser_for: Callable[..., Browser]
 ) -> None:
@@ -85,10 +108,13 @@ def test_idle_sessions_expire(
     make_tenant: Callable[..., dict[str, Any]],
     browser_for: Callable[..., Browser],
 ) -> None:
-    server = start_server(dashboard_session_idle_minutes=0.02)  # 1.2 s
+    clock = FakeClock()
+    server = start_server(clock=clock, run_workers=False, dashboard_session_idle_minutes=0.02)  # 1.2 s
     tenant = make_tenant()
     browser = browser_for(server)
     browser.login(tenant["email"], tenant["password"])
     assert browser.http.get("/").status_code == 200
-    time.sleep(1.5)
+    clock.advance(1.199)
+    assert browser.http.get("/").status_code == 200
+    clock.advance(0.001)
     assert browser.http.get("/").status_code == 303

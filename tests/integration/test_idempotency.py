@@ -5,6 +5,7 @@ from __future__ import annotations
 from concurrent.futures import ThreadPoolExecutor
 
 from tests.helpers import DEST, assert_error, send, with_container
+from zapgate.clock import FakeClock
 from zapgate.services import sending
 
 BODY = {"destinationNumber": DEST, "text": "once"}
@@ -47,14 +48,21 @@ def test_key_in_use_while_first_request_runs(api, tenant, number, settings):
     assert send(api, number["key"], BODY, headers={"Idempotency-Key": "busy"}).status_code == 202
 
 
-def test_stale_reservation_of_a_crashed_request_expires(api, tenant, number, make_settings):
-    # The crashed request held the key for 0.2 s; then a retry may take it over.
+def test_stale_reservation_of_a_crashed_request_expires(start_server, api_for, make_tenant, make_settings):
+    # The crashed request held the key for 0.2 s; then a retry may take it over. The server and
+    # the crashed request share a fake clock: the lock is checked just before and after its end.
+    clock = FakeClock()
+    api = api_for(start_server(clock=clock))
+    tenant = make_tenant()
+    number = api.create_number(tenant["key"])
     settings = make_settings(idempotency_lock_seconds=0.2)
     reservation = sending.Reservation(tenant["id"], number["id"], "crashed", sending.request_hash(BODY))
-    with_container(settings, lambda c: sending.reserve(c, reservation))
-    import time
-
-    time.sleep(0.3)
+    with_container(settings, lambda c: sending.reserve(c, reservation), clock=clock)
+    clock.advance(0.199)
+    assert_error(
+        send(api, number["key"], BODY, headers={"Idempotency-Key": "crashed"}), 409, "IDEMPOTENCY_KEY_IN_USE"
+    )
+    clock.advance(0.001)
     assert send(api, number["key"], BODY, headers={"Idempotency-Key": "crashed"}).status_code == 202
 
 

@@ -1,4 +1,7 @@
-"""Number leases spread over live workers, and move when a worker joins or dies."""
+"""Number leases spread over live workers, and move when a worker joins or dies.
+
+Every test here runs its workers on one ``FakeClock``: a lease runs out when the test moves the
+clock past it, not after a sleep, so each boundary is checked exactly and on any machine."""
 
 from __future__ import annotations
 
@@ -6,6 +9,7 @@ import asyncio
 
 import sqlalchemy as sa
 
+from zapgate.clock import FakeClock
 from zapgate.container import build_container
 from zapgate.domain import ids
 from zapgate.services import tenants
@@ -35,9 +39,10 @@ async def _numbers(container, count: int) -> None:
 
 def test_numbers_rebalance_when_a_worker_joins_and_move_when_it_dies(make_settings):
     settings = make_settings(number_lease_seconds=0.5)
+    clock = FakeClock()
 
     async def run():
-        a, b = build_container(settings), build_container(settings)
+        a, b = build_container(settings, clock=clock), build_container(settings, clock=clock)
         await migrate.upgrade(a.db)
         await _numbers(a, 6)
         first, second = LeaseKeeper(a), LeaseKeeper(b)
@@ -46,13 +51,13 @@ def test_numbers_rebalance_when_a_worker_joins_and_move_when_it_dies(make_settin
         assert len(await first.refresh(force=True)) == 3  # hands back its excess
         taken = await second.refresh(force=True)
         assert len(taken) == 3 and not taken & first.owned
-        await asyncio.sleep(0.6)  # the second worker dies: its leases expire
+        clock.advance(0.6)  # the second worker dies: its leases expire
         await a.close()
-        a2 = build_container(settings)
+        a2 = build_container(settings, clock=clock)
         a2.worker_id = a.worker_id
         survivor = LeaseKeeper(a2)
         # Once the dead worker's heartbeat is stale, the survivor takes everything.
-        await asyncio.sleep(0.6)
+        clock.advance(0.6)
         assert len(await survivor.refresh(force=True)) == 6
         await a2.close()
         await b.close()
@@ -60,20 +65,12 @@ def test_numbers_rebalance_when_a_worker_joins_and_move_when_it_dies(make_settin
     asyncio.run(run())
 
 
-class _Clock:
-    def __init__(self, now: int) -> None:
-        self.now = now
-
-    def now_ms(self) -> int:
-        return self.now
-
-
 def test_a_dead_workers_numbers_move_when_its_lease_runs_out_not_a_renewal_later(make_settings):
     """Leases are renewed every third of a lease. A worker that saw another's lease running
     out at T looks again at T, so the numbers of a worker that died move within one lease of
     its last renewal (15 s by default), not up to 5 s after that."""
     settings = make_settings(number_lease_seconds=15)
-    clock = _Clock(1_000_000)
+    clock = FakeClock(1_000_000)
 
     async def run() -> tuple[set[str], set[str]]:
         a = build_container(settings, clock=clock)
@@ -83,10 +80,10 @@ def test_a_dead_workers_numbers_move_when_its_lease_runs_out_not_a_renewal_later
         first, second = LeaseKeeper(a), LeaseKeeper(b)
         try:
             owned_by_first = await first.refresh(force=True)  # alone: takes both
-            clock.now += 12_000  # the second worker starts; the first's leases end in 3 s
+            clock.advance(12)  # the second worker starts; the first's leases end in 3 s
             assert await second.refresh(force=True) == set()
             # The first dies now: it never renews again. Its leases end at +15 s.
-            clock.now += 3_001
+            clock.advance(3.001)
             return owned_by_first, await second.refresh()  # a tick, not a forced refresh
         finally:
             await a.close()
@@ -102,7 +99,7 @@ def test_a_worker_whose_lease_is_late_to_renew_stops_sending_and_claims_nothing(
     its lease would end, and once another worker has taken the number over, the database
     refuses its claims even if it still believes it holds the number."""
     settings = make_settings(number_lease_seconds=15)
-    clock = _Clock(1_000_000)
+    clock = FakeClock(1_000_000)
 
     async def run() -> None:
         a = build_container(settings, clock=clock)
@@ -113,21 +110,21 @@ def test_a_worker_whose_lease_is_late_to_renew_stops_sending_and_claims_nothing(
         try:
             [number] = await stalled.refresh(force=True)
             message = await _queued_message(a, number)
-            clock.now += 11_999
-            assert stalled.holds(number, clock.now)
-            clock.now += 1  # 12 s of a 15 s lease without a renewal: no new sends
-            assert not stalled.holds(number, clock.now)
-            clock.now += 3_001  # the lease ran out; the other worker takes the number
+            clock.advance(11.999)
+            assert stalled.holds(number, clock.now_ms())
+            clock.advance(0.001)  # 12 s of a 15 s lease without a renewal: no new sends
+            assert not stalled.holds(number, clock.now_ms())
+            clock.advance(3.001)  # the lease ran out; the other worker takes the number
             assert await other.refresh(force=True) == {number}
             async with a.db.write() as conn:
                 assert (
                     await message_store.claim(
-                        conn, number, [message], now=clock.now, lease_ms=60_000, owner=a.worker_id
+                        conn, number, [message], now=clock.now_ms(), lease_ms=60_000, owner=a.worker_id
                     )
                     == set()
                 )
                 assert await message_store.claim(
-                    conn, number, [message], now=clock.now, lease_ms=60_000, owner=b.worker_id
+                    conn, number, [message], now=clock.now_ms(), lease_ms=60_000, owner=b.worker_id
                 ) == {message}
         finally:
             await a.close()
@@ -170,7 +167,7 @@ def test_each_worker_applies_the_provider_events_of_the_numbers_it_leases(make_s
     from zapgate.workers.inbox import SHARED_AFTER_MS, Inbox
 
     settings = make_settings(number_lease_seconds=15)
-    clock = _Clock(1_000_000)
+    clock = FakeClock(1_000_000)
 
     async def run() -> None:
         a = build_container(settings, clock=clock)
@@ -189,7 +186,7 @@ def test_each_worker_applies_the_provider_events_of_the_numbers_it_leases(make_s
             assert await _applied_by(Inbox(b, keep_b), b) == {"b"}
             await _events(a, {"b2": number_b})
             assert await _applied_by(Inbox(a, keep_a), a) == set()
-            clock.now += SHARED_AFTER_MS + 1  # b's worker did not apply it in time
+            clock.advance((SHARED_AFTER_MS + 1) / 1000)  # b's worker did not apply it in time
             assert await _applied_by(Inbox(a, keep_a), a) == {"b2"}
         finally:
             await a.close()

@@ -3,7 +3,6 @@ the 24 h window, scheduling, cancel, pacing and per-contact order."""
 
 from __future__ import annotations
 
-import time
 from datetime import UTC, datetime, timedelta
 
 import sqlalchemy as sa
@@ -44,7 +43,11 @@ def test_not_on_whatsapp_fails(api, number, wait):
 def test_delivered_never_read(api, number, wait):
     mid = _send(api, number, destinationNumber="+5511900000002")
     wait_status(api, wait, number["key"], mid, "DELIVERED")
-    time.sleep(0.4)  # well past the sandbox's read delay in tests
+    # Past the sandbox's read delay, proven rather than slept: a message sent now is read, and
+    # the receipt worker applies receipts in due order, so a READ for ``mid`` (due earlier, had
+    # there been one) would have been applied before this one.
+    marker = _send(api, number, destinationNumber="+5511966660000")
+    wait_status(api, wait, number["key"], marker, "READ")
     m = api.get(f"/v1/messages/{mid}", number["key"]).json()
     assert m["status"] == "DELIVERED" and m["readAt"] is None
 
@@ -117,10 +120,15 @@ def test_cancel_refuses_due_messages_and_bad_bodies(api, number, settings):
         assert r.status_code == 400 and r.json()["code"] == "VALIDATION_ERROR"
 
 
-def test_disconnected_number_holds_messages_until_reconnect(api, number, settings, wait):
+def test_disconnected_number_holds_messages_until_reconnect(api, tenant, number, settings, wait):
     _set_number(settings, number["id"], state="CLOSE")
     mid = _send(api, number)
-    time.sleep(0.5)
+    # Proven rather than slept: a message of another number, sent after it, goes all the way to
+    # READ, so the dispatcher has run whole ticks (each reading every number) since ``mid`` was
+    # queued, and left it alone.
+    other = api.create_number(tenant["key"])
+    marker = _send(api, other)
+    wait_status(api, wait, other["key"], marker, "READ")
     assert api.get(f"/v1/messages/{mid}", number["key"]).json()["status"] == "QUEUED"
     _set_number(settings, number["id"], state="OPEN")
     wait_status(api, wait, number["key"], mid, "READ")

@@ -4,7 +4,6 @@ keeps everything. Webhooks carry the content either way."""
 
 from __future__ import annotations
 
-import time
 from datetime import UTC, datetime, timedelta
 from types import SimpleNamespace
 from typing import Any
@@ -83,8 +82,19 @@ def _redacted(api, number, message_id):
     return body if body.get("redacted") else None
 
 
-def _sweeps():
-    time.sleep(0.4)  # several sweeps at the tests' 0.05 s interval
+def _a_redaction_pass_from_now(api, tenant, settings, wait):
+    """Returns once the sweeper has run a whole redaction pass that began after this call, so a
+    row that pass left alone was left alone on purpose (a fixed sleep proved nothing on a slow
+    machine). The proof is a marker: a message of another number, kept for a day and aged past
+    that here, is redacted. The pass that redacts it read the numbers' modes after that number
+    took its mode (in this call), then redacts outbound messages, then inbound ones and names,
+    so it saw every change made before this call."""
+    marker_number = api.create_number(tenant["key"])
+    _set_mode(api, tenant, marker_number, "STORE_X_DAYS", days=1)
+    marker = _send(api, marker_number, "marker", destinationNumber=NO_RECEIPT)
+    wait_status(api, wait, marker_number["key"], marker, "SENT")
+    _age(settings, t.messages, marker, days=2)
+    wait(lambda: _redacted(api, marker_number, marker))
 
 
 def _iso(seconds_from_now):
@@ -185,7 +195,7 @@ def test_existing_content_goes_when_a_number_switches_to_relay_only(api, tenant,
     message = _send(api, number)
     wait_status(api, wait, number["key"], message, "READ")
     inbound_id = _inbound(api, number)
-    _sweeps()
+    _a_redaction_pass_from_now(api, tenant, settings, wait)
     assert _row(settings, t.inbound_messages, inbound_id).text == "inbound secret"
     assert _contact_name(settings, number) == "Ana Souza"
     _set_mode(api, tenant, number, "RELAY_ONLY")
@@ -206,7 +216,7 @@ def test_store_x_days_redacts_only_rows_older_than_the_window(api, tenant, numbe
     for message_id in (old, recent):
         wait_status(api, wait, number["key"], message_id, "READ")
     old_in, recent_in = _inbound(api, number, "old inbound"), _inbound(api, number, "new inbound")
-    _sweeps()
+    _a_redaction_pass_from_now(api, tenant, settings, wait)
     assert not _redacted(api, number, old)
     for table, row_id in ((t.messages, old), (t.messages, old_queued), (t.inbound_messages, old_in)):
         _age(settings, table, row_id, days=3)
@@ -224,11 +234,13 @@ def test_store_x_days_redacts_only_rows_older_than_the_window(api, tenant, numbe
 def test_store_x_days_counts_long_windows_in_days(api, tenant, number, settings, wait):
     _set_mode(api, tenant, number, "STORE_X_DAYS", days=3650)
     older, newer = _send(api, number, "older"), _send(api, number, "newer")
-    for message_id, days in ((older, 3651), (newer, 3649)):
+    for message_id in (older, newer):
         wait_status(api, wait, number["key"], message_id, "READ")
-        _age(settings, t.messages, message_id, days=days)
+    # ``newer`` first: the query that redacts ``older`` then also sees ``newer`` aged, and must
+    # leave it (no sleep needed to show that no later pass redacts it).
+    _age(settings, t.messages, newer, days=3649)
+    _age(settings, t.messages, older, days=3651)
     wait(lambda: _redacted(api, number, older))
-    _sweeps()
     assert _row(settings, t.messages, newer).content == "newer"
 
 
@@ -275,13 +287,13 @@ def test_a_redacted_message_is_not_sent_again(api, tenant, number, settings, wai
 # -- STORE_INDEFINITE --------------------------------------------------------------------------
 
 
-def test_store_indefinite_keeps_everything(api, number, settings, wait):
+def test_store_indefinite_keeps_everything(api, tenant, number, settings, wait):
     message = _send(api, number)
     wait_status(api, wait, number["key"], message, "READ")
     inbound_id = _inbound(api, number)
     for table, row_id in ((t.messages, message), (t.inbound_messages, inbound_id)):
         _age(settings, table, row_id, days=4000)
-    _sweeps()
+    _a_redaction_pass_from_now(api, tenant, settings, wait)
     row = _row(settings, t.messages, message)
     assert row.content == "my secret" and row.request["text"] == "my secret"
     assert row.redacted_at is None and not _redacted(api, number, message)
@@ -296,7 +308,7 @@ def test_switching_back_to_store_indefinite_stops_redaction(api, tenant, number,
     r = api.delete("/v1/messages/cancel", number["key"], json={"messageIds": [scheduled]})
     assert r.json()["cancelled"] == [scheduled]
     inbound_id = _inbound(api, number)
-    _sweeps()
+    _a_redaction_pass_from_now(api, tenant, settings, wait)
     assert _row(settings, t.messages, scheduled).content == "later"
     assert _row(settings, t.inbound_messages, inbound_id).text == "inbound secret"
 

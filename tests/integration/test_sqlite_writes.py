@@ -1,13 +1,18 @@
 """Writers on one SQLite file: the file lock's priority gate and the group commit's batches.
 
 Two ``Database`` objects on one file hold their own lock files open, exactly as two processes
-do (``flock`` locks belong to the open file), so one test process stands for several."""
+do (``flock`` locks belong to the open file), so one test process stands for several.
+
+Where a test needs a writer to be waiting for a lock before it goes on, it waits until the kernel
+lists that writer as blocked on the lock file (``/proc/locks``): a fixed sleep let a slow machine
+go on before the writer asked, and the test then passed without testing anything."""
 
 from __future__ import annotations
 
 import asyncio
 import fcntl
 import os
+import time
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +24,9 @@ from zapgate.storage.batch import Batcher
 from zapgate.storage.database import Database
 
 pytestmark = pytest.mark.skipif(BACKEND != "sqlite", reason="SQLite's file lock")
+needs_proc_locks = pytest.mark.skipif(
+    not Path("/proc/locks").exists(), reason="sees a blocked flock() in /proc/locks (Linux)"
+)
 
 
 def _url(tmp_path: Path) -> str:
@@ -30,6 +38,27 @@ async def _table(db: Database) -> None:
         await conn.execute(sa.text("CREATE TABLE IF NOT EXISTS turns (who TEXT)"))
 
 
+def _blocked_on(path: Path) -> bool:
+    """Whether a ``flock`` of this process waits for ``path``: ``/proc/locks`` lists a waiter as
+    ``N: -> FLOCK ADVISORY WRITE <pid> <major>:<minor>:<inode> 0 EOF``."""
+    st = path.stat()
+    where = f"{os.major(st.st_dev):02x}:{os.minor(st.st_dev):02x}:{st.st_ino}"
+    with open("/proc/locks") as locks:
+        return any(
+            fields[1:3] == ["->", "FLOCK"] and fields[5] == str(os.getpid()) and fields[6] == where
+            for fields in (line.split() for line in locks)
+            if len(fields) >= 7
+        )
+
+
+async def _until_blocked_on(path: Path) -> None:
+    deadline = time.monotonic() + 10
+    while not _blocked_on(path):
+        assert time.monotonic() < deadline, f"no writer started waiting for {path.name}"
+        await asyncio.sleep(0.005)
+
+
+@needs_proc_locks
 def test_no_other_writer_starts_waiting_while_a_priority_writer_waits(tmp_path: Path) -> None:
     """Another process's priority writer (the API's group commit) is waiting for the lock:
     it holds the gate shared, as this test does by hand. A worker-side writer that asks now
@@ -49,7 +78,7 @@ def test_no_other_writer_starts_waiting_while_a_priority_writer_waits(tmp_path: 
 
             fcntl.flock(gate, fcntl.LOCK_SH)  # a priority writer elsewhere is waiting
             later = asyncio.create_task(write(worker, "worker", False))
-            await asyncio.sleep(0.05)  # time for the worker's writer to ask (it must queue)
+            await _until_blocked_on(tmp_path / "writes.db.lock-gate")  # the worker's writer queued
             await write(api, "api", True)
             fcntl.flock(gate, fcntl.LOCK_UN)
             await later
@@ -62,6 +91,7 @@ def test_no_other_writer_starts_waiting_while_a_priority_writer_waits(tmp_path: 
     assert asyncio.run(run()) == ["api", "worker"]
 
 
+@needs_proc_locks
 def test_a_group_commit_takes_what_arrived_while_it_waited_for_the_lock(tmp_path: Path) -> None:
     async def run() -> list[list[int]]:
         other, mine = Database(_url(tmp_path)), Database(_url(tmp_path))
@@ -85,7 +115,7 @@ def test_a_group_commit_takes_what_arrived_while_it_waited_for_the_lock(tmp_path
             holding = asyncio.create_task(hold())
             await held.wait()
             first = asyncio.create_task(batcher.submit(1))
-            await asyncio.sleep(0.05)  # the batcher is now waiting for the other's lock
+            await _until_blocked_on(tmp_path / "writes.db.lock")  # the batcher waits for the lock
             later = [asyncio.create_task(batcher.submit(n)) for n in (2, 3)]
             await asyncio.sleep(0)
             release.set()

@@ -1,5 +1,11 @@
 """Webhook delivery end to end: real messages through the API, a real loopback receiver, the real
-database. Test settings shrink the retry schedule to 0.1, 0.2, 0.3, 0.5 ... seconds."""
+database. Test settings shrink the retry schedule to 0.1, 0.2, 0.3, 0.5 ... seconds.
+
+"Nothing more is sent" is never checked after a fixed sleep (which proves nothing on a slow
+machine) but once the delivery log shows nothing left to send: a delivery is queued in the
+transaction that records its event, and the log lists every queued delivery, waiting ones
+included, so a log with only finished deliveries, for events all emitted, means no POST is
+still to come. A lease is run out on a fake clock."""
 
 from __future__ import annotations
 
@@ -19,6 +25,7 @@ from pilot_status.webhooks import is_unknown_customer_webhook_event, parse_custo
 from standardwebhooks.webhooks import Webhook
 
 from tests.helpers import DEST, send, with_container
+from zapgate.clock import FakeClock
 from zapgate.domain import ids
 from zapgate.storage import tables as t
 from zapgate.testing import ReceivedWebhook, WebhookReceiver
@@ -208,12 +215,20 @@ def test_event_filter(api, number, make_receiver, wait):
     reads = make_receiver(Script())
     nothing = make_receiver(Script())
     create_hook(api, number["key"], everything.url, events="*")
-    create_hook(api, number["key"], reads.url, events=["message.read"])
-    create_hook(api, number["key"], nothing.url, events=[])
+    reads_hook = create_hook(api, number["key"], reads.url, events=["message.read"])
+    nothing_hook = create_hook(api, number["key"], nothing.url, events=[])
     message_id = send_message(api, number["key"])
     everything.wait_for(lambda items: len(of_message(items, message_id)) >= 3)
     got = reads.wait_for(lambda items: len(items) >= 1)
-    time.sleep(0.2)
+    # Every event of the message is emitted (the last one reached ``everything``): what the
+    # other two endpoints will ever get is in their logs, and it is all finished.
+    wait(
+        lambda: (
+            [(i["event"], i["status"]) for i in logs(api, number["key"], reads_hook["id"])]
+            == [("message.read", "SUCCESS")]
+        )
+    )
+    assert logs(api, number["key"], nothing_hook["id"]) == []
     assert events(reads.snapshot()) == ["message.read"] and got[0].json()["data"]["id"]
     assert nothing.snapshot() == []
 
@@ -260,7 +275,8 @@ def test_delivery_fails_after_the_last_attempt(start_server, make_tenant, api_fo
         )
     )
     assert [i["attempt"] for i in items] == [3, 2, 1]
-    time.sleep(0.3)
+    # The last attempt failed and no next one waits (it would be logged as PENDING): final.
+    assert all(i["status"] == "FAILED" for i in items)
     assert len(receiver.snapshot()) == 3  # 1 try + 2 retries, then nothing more
     assert all(i["status"] == "FAILED" for i in logs(api, number["key"], hook["id"]))
 
@@ -444,7 +460,8 @@ def test_410_gone_disables_the_endpoint_until_reactivated(api, tenant, number, m
     # Disabled: new events are not queued for it.
     message_id = send_message(api, number["key"])
     wait(lambda: api.get(f"/v1/messages/{message_id}", number["key"]).json()["status"] == "READ")
-    time.sleep(0.2)
+    # READ: all of the message's events are emitted, and none was queued for the endpoint.
+    assert [i["status"] for i in logs(api, number["key"], hook["id"])] == ["FAILED"]
     assert len(receiver.snapshot()) == 1
     # Reactivation clears the disabled state and delivery resumes.
     r = api.patch(f"/v1/webhooks/{hook['id']}", number["key"], json={"active": True})
@@ -472,9 +489,16 @@ def test_an_endpoint_failing_for_too_long_is_disabled(
     assert entry.actor == "webhook-sender" and entry.detail["reason"] == "FAILING"
     attempts = len(receiver.snapshot())
     assert attempts >= 2
-    time.sleep(0.6)
+    # Nothing left waiting: every attempt is logged, failed, and no next one is queued.
+    items = wait(
+        lambda: (
+            (x := logs(api, number["key"], hook["id"]))
+            and len(x) == attempts
+            and all(i["status"] == "FAILED" for i in x)
+            and x
+        )
+    )
     assert len(receiver.snapshot()) == attempts  # nothing is sent to a disabled endpoint
-    items = logs(api, number["key"], hook["id"])
     assert items and all(i["status"] == "FAILED" for i in items)  # nothing left waiting
 
 
@@ -510,7 +534,13 @@ def test_pausing_drops_waiting_deliveries_which_stay_redeliverable(
     ]
     assert "deactivated" in items[0]["error"] and items[0]["payload"]["data"]["id"] == message_id
     api.patch(f"/v1/webhooks/{hook['id']}", number["key"], json={"active": True})
-    time.sleep(0.3)
+    # Reactivated, and still nothing waiting in the log: nothing is left to be sent.
+    after = logs(api, number["key"], hook["id"])
+    assert [(i["event"], i["status"], i["attempt"]) for i in after] == [
+        ("message.read", "FAILED", 0),
+        ("message.delivered", "FAILED", 0),
+        ("message.sent", "FAILED", 1),
+    ]
     assert len(receiver.snapshot()) == 1  # nothing dropped comes back by itself ...
     r = api.post(f"/v1/webhooks/{hook['id']}/logs/{items[1]['deliveryId']}/redeliver", number["key"])
     assert r.status_code == 202
@@ -604,7 +634,13 @@ def test_redelivery_does_not_wait_behind_a_stuck_chain(api, number, make_receive
 # --- robustness ------------------------------------------------------------------------------
 
 
-def test_a_crashed_workers_lease_delays_but_does_not_lose_a_delivery(api, number, receiver, settings):
+def test_a_crashed_workers_lease_delays_but_does_not_lose_a_delivery(
+    start_server, make_tenant, api_for, receiver, settings
+):
+    # The server runs on a fake clock: the lease ends when the test moves the clock past it.
+    clock = FakeClock()
+    api = api_for(start_server(clock=clock))
+    number = api.create_number(make_tenant()["key"])
     hook = create_hook(api, number["key"], receiver.url)
     body = '{"id":"evt_crash","event":"webhook.test","createdAt":"2026-01-01T00:00:00.000Z","data":{}}'
 
@@ -630,11 +666,19 @@ def test_a_crashed_workers_lease_delays_but_does_not_lose_a_delivery(api, number
                 )
             )
 
-    with_container(settings, leased_delivery)  # claimed by a worker that then died
-    time.sleep(0.4)
-    assert receiver.snapshot() == []  # the lease is still live
-    got = receiver.wait_for(lambda items: len(items) == 1, timeout=5)
-    assert got[0].body.decode() == body
+    with_container(settings, leased_delivery, clock=clock)  # claimed by a worker that then died
+    # The sender claims after it and skips it: a test event queued later arrives first.
+    api.post(f"/v1/webhooks/{hook['id']}/test", number["key"])
+    receiver.wait_for(lambda items: len(items) == 1)
+    assert not [i for i in receiver.snapshot() if i.json()["id"] == "evt_crash"]  # the lease is live
+    clock.advance(0.7)
+    # Still live at its last millisecond: a second test event arrives, not the leased one.
+    api.post(f"/v1/webhooks/{hook['id']}/test", number["key"])
+    receiver.wait_for(lambda items: len(items) == 2)
+    assert not [i for i in receiver.snapshot() if i.json()["id"] == "evt_crash"]
+    clock.advance(0.001)
+    got = receiver.wait_for(lambda items: len(items) == 3, timeout=5)
+    assert got[2].body.decode() == body
 
 
 def test_concurrency_and_per_endpoint_limits(start_server, make_tenant, api_for, make_receiver):

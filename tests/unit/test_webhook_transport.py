@@ -76,6 +76,25 @@ class Listener:
             writer.close()
 
 
+async def _connections_before_a_marker(listener: Listener) -> int:
+    """The connections ``listener`` accepted before one made now. It accepts and counts them in
+    arrival order, so once this marker's request is read, any connection that came before it is
+    counted too: proof that a refused client made none, where a fixed sleep proved nothing on a
+    slow machine."""
+    marker = b"GET /marker HTTP/1.1\r\nhost: marker\r\n\r\n"
+    _, writer = await asyncio.open_connection("127.0.0.1", listener.port)
+    try:
+        writer.write(marker)
+        await writer.drain()
+        deadline = asyncio.get_running_loop().time() + 10
+        while marker not in listener.requests:
+            assert asyncio.get_running_loop().time() < deadline, "the marker was not served"
+            await asyncio.sleep(0.001)
+    finally:
+        writer.close()
+    return listener.connections - 1
+
+
 @pytest.fixture
 def dns(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, list[str]]]:
     """Names to answer with given addresses (the resolver's getaddrinfo); others resolve as
@@ -139,8 +158,7 @@ def test_a_public_name_resolving_to_our_network_is_refused_before_connecting(
             dns[NAME] = answer
             with pytest.raises(aiohttp.ClientConnectorError) as info:
                 await _post(f"http://{NAME}:{listener.port}/hook", allow_private=False)
-            await asyncio.sleep(0.05)
-            return listener.connections, info.value
+            return await _connections_before_a_marker(listener), info.value
 
     connections, error = asyncio.run(scenario())
     assert connections == 0  # refused before the socket existed: not even a SYN

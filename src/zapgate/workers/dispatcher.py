@@ -129,7 +129,9 @@ class Dispatcher:
         bucket = self._buckets.get(number.id)
         if bucket is None or bucket.rate != rate:
             bucket = self._buckets[number.id] = (
-                GapPacer(rate, caps.pace_jitter) if caps.pace_jitter > 0 else TokenBucket(rate)
+                GapPacer(rate, caps.pace_jitter, clock=self._c.clock.monotonic)
+                if caps.pace_jitter > 0
+                else TokenBucket(rate, clock=self._c.clock.monotonic)
             )
         return bucket
 

@@ -6,7 +6,8 @@ import random
 import time
 from collections.abc import Callable
 
-# Seconds from an arbitrary origin, never going back (``time.monotonic``; tests pass a fake).
+# Seconds from an arbitrary origin, never going back: the dispatcher passes its container's
+# ``clock.monotonic`` (a ``FakeClock``'s in tests); ``time.monotonic`` when none is given.
 Clock = Callable[[], float]
 
 

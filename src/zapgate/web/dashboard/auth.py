@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import hmac
 import secrets
-import time
 from collections import deque
 from typing import Any
 
 from fastapi import Request
 from starlette.responses import Response
 
+from zapgate.clock import Clock, SystemClock
 from zapgate.services import users
 from zapgate.web.dashboard import core
 from zapgate.web.deps import ContainerDep
@@ -19,15 +19,17 @@ router = core.page_router()
 
 
 class LoginLimiter:
-    """Failed sign-ins per client address and per email in a sliding window (per node)."""
+    """Failed sign-ins per client address and per email in a sliding window (per node), timed
+    by the ``clock``'s monotonic reading (the container's clock; a ``FakeClock`` in tests)."""
 
-    def __init__(self, max_failures: int, window_seconds: float) -> None:
+    def __init__(self, max_failures: int, window_seconds: float, *, clock: Clock | None = None) -> None:
         self.max_failures = max_failures
         self.window = window_seconds
+        self._clock = clock or SystemClock()
         self._failures: dict[str, deque[float]] = {}
 
     def _recent(self, key: str) -> deque[float]:
-        now = time.monotonic()
+        now = self._clock.monotonic()
         bucket = self._failures.setdefault(key, deque())
         while bucket and now - bucket[0] > self.window:
             bucket.popleft()
@@ -36,7 +38,7 @@ class LoginLimiter:
     def blocked(self, *keys: str) -> float:
         """Seconds until a new attempt is allowed (0 when it is)."""
         waits = [
-            self.window - (time.monotonic() - b[0])
+            self.window - (self._clock.monotonic() - b[0])
             for k in keys
             if len(b := self._recent(k)) >= self.max_failures
         ]
@@ -44,7 +46,7 @@ class LoginLimiter:
 
     def failed(self, *keys: str) -> None:
         for key in keys:
-            self._recent(key).append(time.monotonic())
+            self._recent(key).append(self._clock.monotonic())
 
     def succeeded(self, *keys: str) -> None:
         for key in keys:
@@ -56,7 +58,7 @@ def _limiter(request: Request, container: Any) -> LoginLimiter:
     if limiter is None:
         s = container.settings
         limiter = request.app.state.login_limiter = LoginLimiter(
-            s.dashboard_login_max_failures, s.dashboard_login_window_seconds
+            s.dashboard_login_max_failures, s.dashboard_login_window_seconds, clock=container.clock
         )
     return limiter
 
