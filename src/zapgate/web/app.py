@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
-from starlette.requests import Request
-from starlette.responses import Response
-from starlette.types import ASGIApp, Receive, Scope, Send
 
-from zapgate import __version__, errors
+from zapgate import __version__
 from zapgate.container import Container, build_container
 from zapgate.settings import Settings
 from zapgate.storage import migrate
@@ -22,40 +19,6 @@ from zapgate.web.api.v1 import analytics, api_keys, messages, numbers, sandbox, 
 from zapgate.web.middleware import GuardMiddleware, RateLimiter
 from zapgate.web.ops import router as ops_router
 from zapgate.workers.build import build_runner
-
-
-class ZapgateApp(FastAPI):
-    """FastAPI, plus the hot endpoints served ahead of its middleware stack and router.
-
-    ``POST /v1/messages/send`` is the one path every client hammers. Its documented route runs
-    the same endpoint function; here it is called directly, with the same guard (body limit,
-    request id, unexpected errors) and the same answer for our errors as the app's handler.
-    """
-
-    fast_paths: dict[tuple[str, str], ASGIApp]
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http":
-            handler = self.fast_paths.get((scope["method"], scope["path"]))
-            if handler is not None:
-                scope["app"] = self
-                await handler(scope, receive, send)
-                return
-        await super().__call__(scope, receive, send)
-
-
-def _fast_endpoint(endpoint: Callable[[Request], Awaitable[Response]]) -> ASGIApp:
-    """An endpoint as ASGI: our errors answered as the app's handler answers them; anything
-    else goes to the guard around it (GuardMiddleware: 503 or 500, logged once)."""
-
-    async def app(scope: Scope, receive: Receive, send: Send) -> None:
-        try:
-            response = await endpoint(Request(scope, receive, send))
-        except errors.ZapgateError as exc:
-            response = web_errors.error_response(exc)
-        await response(scope, receive, send)
-
-    return app
 
 
 def create_app(
@@ -81,7 +44,7 @@ def create_app(
                 await runner.stop()
             await container.close()
 
-    app = ZapgateApp(
+    app = FastAPI(
         title="Zapgate",
         version=__version__,
         lifespan=lifespan,
@@ -89,6 +52,9 @@ def create_app(
         "Authenticate with the `x-api-key` header.",
         docs_url=None,
         redoc_url=None,
+        # Zapgate's metrics are Prometheus (/metrics); FastAPI's OpenTelemetry hooks would
+        # otherwise be consulted (environment reads) on every request.
+        telemetry={"tracing": False, "metrics": False, "logs": False},
     )
     app.state.container = container
     app.state.ready = False
@@ -99,13 +65,10 @@ def create_app(
     )
     web_errors.install(app)
     app.add_middleware(GuardMiddleware, max_body_bytes=settings.max_body_bytes)
-    app.fast_paths = {
-        key: GuardMiddleware(_fast_endpoint(endpoint), max_body_bytes=settings.max_body_bytes)
-        for key, endpoint in messages.FAST_PATHS.items()
-    }
+    messages.add_send_route(app)  # first: the route every client hammers is matched first
     for module in (messages, numbers, api_keys, templates, webhooks, sandbox, analytics):
         app.include_router(module.router)
-    app.include_router(callbacks.router)
+    app.include_router(callbacks.router(container.providers))
     app.include_router(ops_router)
     dashboard.install(app)
     docs.install(app)
