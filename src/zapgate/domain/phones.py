@@ -7,6 +7,7 @@ which would let such strings pass as ids and be stored and sent as they are.
 
 from __future__ import annotations
 
+import functools
 import re
 
 import phonenumbers
@@ -21,6 +22,9 @@ _GROUP = re.compile(r"[0-9A-Za-z\-]{5,64}@g\.us")
 _NEWSLETTER = re.compile(r"[0-9]{5,40}@newsletter")
 
 
+# Pure, and ``phonenumbers`` is most of the CPU of reading a send request: recipients recur
+# (notifications, retries, the same contact's conversation), so results are kept, bounded.
+@functools.lru_cache(maxsize=65_536)
 def normalize_e164(value: str) -> str | None:
     """``+5511988887777``, ``5511988887777`` or ``+55 (11) 98888-7777`` -> ``+5511988887777``;
     None when the value is not a possible phone number.
