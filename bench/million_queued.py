@@ -104,7 +104,7 @@ from zapgate.container import Container, build_container
 from zapgate.domain import ids
 from zapgate.domain.lifecycle import Status
 from zapgate.providers.base import ScheduledReceipt, SendResult
-from zapgate.services import lifecycle, redaction
+from zapgate.services import redaction, status_changes
 from zapgate.settings import Settings
 from zapgate.storage import tables as t
 from zapgate.storage import webhook_queue
@@ -1008,7 +1008,7 @@ def _periodic(
         batch = [
             _Outcome(
                 m.id,
-                lifecycle.Change(Status.SENT, "dispatcher", provider_message_id=f"sbx_{m.id}"),
+                status_changes.Change(Status.SENT, "dispatcher", provider_message_id=f"sbx_{m.id}"),
                 number.id,
                 number.provider,
                 SendResult(
@@ -1042,7 +1042,7 @@ def _periodic(
             claim,
         ),
         (
-            f"Dispatcher._write_outcomes: message_store.lock, lifecycle.apply_many, provider_events "
+            f"Dispatcher._write_outcomes: message_store.lock, status_changes.apply_many, provider_events "
             f"(each group commit of provider answers; {min(claim_limit, 100)} SENT)",
             outcomes,
         ),

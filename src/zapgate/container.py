@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import secrets
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
@@ -19,7 +19,11 @@ from zapgate.providers.registry import ProviderRegistry, build_registry
 from zapgate.settings import Settings
 from zapgate.storage import notify
 from zapgate.storage import tables as t
+from zapgate.storage.batch import Batcher
 from zapgate.storage.database import Database
+
+if TYPE_CHECKING:
+    from zapgate.services.sending import PendingSend
 
 
 @dataclass
@@ -47,6 +51,14 @@ class Wakeups:
         )
 
 
+@dataclass(frozen=True)
+class Writers:
+    """The group-commit writers: every caller's row joins the next transaction."""
+
+    messages: Batcher[PendingSend]
+    callbacks: Batcher[dict[str, Any]]
+
+
 @dataclass
 class Container:
     settings: Settings
@@ -64,10 +76,10 @@ class Container:
     template_cache: KeyCache
     # Provider callback secrets, decrypted once (same TTL as keys).
     callback_secrets: CallbackSecrets
+    # Group-commit writers (accepted sends, received callbacks).
+    writers: Writers
     box: SecretBox | None = None
     worker_id: str = field(default_factory=lambda: "w_" + secrets.token_hex(6))
-    # Group-commit writers by name (created on first use in the running loop).
-    batchers: dict[str, Any] = field(default_factory=dict)
     relay: wakebus.Relay | notify.NotifyRelay | None = None
     listener: wakebus.Listener | notify.NotifyListener | None = None
 
@@ -111,7 +123,7 @@ class Container:
             await self.relay.aclose()
         elif self.relay is not None:
             self.relay.close()
-        for batcher in self.batchers.values():
+        for batcher in (self.writers.messages, self.writers.callbacks):
             await batcher.close()
         await self.providers.aclose()
         await self.db.dispose()
@@ -128,11 +140,17 @@ def build_container(settings: Settings, *, clock: Clock | None = None) -> Contai
         relay = wakebus.Relay(settings.wake_dir)
     elif settings.wake_notify and settings.database_url.startswith("postgresql"):
         relay = notify.NotifyRelay(settings.database_url)
+    # The composition root imports the use-cases whose batch writes it wires (here, not at the
+    # top: they import this module for its types).
+    from zapgate.services import sending
+    from zapgate.services.inbox import receive
+
     clock = clock or SystemClock()
+    db = Database(settings.database_url, pool_size=settings.db_pool_size)
     return Container(
         relay=relay,
         settings=settings,
-        db=Database(settings.database_url, pool_size=settings.db_pool_size),
+        db=db,
         clock=clock,
         providers=build_registry(settings),
         metrics=Metrics(),
@@ -141,6 +159,10 @@ def build_container(settings: Settings, *, clock: Clock | None = None) -> Contai
         number_cache=KeyCache(settings.key_cache_seconds, clock=clock),
         template_cache=KeyCache(settings.key_cache_seconds, clock=clock),
         callback_secrets=CallbackSecrets(settings.key_cache_seconds),
+        writers=Writers(
+            messages=Batcher(db, sending.write_batch, priority=True),
+            callbacks=Batcher(db, receive.write_batch, priority=True),
+        ),
     )
 
 

@@ -13,7 +13,8 @@ import sqlalchemy as sa
 from tests.dashboard.conftest import Browser
 from tests.helpers import DEST, send, wait_status, with_container
 from zapgate.providers import base
-from zapgate.services import callbacks, inbound
+from zapgate.services import inbound
+from zapgate.services.inbox import apply as inbox_apply
 from zapgate.storage import tables as t
 
 DAY_MS = 86_400_000
@@ -264,7 +265,7 @@ def test_a_redacted_message_is_not_sent_again(api, tenant, number, settings, wai
             return SimpleNamespace(parse_callback=lambda _body: [event])
 
     async def transient_failure(c):
-        ctx = callbacks.Context(
+        ctx = inbox_apply.Context(
             registry=OneEvent(), settings=c.settings, metrics=None, now_ms=c.clock.now_ms(), endpoints={}
         )
         row = SimpleNamespace(
@@ -276,7 +277,7 @@ def test_a_redacted_message_is_not_sent_again(api, tenant, number, settings, wai
             attempts=0,
         )
         async with c.db.write() as conn:
-            applied = await callbacks.apply_batch(conn, [row], ctx)
+            applied = await inbox_apply.apply_batch(conn, [row], ctx)
         assert applied.deferred == []
 
     with_container(settings, transient_failure)

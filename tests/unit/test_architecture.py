@@ -116,3 +116,40 @@ def test_the_kind_check_sees_a_comparison(tmp_path: Path) -> None:
     sample = tmp_path / "sample.py"
     sample.write_text('if row.provider == "meta" or kind in ("sandbox", "x"):\n    pass\n')
     assert _kind_comparisons(sample) == ["line 1: 'meta'", "line 1: 'sandbox'"]
+
+
+def _container_writes(path: Path) -> list[str]:
+    """Assignments to the container or into its attributes (``container.x = …``,
+    ``container.x[k] = …``, ``self._c.x = …``)."""
+    found = []
+    for node in ast.walk(ast.parse(path.read_text())):
+        targets = node.targets if isinstance(node, ast.Assign) else []
+        if isinstance(node, (ast.AugAssign, ast.AnnAssign)):
+            targets = [node.target]
+        for target in targets:
+            while isinstance(target, (ast.Subscript, ast.Attribute)):
+                base = target.value
+                if (isinstance(base, ast.Name) and base.id in {"container", "c"}) or (
+                    isinstance(base, ast.Attribute) and base.attr in {"_c", "container"}
+                ):
+                    found.append(f"line {node.lineno}")
+                    break
+                target = base
+    return found
+
+
+@pytest.mark.parametrize(
+    "path",
+    _modules("services") + _modules("workers") + _modules("web"),
+    ids=lambda p: str(p.relative_to(SRC)),
+)
+def test_nothing_mutates_the_container(path: Path) -> None:
+    """Dependencies are built once in the composition root (``container.build_container``)."""
+    found = _container_writes(path)
+    assert not found, f"{path} assigns into the container: {found}"
+
+
+def test_the_container_check_sees_a_write(tmp_path: Path) -> None:
+    sample = tmp_path / "sample.py"
+    sample.write_text("container.batchers['x'] = 1\nself._c.cache = 2\nvalue = container.db\n")
+    assert _container_writes(sample) == ["line 1", "line 2"]

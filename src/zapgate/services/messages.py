@@ -12,7 +12,7 @@ from zapgate.clock import iso
 from zapgate.container import Container
 from zapgate.domain import phones
 from zapgate.domain.lifecycle import Status
-from zapgate.services import lifecycle
+from zapgate.services import status_changes
 from zapgate.storage import tables as t
 
 STATUSES = tuple(s.value for s in Status)
@@ -216,14 +216,14 @@ async def cancel(container: Container, *, number_id: str, body: Any) -> dict[str
 async def _cancel_one(
     conn: Any, container: Container, number_id: str, message_id: str, now: int
 ) -> str | None:
-    row = await lifecycle.load_for_update(conn, message_id)
+    row = await status_changes.load_for_update(conn, message_id)
     if row is None or row.number_id != number_id:
         return "NOT_FOUND"
     if row.status != "QUEUED":
         return "ALREADY_SENT"
     if row.deliver_at <= now or (row.lease_until is not None and row.lease_until > now):
         return "NOT_SCHEDULED"
-    await lifecycle.apply(
-        conn, row, lifecycle.Change(Status.CANCELED, "api"), now_ms=now, metrics=container.metrics
+    await status_changes.apply(
+        conn, row, status_changes.Change(Status.CANCELED, "api"), now_ms=now, metrics=container.metrics
     )
     return None

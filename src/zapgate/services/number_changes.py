@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from zapgate import errors
 from zapgate.clock import iso
 from zapgate.container import Container
-from zapgate.services import numberrefs
+from zapgate.services import credentials
 from zapgate.services.numbers import (
     DEFAULT_SETTINGS,
     RESTORE_WINDOW_MS,
@@ -202,7 +202,7 @@ async def purge_number(container: Container, *, workspace_id: str, number_id: st
     provisioner = container.providers.provisioner(row.provider)
     if provisioner is not None:
         with contextlib.suppress(Exception):
-            await provisioner.deprovision(numberrefs.number_ref(container, row))
+            await provisioner.deprovision(credentials.number_ref(container, row))
     return {"ok": True}
 
 

@@ -17,7 +17,8 @@ from zapgate.container import Container
 from zapgate.domain import ids, phones
 from zapgate.providers import base
 from zapgate.providers.base import ProviderKind, Registration
-from zapgate.services import callbacks, keys, numberrefs
+from zapgate.services import credentials, keys
+from zapgate.services.inbox import apply as inbox_apply
 from zapgate.storage import tables as t
 
 _log = logging.getLogger("zapgate.numbers")
@@ -171,7 +172,7 @@ async def _deprovision_quietly(container: Container, new: _NewNumber) -> None:
 
 async def _insert(container: Container, new: _NewNumber) -> Any:
     now = container.clock.now_ms()
-    sealed = numberrefs.seal_credentials(container, new.credentials) if new.credentials else None
+    sealed = credentials.seal_credentials(container, new.credentials) if new.credentials else None
     async with container.db.write() as conn:
         await check_capacity(conn, new.workspace_id, new.number)
         await conn.execute(
@@ -320,7 +321,7 @@ async def connect(container: Container, *, workspace_id: str, number_id: str) ->
         raise errors.ValidationFailed("Meta numbers are not paired by QR code", code="NOT_SUPPORTED_FOR_META")
     if provisioner is None or row.state == "OPEN":
         raise errors.Conflict("The number is already connected", code="NUMBER_ALREADY_CONNECTED")
-    pairing = await provisioner.connect(numberrefs.number_ref(container, row))
+    pairing = await provisioner.connect(credentials.number_ref(container, row))
     if pairing.state == "OPEN":
         await _record_link(container, row, base.ConnectionUpdate(state="OPEN"))
         raise errors.Conflict("The number is already connected", code="NUMBER_ALREADY_CONNECTED")
@@ -340,7 +341,7 @@ async def link_status(container: Container, *, workspace_id: str, number_id: str
             "stale": True,
             "lastKnownAt": iso(row.state_checked_at or row.updated_at),
         }
-    live = await provisioner.link_status(numberrefs.number_ref(container, row))
+    live = await provisioner.link_status(credentials.number_ref(container, row))
     await _record_link(
         container,
         row,
@@ -359,7 +360,7 @@ async def link_status(container: Container, *, workspace_id: str, number_id: str
 async def _record_link(container: Container, row: Any, update: base.ConnectionUpdate) -> None:
     async with container.db.write() as conn:
         current = (await conn.execute(sa.select(t.numbers).where(t.numbers.c.id == row.id))).one()
-        changed, webhooks = await callbacks.apply_connection(
+        changed, webhooks = await inbox_apply.apply_connection(
             conn, current, update, now_ms=container.clock.now_ms()
         )
     if webhooks:

@@ -9,7 +9,7 @@ import logging
 import secrets
 import time
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import Any
 
 import orjson
 import sqlalchemy as sa
@@ -22,7 +22,6 @@ from zapgate.domain import ids, sendrequest, template_rules, templates, windows
 from zapgate.domain.sendrequest import SendRequest
 from zapgate.providers.base import Capabilities
 from zapgate.storage import tables as t
-from zapgate.storage.batch import Batcher
 from zapgate.storage.database import is_unavailable
 
 MAX_IDEMPOTENCY_KEY = 255
@@ -396,7 +395,9 @@ def _message_values(
 
 
 @dataclass
-class _Pending:
+class PendingSend:
+    """An accepted send waiting for its group commit (``write_batch``)."""
+
     row: dict[str, Any]
     labels: tuple[str, ...]
     response: dict[str, Any]
@@ -450,20 +451,13 @@ async def _store(
     }
     if flow_token is not None:
         response["flowToken"] = flow_token
-    await _writer(container).submit(
-        _Pending(row, request.labels, response, reservation, number.monthly_message_limit)
+    await container.writers.messages.submit(
+        PendingSend(row, request.labels, response, reservation, number.monthly_message_limit)
     )
     return SendOutcome(202, response)
 
 
-def _writer(container: Container) -> Batcher[_Pending]:
-    writer = container.batchers.get("messages")
-    if writer is None:
-        writer = container.batchers["messages"] = Batcher(container.db, _write_batch, priority=True)
-    return cast(Batcher[_Pending], writer)
-
-
-async def _write_batch(conn: AsyncConnection, batch: list[_Pending]) -> list[Exception | None]:
+async def write_batch(conn: AsyncConnection, batch: list[PendingSend]) -> list[Exception | None]:
     """One transaction for many accepted sends: quota, messages, timeline, labels, idempotency."""
     outcomes = await _quota_outcomes(conn, batch)
     accepted = [p for p, o in zip(batch, outcomes, strict=True) if o is None]
@@ -510,7 +504,7 @@ async def _write_batch(conn: AsyncConnection, batch: list[_Pending]) -> list[Exc
     return outcomes
 
 
-async def _quota_outcomes(conn: AsyncConnection, batch: list[_Pending]) -> list[Exception | None]:
+async def _quota_outcomes(conn: AsyncConnection, batch: list[PendingSend]) -> list[Exception | None]:
     """Free-plan monthly limits, counted in the same transaction as the inserts."""
     used: dict[str, int] = {}
     outcomes: list[Exception | None] = []

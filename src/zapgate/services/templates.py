@@ -25,7 +25,7 @@ from zapgate.container import Container
 from zapgate.domain import ids, template_rules
 from zapgate.domain.template_rules import TemplateSpec
 from zapgate.providers import base
-from zapgate.services import numberrefs, sending
+from zapgate.services import credentials, sending
 from zapgate.storage import tables as t
 
 SOURCE = "PILOT_STATUS"
@@ -286,7 +286,7 @@ async def _reviewer(
         return None
     async with container.db.read() as conn:
         row = (await conn.execute(sa.select(t.numbers).where(t.numbers.c.id == scope.id))).one()
-    return submitter, numberrefs.number_ref(container, row)
+    return submitter, credentials.number_ref(container, row)
 
 
 def _provider_body(spec: TemplateSpec) -> dict[str, Any]:

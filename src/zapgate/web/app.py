@@ -13,7 +13,7 @@ from zapgate import __version__
 from zapgate.container import Container, build_container
 from zapgate.settings import Settings
 from zapgate.storage import migrate
-from zapgate.web import callbacks, dashboard, docs, openapi
+from zapgate.web import dashboard, docs, inbox, openapi
 from zapgate.web import errors as web_errors
 from zapgate.web.api.v1 import analytics, api_keys, messages, numbers, sandbox, templates, webhooks
 from zapgate.web.middleware import GuardMiddleware, RateLimiter
@@ -68,7 +68,7 @@ def create_app(
     messages.add_send_route(app)  # first: the route every client hammers is matched first
     for module in (messages, numbers, api_keys, templates, webhooks, sandbox, analytics):
         app.include_router(module.router)
-    app.include_router(callbacks.router(container.providers))
+    app.include_router(inbox.router(container.providers))
     app.include_router(ops_router)
     dashboard.install(app)
     docs.install(app)

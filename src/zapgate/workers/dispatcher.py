@@ -19,7 +19,8 @@ from zapgate.container import Container
 from zapgate.domain import retry, windows
 from zapgate.domain.lifecycle import Status
 from zapgate.providers.base import Capabilities, NumberRef, OutboundMessage, SendResult
-from zapgate.services import callbacks, events, lifecycle, numberrefs
+from zapgate.services import credentials, events, status_changes
+from zapgate.services.inbox import apply as inbox_apply
 from zapgate.storage import message_store
 from zapgate.storage import tables as t
 from zapgate.storage.batch import Batcher
@@ -139,7 +140,7 @@ class Dispatcher:
         """The number with its credentials decrypted (once per credentials change)."""
         cached = self._refs.get(number.id)
         if cached is None or cached[0] != number.credentials_enc:
-            cached = self._refs[number.id] = (number.credentials_enc, numberrefs.number_ref(self._c, number))
+            cached = self._refs[number.id] = (number.credentials_enc, credentials.number_ref(self._c, number))
         return cached[1]
 
     async def _pump(self, number: Any) -> int:
@@ -213,7 +214,7 @@ class Dispatcher:
         ):
             await self._finish(
                 message,
-                lifecycle.Change(
+                status_changes.Change(
                     Status.FAILED,
                     "dispatcher",
                     code="META_OUTSIDE_24H_WINDOW",
@@ -254,13 +255,13 @@ class Dispatcher:
             self._c.metrics.provider_errors.labels(number.provider, exc.code).inc()
             await self._mark_number(number.id, "AUTH_FAILED", exc.message)
             await self._finish(
-                message, lifecycle.Change(Status.FAILED, "dispatcher", code=exc.code, detail=exc.message)
+                message, status_changes.Change(Status.FAILED, "dispatcher", code=exc.code, detail=exc.message)
             )
             return
         except errors.ProviderPermanentError as exc:
             self._c.metrics.provider_errors.labels(number.provider, exc.code).inc()
             await self._finish(
-                message, lifecycle.Change(Status.FAILED, "dispatcher", code=exc.code, detail=exc.message)
+                message, status_changes.Change(Status.FAILED, "dispatcher", code=exc.code, detail=exc.message)
             )
             return
         finally:
@@ -270,11 +271,13 @@ class Dispatcher:
         await self._sent(number, message, result)
 
     async def _sent(self, number: Any, message: Any, result: SendResult) -> None:
-        change = lifecycle.Change(Status.SENT, "dispatcher", provider_message_id=result.provider_message_id)
+        change = status_changes.Change(
+            Status.SENT, "dispatcher", provider_message_id=result.provider_message_id
+        )
         await self._record(_Outcome(message.id, change, number.id, number.provider, result))
         self._after_commit(1, bool(result.receipts))
 
-    async def _finish(self, message: Any, change: lifecycle.Change) -> None:
+    async def _finish(self, message: Any, change: status_changes.Change) -> None:
         await self._record(_Outcome(message.id, change))
         self._after_commit(1, False)
 
@@ -309,7 +312,7 @@ class Dispatcher:
         receipts: list[dict[str, Any]] = []
         endpoints: events.EndpointCache = {}
         rows = await message_store.lock(conn, [item.message_id for item in batch])
-        await lifecycle.apply_many(
+        await status_changes.apply_many(
             conn,
             rows,
             [(item.message_id, item.change) for item in batch if item.message_id in rows],
@@ -337,7 +340,7 @@ class Dispatcher:
         if next_at >= deadline:
             await self._finish(
                 message,
-                lifecycle.Change(
+                status_changes.Change(
                     Status.FAILED,
                     "dispatcher",
                     code="EXPIRED_AFTER_ATTEMPTS",
@@ -366,7 +369,7 @@ class Dispatcher:
 
     async def _mark_number(self, number_id: str, health: str, reason: str | None) -> None:
         async with self._c.db.write() as conn:
-            await callbacks.mark_health(conn, number_id, health, reason, now_ms=self._c.clock.now_ms())
+            await inbox_apply.mark_health(conn, number_id, health, reason, now_ms=self._c.clock.now_ms())
 
     def _after_commit(self, webhooks: int, receipts: bool) -> None:
         if webhooks:
@@ -385,7 +388,7 @@ def _in_flight_limit(caps: Capabilities, rate: float) -> int:
 @dataclass(frozen=True)
 class _Outcome:
     message_id: str
-    change: lifecycle.Change
+    change: status_changes.Change
     number_id: str | None = None
     provider: str | None = None
     result: SendResult | None = None

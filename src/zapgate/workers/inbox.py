@@ -13,7 +13,8 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from zapgate.container import Container
-from zapgate.services import callbacks, events
+from zapgate.services import events
+from zapgate.services.inbox import apply as inbox_apply
 from zapgate.storage import tables as t
 from zapgate.storage.lists import among
 from zapgate.workers.leases import LeaseKeeper
@@ -84,14 +85,14 @@ class Inbox:
     async def _apply(
         self, conn: AsyncConnection, rows: Sequence[Any], now: int, endpoints: events.EndpointCache
     ) -> int:
-        ctx = callbacks.Context(
+        ctx = inbox_apply.Context(
             registry=self._c.providers,
             settings=self._c.settings,
             metrics=self._c.metrics,
             now_ms=now,
             endpoints=endpoints,
         )
-        applied = await callbacks.apply_batch(conn, rows, ctx)
+        applied = await inbox_apply.apply_batch(conn, rows, ctx)
         if applied.numbers_changed:
             self._numbers_changed = True
         if applied.templates_changed:

@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from zapgate.container import Container
 from zapgate.domain import ids
 from zapgate.domain.lifecycle import Status
-from zapgate.services import lifecycle, redaction
+from zapgate.services import redaction, status_changes
 from zapgate.storage import message_store, webhook_queue
 from zapgate.storage import tables as t
 
@@ -74,7 +74,9 @@ class Sweeper:
         async with self._c.db.write() as conn:
             rows = await message_store.lock(conn, ids_)
             changes = [(row.id, change) for row in rows.values() if (change := _expiry(row, now)) is not None]
-            outcomes = await lifecycle.apply_many(conn, rows, changes, now_ms=now, metrics=self._c.metrics)
+            outcomes = await status_changes.apply_many(
+                conn, rows, changes, now_ms=now, metrics=self._c.metrics
+            )
             webhooks = sum(outcome.webhooks for outcome in outcomes)
         if webhooks:
             self._c.wake.webhooks.set()
@@ -216,11 +218,11 @@ async def _capped_count(conn: Any, rows: sa.Select[Any]) -> int:
     return max(counted, int(plan[0]["Plan"]["Plan Rows"]))
 
 
-def _expiry(row: Any, now: int) -> lifecycle.Change | None:
+def _expiry(row: Any, now: int) -> status_changes.Change | None:
     if row is None:
         return None
     if row.status == "SENT":
-        return lifecycle.Change(
+        return status_changes.Change(
             Status.FAILED,
             "sweeper",
             code="DELIVERED_NOT_CONFIRMED",
@@ -230,20 +232,20 @@ def _expiry(row: Any, now: int) -> lifecycle.Change | None:
         return None  # finished, or claimed by a dispatcher since it was selected
     if row.deliver_until is not None and row.deliver_until <= now:
         if row.attempts > 0:
-            return lifecycle.Change(
+            return status_changes.Change(
                 Status.FAILED,
                 "sweeper",
                 code="EXPIRED_AFTER_ATTEMPTS",
                 detail="deliverUntil passed after delivery attempts",
             )
-        return lifecycle.Change(
+        return status_changes.Change(
             Status.FAILED, "sweeper", code="MESSAGE_EXPIRED", detail="deliverUntil passed before any attempt"
         )
     if row.attempts > 0:
-        return lifecycle.Change(
+        return status_changes.Change(
             Status.FAILED, "sweeper", code="EXPIRED_AFTER_ATTEMPTS", detail="Not delivered within 7 days"
         )
-    return lifecycle.Change(
+    return status_changes.Change(
         Status.FAILED,
         "sweeper",
         code="NEVER_ATTEMPTED_MAX_AGE_EXCEEDED",

@@ -23,13 +23,13 @@ from zapgate.domain.lifecycle import Status
 from zapgate.metrics import Metrics
 from zapgate.providers import base
 from zapgate.providers.registry import ProviderRegistry
-from zapgate.services import events, inbound, lifecycle
+from zapgate.services import events, inbound, status_changes
 from zapgate.settings import Settings
 from zapgate.storage import message_store
 from zapgate.storage import tables as t
 from zapgate.webhooks import payloads
 
-_log = logging.getLogger("zapgate.callbacks")
+_log = logging.getLogger("zapgate.inbox")
 # A receipt can overtake the write of the send's outcome; it waits this many tries for it.
 UNKNOWN_MESSAGE_TRIES = 5
 
@@ -85,7 +85,7 @@ async def apply_batch(conn: AsyncConnection, rows: Sequence[Any], ctx: Context) 
 
     Receipts, the bulk of the traffic, are applied set-based: their numbers and messages are
     read in a few statements for the whole batch and their status changes written by
-    :func:`lifecycle.apply_many`. Inbound messages, link changes and template verdicts are
+    :func:`status_changes.apply_many`. Inbound messages, link changes and template verdicts are
     applied one by one, in order with the receipts around them.
     """
     result = Applied()
@@ -132,7 +132,7 @@ class _SandboxReceipt:
 
     message_id: str | None
     provider_message_id: str | None
-    change: lifecycle.Change
+    change: status_changes.Change
 
 
 def _parse(row: Any, ctx: Context) -> list[Any]:
@@ -142,7 +142,7 @@ def _parse(row: Any, ctx: Context) -> list[Any]:
         _log.warning("unknown provider event kind %s", row.kind)
         return []
     payload = row.payload
-    change = lifecycle.Change(
+    change = status_changes.Change(
         Status(payload["status"]),
         "provider",
         code=payload.get("code"),
@@ -192,7 +192,7 @@ class _Receipts:
         self._by_provider: dict[tuple[str, str], str] = {}
         self._by_pid: dict[str, str] = {}
         self._rows: dict[str, Any] = {}
-        self._pending: list[tuple[str, lifecycle.Change]] = []
+        self._pending: list[tuple[str, status_changes.Change]] = []
         self._stale = False
 
     async def resolve(self, parsed: list[tuple[Any, list[Any]]], numbers: dict[str, Any]) -> None:
@@ -243,7 +243,7 @@ class _Receipts:
         """A message of the batch was written outside :meth:`flush`: read them again."""
         self._stale = True
 
-    def add(self, message_id: str | None, change: lifecycle.Change) -> None:
+    def add(self, message_id: str | None, change: status_changes.Change) -> None:
         if message_id is None or message_id not in self._rows:
             _log.info("receipt for unknown message %s dropped", change.provider_message_id)
             return
@@ -255,7 +255,7 @@ class _Receipts:
             return
         if self._stale:
             self._rows = await message_store.lock(self._conn, self._rows.keys())
-        outcomes = await lifecycle.apply_many(
+        outcomes = await status_changes.apply_many(
             self._conn,
             self._rows,
             self._pending,
@@ -324,7 +324,7 @@ async def _status(
     conn: AsyncConnection, number: Any, event: base.StatusUpdate, receipts: _Receipts, result: Applied
 ) -> None:
     message_id = receipts.message_id(number.id, event)
-    change = lifecycle.Change(
+    change = status_changes.Change(
         Status(event.status),
         "provider",
         code=event.code,
@@ -363,7 +363,7 @@ async def _requeue(conn: AsyncConnection, message: Any, event: base.StatusUpdate
         cap=ctx.settings.retry_max_seconds,
         hint=event.retry_after,
     )
-    await lifecycle.requeue(
+    await status_changes.requeue(
         conn,
         message,
         next_at=ctx.now_ms + int(delay * 1000),

@@ -12,7 +12,7 @@ that fails authentication is refused with 401 and stores nothing.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, cast
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -26,9 +26,9 @@ from zapgate.providers.base import (
     CallbackScope,
     Provider,
 )
-from zapgate.services import callbacks, numberrefs
+from zapgate.services import credentials
+from zapgate.services.inbox import apply as inbox_apply
 from zapgate.storage import tables as t
-from zapgate.storage.batch import Batcher
 
 
 async def _store(
@@ -40,21 +40,14 @@ async def _store(
     routes: dict[str, Any] | None = None,
 ) -> None:
     now = container.clock.now_ms()
-    row = callbacks.store_row(provider=provider, number_id=number_id, body=body, now_ms=now, routes=routes)
+    row = inbox_apply.store_row(provider=provider, number_id=number_id, body=body, now_ms=now, routes=routes)
     # Group commit: the callbacks arriving together are stored in one transaction, and each
     # is acknowledged once that transaction is committed.
-    await _writer(container).submit(row)
+    await container.writers.callbacks.submit(row)
     container.wake.inbox.set()
 
 
-def _writer(container: Container) -> Batcher[dict[str, Any]]:
-    writer = container.batchers.get("callbacks")
-    if writer is None:
-        writer = container.batchers["callbacks"] = Batcher(container.db, _write_batch, priority=True)
-    return cast(Batcher[dict[str, Any]], writer)
-
-
-async def _write_batch(conn: AsyncConnection, rows: list[dict[str, Any]]) -> list[Exception | None]:
+async def write_batch(conn: AsyncConnection, rows: list[dict[str, Any]]) -> list[Exception | None]:
     await conn.execute(sa.insert(t.provider_events), rows)
     return [None] * len(rows)
 
@@ -130,7 +123,7 @@ async def _load_app_keys(container: Container, provider: Provider) -> object:
             CallbackNumber(
                 id=row.id,
                 route=row.provider_ref,
-                credentials=numberrefs.open_credentials(container, row.credentials_enc),
+                credentials=credentials.open_credentials(container, row.credentials_enc),
             )
             for row in rows
         ]
@@ -157,7 +150,7 @@ async def _number_keys(container: Container, provider: Provider, number_id: str)
         ).first()
     if row is None:
         return None  # not cached: a number created a moment later is found at once
-    creds = numberrefs.open_credentials(container, row.credentials_enc)
+    creds = credentials.open_credentials(container, row.credentials_enc)
     keys = provider.callback_keys([CallbackNumber(id=number_id, route=row.provider_ref, credentials=creds)])
     cache.put_number(provider.kind, number_id, keys, now)
     return keys

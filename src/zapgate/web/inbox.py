@@ -19,7 +19,7 @@ from fastapi.responses import PlainTextResponse
 
 from zapgate.providers.base import CallbackRequest, CallbackScope
 from zapgate.providers.registry import ProviderRegistry
-from zapgate.services import callback_intake
+from zapgate.services.inbox import receive as inbox_receive
 from zapgate.web.deps import ContainerDep
 from zapgate.web.errors import error_responses
 
@@ -38,14 +38,14 @@ def _handlers(path: str) -> tuple[Endpoint, Endpoint, Endpoint]:
     """The three handlers, bound to one kind's callback path."""
 
     async def handshake(request: Request, container: ContainerDep) -> Any:
-        return PlainTextResponse(callback_intake.handshake(container, path, dict(request.query_params)))
+        return PlainTextResponse(inbox_receive.handshake(container, path, dict(request.query_params)))
 
     async def app_callback(request: Request, container: ContainerDep) -> Any:
-        await callback_intake.receive_app_callback(container, path, await _request(request))
+        await inbox_receive.receive_app_callback(container, path, await _request(request))
         return _ACK
 
     async def number_callback(number_id: str, request: Request, container: ContainerDep) -> Any:
-        await callback_intake.receive_number_callback(container, path, number_id, await _request(request))
+        await inbox_receive.receive_number_callback(container, path, number_id, await _request(request))
         return _ACK
 
     return handshake, app_callback, number_callback
