@@ -21,6 +21,7 @@ from zapgate.storage import notify
 from zapgate.storage import tables as t
 from zapgate.storage.batch import Batcher
 from zapgate.storage.database import Database
+from zapgate.storage.repositories.messages import MessageRepository
 
 if TYPE_CHECKING:
     from zapgate.services.sending import PendingSend
@@ -59,6 +60,13 @@ class Writers:
     callbacks: Batcher[dict[str, Any]]
 
 
+@dataclass(frozen=True)
+class Repositories:
+    """One per aggregate (being introduced one at a time; the other services still hold SQL)."""
+
+    messages: MessageRepository
+
+
 @dataclass
 class Container:
     settings: Settings
@@ -78,6 +86,7 @@ class Container:
     callback_secrets: CallbackSecrets
     # Group-commit writers (accepted sends, received callbacks).
     writers: Writers
+    repos: Repositories
     box: SecretBox | None = None
     worker_id: str = field(default_factory=lambda: "w_" + secrets.token_hex(6))
     relay: wakebus.Relay | notify.NotifyRelay | None = None
@@ -163,6 +172,7 @@ def build_container(settings: Settings, *, clock: Clock | None = None) -> Contai
             messages=Batcher(db, sending.write_batch, priority=True),
             callbacks=Batcher(db, receive.write_batch, priority=True),
         ),
+        repos=Repositories(messages=MessageRepository(db)),
     )
 
 

@@ -153,3 +153,46 @@ def test_the_container_check_sees_a_write(tmp_path: Path) -> None:
     sample = tmp_path / "sample.py"
     sample.write_text("container.batchers['x'] = 1\nself._c.cache = 2\nvalue = container.db\n")
     assert _container_writes(sample) == ["line 1", "line 2"]
+
+
+# -- SQL lives in storage/ -------------------------------------------------------------------
+
+# Services that still build SQL themselves. Issue 11 moves them behind repositories
+# (``storage/repositories/``) one aggregate at a time: this list may only shrink.
+SERVICES_WITH_SQL = {
+    "analytics.py",
+    "auth.py",
+    "events.py",
+    "inbound.py",
+    "inbox/apply.py",
+    "inbox/receive.py",
+    "keys.py",
+    "number_changes.py",
+    "numbers.py",
+    "redaction.py",
+    "sending.py",
+    "status_changes.py",
+    "templates.py",
+    "tenants.py",
+    "users.py",
+    "webhooks.py",
+}
+
+
+def _uses_sql(path: Path) -> bool:
+    """Imports SQLAlchemy or the table definitions."""
+    found = _imports(path)
+    return any(m.split(".")[0] == "sqlalchemy" or m == "zapgate.storage.tables" for m in found) or (
+        "zapgate.storage" in found and "import tables" in path.read_text()
+    )
+
+
+@pytest.mark.parametrize(
+    "path", _modules("services") + _modules("domain"), ids=lambda p: str(p.relative_to(SRC))
+)
+def test_services_hold_no_sql(path: Path) -> None:
+    name = str(path.relative_to(SRC / "services")) if "services" in path.parts else None
+    if name in SERVICES_WITH_SQL:
+        assert _uses_sql(path), f"{name} holds no SQL any more: remove it from SERVICES_WITH_SQL"
+        return
+    assert not _uses_sql(path), f"{path} builds SQL: use a repository in storage/repositories/"

@@ -18,6 +18,7 @@ from zapgate.domain.lifecycle import TERMINAL
 from zapgate.services import messages, users
 from zapgate.web.dashboard import core
 from zapgate.web.deps import ContainerDep
+from zapgate.web.views import messages as views
 
 router = core.page_router()
 
@@ -83,9 +84,8 @@ async def index(request: Request, container: ContainerDep, session: core.Session
     result, problems = None, None
     if number is not None:
         try:
-            result = await messages.list_messages(
-                container, number_id=number.id, params=_params(filters, request.query_params.get("page"))
-            )
+            query = views.list_query(number.id, _params(filters, request.query_params.get("page")))
+            result = views.page(await messages.list_messages(container, query))
         except errors.ZapgateError as exc:
             problems = _list_errors(exc)
     return core.render(
@@ -98,7 +98,7 @@ async def index(request: Request, container: ContainerDep, session: core.Session
             "filters": filters,
             "result": result,
             "errors": problems,
-            "statuses": messages.STATUSES,
+            "statuses": views.STATUSES,
             "page_sizes": PAGE_SIZES,
             "pager": _pager(number.id, filters, result) if number and result else {},
         },
@@ -119,7 +119,7 @@ async def _number(container: Container, session: users.DashSession, request: Req
 
 async def _live(container: Container, number: Any, found: dict[str, Any]) -> dict[str, Any]:
     """What the auto-refreshed part shows: details and timeline."""
-    events = await messages.timeline(container, number_id=number.id, message_id=found["id"])
+    events = views.timeline(await messages.timeline(container, number_id=number.id, message_id=found["id"]))
     return {
         "number": number,
         "message": found,
@@ -179,7 +179,7 @@ async def _message_page(
 @router.get("/messages/{message_id}")
 async def show(message_id: str, request: Request, container: ContainerDep, session: core.Session) -> Response:
     number = await _number(container, session, request)
-    found = await messages.get(container, number_id=number.id, ref=message_id)
+    found = views.details(await messages.get(container, number_id=number.id, ref=message_id))
     return await _message_page(request, container, number, found)
 
 
@@ -188,7 +188,7 @@ async def live(message_id: str, request: Request, container: ContainerDep, sessi
     """The details and timeline fragment polled by the message page; once the status is final
     it answers 286 so htmx stops polling."""
     number = await _number(container, session, request)
-    found = await messages.get(container, number_id=number.id, ref=message_id)
+    found = views.details(await messages.get(container, number_id=number.id, ref=message_id))
     context = await _live(container, number, found)
     return core.render(
         request, "messages/_live.html", context, status=STOP_POLLING if context["final"] else 200
@@ -200,11 +200,11 @@ async def cancel(
     message_id: str, request: Request, container: ContainerDep, session: core.FormSession
 ) -> Response:
     number = await _number(container, session, request)
-    found = await messages.get(container, number_id=number.id, ref=message_id)
-    outcome = await messages.cancel(container, number_id=number.id, body={"messageIds": [found["id"]]})
-    if outcome["failed"]:
-        reason = outcome["failed"][0]["reason"]
-        fresh = await messages.get(container, number_id=number.id, ref=found["id"])
+    found = views.details(await messages.get(container, number_id=number.id, ref=message_id))
+    outcome = await messages.cancel(container, number_id=number.id, message_ids=[found["id"]])
+    if outcome.failed:
+        reason = outcome.failed[0][1]
+        fresh = views.details(await messages.get(container, number_id=number.id, ref=found["id"]))
         return await _message_page(
             request,
             container,

@@ -16,6 +16,7 @@ from zapgate.web.deps import (
 from zapgate.web.errors import error_responses, json_response
 from zapgate.web.openapi import body_schema
 from zapgate.web.routing import DirectRoute
+from zapgate.web.views import messages as views
 
 router = APIRouter(prefix="/v1/messages", tags=["messages"])
 
@@ -162,7 +163,8 @@ def add_send_route(app: FastAPI) -> None:
 )
 async def cancel(container: ContainerDep, number_id: NumberIdDep, body: JsonBody) -> Any:
     """Cancel scheduled messages (QUEUED with a future deliverAt)."""
-    return await messages.cancel(container, number_id=number_id, body=body)
+    outcome = await messages.cancel(container, number_id=number_id, message_ids=views.cancel_ids(body))
+    return views.cancel_outcome(outcome)
 
 
 @router.get(
@@ -176,12 +178,8 @@ async def cancel(container: ContainerDep, number_id: NumberIdDep, body: JsonBody
 async def list_messages(request: Request, container: ContainerDep, number_id: ReadNumberIdDep) -> Any:
     """The outbound log, newest first. Filters: page, pageSize, status, startDate, endDate,
     destinationNumber, label."""
-    q = request.query_params
-    params = {
-        k: q.get(k)
-        for k in ("page", "pageSize", "status", "startDate", "endDate", "destinationNumber", "label")
-    }
-    return await messages.list_messages(container, number_id=number_id, params=params)
+    query = views.list_query(number_id, request.query_params)
+    return views.page(await messages.list_messages(container, query))
 
 
 @router.get(
@@ -190,10 +188,8 @@ async def list_messages(request: Request, container: ContainerDep, number_id: Re
 async def message_events(message_ref: str, container: ContainerDep, number_id: ReadNumberIdDep) -> Any:
     """The message's timeline: every status event with time and source (additive endpoint)."""
     found = await messages.get(container, number_id=number_id, ref=message_ref)
-    return {
-        "id": found["id"],
-        "events": await messages.timeline(container, number_id=number_id, message_id=found["id"]),
-    }
+    entries = await messages.timeline(container, number_id=number_id, message_id=found.id)
+    return {"id": found.id, "events": views.timeline(entries)}
 
 
 @router.get(
@@ -204,4 +200,4 @@ async def message_events(message_ref: str, container: ContainerDep, number_id: R
 )
 async def get_message(message_ref: str, container: ContainerDep, number_id: ReadNumberIdDep) -> Any:
     """A message by its id, correlationId or provider id."""
-    return await messages.get(container, number_id=number_id, ref=message_ref)
+    return views.details(await messages.get(container, number_id=number_id, ref=message_ref))

@@ -1,0 +1,74 @@
+"""Outbound messages as the read side sees them: frozen records, a query and a page (pure)."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+from zapgate.domain.lifecycle import Status
+
+
+@dataclass(frozen=True)
+class Message:
+    """One outbound message (times are epoch milliseconds)."""
+
+    id: str
+    number_id: str
+    status: Status
+    correlation_id: str
+    destination: str
+    origin: str
+    created_at: int
+    deliver_at: int
+    attempts: int
+    provider_message_id: str | None = None
+    template_name: str | None = None
+    deliver_until: int | None = None
+    sent_at: int | None = None
+    delivered_at: int | None = None
+    read_at: int | None = None
+    failed_at: int | None = None
+    canceled_at: int | None = None
+    error_code: str | None = None
+    error_message: str | None = None
+    meta_pricing: dict[str, Any] | None = None
+    labels: tuple[str, ...] = ()
+    redacted_at: int | None = None
+    lease_until: int | None = None
+
+
+@dataclass(frozen=True)
+class TimelineEntry:
+    status: str
+    at: int
+    source: str
+    applied: bool
+    code: str | None = None
+    detail: str | None = None
+
+
+@dataclass(frozen=True)
+class MessageQuery:
+    """A page of one number's outbound log, newest first; every filter optional."""
+
+    number_id: str
+    page: int = 1
+    page_size: int = 30
+    statuses: tuple[Status, ...] = ()
+    created_from: int | None = None
+    created_to: int | None = None
+    destination: str | None = None  # as stored (E.164 with +, a JID or a BSUID)
+    label: str | None = None
+
+
+@dataclass(frozen=True)
+class MessagePage:
+    messages: tuple[Message, ...]
+    total: int
+    page: int
+    page_size: int
+
+    @property
+    def total_pages(self) -> int:
+        return math.ceil(self.total / self.page_size)
