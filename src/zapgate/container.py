@@ -21,6 +21,7 @@ from zapgate.storage import notify
 from zapgate.storage import tables as t
 from zapgate.storage.batch import Batcher
 from zapgate.storage.database import Database
+from zapgate.storage.repositories.keys import KeyRepository
 from zapgate.storage.repositories.messages import MessageRepository
 
 if TYPE_CHECKING:
@@ -65,6 +66,7 @@ class Repositories:
     """One per aggregate (being introduced one at a time; the other services still hold SQL)."""
 
     messages: MessageRepository
+    keys: KeyRepository
 
 
 @dataclass
@@ -172,7 +174,7 @@ def build_container(settings: Settings, *, clock: Clock | None = None) -> Contai
             messages=Batcher(db, sending.write_batch, priority=True),
             callbacks=Batcher(db, receive.write_batch, priority=True),
         ),
-        repos=Repositories(messages=MessageRepository(db)),
+        repos=Repositories(messages=MessageRepository(db), keys=KeyRepository(db)),
     )
 
 

@@ -137,7 +137,7 @@ async def _reissue(container: Container, workspace_id: str) -> DemoCredentials:
         number_id, number_key = await _add_number(container, workspace_id)
     else:
         rotated = await keys.rotate_number_key(container, workspace_id=workspace_id, number_id=number_id)
-        number_key = rotated["key"]
+        number_key = rotated.raw
     return await _finish(
         container,
         workspace_id,

@@ -166,7 +166,6 @@ SERVICES_WITH_SQL = {
     "inbound.py",
     "inbox/apply.py",
     "inbox/receive.py",
-    "keys.py",
     "number_changes.py",
     "numbers.py",
     "redaction.py",

@@ -26,6 +26,9 @@ _log = logging.getLogger("zapgate.database")
 ANALYZE_SECONDS = 300.0  # planner statistics refreshed (sampled: milliseconds)
 CHECKPOINT_SECONDS = 0.5
 
+# What a unit of work hands to repositories (services name it without importing SQLAlchemy).
+Connection = AsyncConnection
+
 
 class Database:
     """One engine; ``write()`` is a transaction that takes the write lock up front.

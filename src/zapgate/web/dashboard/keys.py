@@ -12,6 +12,7 @@ from starlette.responses import Response
 from zapgate.services import keys
 from zapgate.web.dashboard import core
 from zapgate.web.deps import ContainerDep
+from zapgate.web.views import keys as views
 
 router = core.page_router()
 
@@ -20,7 +21,7 @@ async def _number_keys(container: Any, workspace_id: str) -> list[dict[str, Any]
     rows = []
     for number in await core.workspace_numbers(container, workspace_id):
         for key in await keys.list_for_number(container, workspace_id=workspace_id, number_id=number.id):
-            rows.append({"number": number, "key": key})
+            rows.append({"number": number, "key": views.list_item(key)})
     return rows
 
 
@@ -90,4 +91,4 @@ async def rotate_number(
 ) -> Response:
     number = await _number(container, session.workspace_id, number_id)
     rotated = await keys.rotate_number_key(container, workspace_id=session.workspace_id, number_id=number.id)
-    return _rotated(request, f"New key for {number.name} (+{number.number})", rotated["key"], tenant=False)
+    return _rotated(request, f"New key for {number.name} (+{number.number})", rotated.raw, tenant=False)

@@ -9,6 +9,7 @@ from zapgate.services import keys
 from zapgate.web.deps import ContainerDep, JsonBody, PrincipalDep, TenantDep
 from zapgate.web.errors import error_responses
 from zapgate.web.openapi import body_schema
+from zapgate.web.views import keys as views
 
 router = APIRouter(prefix="/v1/api-keys", tags=["api-keys"])
 
@@ -17,10 +18,14 @@ router = APIRouter(prefix="/v1/api-keys", tags=["api-keys"])
 async def list_keys(container: ContainerDep, principal: PrincipalDep) -> Any:
     """Number key: that number's masked keys. Tenant key: one lean row per number."""
     if principal.scope == "number" and principal.number_id:
-        return await keys.list_for_number(
+        found = await keys.list_for_number(
             container, workspace_id=principal.workspace_id, number_id=principal.number_id
         )
-    return await keys.list_for_tenant(container, workspace_id=principal.workspace_id)
+        return [views.list_item(k) for k in found]
+    return [
+        views.reveal_row(k)
+        for k in await keys.list_for_tenant(container, workspace_id=principal.workspace_id)
+    ]
 
 
 @router.post(
@@ -46,4 +51,5 @@ async def rotate_number_key(container: ContainerDep, principal: TenantDep, body:
         raise errors.ValidationFailed(
             "whatsappNumberId is required", details=[{"field": "whatsappNumberId", "message": "required"}]
         )
-    return await keys.rotate_number_key(container, workspace_id=principal.workspace_id, number_id=number_id)
+    key = await keys.rotate_number_key(container, workspace_id=principal.workspace_id, number_id=number_id)
+    return views.rotated(number_id, key)
