@@ -9,9 +9,11 @@ from fastapi import Request
 from starlette.responses import Response
 
 from zapgate.container import Container
+from zapgate.domain.analytics import known_zone
 from zapgate.services import analytics
 from zapgate.web.dashboard import core
 from zapgate.web.deps import ContainerDep
+from zapgate.web.views import analytics as views
 
 router = core.page_router()
 
@@ -71,8 +73,9 @@ async def _figures(
 ) -> dict[str, Any]:
     # The zone comes from the viewer's browser: one this server does not know shows UTC
     # with a note rather than an error page.
-    known = not tz or analytics.known_zone(tz)
-    stats = await analytics.dashboard(container, number_id=number_id, period=period, tz=tz if known else None)
+    known = not tz or known_zone(tz)
+    query = views.dashboard_query(number_id, period, tz if known else None)
+    stats = views.dashboard(await analytics.dashboard(container, query))
     any_in_period = any(stats["statusDistribution"].values())
     context: dict[str, Any] = {
         "stats": stats,

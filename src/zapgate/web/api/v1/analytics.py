@@ -6,9 +6,11 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 
+from zapgate.domain.analytics import PERIODS
 from zapgate.services import analytics
 from zapgate.web.deps import ContainerDep, NumberIdDep
 from zapgate.web.errors import error_responses
+from zapgate.web.views import analytics as views
 
 router = APIRouter(prefix="/v1/analytics", tags=["analytics"])
 
@@ -48,7 +50,7 @@ STATS_SCHEMA: dict[str, Any] = {
                 "p95": {"type": "integer", "nullable": True},
             },
         },
-        "period": {"type": "string", "enum": list(analytics.PERIODS)},
+        "period": {"type": "string", "enum": list(PERIODS)},
         "timezone": {"type": "string"},
         "from": {"type": "string", "format": "date-time"},
         "to": {"type": "string", "format": "date-time"},
@@ -80,6 +82,5 @@ async def dashboard(
     """Sent and failed totals, failure rate, messages per day, status distribution and time
     to delivered of the key's number over the last 7, 30 or 90 days. ``timezone`` is an alias
     of ``tz``."""
-    return await analytics.dashboard(
-        container, number_id=number_id, period=period, tz=tz if tz is not None else timezone
-    )
+    query = views.dashboard_query(number_id, period, tz if tz is not None else timezone)
+    return views.dashboard(await analytics.dashboard(container, query))
