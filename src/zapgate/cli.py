@@ -435,10 +435,11 @@ def _check_config(_args: argparse.Namespace) -> int:
 
 
 def _create_tenant(args: argparse.Namespace) -> int:
+    from zapgate.domain.tenants import CreatedTenant
     from zapgate.services import tenants
     from zapgate.storage import migrate
 
-    async def run() -> tenants.CreatedTenant:
+    async def run() -> CreatedTenant:
         container = build_container(_settings())
         try:
             await migrate.upgrade(container.db)

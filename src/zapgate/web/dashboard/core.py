@@ -23,6 +23,7 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 from zapgate import errors
 from zapgate.clock import iso
 from zapgate.container import Container
+from zapgate.domain.users import DashSession
 from zapgate.services import users
 from zapgate.services.auth import Principal
 from zapgate.storage import tables as t
@@ -61,7 +62,7 @@ templates.env.globals["NAV"] = NAV
 templates.env.filters["isotime"] = _time
 
 
-async def current_session(request: Request, container: ContainerDep) -> users.DashSession:
+async def current_session(request: Request, container: ContainerDep) -> DashSession:
     session = await users.resolve(container, request.cookies.get(COOKIE))
     if session is None:
         raise SignedOut()
@@ -69,7 +70,7 @@ async def current_session(request: Request, container: ContainerDep) -> users.Da
     return session
 
 
-async def csrf_session(request: Request, container: ContainerDep) -> users.DashSession:
+async def csrf_session(request: Request, container: ContainerDep) -> DashSession:
     """The session, for a state-changing request: the CSRF token must come with it, in the
     form (``csrf_token``) or, for HTMX, in the ``X-CSRF-Token`` header."""
     session = await current_session(request, container)
@@ -83,8 +84,8 @@ async def csrf_session(request: Request, container: ContainerDep) -> users.DashS
     return session
 
 
-Session = Annotated[users.DashSession, Depends(current_session)]
-FormSession = Annotated[users.DashSession, Depends(csrf_session)]
+Session = Annotated[DashSession, Depends(current_session)]
+FormSession = Annotated[DashSession, Depends(csrf_session)]
 
 
 def render(
@@ -198,7 +199,7 @@ def page_router() -> APIRouter:
     return APIRouter(route_class=DashRoute, include_in_schema=False)
 
 
-def principal(session: users.DashSession, number_id: str | None = None) -> Principal:
+def principal(session: DashSession, number_id: str | None = None) -> Principal:
     """The dashboard acts for its user like the workspace's tenant key (or, given a number, like
     that number's key) when it calls services written for API principals."""
     if number_id is None:

@@ -15,7 +15,8 @@ from zapgate import errors
 from zapgate.clock import parse_iso
 from zapgate.container import Container
 from zapgate.domain.lifecycle import TERMINAL
-from zapgate.services import messages, users
+from zapgate.domain.users import DashSession
+from zapgate.services import messages
 from zapgate.web.dashboard import core
 from zapgate.web.deps import ContainerDep
 from zapgate.web.views import messages as views
@@ -109,7 +110,7 @@ async def index(request: Request, container: ContainerDep, session: core.Session
 # -- one message -----------------------------------------------------------------------------
 
 
-async def _number(container: Container, session: users.DashSession, request: Request) -> Any:
+async def _number(container: Container, session: DashSession, request: Request) -> Any:
     numbers = await core.workspace_numbers(container, session.workspace_id)
     number = core.pick_number(numbers, request.query_params.get("number"))
     if number is None:

@@ -18,7 +18,8 @@ from zapgate import errors
 from zapgate.container import Container
 from zapgate.domain import template_rules
 from zapgate.domain import templates as template_text
-from zapgate.services import templates, users
+from zapgate.domain.users import DashSession
+from zapgate.services import templates
 from zapgate.web import errors as web_errors
 from zapgate.web.dashboard import core
 from zapgate.web.deps import ContainerDep
@@ -217,14 +218,12 @@ def preview(values: dict[str, str], *, partial: bool, validate: bool) -> dict[st
 # -- routes ----------------------------------------------------------------------------------
 
 
-async def _numbers(
-    container: Container, session: users.DashSession, request: Request
-) -> tuple[list[Any], Any]:
+async def _numbers(container: Container, session: DashSession, request: Request) -> tuple[list[Any], Any]:
     numbers = await core.workspace_numbers(container, session.workspace_id)
     return numbers, core.pick_number(numbers, request.query_params.get("number"))
 
 
-async def _wanted_number(container: Container, session: users.DashSession, request: Request) -> Any:
+async def _wanted_number(container: Container, session: DashSession, request: Request) -> Any:
     _, number = await _numbers(container, session, request)
     if number is None:
         raise errors.NotFound("Add a number first", code="NUMBER_NOT_FOUND")

@@ -18,7 +18,8 @@ from starlette.responses import Response
 from zapgate import errors
 from zapgate.container import Container
 from zapgate.domain import urls
-from zapgate.services import users, webhooks
+from zapgate.domain.users import DashSession
+from zapgate.services import webhooks
 from zapgate.web import errors as web_errors
 from zapgate.web.dashboard import core
 from zapgate.web.deps import ContainerDep
@@ -96,7 +97,7 @@ def _secret_page(request: Request, webhook: dict[str, Any], heading: str) -> Res
 async def _index(
     request: Request,
     container: Container,
-    session: users.DashSession,
+    session: DashSession,
     wanted: str | None,
     *,
     values: dict[str, Any] | None = None,
@@ -169,7 +170,7 @@ def _number_of(numbers: list[Any], webhook: dict[str, Any]) -> Any | None:
 async def _detail(
     request: Request,
     container: Container,
-    session: users.DashSession,
+    session: DashSession,
     webhook_id: str,
     *,
     extra: dict[str, Any] | None = None,
@@ -213,7 +214,7 @@ INACTIVE = "This webhook is paused, so nothing is sent to it. Resume it first."
 async def _queue(
     request: Request,
     container: Container,
-    session: users.DashSession,
+    session: DashSession,
     webhook_id: str,
     queued: Awaitable[Any],
     done: str,
