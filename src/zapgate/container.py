@@ -21,8 +21,12 @@ from zapgate.storage import notify
 from zapgate.storage import tables as t
 from zapgate.storage.batch import Batcher
 from zapgate.storage.database import Database
+from zapgate.storage.repositories.analytics import AnalyticsRepository
 from zapgate.storage.repositories.keys import KeyRepository
 from zapgate.storage.repositories.messages import MessageRepository
+from zapgate.storage.repositories.numbers import NumberRepository
+from zapgate.storage.repositories.tenants import TenantRepository
+from zapgate.storage.repositories.users import UserRepository
 
 if TYPE_CHECKING:
     from zapgate.services.sending import PendingSend
@@ -67,6 +71,10 @@ class Repositories:
 
     messages: MessageRepository
     keys: KeyRepository
+    users: UserRepository
+    tenants: TenantRepository
+    numbers: NumberRepository
+    analytics: AnalyticsRepository
 
 
 @dataclass
@@ -174,7 +182,14 @@ def build_container(settings: Settings, *, clock: Clock | None = None) -> Contai
             messages=Batcher(db, sending.write_batch, priority=True),
             callbacks=Batcher(db, receive.write_batch, priority=True),
         ),
-        repos=Repositories(messages=MessageRepository(db), keys=KeyRepository(db)),
+        repos=Repositories(
+            messages=MessageRepository(db),
+            keys=KeyRepository(db),
+            users=UserRepository(db),
+            tenants=TenantRepository(db),
+            numbers=NumberRepository(db),
+            analytics=AnalyticsRepository(db),
+        ),
     )
 
 

@@ -38,3 +38,14 @@ class NumberKey:
     number_name: str
     number: str
     number_state: str
+
+
+@dataclass(frozen=True)
+class LiveKey:
+    """A live (unrevoked) key of a live number or of a workspace, as authentication reads it."""
+
+    id: str
+    workspace_id: str
+    scope: str  # "tenant" | "number"
+    number_id: str | None
+    digest: str = field(repr=False)

@@ -4,11 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import sqlalchemy as sa
-
 from zapgate import crypto, errors
 from zapgate.container import Container
-from zapgate.storage import tables as t
 
 
 @dataclass(frozen=True)
@@ -24,41 +21,29 @@ _UNAUTHORIZED = "Missing or invalid API key"
 
 async def authenticate(container: Container, *, api_key: str | None, api_key_id: str | None) -> Principal:
     if api_key:
-        lookup = "d:" + crypto.key_digest(api_key)
-        column = t.api_keys.c.digest
-        value = lookup[2:]
+        digest = crypto.key_digest(api_key)
+        lookup, by_digest = "d:" + digest, True
     elif api_key_id and container.settings.allow_key_id_auth:
-        lookup = "i:" + api_key_id
-        column = t.api_keys.c.id
-        value = api_key_id
+        lookup, by_digest = "i:" + api_key_id, False
     else:
         raise errors.Unauthorized(_UNAUTHORIZED)
     cache = container.key_cache
     hit, principal = cache.get(lookup)
     if not hit:
-        principal = await _load(container, column, value)
+        principal = await _load(container, digest if by_digest else None, None if by_digest else api_key_id)
         cache.put(lookup, principal)
     if not isinstance(principal, Principal):
         raise errors.Unauthorized(_UNAUTHORIZED)
     return principal
 
 
-async def _load(container: Container, column: sa.Column[str], value: str) -> Principal | None:
-    k = t.api_keys
-    n = t.numbers
-    query = (
-        sa.select(k.c.id, k.c.workspace_id, k.c.scope, k.c.number_id, k.c.digest)
-        .select_from(k.outerjoin(n, n.c.id == k.c.number_id))
-        .where(column == value, k.c.revoked_at.is_(None))
-        .where(sa.or_(k.c.number_id.is_(None), n.c.deleted_at.is_(None)))
-    )
-    async with container.db.read() as conn:
-        row = (await conn.execute(query)).first()
-    if row is None:
+async def _load(container: Container, digest: str | None, key_id: str | None) -> Principal | None:
+    key = await container.repos.keys.live_key(digest=digest, key_id=key_id)
+    if key is None:
         return None
-    if column is t.api_keys.c.digest and not crypto.digests_equal(row.digest, value):
+    if digest is not None and not crypto.digests_equal(key.digest, digest):
         return None
-    return Principal(workspace_id=row.workspace_id, key_id=row.id, scope=row.scope, number_id=row.number_id)
+    return Principal(workspace_id=key.workspace_id, key_id=key.id, scope=key.scope, number_id=key.number_id)
 
 
 async def number_for(
@@ -77,17 +62,7 @@ async def number_for(
             + ("" if not allow_tenant else " or the x-whatsapp-number-id header"),
             code="TENANT_SCOPE_NOT_ALLOWED",
         )
-    async with container.db.read() as conn:
-        found = (
-            await conn.execute(
-                sa.select(t.numbers.c.id).where(
-                    t.numbers.c.id == header_number_id,
-                    t.numbers.c.workspace_id == principal.workspace_id,
-                    t.numbers.c.deleted_at.is_(None),
-                )
-            )
-        ).first()
-    if found is None:
+    if not await container.repos.numbers.is_live_in_workspace(principal.workspace_id, header_number_id):
         raise errors.Forbidden(
             "x-whatsapp-number-id does not name a number of this workspace",
             code="TENANT_SCOPE_NOT_ALLOWED",

@@ -9,7 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from zapgate import crypto
 from zapgate.domain import ids
-from zapgate.domain.keys import IssuedKey, MaskedKey, NumberKey
+from zapgate.domain.keys import IssuedKey, LiveKey, MaskedKey, NumberKey
 from zapgate.storage import tables as t
 from zapgate.storage.database import Database
 
@@ -120,3 +120,24 @@ class KeyRepository:
                 )
             ).first()
         return None if row is None else _masked(row)
+
+    async def live_key(self, *, digest: str | None = None, key_id: str | None = None) -> LiveKey | None:
+        """The live key with this digest (or id), unless it belongs to a deleted number."""
+        column, value = (_k.digest, digest) if digest is not None else (_k.id, key_id)
+        query = (
+            sa.select(_k.id, _k.workspace_id, _k.scope, _k.number_id, _k.digest)
+            .select_from(t.api_keys.outerjoin(t.numbers, _n.id == _k.number_id))
+            .where(column == value, _k.revoked_at.is_(None))
+            .where(sa.or_(_k.number_id.is_(None), _n.deleted_at.is_(None)))
+        )
+        async with self._db.read() as conn:
+            row = (await conn.execute(query)).first()
+        if row is None:
+            return None
+        return LiveKey(
+            id=row.id,
+            workspace_id=row.workspace_id,
+            scope=row.scope,
+            number_id=row.number_id,
+            digest=row.digest,
+        )
