@@ -208,3 +208,42 @@ def test_typing_indicator(api, tenant, number):
         403,
         "TENANT_SCOPE_NOT_ALLOWED",
     )
+
+
+def test_a_simulated_inbound_name_over_200_characters_is_refused_clearly(api, number):
+    """The stored name has 200 characters; PostgreSQL refused a longer one with a 500."""
+    body = {"from": DEST, "text": "hi", "name": "n" * 201}
+    refused = assert_error(api.post("/v1/sandbox/inbound", number["key"], json=body), 400, "VALIDATION_ERROR")
+    assert refused["details"] == [{"field": "name", "message": "at most 200 characters"}]
+    ok = api.post("/v1/sandbox/inbound", number["key"], json={**body, "name": "n" * 200})
+    assert ok.status_code == 200, ok.text
+
+
+def test_a_provider_profile_name_over_200_characters_is_cut_not_refused(server, number):
+    """A callback's odd name must not stall the inbox (the row would not fit on PostgreSQL)."""
+    from zapgate.services import inbound
+
+    async def store(container):
+        async with container.db.write() as conn:
+            stored = await inbound.receive(
+                conn,
+                inbound.Inbound(number_id=number["id"], sender=DEST, text="hi", sender_name="n" * 300,
+                                provider_message_id="wamid.long-name"),
+                now_ms=container.clock.now_ms(),
+            )  # fmt: skip
+            names = (
+                (
+                    await conn.execute(
+                        sa.select(t.inbound_messages.c.sender_name).where(
+                            t.inbound_messages.c.provider_message_id == "wamid.long-name"
+                        )
+                    )
+                )
+                .scalars()
+                .all()
+            )
+        return stored["event"], names
+
+    event, names = with_container(server.settings, store)
+    assert event == "message.received"
+    assert names == ["n" * 200]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import sqlalchemy as sa
@@ -38,6 +38,7 @@ class Inbound:
     simulated: bool = False
 
 
+NAME_MAX = 200  # inbound_messages.sender_name, contacts.name
 # Types the SDK knows; button and interactive replies are text for the customer.
 _EVENT_TYPES = {"button": "text", "interactive": "text", "unsupported": "text"}
 
@@ -45,6 +46,10 @@ _EVENT_TYPES = {"button": "text", "interactive": "text", "unsupported": "text"}
 async def receive(conn: AsyncConnection, inbound: Inbound, *, now_ms: int) -> dict[str, Any] | None:
     """Store an inbound message and emit its event. ``None`` when the provider delivered the
     same message before (callbacks are at-least-once)."""
+    if inbound.sender_name and len(inbound.sender_name) > NAME_MAX:
+        # A provider's profile name is short (WhatsApp: 25 characters); a longer one is cut
+        # rather than refused, so one odd callback cannot stall the inbox.
+        inbound = replace(inbound, sender_name=inbound.sender_name[:NAME_MAX])
     if inbound.provider_message_id and await _seen(conn, inbound):
         return None
     number = (await conn.execute(sa.select(t.numbers).where(t.numbers.c.id == inbound.number_id))).one()
@@ -207,6 +212,11 @@ async def simulate(container: Container, *, number_id: str, body: Any) -> dict[s
                 "Only sandbox numbers can simulate inbound messages", code="NOT_A_SANDBOX_NUMBER"
             )
         name = body.get("name")
+        if name is not None and (not isinstance(name, str) or len(name) > NAME_MAX):
+            raise errors.ValidationFailed(
+                f"name must be a string of at most {NAME_MAX} characters",
+                details=[{"field": "name", "message": f"at most {NAME_MAX} characters"}],
+            )
         quoted = body.get("quotedMessageId")
         result = await receive(
             conn,
