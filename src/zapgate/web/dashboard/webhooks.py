@@ -23,6 +23,7 @@ from zapgate.services import webhooks
 from zapgate.web import errors as web_errors
 from zapgate.web.dashboard import core
 from zapgate.web.deps import ContainerDep
+from zapgate.web.views import webhooks as views
 from zapgate.webhooks import payloads
 
 router = core.page_router()
@@ -109,7 +110,10 @@ async def _index(
     endpoints = (
         []
         if current is None
-        else await webhooks.list_endpoints(container, principal=core.principal(session, current.id))
+        else [
+            views.webhook(e)
+            for e in await webhooks.list_endpoints(container, principal=core.principal(session, current.id))
+        ]
     )
     return core.render(
         request,
@@ -142,10 +146,12 @@ async def create(request: Request, container: ContainerDep, session: core.FormSe
     current = core.pick_number(numbers, wanted) if wanted else None
     if current is None:  # a POST names its number: never a default one
         raise errors.NotFound("Number not found", code="NUMBER_NOT_FOUND")
+    principal = core.principal(session, current.id)
     try:
-        created = await webhooks.create_endpoint(
-            container, principal=core.principal(session, current.id), body=_body(form), header_number_id=None
+        new = views.new_endpoint(
+            _body(form), principal=principal, header_number_id=None, settings=container.settings
         )
+        created = await webhooks.create_endpoint(container, principal=principal, new=new)
     except errors.ZapgateError as exc:
         return await _index(
             request,
@@ -156,7 +162,7 @@ async def create(request: Request, container: ContainerDep, session: core.FormSe
             form_errors=_errors(exc),
             status=web_errors.status_of(exc),
         )
-    return _secret_page(request, created, "Webhook created")
+    return _secret_page(request, views.created(created), "Webhook created")
 
 
 # --- one endpoint: details and delivery log --------------------------------------------------------
@@ -177,12 +183,17 @@ async def _detail(
     status: int = 200,
 ) -> Response:
     principal = core.principal(session)
-    webhook = await webhooks.get_endpoint(container, principal=principal, webhook_id=webhook_id)
+    webhook = views.webhook(
+        await webhooks.get_endpoint(container, principal=principal, webhook_id=webhook_id)
+    )
     event = request.query_params.get("event")
     event = event if event in LOG_EVENTS else None
-    log = await webhooks.delivery_log(
-        container, principal=principal, webhook_id=webhook_id, query=webhooks.LogQuery(event=event)
-    )
+    log = [
+        views.log_item(entry)
+        for entry in await webhooks.delivery_log(
+            container, principal=principal, webhook_id=webhook_id, query=webhooks.LogQuery(event=event)
+        )
+    ]
     numbers = await core.workspace_numbers(container, session.workspace_id)
     return core.render(
         request,
@@ -260,7 +271,7 @@ async def rotate_secret(
     rotated = await webhooks.rotate_secret(
         container, principal=core.principal(session), webhook_id=webhook_id
     )
-    return _secret_page(request, rotated, "New signing secret")
+    return _secret_page(request, views.rotated(rotated), "New signing secret")
 
 
 @router.post("/webhooks/{webhook_id}/active")
@@ -270,11 +281,14 @@ async def set_active(
     form = await core.form_data(request)
     active = form.get("active") == "true"
     updated = await webhooks.update_endpoint(
-        container, principal=core.principal(session), webhook_id=webhook_id, body={"active": active}
+        container,
+        principal=core.principal(session),
+        webhook_id=webhook_id,
+        patch=views.patch({"active": active}, settings=container.settings),
     )
     done = "resumed" if active else "paused"
     if form.get("back") == "list":
-        number_id = updated["whatsappNumberIds"][0]
+        number_id = updated.number_id
         return core.redirect(f"/webhooks?number={number_id}&done={done}", request)
     return core.redirect(f"/webhooks/{webhook_id}?done={done}", request)
 
@@ -309,7 +323,9 @@ def _edit_page(
 async def edit_form(
     webhook_id: str, request: Request, container: ContainerDep, session: core.Session
 ) -> Response:
-    webhook = await webhooks.get_endpoint(container, principal=core.principal(session), webhook_id=webhook_id)
+    webhook = views.webhook(
+        await webhooks.get_endpoint(container, principal=core.principal(session), webhook_id=webhook_id)
+    )
     values = {"url": webhook["url"], "name": webhook["name"], "events": webhook["events"]}
     return _edit_page(request, webhook, values)
 
@@ -322,9 +338,12 @@ async def edit(
     principal = core.principal(session)
     body = {**_body(form), "name": str(form.get("name") or "")}
     try:
-        await webhooks.update_endpoint(container, principal=principal, webhook_id=webhook_id, body=body)
+        patch = views.patch(body, settings=container.settings)
+        await webhooks.update_endpoint(container, principal=principal, webhook_id=webhook_id, patch=patch)
     except errors.ZapgateError as exc:
-        webhook = await webhooks.get_endpoint(container, principal=principal, webhook_id=webhook_id)
+        webhook = views.webhook(
+            await webhooks.get_endpoint(container, principal=principal, webhook_id=webhook_id)
+        )
         return _edit_page(
             request, webhook, _values(form), form_errors=_errors(exc), status=web_errors.status_of(exc)
         )
@@ -335,7 +354,9 @@ async def edit(
 async def delete_form(
     webhook_id: str, request: Request, container: ContainerDep, session: core.Session
 ) -> Response:
-    webhook = await webhooks.get_endpoint(container, principal=core.principal(session), webhook_id=webhook_id)
+    webhook = views.webhook(
+        await webhooks.get_endpoint(container, principal=core.principal(session), webhook_id=webhook_id)
+    )
     return core.render(
         request, "webhooks/delete.html", {"title": "Delete " + webhook["name"], "webhook": webhook}
     )
@@ -348,5 +369,5 @@ async def delete(
     principal = core.principal(session)
     webhook = await webhooks.get_endpoint(container, principal=principal, webhook_id=webhook_id)
     await webhooks.delete_endpoint(container, principal=principal, webhook_id=webhook_id)
-    number_id = webhook["whatsappNumberIds"][0]
+    number_id = webhook.number_id
     return core.redirect(f"/webhooks?number={number_id}&done=deleted", request)

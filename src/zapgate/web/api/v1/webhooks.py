@@ -10,6 +10,7 @@ from zapgate.services import webhooks
 from zapgate.web.deps import ContainerDep, JsonBody, PrincipalDep, json_body
 from zapgate.web.errors import error_responses, json_response
 from zapgate.web.openapi import body_schema
+from zapgate.web.views import webhooks as views
 from zapgate.webhooks import payloads
 
 router = APIRouter(prefix="/v1/webhooks", tags=["webhooks"])
@@ -159,10 +160,11 @@ async def create_webhook(
     x_whatsapp_number_id: NumberHeader = None,
 ) -> Any:
     """Register an endpoint for one number. A number key uses its own number."""
-    created = await webhooks.create_endpoint(
-        container, principal=principal, body=body, header_number_id=x_whatsapp_number_id
+    new = views.new_endpoint(
+        body, principal=principal, header_number_id=x_whatsapp_number_id, settings=container.settings
     )
-    return json_response(201, created)
+    created = await webhooks.create_endpoint(container, principal=principal, new=new)
+    return json_response(201, views.created(created))
 
 
 @router.get(
@@ -174,14 +176,14 @@ async def create_webhook(
 )
 async def list_webhooks(container: ContainerDep, principal: PrincipalDep) -> Any:
     """Every webhook of the workspace (a number key: only its number's)."""
-    return await webhooks.list_endpoints(container, principal=principal)
+    return [views.webhook(e) for e in await webhooks.list_endpoints(container, principal=principal)]
 
 
 @router.get(
     "/{webhook_id}", responses={**_ok("The webhook", WEBHOOK_SCHEMA), **error_responses(_AUTH, _NOT_FOUND)}
 )
 async def get_webhook(webhook_id: str, container: ContainerDep, principal: PrincipalDep) -> Any:
-    return await webhooks.get_endpoint(container, principal=principal, webhook_id=webhook_id)
+    return views.webhook(await webhooks.get_endpoint(container, principal=principal, webhook_id=webhook_id))
 
 
 @router.patch(
@@ -214,8 +216,11 @@ async def get_webhook(webhook_id: str, container: ContainerDep, principal: Princ
 async def update_webhook(
     webhook_id: str, container: ContainerDep, principal: PrincipalDep, request: Request
 ) -> Any:
-    body = await patch_body(request)
-    return await webhooks.update_endpoint(container, principal=principal, webhook_id=webhook_id, body=body)
+    patch = views.patch(await patch_body(request), settings=container.settings)
+    updated = await webhooks.update_endpoint(
+        container, principal=principal, webhook_id=webhook_id, patch=patch
+    )
+    return views.webhook(updated)
 
 
 @router.delete(
@@ -229,7 +234,8 @@ async def update_webhook(
     },
 )
 async def delete_webhook(webhook_id: str, container: ContainerDep, principal: PrincipalDep) -> Any:
-    return await webhooks.delete_endpoint(container, principal=principal, webhook_id=webhook_id)
+    await webhooks.delete_endpoint(container, principal=principal, webhook_id=webhook_id)
+    return views.deleted(webhook_id)
 
 
 @router.get(
@@ -250,12 +256,13 @@ async def webhook_logs(
     event: Annotated[str | None, Query(max_length=40, description="Only this event")] = None,
 ) -> Any:
     """The delivery log: one item per attempt (status code, duration, response excerpt)."""
-    return await webhooks.delivery_log(
+    log = await webhooks.delivery_log(
         container,
         principal=principal,
         webhook_id=webhook_id,
         query=webhooks.LogQuery(limit=limit, event=event),
     )
+    return [views.log_item(entry) for entry in log]
 
 
 @router.post(
@@ -285,7 +292,7 @@ async def webhook_logs(
 )
 async def rotate_secret(webhook_id: str, container: ContainerDep, principal: PrincipalDep) -> Any:
     """Replace the signing secret; the old one keeps signing as a second signature for 24 h."""
-    return await webhooks.rotate_secret(container, principal=principal, webhook_id=webhook_id)
+    return views.rotated(await webhooks.rotate_secret(container, principal=principal, webhook_id=webhook_id))
 
 
 @router.post(
@@ -303,7 +310,7 @@ async def redeliver(
     queued = await webhooks.redeliver(
         container, principal=principal, webhook_id=webhook_id, delivery_id=delivery_id
     )
-    return json_response(202, queued)
+    return json_response(202, views.queued(queued))
 
 
 @router.post(
@@ -317,4 +324,4 @@ async def redeliver(
 async def send_test(webhook_id: str, container: ContainerDep, principal: PrincipalDep) -> Any:
     """Queue a ``webhook.test`` event (SDKs treat it as an unknown event: acknowledge it)."""
     queued = await webhooks.send_test(container, principal=principal, webhook_id=webhook_id)
-    return json_response(202, queued)
+    return json_response(202, views.queued(queued))
