@@ -210,17 +210,22 @@ def test_typing_indicator(api, tenant, number):
     )
 
 
-def test_a_simulated_inbound_name_over_200_characters_is_refused_clearly(api, number):
+def test_a_simulated_inbound_with_an_overlong_name_or_quoted_id_is_refused_clearly(api, number):
     """The stored name has 200 characters; PostgreSQL refused a longer one with a 500."""
     body = {"from": DEST, "text": "hi", "name": "n" * 201}
     refused = assert_error(api.post("/v1/sandbox/inbound", number["key"], json=body), 400, "VALIDATION_ERROR")
     assert refused["details"] == [{"field": "name", "message": "at most 200 characters"}]
     ok = api.post("/v1/sandbox/inbound", number["key"], json={**body, "name": "n" * 200})
     assert ok.status_code == 200, ok.text
+    long_id = {"from": DEST, "text": "hi", "quotedMessageId": "q" * 129}
+    refused = assert_error(
+        api.post("/v1/sandbox/inbound", number["key"], json=long_id), 400, "VALIDATION_ERROR"
+    )
+    assert refused["details"] == [{"field": "quotedMessageId", "message": "at most 128 characters"}]
 
 
-def test_a_provider_profile_name_over_200_characters_is_cut_not_refused(server, number):
-    """A callback's odd name must not stall the inbox (the row would not fit on PostgreSQL)."""
+def test_a_providers_overlong_names_and_ids_are_cut_not_refused(server, number):
+    """A callback's odd names and ids must not stall the inbox (PostgreSQL would refuse the row)."""
     from zapgate.services import inbound
 
     async def store(container):
@@ -228,22 +233,20 @@ def test_a_provider_profile_name_over_200_characters_is_cut_not_refused(server, 
             stored = await inbound.receive(
                 conn,
                 inbound.Inbound(number_id=number["id"], sender=DEST, text="hi", sender_name="n" * 300,
-                                provider_message_id="wamid.long-name"),
+                                provider_message_id="wamid.long-name", quoted_message_id="q" * 500,
+                                chat_id="c" * 500, reply_id="r" * 500),
                 now_ms=container.clock.now_ms(),
             )  # fmt: skip
-            names = (
-                (
-                    await conn.execute(
-                        sa.select(t.inbound_messages.c.sender_name).where(
-                            t.inbound_messages.c.provider_message_id == "wamid.long-name"
-                        )
+            c = t.inbound_messages.c
+            rows = (
+                await conn.execute(
+                    sa.select(c.sender_name, c.quoted_message_id, c.chat_id, c.reply_id).where(
+                        c.provider_message_id == "wamid.long-name"
                     )
                 )
-                .scalars()
-                .all()
-            )
-        return stored["event"], names
+            ).all()
+        return stored["event"], [tuple(row) for row in rows]
 
     event, names = with_container(server.settings, store)
     assert event == "message.received"
-    assert names == ["n" * 200]
+    assert names == [("n" * 200, "q" * 128, "c" * 128, "r" * 256)]

@@ -39,6 +39,15 @@ class Inbound:
 
 
 NAME_MAX = 200  # inbound_messages.sender_name, contacts.name
+ID_MAX = 128  # inbound_messages.provider_message_id, quoted_message_id, chat_id
+_SIZES = {
+    "sender_name": NAME_MAX,
+    "provider_message_id": ID_MAX,
+    "quoted_message_id": ID_MAX,
+    "chat_id": ID_MAX,
+    "reply_id": 256,
+    "sender": 80,
+}
 # Types the SDK knows; button and interactive replies are text for the customer.
 _EVENT_TYPES = {"button": "text", "interactive": "text", "unsupported": "text"}
 
@@ -46,10 +55,7 @@ _EVENT_TYPES = {"button": "text", "interactive": "text", "unsupported": "text"}
 async def receive(conn: AsyncConnection, inbound: Inbound, *, now_ms: int) -> dict[str, Any] | None:
     """Store an inbound message and emit its event. ``None`` when the provider delivered the
     same message before (callbacks are at-least-once)."""
-    if inbound.sender_name and len(inbound.sender_name) > NAME_MAX:
-        # A provider's profile name is short (WhatsApp: 25 characters); a longer one is cut
-        # rather than refused, so one odd callback cannot stall the inbox.
-        inbound = replace(inbound, sender_name=inbound.sender_name[:NAME_MAX])
+    inbound = _fitted(inbound)
     if inbound.provider_message_id and await _seen(conn, inbound):
         return None
     number = (await conn.execute(sa.select(t.numbers).where(t.numbers.c.id == inbound.number_id))).one()
@@ -87,6 +93,18 @@ def _content_columns(inbound: Inbound, keep: bool, now_ms: int) -> dict[str, Any
     if keep:
         return {"text": inbound.text, "sender_name": inbound.sender_name, "media": inbound.media}
     return {"text": None, "sender_name": None, "media": sa.null(), "redacted_at": now_ms}
+
+
+def _fitted(inbound: Inbound) -> Inbound:
+    """What a provider sent, cut to the columns' sizes rather than refused, so one odd callback
+    cannot stall the inbox (PostgreSQL refuses a longer value; WhatsApp's names have at most 25
+    characters and its ids about 60)."""
+    cut = {
+        name: value[:size]
+        for name, size in _SIZES.items()
+        if isinstance(value := getattr(inbound, name), str) and len(value) > size
+    }
+    return replace(inbound, **cut) if cut else inbound
 
 
 async def _seen(conn: AsyncConnection, inbound: Inbound) -> bool:
@@ -218,6 +236,11 @@ async def simulate(container: Container, *, number_id: str, body: Any) -> dict[s
                 details=[{"field": "name", "message": f"at most {NAME_MAX} characters"}],
             )
         quoted = body.get("quotedMessageId")
+        if isinstance(quoted, str) and len(quoted) > ID_MAX:
+            raise errors.ValidationFailed(
+                f"quotedMessageId must be a message id of at most {ID_MAX} characters",
+                details=[{"field": "quotedMessageId", "message": f"at most {ID_MAX} characters"}],
+            )
         result = await receive(
             conn,
             Inbound(
