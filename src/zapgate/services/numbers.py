@@ -15,6 +15,8 @@ from zapgate import errors
 from zapgate.clock import iso
 from zapgate.container import Container
 from zapgate.domain import ids, phones
+from zapgate.domain.numbers import DEFAULT_SETTINGS as DEFAULT_SETTINGS  # number_changes reads it here
+from zapgate.domain.numbers import ListedNumber, Number
 from zapgate.providers import base
 from zapgate.providers.base import ProviderKind, Registration
 from zapgate.services import credentials, keys
@@ -23,18 +25,6 @@ from zapgate.storage import tables as t
 
 _log = logging.getLogger("zapgate.numbers")
 
-DEFAULT_SETTINGS: dict[str, Any] = {
-    "historyImportEnabled": True,
-    "webhookHistoricalMessages": False,
-    "ignoreNewsletters": False,
-    "markReadOnSend": True,
-    "alwaysOnline": None,
-    "rejectCall": None,
-    "msgRejectCall": None,
-    "readMessages": None,
-    "ignoreGroups": None,
-    "ignoreStatus": None,
-}
 # Settings that are plain switches; the others (Evolution GO's advanced settings) also take
 # null, which resets them to the provider's default.
 RESTORE_DAYS = 30
@@ -303,13 +293,6 @@ async def _describe_meta(container: Container, new: _NewNumber) -> base.NumberPr
         ) from None
 
 
-def _meta_view(row: Any, profile: base.NumberProfile | None = None) -> dict[str, Any]:
-    view: dict[str, Any] = {"phoneNumberId": row.provider_ref, "verifiedName": row.profile_name}
-    if profile is not None:
-        view.update(displayPhoneNumber=profile.display_phone_number, qualityRating=profile.quality_rating)
-    return view
-
-
 # -- pairing and link state --------------------------------------------------------------------
 
 
@@ -357,7 +340,7 @@ async def link_status(container: Container, *, workspace_id: str, number_id: str
     }
 
 
-async def _record_link(container: Container, row: Any, update: base.ConnectionUpdate) -> None:
+async def _record_link(container: Container, row: Number, update: base.ConnectionUpdate) -> None:
     async with container.db.write() as conn:
         current = (await conn.execute(sa.select(t.numbers).where(t.numbers.c.id == row.id))).one()
         changed, webhooks = await inbox_apply.apply_connection(
@@ -423,27 +406,37 @@ async def check_meta_ref_free(conn: Any, phone_number_id: str) -> None:
         raise errors.Conflict("This phoneNumberId is already registered", code="NUMBER_ALREADY_EXISTS")
 
 
-async def get_row(container: Container, workspace_id: str, number_id: str) -> Any:
-    async with container.db.read() as conn:
-        row = (
-            await conn.execute(
-                sa.select(t.numbers).where(
-                    t.numbers.c.id == number_id,
-                    t.numbers.c.workspace_id == workspace_id,
-                    t.numbers.c.deleted_at.is_(None),
-                )
-            )
-        ).first()
-    if row is None:
+async def get_row(container: Container, workspace_id: str, number_id: str) -> Number:
+    """The workspace's live number (``404 NUMBER_NOT_FOUND`` otherwise)."""
+    number = await container.repos.numbers.get(workspace_id, number_id)
+    if number is None:
         raise errors.NotFound("Number not found", code="NUMBER_NOT_FOUND")
-    return row
+    return number
 
 
-def _link(row: Any) -> dict[str, Any]:
+async def list_numbers(
+    container: Container, *, workspace_id: str, only_number_id: str | None = None
+) -> tuple[ListedNumber, ...]:
+    """The workspace's live numbers (only the one given, when given) with their keys, masked."""
+    return await container.repos.numbers.list(workspace_id, only_number_id)
+
+
+async def get_number(container: Container, *, workspace_id: str, number_id: str) -> dict[str, Any]:
+    """Transitional, for ``number_changes.patch_number`` only: the number's fields (credentials
+    left out). Its wire shape is ``web.views.numbers.detail``; the readers take
+    :func:`get_row`'s record."""
+    number = await get_row(container, workspace_id, number_id)
+    return {k: v for k, v in vars(number).items() if k != "credentials_enc"}
+
+
+# -- the create path's wire shapes (they go to web/views/numbers.py once create returns a record)
+
+
+def _link(row: Number) -> dict[str, Any]:
     return {"state": row.state, "connectedAt": iso(row.connected_at)}
 
 
-def _instance(row: Any) -> dict[str, Any]:
+def _instance(row: Number) -> dict[str, Any]:
     return {
         "id": row.id,
         "tenantId": row.workspace_id,
@@ -463,81 +456,8 @@ def _instance(row: Any) -> dict[str, Any]:
     }
 
 
-async def list_numbers(
-    container: Container, *, workspace_id: str, only_number_id: str | None = None
-) -> list[dict[str, Any]]:
-    n, k = t.numbers, t.api_keys
-    query = sa.select(n).where(n.c.workspace_id == workspace_id, n.c.deleted_at.is_(None))
-    if only_number_id:
-        query = query.where(n.c.id == only_number_id)
-    async with container.db.read() as conn:
-        rows = (await conn.execute(query.order_by(n.c.created_at))).all()
-        key_rows = (
-            await conn.execute(
-                sa.select(k.c.number_id, k.c.name, k.c.prefix, k.c.last4).where(
-                    k.c.workspace_id == workspace_id, k.c.revoked_at.is_(None), k.c.number_id.is_not(None)
-                )
-            )
-        ).all()
-    keys_by_number: dict[str, list[dict[str, Any]]] = {}
-    for kr in key_rows:
-        keys_by_number.setdefault(kr.number_id, []).append(
-            {"name": kr.name, "keyPrefix": kr.prefix, "keyLast4": kr.last4}
-        )
-    return [_list_item(r, keys_by_number.get(r.id, [])) for r in rows]
-
-
-def _list_item(row: Any, key_refs: list[dict[str, Any]]) -> dict[str, Any]:
-    return {
-        "id": row.id,
-        "instanceName": row.id,
-        "number": row.number,
-        "name": row.name,
-        "createdAt": iso(row.created_at),
-        "updatedAt": iso(row.updated_at),
-        "apiKeys": key_refs,
-        "primaryLink": _link(row),
-        "secondaryLink": None,
-        "isFullyConnected": row.state == "OPEN",
-        "extraChargeUnpaidSince": None,
-        "extraChargeDisconnectAt": None,
-        # Additive fields.
-        "provider": row.provider,
-        "official": row.official,
-    }
-
-
-async def get_number(container: Container, *, workspace_id: str, number_id: str) -> dict[str, Any]:
-    row = await get_row(container, workspace_id, number_id)
-    official = bool(row.official)
-    settings = {**DEFAULT_SETTINGS, **(row.settings or {})}
-    settings["appliesTo"] = {"history": "all", "advanced": "none", "sending": "meta" if official else "none"}
-    return {
-        "id": row.id,
-        "number": row.number,
-        "name": row.name,
-        "provider": row.provider,
-        "official": official,
-        "state": row.state,
-        "isFullyConnected": row.state == "OPEN",
-        "piiMode": row.pii_mode,
-        "piiRetentionDays": row.pii_retention_days,
-        "settings": settings,
-        "createdAt": iso(row.created_at),
-        "updatedAt": iso(row.updated_at),
-        "health": {
-            "qualityRating": None,
-            "messagingLimitTier": None,
-            "portfolioMessagingLimitTier": None,
-            "metaStatus": None,
-            "code": row.health,
-            "reason": row.health_reason,
-            "sendable": row.health == "OK" and row.state == "OPEN",
-        },
-        "meta": _meta_view(row) if container.providers.features(row.provider).cloud_api else None,
-        "coexistence": None,
-        "profileName": row.profile_name,
-        "extraChargeUnpaidSince": None,
-        "extraChargeDisconnectAt": None,
-        "pacePerSecond": row.pace_per_second,
-    }
+def _meta_view(row: Number, profile: base.NumberProfile | None = None) -> dict[str, Any]:
+    view: dict[str, Any] = {"phoneNumberId": row.provider_ref, "verifiedName": row.profile_name}
+    if profile is not None:
+        view.update(displayPhoneNumber=profile.display_phone_number, qualityRating=profile.quality_rating)
+    return view

@@ -10,6 +10,7 @@ from fastapi import Request
 from starlette.responses import Response
 
 from zapgate import errors
+from zapgate.domain.numbers import Number
 from zapgate.providers.base import Registration
 from zapgate.services import number_changes, numbers
 from zapgate.web import errors as web_errors
@@ -118,7 +119,7 @@ async def create(request: Request, container: ContainerDep, session: core.FormSe
         created = await _create(container, session.workspace_id, form)
     except errors.ZapgateError as exc:
         return _new_form(request, form, _form_errors(exc), status=web_errors.status_of(exc))
-    instance = created["instance"]
+    number = await numbers.get_row(container, session.workspace_id, created["instance"]["id"])
     response = core.render(
         request,
         "numbers/created.html",
@@ -126,8 +127,8 @@ async def create(request: Request, container: ContainerDep, session: core.FormSe
             request,
             title="Number added",
             created=created,
-            number=instance,
-            state=instance["state"],
+            number=number,
+            state=number.state,
             problem="",
         ),
     )
@@ -172,11 +173,11 @@ async def _link_state(container: Any, workspace_id: str, number_id: str) -> tupl
 async def link(request: Request, container: ContainerDep, session: core.Session, number_id: str) -> Response:
     """The link state: a fragment for the HTMX poll (204 while nothing changed), a page
     without JavaScript (the "Refresh" link)."""
-    view = await numbers.get_number(container, workspace_id=session.workspace_id, number_id=number_id)
+    number = await numbers.get_row(container, session.workspace_id, number_id)
     state, problem = await _link_state(container, session.workspace_id, number_id)
-    ctx = _context(request, number=view, state=state, problem=problem)
+    ctx = _context(request, number=number, state=state, problem=problem)
     if not request.headers.get("hx-request"):
-        return core.render(request, "numbers/link.html", {**ctx, "title": "Link " + view["name"]})
+        return core.render(request, "numbers/link.html", {**ctx, "title": "Link " + number.name})
     if not problem and request.query_params.get("shown") == state:
         return Response(status_code=204)
     if state != "OPEN":
@@ -190,7 +191,7 @@ async def link(request: Request, container: ContainerDep, session: core.Session,
 async def connect(
     request: Request, container: ContainerDep, session: core.FormSession, number_id: str
 ) -> Response:
-    view = await numbers.get_number(container, workspace_id=session.workspace_id, number_id=number_id)
+    number = await numbers.get_row(container, session.workspace_id, number_id)
     try:
         pairing = await numbers.connect(container, workspace_id=session.workspace_id, number_id=number_id)
     except errors.Conflict:
@@ -200,8 +201,8 @@ async def connect(
         "numbers/pairing.html",
         _context(
             request,
-            title="Link " + view["name"],
-            number=view,
+            title="Link " + number.name,
+            number=number,
             pairing=pairing,
             state="CONNECTING",
             problem="",
@@ -218,27 +219,35 @@ def _text(value: Any) -> str:
     return f"{value:g}" if isinstance(value, float) else str(value)
 
 
-def _values_of(view: dict[str, Any]) -> dict[str, Any]:
+def _values_of(number: Number) -> dict[str, Any]:
     return {
-        "markReadOnSend": bool(view["settings"]["markReadOnSend"]),
-        "pacePerSecond": _text(view["pacePerSecond"]),
-        "piiMode": view["piiMode"],
-        "piiRetentionDays": _text(view["piiRetentionDays"]),
+        "markReadOnSend": bool(number.effective_settings["markReadOnSend"]),
+        "pacePerSecond": _text(number.pace_per_second),
+        "piiMode": number.pii_mode,
+        "piiRetentionDays": _text(number.pii_retention_days),
     }
 
 
 def _detail(
     request: Request,
-    view: dict[str, Any],
+    number: Number,
     values: dict[str, Any],
     form_errors: core.FormErrors | None = None,
     *,
     status: int = 200,
 ) -> Response:
+    features = request.app.state.container.providers.features(number.provider)
     return core.render(
         request,
         "numbers/detail.html",
-        _context(request, title=view["name"], number=view, values=values, errors=form_errors),
+        _context(
+            request,
+            title=number.name,
+            number=number,
+            cloud_api=features.cloud_api,
+            values=values,
+            errors=form_errors,
+        ),
         status=status,
     )
 
@@ -255,11 +264,11 @@ async def detail(
     request: Request, container: ContainerDep, session: core.Session, number_id: str
 ) -> Response:
     try:
-        view = await numbers.get_number(container, workspace_id=session.workspace_id, number_id=number_id)
+        number = await numbers.get_row(container, session.workspace_id, number_id)
     except errors.NotFound:
         gone = await _deleted(container, session.workspace_id, number_id)
         return core.render(request, "numbers/deleted.html", _context(request, title=gone.name, gone=gone))
-    return _detail(request, view, _values_of(view))
+    return _detail(request, number, _values_of(number))
 
 
 def _parsed(text: str) -> Any:
@@ -291,9 +300,9 @@ async def save_settings(
             container, workspace_id=session.workspace_id, number_id=number_id, body=body
         )
     except errors.ValidationFailed as exc:
-        view = await numbers.get_number(container, workspace_id=session.workspace_id, number_id=number_id)
+        number = await numbers.get_row(container, session.workspace_id, number_id)
         values = {**form, "markReadOnSend": form.get("markReadOnSend") == "true"}
-        return _detail(request, view, values, _form_errors(exc), status=400)
+        return _detail(request, number, values, _form_errors(exc), status=400)
     return core.redirect(f"/numbers/{number_id}?done=saved", request)
 
 
@@ -338,11 +347,11 @@ async def restore(
 
 async def _purge_target(container: Any, workspace_id: str, number_id: str) -> dict[str, Any]:
     try:
-        view = await numbers.get_number(container, workspace_id=workspace_id, number_id=number_id)
+        number = await numbers.get_row(container, workspace_id, number_id)
     except errors.NotFound:
         gone = await _deleted(container, workspace_id, number_id)
         return {"id": gone.id, "name": gone.name, "number": gone.number}
-    return {"id": view["id"], "name": view["name"], "number": view["number"]}
+    return {"id": number.id, "name": number.name, "number": number.number}
 
 
 def _purge_page(

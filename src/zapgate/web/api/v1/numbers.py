@@ -5,11 +5,13 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Request
 
 from zapgate import errors
+from zapgate.container import Container
 from zapgate.providers.base import ProviderKind
 from zapgate.services import number_changes, numbers
 from zapgate.web.deps import ContainerDep, JsonBody, PrincipalDep, TenantDep, json_body
 from zapgate.web.errors import error_responses, json_response
 from zapgate.web.openapi import body_schema
+from zapgate.web.views import numbers as views
 
 router = APIRouter(prefix="/v1/numbers", tags=["numbers"])
 
@@ -92,14 +94,20 @@ async def register_meta_number(container: ContainerDep, principal: TenantDep, bo
 async def list_numbers(container: ContainerDep, principal: PrincipalDep) -> Any:
     """The workspace's numbers (a number key sees only its own number)."""
     only = principal.number_id if principal.scope == "number" else None
-    return await numbers.list_numbers(container, workspace_id=principal.workspace_id, only_number_id=only)
+    listed = await numbers.list_numbers(container, workspace_id=principal.workspace_id, only_number_id=only)
+    return [views.list_item(item) for item in listed]
 
 
 @router.get("/{number_id}", responses=error_responses((401, "UNAUTHORIZED"), (404, "NUMBER_NOT_FOUND")))
 async def get_number(number_id: str, container: ContainerDep, principal: PrincipalDep) -> Any:
     if principal.scope == "number" and principal.number_id != number_id:
         raise errors.NotFound("Number not found", code="NUMBER_NOT_FOUND")
-    return await numbers.get_number(container, workspace_id=principal.workspace_id, number_id=number_id)
+    return await _detail(container, principal.workspace_id, number_id)
+
+
+async def _detail(container: Container, workspace_id: str, number_id: str) -> dict[str, Any]:
+    number = await numbers.get_row(container, workspace_id, number_id)
+    return views.detail(number, cloud_api=container.providers.features(number.provider).cloud_api)
 
 
 def _own(principal: Any, number_id: str) -> None:
@@ -203,9 +211,10 @@ async def patch_number(
     ``piiRetentionDays``, and ``settings`` (merged; null on an Evolution GO setting resets it to
     the provider's default)."""
     _own(principal, number_id)
-    return await number_changes.patch_number(
+    await number_changes.patch_number(
         container, workspace_id=principal.workspace_id, number_id=number_id, body=body
     )
+    return await _detail(container, principal.workspace_id, number_id)
 
 
 @router.delete(

@@ -1,0 +1,79 @@
+"""WhatsApp numbers as records (pure). Credentials stay sealed: a record carries the stored
+ciphertext, never the opened credentials."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+# A number's settings when it has not changed them (stored under these names).
+DEFAULT_SETTINGS: dict[str, Any] = {
+    "historyImportEnabled": True,
+    "webhookHistoricalMessages": False,
+    "ignoreNewsletters": False,
+    "markReadOnSend": True,
+    "alwaysOnline": None,
+    "rejectCall": None,
+    "msgRejectCall": None,
+    "readMessages": None,
+    "ignoreGroups": None,
+    "ignoreStatus": None,
+}
+
+
+@dataclass(frozen=True)
+class Number:
+    """A live number of a workspace, as stored."""
+
+    id: str
+    workspace_id: str
+    name: str
+    number: str  # bare digits
+    provider: str
+    official: bool
+    state: str
+    health: str
+    settings: dict[str, Any]
+    pace_per_second: float | None
+    pii_mode: str
+    pii_retention_days: int | None
+    # The provider's key for routing callbacks: Meta phone_number_id, Evolution instance name.
+    provider_ref: str | None
+    health_reason: str | None
+    profile_name: str | None
+    state_checked_at: int | None
+    connected_at: int | None
+    created_at: int
+    updated_at: int
+    # Sealed (encrypted) credentials, opened only where a provider call needs them.
+    credentials_enc: str | None = field(default=None, repr=False)
+
+    @property
+    def connected(self) -> bool:
+        return self.state == "OPEN"
+
+    @property
+    def sendable(self) -> bool:
+        return self.health == "OK" and self.state == "OPEN"
+
+    @property
+    def effective_settings(self) -> dict[str, Any]:
+        """The stored settings over the defaults."""
+        return {**DEFAULT_SETTINGS, **(self.settings or {})}
+
+
+@dataclass(frozen=True)
+class KeyRef:
+    """What a number listing shows of one of the number's live keys."""
+
+    name: str
+    prefix: str
+    last4: str
+
+
+@dataclass(frozen=True)
+class ListedNumber:
+    """A number with its live keys, masked."""
+
+    number: Number
+    key_refs: tuple[KeyRef, ...] = ()
