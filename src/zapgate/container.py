@@ -27,6 +27,7 @@ from zapgate.storage.repositories.messages import MessageRepository
 from zapgate.storage.repositories.numbers import NumberRepository
 from zapgate.storage.repositories.tenants import TenantRepository
 from zapgate.storage.repositories.users import UserRepository
+from zapgate.storage.repositories.webhooks import WebhookRepository
 
 if TYPE_CHECKING:
     from zapgate.services.sending import PendingSend
@@ -75,6 +76,7 @@ class Repositories:
     tenants: TenantRepository
     numbers: NumberRepository
     analytics: AnalyticsRepository
+    webhooks: WebhookRepository
 
 
 @dataclass
@@ -189,6 +191,7 @@ def build_container(settings: Settings, *, clock: Clock | None = None) -> Contai
             tenants=TenantRepository(db),
             numbers=NumberRepository(db),
             analytics=AnalyticsRepository(db),
+            webhooks=WebhookRepository(db),
         ),
     )
 

@@ -170,7 +170,6 @@ SERVICES_WITH_SQL = {
     "sending.py",
     "status_changes.py",
     "templates.py",
-    "webhooks.py",
 }
 
 
