@@ -99,7 +99,7 @@ def _fitted(inbound: Inbound) -> Inbound:
     """What a provider sent, cut to the columns' sizes rather than refused, so one odd callback
     cannot stall the inbox (PostgreSQL refuses a longer value; WhatsApp's names have at most 25
     characters and its ids about 60)."""
-    cut = {
+    cut: dict[str, Any] = {
         name: value[:size]
         for name, size in _SIZES.items()
         if isinstance(value := getattr(inbound, name), str) and len(value) > size
