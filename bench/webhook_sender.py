@@ -246,7 +246,7 @@ async def _set_up(container: Container, receiver: Receiver, endpoints: int) -> S
         workspace_id=tenant.tenant_id,
         body={"name": "Webhook bench", "number": SENDER_NUMBER, "provider": "sandbox"},
     )
-    number_id = created["instance"]["id"]
+    number_id = created.number.id
     principal = Principal(workspace_id=tenant.tenant_id, key_id="bench", scope="tenant", number_id=None)
     endpoint_ids = []
     for i in range(endpoints):

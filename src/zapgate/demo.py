@@ -155,7 +155,7 @@ async def _add_number(container: Container, workspace_id: str) -> tuple[str, str
         workspace_id=workspace_id,
         body={"name": "Demo sandbox", "number": DEMO_NUMBER, "provider": "sandbox"},
     )
-    return created["instance"]["id"], created["apiKey"]["key"]
+    return created.number.id, created.key.raw
 
 
 async def _finish(

@@ -6,6 +6,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from zapgate.domain.keys import IssuedKey
+
 # A number's settings when it has not changed them (stored under these names).
 DEFAULT_SETTINGS: dict[str, Any] = {
     "historyImportEnabled": True,
@@ -77,3 +79,16 @@ class ListedNumber:
 
     number: Number
     key_refs: tuple[KeyRef, ...] = ()
+
+
+@dataclass(frozen=True)
+class CreatedNumber:
+    """A number just added, with what is shown this once: its key, how to link the phone (QR
+    kinds), and what the provider said of it (Meta)."""
+
+    number: Number
+    key: IssuedKey
+    qrcode_base64: str | None = None
+    pairing_code: str | None = None
+    display_phone_number: str | None = None
+    quality_rating: str | None = None

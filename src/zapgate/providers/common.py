@@ -14,7 +14,7 @@ import orjson
 
 from zapgate import errors
 from zapgate.providers import http
-from zapgate.providers.base import Capabilities
+from zapgate.providers.base import CallbackScope, Capabilities, Features, Registration
 
 Translate = Callable[[http.TransportError], Exception]
 
@@ -55,6 +55,20 @@ def send_not_configured(message: str) -> errors.ProviderTemporaryError:
     """A send through a provider with no URL or key yet: retried later, and the number's health
     says why."""
     return errors.ProviderTemporaryError(message, code="DELIVERY_TIMEOUT", health="PROVIDER_NOT_CONFIGURED")
+
+
+def unofficial_features(*, label: str, callback_path: str) -> Features:
+    """An Evolution kind: created here and paired by QR code, groups, number check, a callback
+    URL per number under ``/webhooks/<callback_path>/``."""
+    return Features(
+        label=label,
+        registration=Registration.CREATE,
+        pairing=True,
+        groups=True,
+        number_check=True,
+        callback_scope=CallbackScope.NUMBER,
+        callback_path=callback_path,
+    )
 
 
 def unofficial_capabilities(

@@ -16,7 +16,7 @@ from zapgate.clock import iso
 from zapgate.container import Container
 from zapgate.domain import ids, phones
 from zapgate.domain.numbers import DEFAULT_SETTINGS as DEFAULT_SETTINGS  # number_changes reads it here
-from zapgate.domain.numbers import ListedNumber, Number
+from zapgate.domain.numbers import CreatedNumber, ListedNumber, Number
 from zapgate.providers import base
 from zapgate.providers.base import ProviderKind, Registration
 from zapgate.services import credentials, keys
@@ -74,7 +74,7 @@ def _settings_from(body: dict[str, Any]) -> dict[str, Any]:
     return settings
 
 
-async def create_number(container: Container, *, workspace_id: str, body: Any) -> dict[str, Any]:
+async def create_number(container: Container, *, workspace_id: str, body: Any) -> CreatedNumber:
     """``POST /v1/numbers``: a sandbox number (connected at once) or an unofficial number backed
     by Evolution v2 / GO (an instance is created, with Zapgate's callback registered on it, and
     the QR code / pairing code to link the phone is returned)."""
@@ -112,21 +112,12 @@ async def create_number(container: Container, *, workspace_id: str, body: Any) -
     except Exception:
         await _deprovision_quietly(container, new)
         raise
-    row = await get_row(container, workspace_id, new.id)
-    link = {"qrcodeBase64": pairing.qrcode_base64, "pairingCode": pairing.pairing_code}
-    return {
-        "instance": _instance(row),
-        **link,
-        "linkedApiKeyId": None,
-        "primaryLink": link,
-        "secondaryLink": None,
-        # Additive: the number's default key, shown this once.
-        "apiKey": _key_view(key),
-    }
-
-
-def _key_view(key: Any) -> dict[str, Any]:
-    return {"keyId": key.id, "key": key.raw, "keyPrefix": key.prefix, "keyLast4": key.last4}
+    return CreatedNumber(
+        number=await get_row(container, workspace_id, new.id),
+        key=key,
+        qrcode_base64=pairing.qrcode_base64,
+        pairing_code=pairing.pairing_code,
+    )
 
 
 async def _provision(container: Container, new: _NewNumber) -> tuple[_NewNumber, base.Pairing]:
@@ -237,7 +228,7 @@ def _meta_input(body: Any) -> tuple[str, str, dict[str, Any]]:
     return name, number, creds
 
 
-async def register_meta_number(container: Container, *, workspace_id: str, body: Any) -> dict[str, Any]:
+async def register_meta_number(container: Container, *, workspace_id: str, body: Any) -> CreatedNumber:
     """``POST /v1/numbers/meta``: checks the credentials against the Graph API, stores them
     encrypted (never returned) and connects the number."""
     name, number, creds = _meta_input(body)
@@ -260,17 +251,12 @@ async def register_meta_number(container: Container, *, workspace_id: str, body:
     new = _NewNumber(**{**new.__dict__, "profile_name": profile.verified_name})
     key = await _insert(container, new)
     container.callback_secrets.clear()
-    row = await get_row(container, workspace_id, new.id)
-    return {
-        "instance": _instance(row),
-        "qrcodeBase64": None,
-        "pairingCode": None,
-        "linkedApiKeyId": None,
-        "primaryLink": {"qrcodeBase64": None, "pairingCode": None},
-        "secondaryLink": None,
-        "meta": _meta_view(row, profile),
-        "apiKey": _key_view(key),
-    }
+    return CreatedNumber(
+        number=await get_row(container, workspace_id, new.id),
+        key=key,
+        display_phone_number=profile.display_phone_number,
+        quality_rating=profile.quality_rating,
+    )
 
 
 async def _describe_meta(container: Container, new: _NewNumber) -> base.NumberProfile:
@@ -427,37 +413,3 @@ async def get_number(container: Container, *, workspace_id: str, number_id: str)
     :func:`get_row`'s record."""
     number = await get_row(container, workspace_id, number_id)
     return {k: v for k, v in vars(number).items() if k != "credentials_enc"}
-
-
-# -- the create path's wire shapes (they go to web/views/numbers.py once create returns a record)
-
-
-def _link(row: Number) -> dict[str, Any]:
-    return {"state": row.state, "connectedAt": iso(row.connected_at)}
-
-
-def _instance(row: Number) -> dict[str, Any]:
-    return {
-        "id": row.id,
-        "tenantId": row.workspace_id,
-        "instanceName": row.id,
-        "number": row.number,
-        "displayName": row.name,
-        "name": row.name,
-        "state": row.state,
-        "integration": row.provider,
-        "status": row.state,
-        "quality": "GOOD",
-        "createdAt": iso(row.created_at),
-        "updatedAt": iso(row.updated_at),
-        "primaryLink": _link(row),
-        "secondaryLink": None,
-        "isFullyConnected": row.state == "OPEN",
-    }
-
-
-def _meta_view(row: Number, profile: base.NumberProfile | None = None) -> dict[str, Any]:
-    view: dict[str, Any] = {"phoneNumberId": row.provider_ref, "verifiedName": row.profile_name}
-    if profile is not None:
-        view.update(displayPhoneNumber=profile.display_phone_number, qualityRating=profile.quality_rating)
-    return view

@@ -18,9 +18,7 @@ from zapgate.providers.base import (
     AcceptedCallback,
     CallbackNumber,
     CallbackRequest,
-    CallbackScope,
     Capabilities,
-    Features,
     LinkStatus,
     NumberRef,
     OutboundMessage,
@@ -28,7 +26,6 @@ from zapgate.providers.base import (
     ProviderEvent,
     ProviderKind,
     Provisioned,
-    Registration,
     SendResult,
 )
 from zapgate.providers.evolution_go import callbacks, errortable, payloads
@@ -41,15 +38,7 @@ NO_QR_YET = "no qr code available"
 ALREADY_LOGGED_IN = "session already logged in"
 
 
-FEATURES = Features(
-    label="Evolution GO (QR code)",
-    registration=Registration.CREATE,
-    pairing=True,
-    groups=True,
-    number_check=True,
-    callback_scope=CallbackScope.NUMBER,
-    callback_path="evolution-go",
-)
+FEATURES = common.unofficial_features(label="Evolution GO (QR code)", callback_path="evolution-go")
 
 
 class EvolutionGoProvider:

@@ -18,9 +18,7 @@ from zapgate.providers.base import (
     AcceptedCallback,
     CallbackNumber,
     CallbackRequest,
-    CallbackScope,
     Capabilities,
-    Features,
     LinkStatus,
     NumberRef,
     OutboundMessage,
@@ -28,7 +26,6 @@ from zapgate.providers.base import (
     ProviderEvent,
     ProviderKind,
     Provisioned,
-    Registration,
     SendResult,
 )
 from zapgate.providers.evolution_v2 import callbacks, errortable, payloads
@@ -45,15 +42,7 @@ def instance_name(ref: NumberRef) -> str:
     return urllib.parse.quote(str(stored) if stored else INSTANCE_PREFIX + ref.id, safe="")
 
 
-FEATURES = Features(
-    label="Evolution API v2 (QR code)",
-    registration=Registration.CREATE,
-    pairing=True,
-    groups=True,
-    number_check=True,
-    callback_scope=CallbackScope.NUMBER,
-    callback_path="evolution",
-)
+FEATURES = common.unofficial_features(label="Evolution API v2 (QR code)", callback_path="evolution")
 
 
 class EvolutionV2Provider:

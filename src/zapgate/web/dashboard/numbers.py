@@ -10,7 +10,7 @@ from fastapi import Request
 from starlette.responses import Response
 
 from zapgate import errors
-from zapgate.domain.numbers import Number
+from zapgate.domain.numbers import CreatedNumber, Number
 from zapgate.providers.base import Registration
 from zapgate.services import number_changes, numbers
 from zapgate.web import errors as web_errors
@@ -119,7 +119,7 @@ async def create(request: Request, container: ContainerDep, session: core.FormSe
         created = await _create(container, session.workspace_id, form)
     except errors.ZapgateError as exc:
         return _new_form(request, form, _form_errors(exc), status=web_errors.status_of(exc))
-    number = await numbers.get_row(container, session.workspace_id, created["instance"]["id"])
+    number = created.number
     response = core.render(
         request,
         "numbers/created.html",
@@ -136,7 +136,7 @@ async def create(request: Request, container: ContainerDep, session: core.FormSe
     return response
 
 
-async def _create(container: Any, workspace_id: str, form: dict[str, str]) -> dict[str, Any]:
+async def _create(container: Any, workspace_id: str, form: dict[str, str]) -> CreatedNumber:
     name, number = form.get("name", ""), form.get("number", "")
     kind = form.get("provider", "sandbox")
     known = kind in container.providers.kinds()

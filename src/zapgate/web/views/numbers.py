@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from zapgate.clock import iso
-from zapgate.domain.numbers import ListedNumber, Number
+from zapgate.domain.numbers import CreatedNumber, ListedNumber, Number
 
 
 def link(number: Number) -> dict[str, Any]:
@@ -36,6 +36,28 @@ def instance(number: Number) -> dict[str, Any]:
 def meta(number: Number) -> dict[str, Any]:
     """What is shown of a Meta number's registration (never its credentials)."""
     return {"phoneNumberId": number.provider_ref, "verifiedName": number.profile_name}
+
+
+def created(found: CreatedNumber, *, cloud_api: bool) -> dict[str, Any]:
+    """``POST /v1/numbers`` and ``/v1/numbers/meta``: the number, how to link the phone, and
+    (additive) its default key, shown this once."""
+    number, key = found.number, found.key
+    pairing = {"qrcodeBase64": found.qrcode_base64, "pairingCode": found.pairing_code}
+    out: dict[str, Any] = {
+        "instance": instance(number),
+        **pairing,
+        "linkedApiKeyId": None,
+        "primaryLink": pairing,
+        "secondaryLink": None,
+    }
+    if cloud_api:
+        out["meta"] = {
+            **meta(number),
+            "displayPhoneNumber": found.display_phone_number,
+            "qualityRating": found.quality_rating,
+        }
+    out["apiKey"] = {"keyId": key.id, "key": key.raw, "keyPrefix": key.prefix, "keyLast4": key.last4}
+    return out
 
 
 def list_item(listed: ListedNumber) -> dict[str, Any]:

@@ -51,8 +51,8 @@ async def create_number(container: ContainerDep, principal: TenantDep, body: Jso
     """Create a number. A sandbox number is connected at once; an Evolution v2 / GO number gets
     an instance at the provider and comes back with ``qrcodeBase64`` / ``pairingCode`` to link
     the phone. The number's API key is returned this once."""
-    result = await numbers.create_number(container, workspace_id=principal.workspace_id, body=body)
-    return json_response(201, result)
+    created = await numbers.create_number(container, workspace_id=principal.workspace_id, body=body)
+    return json_response(201, views.created(created, cloud_api=False))
 
 
 _META_BODY = body_schema(
@@ -86,8 +86,8 @@ _META_BODY = body_schema(
 async def register_meta_number(container: ContainerDep, principal: TenantDep, body: JsonBody) -> Any:
     """Register a bring-your-own Meta Cloud API number. The credentials are checked against the
     Graph API, stored encrypted and never returned."""
-    result = await numbers.register_meta_number(container, workspace_id=principal.workspace_id, body=body)
-    return json_response(201, result)
+    created = await numbers.register_meta_number(container, workspace_id=principal.workspace_id, body=body)
+    return json_response(201, views.created(created, cloud_api=True))
 
 
 @router.get("", responses=error_responses((401, "UNAUTHORIZED")))
