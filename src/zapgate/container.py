@@ -22,9 +22,11 @@ from zapgate.storage import tables as t
 from zapgate.storage.batch import Batcher
 from zapgate.storage.database import Database
 from zapgate.storage.repositories.analytics import AnalyticsRepository
+from zapgate.storage.repositories.inbox import InboxRepository
 from zapgate.storage.repositories.keys import KeyRepository
 from zapgate.storage.repositories.messages import MessageRepository
 from zapgate.storage.repositories.numbers import NumberRepository
+from zapgate.storage.repositories.templates import TemplateRepository
 from zapgate.storage.repositories.tenants import TenantRepository
 from zapgate.storage.repositories.users import UserRepository
 from zapgate.storage.repositories.webhooks import WebhookRepository
@@ -77,6 +79,8 @@ class Repositories:
     numbers: NumberRepository
     analytics: AnalyticsRepository
     webhooks: WebhookRepository
+    templates: TemplateRepository
+    inbox: InboxRepository
 
 
 @dataclass
@@ -192,6 +196,8 @@ def build_container(settings: Settings, *, clock: Clock | None = None) -> Contai
             numbers=NumberRepository(db),
             analytics=AnalyticsRepository(db),
             webhooks=WebhookRepository(db),
+            templates=TemplateRepository(db),
+            inbox=InboxRepository(db),
         ),
     )
 
