@@ -7,18 +7,15 @@ import secrets
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-import sqlalchemy as sa
-
 from zapgate import wakebus, worker_process
 from zapgate.callback_secrets import CallbackSecrets
 from zapgate.clock import Clock, SystemClock
 from zapgate.crypto import SecretBox
-from zapgate.keycache import KeyCache
+from zapgate.keycache import KeyCache, TtlCache
 from zapgate.metrics import Metrics
 from zapgate.providers.registry import ProviderRegistry, build_registry
 from zapgate.settings import Settings
 from zapgate.storage import notify
-from zapgate.storage import tables as t
 from zapgate.storage.batch import Batcher
 from zapgate.storage.database import Database
 from zapgate.storage.repositories.analytics import AnalyticsRepository
@@ -26,6 +23,7 @@ from zapgate.storage.repositories.inbox import InboxRepository
 from zapgate.storage.repositories.keys import KeyRepository
 from zapgate.storage.repositories.messages import MessageRepository
 from zapgate.storage.repositories.numbers import NumberRepository
+from zapgate.storage.repositories.system import SystemRepository
 from zapgate.storage.repositories.templates import TemplateRepository
 from zapgate.storage.repositories.tenants import TenantRepository
 from zapgate.storage.repositories.users import UserRepository
@@ -81,6 +79,7 @@ class Repositories:
     webhooks: WebhookRepository
     templates: TemplateRepository
     inbox: InboxRepository
+    system: SystemRepository
 
 
 @dataclass
@@ -93,11 +92,11 @@ class Container:
     wake: Wakeups
     key_cache: KeyCache
     # Sending numbers with their plan, for the accept path (same TTL as keys).
-    number_cache: KeyCache
+    number_cache: TtlCache[Any]
     # Templates by (number, reference), for the accept path (same TTL as keys: a verdict
     # recorded by another process reaches this one's sends within it; this process's own
     # template changes clear it at once).
-    template_cache: KeyCache
+    template_cache: TtlCache[Any]
     # Provider callback secrets, decrypted once (same TTL as keys).
     callback_secrets: CallbackSecrets
     # Group-commit writers (accepted sends, received callbacks).
@@ -118,7 +117,7 @@ class Container:
         """Resolve the encryption key (needs the database, so it cannot happen in build)."""
         key = self.settings.secret_key.get_secret_value()
         if not key:
-            key = await _development_secret(self.db)
+            key = await self.repos.system.development_secret()
         self.box = SecretBox(key)
         if not self.settings.run_workers or self.listener is not None:
             return
@@ -181,8 +180,8 @@ def build_container(settings: Settings, *, clock: Clock | None = None) -> Contai
         metrics=Metrics(),
         wake=(Wakeups() if relay is None else Wakeups.relayed(relay, handled=_handled(settings))),
         key_cache=KeyCache(settings.key_cache_seconds, clock=clock),
-        number_cache=KeyCache(settings.key_cache_seconds, clock=clock),
-        template_cache=KeyCache(settings.key_cache_seconds, clock=clock),
+        number_cache=TtlCache(settings.key_cache_seconds, clock=clock),
+        template_cache=TtlCache(settings.key_cache_seconds, clock=clock),
         callback_secrets=CallbackSecrets(settings.key_cache_seconds),
         writers=Writers(
             messages=Batcher(db, sending.write_batch, priority=True),
@@ -198,18 +197,6 @@ def build_container(settings: Settings, *, clock: Clock | None = None) -> Contai
             webhooks=WebhookRepository(db),
             templates=TemplateRepository(db),
             inbox=InboxRepository(db),
+            system=SystemRepository(db),
         ),
     )
-
-
-async def _development_secret(db: Database) -> str:
-    """Without ZAPGATE_SECRET_KEY (development only) a random key is kept in the database."""
-    async with db.write() as conn:
-        row = (
-            await conn.execute(sa.select(t.system_kv.c.value).where(t.system_kv.c.key == "dev_secret_key"))
-        ).first()
-        if row is not None:
-            return str(row[0])
-        value = secrets.token_urlsafe(48)
-        await conn.execute(sa.insert(t.system_kv).values(key="dev_secret_key", value=value))
-        return value

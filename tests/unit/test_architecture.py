@@ -190,3 +190,8 @@ def test_services_hold_no_sql(path: Path) -> None:
         assert _uses_sql(path), f"{name} holds no SQL any more: remove it from SERVICES_WITH_SQL"
         return
     assert not _uses_sql(path), f"{path} builds SQL: use a repository in storage/repositories/"
+
+
+def test_the_composition_root_holds_no_sql() -> None:
+    """``container.py`` builds objects; what it reads at start-up comes from a repository."""
+    assert not _uses_sql(SRC / "container.py")
