@@ -19,6 +19,7 @@ from zapgate.storage import notify
 from zapgate.storage.batch import Batcher
 from zapgate.storage.database import Database
 from zapgate.storage.repositories.analytics import AnalyticsRepository
+from zapgate.storage.repositories.conversations import ConversationRepository
 from zapgate.storage.repositories.inbox import InboxRepository
 from zapgate.storage.repositories.keys import KeyRepository
 from zapgate.storage.repositories.messages import MessageRepository
@@ -80,6 +81,7 @@ class Repositories:
     templates: TemplateRepository
     inbox: InboxRepository
     system: SystemRepository
+    conversations: ConversationRepository
 
 
 @dataclass
@@ -198,5 +200,6 @@ def build_container(settings: Settings, *, clock: Clock | None = None) -> Contai
             templates=TemplateRepository(db),
             inbox=InboxRepository(db),
             system=SystemRepository(db),
+            conversations=ConversationRepository(db),
         ),
     )

@@ -4,6 +4,7 @@ port, and an in-thread Zapgate server."""
 from __future__ import annotations
 
 import asyncio
+import gc
 import json
 import socket
 import threading
@@ -118,6 +119,16 @@ class WebhookReceiver:
         raise TimeoutError(f"condition not met; received {len(self.snapshot())} webhooks")
 
 
+async def _serve(server: uvicorn.Server) -> None:
+    """Serve until stopped, then collect what the shutdown abandoned while this loop still runs:
+    a database connection dropped mid-request terminates through its loop, and would leave an
+    unclosed socket once the loop is gone."""
+    await server.serve()
+    gc.collect()
+    for _ in range(3):
+        await asyncio.sleep(0)
+
+
 class UvicornThread:
     """Runs an ASGI app under uvicorn in a background thread on a loopback port. Also a context
     manager: ``with UvicornThread(app) as running:`` starts it and stops it."""
@@ -141,7 +152,7 @@ class UvicornThread:
             self.app, host="127.0.0.1", port=self.port, log_level="warning", lifespan="on", access_log=False
         )
         server = self._server = uvicorn.Server(config)
-        self._thread = threading.Thread(target=lambda: asyncio.run(server.serve()), daemon=True)
+        self._thread = threading.Thread(target=lambda: asyncio.run(_serve(server)), daemon=True)
         self._thread.start()
         deadline = time.time() + self.start_timeout
         while not server.started:

@@ -54,6 +54,9 @@ class Features:
     callback_scope: CallbackScope = CallbackScope.NONE
     # The URL segment of the kind's callbacks under ``/webhooks/`` (kept as first published).
     callback_path: str = ""
+    # The provider named in a conversation history row's ``media`` (the SDK's ``ChatMessageMedia``:
+    # ``META``, ``EVO``, ``EVO_GO``; ``SANDBOX`` for simulated media).
+    media_source: str = ""
 
 
 @dataclass(frozen=True)

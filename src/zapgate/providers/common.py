@@ -57,7 +57,7 @@ def send_not_configured(message: str) -> errors.ProviderTemporaryError:
     return errors.ProviderTemporaryError(message, code="DELIVERY_TIMEOUT", health="PROVIDER_NOT_CONFIGURED")
 
 
-def unofficial_features(*, label: str, callback_path: str) -> Features:
+def unofficial_features(*, label: str, callback_path: str, media_source: str) -> Features:
     """An Evolution kind: created here and paired by QR code, groups, number check, a callback
     URL per number under ``/webhooks/<callback_path>/``."""
     return Features(
@@ -68,6 +68,7 @@ def unofficial_features(*, label: str, callback_path: str) -> Features:
         number_check=True,
         callback_scope=CallbackScope.NUMBER,
         callback_path=callback_path,
+        media_source=media_source,
     )
 
 

@@ -151,6 +151,10 @@ template_versions = sa.Table(
 # Written as the partial index says it, literally (SQLite matches a partial index's predicate
 # only to the same terms in a query).
 UNREDACTED = "redacted_at IS NULL AND status <> 'QUEUED'"
+# Predicates of the history's partial indexes; the queries write them literally.
+INBOUND_UNREAD = "read_at IS NULL"
+GROUP_CHAT = "chat_kind = 'group'"
+GROUP_SEND = "destination_kind = 'group'"
 
 messages = sa.Table(
     "messages",
@@ -216,6 +220,15 @@ messages = sa.Table(
     ),
     sa.Index("ix_messages_provider_id", "provider_message_id"),
     sa.Index("ix_messages_number_created", "number_id", "created_at"),
+    # Group conversations in the history (migration 0008): only group sends are in it.
+    sa.Index(
+        "ix_messages_group",
+        "number_id",
+        "created_at",
+        "id",
+        postgresql_where=sa.text(GROUP_SEND),
+        sqlite_where=sa.text(GROUP_SEND),
+    ),
     sa.Index("ix_messages_workspace_created", "workspace_id", "created_at"),
     # Deadline sweeps.
     sa.Index("ix_messages_status_until", "status", "deliver_until", "deliver_at"),
@@ -276,6 +289,25 @@ inbound_messages = sa.Table(
     sa.Column("redacted_at", Ms, nullable=True),
     sa.Column("created_at", Ms, nullable=False),
     sa.Index("ix_inbound_number_created", "number_id", "created_at"),
+    # Conversation history (migration 0008): a number's timeline by provider time, its unread
+    # messages and its group conversations, without reading the rest of its history.
+    sa.Index("ix_inbound_number_time", "number_id", "provider_timestamp", "id"),
+    sa.Index(
+        "ix_inbound_unread",
+        "number_id",
+        "provider_timestamp",
+        "id",
+        postgresql_where=sa.text(INBOUND_UNREAD),
+        sqlite_where=sa.text(INBOUND_UNREAD),
+    ),
+    sa.Index(
+        "ix_inbound_group",
+        "number_id",
+        "created_at",
+        "id",
+        postgresql_where=sa.text(GROUP_CHAT),
+        sqlite_where=sa.text(GROUP_CHAT),
+    ),
     sa.Index("ix_inbound_number_redacted", "number_id", "redacted_at", "created_at"),
     # A provider callback delivered twice stores one inbound message.
     sa.Index("uq_inbound_provider_id", "number_id", "provider_message_id", unique=True),

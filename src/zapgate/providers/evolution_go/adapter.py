@@ -38,7 +38,9 @@ NO_QR_YET = "no qr code available"
 ALREADY_LOGGED_IN = "session already logged in"
 
 
-FEATURES = common.unofficial_features(label="Evolution GO (QR code)", callback_path="evolution-go")
+FEATURES = common.unofficial_features(
+    label="Evolution GO (QR code)", callback_path="evolution-go", media_source="EVO_GO"
+)
 
 
 class EvolutionGoProvider:

@@ -42,7 +42,9 @@ def instance_name(ref: NumberRef) -> str:
     return urllib.parse.quote(str(stored) if stored else INSTANCE_PREFIX + ref.id, safe="")
 
 
-FEATURES = common.unofficial_features(label="Evolution API v2 (QR code)", callback_path="evolution")
+FEATURES = common.unofficial_features(
+    label="Evolution API v2 (QR code)", callback_path="evolution", media_source="EVO"
+)
 
 
 class EvolutionV2Provider:

@@ -80,6 +80,7 @@ FEATURES = Features(
     cloud_api=True,
     callback_scope=CallbackScope.APP,
     callback_path="meta",
+    media_source="META",
 )
 
 

@@ -49,6 +49,7 @@ FEATURES = Features(
     simulated=True,
     groups=True,
     number_check=True,
+    media_source="SANDBOX",
 )
 
 

@@ -99,11 +99,11 @@ def list_query(number_id: str, params: Mapping[str, str | None]) -> MessageQuery
     parameter otherwise)."""
     return MessageQuery(
         number_id=number_id,
-        page=_int_param(params.get("page"), "page", 1, 1, 1_000_000),
-        page_size=_int_param(params.get("pageSize"), "pageSize", 30, 1, 100),
+        page=int_param(params.get("page"), "page", 1, 1, 1_000_000),
+        page_size=int_param(params.get("pageSize"), "pageSize", 30, 1, 100),
         statuses=_statuses(params.get("status")),
-        created_from=_date_param(params.get("startDate"), "startDate"),
-        created_to=_date_param(params.get("endDate"), "endDate"),
+        created_from=date_param(params.get("startDate"), "startDate"),
+        created_to=date_param(params.get("endDate"), "endDate"),
         destination=_destination_filter(params.get("destinationNumber")),
         label=params.get("label") or None,
     )
@@ -121,7 +121,7 @@ def _statuses(value: str | None) -> tuple[Status, ...]:
     return tuple(Status(s) for s in wanted)
 
 
-def _int_param(value: str | None, name: str, default: int, lo: int, hi: int) -> int:
+def int_param(value: str | None, name: str, default: int, lo: int, hi: int) -> int:
     if value is None or value == "":
         return default
     try:
@@ -137,7 +137,7 @@ def _int_param(value: str | None, name: str, default: int, lo: int, hi: int) -> 
     return parsed
 
 
-def _date_param(value: str | None, name: str) -> int | None:
+def date_param(value: str | None, name: str) -> int | None:
     if not value:
         return None
     try:

@@ -1,11 +1,13 @@
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, FastAPI, Request
+from fastapi import APIRouter, FastAPI, Query, Request
 from starlette.responses import Response
 
-from zapgate.services import auth, messages, sending
+from zapgate.container import Container
+from zapgate.domain.conversations import Listing
+from zapgate.services import auth, conversations, messages, sending
 from zapgate.web.deps import (
     ContainerDep,
     JsonBody,
@@ -16,6 +18,7 @@ from zapgate.web.deps import (
 from zapgate.web.errors import error_responses, json_response
 from zapgate.web.openapi import body_schema
 from zapgate.web.routing import DirectRoute
+from zapgate.web.views import conversations as conversation_views
 from zapgate.web.views import messages as views
 
 router = APIRouter(prefix="/v1/messages", tags=["messages"])
@@ -180,6 +183,76 @@ async def list_messages(request: Request, container: ContainerDep, number_id: Re
     destinationNumber, label."""
     query = views.list_query(number_id, request.query_params)
     return views.page(await messages.list_messages(container, query))
+
+
+_HistoryParam = Annotated[str | None, Query()]
+
+
+async def _history(
+    container: Container, number_id: str, listing: Listing, request: Request
+) -> dict[str, Any]:
+    query = conversation_views.history_query(number_id, listing, request.query_params)
+    return conversation_views.history_page(number_id, await conversations.history(container, query))
+
+
+_HISTORY_ERRORS = error_responses(
+    (400, "VALIDATION_ERROR | INVALID_DATE_RANGE"),
+    (401, "UNAUTHORIZED"),
+    (403, "TENANT_SCOPE_NOT_ALLOWED"),
+)
+
+
+@router.get("/history", responses=_HISTORY_ERRORS)
+async def history(
+    request: Request,
+    container: ContainerDep,
+    number_id: ReadNumberIdDep,
+    startDate: _HistoryParam = None,
+    endDate: _HistoryParam = None,
+    page: _HistoryParam = None,
+    pageSize: _HistoryParam = None,
+) -> Any:
+    """The number's conversations, newest first: inbound and outbound messages in one timeline
+    (``HistoryMessage``). ``startDate`` / ``endDate`` (ISO 8601) bound the provider timestamp
+    (an outbound message's is its acceptance time); ``page`` from 1, ``pageSize`` 1-100
+    (default 30). A ``RELAY_ONLY`` number keeps no conversation: an empty page with
+    ``notice: "PII_RELAY_ONLY"``; a ``STORE_X_DAYS`` number shows its retention window."""
+    return await _history(container, number_id, Listing.ALL, request)
+
+
+@router.get("/unread", responses=_HISTORY_ERRORS)
+async def unread(
+    request: Request,
+    container: ContainerDep,
+    number_id: ReadNumberIdDep,
+    page: _HistoryParam = None,
+    pageSize: _HistoryParam = None,
+) -> Any:
+    """Inbound messages not read yet, newest first; each row carries its conversation's unread
+    count (``conversationUnreadCount``) and ``total`` is the sum over conversations."""
+    return await _history(container, number_id, Listing.UNREAD, request)
+
+
+@router.get(
+    "/group",
+    responses=error_responses(
+        (400, "VALIDATION_ERROR | INVALID_DATE_RANGE | NOT_SUPPORTED_FOR_META"),
+        (401, "UNAUTHORIZED"),
+        (403, "TENANT_SCOPE_NOT_ALLOWED"),
+    ),
+)
+async def group_messages(
+    request: Request,
+    container: ContainerDep,
+    number_id: ReadNumberIdDep,
+    startDate: _HistoryParam = None,
+    endDate: _HistoryParam = None,
+    page: _HistoryParam = None,
+    pageSize: _HistoryParam = None,
+) -> Any:
+    """Group conversations (both directions), newest first; ``startDate`` / ``endDate`` bound
+    ``createdAt``. Meta Cloud API numbers have no groups: ``400 NOT_SUPPORTED_FOR_META``."""
+    return await _history(container, number_id, Listing.GROUPS, request)
 
 
 @router.get(
