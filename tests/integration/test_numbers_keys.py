@@ -80,3 +80,19 @@ def test_rotate_requires_a_number_id(api, tenant):
     assert_error(
         api.post("/v1/api-keys", tenant["key"], json={"whatsappNumberId": "wn_x"}), 404, "NUMBER_NOT_FOUND"
     )
+
+
+def test_regenerate_rotates_the_calling_key(api, tenant, number):
+    r = api.post("/v1/api-keys/regenerate", number["key"])
+    assert r.status_code == 201, r.text
+    new = r.json()
+    assert new["scope"] == "number" and new["whatsappNumberId"] == number["id"] and new["name"] == "Default"
+    assert new["key"] != number["key"] and new["key"].endswith(new["keyLast4"])
+    assert new["key"].startswith(new["keyPrefix"]) and new["createdAt"]
+    assert_error(api.get("/v1/api-keys", number["key"]), 401, "UNAUTHORIZED")  # the old one is gone
+    assert api.get("/v1/api-keys", new["key"]).status_code == 200
+    r = api.post("/v1/api-keys/regenerate", tenant["key"])
+    assert r.status_code == 201 and r.json()["scope"] == "tenant" and r.json()["whatsappNumberId"] is None
+    assert_error(api.get("/v1/numbers", tenant["key"]), 401, "UNAUTHORIZED")
+    assert api.get("/v1/numbers", r.json()["key"]).status_code == 200
+    assert_error(api.post("/v1/api-keys/regenerate"), 401, "UNAUTHORIZED")

@@ -145,8 +145,11 @@ class Figures:
 
     total_sent: int
     total_failed: int
-    sent_percent_change: float | None
-    failed_percent_change: float | None
+    # Versus the previous period; 0.0 when both are 0, 100.0 when the previous one had none.
+    sent_percent_change: float
+    failed_percent_change: float
+    previous_sent: int
+    previous_failed: int
     failure_rate: float
     daily_messages: tuple[DayCount, ...]
     daily_sent: tuple[DayCount, ...]

@@ -13,7 +13,9 @@ in which it was *created*):
   ``DELIVERED`` or ``READ``.
 - ``totalFailed`` — messages of the period with status ``FAILED``.
 - ``sentPercentChange`` / ``failedPercentChange`` — ``(current - previous) / previous * 100``,
-  rounded to 2 decimals; ``null`` when the previous period had none.
+  rounded to 2 decimals; always a number, as the SDK types it: when the previous period had
+  none, ``100`` if this one has some and ``0`` if it has none too (``previousTotalSent`` /
+  ``previousTotalFailed``, additive, tell that case apart).
 - ``failureRate`` — ``totalFailed / (totalSent + totalFailed) * 100``, rounded to 2 decimals;
   ``0`` when both are 0. Queued and canceled messages are not part of it.
 - ``dailyMessages`` — one entry per local day of the period, oldest first,
@@ -76,12 +78,16 @@ def _figures(win: Window, counts: PeriodCounts) -> Figures:
     previous = {c.status: c.count for c in counts.previous}
     sent = sum(statuses[s] for s in SENT)
     failed = statuses[Status.FAILED]
+    previous_sent = sum(previous.get(s, 0) for s in SENT)
+    previous_failed = previous.get(Status.FAILED, 0)
     rate = _percent(failed, sent + failed)
     return Figures(
         total_sent=sent,
         total_failed=failed,
-        sent_percent_change=_change(sent, sum(previous.get(s, 0) for s in SENT)),
-        failed_percent_change=_change(failed, previous.get(Status.FAILED, 0)),
+        sent_percent_change=_change(sent, previous_sent),
+        failed_percent_change=_change(failed, previous_failed),
+        previous_sent=previous_sent,
+        previous_failed=previous_failed,
         failure_rate=rate if rate is not None else 0.0,
         daily_messages=_daily(win, counts, None),
         daily_sent=_daily(win, counts, SENT),
@@ -103,8 +109,10 @@ def _daily(win: Window, counts: PeriodCounts, only: frozenset[Status] | None) ->
     return tuple(DayCount(day, n) for day, n in zip(win.days, per_day, strict=True))
 
 
-def _change(current: int, previous: int) -> float | None:
-    return _percent(current - previous, previous)
+def _change(current: int, previous: int) -> float:
+    if not previous:
+        return 100.0 if current else 0.0
+    return round((current - previous) / previous * 100, 2)
 
 
 def _percent(part: int, whole: int) -> float | None:

@@ -55,6 +55,8 @@ def dashboard(figures: Figures) -> dict[str, Any]:
         "sentPercentChange": figures.sent_percent_change,
         "failedPercentChange": figures.failed_percent_change,
         "failureRate": figures.failure_rate,
+        "previousTotalSent": figures.previous_sent,
+        "previousTotalFailed": figures.previous_failed,
         "dailyMessages": _days(figures.daily_messages),
         "statusDistribution": {c.status.lower(): c.count for c in figures.status_distribution},
         "dailySent": _days(figures.daily_sent),

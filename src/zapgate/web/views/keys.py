@@ -55,3 +55,17 @@ def rotated(number_id: str, key: IssuedKey) -> dict[str, Any]:
         "key": key.raw,
         "createdAt": iso(key.created_at),
     }
+
+
+def regenerated(scope: str, number_id: str | None, key: IssuedKey) -> dict[str, Any]:
+    """``POST /v1/api-keys/regenerate``: the caller's new key, shown once."""
+    return {
+        "id": key.id,
+        "name": "Default",
+        "key": key.raw,
+        "keyPrefix": key.prefix,
+        "keyLast4": key.last4,
+        "scope": scope,
+        "whatsappNumberId": number_id,
+        "createdAt": iso(key.created_at),
+    }

@@ -23,8 +23,8 @@ _DAYS: dict[str, Any] = {
 }
 _PERCENT: dict[str, Any] = {
     "type": "number",
-    "nullable": True,
-    "description": "Versus the previous period of the same length; null when that period had none",
+    "description": "Versus the previous period of the same length, in percent; when that period had "
+    "none: 100 if this one has some, else 0",
 }
 STATS_SCHEMA: dict[str, Any] = {
     "type": "object",
@@ -34,6 +34,8 @@ STATS_SCHEMA: dict[str, Any] = {
         "sentPercentChange": _PERCENT,
         "failedPercentChange": _PERCENT,
         "failureRate": {"type": "number", "description": "failed / (sent + failed) * 100"},
+        "previousTotalSent": {"type": "integer", "description": "totalSent of the previous period"},
+        "previousTotalFailed": {"type": "integer", "description": "totalFailed of the previous period"},
         "dailyMessages": {**_DAYS, "description": "Messages created per local day"},
         "dailySent": _DAYS,
         "dailyFailed": _DAYS,

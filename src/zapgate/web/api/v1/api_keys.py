@@ -53,3 +53,20 @@ async def rotate_number_key(container: ContainerDep, principal: TenantDep, body:
         )
     key = await keys.rotate_number_key(container, workspace_id=principal.workspace_id, number_id=number_id)
     return views.rotated(number_id, key)
+
+
+@router.post(
+    "/regenerate",
+    status_code=201,
+    responses=error_responses((401, "UNAUTHORIZED"), (404, "NUMBER_NOT_FOUND")),
+)
+async def regenerate_own_key(container: ContainerDep, principal: PrincipalDep) -> Any:
+    """Rotate the calling key itself (a number's default key, or the workspace's tenant key): it
+    stops working at once; the new key is in the answer, shown once."""
+    if principal.scope == "number" and principal.number_id:
+        key = await keys.rotate_number_key(
+            container, workspace_id=principal.workspace_id, number_id=principal.number_id
+        )
+    else:
+        key = await keys.rotate_tenant_key(container, workspace_id=principal.workspace_id)
+    return views.regenerated(principal.scope, principal.number_id, key)
