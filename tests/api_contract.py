@@ -39,7 +39,7 @@ def contract_problem(status: int, content_type: str, content: bytes) -> str | No
     """Why a response breaks the error contract, or None when it keeps it."""
     if status < 400:
         return None
-    if status >= 500:
+    if status >= 500 and status != 501:  # 501 NOT_SUPPORTED: a feature Zapgate leaves out
         return f"server error {status}"
     if not content_type.lower().startswith("application/json"):
         return f"error body is {content_type or 'untyped'}, not application/json"

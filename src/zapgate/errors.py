@@ -73,6 +73,12 @@ class RateLimited(ZapgateError):
         self.retry_after = retry_after
 
 
+class NotSupported(ZapgateError):
+    """A Pilot Status feature Zapgate does not implement (501)."""
+
+    code = "NOT_SUPPORTED"
+
+
 class Unavailable(ZapgateError):
     code = "UNAVAILABLE"
 

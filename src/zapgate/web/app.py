@@ -15,7 +15,16 @@ from zapgate.settings import Settings
 from zapgate.storage import migrate
 from zapgate.web import dashboard, docs, inbox, openapi
 from zapgate.web import errors as web_errors
-from zapgate.web.api.v1 import analytics, api_keys, messages, numbers, sandbox, templates, webhooks
+from zapgate.web.api.v1 import (
+    analytics,
+    api_keys,
+    messages,
+    numbers,
+    sandbox,
+    templates,
+    unsupported,
+    webhooks,
+)
 from zapgate.web.middleware import GuardMiddleware, RateLimiter
 from zapgate.web.ops import router as ops_router
 from zapgate.workers.build import build_runner
@@ -66,7 +75,7 @@ def create_app(
     web_errors.install(app)
     app.add_middleware(GuardMiddleware, max_body_bytes=settings.max_body_bytes)
     messages.add_send_route(app)  # first: the route every client hammers is matched first
-    for module in (messages, numbers, api_keys, templates, webhooks, sandbox, analytics):
+    for module in (messages, numbers, api_keys, templates, webhooks, sandbox, analytics, unsupported):
         app.include_router(module.router)
     app.include_router(inbox.router(container.providers))
     app.include_router(ops_router)

@@ -11,6 +11,7 @@ from starlette.requests import ClientDisconnect
 from zapgate import errors
 from zapgate.container import Container
 from zapgate.services import auth
+from zapgate.web.middleware import NUL_IN_URL, NUL_SEEN
 
 
 async def get_container(request: Request) -> Container:
@@ -28,6 +29,8 @@ async def get_principal(
 ) -> auth.Principal:
     container: Container = request.app.state.container
     principal = await auth.authenticate(container, api_key=x_api_key, api_key_id=x_api_key_id)
+    if request.scope.get("state", {}).get(NUL_SEEN):  # GuardMiddleware saw it: refused, once known who asks
+        raise errors.ValidationFailed(NUL_IN_URL)
     limiter = request.app.state.rate_limiter
     if limiter is not None:
         limiter.check(principal.key_id)

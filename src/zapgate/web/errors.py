@@ -26,6 +26,7 @@ STATUS: dict[type[errors.ZapgateError], int] = {
     errors.Conflict: 409,
     errors.PayloadTooLarge: 413,
     errors.RateLimited: 429,
+    errors.NotSupported: 501,
     errors.Unavailable: 503,
 }
 
