@@ -166,10 +166,7 @@ SERVICES_WITH_SQL = {
     "inbox/receive.py",
     "number_changes.py",
     "numbers.py",
-    "redaction.py",
     "sending.py",
-    "status_changes.py",
-    "templates.py",
 }
 
 

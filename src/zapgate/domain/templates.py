@@ -14,7 +14,7 @@ Stored content (``templates.content``), normalised by the templates service::
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from zapgate import errors
@@ -89,3 +89,64 @@ def render(content: dict[str, Any], variables: dict[str, str]) -> Rendered:
         buttons=buttons,
         parameters={n: variables[n] for n in names},
     )
+
+
+# -- records ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Template:
+    """A template as stored. ``version_id`` and ``version_created_at`` (its current version's)
+    are set only by the reads that show it."""
+
+    id: str
+    workspace_id: str
+    number_id: str
+    name: str
+    category: str
+    language: str
+    content: dict[str, Any]  # the current version's (see the module docstring)
+    variables: tuple[str, ...]
+    version: int
+    source: str
+    meta_status: str | None  # None on numbers without approval rules
+    provider_template_id: str | None
+    approve_at: int | None
+    rejection_reason: str | None
+    created_at: int
+    updated_at: int
+    deleted_at: int | None = None
+    version_id: str | None = None
+    version_created_at: int | None = None
+
+
+@dataclass(frozen=True)
+class TemplateVersion:
+    id: str
+    template_id: str
+    version: int
+    content: dict[str, Any]
+    variables: tuple[str, ...]
+    meta_status: str | None
+    created_at: int
+
+
+@dataclass(frozen=True)
+class OwnerNumber:
+    """The live number a template belongs to, as the approval rules need it."""
+
+    id: str
+    workspace_id: str
+    provider: str
+    official: bool
+
+
+@dataclass(frozen=True)
+class ReviewNumber:
+    """The number as the provider reviewing its templates sees it (credentials sealed)."""
+
+    id: str
+    number: str
+    provider: str
+    official: bool
+    credentials_enc: str | None = field(default=None, repr=False)

@@ -16,12 +16,9 @@ purges count from it, and removing content is not a change of the message.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
-import sqlalchemy as sa
-from sqlalchemy.ext.asyncio import AsyncConnection
-
-from zapgate.storage import tables as t
+from zapgate.storage.database import Connection
+from zapgate.storage.repositories import redaction as sweeps
 
 DAY_MS = 86_400_000
 FINAL = ("READ", "FAILED", "CANCELED")
@@ -43,19 +40,11 @@ class Policy:
         return now_ms - (self.days or 0) * DAY_MS
 
 
-async def policies(conn: AsyncConnection) -> list[Policy]:
+async def policies(conn: Connection) -> list[Policy]:
     """Every number that removes content, deleted ones included (their rows are still here)."""
-    n = t.numbers.c
-    rows = (
-        await conn.execute(
-            sa.select(n.id, n.pii_mode, n.pii_retention_days).where(
-                n.pii_mode.in_(("RELAY_ONLY", "STORE_X_DAYS"))
-            )
-        )
-    ).all()
     grouped: dict[tuple[str, int | None], list[str]] = {}
-    for row in rows:
-        grouped.setdefault((row.pii_mode, row.pii_retention_days), []).append(row.id)
+    for number_id, mode, days in await sweeps.redacting_numbers(conn):
+        grouped.setdefault((mode, days), []).append(number_id)
     return [
         Policy(mode, days, tuple(ids_))
         for (mode, days), ids_ in sorted(grouped.items(), key=lambda item: (item[0][0], item[0][1] or 0))
@@ -65,110 +54,65 @@ async def policies(conn: AsyncConnection) -> list[Policy]:
 # -- outbound ----------------------------------------------------------------------------------
 
 
-def _message_due(policy: Policy, now_ms: int, grace_ms: int) -> Any:
-    m = t.messages.c
-    # ix_messages_unredacted's own predicate, word for word: a range of it per number.
-    base = sa.and_(m.number_id.in_(policy.number_ids), sa.text(t.UNREDACTED))
+async def _messages_due(
+    conn: Connection, policy: Policy, *, now_ms: int, grace_ms: int, limit: int
+) -> list[str]:
     if policy.mode == "RELAY_ONLY":
-        return sa.and_(
-            base,
-            sa.or_(m.status.in_(FINAL), sa.and_(m.status == "DELIVERED", m.delivered_at < now_ms - grace_ms)),
+        return await sweeps.settled_messages(
+            conn, policy.number_ids, final=FINAL, delivered_before=now_ms - grace_ms, limit=limit
         )
-    return sa.and_(base, m.created_at < policy.cutoff(now_ms))
+    return await sweeps.messages_created_before(
+        conn, policy.number_ids, before=policy.cutoff(now_ms), limit=limit
+    )
 
 
 async def redact_messages(
-    conn: AsyncConnection, policies_: list[Policy], *, now_ms: int, grace_ms: int, limit: int
+    conn: Connection, policies_: list[Policy], *, now_ms: int, grace_ms: int, limit: int
 ) -> int:
     """Clear up to ``limit`` outbound messages due under their number's mode."""
-    m = t.messages.c
     ids_: list[str] = []
     for policy in policies_:
         if len(ids_) >= limit:
             break
-        ids_ += (
-            (
-                await conn.execute(
-                    sa.select(m.id).where(_message_due(policy, now_ms, grace_ms)).limit(limit - len(ids_))
-                )
-            )
-            .scalars()
-            .all()
-        )
+        ids_ += await _messages_due(conn, policy, now_ms=now_ms, grace_ms=grace_ms, limit=limit - len(ids_))
     if not ids_:
         return 0
-    # QUEUED is checked again: a SENT message may have been put back in the queue since.
-    await conn.execute(
-        sa.update(t.messages)
-        .where(m.id.in_(ids_), m.redacted_at.is_(None), m.status != "QUEUED")
-        .values(content=None, payload={}, request=sa.null(), redacted_at=now_ms)
-    )
+    await sweeps.clear_messages(conn, ids_, now_ms=now_ms)
     return len(ids_)
 
 
 # -- inbound -----------------------------------------------------------------------------------
 
 
-def _inbound_due(policy: Policy, now_ms: int) -> Any:
-    i = t.inbound_messages.c
-    base = sa.and_(i.number_id.in_(policy.number_ids), i.redacted_at.is_(None))
-    if policy.mode == "RELAY_ONLY":
-        return base  # stored before the number switched to it
-    return sa.and_(base, i.created_at < policy.cutoff(now_ms))
-
-
-async def redact_inbound(conn: AsyncConnection, policies_: list[Policy], *, now_ms: int, limit: int) -> int:
+async def redact_inbound(conn: Connection, policies_: list[Policy], *, now_ms: int, limit: int) -> int:
     """Clear text, sender name and media of up to ``limit`` inbound messages, and the senders'
     names kept on their contact when those came from a message as old."""
-    i = t.inbound_messages.c
-    found: list[tuple[Policy, list[Any]]] = []
+    found: list[tuple[Policy, list[tuple[str, str, str]]]] = []
     count = 0
     for policy in policies_:
         if count >= limit:
             break
-        rows = list(
-            (
-                await conn.execute(
-                    sa.select(i.id, i.number_id, i.sender)
-                    .where(_inbound_due(policy, now_ms))
-                    .limit(limit - count)
-                )
-            ).all()
+        # RELAY_ONLY: any age (stored before the number switched to it).
+        before = None if policy.mode == "RELAY_ONLY" else policy.cutoff(now_ms)
+        rows = await sweeps.unredacted_inbound(
+            conn, policy.number_ids, created_before=before, limit=limit - count
         )
         found.append((policy, rows))
         count += len(rows)
     if not count:
         return 0
-    await conn.execute(
-        sa.update(t.inbound_messages)
-        .where(i.id.in_([r.id for _, rows in found for r in rows]))
-        .values(text=None, sender_name=None, media=sa.null(), redacted_at=now_ms)
-    )
+    await sweeps.clear_inbound(conn, [id_ for _, rows in found for id_, _, _ in rows], now_ms=now_ms)
     for policy, rows in found:
-        await _forget_names(conn, policy, {(r.number_id, r.sender) for r in rows}, now_ms)
+        await _forget_names(conn, policy, {(number_id, sender) for _, number_id, sender in rows}, now_ms)
     return count
 
 
-async def _forget_names(
-    conn: AsyncConnection, policy: Policy, senders: set[tuple[str, str]], now_ms: int
-) -> None:
+async def _forget_names(conn: Connection, policy: Policy, senders: set[tuple[str, str]], now_ms: int) -> None:
     """A contact's name comes from its latest inbound message: it goes with that message."""
     if not senders:
         return
-    c = t.contacts.c
     by_number: dict[str, list[str]] = {}
     for number_id, sender in sorted(senders):
         by_number.setdefault(number_id, []).append(sender)
-    # One primary-key range per number (a row-value IN scans the table on SQLite).
-    where = [
-        sa.or_(
-            *[
-                sa.and_(c.number_id == number_id, c.contact.in_(contacts))
-                for number_id, contacts in by_number.items()
-            ]
-        ),
-        c.name.is_not(None),
-    ]
-    if policy.mode == "STORE_X_DAYS":
-        where.append(c.last_inbound_at < policy.cutoff(now_ms))
-    await conn.execute(sa.update(t.contacts).where(*where).values(name=None))
+    before = policy.cutoff(now_ms) if policy.mode == "STORE_X_DAYS" else None
+    await sweeps.forget_names(conn, by_number, last_inbound_before=before)

@@ -7,14 +7,11 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
-import sqlalchemy as sa
-from sqlalchemy.ext.asyncio import AsyncConnection
-
 from zapgate.domain.lifecycle import TIMESTAMP_COLUMN, Status, path
 from zapgate.metrics import Metrics
 from zapgate.services import events
-from zapgate.storage import message_store
-from zapgate.storage import tables as t
+from zapgate.storage.database import Connection
+from zapgate.storage.repositories import statuses
 from zapgate.webhooks import payloads
 
 
@@ -34,12 +31,12 @@ class Outcome:
     webhooks: int
 
 
-async def load_for_update(conn: AsyncConnection, message_id: str) -> Any:
-    return (await message_store.lock(conn, [message_id])).get(message_id)
+async def load_for_update(conn: Connection, message_id: str) -> Any:
+    return await statuses.lock(conn, message_id)
 
 
 async def apply(
-    conn: AsyncConnection,
+    conn: Connection,
     message: Any,
     change: Change,
     *,
@@ -64,7 +61,7 @@ async def apply(
 
 
 async def apply_many(
-    conn: AsyncConnection,
+    conn: Connection,
     messages: Mapping[str, Any],
     changes: Sequence[tuple[str, Change]],
     *,
@@ -81,7 +78,7 @@ async def apply_many(
     """
     views: dict[str, _Merged] = {}
     updates: dict[str, dict[str, Any]] = {}
-    timeline: list[dict[str, Any]] = []
+    timeline: list[statuses.TimelineRow] = []
     emitted: list[tuple[int, events.Event]] = []  # (timeline index, event without its seq)
     outcomes: list[Outcome] = []
     for message_id, change in changes:
@@ -106,8 +103,7 @@ async def apply_many(
                 metrics.transitions.labels(status.value).inc()
                 metrics.status_lag.labels(status.value).observe(max(0.0, (now_ms - view.created_at) / 1000))
         outcomes.append(Outcome(entered, webhooks))
-    seqs = await message_store.record_timeline(conn, timeline)
-    await message_store.update(conn, {k: v for k, v in updates.items() if v})
+    seqs = await statuses.record(conn, timeline, {k: v for k, v in updates.items() if v})
     if emitted:
         await events.emit_many(
             conn,
@@ -149,7 +145,7 @@ class _Merged:
 
 def _timeline_row(
     message_id: str, change: Change, status: Status, now_ms: int, applied: bool
-) -> dict[str, Any]:
+) -> statuses.TimelineRow:
     return {
         "message_id": message_id,
         "status": status.value,
@@ -178,41 +174,14 @@ def _event(message: Any, status: Status, change: Change, now_ms: int) -> events.
     return events.Event(message.number_id, event, data, message.id, 0)
 
 
-async def record_queued(conn: AsyncConnection, message_id: str, now_ms: int) -> None:
-    await conn.execute(
-        sa.insert(t.message_events).values(
-            message_id=message_id, status=Status.QUEUED.value, at=now_ms, source="api", applied=True
-        )
-    )
+async def record_queued(conn: Connection, message_id: str, now_ms: int) -> None:
+    await statuses.record_queued(conn, message_id, now_ms)
 
 
 async def requeue(
-    conn: AsyncConnection, message: Any, *, next_at: int, now_ms: int, code: str, detail: str
+    conn: Connection, message: Any, *, next_at: int, now_ms: int, code: str, detail: str
 ) -> None:
     """Put a SENT message back in the queue: the provider reported a transient failure after it
     had taken the message (the one backwards step of the state machine; the timeline says why,
     and the next attempt emits ``message.sent`` again)."""
-    await conn.execute(
-        sa.update(t.messages)
-        .where(t.messages.c.id == message.id)
-        .values(
-            status=Status.QUEUED.value,
-            next_attempt_at=next_at,
-            lease_until=None,
-            provider_message_id=None,
-            sent_at=None,
-            updated_at=now_ms,
-            error_message=detail,
-        )
-    )
-    await conn.execute(
-        sa.insert(t.message_events).values(
-            message_id=message.id,
-            status=Status.QUEUED.value,
-            at=now_ms,
-            source="provider",
-            applied=True,
-            code=code,
-            detail=detail,
-        )
-    )
+    await statuses.requeue(conn, message.id, next_at=next_at, now_ms=now_ms, code=code, detail=detail)

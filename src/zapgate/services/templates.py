@@ -7,6 +7,8 @@ whose provider needs template approval (official numbers) a new template or vers
 it at once through :func:`sending.effective_template_status`). On Meta numbers the provider
 is told first, outside the transaction: a new template is submitted, a new version of a
 submitted one is an edit of Meta's template (same id), a delete deletes it at Meta.
+
+The SQL is in ``storage.repositories.templates``.
 """
 
 from __future__ import annotations
@@ -16,21 +18,17 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-import sqlalchemy as sa
-from sqlalchemy.ext.asyncio import AsyncConnection
-
 from zapgate import errors
 from zapgate.clock import iso
 from zapgate.container import Container
 from zapgate.domain import ids, template_rules
 from zapgate.domain.template_rules import TemplateSpec
+from zapgate.domain.templates import Template, TemplateVersion
 from zapgate.providers import base
 from zapgate.services import credentials, sending
-from zapgate.storage import tables as t
+from zapgate.storage.database import Connection
 
 SOURCE = "PILOT_STATUS"
-_tpl = t.templates.c
-_ver = t.template_versions.c
 
 
 @dataclass(frozen=True)
@@ -47,9 +45,7 @@ class NumberScope:
 async def list_templates(container: Container, *, number_id: str) -> list[dict[str, Any]]:
     """The number's live templates, oldest first."""
     scope = await _scope(container, number_id)
-    query = _with_latest_version().where(_tpl.number_id == number_id, _tpl.deleted_at.is_(None))
-    async with container.db.read() as conn:
-        rows = (await conn.execute(query.order_by(_tpl.created_at, _tpl.id))).all()
+    rows = await container.repos.templates.list_live(number_id)
     now = container.clock.now_ms()
     return [item(row, scope, now) for row in rows]
 
@@ -57,9 +53,7 @@ async def list_templates(container: Container, *, number_id: str) -> list[dict[s
 async def get(container: Container, *, number_id: str, ref: str) -> dict[str, Any]:
     """By id, else by name, among the number's live templates."""
     scope = await _scope(container, number_id)
-    query = _with_latest_version().where(_live_ref(number_id, ref)).order_by(_id_first(ref))
-    async with container.db.read() as conn:
-        row = (await conn.execute(query.limit(1))).first()
+    row = await container.repos.templates.get(number_id, ref)
     if row is None:
         raise _not_found(ref)
     return item(row, scope, container.clock.now_ms())
@@ -68,11 +62,7 @@ async def get(container: Container, *, number_id: str, ref: str) -> dict[str, An
 async def versions(container: Container, *, number_id: str, ref: str) -> dict[str, Any]:
     """Every version of a template, newest first (the current one with its live status)."""
     current = await get(container, number_id=number_id, ref=ref)
-    query = (
-        sa.select(t.template_versions).where(_ver.template_id == current["id"]).order_by(_ver.version.desc())
-    )
-    async with container.db.read() as conn:
-        rows = (await conn.execute(query)).all()
+    rows = await container.repos.templates.versions(current["id"])
     return {
         "id": current["id"],
         "name": current["name"],
@@ -90,32 +80,25 @@ async def create(container: Container, *, number_id: str, body: Any) -> dict[str
     now = container.clock.now_ms()
     template_id = ids.new_id("tpl")
     status, approve_at = _approval(container, scope, now)
+    repo = container.repos.templates
     async with container.db.read() as conn:
-        await _check_name_free(conn, number_id, spec.name, exclude_id=None)
+        await _check_name_free(container, conn, number_id, spec.name, exclude_id=None)
     provider_template_id = await _submit(container, scope, spec)
     async with container.db.write() as conn:
-        await _lock_number(conn, number_id)
-        await _check_name_free(conn, number_id, spec.name, exclude_id=None)
-        await conn.execute(
-            sa.insert(t.templates).values(
-                id=template_id,
-                workspace_id=scope.workspace_id,
-                number_id=number_id,
-                name=spec.name,
-                category=spec.category,
-                language=spec.language,
-                content=spec.content,
-                variables=list(spec.variables),
-                version=1,
-                source=SOURCE,
-                meta_status=status,
-                approve_at=approve_at,
-                provider_template_id=provider_template_id,
-                created_at=now,
-                updated_at=now,
-            )
+        await repo.lock_number(conn, number_id)
+        await _check_name_free(container, conn, number_id, spec.name, exclude_id=None)
+        await repo.insert(
+            conn,
+            template_id=template_id,
+            workspace_id=scope.workspace_id,
+            number_id=number_id,
+            spec=spec,
+            source=SOURCE,
+            status=status,
+            approve_at=approve_at,
+            provider_template_id=provider_template_id,
+            now_ms=now,
         )
-        await _insert_version(conn, template_id, 1, spec, status, now)
     container.template_cache.clear()
     return await get(container, number_id=number_id, ref=template_id)
 
@@ -128,8 +111,9 @@ async def update(container: Container, *, number_id: str, ref: str, body: Any) -
     changes here."""
     given = template_rules.parse(body, partial=True)
     scope = await _scope(container, number_id)
+    repo = container.repos.templates
     async with container.db.read() as conn:
-        before = await _find(conn, number_id, ref)
+        before = await _find(container, conn, number_id, ref)
     planned = template_rules.for_update(
         given, template_rules.Identity(before.name, before.category, before.language)
     )
@@ -138,24 +122,19 @@ async def update(container: Container, *, number_id: str, ref: str, body: Any) -
     )
     now = container.clock.now_ms()
     async with container.db.write() as conn:
-        await _lock_number(conn, number_id)
-        row = await _find(conn, number_id, ref)
+        await repo.lock_number(conn, number_id)
+        row = await _find(container, conn, number_id, ref)
         spec = template_rules.for_update(given, template_rules.Identity(row.name, row.category, row.language))
         assert spec.name is not None
         if spec.name != row.name:
-            await _check_name_free(conn, number_id, spec.name, exclude_id=row.id)
+            await _check_name_free(container, conn, number_id, spec.name, exclude_id=row.id)
         if _is_new_version(row, spec):
-            await _new_version(conn, container, scope, row, spec, now)
+            status, approve_at = _approval(container, scope, now)
+            await repo.add_version(conn, row, spec, status=status, approve_at=approve_at, now_ms=now)
             if provider_template_id is not None:
-                await conn.execute(
-                    sa.update(t.templates)
-                    .where(_tpl.id == row.id)
-                    .values(provider_template_id=provider_template_id)
-                )
+                await repo.set_provider_template_id(conn, row.id, provider_template_id)
         elif spec.name != row.name:
-            await conn.execute(
-                sa.update(t.templates).where(_tpl.id == row.id).values(name=spec.name, updated_at=now)
-            )
+            await repo.rename(conn, row.id, spec.name, now_ms=now)
     container.template_cache.clear()
     return await get(container, number_id=number_id, ref=row.id)
 
@@ -165,79 +144,34 @@ async def delete(container: Container, *, number_id: str, ref: str) -> dict[str,
     submitted to Meta is deleted there first; if Meta refuses or cannot be reached, the
     template stays (the error says why)."""
     async with container.db.read() as conn:
-        before = await _find(conn, number_id, ref)
+        before = await _find(container, conn, number_id, ref)
     if before.provider_template_id:
-        await _withdraw(container, await _scope(container, number_id), before)
+        scope = await _scope(container, number_id)
+        await _withdraw(container, scope, before.name, before.provider_template_id)
     now = container.clock.now_ms()
     async with container.db.write() as conn:
-        row = await _find(conn, number_id, before.id)
-        await conn.execute(
-            sa.update(t.templates).where(_tpl.id == row.id).values(deleted_at=now, updated_at=now)
-        )
+        row = await _find(container, conn, number_id, before.id)
+        await container.repos.templates.soft_delete(conn, row.id, now_ms=now)
     container.template_cache.clear()
     return {"ok": True, "id": row.id}
 
 
-def _is_new_version(row: Any, spec: TemplateSpec) -> bool:
+def _is_new_version(row: Template, spec: TemplateSpec) -> bool:
     return bool(row.content != spec.content or row.language != spec.language)
-
-
-async def _new_version(
-    conn: AsyncConnection, container: Container, scope: NumberScope, row: Any, spec: TemplateSpec, now: int
-) -> None:
-    version = int(row.version) + 1
-    status, approve_at = _approval(container, scope, now)
-    await conn.execute(
-        sa.update(t.templates)
-        .where(_tpl.id == row.id)
-        .values(
-            name=spec.name,
-            language=spec.language,
-            content=spec.content,
-            variables=list(spec.variables),
-            version=version,
-            meta_status=status,
-            approve_at=approve_at,
-            rejection_reason=None,
-            updated_at=now,
-        )
-    )
-    await _insert_version(conn, row.id, version, spec, status, now)
-
-
-async def _insert_version(
-    conn: AsyncConnection, template_id: str, version: int, spec: TemplateSpec, status: str | None, now: int
-) -> None:
-    await conn.execute(
-        sa.insert(t.template_versions).values(
-            id=ids.new_id("tplv"),
-            template_id=template_id,
-            version=version,
-            content=spec.content,
-            variables=list(spec.variables),
-            meta_status=status,
-            created_at=now,
-        )
-    )
 
 
 # -- rules that need the number --------------------------------------------------------------
 
 
 async def _scope(container: Container, number_id: str) -> NumberScope:
-    n = t.numbers.c
-    query = sa.select(n.id, n.workspace_id, n.provider, n.official).where(
-        n.id == number_id, n.deleted_at.is_(None)
-    )
-    async with container.db.read() as conn:
-        row = (await conn.execute(query)).first()
-    if row is None:
+    owner = await container.repos.templates.owner(number_id)
+    if owner is None:
         raise errors.NotFound("The key's number no longer exists", code="LINKED_WHATSAPP_INSTANCE_NOT_FOUND")
-    caps = container.providers.get(row.provider).capabilities(official=bool(row.official))
+    caps = container.providers.get(owner.provider).capabilities(official=owner.official)
     return NumberScope(
-        id=row.id,
-        workspace_id=row.workspace_id,
-        provider=row.provider,
+        id=owner.id,
+        workspace_id=owner.workspace_id,
+        provider=owner.provider,
         needs_approval=caps.templates_need_approval,
     )
 
@@ -254,7 +188,7 @@ async def _submit(container: Container, scope: NumberScope, spec: TemplateSpec) 
     return submission.provider_template_id
 
 
-async def _review(container: Container, scope: NumberScope, row: Any, spec: TemplateSpec) -> str | None:
+async def _review(container: Container, scope: NumberScope, row: Template, spec: TemplateSpec) -> str | None:
     """Send a new version to review; returns the provider's new template id, if any. A
     template Meta has under the same name and language is edited in place (Meta keeps its
     id); a renamed or relanguaged one is a different template at Meta, so it is submitted."""
@@ -269,12 +203,12 @@ async def _review(container: Container, scope: NumberScope, row: Any, spec: Temp
     return None
 
 
-async def _withdraw(container: Container, scope: NumberScope, row: Any) -> None:
+async def _withdraw(container: Container, scope: NumberScope, name: str, provider_template_id: str) -> None:
     reviewer = await _reviewer(container, scope)
     if reviewer is not None:
         submitter, ref = reviewer
         with _provider_edge():
-            await submitter.delete_template(ref, row.name, row.provider_template_id)
+            await submitter.delete_template(ref, name, provider_template_id)
 
 
 async def _reviewer(
@@ -284,9 +218,8 @@ async def _reviewer(
     submitter = container.providers.template_submitter(scope.provider)
     if submitter is None or not scope.needs_approval:
         return None
-    async with container.db.read() as conn:
-        row = (await conn.execute(sa.select(t.numbers).where(t.numbers.c.id == scope.id))).one()
-    return submitter, credentials.number_ref(container, row)
+    number = await container.repos.templates.review_number(scope.id)
+    return submitter, credentials.number_ref(container, number)
 
 
 def _provider_body(spec: TemplateSpec) -> dict[str, Any]:
@@ -316,21 +249,10 @@ def _approval(container: Container, scope: NumberScope, now: int) -> tuple[str |
     return "PENDING", now + delay_ms
 
 
-async def _lock_number(conn: AsyncConnection, number_id: str) -> None:
-    # Serialises template writes of one number (FOR UPDATE is a no-op on SQLite, which
-    # already has a single writer).
-    await conn.execute(sa.select(t.numbers.c.id).where(t.numbers.c.id == number_id).with_for_update())
-
-
 async def _check_name_free(
-    conn: AsyncConnection, number_id: str, name: str, *, exclude_id: str | None
+    container: Container, conn: Connection, number_id: str, name: str, *, exclude_id: str | None
 ) -> None:
-    query = sa.select(_tpl.id).where(
-        _tpl.number_id == number_id, _tpl.name == name, _tpl.deleted_at.is_(None)
-    )
-    if exclude_id is not None:
-        query = query.where(_tpl.id != exclude_id)
-    if (await conn.execute(query.limit(1))).first() is not None:
+    if await container.repos.templates.name_taken(conn, number_id, name, exclude_id=exclude_id):
         raise errors.Conflict(
             f"A template named {name!r} already exists on this number",
             code="TEMPLATE_NAME_TAKEN",
@@ -338,50 +260,21 @@ async def _check_name_free(
         )
 
 
-async def _find(conn: AsyncConnection, number_id: str, ref: str) -> Any:
-    query = (
-        sa.select(t.templates)
-        .where(_live_ref(number_id, ref))
-        .order_by(_id_first(ref))
-        .limit(1)
-        .with_for_update()
-    )
-    row = (await conn.execute(query)).first()
+async def _find(container: Container, conn: Connection, number_id: str, ref: str) -> Template:
+    row = await container.repos.templates.find(conn, number_id, ref, for_update=True)
     if row is None:
         raise _not_found(ref)
     return row
-
-
-def _live_ref(number_id: str, ref: str) -> Any:
-    return sa.and_(
-        _tpl.number_id == number_id,
-        _tpl.deleted_at.is_(None),
-        sa.or_(_tpl.id == ref, _tpl.name.in_([ref, template_rules.normalize_name(ref) or ref])),
-    )
-
-
-def _id_first(ref: str) -> Any:
-    return sa.case((_tpl.id == ref, 0), else_=1)
 
 
 def _not_found(ref: str) -> errors.NotFound:
     return errors.NotFound(f"Template {ref!r} not found for this number", code="TEMPLATE_NOT_FOUND")
 
 
-def _with_latest_version() -> Any:
-    """Templates with their current version's id and creation time."""
-    joined = t.templates.outerjoin(
-        t.template_versions, sa.and_(_ver.template_id == _tpl.id, _ver.version == _tpl.version)
-    )
-    return sa.select(
-        t.templates, _ver.id.label("version_id"), _ver.created_at.label("version_created_at")
-    ).select_from(joined)
-
-
 # -- response shapes -------------------------------------------------------------------------
 
 
-def item(row: Any, scope: NumberScope, now: int) -> dict[str, Any]:
+def item(row: Template, scope: NumberScope, now: int) -> dict[str, Any]:
     """A template as the API shows it: the SDK's TemplateListItem/TemplateDetail and more."""
     status = sending.effective_template_status(row, now)
     content = row.content
@@ -411,7 +304,7 @@ def item(row: Any, scope: NumberScope, now: int) -> dict[str, Any]:
     }
 
 
-def _version_item(row: Any, current: dict[str, Any]) -> dict[str, Any]:
+def _version_item(row: TemplateVersion, current: dict[str, Any]) -> dict[str, Any]:
     is_current = row.version == current["version"]
     return {
         "id": row.id,

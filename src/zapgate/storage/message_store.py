@@ -1,18 +1,17 @@
-"""Set-based statements over messages and their timeline, so a worker stage that changes many
+"""Set-based statements over messages, so a worker stage that changes many
 messages costs a constant number of statements per batch, not a round trip per message.
 
 - :func:`lock` reads a batch of messages (with the sending number) in one statement, locked for
   the caller's transaction on PostgreSQL, always in id order so that two batches locking
   overlapping sets cannot deadlock.
-- :func:`update` writes per-message column changes: one ``executemany`` per distinct set of
-  columns (a batch has one to three shapes: SENT, DELIVERED/READ, FAILED).
-- :func:`record_timeline` inserts timeline rows in one multi-row INSERT and returns their ids in
-  the order given (they order a message's webhooks).
+
+The writes of a status change (timeline rows, message columns) are in
+``storage/repositories/statuses.py``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Collection
 from typing import Any
 
 import sqlalchemy as sa
@@ -208,40 +207,3 @@ async def find_by_provider_ids(
         ).all()
         found.update(((r.number_id, r.provider_message_id), r.id) for r in rows)
     return found
-
-
-async def update(conn: AsyncConnection, changes: Mapping[str, Mapping[str, Any]]) -> None:
-    """``{message id: {column: value}}``: one ``executemany`` per set of columns."""
-    shapes: dict[tuple[str, ...], list[dict[str, Any]]] = {}
-    for message_id, values in changes.items():
-        columns = tuple(sorted(values))
-        shapes.setdefault(columns, []).append({"b_id": message_id, **{f"b_{c}": values[c] for c in columns}})
-    m = t.messages.c
-    for columns, params in shapes.items():
-        statement = (
-            sa.update(t.messages)
-            .where(m.id == sa.bindparam("b_id"))
-            .values({c: sa.bindparam(f"b_{c}") for c in columns})
-        )
-        await conn.execute(statement, params)
-
-
-async def record_timeline(conn: AsyncConnection, rows: Sequence[Mapping[str, Any]]) -> list[int]:
-    """Insert ``message_events`` rows; their ids, in the order of ``rows``."""
-    if not rows:
-        return []
-    if conn.dialect.name == "sqlite":
-        # SQLAlchemy can only return ordered ids from SQLite one INSERT per row. SQLite has one
-        # writer at a time and this runs inside its write transaction, so the ids can be chosen
-        # here (as SQLite itself would: after the largest) and written in one executemany.
-        e = t.message_events.c
-        first = int((await conn.execute(sa.select(sa.func.coalesce(sa.func.max(e.id), 0)))).scalar_one()) + 1
-        ids = list(range(first, first + len(rows)))
-        await conn.execute(
-            sa.insert(t.message_events), [{**row, "id": id_} for row, id_ in zip(rows, ids, strict=True)]
-        )
-        return ids
-    result = await conn.execute(
-        sa.insert(t.message_events).returning(t.message_events.c.id, sort_by_parameter_order=True), list(rows)
-    )
-    return [int(row[0]) for row in result.all()]
