@@ -24,6 +24,7 @@ from zapgate.storage.repositories.inbox import InboxRepository
 from zapgate.storage.repositories.keys import KeyRepository
 from zapgate.storage.repositories.messages import MessageRepository
 from zapgate.storage.repositories.numbers import NumberRepository
+from zapgate.storage.repositories.projects import ProjectRepository
 from zapgate.storage.repositories.system import SystemRepository
 from zapgate.storage.repositories.templates import TemplateRepository
 from zapgate.storage.repositories.tenants import TenantRepository
@@ -82,6 +83,7 @@ class Repositories:
     inbox: InboxRepository
     system: SystemRepository
     conversations: ConversationRepository
+    projects: ProjectRepository
 
 
 @dataclass
@@ -201,5 +203,6 @@ def build_container(settings: Settings, *, clock: Clock | None = None) -> Contai
             inbox=InboxRepository(db),
             system=SystemRepository(db),
             conversations=ConversationRepository(db),
+            projects=ProjectRepository(db),
         ),
     )

@@ -313,6 +313,19 @@ inbound_messages = sa.Table(
     sa.Index("uq_inbound_provider_id", "number_id", "provider_message_id", unique=True),
 )
 
+# Projects: a workspace's named groupings (migration 0008).
+projects = sa.Table(
+    "projects",
+    metadata,
+    sa.Column("id", sa.String(40), primary_key=True),
+    sa.Column("workspace_id", sa.ForeignKey("workspaces.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("name", sa.String(100), nullable=False),
+    sa.Column("slug", sa.String(64), nullable=False),
+    sa.Column("description", sa.String(500), nullable=False, server_default=""),
+    sa.Column("created_at", Ms, nullable=False),
+    sa.UniqueConstraint("workspace_id", "slug", name="uq_projects_workspace_slug"),
+)
+
 # The provider inbox: every receipt and inbound event is a row before it is applied. Sandbox
 # receipts are rows with a future due_at, so they survive a restart like real callbacks do.
 provider_events = sa.Table(

@@ -20,6 +20,7 @@ from zapgate.web.api.v1 import (
     api_keys,
     messages,
     numbers,
+    projects,
     sandbox,
     templates,
     unsupported,
@@ -75,7 +76,17 @@ def create_app(
     web_errors.install(app)
     app.add_middleware(GuardMiddleware, max_body_bytes=settings.max_body_bytes)
     messages.add_send_route(app)  # first: the route every client hammers is matched first
-    for module in (messages, numbers, api_keys, templates, webhooks, sandbox, analytics, unsupported):
+    for module in (
+        messages,
+        numbers,
+        api_keys,
+        projects,
+        templates,
+        webhooks,
+        sandbox,
+        analytics,
+        unsupported,
+    ):
         app.include_router(module.router)
     app.include_router(inbox.router(container.providers))
     app.include_router(ops_router)

@@ -1,6 +1,7 @@
 """Conversation history: a number's inbound messages by provider time, its unread ones and its
 group conversations (both directions) are read through indexes of their own, so a page of a
-number with a million messages reads the page, not the history
+number with a million messages reads the page, not the history; and projects, a workspace's
+named groupings
 
 Revision ID: 0008
 Revises: 0007
@@ -27,6 +28,23 @@ def _partial(name: str, table: str, columns: list[str], where: str) -> None:
 
 
 def upgrade() -> None:
+    op.create_table(
+        "projects",
+        sa.Column("id", sa.String(40), nullable=False),
+        sa.Column("workspace_id", sa.String(40), nullable=False),
+        sa.Column("name", sa.String(100), nullable=False),
+        sa.Column("slug", sa.String(64), nullable=False),
+        sa.Column("description", sa.String(500), server_default="", nullable=False),
+        sa.Column("created_at", sa.BigInteger(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["workspace_id"],
+            ["workspaces.id"],
+            name=op.f("fk_projects_workspace_id_workspaces"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_projects")),
+        sa.UniqueConstraint("workspace_id", "slug", name="uq_projects_workspace_slug"),
+    )
     op.create_index("ix_inbound_number_time", "inbound_messages", ["number_id", "provider_timestamp", "id"])
     _partial(
         "ix_inbound_unread", "inbound_messages", ["number_id", "provider_timestamp", "id"], INBOUND_UNREAD
@@ -36,6 +54,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    op.drop_table("projects")
     op.drop_index("ix_messages_group", table_name="messages")
     op.drop_index("ix_inbound_group", table_name="inbound_messages")
     op.drop_index("ix_inbound_unread", table_name="inbound_messages")

@@ -1,0 +1,44 @@
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter
+
+from zapgate.services import projects
+from zapgate.web.deps import ContainerDep, JsonBody, PrincipalDep, TenantDep
+from zapgate.web.errors import error_responses
+from zapgate.web.openapi import body_schema
+from zapgate.web.views import projects as views
+
+router = APIRouter(prefix="/v1/projects", tags=["projects"])
+
+
+@router.get("", responses=error_responses((401, "UNAUTHORIZED")))
+async def list_projects(container: ContainerDep, principal: PrincipalDep) -> Any:
+    """The workspace's projects, oldest first (any key of the workspace)."""
+    return [
+        views.project(p) for p in await projects.list_projects(container, workspace_id=principal.workspace_id)
+    ]
+
+
+@router.post(
+    "",
+    status_code=201,
+    openapi_extra=body_schema(
+        {
+            "type": "object",
+            "required": ["name"],
+            "properties": {
+                "name": {"type": "string", "minLength": 1, "maxLength": 100},
+                "description": {"type": "string", "maxLength": 500},
+            },
+        }
+    ),
+    responses=error_responses(
+        (400, "VALIDATION_ERROR"), (401, "UNAUTHORIZED"), (403, "NUMBER_SCOPE_NOT_ALLOWED")
+    ),
+)
+async def create_project(container: ContainerDep, principal: TenantDep, body: JsonBody) -> Any:
+    """A new project (the workspace key): its slug comes from the name, unique in the workspace."""
+    created = await projects.create_project(container, workspace_id=principal.workspace_id, body=body)
+    return views.project(created)
