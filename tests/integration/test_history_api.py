@@ -165,3 +165,23 @@ def test_store_x_days_shows_its_window(start_server, api_for, make_tenant):
     r = api.patch(f"/v1/numbers/{number['id']}", tenant["key"], json={"piiMode": "STORE_INDEFINITE"})
     assert r.status_code == 200, r.text
     assert api.get("/v1/messages/history", k).json()["total"] == 2
+
+
+def test_a_send_with_a_read_receipt_reads_the_conversation(api, tenant, wait):
+    """A Cloud-API-like number marks the contact's last message read when it answers (the
+    receipt goes out with the send): that contact's messages leave the unread listing."""
+    official = api.create_number(tenant["key"], official=True)
+    k = official["key"]
+    _inbound(api, k, text="primeira")
+    _inbound(api, k, text="segunda")
+    _inbound(api, k, sender=OTHER, text="de outro")
+    assert api.get("/v1/messages/unread", k).json()["total"] == 3
+    out = _send(api, k)
+    wait_status(api, wait, k, out["id"], "SENT")
+    unread = api.get("/v1/messages/unread", k).json()
+    assert unread["total"] == 1 and unread["messages"][0]["participantPhone"] == OTHER
+    read = [m for m in api.get("/v1/messages/history", k).json()["messages"] if m["text"] == "segunda"]
+    assert read[0]["status"] == "READ" and read[0]["readAt"] is not None
+    quiet = _send(api, k, destinationNumber=OTHER, markRead=False)
+    wait_status(api, wait, k, quiet["id"], "SENT")
+    assert api.get("/v1/messages/unread", k).json()["total"] == 1  # no receipt asked: still unread

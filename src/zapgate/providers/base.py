@@ -117,6 +117,9 @@ class ScheduledReceipt:
 class SendResult:
     provider_message_id: str
     receipts: tuple[ScheduledReceipt, ...] = ()
+    # The provider took the read receipt for the contact's last inbound message
+    # (``OutboundMessage.mark_read_message_id``): the conversation is read up to there.
+    marked_read: bool = False
 
 
 @dataclass(frozen=True)

@@ -25,6 +25,7 @@ from zapgate.storage import message_store
 from zapgate.storage import tables as t
 from zapgate.storage.batch import Batcher
 from zapgate.storage.database import is_unavailable
+from zapgate.storage.repositories.conversations import ConversationRepository
 from zapgate.workers.leases import LeaseKeeper
 from zapgate.workers.pacing import GapPacer, Pacer, TokenBucket
 
@@ -274,7 +275,8 @@ class Dispatcher:
         change = status_changes.Change(
             Status.SENT, "dispatcher", provider_message_id=result.provider_message_id
         )
-        await self._record(_Outcome(message.id, change, number.id, number.provider, result))
+        contact = message.destination if result.marked_read else None
+        await self._record(_Outcome(message.id, change, number.id, number.provider, result, contact))
         self._after_commit(1, bool(result.receipts))
 
     async def _finish(self, message: Any, change: status_changes.Change) -> None:
@@ -324,6 +326,8 @@ class Dispatcher:
             receipts += item.receipt_rows(now)
         if receipts:
             await conn.execute(sa.insert(t.provider_events), receipts)
+        read = [(item.number_id, item.contact) for item in batch if item.contact and item.number_id]
+        await ConversationRepository.mark_read(conn, read, now)
         return [None] * len(batch)
 
     async def _retry_later(self, message: Any, exc: errors.ProviderTemporaryError) -> None:
@@ -392,6 +396,7 @@ class _Outcome:
     number_id: str | None = None
     provider: str | None = None
     result: SendResult | None = None
+    contact: str | None = None  # the destination, when the send carried a read receipt
 
     def receipt_rows(self, now: int) -> list[dict[str, Any]]:
         if self.result is None:

@@ -340,8 +340,9 @@ def test_upload_refused_by_meta_fails_the_send(sim: SimThread) -> None:
 
 def test_mark_read_and_typing_go_before_the_send(sim: SimThread) -> None:
     inbound_id = open_window(sim)
-    send(sim, outbound({"mode": "text", "text": "Oi Ana"}, mark_read_id=inbound_id))
+    result = send(sim, outbound({"mode": "text", "text": "Oi Ana"}, mark_read_id=inbound_id))
 
+    assert result.marked_read is True  # the conversation's history reads it as read
     first, second = requests(sim)
     assert first["json"] == {
         "messaging_product": "whatsapp",
@@ -362,7 +363,7 @@ def test_mark_read_failure_is_logged_and_the_send_goes_on(
     with caplog.at_level(logging.WARNING, logger="zapgate.providers.meta.adapter"):
         result = send(sim, outbound({"mode": "text", "text": "Oi"}, mark_read_id="wamid.NOT_RECEIVED"))
 
-    assert result.provider_message_id.startswith("wamid.")
+    assert result.provider_message_id.startswith("wamid.") and result.marked_read is False
     assert [r["json"].get("type") for r in requests(sim)] == [None, "text"]
     [record] = [r for r in caplog.records if "mark-read" in r.getMessage()]
     fields = record.__dict__["fields"]

@@ -128,10 +128,11 @@ class MetaProvider:
             raise errors.ProviderAuthError(INCOMPLETE)
         media_id = await self._upload_if_needed(creds, message)
         body = payloads.build(message, media_id=media_id)
+        marked = False
         if message.mark_read and message.mark_read_message_id:
-            await self._mark_read(creds, message, message.mark_read_message_id)
+            marked = await self._mark_read(creds, message, message.mark_read_message_id)
         answer = await self._send_call(creds, "messages", message.attempt, json=body)
-        return SendResult(provider_message_id=_wamid(answer))
+        return SendResult(provider_message_id=_wamid(answer), marked_read=marked)
 
     async def _upload_if_needed(self, creds: Credentials, message: OutboundMessage) -> str | None:
         source = payloads.upload_source(message)
@@ -151,10 +152,12 @@ class MetaProvider:
             raise errors.ProviderTemporaryError("Meta media upload answered without an id")
         return str(media_id)
 
-    async def _mark_read(self, creds: Credentials, message: OutboundMessage, inbound_id: str) -> None:
-        """Read receipt + typing indicator; only an auth failure stops the send."""
+    async def _mark_read(self, creds: Credentials, message: OutboundMessage, inbound_id: str) -> bool:
+        """Read receipt + typing indicator (True when Meta took it); only an auth failure stops
+        the send."""
         try:
             await self._send_call(creds, "messages", message.attempt, json=payloads.mark_read(inbound_id))
+            return True
         except errors.ProviderAuthError:
             raise
         except errors.ProviderError as exc:
@@ -168,6 +171,7 @@ class MetaProvider:
                     }
                 },
             )
+            return False
 
     async def _send_call(self, creds: Credentials, what: str, attempt: int, **request: Any) -> Any:
         path = f"/{GRAPH_API_VERSION}/{creds.phone_number_id}/{what}"

@@ -99,6 +99,7 @@ class SandboxProvider:
         return SendResult(
             provider_message_id="sbx_" + secrets.token_hex(12),
             receipts=self._receipts_for(destination),
+            marked_read=message.mark_read and message.mark_read_message_id is not None,
         )
 
     def parse_callback(self, body: Any) -> list[ProviderEvent]:

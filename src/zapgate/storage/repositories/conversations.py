@@ -6,13 +6,14 @@ counts. The partial indexes of migration 0008 serve the unread and group listing
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import sqlalchemy as sa
 
 from zapgate.domain.conversations import Direction, HistoryEntry, HistoryQuery, Listing, Retention
 from zapgate.storage import tables as t
-from zapgate.storage.database import Database
+from zapgate.storage.database import Connection, Database
 
 _m, _i, _n = t.messages.c, t.inbound_messages.c, t.numbers.c
 
@@ -39,6 +40,24 @@ class ConversationRepository:
         if row is None:
             return None
         return row.provider, Retention(pii_mode=row.pii_mode, retention_days=row.pii_retention_days)
+
+    @staticmethod
+    async def mark_read(conn: Connection, chats: Sequence[tuple[str, str]], now_ms: int) -> None:
+        """The number read what these contacts wrote (``(number id, contact)``: a read receipt
+        went out with a send): their unread inbound messages get ``read_at``. One statement
+        per batch."""
+        if chats:
+            await conn.execute(
+                sa.update(t.inbound_messages)
+                .where(
+                    _i.number_id == sa.bindparam("n"),
+                    _i.sender == sa.bindparam("s"),
+                    _i.chat_kind == "phone",
+                    sa.text(t.INBOUND_UNREAD),
+                )
+                .values(read_at=now_ms),
+                [{"n": number_id, "s": contact} for number_id, contact in dict.fromkeys(chats)],
+            )
 
     async def page(self, query: HistoryQuery) -> tuple[tuple[HistoryEntry, ...], int]:
         """One page, newest first, and the number of rows the query matches."""
