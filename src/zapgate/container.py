@@ -32,7 +32,7 @@ from zapgate.storage.repositories.users import UserRepository
 from zapgate.storage.repositories.webhooks import WebhookRepository
 
 if TYPE_CHECKING:
-    from zapgate.services.sending import PendingSend
+    from zapgate.domain.messages import PendingSend
 
 
 @dataclass
@@ -101,6 +101,8 @@ class Container:
     # recorded by another process reaches this one's sends within it; this process's own
     # template changes clear it at once).
     template_cache: TtlCache[Any]
+    # Groups and channels listed by the provider, per number (settings.directory_cache_seconds).
+    directory_cache: TtlCache[Any]
     # Provider callback secrets, decrypted once (same TTL as keys).
     callback_secrets: CallbackSecrets
     # Group-commit writers (accepted sends, received callbacks).
@@ -186,6 +188,7 @@ def build_container(settings: Settings, *, clock: Clock | None = None) -> Contai
         key_cache=KeyCache(settings.key_cache_seconds, clock=clock),
         number_cache=TtlCache(settings.key_cache_seconds, clock=clock),
         template_cache=TtlCache(settings.key_cache_seconds, clock=clock),
+        directory_cache=TtlCache(settings.directory_cache_seconds, clock=clock, limit=10_000),
         callback_secrets=CallbackSecrets(settings.key_cache_seconds),
         writers=Writers(
             messages=Batcher(db, sending.write_batch, priority=True),

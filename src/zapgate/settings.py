@@ -77,6 +77,10 @@ class Settings(BaseSettings):
     # RELAY_ONLY numbers: how long a DELIVERED message keeps its content waiting for READ.
     relay_only_delivered_grace_seconds: float = Field(default=3600, ge=0)
     max_body_bytes: int = 16 * 1024 * 1024
+    # Inbound media served by GET /v1/media/{id} (read from the provider up to this size).
+    media_max_bytes: int = 16 * 1024 * 1024
+    # Groups and channels of a number, as the provider listed them, reused for this long.
+    directory_cache_seconds: float = 30.0
     rate_limit_per_second: float = 0  # per key; 0 = off
     rate_limit_burst: int = 100
 

@@ -72,3 +72,54 @@ class MessagePage:
     @property
     def total_pages(self) -> int:
         return math.ceil(self.total / self.page_size)
+
+
+# -- the accept path -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SendingNumber:
+    """A live number as the accept path needs it, with its workspace's plan."""
+
+    id: str
+    workspace_id: str
+    number: str
+    provider: str
+    official: bool
+    settings: dict[str, Any] | None
+    state: str
+    plan: str
+    monthly_message_limit: int | None
+
+
+@dataclass(frozen=True)
+class Reservation:
+    """An Idempotency-Key claimed for one request body (``request_hash``)."""
+
+    workspace_id: str
+    number_id: str
+    key: str
+    request_hash: str
+
+
+@dataclass(frozen=True)
+class HeldKey:
+    """A live Idempotency-Key record that another request holds: ``DONE`` with the response to
+    replay, or still locked by a request in progress."""
+
+    state: str
+    request_hash: str
+    response_status: int | None
+    response_body: str | None
+
+
+@dataclass
+class PendingSend:
+    """An accepted send waiting for its group commit: ``row`` is the ``messages`` row exactly as
+    inserted (a dict, so the batch goes to one INSERT without conversion)."""
+
+    row: dict[str, Any]
+    labels: tuple[str, ...]
+    response: dict[str, Any]
+    reservation: Reservation | None
+    monthly_limit: int | None

@@ -25,7 +25,7 @@ DEFAULT_SETTINGS: dict[str, Any] = {
 
 @dataclass(frozen=True)
 class Number:
-    """A live number of a workspace, as stored."""
+    """A number of a workspace, as stored (deleted when ``deleted_at`` is set)."""
 
     id: str
     workspace_id: str
@@ -49,6 +49,7 @@ class Number:
     updated_at: int
     # Sealed (encrypted) credentials, opened only where a provider call needs them.
     credentials_enc: str | None = field(default=None, repr=False)
+    deleted_at: int | None = None
 
     @property
     def connected(self) -> bool:
@@ -62,6 +63,44 @@ class Number:
     def effective_settings(self) -> dict[str, Any]:
         """The stored settings over the defaults."""
         return {**DEFAULT_SETTINGS, **(self.settings or {})}
+
+
+@dataclass(frozen=True)
+class NewNumber:
+    """A number about to be stored; ``credentials`` are opened (sealed on the way in)."""
+
+    id: str
+    workspace_id: str
+    name: str
+    number: str  # bare digits
+    provider: str
+    official: bool
+    settings: dict[str, Any]
+    state: str = "OPEN"
+    provider_ref: str | None = None
+    credentials: dict[str, Any] | None = field(default=None, repr=False)
+    profile_name: str | None = None
+
+
+@dataclass(frozen=True)
+class Capacity:
+    """What a workspace may still add: its plan's limit and its live numbers (bare digits)."""
+
+    max_numbers: int | None
+    live_numbers: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class DeletedNumber:
+    """A soft-deleted number, restorable until ``restorable_until``."""
+
+    id: str
+    name: str
+    number: str
+    provider: str
+    deleted_at: int
+    restorable_until: int
+    restorable: bool
 
 
 @dataclass(frozen=True)

@@ -7,13 +7,11 @@ from dataclasses import dataclass
 from typing import Any
 
 import orjson
-import sqlalchemy as sa
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from zapgate.domain import ids
-from zapgate.storage import tables as t
-from zapgate.storage import webhook_queue
-from zapgate.storage.lists import among
+from zapgate.domain.outbox import Subscriber
+from zapgate.storage.database import Connection
+from zapgate.storage.repositories import outbox
 from zapgate.webhooks import payloads
 
 
@@ -25,7 +23,8 @@ def subscribed(events: Any, event: str) -> bool:
     return event in events and event not in payloads.WILDCARD_ONLY_EVENTS
 
 
-EndpointCache = dict[str, list[Any]]
+# A number's active endpoints, by number id, read once per transaction.
+EndpointCache = dict[str, list[Subscriber]]
 
 
 @dataclass(frozen=True)
@@ -41,7 +40,7 @@ class Event:
 
 
 async def emit(
-    conn: AsyncConnection,
+    conn: Connection,
     *,
     number_id: str,
     event: str,
@@ -57,7 +56,7 @@ async def emit(
 
 
 async def emit_many(
-    conn: AsyncConnection, items: Sequence[Event], *, now_ms: int, cache: EndpointCache | None = None
+    conn: Connection, items: Sequence[Event], *, now_ms: int, cache: EndpointCache | None = None
 ) -> int:
     """Queue events for every active endpoint of their numbers subscribed to them, in the
     caller's transaction, with a constant number of statements whatever the batch size: the
@@ -70,7 +69,7 @@ async def emit_many(
     if not items:
         return 0
     endpoints = cache if cache is not None else {}
-    await _load_endpoints(conn, {item.number_id for item in items} - endpoints.keys(), endpoints)
+    await outbox.load_subscribers(conn, {item.number_id for item in items} - endpoints.keys(), endpoints)
     rows: list[dict[str, Any]] = []
     for item in items:
         targets = [r.id for r in endpoints[item.number_id] if subscribed(r.events, item.event)]
@@ -98,29 +97,5 @@ async def emit_many(
         ]
     if not rows:
         return 0
-    # A delivery behind an earlier one of its chain (still pending, or queued just before it in
-    # this batch) waits for it.
-    busy = await webhook_queue.busy_chains_of(conn, {(row["endpoint_id"], row["order_key"]) for row in rows})
-    for row in rows:
-        chain = (row["endpoint_id"], row["order_key"])
-        row["blocked"] = chain in busy
-        busy.add(chain)
-    await webhook_queue.enqueue(conn, rows)
+    await outbox.queue(conn, rows)  # stored blocked behind an earlier delivery of its chain
     return len(rows)
-
-
-async def _load_endpoints(conn: AsyncConnection, number_ids: set[str], cache: EndpointCache) -> None:
-    if not number_ids:
-        return
-    e = t.webhook_endpoints.c
-    for number_id in number_ids:
-        cache[number_id] = []
-    rows = (
-        await conn.execute(
-            sa.select(e.id, e.number_id, e.events)
-            .where(among(conn, e.number_id, sorted(number_ids)), e.active.is_(True))
-            .order_by(e.id)
-        )
-    ).all()
-    for row in rows:
-        cache[row.number_id].append(row)

@@ -4,26 +4,25 @@ delete, restore within the window, and purge."""
 from __future__ import annotations
 
 import contextlib
-from dataclasses import dataclass
 from typing import Any
-
-import sqlalchemy as sa
 
 from zapgate import errors
 from zapgate.clock import iso
 from zapgate.container import Container
+from zapgate.domain.numbers import DeletedNumber as DeletedNumber  # the dashboard reads it here
+from zapgate.domain.numbers import Number
 from zapgate.services import credentials
 from zapgate.services.numbers import (
     DEFAULT_SETTINGS,
     RESTORE_WINDOW_MS,
     check_capacity,
     check_meta_ref_free,
-    get_number,
     get_row,
     link_status,
 )
-from zapgate.storage import tables as t
 
+# Settings that are plain switches; the others (Evolution GO's advanced settings) also take
+# null, which resets them to the provider's default.
 _SWITCHES = frozenset(
     {"historyImportEnabled", "webhookHistoricalMessages", "ignoreNewsletters", "markReadOnSend"}
 )
@@ -35,26 +34,25 @@ def _valid_pace(pace: Any) -> bool:
     return pace is None or (isinstance(pace, int | float) and not isinstance(pace, bool) and 0 < pace <= 1000)
 
 
-async def patch_number(
-    container: Container, *, workspace_id: str, number_id: str, body: Any
-) -> dict[str, Any]:
+async def patch_number(container: Container, *, workspace_id: str, number_id: str, body: Any) -> Number:
     """``PATCH /v1/numbers/{id}``: any of ``pacePerSecond``, ``piiMode``, ``piiRetentionDays``
-    and ``settings{...}`` (merged into the stored settings); all checked before any is saved."""
+    and ``settings{...}`` (merged into the stored settings); all checked before any is saved.
+    Returns the number as written."""
     await get_row(container, workspace_id, number_id)
     if not isinstance(body, dict) or not body:
         raise errors.ValidationFailed("Empty patch", code="EMPTY_PATCH")
+    repo = container.repos.numbers
     async with container.db.write() as conn:
-        row = (await conn.execute(sa.select(t.numbers).where(t.numbers.c.id == number_id))).one()
-        await conn.execute(
-            sa.update(t.numbers)
-            .where(t.numbers.c.id == number_id)
-            .values(**_patch_values(row, body), updated_at=container.clock.now_ms())
-        )
+        current = await repo.current(conn, number_id)
+        values = {**_patch_values(current, body), "updated_at": container.clock.now_ms()}
+        patched = await repo.update(conn, number_id, values)
     _forget(container)
-    return await get_number(container, workspace_id=workspace_id, number_id=number_id)
+    if patched.deleted_at is not None:  # deleted meanwhile
+        raise errors.NotFound("Number not found", code="NUMBER_NOT_FOUND")
+    return patched
 
 
-def _patch_values(row: Any, body: dict[str, Any]) -> dict[str, Any]:
+def _patch_values(row: Number, body: dict[str, Any]) -> dict[str, Any]:
     problems = [{"field": k, "message": "unknown field"} for k in body if k not in _PATCHABLE]
     values: dict[str, Any] = {}
     if "pacePerSecond" in body:
@@ -100,7 +98,7 @@ def _setting_problem(key: str, value: Any) -> str | None:
     return None if value is None or isinstance(value, bool) else "true, false or null"
 
 
-def _pii_values(row: Any, body: dict[str, Any], problems: list[dict[str, str]]) -> dict[str, Any]:
+def _pii_values(row: Number, body: dict[str, Any], problems: list[dict[str, str]]) -> dict[str, Any]:
     """``piiRetentionDays`` is required with ``STORE_X_DAYS`` and forced to null otherwise."""
     if "piiMode" not in body and "piiRetentionDays" not in body:
         return {}
@@ -132,29 +130,13 @@ def _forget(container: Container) -> None:
 # -- deleting, restoring, purging --------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class DeletedNumber:
-    id: str
-    name: str
-    number: str
-    provider: str
-    deleted_at: int
-    restorable_until: int
-    restorable: bool
-
-
 async def delete_number(container: Container, *, workspace_id: str, number_id: str) -> dict[str, Any]:
     """``DELETE /v1/numbers/{id}``: a soft delete. The number stops sending and its key stops
     working (everything filters on ``deleted_at``); nothing else changes, so a restore within
     the window gives it back as it was."""
     await get_row(container, workspace_id, number_id)
     now = container.clock.now_ms()
-    async with container.db.write() as conn:
-        await conn.execute(
-            sa.update(t.numbers)
-            .where(t.numbers.c.id == number_id, t.numbers.c.deleted_at.is_(None))
-            .values(deleted_at=now, updated_at=now)
-        )
+    await container.repos.numbers.soft_delete(number_id, now_ms=now)
     _forget(container)
     return {"ok": True, "restorableUntil": iso(now + RESTORE_WINDOW_MS)}
 
@@ -171,14 +153,12 @@ async def restore_number(container: Container, *, workspace_id: str, number_id: 
         await check_capacity(conn, workspace_id, row.number)
         if container.providers.features(row.provider).cloud_api and row.provider_ref:
             await check_meta_ref_free(conn, row.provider_ref)
-        await conn.execute(
-            sa.update(t.numbers).where(t.numbers.c.id == number_id).values(deleted_at=None, updated_at=now)
-        )
+        await container.repos.numbers.undelete(conn, number_id, now_ms=now)
     _forget(container)
     return {"ok": True, "requiresReconnect": await _current_state(container, row) != "OPEN"}
 
 
-async def _current_state(container: Container, row: Any) -> str:
+async def _current_state(container: Container, row: Number) -> str:
     """Callbacks were ignored while the number was deleted: ask a QR provider again."""
     if container.providers.provisioner(row.provider) is None:
         return str(row.state)
@@ -194,10 +174,7 @@ async def purge_number(container: Container, *, workspace_id: str, number_id: st
     keys, messages, templates and webhooks (foreign keys cascade); an Evolution instance is
     removed at the provider, best effort."""
     row = await _any_row(container, workspace_id, number_id)
-    async with container.db.write() as conn:
-        for table in (t.idempotency_keys, t.number_leases):
-            await conn.execute(sa.delete(table).where(table.c.number_id == number_id))
-        await conn.execute(sa.delete(t.numbers).where(t.numbers.c.id == number_id))
+    await container.repos.numbers.purge(number_id)
     _forget(container)
     provisioner = container.providers.provisioner(row.provider)
     if provisioner is not None:
@@ -208,40 +185,28 @@ async def purge_number(container: Container, *, workspace_id: str, number_id: st
 
 async def list_deleted(container: Container, *, workspace_id: str) -> list[DeletedNumber]:
     """The workspace's soft-deleted numbers, most recently deleted first."""
-    n = t.numbers.c
-    async with container.db.read() as conn:
-        rows = (
-            await conn.execute(
-                sa.select(t.numbers)
-                .where(n.workspace_id == workspace_id, n.deleted_at.is_not(None))
-                .order_by(n.deleted_at.desc())
-            )
-        ).all()
+    deleted = await container.repos.numbers.deleted(workspace_id)
     now = container.clock.now_ms()
-    return [
-        DeletedNumber(
-            id=r.id,
-            name=r.name,
-            number=r.number,
-            provider=r.provider,
-            deleted_at=r.deleted_at,
-            restorable_until=r.deleted_at + RESTORE_WINDOW_MS,
-            restorable=now <= r.deleted_at + RESTORE_WINDOW_MS,
-        )
-        for r in rows
-    ]
+    return [_deleted(number, now) for number in deleted]
 
 
-async def _any_row(container: Container, workspace_id: str, number_id: str) -> Any:
-    """The number's row, deleted or not."""
-    async with container.db.read() as conn:
-        row = (
-            await conn.execute(
-                sa.select(t.numbers).where(
-                    t.numbers.c.id == number_id, t.numbers.c.workspace_id == workspace_id
-                )
-            )
-        ).first()
-    if row is None:
+def _deleted(number: Number, now_ms: int) -> DeletedNumber:
+    assert number.deleted_at is not None
+    until = number.deleted_at + RESTORE_WINDOW_MS
+    return DeletedNumber(
+        id=number.id,
+        name=number.name,
+        number=number.number,
+        provider=number.provider,
+        deleted_at=number.deleted_at,
+        restorable_until=until,
+        restorable=now_ms <= until,
+    )
+
+
+async def _any_row(container: Container, workspace_id: str, number_id: str) -> Number:
+    """The number, deleted or not."""
+    number = await container.repos.numbers.get_any(workspace_id, number_id)
+    if number is None:
         raise errors.NotFound("Number not found", code="NUMBER_NOT_FOUND")
-    return row
+    return number

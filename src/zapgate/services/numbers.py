@@ -4,29 +4,26 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import logging
 import secrets
-from dataclasses import dataclass
 from typing import Any
-
-import sqlalchemy as sa
 
 from zapgate import errors
 from zapgate.clock import iso
 from zapgate.container import Container
 from zapgate.domain import ids, phones
 from zapgate.domain.numbers import DEFAULT_SETTINGS as DEFAULT_SETTINGS  # number_changes reads it here
-from zapgate.domain.numbers import CreatedNumber, ListedNumber, Number
+from zapgate.domain.numbers import CreatedNumber, ListedNumber, NewNumber, Number
 from zapgate.providers import base
 from zapgate.providers.base import ProviderKind, Registration
 from zapgate.services import credentials, keys
 from zapgate.services.inbox import apply as inbox_apply
-from zapgate.storage import tables as t
+from zapgate.storage.database import Connection
+from zapgate.storage.repositories.numbers import NumberRepository
 
 _log = logging.getLogger("zapgate.numbers")
 
-# Settings that are plain switches; the others (Evolution GO's advanced settings) also take
-# null, which resets them to the provider's default.
 RESTORE_DAYS = 30
 RESTORE_WINDOW_MS = RESTORE_DAYS * 86_400_000
 
@@ -50,21 +47,6 @@ def _create_input(body: Any) -> tuple[str, str, str, bool]:
         raise errors.ValidationFailed("Invalid number", details=problems)
     assert isinstance(name, str) and number is not None
     return name.strip(), phones.bare_digits(number), str(provider), bool(official)
-
-
-@dataclass(frozen=True)
-class _NewNumber:
-    id: str
-    workspace_id: str
-    name: str
-    number: str
-    provider: str
-    official: bool
-    settings: dict[str, Any]
-    state: str = "OPEN"
-    provider_ref: str | None = None
-    credentials: dict[str, Any] | None = None
-    profile_name: str | None = None
 
 
 def _settings_from(body: dict[str, Any]) -> dict[str, Any]:
@@ -92,7 +74,7 @@ async def create_number(container: Container, *, workspace_id: str, body: Any) -
             f"{features.label} numbers are registered with POST /v1/numbers/meta",
             details=[{"field": "provider", "message": "use POST /v1/numbers/meta"}],
         )
-    new = _NewNumber(
+    new = NewNumber(
         id=ids.new_id("wn"),
         workspace_id=workspace_id,
         name=name,
@@ -120,7 +102,7 @@ async def create_number(container: Container, *, workspace_id: str, body: Any) -
     )
 
 
-async def _provision(container: Container, new: _NewNumber) -> tuple[_NewNumber, base.Pairing]:
+async def _provision(container: Container, new: NewNumber) -> tuple[NewNumber, base.Pairing]:
     provisioner = container.providers.provisioner(new.provider)
     assert provisioner is not None
     path = container.providers.features(new.provider).callback_path
@@ -130,17 +112,13 @@ async def _provision(container: Container, new: _NewNumber) -> tuple[_NewNumber,
         ref, callback_url=callback_url, callback_secret=secrets.token_urlsafe(32)
     )
     creds = provisioned.credentials
-    return _NewNumber(
-        **{
-            **new.__dict__,
-            "state": provisioned.pairing.state,
-            "provider_ref": creds.get("instanceName"),
-            "credentials": creds,
-        }
-    ), provisioned.pairing
+    provisioned_new = dataclasses.replace(
+        new, state=provisioned.pairing.state, provider_ref=creds.get("instanceName"), credentials=creds
+    )
+    return provisioned_new, provisioned.pairing
 
 
-async def _deprovision_quietly(container: Container, new: _NewNumber) -> None:
+async def _deprovision_quietly(container: Container, new: NewNumber) -> None:
     provisioner = container.providers.provisioner(new.provider)
     if provisioner is None or new.credentials is None:
         return
@@ -151,30 +129,12 @@ async def _deprovision_quietly(container: Container, new: _NewNumber) -> None:
         await provisioner.deprovision(ref)
 
 
-async def _insert(container: Container, new: _NewNumber) -> Any:
+async def _insert(container: Container, new: NewNumber) -> Any:
     now = container.clock.now_ms()
     sealed = credentials.seal_credentials(container, new.credentials) if new.credentials else None
     async with container.db.write() as conn:
         await check_capacity(conn, new.workspace_id, new.number)
-        await conn.execute(
-            sa.insert(t.numbers).values(
-                id=new.id,
-                workspace_id=new.workspace_id,
-                name=new.name,
-                number=new.number,
-                provider=new.provider,
-                official=new.official,
-                state=new.state,
-                settings=new.settings,
-                provider_ref=new.provider_ref,
-                credentials_enc=sealed,
-                profile_name=new.profile_name,
-                state_checked_at=now,
-                connected_at=now if new.state == "OPEN" else None,
-                created_at=now,
-                updated_at=now,
-            )
-        )
+        await container.repos.numbers.insert(conn, new, credentials_enc=sealed, now_ms=now)
         key = await keys.issue_key(conn, workspace_id=new.workspace_id, number_id=new.id, now_ms=now)
     container.wake.numbers.set()
     container.wake.dispatch.set()
@@ -236,7 +196,7 @@ async def register_meta_number(container: Container, *, workspace_id: str, body:
         await check_capacity(conn, workspace_id, number)
         await _check_not_soft_deleted(conn, workspace_id, number, container.clock.now_ms())
         await check_meta_ref_free(conn, creds["phoneNumberId"])
-    new = _NewNumber(
+    new = NewNumber(
         id=ids.new_id("wn"),
         workspace_id=workspace_id,
         name=name,
@@ -248,7 +208,7 @@ async def register_meta_number(container: Container, *, workspace_id: str, body:
         credentials=creds,
     )
     profile = await _describe_meta(container, new)
-    new = _NewNumber(**{**new.__dict__, "profile_name": profile.verified_name})
+    new = dataclasses.replace(new, profile_name=profile.verified_name)
     key = await _insert(container, new)
     container.callback_secrets.clear()
     return CreatedNumber(
@@ -259,7 +219,7 @@ async def register_meta_number(container: Container, *, workspace_id: str, body:
     )
 
 
-async def _describe_meta(container: Container, new: _NewNumber) -> base.NumberProfile:
+async def _describe_meta(container: Container, new: NewNumber) -> base.NumberProfile:
     submitter = container.providers.template_submitter(ProviderKind.META)
     assert submitter is not None
     ref = base.NumberRef(
@@ -328,7 +288,7 @@ async def link_status(container: Container, *, workspace_id: str, number_id: str
 
 async def _record_link(container: Container, row: Number, update: base.ConnectionUpdate) -> None:
     async with container.db.write() as conn:
-        current = (await conn.execute(sa.select(t.numbers).where(t.numbers.c.id == row.id))).one()
+        current = await container.repos.numbers.current(conn, row.id)
         changed, webhooks = await inbox_apply.apply_connection(
             conn, current, update, now_ms=container.clock.now_ms()
         )
@@ -339,38 +299,22 @@ async def _record_link(container: Container, row: Number, update: base.Connectio
         container.wake.dispatch.set()
 
 
-async def check_capacity(conn: Any, workspace_id: str, number: str) -> None:
-    ws = (
-        await conn.execute(sa.select(t.workspaces.c.max_numbers).where(t.workspaces.c.id == workspace_id))
-    ).one()
-    active = (
-        await conn.execute(
-            sa.select(t.numbers.c.number).where(
-                t.numbers.c.workspace_id == workspace_id, t.numbers.c.deleted_at.is_(None)
-            )
-        )
-    ).all()
-    if any(r.number == number for r in active):
+async def check_capacity(conn: Connection, workspace_id: str, number: str) -> None:
+    """In the caller's transaction: the number is new to the workspace and its plan has room."""
+    capacity = await NumberRepository.capacity(conn, workspace_id)
+    if number in capacity.live_numbers:
         raise errors.Conflict(
             "This phone number is already registered in the workspace", code="NUMBER_ALREADY_EXISTS"
         )
-    if ws.max_numbers is not None and len(active) >= ws.max_numbers:
+    if capacity.max_numbers is not None and len(capacity.live_numbers) >= capacity.max_numbers:
         raise errors.Conflict(
-            f"The workspace plan allows {ws.max_numbers} number(s); upgrade the plan to add more",
+            f"The workspace plan allows {capacity.max_numbers} number(s); upgrade the plan to add more",
             code="NUMBER_LIMIT_EXCEEDED",
         )
 
 
-async def _check_not_soft_deleted(conn: Any, workspace_id: str, number: str, now_ms: int) -> None:
-    n = t.numbers.c
-    held = (
-        await conn.execute(
-            sa.select(n.id).where(
-                n.workspace_id == workspace_id, n.number == number, n.deleted_at >= now_ms - RESTORE_WINDOW_MS
-            )
-        )
-    ).first()
-    if held is not None:
+async def _check_not_soft_deleted(conn: Connection, workspace_id: str, number: str, now_ms: int) -> None:
+    if await NumberRepository.deleted_since(conn, workspace_id, number, now_ms - RESTORE_WINDOW_MS):
         raise errors.Conflict(
             f"This phone number was deleted less than {RESTORE_DAYS} days ago: restore it or "
             "delete it permanently first",
@@ -379,16 +323,8 @@ async def _check_not_soft_deleted(conn: Any, workspace_id: str, number: str, now
         )
 
 
-async def check_meta_ref_free(conn: Any, phone_number_id: str) -> None:
-    n = t.numbers.c
-    taken = (
-        await conn.execute(
-            sa.select(n.id).where(
-                n.provider == ProviderKind.META, n.provider_ref == phone_number_id, n.deleted_at.is_(None)
-            )
-        )
-    ).first()
-    if taken is not None:
+async def check_meta_ref_free(conn: Connection, phone_number_id: str) -> None:
+    if await NumberRepository.ref_taken(conn, ProviderKind.META, phone_number_id):
         raise errors.Conflict("This phoneNumberId is already registered", code="NUMBER_ALREADY_EXISTS")
 
 
@@ -407,9 +343,6 @@ async def list_numbers(
     return await container.repos.numbers.list(workspace_id, only_number_id)
 
 
-async def get_number(container: Container, *, workspace_id: str, number_id: str) -> dict[str, Any]:
-    """Transitional, for ``number_changes.patch_number`` only: the number's fields (credentials
-    left out). Its wire shape is ``web.views.numbers.detail``; the readers take
-    :func:`get_row`'s record."""
-    number = await get_row(container, workspace_id, number_id)
-    return {k: v for k, v in vars(number).items() if k != "credentials_enc"}
+async def live_numbers(container: Container, *, workspace_id: str) -> tuple[Number, ...]:
+    """The workspace's live numbers, oldest first (the dashboard's number picker)."""
+    return await container.repos.numbers.live(workspace_id)

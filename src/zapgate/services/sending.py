@@ -12,17 +12,19 @@ from dataclasses import dataclass
 from typing import Any
 
 import orjson
-import sqlalchemy as sa
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from zapgate import errors
 from zapgate.clock import iso, month_start_ms
 from zapgate.container import Container
-from zapgate.domain import ids, sendrequest, template_rules, templates, windows
+from zapgate.domain import ids, sendrequest, templates, windows
+from zapgate.domain.messages import HeldKey, SendingNumber
+from zapgate.domain.messages import PendingSend as PendingSend
+from zapgate.domain.messages import Reservation as Reservation
 from zapgate.domain.sendrequest import SendRequest
+from zapgate.domain.templates import Template
 from zapgate.providers.base import Capabilities
-from zapgate.storage import tables as t
-from zapgate.storage.database import is_unavailable
+from zapgate.storage.database import Connection, is_unavailable
+from zapgate.storage.repositories import messages as message_rows
 
 MAX_IDEMPOTENCY_KEY = 255
 RELEASE_RETRY_SECONDS = 0.5
@@ -34,14 +36,6 @@ class SendOutcome:
     status_code: int
     body: dict[str, Any]
     replayed: bool = False
-
-
-@dataclass(frozen=True)
-class Reservation:
-    workspace_id: str
-    number_id: str
-    key: str
-    request_hash: str
 
 
 async def accept(
@@ -92,62 +86,36 @@ def request_hash(body: Any) -> str:
     return hashlib.sha256(orjson.dumps(body, option=orjson.OPT_SORT_KEYS)).hexdigest()
 
 
-def _idem_where(r: Reservation) -> Any:
-    c = t.idempotency_keys.c
-    return sa.and_(c.workspace_id == r.workspace_id, c.number_id == r.number_id, c.key == r.key)
-
-
 async def reserve(container: Container, r: Reservation) -> SendOutcome | None:
     """Claim the key for this request, or return the stored response to replay.
 
     Raises 409 ``IDEMPOTENCY_KEY_IN_USE`` while another request holds it and 409
     ``IDEMPOTENCY_KEY_REUSED`` when it was used with another body.
     """
-    try:
-        return await _reserve(container, r)
-    except sa.exc.IntegrityError:
-        # Two first requests raced to insert the key (PostgreSQL; SQLite has one writer): the
-        # other one won, so read what it left.
-        return await _reserve(container, r)
-
-
-async def _reserve(container: Container, r: Reservation) -> SendOutcome | None:
     s = container.settings
-    now = container.clock.now_ms()
-    async with container.db.write() as conn:
-        row = (
-            await conn.execute(sa.select(t.idempotency_keys).where(_idem_where(r)).with_for_update())
-        ).first()
-        if row is not None and row.expires_at > now:
-            if row.state == "DONE":
-                return _replay(row, r)
-            if row.locked_until is not None and row.locked_until > now:
-                raise errors.Conflict(
-                    "A request with this Idempotency-Key is still running", code="IDEMPOTENCY_KEY_IN_USE"
-                )
-        if row is not None:
-            await conn.execute(sa.delete(t.idempotency_keys).where(_idem_where(r)))
-        await conn.execute(
-            sa.insert(t.idempotency_keys).values(
-                workspace_id=r.workspace_id,
-                number_id=r.number_id,
-                key=r.key,
-                request_hash=r.request_hash,
-                state="IN_PROGRESS",
-                locked_until=now + int(s.idempotency_lock_seconds * 1000),
-                created_at=now,
-                expires_at=now + int(s.idempotency_ttl_seconds * 1000),
-            )
-        )
-    return None
+    held = await container.repos.messages.claim_key(
+        r,
+        now_ms=container.clock.now_ms(),
+        lock_ms=int(s.idempotency_lock_seconds * 1000),
+        ttl_ms=int(s.idempotency_ttl_seconds * 1000),
+    )
+    if held is None:
+        return None
+    if held.state == "DONE":
+        return _replay(held, r)
+    raise errors.Conflict(
+        "A request with this Idempotency-Key is still running", code="IDEMPOTENCY_KEY_IN_USE"
+    )
 
 
-def _replay(row: Any, r: Reservation) -> SendOutcome:
-    if row.request_hash != r.request_hash:
+def _replay(held: HeldKey, r: Reservation) -> SendOutcome:
+    if held.request_hash != r.request_hash:
         raise errors.Conflict(
             "This Idempotency-Key was already used with a different body", code="IDEMPOTENCY_KEY_REUSED"
         )
-    return SendOutcome(int(row.response_status), orjson.loads(row.response_body), replayed=True)
+    return SendOutcome(
+        int(held.response_status or 0), orjson.loads(held.response_body or "null"), replayed=True
+    )
 
 
 # Releases waiting for the database to come back (a strong reference keeps each task alive).
@@ -185,51 +153,30 @@ async def _release_later(container: Container, r: Reservation, deadline: float) 
 
 async def release(container: Container, r: Reservation) -> None:
     """Forget an unfinished reservation so the client may retry with the same key."""
-    c = t.idempotency_keys.c
-    async with container.db.write() as conn:
-        await conn.execute(sa.delete(t.idempotency_keys).where(_idem_where(r), c.state == "IN_PROGRESS"))
+    await container.repos.messages.release_key(r)
 
 
 # -- rules that need the number --------------------------------------------------------------
 
 
-async def _number(container: Container, workspace_id: str, number_id: str) -> Any:
+async def _number(container: Container, workspace_id: str, number_id: str) -> SendingNumber:
     lookup = f"{workspace_id}/{number_id}"
-    hit, row = container.number_cache.get(lookup)
+    hit, number = container.number_cache.get(lookup)
     if not hit:
-        row = await _load_number(container, workspace_id, number_id)
-        container.number_cache.put(lookup, row)
-    if row is None:
+        number = await container.repos.messages.sending_number(workspace_id, number_id)
+        container.number_cache.put(lookup, number)
+    if number is None:
         raise errors.NotFound("The key's number no longer exists", code="LINKED_WHATSAPP_INSTANCE_NOT_FOUND")
-    return row
+    return number  # type: ignore[no-any-return]  # the cache holds Any
 
 
-async def _load_number(container: Container, workspace_id: str, number_id: str) -> Any:
-    n, w = t.numbers, t.workspaces
-    query = (
-        sa.select(
-            n.c.id,
-            n.c.workspace_id,
-            n.c.number,
-            n.c.provider,
-            n.c.official,
-            n.c.settings,
-            n.c.state,
-            w.c.plan,
-            w.c.monthly_message_limit,
-        )
-        .join(w, w.c.id == n.c.workspace_id)
-        .where(n.c.id == number_id, n.c.workspace_id == workspace_id, n.c.deleted_at.is_(None))
-    )
-    async with container.db.read() as conn:
-        return (await conn.execute(query)).first()
+def _capabilities(container: Container, number: SendingNumber) -> Capabilities:
+    return container.providers.get(number.provider).capabilities(official=number.official)
 
 
-def _capabilities(container: Container, number: Any) -> Capabilities:
-    return container.providers.get(number.provider).capabilities(official=bool(number.official))
-
-
-async def _prepare(container: Container, request: SendRequest, number: Any, now: int) -> dict[str, Any]:
+async def _prepare(
+    container: Container, request: SendRequest, number: SendingNumber, now: int
+) -> dict[str, Any]:
     caps = _capabilities(container, number)
     _check_capabilities(request, caps)
     rendered_template = None
@@ -269,32 +216,16 @@ def _check_capabilities(request: SendRequest, caps: Capabilities) -> None:
         )
 
 
-async def _template(container: Container, number_id: str, ref: str) -> Any:
+async def _template(container: Container, number_id: str, ref: str) -> Template:
     lookup = f"{number_id}/{ref}"
-    hit, row = container.template_cache.get(lookup)
+    hit, template = container.template_cache.get(lookup)
     if not hit:
-        row = await _load_template(container, number_id, ref)
-        container.template_cache.put(lookup, row)
-    return row
-
-
-async def _load_template(container: Container, number_id: str, ref: str) -> Any:
-    c = t.templates.c
-    query = (
-        sa.select(t.templates)
-        .where(
-            c.number_id == number_id,
-            c.deleted_at.is_(None),
-            sa.or_(c.id == ref, c.name.in_([ref, template_rules.normalize_name(ref) or ref])),
-        )
-        .order_by(sa.case((c.id == ref, 0), else_=1))
-        .limit(1)
-    )
-    async with container.db.read() as conn:
-        row = (await conn.execute(query)).first()
-    if row is None:
+        template = await container.repos.templates.lookup(number_id, ref)
+        if template is not None:  # a template not found yet may be created at any moment
+            container.template_cache.put(lookup, template)
+    if template is None:
         raise errors.NotFound(f"Template {ref!r} not found for this number", code="TEMPLATE_NOT_FOUND")
-    return row
+    return template  # type: ignore[no-any-return]  # the cache holds Any
 
 
 def effective_template_status(row: Any, now: int) -> str | None:
@@ -314,14 +245,7 @@ def _check_template_sendable(row: Any, caps: Capabilities, now: int) -> None:
 
 
 async def _require_open_window(container: Container, number_id: str, contact: str, now: int) -> None:
-    async with container.db.read() as conn:
-        last = (
-            await conn.execute(
-                sa.select(t.contacts.c.last_inbound_at).where(
-                    t.contacts.c.number_id == number_id, t.contacts.c.contact == contact
-                )
-            )
-        ).scalar()
+    last = await container.repos.messages.last_inbound_at(number_id, contact)
     if not windows.is_open(last, now):
         raise errors.ValidationFailed(
             "Flows need an open 24 h window: the contact must have written in the last 24 h",
@@ -394,21 +318,10 @@ def _message_values(
 # -- the write -------------------------------------------------------------------------------
 
 
-@dataclass
-class PendingSend:
-    """An accepted send waiting for its group commit (``write_batch``)."""
-
-    row: dict[str, Any]
-    labels: tuple[str, ...]
-    response: dict[str, Any]
-    reservation: Reservation | None
-    monthly_limit: int | None
-
-
 async def _store(
     container: Container,
     values: dict[str, Any],
-    number: Any,
+    number: SendingNumber,
     request: SendRequest,
     reservation: Reservation | None,
     origin: str,
@@ -457,54 +370,16 @@ async def _store(
     return SendOutcome(202, response)
 
 
-async def write_batch(conn: AsyncConnection, batch: list[PendingSend]) -> list[Exception | None]:
+async def write_batch(conn: Connection, batch: list[PendingSend]) -> list[Exception | None]:
     """One transaction for many accepted sends: quota, messages, timeline, labels, idempotency."""
     outcomes = await _quota_outcomes(conn, batch)
     accepted = [p for p, o in zip(batch, outcomes, strict=True) if o is None]
-    if not accepted:
-        return outcomes
-    await conn.execute(sa.insert(t.messages), [p.row for p in accepted])
-    await conn.execute(
-        sa.insert(t.message_events),
-        [
-            {
-                "message_id": p.row["id"],
-                "status": "QUEUED",
-                "at": p.row["created_at"],
-                "source": "api",
-                "applied": True,
-            }
-            for p in accepted
-        ],
-    )
-    labels = [
-        {
-            "message_id": p.row["id"],
-            "label": label,
-            "number_id": p.row["number_id"],
-            "created_at": p.row["created_at"],
-        }
-        for p in accepted
-        for label in p.labels
-    ]
-    if labels:
-        await conn.execute(sa.insert(t.message_labels), labels)
-    for p in accepted:
-        if p.reservation is not None:
-            await conn.execute(
-                sa.update(t.idempotency_keys)
-                .where(_idem_where(p.reservation))
-                .values(
-                    state="DONE",
-                    locked_until=None,
-                    response_status=202,
-                    response_body=orjson.dumps(p.response).decode(),
-                )
-            )
+    if accepted:
+        await message_rows.insert_accepted(conn, accepted)
     return outcomes
 
 
-async def _quota_outcomes(conn: AsyncConnection, batch: list[PendingSend]) -> list[Exception | None]:
+async def _quota_outcomes(conn: Connection, batch: list[PendingSend]) -> list[Exception | None]:
     """Free-plan monthly limits, counted in the same transaction as the inserts."""
     used: dict[str, int] = {}
     outcomes: list[Exception | None] = []
@@ -515,7 +390,8 @@ async def _quota_outcomes(conn: AsyncConnection, batch: list[PendingSend]) -> li
             continue
         workspace_id = p.row["workspace_id"]
         if workspace_id not in used:
-            used[workspace_id] = await _used_this_month(conn, workspace_id, p.row["created_at"])
+            since = month_start_ms(p.row["created_at"])
+            used[workspace_id] = await message_rows.used_this_month(conn, workspace_id, since)
         if used[workspace_id] >= limit:
             outcomes.append(
                 errors.PaymentRequired(
@@ -529,18 +405,3 @@ async def _quota_outcomes(conn: AsyncConnection, batch: list[PendingSend]) -> li
         used[workspace_id] += 1
         outcomes.append(None)
     return outcomes
-
-
-async def _used_this_month(conn: AsyncConnection, workspace_id: str, now: int) -> int:
-    # Serialise quota checks of one workspace across nodes (a no-op on SQLite, one writer).
-    await conn.execute(
-        sa.select(t.workspaces.c.id).where(t.workspaces.c.id == workspace_id).with_for_update()
-    )
-    used = (
-        await conn.execute(
-            sa.select(sa.func.count())
-            .select_from(t.messages)
-            .where(t.messages.c.workspace_id == workspace_id, t.messages.c.created_at >= month_start_ms(now))
-        )
-    ).scalar_one()
-    return int(used)

@@ -1,17 +1,33 @@
-"""Outbound messages, read side: find one, its timeline, a filtered page."""
+"""Outbound messages: the read side (find one, its timeline, a filtered page) and the accept
+path (the sending number, the 24 h window, Idempotency-Keys, and the group commit's quota count
+and inserts, which run in the batch's transaction as module functions taking ``conn``).
+
+The group commit is measured per message: :func:`insert_accepted` passes each
+:class:`PendingSend`'s ``row`` dict straight to one INSERT per batch and builds no record."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
+import orjson
 import sqlalchemy as sa
 
 from zapgate.domain.lifecycle import Status
-from zapgate.domain.messages import Message, MessagePage, MessageQuery, TimelineEntry
+from zapgate.domain.messages import (
+    HeldKey,
+    Message,
+    MessagePage,
+    MessageQuery,
+    PendingSend,
+    Reservation,
+    SendingNumber,
+    TimelineEntry,
+)
 from zapgate.storage import tables as t
-from zapgate.storage.database import Database
+from zapgate.storage.database import Connection, Database
 
-_m = t.messages.c
+_m, _idem = t.messages.c, t.idempotency_keys.c
 
 
 def _message(row: Any) -> Message:
@@ -119,3 +135,165 @@ class MessageRepository:
             page=query.page,
             page_size=query.page_size,
         )
+
+    # --- the accept path ---------------------------------------------------------------------
+
+    async def sending_number(self, workspace_id: str, number_id: str) -> SendingNumber | None:
+        """The workspace's live number with its workspace's plan; None when there is none."""
+        n, w = t.numbers, t.workspaces
+        query = (
+            sa.select(
+                n.c.id,
+                n.c.workspace_id,
+                n.c.number,
+                n.c.provider,
+                n.c.official,
+                n.c.settings,
+                n.c.state,
+                w.c.plan,
+                w.c.monthly_message_limit,
+            )
+            .join(w, w.c.id == n.c.workspace_id)
+            .where(n.c.id == number_id, n.c.workspace_id == workspace_id, n.c.deleted_at.is_(None))
+        )
+        async with self._db.read() as conn:
+            row = (await conn.execute(query)).first()
+        if row is None:
+            return None
+        return SendingNumber(
+            id=row.id,
+            workspace_id=row.workspace_id,
+            number=row.number,
+            provider=row.provider,
+            official=bool(row.official),
+            settings=row.settings,
+            state=row.state,
+            plan=row.plan,
+            monthly_message_limit=row.monthly_message_limit,
+        )
+
+    async def last_inbound_at(self, number_id: str, contact: str) -> int | None:
+        """When the contact last wrote to the number (None: never)."""
+        c = t.contacts.c
+        query = sa.select(c.last_inbound_at).where(c.number_id == number_id, c.contact == contact)
+        async with self._db.read() as conn:
+            last = (await conn.execute(query)).scalar()
+        return None if last is None else int(last)
+
+    async def claim_key(self, r: Reservation, *, now_ms: int, lock_ms: int, ttl_ms: int) -> HeldKey | None:
+        """Claim ``r``'s Idempotency-Key (IN_PROGRESS, locked for ``lock_ms``, kept ``ttl_ms``),
+        replacing an expired record or an unlocked unfinished one; or, while a live record is
+        done or still locked, write nothing and return it. One transaction, the record locked.
+        """
+        try:
+            return await self._claim_key(r, now_ms, lock_ms, ttl_ms)
+        except sa.exc.IntegrityError:
+            # Two first requests raced to insert the key (PostgreSQL; SQLite has one writer): the
+            # other one won, so read what it left.
+            return await self._claim_key(r, now_ms, lock_ms, ttl_ms)
+
+    async def _claim_key(self, r: Reservation, now_ms: int, lock_ms: int, ttl_ms: int) -> HeldKey | None:
+        async with self._db.write() as conn:
+            row = (
+                await conn.execute(sa.select(t.idempotency_keys).where(_key_is(r)).with_for_update())
+            ).first()
+            if row is not None and _held(row, now_ms):
+                return HeldKey(
+                    state=row.state,
+                    request_hash=row.request_hash,
+                    response_status=row.response_status,
+                    response_body=row.response_body,
+                )
+            if row is not None:
+                await conn.execute(sa.delete(t.idempotency_keys).where(_key_is(r)))
+            await conn.execute(
+                sa.insert(t.idempotency_keys).values(
+                    workspace_id=r.workspace_id,
+                    number_id=r.number_id,
+                    key=r.key,
+                    request_hash=r.request_hash,
+                    state="IN_PROGRESS",
+                    locked_until=now_ms + lock_ms,
+                    created_at=now_ms,
+                    expires_at=now_ms + ttl_ms,
+                )
+            )
+        return None
+
+    async def release_key(self, r: Reservation) -> None:
+        """Forget ``r``'s key unless its request finished (one transaction)."""
+        async with self._db.write() as conn:
+            await conn.execute(sa.delete(t.idempotency_keys).where(_key_is(r), _idem.state == "IN_PROGRESS"))
+
+
+def _held(row: Any, now_ms: int) -> bool:
+    """A live key record that is done, or still locked by a request in progress."""
+    if row.expires_at <= now_ms:
+        return False
+    return bool(row.state == "DONE" or (row.locked_until is not None and row.locked_until > now_ms))
+
+
+def _key_is(r: Reservation) -> sa.ColumnElement[bool]:
+    return sa.and_(_idem.workspace_id == r.workspace_id, _idem.number_id == r.number_id, _idem.key == r.key)
+
+
+# --- the group commit of accepted sends (in the batch's transaction) -------------------------
+
+
+async def used_this_month(conn: Connection, workspace_id: str, since_ms: int) -> int:
+    """The workspace's messages created since ``since_ms``, its row locked first so that quota
+    checks of one workspace serialise across nodes (a no-op on SQLite, one writer)."""
+    await conn.execute(
+        sa.select(t.workspaces.c.id).where(t.workspaces.c.id == workspace_id).with_for_update()
+    )
+    used = (
+        await conn.execute(
+            sa.select(sa.func.count())
+            .select_from(t.messages)
+            .where(_m.workspace_id == workspace_id, _m.created_at >= since_ms)
+        )
+    ).scalar_one()
+    return int(used)
+
+
+async def insert_accepted(conn: Connection, accepted: Sequence[PendingSend]) -> None:
+    """The messages (QUEUED), their first timeline entry and their labels, one INSERT each for
+    the whole batch, then the stored 202 of each send made with an Idempotency-Key."""
+    await conn.execute(sa.insert(t.messages), [p.row for p in accepted])
+    await conn.execute(
+        sa.insert(t.message_events),
+        [
+            {
+                "message_id": p.row["id"],
+                "status": "QUEUED",
+                "at": p.row["created_at"],
+                "source": "api",
+                "applied": True,
+            }
+            for p in accepted
+        ],
+    )
+    labels = [
+        {
+            "message_id": p.row["id"],
+            "label": label,
+            "number_id": p.row["number_id"],
+            "created_at": p.row["created_at"],
+        }
+        for p in accepted
+        for label in p.labels
+    ]
+    if labels:
+        await conn.execute(sa.insert(t.message_labels), labels)
+    for p in accepted:
+        if p.reservation is not None:
+            await conn.execute(
+                sa.update(t.idempotency_keys)
+                .where(_key_is(p.reservation))
+                .values(
+                    state="DONE",
+                    locked_until=None,
+                    response_status=202,
+                    response_body=orjson.dumps(p.response).decode(),
+                )
+            )

@@ -14,7 +14,6 @@ from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import quote
 
-import sqlalchemy as sa
 from fastapi import APIRouter, Depends, Request
 from fastapi.routing import APIRoute
 from fastapi.templating import Jinja2Templates
@@ -23,10 +22,10 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 from zapgate import errors
 from zapgate.clock import iso
 from zapgate.container import Container
+from zapgate.domain.numbers import Number
 from zapgate.domain.users import DashSession
-from zapgate.services import users
+from zapgate.services import numbers, users
 from zapgate.services.auth import Principal
-from zapgate.storage import tables as t
 from zapgate.web import errors as web_errors
 from zapgate.web.deps import ContainerDep
 
@@ -126,18 +125,9 @@ class FormErrors:
         return cls(exc.message, fields)
 
 
-async def workspace_numbers(container: Container, workspace_id: str) -> list[Any]:
-    n = t.numbers.c
-    async with container.db.read() as conn:
-        return list(
-            (
-                await conn.execute(
-                    sa.select(t.numbers)
-                    .where(n.workspace_id == workspace_id, n.deleted_at.is_(None))
-                    .order_by(n.created_at)
-                )
-            ).all()
-        )
+async def workspace_numbers(container: Container, workspace_id: str) -> list[Number]:
+    """The workspace's live numbers, oldest first."""
+    return list(await numbers.live_numbers(container, workspace_id=workspace_id))
 
 
 def pick_number(numbers: list[Any], wanted: str | None) -> Any | None:

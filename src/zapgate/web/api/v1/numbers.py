@@ -211,10 +211,10 @@ async def patch_number(
     ``piiRetentionDays``, and ``settings`` (merged; null on an Evolution GO setting resets it to
     the provider's default)."""
     _own(principal, number_id)
-    await number_changes.patch_number(
+    number = await number_changes.patch_number(
         container, workspace_id=principal.workspace_id, number_id=number_id, body=body
     )
-    return await _detail(container, principal.workspace_id, number_id)
+    return views.detail(number, cloud_api=container.providers.features(number.provider).cloud_api)
 
 
 @router.delete(
