@@ -157,14 +157,6 @@ def test_the_container_check_sees_a_write(tmp_path: Path) -> None:
 
 # -- SQL lives in storage/ -------------------------------------------------------------------
 
-# Services that still build SQL themselves. Issue 11 moves them behind repositories
-# (``storage/repositories/``) one aggregate at a time: this list may only shrink.
-SERVICES_WITH_SQL = {
-    "inbound.py",
-    "inbox/apply.py",
-    "inbox/receive.py",
-}
-
 
 def _uses_sql(path: Path) -> bool:
     """Imports SQLAlchemy or the table definitions."""
@@ -178,10 +170,7 @@ def _uses_sql(path: Path) -> bool:
     "path", _modules("services") + _modules("domain"), ids=lambda p: str(p.relative_to(SRC))
 )
 def test_services_hold_no_sql(path: Path) -> None:
-    name = str(path.relative_to(SRC / "services")) if "services" in path.parts else None
-    if name in SERVICES_WITH_SQL:
-        assert _uses_sql(path), f"{name} holds no SQL any more: remove it from SERVICES_WITH_SQL"
-        return
+    """Services and the domain work on records; SQL lives in ``storage/`` (repositories)."""
     assert not _uses_sql(path), f"{path} builds SQL: use a repository in storage/repositories/"
 
 

@@ -3,83 +3,47 @@
 from __future__ import annotations
 
 import secrets
-from dataclasses import dataclass, replace
 from typing import Any
-
-import sqlalchemy as sa
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from zapgate import errors
 from zapgate.container import Container
 from zapgate.domain import ids, phones
+from zapgate.domain.inbound import Inbound as Inbound
+from zapgate.domain.inbound import QuotedMessage
+from zapgate.domain.numbers import Number
 from zapgate.services import events, redaction
-from zapgate.storage import tables as t
+from zapgate.storage.database import Connection
+from zapgate.storage.repositories.inbox import ID_MAX, NAME_MAX, InboxRepository, fitted
 from zapgate.webhooks import payloads
 
-
-@dataclass(frozen=True)
-class Inbound:
-    number_id: str
-    sender: str  # E.164, or the provider's id (…@lid) when no phone is known
-    text: str | None
-    sender_name: str | None = None
-    provider_message_id: str | None = None
-    quoted_message_id: str | None = None
-    message_type: str = "text"
-    provider_timestamp: int | None = None
-    chat_kind: str = "phone"  # phone | group | newsletter
-    chat_id: str | None = None
-    chat_name: str | None = None
-    reply_id: str | None = None  # the button / list row chosen
-    media: dict[str, Any] | None = None  # {id, url, mimeType, fileName, caption}
-    provider: str | None = None  # for Meta media ids (phoneNumberId is exposed with them)
-    phone_number_id: str | None = None
-    # A simulated provider (the sandbox): a reply may quote any id.
-    simulated: bool = False
-
-
-NAME_MAX = 200  # inbound_messages.sender_name, contacts.name
-ID_MAX = 128  # inbound_messages.provider_message_id, quoted_message_id, chat_id
-_SIZES = {
-    "sender_name": NAME_MAX,
-    "provider_message_id": ID_MAX,
-    "quoted_message_id": ID_MAX,
-    "chat_id": ID_MAX,
-    "reply_id": 256,
-    "sender": 80,
-}
 # Types the SDK knows; button and interactive replies are text for the customer.
 _EVENT_TYPES = {"button": "text", "interactive": "text", "unsupported": "text"}
 
 
-async def receive(conn: AsyncConnection, inbound: Inbound, *, now_ms: int) -> dict[str, Any] | None:
+async def receive(conn: Connection, inbound: Inbound, *, now_ms: int) -> dict[str, Any] | None:
     """Store an inbound message and emit its event. ``None`` when the provider delivered the
     same message before (callbacks are at-least-once)."""
-    inbound = _fitted(inbound)
-    if inbound.provider_message_id and await _seen(conn, inbound):
+    inbound = fitted(inbound)
+    if inbound.provider_message_id and await InboxRepository.inbound_seen(
+        conn, inbound.number_id, inbound.provider_message_id
+    ):
         return None
-    number = (await conn.execute(sa.select(t.numbers).where(t.numbers.c.id == inbound.number_id))).one()
+    number = await InboxRepository.number(conn, inbound.number_id)
     inbound_id = ids.new_id("cm")
     at = inbound.provider_timestamp or now_ms
     keep = redaction.stores_inbound_content(number.pii_mode)
-    await conn.execute(
-        sa.insert(t.inbound_messages).values(
-            id=inbound_id,
-            number_id=inbound.number_id,
-            sender=inbound.sender,
-            message_type=inbound.message_type,
-            provider_message_id=inbound.provider_message_id,
-            quoted_message_id=inbound.quoted_message_id,
-            chat_kind=inbound.chat_kind,
-            chat_id=inbound.chat_id,
-            reply_id=inbound.reply_id,
-            provider_timestamp=at,
-            created_at=now_ms,
-            **_content_columns(inbound, keep, now_ms),
-        )
+    await InboxRepository.insert_inbound(
+        conn, inbound, inbound_id=inbound_id, at=at, keep_content=keep, now_ms=now_ms
     )
     if inbound.chat_kind == "phone":
-        await _touch_contact(conn, inbound, at, keep_name=keep)
+        await InboxRepository.touch_contact(
+            conn,
+            number_id=inbound.number_id,
+            contact=inbound.sender,
+            at=at,
+            provider_message_id=inbound.provider_message_id,
+            name=inbound.sender_name if keep else None,
+        )
     # The event is built from what the provider sent, not from the row: a RELAY_ONLY number
     # still hands the customer everything.
     event, data = await _event(conn, inbound, inbound_id, number, at)
@@ -89,37 +53,8 @@ async def receive(conn: AsyncConnection, inbound: Inbound, *, now_ms: int) -> di
     return {"id": inbound_id, "messageId": inbound.provider_message_id, "event": event}
 
 
-def _content_columns(inbound: Inbound, keep: bool, now_ms: int) -> dict[str, Any]:
-    if keep:
-        return {"text": inbound.text, "sender_name": inbound.sender_name, "media": inbound.media}
-    return {"text": None, "sender_name": None, "media": sa.null(), "redacted_at": now_ms}
-
-
-def _fitted(inbound: Inbound) -> Inbound:
-    """What a provider sent, cut to the columns' sizes rather than refused, so one odd callback
-    cannot stall the inbox (PostgreSQL refuses a longer value; WhatsApp's names have at most 25
-    characters and its ids about 60)."""
-    cut: dict[str, Any] = {
-        name: value[:size]
-        for name, size in _SIZES.items()
-        if isinstance(value := getattr(inbound, name), str) and len(value) > size
-    }
-    return replace(inbound, **cut) if cut else inbound
-
-
-async def _seen(conn: AsyncConnection, inbound: Inbound) -> bool:
-    c = t.inbound_messages.c
-    return (
-        await conn.execute(
-            sa.select(c.id).where(
-                c.number_id == inbound.number_id, c.provider_message_id == inbound.provider_message_id
-            )
-        )
-    ).first() is not None
-
-
 async def _event(
-    conn: AsyncConnection, inbound: Inbound, inbound_id: str, number: Any, at: int
+    conn: Connection, inbound: Inbound, inbound_id: str, number: Number, at: int
 ) -> tuple[str, dict[str, Any]]:
     data = payloads.inbound_data(
         number_id=inbound.number_id,
@@ -150,26 +85,14 @@ async def _event(
     return "message.received", data
 
 
-async def _quoted(conn: AsyncConnection, inbound: Inbound) -> Any:
+async def _quoted(conn: Connection, inbound: Inbound) -> QuotedMessage | None:
     """Our outbound message the contact quoted (``message.reply`` is only for those)."""
     if not inbound.quoted_message_id:
         return None
-    m = t.messages.c
-    found = (
-        await conn.execute(
-            sa.select(m.id, m.content).where(
-                m.number_id == inbound.number_id, m.provider_message_id == inbound.quoted_message_id
-            )
-        )
-    ).first()
+    found = await InboxRepository.quoted(conn, inbound.number_id, inbound.quoted_message_id)
     if found is None and inbound.simulated:
-        return _Quoted(None)  # the sandbox simulates replies to arbitrary ids
+        return QuotedMessage(None)  # the sandbox simulates replies to arbitrary ids
     return found
-
-
-@dataclass(frozen=True)
-class _Quoted:
-    content: str | None
 
 
 def _media_fields(inbound: Inbound) -> dict[str, Any]:
@@ -188,28 +111,6 @@ def _media_fields(inbound: Inbound) -> dict[str, Any]:
     return out
 
 
-async def _touch_contact(conn: AsyncConnection, inbound: Inbound, at: int, *, keep_name: bool) -> None:
-    c = t.contacts.c
-    found = (
-        await conn.execute(
-            sa.select(c.last_inbound_at).where(c.number_id == inbound.number_id, c.contact == inbound.sender)
-        )
-    ).first()
-    values = {"last_inbound_at": at, "last_inbound_provider_id": inbound.provider_message_id}
-    if inbound.sender_name and keep_name:
-        values["name"] = inbound.sender_name
-    if found is None:
-        await conn.execute(
-            sa.insert(t.contacts).values(number_id=inbound.number_id, contact=inbound.sender, **values)
-        )
-    elif found.last_inbound_at is None or found.last_inbound_at <= at:
-        await conn.execute(
-            sa.update(t.contacts)
-            .where(c.number_id == inbound.number_id, c.contact == inbound.sender)
-            .values(**values)
-        )
-
-
 async def simulate(container: Container, *, number_id: str, body: Any) -> dict[str, Any]:
     """``POST /v1/sandbox/inbound``: a contact writes to a sandbox number."""
     if not isinstance(body, dict):
@@ -222,9 +123,7 @@ async def simulate(container: Container, *, number_id: str, body: Any) -> dict[s
             details=[{"field": "from", "message": "E.164 phone"}, {"field": "text", "message": "required"}],
         )
     async with container.db.write() as conn:
-        provider = (
-            await conn.execute(sa.select(t.numbers.c.provider).where(t.numbers.c.id == number_id))
-        ).scalar_one()
+        provider = await InboxRepository.number_provider(conn, number_id)
         if not container.providers.features(provider).simulated:
             raise errors.ValidationFailed(
                 "Only sandbox numbers can simulate inbound messages", code="NOT_A_SANDBOX_NUMBER"

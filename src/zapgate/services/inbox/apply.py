@@ -15,18 +15,17 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-import sqlalchemy as sa
-from sqlalchemy.ext.asyncio import AsyncConnection
-
 from zapgate.domain import retry
 from zapgate.domain.lifecycle import Status
+from zapgate.domain.numbers import Number
 from zapgate.metrics import Metrics
 from zapgate.providers import base
 from zapgate.providers.registry import ProviderRegistry
 from zapgate.services import events, inbound, status_changes
 from zapgate.settings import Settings
 from zapgate.storage import message_store
-from zapgate.storage import tables as t
+from zapgate.storage.database import Connection
+from zapgate.storage.repositories.inbox import InboxRepository
 from zapgate.webhooks import payloads
 
 _log = logging.getLogger("zapgate.inbox")
@@ -79,7 +78,7 @@ def store_row(
     }
 
 
-async def apply_batch(conn: AsyncConnection, rows: Sequence[Any], ctx: Context) -> Applied:
+async def apply_batch(conn: Connection, rows: Sequence[Any], ctx: Context) -> Applied:
     """Apply stored provider events (``provider_events`` rows, in order) in the caller's
     transaction.
 
@@ -102,8 +101,8 @@ async def apply_batch(conn: AsyncConnection, rows: Sequence[Any], ctx: Context) 
                 receipts.add(event.message_id, event.change)
             elif isinstance(event, base.TemplateUpdate):
                 await receipts.flush(result)
-                for number in await _template_numbers(conn, row, event):
-                    await _template(conn, number, event, ctx.now_ms)
+                for owner in await _template_numbers(conn, row, event):
+                    await _template(conn, owner, event, ctx.now_ms)
                     result.templates_changed = True
             else:
                 key = _number_key(row, event)
@@ -165,7 +164,7 @@ def _number_key(row: Any, event: Any) -> str | None:
     return None if number_id is None else str(number_id)
 
 
-async def _numbers(conn: AsyncConnection, parsed: list[tuple[Any, list[Any]]]) -> dict[str, Any]:
+async def _numbers(conn: Connection, parsed: list[tuple[Any, list[Any]]]) -> dict[str, Number]:
     """The live numbers the batch's events are for, by id (one query)."""
     wanted = {
         key
@@ -176,16 +175,14 @@ async def _numbers(conn: AsyncConnection, parsed: list[tuple[Any, list[Any]]]) -
     }
     if not wanted:
         return {}
-    n = t.numbers.c
-    query = sa.select(t.numbers).where(n.id.in_(sorted(wanted)), n.deleted_at.is_(None))
-    return {row.id: row for row in (await conn.execute(query)).all()}
+    return await InboxRepository.live_numbers(conn, sorted(wanted))
 
 
 class _Receipts:
     """The receipts of a batch: their messages read together, their changes applied
     together."""
 
-    def __init__(self, conn: AsyncConnection, ctx: Context) -> None:
+    def __init__(self, conn: Connection, ctx: Context) -> None:
         self._conn = conn
         self.ctx = ctx
         self._ours: set[str] = set()  # message ids the events name
@@ -195,7 +192,7 @@ class _Receipts:
         self._pending: list[tuple[str, status_changes.Change]] = []
         self._stale = False
 
-    async def resolve(self, parsed: list[tuple[Any, list[Any]]], numbers: dict[str, Any]) -> None:
+    async def resolve(self, parsed: list[tuple[Any, list[Any]]], numbers: dict[str, Number]) -> None:
         provider_ids: set[str] = set()
         for _row, found in parsed:
             for event in found:
@@ -276,7 +273,7 @@ class _Receipts:
         return self._rows[message_id]
 
 
-async def _apply_event(conn: AsyncConnection, number: Any, event: Any, ctx: Context, result: Applied) -> None:
+async def _apply_event(conn: Connection, number: Number, event: Any, ctx: Context, result: Applied) -> None:
     if isinstance(event, base.InboundMessage):
         result.webhooks += await _inbound(conn, number, event, ctx)
     elif isinstance(event, base.ConnectionUpdate):
@@ -288,22 +285,15 @@ async def _apply_event(conn: AsyncConnection, number: Any, event: Any, ctx: Cont
 # -- routing ---------------------------------------------------------------------------------
 
 
-async def _legacy_number(conn: AsyncConnection, row: Any, event: Any) -> Any:
+async def _legacy_number(conn: Connection, row: Any, event: Any) -> Number | None:
     """For a callback stored by a version that routed by provider reference alone (already
     authenticated, no ``routes``): the live number with that reference."""
     if row.number_id or "routes" in row.payload or not getattr(event, "route", None):
         return None
-    n = t.numbers.c
-    return (
-        await conn.execute(
-            sa.select(t.numbers).where(
-                n.deleted_at.is_(None), n.provider == row.provider, n.provider_ref == event.route
-            )
-        )
-    ).first()
+    return await InboxRepository.live_number_by_route(conn, row.provider, event.route)
 
 
-async def _template_numbers(conn: AsyncConnection, row: Any, event: base.TemplateUpdate) -> list[Any]:
+async def _template_numbers(conn: Connection, row: Any, event: base.TemplateUpdate) -> list[Number]:
     """The live numbers of the account a template verdict arrived for (only those the
     callback's authentication allowed)."""
     if row.number_id:
@@ -313,15 +303,14 @@ async def _template_numbers(conn: AsyncConnection, row: Any, event: base.Templat
         ids = list(wabas.get(event.route) or []) if event.route else []
     if not ids:
         return []
-    n = t.numbers.c
-    return list((await conn.execute(sa.select(t.numbers).where(n.id.in_(ids), n.deleted_at.is_(None)))).all())
+    return list((await InboxRepository.live_numbers(conn, ids)).values())
 
 
 # -- receipts --------------------------------------------------------------------------------
 
 
 async def _status(
-    conn: AsyncConnection, number: Any, event: base.StatusUpdate, receipts: _Receipts, result: Applied
+    conn: Connection, number: Number, event: base.StatusUpdate, receipts: _Receipts, result: Applied
 ) -> None:
     message_id = receipts.message_id(number.id, event)
     change = status_changes.Change(
@@ -343,18 +332,12 @@ async def _status(
     receipts.add(message_id, change)
 
 
-async def _requeue(conn: AsyncConnection, message: Any, event: base.StatusUpdate, ctx: Context) -> bool:
+async def _requeue(conn: Connection, message: Any, event: base.StatusUpdate, ctx: Context) -> bool:
     """A transient failure reported after the provider took the message: send it again, a few
     times, before giving up."""
     if Status(message.status) is not Status.SENT or message.redacted_at is not None:
         return False  # a message whose content the PII mode removed cannot be sent again
-    done = (
-        await conn.execute(
-            sa.select(sa.func.count())
-            .select_from(t.message_events)
-            .where(t.message_events.c.message_id == message.id, t.message_events.c.code == "ASYNC_RETRY")
-        )
-    ).scalar_one()
+    done = await InboxRepository.timeline_count(conn, message.id, "ASYNC_RETRY")
     if done >= ctx.settings.async_failure_max_retries:
         return False
     delay = retry.backoff_seconds(
@@ -377,7 +360,7 @@ async def _requeue(conn: AsyncConnection, message: Any, event: base.StatusUpdate
 # -- inbound ---------------------------------------------------------------------------------
 
 
-async def _inbound(conn: AsyncConnection, number: Any, event: base.InboundMessage, ctx: Context) -> int:
+async def _inbound(conn: Connection, number: Number, event: base.InboundMessage, ctx: Context) -> int:
     features = ctx.registry.features(number.provider)
     media = None
     if event.media is not None:
@@ -422,20 +405,22 @@ async def _inbound(conn: AsyncConnection, number: Any, event: base.InboundMessag
 
 
 async def apply_connection(
-    conn: AsyncConnection, number: Any, event: base.ConnectionUpdate, *, now_ms: int
+    conn: Connection, number: Number, event: base.ConnectionUpdate, *, now_ms: int
 ) -> tuple[bool, int]:
     """Record the link state; ``number.connected`` when it opens, ``number.disconnected`` when
     an open link closes (a CONNECTING blip is not a disconnection). Returns (state changed,
     webhooks queued)."""
-    values: dict[str, Any] = {"state": event.state, "state_checked_at": now_ms, "updated_at": now_ms}
-    if event.health is not None or event.state == "OPEN":
-        values["health"] = event.health or "OK"
-        values["health_reason"] = event.reason if event.health else None
-    if event.profile_name:
-        values["profile_name"] = event.profile_name
-    if event.state == "OPEN" and number.state != "OPEN":
-        values["connected_at"] = now_ms
-    await conn.execute(sa.update(t.numbers).where(t.numbers.c.id == number.id).values(**values))
+    health = event.health is not None or event.state == "OPEN"
+    await InboxRepository.record_link(
+        conn,
+        number.id,
+        state=event.state,
+        now_ms=now_ms,
+        health=(event.health or "OK") if health else None,
+        health_reason=event.reason if event.health else None,
+        profile_name=event.profile_name,
+        connected=event.state == "OPEN" and number.state != "OPEN",
+    )
     name = _transition_event(number.state, event.state)
     if name is None:
         return number.state != event.state, 0
@@ -462,34 +447,23 @@ def _transition_event(before: str, after: str) -> str | None:
 
 
 async def mark_health(
-    conn: AsyncConnection, number_id: str, health: str, reason: str | None, *, now_ms: int
+    conn: Connection, number_id: str, health: str, reason: str | None, *, now_ms: int
 ) -> None:
-    await conn.execute(
-        sa.update(t.numbers)
-        .where(t.numbers.c.id == number_id)
-        .values(health=health, health_reason=reason, updated_at=now_ms)
-    )
+    await InboxRepository.mark_health(conn, number_id, health, reason, now_ms=now_ms)
 
 
 # -- templates -------------------------------------------------------------------------------
 
 
-async def _template(conn: AsyncConnection, number: Any, event: base.TemplateUpdate, now_ms: int) -> None:
+async def _template(conn: Connection, number: Number, event: base.TemplateUpdate, now_ms: int) -> None:
     """Move the number's template Meta names: by Meta's template id, or by name only when the
     verdict carries no id. Never across numbers."""
-    tp = t.templates.c
-    where = [tp.number_id == number.id, tp.deleted_at.is_(None)]
-    if event.provider_template_id:
-        where.append(tp.provider_template_id == event.provider_template_id)
-    else:
-        where.append(tp.name == event.name)
-    await conn.execute(
-        sa.update(t.templates)
-        .where(*where)
-        .values(
-            meta_status=event.status,
-            approve_at=None,
-            updated_at=now_ms,
-            rejection_reason=event.reason if event.status != "APPROVED" else None,
-        )
+    await InboxRepository.move_template(
+        conn,
+        number.id,
+        provider_template_id=event.provider_template_id,
+        name=event.name,
+        status=event.status,
+        reason=event.reason if event.status != "APPROVED" else None,
+        now_ms=now_ms,
     )

@@ -14,9 +14,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-import sqlalchemy as sa
-from sqlalchemy.ext.asyncio import AsyncConnection
-
 from zapgate import errors
 from zapgate.container import Container
 from zapgate.providers.base import (
@@ -28,7 +25,8 @@ from zapgate.providers.base import (
 )
 from zapgate.services import credentials
 from zapgate.services.inbox import apply as inbox_apply
-from zapgate.storage import tables as t
+from zapgate.storage.database import Connection
+from zapgate.storage.repositories.inbox import InboxRepository
 
 
 async def _store(
@@ -47,8 +45,8 @@ async def _store(
     container.wake.inbox.set()
 
 
-async def write_batch(conn: AsyncConnection, rows: list[dict[str, Any]]) -> list[Exception | None]:
-    await conn.execute(sa.insert(t.provider_events), rows)
+async def write_batch(conn: Connection, rows: list[dict[str, Any]]) -> list[Exception | None]:
+    await InboxRepository.store_callbacks(conn, rows)
     return [None] * len(rows)
 
 
@@ -109,23 +107,15 @@ async def _store_accepted(
 
 async def _load_app_keys(container: Container, provider: Provider) -> object:
     """The adapter's keys for every live number of its kind, decrypted once."""
-    n = t.numbers.c
-    async with container.db.read() as conn:
-        rows = (
-            await conn.execute(
-                sa.select(n.id, n.provider_ref, n.credentials_enc).where(
-                    n.provider == provider.kind, n.deleted_at.is_(None)
-                )
-            )
-        ).all()
+    numbers = await container.repos.inbox.callback_numbers(provider.kind)
     keys = provider.callback_keys(
         [
             CallbackNumber(
-                id=row.id,
-                route=row.provider_ref,
-                credentials=credentials.open_credentials(container, row.credentials_enc),
+                id=number.id,
+                route=number.route,
+                credentials=credentials.open_credentials(container, number.credentials_enc),
             )
-            for row in rows
+            for number in numbers
         ]
     )
     container.callback_secrets.put_app(provider.kind, keys, container.clock.now_ms())
@@ -139,18 +129,10 @@ async def _number_keys(container: Container, provider: Provider, number_id: str)
     found, keys = cache.number(provider.kind, number_id, now)
     if found:
         return keys
-    n = t.numbers.c
-    async with container.db.read() as conn:
-        row = (
-            await conn.execute(
-                sa.select(n.provider_ref, n.credentials_enc).where(
-                    n.id == number_id, n.provider == provider.kind, n.deleted_at.is_(None)
-                )
-            )
-        ).first()
-    if row is None:
+    number = await container.repos.inbox.callback_number(provider.kind, number_id)
+    if number is None:
         return None  # not cached: a number created a moment later is found at once
-    creds = credentials.open_credentials(container, row.credentials_enc)
-    keys = provider.callback_keys([CallbackNumber(id=number_id, route=row.provider_ref, credentials=creds)])
+    creds = credentials.open_credentials(container, number.credentials_enc)
+    keys = provider.callback_keys([CallbackNumber(id=number_id, route=number.route, credentials=creds)])
     cache.put_number(provider.kind, number_id, keys, now)
     return keys

@@ -14,7 +14,7 @@ from zapgate.storage.database import Connection, Database
 _n = t.numbers.c
 
 
-def _record(row: Any) -> Number:
+def number_record(row: Any) -> Number:
     return Number(
         id=row.id,
         workspace_id=row.workspace_id,
@@ -68,7 +68,7 @@ class NumberRepository:
                     )
                 )
             ).first()
-        return None if row is None else _record(row)
+        return None if row is None else number_record(row)
 
     async def list(self, workspace_id: str, only_number_id: str | None = None) -> tuple[ListedNumber, ...]:
         """The workspace's live numbers (only the one given, when given), oldest first, each with
@@ -92,7 +92,7 @@ class NumberRepository:
                 KeyRef(name=kr.name, prefix=kr.prefix, last4=kr.last4)
             )
         return tuple(
-            ListedNumber(number=_record(r), key_refs=tuple(keys_by_number.get(r.id, ()))) for r in rows
+            ListedNumber(number=number_record(r), key_refs=tuple(keys_by_number.get(r.id, ()))) for r in rows
         )
 
     async def live(self, workspace_id: str) -> tuple[Number, ...]:
@@ -105,7 +105,7 @@ class NumberRepository:
                     .order_by(_n.created_at)
                 )
             ).all()
-        return tuple(_record(r) for r in rows)
+        return tuple(number_record(r) for r in rows)
 
     async def deleted(self, workspace_id: str) -> tuple[Number, ...]:
         """The workspace's soft-deleted numbers, most recently deleted first."""
@@ -117,7 +117,7 @@ class NumberRepository:
                     .order_by(_n.deleted_at.desc())
                 )
             ).all()
-        return tuple(_record(r) for r in rows)
+        return tuple(number_record(r) for r in rows)
 
     async def get_any(self, workspace_id: str, number_id: str) -> Number | None:
         """The workspace's number, deleted or not; None when there is none."""
@@ -127,7 +127,7 @@ class NumberRepository:
                     sa.select(t.numbers).where(_n.id == number_id, _n.workspace_id == workspace_id)
                 )
             ).first()
-        return None if row is None else _record(row)
+        return None if row is None else number_record(row)
 
     # --- checks before a number is added or restored (in the caller's transaction) ------------
 
@@ -194,7 +194,7 @@ class NumberRepository:
     @staticmethod
     async def current(conn: Connection, number_id: str) -> Number:
         """The number as it is in the caller's transaction (deleted or not); it must exist."""
-        return _record((await conn.execute(sa.select(t.numbers).where(_n.id == number_id))).one())
+        return number_record((await conn.execute(sa.select(t.numbers).where(_n.id == number_id))).one())
 
     @staticmethod
     async def update(conn: Connection, number_id: str, values: dict[str, Any]) -> Number:
@@ -204,7 +204,7 @@ class NumberRepository:
                 sa.update(t.numbers).where(_n.id == number_id).values(**values).returning(*t.numbers.c)
             )
         ).one()
-        return _record(row)
+        return number_record(row)
 
     async def soft_delete(self, number_id: str, *, now_ms: int) -> None:
         async with self._db.write() as conn:
