@@ -290,3 +290,25 @@ def test_purging_an_evolution_number_removes_its_instance(evo: World) -> None:
     purged = evo.api.delete(f"/v1/numbers/{evo.number['id']}/purge", evo.tenant["key"])
     assert purged.status_code == 200, purged.text
     assert evo.instance not in json.dumps(evo.control("GET", "/_sim/instances"))
+
+
+def test_removal_and_restore_are_webhook_events(api, tenant, number, receiver):
+    """``number.removed`` and ``number.restored`` reach the number's endpoints, each once, in
+    the SDK's shape."""
+    from pilot_status.webhooks import parse_customer_webhook
+
+    r = api.post("/v1/webhooks", number["key"], json={"url": receiver.url, "events": ["*"]})
+    assert r.status_code == 201, r.text
+    api.delete(f"/v1/numbers/{number['id']}", tenant["key"])
+    api.delete(f"/v1/numbers/{number['id']}", tenant["key"])  # deleted already: no second event
+    assert api.post(f"/v1/numbers/{number['id']}/restore", tenant["key"]).status_code == 200
+
+    def number_events(hooks: list[Any]) -> list[str]:
+        return [h.json()["event"] for h in hooks if h.json()["event"].startswith("number.")]
+
+    hooks = receiver.wait_for(lambda got: len(number_events(got)) >= 2)
+    assert number_events(hooks) == ["number.removed", "number.restored"]
+    for hook in hooks:
+        parsed = parse_customer_webhook(hook.json())
+        if parsed["event"].startswith("number."):
+            assert parsed["data"]["numberId"] == number["id"] and parsed["data"]["phone"].startswith("+")

@@ -11,7 +11,7 @@ from zapgate.clock import iso
 from zapgate.container import Container
 from zapgate.domain.numbers import DeletedNumber as DeletedNumber  # the dashboard reads it here
 from zapgate.domain.numbers import Number
-from zapgate.services import credentials
+from zapgate.services import credentials, events
 from zapgate.services.numbers import (
     DEFAULT_SETTINGS,
     RESTORE_WINDOW_MS,
@@ -20,6 +20,8 @@ from zapgate.services.numbers import (
     get_row,
     link_status,
 )
+from zapgate.storage.database import Connection
+from zapgate.webhooks import payloads
 
 # Settings that are plain switches; the others (Evolution GO's advanced settings) also take
 # null, which resets them to the provider's default.
@@ -134,10 +136,13 @@ async def delete_number(container: Container, *, workspace_id: str, number_id: s
     """``DELETE /v1/numbers/{id}``: a soft delete. The number stops sending and its key stops
     working (everything filters on ``deleted_at``); nothing else changes, so a restore within
     the window gives it back as it was."""
-    await get_row(container, workspace_id, number_id)
+    row = await get_row(container, workspace_id, number_id)
     now = container.clock.now_ms()
-    await container.repos.numbers.soft_delete(number_id, now_ms=now)
+    async with container.db.write() as conn:
+        if await container.repos.numbers.soft_delete(conn, number_id, now_ms=now):
+            await _emit(conn, row, "number.removed", now)
     _forget(container)
+    container.wake.webhooks.set()
     return {"ok": True, "restorableUntil": iso(now + RESTORE_WINDOW_MS)}
 
 
@@ -154,8 +159,23 @@ async def restore_number(container: Container, *, workspace_id: str, number_id: 
         if container.providers.features(row.provider).cloud_api and row.provider_ref:
             await check_meta_ref_free(conn, row.provider_ref)
         await container.repos.numbers.undelete(conn, number_id, now_ms=now)
+        await _emit(conn, row, "number.restored", now)
     _forget(container)
+    container.wake.webhooks.set()
     return {"ok": True, "requiresReconnect": await _current_state(container, row) != "OPEN"}
+
+
+async def _emit(conn: Connection, number: Number, event: str, now_ms: int) -> None:
+    """A ``number.*`` event to the number's own endpoints, in the change's transaction."""
+    await events.emit(
+        conn,
+        number_id=number.id,
+        event=event,
+        data=payloads.number_data(number, at_ms=now_ms),
+        order_key=number.id,
+        seq=now_ms,
+        now_ms=now_ms,
+    )
 
 
 async def _current_state(container: Container, row: Number) -> str:

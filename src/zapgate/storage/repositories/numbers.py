@@ -206,13 +206,15 @@ class NumberRepository:
         ).one()
         return number_record(row)
 
-    async def soft_delete(self, number_id: str, *, now_ms: int) -> None:
-        async with self._db.write() as conn:
-            await conn.execute(
-                sa.update(t.numbers)
-                .where(_n.id == number_id, _n.deleted_at.is_(None))
-                .values(deleted_at=now_ms, updated_at=now_ms)
-            )
+    @staticmethod
+    async def soft_delete(conn: Connection, number_id: str, *, now_ms: int) -> bool:
+        """False when the number was deleted already."""
+        result = await conn.execute(
+            sa.update(t.numbers)
+            .where(_n.id == number_id, _n.deleted_at.is_(None))
+            .values(deleted_at=now_ms, updated_at=now_ms)
+        )
+        return bool(result.rowcount)
 
     @staticmethod
     async def undelete(conn: Connection, number_id: str, *, now_ms: int) -> None:
