@@ -185,3 +185,37 @@ def test_a_send_with_a_read_receipt_reads_the_conversation(api, tenant, wait):
     quiet = _send(api, k, destinationNumber=OTHER, markRead=False)
     wait_status(api, wait, k, quiet["id"], "SENT")
     assert api.get("/v1/messages/unread", k).json()["total"] == 1  # no receipt asked: still unread
+
+
+def test_group_and_channel_messages_are_simulated_and_listed(api, number, receiver):
+    from pilot_status.webhooks import parse_customer_webhook
+
+    k = number["key"]
+    assert api.post("/v1/webhooks", k, json={"url": receiver.url, "events": ["*"]}).status_code == 201
+    group = {"groupId": "120363025246125486@g.us", "groupName": "Equipe"}
+    r = api.post("/v1/sandbox/inbound", k, json={"from": DEST, "text": "no grupo", "name": "Ana", **group})
+    assert r.status_code == 200 and r.json()["event"] == "message.group", r.text
+    channel = {"newsletterId": "120363144038483540@newsletter", "newsletterName": "Ofertas"}
+    r = api.post("/v1/sandbox/inbound", k, json={"from": DEST, "text": "no canal", **channel})
+    assert r.status_code == 200 and r.json()["event"] == "message.newsletter", r.text
+    _inbound(api, k, text="direto")
+    hooks = receiver.wait_for(lambda got: len(got) >= 3)
+    parsed = {h["event"]: h["data"] for h in (parse_customer_webhook(x.json()) for x in hooks)}
+    assert parsed["message.group"]["groupId"] == group["groupId"]
+    assert parsed["message.group"]["groupName"] == "Equipe"
+    assert parsed["message.newsletter"]["newsletterId"] == channel["newsletterId"]
+    groups = api.get("/v1/messages/group", k).json()
+    assert [m["text"] for m in groups["messages"]] == ["no grupo"] and groups["messages"][0][
+        "chatType"
+    ] == "group"
+    assert groups["messages"][0]["participantPhone"] == DEST
+    everything = api.get("/v1/messages/history", k).json()
+    assert {m["chatType"] for m in everything["messages"]} == {"group", "newsletter", "phone"}
+    for bad in (
+        {"groupId": "x"},
+        {"newsletterId": "1@g.us"},
+        {**group, **channel},
+        {**group, "groupName": 5},
+    ):
+        body = {"from": DEST, "text": "x", **bad}
+        assert_error(api.post("/v1/sandbox/inbound", k, json=body), 400, "VALIDATION_ERROR")

@@ -140,6 +140,7 @@ async def simulate(container: Container, *, number_id: str, body: Any) -> dict[s
                 f"quotedMessageId must be a message id of at most {ID_MAX} characters",
                 details=[{"field": "quotedMessageId", "message": f"at most {ID_MAX} characters"}],
             )
+        chat_kind, chat_id, chat_name = _simulated_chat(body)
         result = await receive(
             conn,
             Inbound(
@@ -149,6 +150,9 @@ async def simulate(container: Container, *, number_id: str, body: Any) -> dict[s
                 sender_name=name if isinstance(name, str) else None,
                 provider_message_id="sbx_in_" + secrets.token_hex(10),
                 quoted_message_id=quoted if isinstance(quoted, str) else None,
+                chat_kind=chat_kind,
+                chat_id=chat_id,
+                chat_name=chat_name,
                 provider=provider,
                 simulated=True,
             ),
@@ -157,3 +161,32 @@ async def simulate(container: Container, *, number_id: str, body: Any) -> dict[s
     container.wake.webhooks.set()
     assert result is not None  # a fresh provider id is never a duplicate
     return {"ok": True, **result}
+
+
+_CHATS = (
+    ("groupId", "groupName", "group", "@g.us"),
+    ("newsletterId", "newsletterName", "newsletter", "@newsletter"),
+)
+
+
+def _simulated_chat(body: dict[str, Any]) -> tuple[str, str | None, str | None]:
+    """A simulated message in a group (``groupId`` …@g.us, ``groupName``) or a channel
+    (``newsletterId`` …@newsletter, ``newsletterName``); a direct chat otherwise."""
+    found = [chat for chat in _CHATS if body.get(chat[0]) is not None]
+    if len(found) > 1:
+        raise errors.ValidationFailed("Give groupId or newsletterId, not both")
+    if not found:
+        return "phone", None, None
+    id_field, name_field, kind, suffix = found[0]
+    chat_id, chat_name = body.get(id_field), body.get(name_field)
+    if not isinstance(chat_id, str) or not chat_id.endswith(suffix) or len(chat_id) > ID_MAX:
+        raise errors.ValidationFailed(
+            f"{id_field} must be a {kind} id ending in {suffix}",
+            details=[{"field": id_field, "message": f"…{suffix}, at most {ID_MAX} characters"}],
+        )
+    if chat_name is not None and (not isinstance(chat_name, str) or len(chat_name) > NAME_MAX):
+        raise errors.ValidationFailed(
+            f"{name_field} must be a string of at most {NAME_MAX} characters",
+            details=[{"field": name_field, "message": f"at most {NAME_MAX} characters"}],
+        )
+    return kind, chat_id, chat_name

@@ -25,6 +25,10 @@ router = APIRouter(tags=["sandbox"])
                 "text": {"type": "string"},
                 "name": {"type": "string"},
                 "quotedMessageId": {"type": "string"},
+                "groupId": {"type": "string", "example": "120363025246125486@g.us"},
+                "groupName": {"type": "string"},
+                "newsletterId": {"type": "string", "example": "120363144038483540@newsletter"},
+                "newsletterName": {"type": "string"},
             },
         }
     ),
@@ -36,7 +40,8 @@ router = APIRouter(tags=["sandbox"])
 )
 async def simulate_inbound(container: ContainerDep, number_id: NumberIdDep, body: JsonBody) -> Any:
     """Simulate a contact writing to a sandbox number: opens the 24 h window and emits
-    ``message.received`` (``message.reply`` with ``quotedMessageId``)."""
+    ``message.received`` (``message.reply`` with ``quotedMessageId``; ``message.group`` with
+    ``groupId``, ``message.newsletter`` with ``newsletterId``)."""
     return await inbound.simulate(container, number_id=number_id, body=body)
 
 
