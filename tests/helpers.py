@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import urllib.error
+import urllib.request
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
@@ -70,3 +72,24 @@ def wait_status(
 
     result: dict[str, Any] = wait(check, timeout=timeout)
     return result
+
+
+def sdk_transport(
+    base_url: str,
+) -> Callable[[urllib.request.Request, float], tuple[int, dict[str, str], str]]:
+    """An SDK transport that sends the SDK's request to the test server instead."""
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+
+    def transport(req: urllib.request.Request, timeout: float) -> tuple[int, dict[str, str], str]:
+        url = req.full_url.replace("https://pilotstatus.com.br", base_url, 1)
+        forwarded = urllib.request.Request(
+            url, data=req.data, method=req.get_method(), headers=dict(req.header_items())
+        )
+        try:
+            with opener.open(forwarded, timeout=timeout) as res:
+                return res.status, {k.lower(): v for k, v in res.headers.items()}, res.read().decode()
+        except urllib.error.HTTPError as exc:
+            with exc:
+                return exc.code, {k.lower(): v for k, v in exc.headers.items()}, exc.read().decode()
+
+    return transport

@@ -17,6 +17,7 @@ from typing import Any
 import httpx
 import pytest
 
+from tests.helpers import sdk_transport as sdk_transport  # the acceptance tests import it here
 from zapgate.testing import free_port
 
 ZAPGATE = str(Path(sys.executable).parent / "zapgate")
@@ -121,21 +122,6 @@ def serve(serve_env: dict[str, str], tmp_path: Path) -> Iterator[Callable[..., S
 def run_cli(env: dict[str, str], *args: str) -> str:
     out = subprocess.run([ZAPGATE, *args], env=env, capture_output=True, check=True, timeout=60)
     return out.stdout.decode()
-
-
-def sdk_transport(base_url: str) -> Callable[..., tuple[int, dict[str, str], str]]:
-    """The SDK's ``transport`` hook: the same urllib call, pointed at the local Zapgate."""
-
-    def transport(req: urllib.request.Request, timeout: float) -> tuple[int, dict[str, str], str]:
-        url = req.full_url.replace("https://pilotstatus.com.br", base_url, 1)
-        local = urllib.request.Request(
-            url, data=req.data, method=req.get_method(), headers=dict(req.header_items())
-        )
-        with urllib.request.urlopen(local, timeout=timeout) as res:
-            headers = {k.lower(): v for k, v in res.headers.items()}
-            return res.status, headers, res.read().decode()
-
-    return transport
 
 
 @pytest.fixture

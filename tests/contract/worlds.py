@@ -17,9 +17,11 @@ from typing import Any
 
 import httpx
 import pytest
+from pilot_status import PilotStatusClient
 from pilot_status.webhooks import parse_customer_webhook
 
 from tests.conftest import Api, wait_until
+from tests.helpers import sdk_transport
 from zapgate.sim.common import SimThread
 from zapgate.testing import ServerThread, WebhookReceiver, free_port
 
@@ -127,6 +129,10 @@ class World:
         return [e["event"] for e in self.events(mine)]
 
     # -- what differs by provider ---------------------------------------------------------------
+    def sdk(self) -> PilotStatusClient:
+        """The official SDK on the number's key, talking to this world's server."""
+        return PilotStatusClient(api_key=self.key, transport=sdk_transport(self.server.url))
+
     def control(self, method: str, path: str, body: Any = None) -> Any:
         assert self.sim is not None, f"{self.kind} has no simulator"
         return self.sim.control(method, path, body)

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import urllib.error
-import urllib.request
-from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -13,7 +10,7 @@ import pytest
 from pilot_status import PilotStatusClient
 from pilot_status.errors import NotFoundError
 
-from tests.helpers import DEST, assert_error
+from tests.helpers import DEST, assert_error, sdk_transport
 from tests.helpers import send as post_send
 
 APPROVAL_SECONDS = 1.0
@@ -428,28 +425,9 @@ def test_official_number_approval_flow(official_api, make_tenant, wait):
 # -- official SDK and OpenAPI ----------------------------------------------------------------
 
 
-def loopback(base_url: str) -> Callable[[urllib.request.Request, float], tuple[int, dict[str, str], str]]:
-    """An SDK transport that sends the SDK's request to the test server instead."""
-    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
-
-    def transport(req: urllib.request.Request, timeout: float) -> tuple[int, dict[str, str], str]:
-        url = req.full_url.replace("https://pilotstatus.com.br", base_url, 1)
-        forwarded = urllib.request.Request(
-            url, data=req.data, method=req.get_method(), headers=dict(req.header_items())
-        )
-        try:
-            with opener.open(forwarded, timeout=timeout) as res:
-                return res.status, {k.lower(): v for k, v in res.headers.items()}, res.read().decode()
-        except urllib.error.HTTPError as exc:
-            with exc:
-                return exc.code, {k.lower(): v for k, v in exc.headers.items()}, exc.read().decode()
-
-    return transport
-
-
 def test_official_sdk_reads_templates(server, api, tenant, number):
     item = created(api, number["key"])
-    client = PilotStatusClient(api_key=number["key"], transport=loopback(server.url))
+    client = PilotStatusClient(api_key=number["key"], transport=sdk_transport(server.url))
     listed = client.templates.list()
     assert listed == [item]
     assert {"id", "name", "category", "latestVersion"} <= set(listed[0])
@@ -459,7 +437,7 @@ def test_official_sdk_reads_templates(server, api, tenant, number):
         client.templates.get("nao_existe")
     assert info.value.body["code"] == "TEMPLATE_NOT_FOUND"
     as_tenant = PilotStatusClient(
-        api_key=tenant["key"], transport=loopback(server.url), whatsapp_number_id=number["id"]
+        api_key=tenant["key"], transport=sdk_transport(server.url), whatsapp_number_id=number["id"]
     )
     assert as_tenant.templates.list() == [item]
 

@@ -334,3 +334,68 @@ class TemplateSubmitter(Protocol):
         ...
 
     async def describe_number(self, ref: NumberRef) -> NumberProfile: ...
+
+
+# -- directory and media (optional roles) ---------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Group:
+    """A group the number belongs to."""
+
+    id: str  # the group's JID (…@g.us)
+    subject: str
+    size: int | None = None  # participants, when the provider says
+
+
+@dataclass(frozen=True)
+class Newsletter:
+    """A WhatsApp channel the number follows."""
+
+    id: str  # the channel's JID (…@newsletter)
+    name: str
+
+
+@dataclass(frozen=True)
+class NumberCheck:
+    """Whether a phone number has WhatsApp. ``number`` is the number as asked (E.164 with
+    ``+``); ``jid`` is WhatsApp's own address for it when it exists, which for a Brazilian mobile
+    may lack the 9th digit the caller wrote (or have one the caller left out)."""
+
+    number: str
+    exists: bool
+    jid: str | None = None
+    name: str | None = None  # the profile name, when the provider knows it
+
+
+@dataclass(frozen=True)
+class DownloadedMedia:
+    content: bytes = field(repr=False)
+    mime_type: str
+    file_name: str | None = None
+
+
+class Directory(Protocol):
+    """Evolution v2 / GO (and the sandbox): the number's groups and channels, and WhatsApp
+    lookups of phone numbers, asked of the provider."""
+
+    async def list_groups(self, ref: NumberRef) -> tuple[Group, ...]: ...
+
+    async def list_newsletters(self, ref: NumberRef) -> tuple[Newsletter, ...]:
+        """Raises ``errors.NotSupported`` when the provider cannot list channels."""
+        ...
+
+    async def check_numbers(self, ref: NumberRef, numbers: Sequence[str]) -> tuple[NumberCheck, ...]:
+        """One result per number asked, in order (``numbers`` are E.164 with ``+``)."""
+        ...
+
+
+class MediaSource(Protocol):
+    """Media of inbound messages, fetched from the provider on demand."""
+
+    async def download_media(self, ref: NumberRef, media_id: str, *, max_bytes: int) -> DownloadedMedia:
+        """The media ``media_id`` names (the ``mediaId`` of an inbound message's webhook).
+        Raises ``errors.NotFound`` (``MEDIA_NOT_FOUND``: unknown, or expired at the provider)
+        and ``errors.PayloadTooLarge`` (``MEDIA_TOO_LARGE``) past ``max_bytes``; reads no more
+        than ``max_bytes`` + 1 bytes of it."""
+        ...

@@ -1,7 +1,8 @@
 """What the HTTP provider adapters share: one pooled HTTP client (``providers.http``) made on
 first use, the edge where every transport failure becomes one of our errors, lenient JSON
 bodies, the error of a send through an unconfigured provider, the capabilities of the
-unofficial (Evolution) providers, and the pieces of callback authentication they share."""
+unofficial (Evolution) providers, the forms of a Brazilian mobile number, and the pieces of
+callback authentication they share."""
 
 from __future__ import annotations
 
@@ -89,6 +90,17 @@ def unofficial_capabilities(
         pace_jitter=pace_jitter,
         modes=frozenset({"template", "text", "media", "list"}),
     )
+
+
+def phone_variants(digits: str) -> frozenset[str]:
+    """``digits`` and, for a Brazilian mobile (55, a 2-digit area code, 8 or 9 digits), the same
+    number with its 9th digit removed or added: the forms WhatsApp may answer for one number."""
+    variants = {digits}
+    if digits.startswith("55") and len(digits) == 13 and digits[4] == "9":
+        variants.add(digits[:4] + digits[5:])
+    elif digits.startswith("55") and len(digits) == 12 and digits[4] in "6789":
+        variants.add(digits[:4] + "9" + digits[4:])
+    return frozenset(variants)
 
 
 # -- callbacks ----------------------------------------------------------------------------------

@@ -38,6 +38,14 @@ class ConnectError(TransportError):
     """No connection: refused, unreachable, or the name did not resolve."""
 
 
+class TooLarge(Exception):
+    """A download passed its size limit (``size``: what was announced or read so far)."""
+
+    def __init__(self, size: int) -> None:
+        super().__init__(f"more than the limit ({size} bytes seen)")
+        self.size = size
+
+
 @dataclass(frozen=True)
 class Response:
     status_code: int
@@ -98,7 +106,10 @@ class Client:
         headers: Mapping[str, str] | None = None,
         data: Mapping[str, str] | None = None,
         files: Files | None = None,
+        max_bytes: int | None = None,
     ) -> Response:
+        """One request, its answer read whole (or, with ``max_bytes``, up to that size: more
+        raises :class:`TooLarge`)."""
         body: Any = None
         if files is not None:
             form = aiohttp.FormData()
@@ -120,8 +131,25 @@ class Client:
                 headers=headers,
                 allow_redirects=False,
             ) as response:
-                content = await response.read()
+                if max_bytes is None:
+                    content = await response.read()
+                else:
+                    content = await _read_capped(response, max_bytes)
                 return Response(response.status, response.headers, content)
+        except TimeoutError as exc:
+            raise TransportTimeout(f"no answer in {self._timeout:g} s") from exc
+        except aiohttp.ClientConnectorError as exc:
+            raise ConnectError(str(exc)) from exc
+        except aiohttp.ClientError as exc:
+            raise TransportError(str(exc) or type(exc).__name__) from exc
+
+    async def download(self, url: str, *, headers: Mapping[str, str], max_bytes: int) -> Response:
+        """GET an absolute URL (a provider's media link), streamed: raises :class:`TooLarge` as
+        soon as the body passes ``max_bytes`` (only that much is read), whatever the
+        ``Content-Length`` says."""
+        try:
+            async with self._open().get(url, headers=headers, allow_redirects=False) as response:
+                return Response(response.status, response.headers, await _read_capped(response, max_bytes))
         except TimeoutError as exc:
             raise TransportTimeout(f"no answer in {self._timeout:g} s") from exc
         except aiohttp.ClientConnectorError as exc:
@@ -133,3 +161,16 @@ class Client:
         if self._session is not None:
             await self._session.close()
             self._session = None
+
+
+async def _read_capped(response: aiohttp.ClientResponse, max_bytes: int) -> bytes:
+    """The body, read in chunks; :class:`TooLarge` once it passes ``max_bytes`` (or when the
+    ``Content-Length`` says it will)."""
+    if response.content_length is not None and response.content_length > max_bytes:
+        raise TooLarge(response.content_length)
+    content = bytearray()
+    async for chunk in response.content.iter_chunked(65_536):
+        content += chunk
+        if len(content) > max_bytes:
+            raise TooLarge(len(content))
+    return bytes(content)

@@ -6,7 +6,15 @@ import contextlib
 
 from pydantic import SecretStr
 
-from zapgate.providers.base import Features, Provider, ProviderKind, Provisioner, TemplateSubmitter
+from zapgate.providers.base import (
+    Directory,
+    Features,
+    MediaSource,
+    Provider,
+    ProviderKind,
+    Provisioner,
+    TemplateSubmitter,
+)
 from zapgate.providers.evolution_go.adapter import EvolutionGoProvider
 from zapgate.providers.evolution_v2.adapter import EvolutionV2Provider
 from zapgate.providers.meta.adapter import MetaProvider
@@ -28,10 +36,14 @@ class ProviderRegistry:
         *,
         provisioners: dict[ProviderKind, Provisioner] | None = None,
         submitters: dict[ProviderKind, TemplateSubmitter] | None = None,
+        directories: dict[ProviderKind, Directory] | None = None,
+        media_sources: dict[ProviderKind, MediaSource] | None = None,
     ) -> None:
         self._providers = providers
         self._provisioners = provisioners or {}
         self._submitters = submitters or {}
+        self._directories = directories or {}
+        self._media_sources = media_sources or {}
 
     def get(self, kind: str) -> Provider:
         try:
@@ -48,6 +60,14 @@ class ProviderRegistry:
 
     def template_submitter(self, kind: str) -> TemplateSubmitter | None:
         return self._submitters.get(ProviderKind(kind))
+
+    def directory(self, kind: str) -> Directory | None:
+        """The adapter as a :class:`Directory` (groups, channels, number checks), if it is one."""
+        return self._directories.get(ProviderKind(kind))
+
+    def media_source(self, kind: str) -> MediaSource | None:
+        """The adapter as a :class:`MediaSource` (inbound media on demand), if it is one."""
+        return self._media_sources.get(ProviderKind(kind))
 
     def kinds(self) -> list[ProviderKind]:
         return sorted(self._providers)
@@ -112,4 +132,10 @@ def build_registry(settings: Settings) -> ProviderRegistry:
         },
         provisioners={ProviderKind.EVOLUTION_V2: evolution_v2, ProviderKind.EVOLUTION_GO: evolution_go},
         submitters={ProviderKind.META: meta},
+        directories={
+            ProviderKind.SANDBOX: sandbox,
+            ProviderKind.EVOLUTION_V2: evolution_v2,
+            ProviderKind.EVOLUTION_GO: evolution_go,
+        },
+        media_sources={ProviderKind.META: meta, ProviderKind.EVOLUTION_V2: evolution_v2},
     )

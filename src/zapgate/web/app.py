@@ -18,6 +18,7 @@ from zapgate.web import errors as web_errors
 from zapgate.web.api.v1 import (
     analytics,
     api_keys,
+    directory,
     messages,
     numbers,
     projects,
@@ -78,6 +79,7 @@ def create_app(
     messages.add_send_route(app)  # first: the route every client hammers is matched first
     for module in (
         messages,
+        directory,  # before numbers: POST /v1/numbers/check
         numbers,
         api_keys,
         projects,

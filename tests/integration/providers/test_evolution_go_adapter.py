@@ -14,7 +14,10 @@ import pytest
 from zapgate import errors
 from zapgate.providers.base import (
     ConnectionUpdate,
+    Group,
     InboundMessage,
+    Newsletter,
+    NumberCheck,
     NumberRef,
     OutboundMessage,
     StatusUpdate,
@@ -469,6 +472,90 @@ def test_not_configured() -> None:
         await provider.aclose()
 
     asyncio.run(main())
+
+
+# -- directory -------------------------------------------------------------------------------
+
+
+def test_list_groups_and_newsletters(sim: SimThread, receiver: WebhookReceiver) -> None:
+    ref = provisioned(sim, receiver)
+    groups = run(sim, lambda p: p.list_groups(ref))
+    assert groups == (
+        Group("120363025246125486@g.us", "Equipe Vendas", 3),
+        Group("120363041234567890@g.us", "Clientes VIP", 2),
+    )
+    channels = run(sim, lambda p: p.list_newsletters(ref))
+    assert channels == (Newsletter("120363144038483540@newsletter", "Canal de Ofertas"),)
+    [call] = requests(sim, "/group/list")
+    assert call["headers"]["apikey"] == ref.credentials["instanceToken"]  # type: ignore[index]
+
+
+def test_check_numbers_matches_the_brazilian_ninth_digit(sim: SimThread, receiver: WebhookReceiver) -> None:
+    ref = provisioned(sim, receiver)
+    sim.control("POST", "/_sim/config", {"unknownRecipients": ["5511977776666"]})
+    asked = ["+5531988887777", "+553188887777", "+5511988887777", "+551188887777", "+5511977776666"]
+    checks = run(sim, lambda p: p.check_numbers(ref, asked))
+    assert checks == (
+        NumberCheck("+5531988887777", True, "553188887777@s.whatsapp.net"),
+        NumberCheck("+553188887777", True, "553188887777@s.whatsapp.net"),
+        NumberCheck("+5511988887777", True, "5511988887777@s.whatsapp.net"),
+        NumberCheck("+551188887777", True, "5511988887777@s.whatsapp.net"),
+        NumberCheck("+5511977776666", False),
+    )
+    [call] = requests(sim, "/user/check")
+    assert call["json"] == {"number": asked, "formatJid": True}
+    assert run(sim, lambda p: p.check_numbers(ref, [])) == ()
+
+
+def test_check_numbers_in_another_order_than_the_answer(sim: SimThread, receiver: WebhookReceiver) -> None:
+    ref = provisioned(sim, receiver)
+    users = [
+        {"Query": "+553188887777", "IsInWhatsapp": True, "JID": "553188887777@s.whatsapp.net"},
+        {"Query": "+5511988887777", "IsInWhatsapp": False, "JID": "5511988887777@s.whatsapp.net"},
+        {"Query": "+551188887777", "IsInWhatsapp": True, "JID": "5511988887777@s.whatsapp.net"},
+    ]
+    answer = {"message": "success", "data": {"Users": users}}
+    sim.control(
+        "POST", "/_sim/faults", {"kind": "http", "path": "/user/check", "status": 200, "body": answer}
+    )
+    asked = ["+551188887777", "+5511988887777", "+5521955554444", "+5531988887777"]
+    assert run(sim, lambda p: p.check_numbers(ref, asked)) == (
+        NumberCheck("+551188887777", True, "5511988887777@s.whatsapp.net"),
+        NumberCheck("+5511988887777", False),
+        NumberCheck("+5521955554444", False),
+        NumberCheck("+5531988887777", True, "553188887777@s.whatsapp.net"),
+    )
+
+
+def test_directory_errors(sim: SimThread, receiver: WebhookReceiver) -> None:
+    ref = provisioned(sim, receiver)
+    lookup_failed = {"message": "success", "data": None}
+    sim.control(
+        "POST", "/_sim/faults", {"kind": "http", "path": "/user/check", "status": 200, "body": lookup_failed}
+    )
+    with pytest.raises(errors.Unavailable) as failed:
+        run(sim, lambda p: p.check_numbers(ref, [TO]))
+    assert failed.value.code == "UPSTREAM_ERROR"
+    sim.control(
+        "POST",
+        "/_sim/faults",
+        {"kind": "error", "path": "/user/check", "status": 400, "body": {"error": "invalid number"}},
+    )
+    with pytest.raises(errors.ValidationFailed) as refused:
+        run(sim, lambda p: p.check_numbers(ref, [TO]))
+    assert refused.value.code == "PROVIDER_REJECTED"
+    unpaired = provisioned(sim, receiver, pair=False)
+    with pytest.raises(errors.Unavailable) as no_session:
+        run(sim, lambda p: p.list_groups(unpaired))
+    assert no_session.value.code == "UPSTREAM_ERROR" and "no active session" in no_session.value.message
+    with pytest.raises(errors.Unavailable) as down:
+        run(sim, lambda p: p.list_newsletters(ref), url=f"http://127.0.0.1:{free_port()}")
+    assert down.value.code == "UPSTREAM_TIMEOUT"
+    with pytest.raises(errors.ProviderAuthError):
+        run(sim, lambda p: p.list_groups(with_credentials(ref, {"instanceToken": "wrong"})))
+    with pytest.raises(errors.Unavailable) as unconfigured:
+        run(sim, lambda p: p.list_groups(ref), api_key=None)
+    assert unconfigured.value.code == "PROVIDER_NOT_CONFIGURED"
 
 
 def test_capabilities_and_secrets_stay_out_of_repr() -> None:

@@ -12,7 +12,9 @@ import pytest
 from zapgate import errors
 from zapgate.providers.base import (
     ConnectionUpdate,
+    Group,
     InboundMessage,
+    NumberCheck,
     NumberRef,
     OutboundMessage,
     Pairing,
@@ -477,3 +479,123 @@ def test_capabilities() -> None:
 
 def test_repr_hides_the_key() -> None:
     assert "secret-key" not in repr(EvolutionV2Provider(base_url="http://x", api_key="secret-key"))
+
+
+# -- directory and inbound media -------------------------------------------------------------
+
+
+def test_list_groups(sim: SimThread, receiver: WebhookReceiver) -> None:
+    number = provision(sim, receiver)
+    groups = run(sim, lambda p: p.list_groups(number))
+    assert groups == (
+        Group("120363025246125486@g.us", "Equipe Vendas", 42),
+        Group("120363041234567890@g.us", "Clientes VIP", 7),
+    )
+    [call] = sim.control("GET", "/_sim/requests?path=/group/fetchAllGroups/zapgate-num_1")
+    assert call["query"] == {"getParticipants": "false"}
+    assert call["headers"]["apikey"] == number.credentials["instanceToken"]  # type: ignore[index]
+
+
+def test_list_groups_of_a_closed_session_is_unavailable(sim: SimThread, receiver: WebhookReceiver) -> None:
+    number = provision(sim, receiver, pair=False)
+    with pytest.raises(errors.Unavailable) as caught:
+        run(sim, lambda p: p.list_groups(number))
+    assert caught.value.code == "UPSTREAM_ERROR"
+
+
+def test_newsletters_are_not_supported() -> None:
+    async def main() -> None:
+        provider = EvolutionV2Provider(base_url="http://127.0.0.1:9", api_key=KEY)
+        with pytest.raises(errors.NotSupported) as caught:
+            await provider.list_newsletters(ref())
+        assert caught.value.code == "NOT_SUPPORTED"
+
+    asyncio.run(main())
+
+
+def test_check_numbers_follows_the_brazilian_ninth_digit(sim: SimThread, receiver: WebhookReceiver) -> None:
+    number = provision(sim, receiver)
+    sim.control("POST", "/_sim/config", {"unknownRecipients": ["5511977776666"]})
+    asked = ["+5531988887777", "+553188887777", "+5511988887777", "+551188887777", "+5511977776666"]
+    checks = run(sim, lambda p: p.check_numbers(number, asked))
+    assert checks == (
+        NumberCheck("+5531988887777", True, "553188887777@s.whatsapp.net"),
+        NumberCheck("+553188887777", True, "553188887777@s.whatsapp.net"),
+        NumberCheck("+5511988887777", True, "5511988887777@s.whatsapp.net"),
+        NumberCheck("+551188887777", True, "5511988887777@s.whatsapp.net"),
+        NumberCheck("+5511977776666", False),
+    )
+    [call] = sim.control("GET", "/_sim/requests?path=/chat/whatsappNumbers/zapgate-num_1")
+    assert call["json"] == {"numbers": [n.lstrip("+") for n in asked]}
+    assert run(sim, lambda p: p.check_numbers(number, [])) == ()
+
+
+def test_check_numbers_errors(sim: SimThread, receiver: WebhookReceiver) -> None:
+    number = provision(sim, receiver)
+    sim.control(
+        "POST",
+        "/_sim/faults",
+        {"kind": "error", "path": "/chat/whatsappNumbers/zapgate-num_1", "body": {"message": "bad"}},
+    )
+    with pytest.raises(errors.ValidationFailed) as refused:
+        run(sim, lambda p: p.check_numbers(number, [DEST]))
+    assert refused.value.code == "PROVIDER_REJECTED"
+    with pytest.raises(errors.Unavailable) as down:
+        run(sim, lambda p: p.check_numbers(number, [DEST]), base_url=f"http://127.0.0.1:{free_port()}")
+    assert down.value.code == "UPSTREAM_TIMEOUT"
+    with pytest.raises(errors.Unavailable) as unconfigured:
+        run(sim, lambda p: p.check_numbers(number, [DEST]), api_key=None)
+    assert unconfigured.value.code == "PROVIDER_NOT_CONFIGURED"
+
+
+def inbound_media(sim: SimThread, receiver: WebhookReceiver, media: dict[str, Any]) -> tuple[NumberRef, str]:
+    """An inbound image; (the number, the mediaId its parsed callback carries)."""
+    number = provision(sim, receiver)
+    key_id = sim.control(
+        "POST", "/_sim/inbound", {"instance": "zapgate-num_1", "from": DEST, "type": "image", "media": media}
+    )["id"]
+    events = parsed_callbacks(
+        receiver,
+        lambda es: any(isinstance(e, InboundMessage) and e.provider_message_id == key_id for e in es),
+    )
+    [message] = [e for e in events if isinstance(e, InboundMessage) and e.provider_message_id == key_id]
+    assert message.media is not None and message.media.id == key_id
+    return number, key_id
+
+
+def test_download_media_of_an_inbound_message(sim: SimThread, receiver: WebhookReceiver) -> None:
+    content = b"\xff\xd8\xff\xe0 fake jpeg"
+    number, media_id = inbound_media(
+        sim,
+        receiver,
+        {"caption": "foto", "mimetype": "image/jpeg", "base64": base64.b64encode(content).decode()},
+    )
+    media = run(sim, lambda p: p.download_media(number, media_id, max_bytes=len(content)))
+    assert (media.content, media.mime_type, media.file_name) == (content, "image/jpeg", f"{media_id}.jpeg")
+    [call] = sim.control("GET", "/_sim/requests?path=/chat/getBase64FromMediaMessage/zapgate-num_1")
+    assert call["json"] == {"message": {"key": {"id": media_id}}, "convertToMp4": False}
+
+
+def test_download_media_past_the_limit(sim: SimThread, receiver: WebhookReceiver) -> None:
+    number, media_id = inbound_media(sim, receiver, {"base64": base64.b64encode(b"x" * 2000).decode()})
+    with pytest.raises(errors.PayloadTooLarge) as caught:
+        run(sim, lambda p: p.download_media(number, media_id, max_bytes=1999))
+    assert caught.value.code == "MEDIA_TOO_LARGE"
+    assert len(run(sim, lambda p: p.download_media(number, media_id, max_bytes=2000)).content) == 2000
+
+
+def test_download_media_not_found_and_errors(sim: SimThread, receiver: WebhookReceiver) -> None:
+    number = provision(sim, receiver)
+    with pytest.raises(errors.NotFound) as missing:
+        run(sim, lambda p: p.download_media(number, "3EB0UNKNOWN", max_bytes=1000))
+    assert missing.value.code == "MEDIA_NOT_FOUND"
+    path = "/chat/getBase64FromMediaMessage/zapgate-num_1"
+    sim.control("POST", "/_sim/faults", {"kind": "http", "path": path, "status": 500})
+    with pytest.raises(errors.Unavailable) as upstream:
+        run(sim, lambda p: p.download_media(number, "3EB0UNKNOWN", max_bytes=1000))
+    assert upstream.value.code == "UPSTREAM_ERROR"
+    sim.control(
+        "POST", "/_sim/faults", {"kind": "http", "path": path, "status": 201, "body": {"base64": None}}
+    )
+    with pytest.raises(errors.Unavailable):
+        run(sim, lambda p: p.download_media(number, "3EB0UNKNOWN", max_bytes=1000))

@@ -3,6 +3,7 @@ signed callbacks → lifecycle → customer webhooks parsed by the official SDK.
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import hmac
 import json
@@ -512,3 +513,67 @@ def test_registering_with_bad_credentials_is_refused(meta: World) -> None:
     detail = meta.api.get(f"/v1/numbers/{meta.number['id']}", meta.tenant["key"]).json()
     assert "sim-meta-token" not in json.dumps(detail)
     assert detail["meta"]["phoneNumberId"] == META_NUMBER["phoneNumberId"]
+
+
+# -- inbound media and what Meta numbers do not have --------------------------------------------
+
+
+def _inbound_image(world: World) -> dict[str, Any]:
+    """A contact sends a photo: the message.received webhook, with its mediaId."""
+    world.control(
+        "POST",
+        "/_sim/inbound",
+        {
+            "phoneNumberId": META_NUMBER["phoneNumberId"],
+            "from": CONTACT.lstrip("+"),
+            "type": "image",
+            "name": "Ana",
+        },
+    )
+    [hook] = world.wait_events(lambda e: e["event"] == "message.received" and "mediaId" in e["data"])
+    return dict(hook["data"])
+
+
+def test_inbound_media_is_downloaded_from_meta(meta: World) -> None:
+    data = _inbound_image(meta)
+    assert data["phoneNumberId"] == META_NUMBER["phoneNumberId"]
+    r = meta.api.get(
+        f"/v1/media/{data['mediaId']}", meta.key, params={"phoneNumberId": data["phoneNumberId"]}
+    )
+    assert r.status_code == 200, r.text
+    body = r.json()
+    expected = f"zapgate-sim image {data['mediaId']}".encode()
+    assert body["mediaId"] == data["mediaId"] and body["mimeType"] == "image/jpeg"
+    assert body["base64"] == "data:image/jpeg;base64," + base64.b64encode(expected).decode()
+    # The SDK's own call reads the same.
+    assert meta.sdk().media.download(data["mediaId"], data["phoneNumberId"])["base64"] == body["base64"]
+    assert_error(
+        meta.api.get("/v1/media/999000111", meta.key, params={"phoneNumberId": data["phoneNumberId"]}),
+        404,
+        "MEDIA_NOT_FOUND",
+    )
+    assert_error(meta.api.get(f"/v1/media/{data['mediaId']}", meta.key), 400, "VALIDATION_ERROR")
+    assert_error(
+        meta.api.get(f"/v1/media/{data['mediaId']}", meta.key, params={"phoneNumberId": "1234"}),
+        400,
+        "VALIDATION_ERROR",
+    )
+
+
+def test_media_past_the_limit_is_refused(make_world: Callable[..., World]) -> None:
+    world = make_world("meta", media_max_bytes=8)
+    data = _inbound_image(world)
+    r = world.api.get(
+        f"/v1/media/{data['mediaId']}", world.key, params={"phoneNumberId": data["phoneNumberId"]}
+    )
+    assert_error(r, 413, "MEDIA_TOO_LARGE")
+
+
+def test_groups_channels_and_number_checks_are_not_for_meta(meta: World) -> None:
+    for method, path, body in (
+        ("GET", "/v1/groups", None),
+        ("GET", "/v1/newsletters", None),
+        ("GET", "/v1/messages/group", None),
+        ("POST", "/v1/numbers/check", {"numbers": [CONTACT]}),
+    ):
+        assert_error(meta.api.request(method, path, meta.key, json=body), 400, "NOT_SUPPORTED_FOR_META")

@@ -200,6 +200,7 @@ def test_inbound_media(key: str, part: dict[str, Any], kind: str) -> None:
     assert event.message_type == kind
     assert event.text == (part.get("caption") or None)
     assert event.media == InboundMedia(
+        id=event.provider_message_id,
         url=part["url"],
         mime_type=part["mimetype"],
         file_name=part.get("fileName"),

@@ -1,5 +1,5 @@
-"""Evolution GO adapter: HTTP I/O only (payloads, error table and callback parsing are pure
-modules next to this one).
+"""Evolution GO adapter: HTTP I/O only (payloads, error table, callback parsing and directory
+answers are pure modules next to this one).
 
 Two keys on one header (``apikey``): the server's global key for admin routes (create, info,
 delete) and each instance's own token for everything else. Zapgate uses the instance token as
@@ -19,7 +19,10 @@ from zapgate.providers.base import (
     CallbackNumber,
     CallbackRequest,
     Capabilities,
+    Group,
     LinkStatus,
+    Newsletter,
+    NumberCheck,
     NumberRef,
     OutboundMessage,
     Pairing,
@@ -28,7 +31,7 @@ from zapgate.providers.base import (
     Provisioned,
     SendResult,
 )
-from zapgate.providers.evolution_go import callbacks, errortable, payloads
+from zapgate.providers.evolution_go import callbacks, directory, errortable, payloads
 
 SUBSCRIBE = ["MESSAGE", "SEND_MESSAGE", "READ_RECEIPT", "CONNECTION", "QRCODE"]
 INSTANCE_PREFIX = "zapgate-"
@@ -155,6 +158,26 @@ class EvolutionGoProvider:
         )
         if status >= 300 and "not found" not in errortable.full_text(body).lower():
             raise errortable.management_error(status, body)
+
+    # -- the number's groups, channels and number checks (Directory) ------------------------
+
+    async def list_groups(self, ref: NumberRef) -> tuple[Group, ...]:
+        return directory.groups(await self._data(ref, "GET", "/group/list"))
+
+    async def list_newsletters(self, ref: NumberRef) -> tuple[Newsletter, ...]:
+        return directory.newsletters(await self._data(ref, "GET", "/newsletter/list"))
+
+    async def check_numbers(self, ref: NumberRef, numbers: Sequence[str]) -> tuple[NumberCheck, ...]:
+        if not numbers:
+            return ()
+        body = {"number": list(numbers), "formatJid": True}
+        return directory.number_checks(numbers, await self._data(ref, "POST", "/user/check", body=body))
+
+    async def _data(self, ref: NumberRef, method: str, path: str, *, body: Any = None) -> Any:
+        """The ``data`` of a call on the number's instance (with its token)."""
+        self._require_configured()
+        _, answer = await self._manage(method, path, _instance_token(ref), body=body)
+        return _dig(answer, "data")
 
     # -- callbacks (one URL per number) ------------------------------------------------------
 

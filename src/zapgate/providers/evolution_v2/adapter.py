@@ -1,9 +1,11 @@
-"""Evolution API v2 adapter: sends, callback parsing and instance management (I/O only).
+"""Evolution API v2 adapter: sends, callback parsing, instance management, the number's
+groups, number checks and inbound media (I/O only).
 
 Every foreign failure is translated here, at the edge: sends raise ``ProviderTemporaryError`` /
 ``ProviderPermanentError`` / ``ProviderAuthError`` (see ``errortable``), management calls raise
-``errors.Unavailable`` / ``errors.ValidationFailed`` / ``errors.ProviderAuthError``. Pacing is
-the dispatcher's job; this adapter never sleeps.
+``errors.Unavailable`` / ``errors.ValidationFailed`` / ``errors.ProviderAuthError``, and so do
+the directory and media calls (plus ``errors.NotFound`` / ``errors.PayloadTooLarge`` for media).
+Pacing is the dispatcher's job; this adapter never sleeps.
 """
 
 from __future__ import annotations
@@ -19,7 +21,11 @@ from zapgate.providers.base import (
     CallbackNumber,
     CallbackRequest,
     Capabilities,
+    DownloadedMedia,
+    Group,
     LinkStatus,
+    Newsletter,
+    NumberCheck,
     NumberRef,
     OutboundMessage,
     Pairing,
@@ -28,7 +34,7 @@ from zapgate.providers.base import (
     Provisioned,
     SendResult,
 )
-from zapgate.providers.evolution_v2 import callbacks, errortable, payloads
+from zapgate.providers.evolution_v2 import callbacks, directory, errortable, payloads
 
 INSTANCE_PREFIX = "zapgate-"
 SECRET_HEADER = "x-zapgate-secret"  # noqa: S105 - a header name, not a secret
@@ -155,6 +161,57 @@ class EvolutionV2Provider:
         # Deleting logs the session out first; an instance already gone is fine.
         await self._manage("DELETE", f"/instance/delete/{instance_name(ref)}", allow_missing=True)
 
+    # -- the number's groups and number checks (Directory) ----------------------------------
+
+    async def list_groups(self, ref: NumberRef) -> tuple[Group, ...]:
+        """Without participants: Evolution refuses the call unless ``getParticipants`` is given."""
+        body = await self._instance_call(
+            ref, "GET", f"/group/fetchAllGroups/{instance_name(ref)}", params={"getParticipants": "false"}
+        )
+        return directory.groups(body)
+
+    async def list_newsletters(self, ref: NumberRef) -> tuple[Newsletter, ...]:
+        raise errors.NotSupported(
+            "The number's channels are not available: Evolution API v2 cannot list channels",
+            code="NOT_SUPPORTED",
+        )
+
+    async def check_numbers(self, ref: NumberRef, numbers: Sequence[str]) -> tuple[NumberCheck, ...]:
+        if not numbers:
+            return ()
+        body = await self._instance_call(
+            ref,
+            "POST",
+            f"/chat/whatsappNumbers/{instance_name(ref)}",
+            json={"numbers": [number.lstrip("+") for number in numbers]},
+        )
+        return directory.number_checks(numbers, body)
+
+    # -- inbound media (MediaSource) ---------------------------------------------------------
+
+    async def download_media(self, ref: NumberRef, media_id: str, *, max_bytes: int) -> DownloadedMedia:
+        """``media_id`` is the inbound message's key id: Evolution finds the message in its store
+        and answers the decrypted media as base64 in a JSON document, read up to what that
+        encoding of ``max_bytes`` takes (plus 64 KiB for the rest of the document)."""
+        body = {"message": {"key": {"id": media_id}}, "convertToMp4": False}
+        try:
+            status, answer = await self._call(
+                "POST",
+                f"/chat/getBase64FromMediaMessage/{instance_name(ref)}",
+                headers=self._headers(ref),
+                json=body,
+                max_bytes=max_bytes * 4 // 3 + 65_536,
+            )
+        except http.TooLarge:
+            raise directory.too_large(max_bytes) from None
+        if directory.message_not_found(status, answer):
+            raise errors.NotFound(
+                "Evolution has no media message with that id for this number", code="MEDIA_NOT_FOUND"
+            )
+        if not 200 <= status < 300:
+            raise errortable.management_error(status, answer)
+        return directory.media(answer, max_bytes=max_bytes)
+
     # -- callbacks (one URL per number) ------------------------------------------------------
 
     def callback_keys(self, numbers: Sequence[CallbackNumber]) -> object:
@@ -195,6 +252,32 @@ class EvolutionV2Provider:
     ) -> dict[str, Any] | None:
         """One management call with the global key; ``None`` for an unknown instance when
         ``allow_missing``."""
+        status, body = await self._call(
+            method, path, headers={"apikey": str(self._api_key)}, json=json, params=params
+        )
+        if allow_missing and errortable.describe(status, body).instance_missing:
+            return None
+        if not 200 <= status < 300:
+            raise errortable.management_error(status, body)
+        return body if isinstance(body, dict) else {}
+
+    async def _instance_call(self, ref: NumberRef, method: str, path: str, **request: Any) -> Any:
+        """A call on the number's instance with its token; the answer's body (any JSON)."""
+        status, body = await self._call(method, path, headers=self._headers(ref), **request)
+        if not 200 <= status < 300:
+            raise errortable.management_error(status, body)
+        return body
+
+    async def _call(
+        self,
+        method: str,
+        path: str,
+        *,
+        headers: dict[str, str],
+        json: Any = None,
+        params: dict[str, str] | None = None,
+        max_bytes: int | None = None,
+    ) -> tuple[int, Any]:
         if not self._configured:
             raise errors.Unavailable(
                 "Evolution API v2 is not configured (ZAPGATE_EVOLUTION_URL / ZAPGATE_EVOLUTION_API_KEY)",
@@ -202,14 +285,9 @@ class EvolutionV2Provider:
             )
         with common.edge(_management_failure):
             response = await self._http().request(
-                method, path, json=json, params=params, headers={"apikey": str(self._api_key)}
+                method, path, json=json, params=params, headers=headers, max_bytes=max_bytes
             )
-        body = common.json_body(response)
-        if allow_missing and errortable.describe(response.status_code, body).instance_missing:
-            return None
-        if not 200 <= response.status_code < 300:
-            raise errortable.management_error(response.status_code, body)
-        return body if isinstance(body, dict) else {}
+        return response.status_code, common.json_body(response)
 
 
 def _pairing(state: str, qrcode: dict[str, Any]) -> Pairing:

@@ -5,7 +5,8 @@ server_url, apikey}``; ``instance`` (the instance name) is the routing key. Hand
 
 * ``messages.update``   receipts of our messages (``fromMe``): SERVER_ACK -> SENT,
                         DELIVERY_ACK -> DELIVERED, READ / PLAYED -> READ, ERROR -> FAILED
-* ``messages.upsert``   a contact's message (``fromMe: false``) -> ``InboundMessage``
+* ``messages.upsert``   a contact's message (``fromMe: false``) -> ``InboundMessage`` (a
+                        media's ``id`` is the message's key id: ``download_media`` takes it)
 * ``connection.update`` the session opened / is connecting / closed / was refused
 * ``qrcode.updated``    a new QR code to scan (or the QR limit was reached)
 
@@ -15,6 +16,7 @@ timestamps; receipts carry none (the receiver's clock is used).
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Callable
 from typing import Any
@@ -127,6 +129,9 @@ def _inbound(item: dict[str, Any], route: str | None) -> InboundMessage | None:
     content = _content(item)
     if content is None:
         return None
+    if isinstance(content.get("media"), InboundMedia):
+        # The key id is what ``getBase64FromMediaMessage`` takes (our ``mediaId``).
+        content["media"] = dataclasses.replace(content["media"], id=str(key["id"]))
     chat_kind, chat_id, sender, lid = _who(key, remote)
     return InboundMessage(
         provider_message_id=str(key["id"]),

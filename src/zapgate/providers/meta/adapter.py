@@ -15,13 +15,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from zapgate import errors
-from zapgate.providers import common
+from zapgate.providers import common, http
 from zapgate.providers.base import (
     AcceptedCallback,
     CallbackNumber,
     CallbackRequest,
     CallbackScope,
     Capabilities,
+    DownloadedMedia,
     Features,
     NumberProfile,
     NumberRef,
@@ -277,6 +278,43 @@ class MetaProvider:
             quality_rating=_str(answer.get("quality_rating")),
         )
 
+    # -- inbound media -----------------------------------------------------------------------
+
+    async def download_media(self, ref: NumberRef, media_id: str, *, max_bytes: int) -> DownloadedMedia:
+        """Graph's two steps: ``GET /{media-id}`` for a short-lived URL, then that URL with the
+        same token, streamed and cut at ``max_bytes``. Meta keeps inbound media for 7 days."""
+        creds = _managed(ref)
+        try:
+            info = await self._manage(
+                "GET",
+                f"/{GRAPH_API_VERSION}/{media_id}",
+                creds,
+                params={"phone_number_id": creds.phone_number_id},
+            )
+        except errors.ValidationFailed as refused:  # Graph error 100: no such (or expired) media
+            raise errors.NotFound(
+                "Meta has no media with that id for this number (unknown, or older than 7 days)",
+                code="MEDIA_NOT_FOUND",
+            ) from refused
+        url, mime = _str(info.get("url")), _str(info.get("mime_type")) or "application/octet-stream"
+        if url is None:
+            raise errors.Unavailable("Meta answered the media lookup without a URL", code="UPSTREAM_ERROR")
+        if _int(info.get("file_size"), 0) > max_bytes:
+            raise _too_large(max_bytes)
+        try:
+            with common.edge(errortable.management_transport_error):
+                response = await self._http().download(url, headers=_auth(creds), max_bytes=max_bytes)
+        except http.TooLarge:
+            raise _too_large(max_bytes) from None
+        if response.status_code == 404:
+            raise errors.NotFound("Meta no longer has this media", code="MEDIA_NOT_FOUND")
+        if not response.is_success:
+            status = response.status_code
+            raise errors.Unavailable(
+                f"Meta answered the media download with HTTP {status}", code="UPSTREAM_ERROR"
+            )
+        return DownloadedMedia(response.content, mime)
+
     async def _manage(self, method: str, path: str, creds: Credentials, **request: Any) -> dict[str, Any]:
         with common.edge(errortable.management_transport_error):
             response = await self._http().request(method, path, headers=_auth(creds), **request)
@@ -334,3 +372,18 @@ def _wamid(answer: Any) -> str:
             "Meta accepted the message without a message id", code="PROVIDER_REJECTED"
         )
     return wamid
+
+
+def _int(value: Any, default: int) -> int:
+    """An int Graph may send as a string (``file_size``)."""
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return default
+
+
+def _too_large(max_bytes: int) -> errors.PayloadTooLarge:
+    return errors.PayloadTooLarge(
+        f"The media is larger than the download limit ({max_bytes:,} bytes; ZAPGATE_MEDIA_MAX_BYTES)",
+        code="MEDIA_TOO_LARGE",
+    )

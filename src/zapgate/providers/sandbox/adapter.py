@@ -16,6 +16,7 @@ Magic destinations (documented in the README):
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import secrets
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -28,6 +29,10 @@ from zapgate.providers.base import (
     CallbackRequest,
     Capabilities,
     Features,
+    Group,
+    Newsletter,
+    NumberCheck,
+    NumberRef,
     OutboundMessage,
     ProviderEvent,
     ProviderKind,
@@ -102,6 +107,30 @@ class SandboxProvider:
             marked_read=message.mark_read and message.mark_read_message_id is not None,
         )
 
+    # -- directory (deterministic) -------------------------------------------------------
+
+    async def list_groups(self, ref: NumberRef) -> tuple[Group, ...]:
+        """Two groups, the same for a number every time."""
+        tag = _tag(ref.id)
+        return (
+            Group(f"1203630{tag}01@g.us", "Sandbox: equipe", 3),
+            Group(f"1203630{tag}02@g.us", "Sandbox: clientes", 12),
+        )
+
+    async def list_newsletters(self, ref: NumberRef) -> tuple[Newsletter, ...]:
+        return (Newsletter(f"1203631{_tag(ref.id)}@newsletter", "Sandbox: novidades"),)
+
+    async def check_numbers(self, ref: NumberRef, numbers: Sequence[str]) -> tuple[NumberCheck, ...]:
+        """Every number has WhatsApp but ``NOT_ON_WHATSAPP``; a Brazilian mobile's address
+        follows WhatsApp's rule: without the 9th digit in area codes 31 and above, with it
+        below (whichever way the caller wrote it)."""
+        return tuple(
+            NumberCheck(number, False)
+            if number == NOT_ON_WHATSAPP
+            else NumberCheck(number, True, sandbox_jid(number))
+            for number in numbers
+        )
+
     def parse_callback(self, body: Any) -> list[ProviderEvent]:
         """The sandbox never calls back: its receipts are stored by the dispatcher."""
         return []
@@ -125,3 +154,21 @@ class SandboxProvider:
         if destination == NEVER_READ:
             return (delivered,)
         return (delivered, ScheduledReceipt("READ", self._read_after))
+
+
+def _tag(number_id: str) -> str:
+    """Eight digits from a number id (stable ids for its simulated groups and channel)."""
+    return str(int(hashlib.sha256(number_id.encode()).hexdigest()[:8], 16) % 10**8).zfill(8)
+
+
+def sandbox_jid(number: str) -> str:
+    """The WhatsApp address of ``number`` (E.164) as the sandbox answers it."""
+    digits = number.lstrip("+")
+    if digits.startswith("55") and len(digits) in (12, 13):
+        area, rest = digits[2:4], digits[4:]
+        if len(rest) == 9 and rest[0] == "9" and rest[1] in "6789" and int(area) >= 31:
+            rest = rest[1:]
+        elif len(rest) == 8 and rest[0] in "6789" and int(area) < 31:
+            rest = "9" + rest
+        digits = "55" + area + rest
+    return digits + "@s.whatsapp.net"

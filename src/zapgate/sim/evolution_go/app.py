@@ -19,6 +19,11 @@ API route answers 503 ``LICENSE_REQUIRED`` before auth):
 * ``GET|PUT /instance/{id}/advanced-settings``
 * ``POST   /send/text|media|button|list|location|contact|sticker``  -> ``MessageSendStruct``
 * ``POST   /message/presence|markread|react``
+* ``GET    /group/list``, ``GET /newsletter/list``  the ``groups`` / ``newsletters`` config as
+                                             whatsmeow structs (``GroupInfo``, ``NewsletterMetadata``)
+* ``POST   /user/check``                     ``{number: [...], formatJid}`` -> ``{Users: [{Query,
+                                             IsInWhatsapp, JID, ...}]}``; ``formatJid`` drops the
+                                             9th digit of Brazilian mobiles in area codes 31+
 
 After a send: a ``SendMessage`` webhook (not for button/list/react), then ``Receipt``
 ``Delivered`` and ``Read`` (``statusDelayMs`` apart; ``skipDelivered``/``dropRead``/
@@ -44,10 +49,12 @@ Control (no auth, besides the common ``/_sim/requests|faults|config|callbacks|re
 Faults (``/_sim/faults``): ``http``/``slow``/``timeout`` as everywhere; ``error`` answers
 ``body`` (default ``{"error": code}``) with ``status`` (default 500): any Evolution GO error.
 Config on top of the common switches: ``qrDelayMs``, ``qrIntervalMs``, ``qrMaxCount``,
-``ownNumber``, ``pushName``, ``webhookFiles`` (``Message.base64`` on media webhooks).
+``ownNumber``, ``pushName``, ``webhookFiles`` (``Message.base64`` on media webhooks), ``groups``
+(``[{id, subject, size, desc?}]``), ``newsletters`` (``[{id, name, subscribers}]``).
 
 Modules: ``state`` (instances, the simulated client, the plumbing of every call, webhooks),
-``routes`` (the API), ``control`` (``/_sim``) and ``shapes`` (message shapes).
+``routes`` (the API), ``directory`` (groups, channels, number checks), ``control`` (``/_sim``)
+and ``shapes`` (message shapes).
 """
 
 from __future__ import annotations
@@ -58,6 +65,7 @@ from starlette.applications import Starlette
 
 from zapgate.sim.common import sender_lifespan
 from zapgate.sim.evolution_go.control import Control
+from zapgate.sim.evolution_go.directory import Directory
 from zapgate.sim.evolution_go.routes import Api
 from zapgate.sim.evolution_go.state import EXTRA_DEFAULTS, EvolutionGoSim
 
@@ -78,7 +86,7 @@ def create_app(
         config=config,
     )
     app = Starlette(
-        routes=[*Api(sim).routes(), *Control(sim).routes()],
+        routes=[*Api(sim).routes(), *Directory(sim).routes(), *Control(sim).routes()],
         lifespan=sender_lifespan(sim.sender, on_stop=sim.stop_clients),
     )
     app.state.sim = sim

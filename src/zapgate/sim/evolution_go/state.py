@@ -35,6 +35,12 @@ EXTRA_DEFAULTS: dict[str, Any] = {
     "ownNumber": "5511900001111",  # the paired phone, when the pair call gave none
     "pushName": "Zapgate Sim",
     "webhookFiles": True,  # WEBHOOK_FILES: Message.base64 on media webhooks
+    # What /group/list and /newsletter/list answer (every instance sees the same).
+    "groups": [
+        {"id": "120363025246125486@g.us", "subject": "Equipe Vendas", "size": 3, "desc": "Metas"},
+        {"id": "120363041234567890@g.us", "subject": "Clientes VIP", "size": 2},
+    ],
+    "newsletters": [{"id": "120363144038483540@newsletter", "name": "Canal de Ofertas", "subscribers": 1523}],
 }
 CATEGORIES = {
     "Message": "MESSAGE",

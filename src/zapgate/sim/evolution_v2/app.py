@@ -17,7 +17,14 @@ routes; an unknown instance is 404 before the key is checked):
                                                  schemas, the not-on-WhatsApp 400, "Connection
                                                  Closed" 500 unless the instance is ``open``
 * ``POST   /chat/markMessageAsRead/{i}`` (201), ``POST /chat/sendPresence/{i}`` (201, blocks
-  for ``delay`` ms), ``POST /chat/whatsappNumbers/{i}`` (200)
+  for ``delay`` ms)
+* ``POST   /chat/whatsappNumbers/{i}`` (200)   ``[{jid, exists, number}]``: ``jid`` follows
+                                                WhatsApp's Brazilian 9th-digit rule
+* ``GET    /group/fetchAllGroups/{i}?getParticipants=``  the ``groups`` config (400 without the
+                                                query parameter, 500 unless ``open``)
+* ``POST   /chat/getBase64FromMediaMessage/{i}`` (201)  ``{message: {key: {id}}}``: the media
+                                                of an injected inbound message; 400 "Message
+                                                not found" for any other id
 
 Errors use Evolution's envelope ``{"status", "error", "response": {"message": [...]}}`` (a
 string ``message`` for 401 and for 500 "Connection Closed"). After each send: ``send.message``
@@ -54,13 +61,14 @@ Faults (``/_sim/faults``) apply to every API route: ``http`` / ``slow`` / ``time
 
 Extra config switches: ``errorRecipients`` (digits), ``qrcodeLimit`` (30),
 ``exposeInstanceToken`` (true: the envelope's ``apikey`` is the instance token, else null),
-``globalWebhookByEvents`` (false).
+``globalWebhookByEvents`` (false), ``groups`` (``[{id, subject, size}]``).
 
-Simplifications: no Brazilian 9th-digit rewriting, groups are assumed to exist, ``http(s)`` is
+Simplifications: no Brazilian 9th-digit rewriting on sends, groups are assumed to exist, ``http(s)`` is
 required for media URLs, and the native-flow button reply shape is proto-derived [verify].
 
 Modules: ``state`` (instances, webhooks, the plumbing of every call), ``routes`` (the API),
-``control`` (``/_sim``), ``validate`` (body schemas) and ``shapes`` (message shapes).
+``directory`` (groups, number checks, inbound media), ``control`` (``/_sim``), ``validate``
+(body schemas) and ``shapes`` (message shapes).
 """
 
 from __future__ import annotations
@@ -73,6 +81,7 @@ from starlette.responses import Response
 
 from zapgate.sim.common import sender_lifespan
 from zapgate.sim.evolution_v2.control import Control
+from zapgate.sim.evolution_v2.directory import Directory
 from zapgate.sim.evolution_v2.routes import Api
 from zapgate.sim.evolution_v2.state import EXTRA_DEFAULTS, EvolutionSim, error, jid_for
 from zapgate.sim.evolution_v2.validate import is_base64
@@ -96,7 +105,7 @@ def create_app(
         return error(404, [f"Cannot {request.method} {request.url.path}"])
 
     app = Starlette(
-        routes=[*Api(sim).routes(), *Control(sim).routes()],
+        routes=[*Api(sim).routes(), *Directory(sim).routes(), *Control(sim).routes()],
         lifespan=sender_lifespan(sim.sender),
         exception_handlers={404: not_found, 405: not_found},
     )

@@ -13,6 +13,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from zapgate.sim.common import control_routes, json_object
+from zapgate.sim.evolution_v2 import directory
 from zapgate.sim.evolution_v2.shapes import inbound_content, inbound_key
 from zapgate.sim.evolution_v2.state import EvolutionSim, Instance
 
@@ -113,6 +114,7 @@ class Control:
         if inst.state != "open" or not spec.get("from"):
             return JSONResponse({"error": "the instance must be open and 'from' given"}, status_code=409)
         data = self._upsert(inst, spec)
+        directory.remember(self.sim, inst, data, spec)
         self.sim.emit(inst, "MESSAGES_UPSERT", data)
         self.sim.emit(
             inst,

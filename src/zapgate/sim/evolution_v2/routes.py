@@ -58,7 +58,6 @@ class Api:
             Route("/message/{op}/{instance}", self.send, methods=["POST"]),
             Route("/chat/markMessageAsRead/{instance}", self.mark_read, methods=["POST"]),
             Route("/chat/sendPresence/{instance}", self.presence, methods=["POST"]),
-            Route("/chat/whatsappNumbers/{instance}", self.whatsapp_numbers, methods=["POST"]),
         ]
 
     # -- instances -------------------------------------------------------------------------
@@ -372,22 +371,3 @@ class Api:
             return refused
         await asyncio.sleep(min(max(body["delay"], 0), 120_000) / 1000)
         return JSONResponse({"presence": body["presence"]}, status_code=201)
-
-    async def whatsapp_numbers(self, request: Request) -> Response:
-        body, inst = await self.sim.open_call(request)
-        if not isinstance(inst, Instance):
-            return inst
-        problems = check_fields(body, {"numbers": ARR}, ("numbers",))
-        if problems:
-            return error(400, problems)
-        if inst.state != "open":
-            return connection_closed()
-        out = []
-        for number in body["numbers"]:
-            jid = jid_for(str(number))
-            user = jid.split("@", 1)[0]
-            exists = not jid.endswith("@s.whatsapp.net") or (
-                user.isdigit() and not self.sim.state.is_unknown(user)
-            )
-            out.append({"jid": jid, "exists": exists, "number": str(number)})
-        return JSONResponse(out)

@@ -201,10 +201,13 @@ def _inbound_media(
         part["url"] = media["url"]
     message: dict[str, Any] = {f"{kind}Message": part}
     if base64_on:
-        message["base64"] = (
-            media.get("base64") or base64.b64encode(b"simulated inbound " + kind.encode()).decode()
-        )
+        message["base64"] = inbound_base64(kind, media)
     return message, f"{kind}Message"
+
+
+def inbound_base64(kind: str, media: dict[str, Any]) -> str:
+    """The content of an injected inbound media (``media.base64``, else a few bytes)."""
+    return str(media.get("base64") or base64.b64encode(b"simulated inbound " + kind.encode()).decode())
 
 
 def _button_reply(spec: dict[str, Any], ctx: dict[str, Any]) -> tuple[dict[str, Any], str]:

@@ -35,6 +35,11 @@ EXTRA_DEFAULTS: dict[str, Any] = {
     "qrcodeLimit": 30,
     "exposeInstanceToken": True,
     "globalWebhookByEvents": False,
+    # What ``/group/fetchAllGroups`` lists (every instance belongs to the same groups).
+    "groups": [
+        {"id": "120363025246125486@g.us", "subject": "Equipe Vendas", "size": 42},
+        {"id": "120363041234567890@g.us", "subject": "Clientes VIP", "size": 7},
+    ],
 }
 REASONS = {
     400: "Bad Request",
@@ -180,6 +185,18 @@ def jid_for(number: str) -> str:
     return cleaned + "@s.whatsapp.net"
 
 
+def whatsapp_jid(digits: str) -> str:
+    """WhatsApp's own address for a phone number: a Brazilian mobile keeps its 9th digit in area
+    codes 11-30 (added when left out) and drops it from 31 up (when a 7-9 follows)."""
+    if digits.startswith("55") and digits[2:4].isdigit():
+        area, rest = int(digits[2:4]), digits[4:]
+        if len(rest) == 9 and area >= 31 and rest[0] == "9" and rest[1] in "789":
+            digits = digits[:4] + rest[1:]
+        elif len(rest) == 8 and area < 31 and rest[0] in "6789":
+            digits = digits[:4] + "9" + rest
+    return digits + "@s.whatsapp.net"
+
+
 def jwt_hs256(key: str, now: int) -> str:
     def b64(data: bytes) -> str:
         return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
@@ -212,11 +229,13 @@ class EvolutionSim:
         self.server_url = server_url
         self.instances: dict[str, Instance] = {}
         self.messages: list[dict[str, Any]] = []
+        self.media: dict[str, dict[str, Any]] = {}  # key id -> an injected inbound media message
         self.generation = 0
 
     def reset(self) -> None:
         self.instances.clear()
         self.messages.clear()
+        self.media.clear()
         self.generation += 1  # receipts scheduled before the reset are dropped
 
     # -- webhooks --------------------------------------------------------------------------
