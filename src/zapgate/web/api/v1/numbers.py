@@ -2,12 +2,13 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Query, Request
 
 from zapgate import errors
 from zapgate.container import Container
 from zapgate.providers.base import ProviderKind
 from zapgate.services import number_changes, numbers
+from zapgate.web.api.v1 import unsupported
 from zapgate.web.deps import ContainerDep, JsonBody, PrincipalDep, TenantDep, json_body
 from zapgate.web.errors import error_responses, json_response
 from zapgate.web.openapi import body_schema
@@ -115,6 +116,16 @@ def _own(principal: Any, number_id: str) -> None:
         raise errors.NotFound("Number not found", code="NUMBER_NOT_FOUND")
 
 
+LinkQuery = Annotated[str | None, Query(description="primary (the default); secondary: 501")]
+
+
+def _primary_only(link: str | None) -> None:
+    if link not in (None, "", "primary"):
+        raise errors.NotSupported(
+            f"{unsupported.DUAL_LINKS} are not supported yet", feature=unsupported.DUAL_LINKS
+        )
+
+
 @router.get(
     "/{number_id}/connect",
     responses=error_responses(
@@ -125,10 +136,13 @@ def _own(principal: Any, number_id: str) -> None:
         (503, "PROVIDER_NOT_CONFIGURED | UPSTREAM_TIMEOUT | UPSTREAM_ERROR | PROVIDER_LICENSE_REQUIRED"),
     ),
 )
-async def connect_number(number_id: str, container: ContainerDep, principal: PrincipalDep) -> Any:
+async def connect_number(
+    number_id: str, container: ContainerDep, principal: PrincipalDep, link: LinkQuery = None
+) -> Any:
     """A fresh QR code (``data:image/png;base64,...``) and pairing code for a QR-paired
-    number."""
+    number (``link``: only ``primary``; secondary links are not supported yet: 501)."""
     _own(principal, number_id)
+    _primary_only(link)
     return await numbers.connect(container, workspace_id=principal.workspace_id, number_id=number_id)
 
 
@@ -140,10 +154,13 @@ async def connect_number(number_id: str, container: ContainerDep, principal: Pri
         (503, "PROVIDER_NOT_CONFIGURED | UPSTREAM_TIMEOUT | UPSTREAM_ERROR | PROVIDER_LICENSE_REQUIRED"),
     ),
 )
-async def number_status(number_id: str, container: ContainerDep, principal: PrincipalDep) -> Any:
+async def number_status(
+    number_id: str, container: ContainerDep, principal: PrincipalDep, link: LinkQuery = None
+) -> Any:
     """The link state: a live reading from the provider (``stale: false``) for Evolution
-    numbers, the last known state (``stale: true``) otherwise."""
+    numbers, the last known state (``stale: true``) otherwise (``link``: only ``primary``)."""
     _own(principal, number_id)
+    _primary_only(link)
     return await numbers.link_status(container, workspace_id=principal.workspace_id, number_id=number_id)
 
 
