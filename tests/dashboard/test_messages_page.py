@@ -70,7 +70,7 @@ def test_log_lists_messages_linking_to_their_page(
     page = signed_in.page(f"/messages?number={number['id']}")
     assert 'aria-label="Message log"' in page.text
     assert f'<a href="/messages/{first}?number={number["id"]}">{CONTACT}</a>' in page.text
-    assert 'class="badge s-read">READ' in page.text and "<td>promo</td>" in page.text
+    assert 'class="badge s-read">READ' in page.text and '<td class="hide-narrow">promo</td>' in page.text
     assert "Page 1 of 1 · 1 message" in page.text
     assert ">Newer<" not in page.text and ">Older<" not in page.text
 

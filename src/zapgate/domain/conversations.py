@@ -34,6 +34,7 @@ class HistoryQuery:
     page_size: int = 30
     start_ms: int | None = None  # inclusive bounds on ``at`` (on ``created_at`` for groups)
     end_ms: int | None = None
+    conversation: str | None = None  # one contact's (or group's) messages only
 
 
 @dataclass(frozen=True)

@@ -78,8 +78,12 @@ def install(app: FastAPI) -> None:
             400, {"error": "Invalid request", "code": "VALIDATION_ERROR", "details": details}
         )
 
-    async def on_http(_request: Request, exc: Exception) -> Response:
+    async def on_http(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, StarletteHTTPException)
+        page = getattr(request.app.state, "not_found_page", None)
+        if exc.status_code == 404 and page is not None and wants_page(request):
+            response: Response = await page(request)
+            return response
         code = _HTTP_CODES.get(exc.status_code, f"HTTP_{exc.status_code}")
         return json_response(
             exc.status_code, {"error": str(exc.detail), "code": code}, dict(exc.headers or {})
@@ -92,6 +96,23 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, on_validation)
     app.add_exception_handler(StarletteHTTPException, on_http)
     app.add_exception_handler(Exception, on_unexpected)
+
+
+# Paths whose unknown sub-paths answer the API's JSON 404 whatever the client accepts.
+API_PREFIXES = ("/v1/", "/healthz", "/readyz", "/metrics", "/openapi.json", "/docs", "/redoc")
+
+
+def wants_page(request: Request) -> bool:
+    """Whether a 404 is the dashboard's HTML page: not under the API, and asked for by a
+    browser (``text/html``) or by a client that states no JSON preference. Provider callbacks
+    under ``/webhooks/`` get JSON unless they ask for HTML."""
+    path = request.url.path
+    if path == "/v1" or path.startswith(API_PREFIXES):
+        return False
+    accept = request.headers.get("accept", "")
+    if "text/html" in accept:
+        return True
+    return "application/json" not in accept and not path.startswith("/webhooks/")
 
 
 # Seconds a client is told to wait when the database is unavailable.

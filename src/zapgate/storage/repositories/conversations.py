@@ -93,6 +93,8 @@ def _sides(query: HistoryQuery) -> list[sa.Select[Any]]:
         if query.listing is Listing.GROUPS:
             where.append(sa.text(t.GROUP_SEND))
         where += _bounds(_m.created_at, query)
+        if query.conversation is not None:
+            where.append(_m.destination == query.conversation)
         sides.append(_outbound().where(*where))
     inbound_at = _i.created_at if query.listing is Listing.GROUPS else _i.provider_timestamp
     where = [_i.number_id == query.number_id]
@@ -101,6 +103,8 @@ def _sides(query: HistoryQuery) -> list[sa.Select[Any]]:
     elif query.listing is Listing.GROUPS:
         where.append(sa.text(t.GROUP_CHAT))
     where += _bounds(inbound_at, query)
+    if query.conversation is not None:
+        where.append(_INBOUND_CHAT == query.conversation)  # noqa: SIM300 (a SQL expression)
     sides.append(_inbound(inbound_at).where(*where))
     return sides
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hmac
 from collections.abc import Callable, Coroutine, Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import quote
@@ -20,7 +21,7 @@ from fastapi.templating import Jinja2Templates
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from zapgate import errors
-from zapgate.clock import iso
+from zapgate.clock import iso, parse_iso
 from zapgate.container import Container
 from zapgate.domain.numbers import Number
 from zapgate.domain.users import DashSession
@@ -39,6 +40,7 @@ NAV = [
     ("/numbers", "Numbers"),
     ("/api-keys", "API keys"),
     ("/templates", "Templates"),
+    ("/conversations", "Conversations"),
     ("/messages", "Messages"),
     ("/webhooks", "Webhooks"),
     ("/send", "Send"),
@@ -57,8 +59,24 @@ def _time(ms: int | None) -> str:
     return iso(ms) or "" if ms else ""
 
 
+def _iso(value: int | str | None) -> str:
+    """``isotime`` for a time in milliseconds or already ISO-8601 (the API's shape)."""
+    if isinstance(value, str):
+        return value
+    return _time(value)
+
+
+def _utc(value: int | str | None) -> str:
+    """A list's time for people, in UTC and saying so: ``2026-07-01 14:03 UTC``."""
+    if not value:
+        return ""
+    ms = parse_iso(value) if isinstance(value, str) else value
+    return datetime.fromtimestamp(ms / 1000, UTC).strftime("%Y-%m-%d %H:%M UTC")
+
+
 templates.env.globals["NAV"] = NAV
-templates.env.filters["isotime"] = _time
+templates.env.filters["isotime"] = _iso
+templates.env.filters["utctime"] = _utc
 
 
 async def current_session(request: Request, container: ContainerDep) -> DashSession:

@@ -1,5 +1,6 @@
 """``/messages``: a number's outbound log (filters and paging as GET parameters, so a view is a
-link) and a message's page: details, timeline and request body, refreshed while not final."""
+link; dates and the listed times both in UTC) and a message's page: details, timeline and
+request body, refreshed while not final."""
 
 from __future__ import annotations
 
@@ -29,6 +30,10 @@ DONE = {"canceled": "Message canceled."}
 CANCEL_REFUSED = {"ALREADY_SENT": "it has already left the queue.", "NOT_SCHEDULED": "it is being sent now."}
 STOP_POLLING = 286  # htmx stops an "every 2s" trigger on this status
 _DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+EXCERPT = 60
+ORIGINS = {"API": "API", "DASHBOARD": "Dashboard", "SYSTEM": "System"}
+# The first timeline row of every send says ``api``: who really asked is the message's origin.
+SOURCES = {"DASHBOARD": "dashboard", "SYSTEM": "system"}
 
 
 # -- the log ---------------------------------------------------------------------------------
@@ -77,18 +82,57 @@ def _pager(number_id: str, filters: dict[str, str], result: dict[str, Any]) -> d
     return links
 
 
+def summary(body: Any, template: str | None) -> dict[str, str]:
+    """What a send was, from the request the API accepted: its kind (text, template, media ·
+    image, list, carousel, flow) and a short excerpt of its content."""
+    if not isinstance(body, dict):
+        return {"kind": "template" if template else "—", "excerpt": template or ""}
+    if body.get("templateId") or template:
+        return {"kind": "template", "excerpt": template or str(body.get("templateId", ""))}
+    for kind in ("list", "carousel", "flow"):
+        if body.get(kind):
+            return {"kind": kind, "excerpt": _excerpt(body.get("text"))}
+    if body.get("media"):
+        kind = f"media · {body.get('mediaType') or 'image'}"
+        return {"kind": kind, "excerpt": _excerpt(body.get("caption") or body.get("fileName"))}
+    return {"kind": "text", "excerpt": _excerpt(body.get("text"))}
+
+
+def _excerpt(value: Any) -> str:
+    if not isinstance(value, str):
+        return ""
+    flat = " ".join(value.split())
+    return flat if len(flat) <= EXCERPT else flat[: EXCERPT - 1].rstrip() + "…"
+
+
+async def _summaries(
+    container: Container, number_id: str, result: dict[str, Any]
+) -> dict[str, dict[str, str]]:
+    """Kind and excerpt of each listed message (a page holds at most 100 rows)."""
+    out = {}
+    for msg in result["messages"]:
+        if msg.get("redacted"):
+            out[msg["id"]] = {"kind": "template" if msg.get("template") else "—", "excerpt": ""}
+            continue
+        body = await messages.request_body(container, number_id=number_id, message_id=msg["id"])
+        out[msg["id"]] = summary(body, msg.get("template"))
+    return out
+
+
 @router.get("/messages")
 async def index(request: Request, container: ContainerDep, session: core.Session) -> Response:
     numbers = await core.workspace_numbers(container, session.workspace_id)
     number = core.pick_number(numbers, request.query_params.get("number"))
     filters = _filters(request)
-    result, problems = None, None
+    result, problems, summaries = None, None, {}
     if number is not None:
         try:
             query = views.list_query(number.id, _params(filters, request.query_params.get("page")))
             result = views.page(await messages.list_messages(container, query))
         except errors.ZapgateError as exc:
             problems = _list_errors(exc)
+        else:
+            summaries = await _summaries(container, number.id, result)
     return core.render(
         request,
         "messages/index.html",
@@ -100,6 +144,8 @@ async def index(request: Request, container: ContainerDep, session: core.Session
             "result": result,
             "errors": problems,
             "statuses": views.STATUSES,
+            "summaries": summaries,
+            "origins": ORIGINS,
             "page_sizes": PAGE_SIZES,
             "pager": _pager(number.id, filters, result) if number and result else {},
         },
@@ -121,12 +167,16 @@ async def _number(container: Container, session: DashSession, request: Request) 
 async def _live(container: Container, number: Any, found: dict[str, Any]) -> dict[str, Any]:
     """What the auto-refreshed part shows: details and timeline."""
     events = views.timeline(await messages.timeline(container, number_id=number.id, message_id=found["id"]))
+    for event in events:
+        if event["source"] == "api" and event["status"] == "QUEUED":
+            event["source"] = SOURCES.get(found["origin"], "api")
     return {
         "number": number,
         "message": found,
         "events": events,
         "final": found["status"] in TERMINAL,
         "live_url": f"/messages/{found['id']}/live?number={number.id}",
+        "origins": ORIGINS,
     }
 
 

@@ -50,9 +50,16 @@
     var labels = data.dates.map(function (d) { return fmt.format(new Date(d + "T00:00:00Z")); });
     var xs = data.dates.map(function (_, i) { return i; });
     el.hidden = false;
+    // Bars, not lines: a day is a count of its own, and a line from the first day made it
+    // look like a spike. Sent and failed stand side by side on each day.
+    var bars = window.uPlot.paths && window.uPlot.paths.bars;
+    var n = xs.length;
     var opts = {
       width: el.clientWidth || 600, height: 300,
-      scales: { x: { time: false }, y: { range: function (u, min, max) { return [0, Math.max(4, max)]; } } },
+      scales: {
+        x: { time: false, range: function () { return [-0.5, n - 0.5]; } },
+        y: { range: function (u, min, max) { return [0, Math.max(4, max)]; } }
+      },
       axes: [
         { space: 60, incrs: [1, 2, 7, 14, 30],
           values: function (u, splits) { return splits.map(function (i) { return labels[i] || ""; }); } },
@@ -60,8 +67,10 @@
       ],
       series: [
         { label: "Day", value: function (u, v) { return v == null ? "—" : data.dates[v]; } },
-        { label: "Sent", stroke: "#0b6e4f", width: 2, points: { show: true, size: 5 } },
-        { label: "Failed", stroke: "#b42318", width: 2, points: { show: true, size: 5 } }
+        { label: "Sent", stroke: "#0b6e4f", fill: "#0b6e4f", width: 1, points: { show: false },
+          paths: bars({ size: [0.4, 24], align: -1 }) },
+        { label: "Failed", stroke: "#b42318", fill: "#b42318", width: 1, points: { show: false },
+          paths: bars({ size: [0.4, 24], align: 1 }) }
       ]
     };
     var chart = new window.uPlot(opts, [xs, data.sent, data.failed], el);
