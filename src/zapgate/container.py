@@ -25,6 +25,7 @@ from zapgate.storage.repositories.keys import KeyRepository
 from zapgate.storage.repositories.messages import MessageRepository
 from zapgate.storage.repositories.numbers import NumberRepository
 from zapgate.storage.repositories.projects import ProjectRepository
+from zapgate.storage.repositories.remote_pairing import RemotePairingRepository
 from zapgate.storage.repositories.system import SystemRepository
 from zapgate.storage.repositories.templates import TemplateRepository
 from zapgate.storage.repositories.tenants import TenantRepository
@@ -84,6 +85,7 @@ class Repositories:
     system: SystemRepository
     conversations: ConversationRepository
     projects: ProjectRepository
+    remote_pairing: RemotePairingRepository
 
 
 @dataclass
@@ -207,5 +209,6 @@ def build_container(settings: Settings, *, clock: Clock | None = None) -> Contai
             system=SystemRepository(db),
             conversations=ConversationRepository(db),
             projects=ProjectRepository(db),
+            remote_pairing=RemotePairingRepository(db),
         ),
     )

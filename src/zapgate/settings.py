@@ -22,6 +22,8 @@ class Settings(BaseSettings):
     # (so at most twice this). On SQLite: read connections (threads), three times this.
     db_pool_size: int = Field(default=10, ge=1, le=500)
     public_url: str = "http://127.0.0.1:8080"
+    # How long a remote pairing link (POST /v1/numbers/remote-pairing) stays valid.
+    remote_pairing_ttl_seconds: float = Field(default=86400, gt=0)
     secret_key: SecretStr = SecretStr("")
     # Webhook targets on loopback/private addresses; see zapgate.domain.urls. Loopback alone
     # (this machine: 127.0.0.0/8, ::1, localhost) is on by default in development, where the

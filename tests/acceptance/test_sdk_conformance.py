@@ -34,10 +34,6 @@ OUT_OF_SCOPE_METHODS = {("numbers", "pay")}
 # Issue 12 points not built yet: called anyway, expected to fail until they are (strict xfail).
 PENDING = {
     ("numbers", "upgrade_to_dual"),
-    ("numbers", "remote_pairing"),
-    ("remote_pairing", "get_info"),
-    ("remote_pairing", "get_status"),
-    ("remote_pairing", "connect"),
 }
 CONTACT = "+5511988887777"
 
@@ -258,6 +254,17 @@ def _number_change(w: Conformance, step: str) -> Any:
     return deleted if step == "delete" else w.tenant.numbers.restore(spare)
 
 
+def _remote_pairing(w: Conformance) -> Any:
+    """A remote pairing link (an Evolution v2 number, the default); its token is kept."""
+    created = w.tenant.numbers.remote_pairing({"name": "Remoto", "number": "+5511999993333"})
+    w.state["remote_pairing_token"] = created["remotePairingToken"]
+    return created
+
+
+def _pairing_token(w: Conformance) -> str:
+    return str(w.state.get("remote_pairing_token") or _remote_pairing(w)["remotePairingToken"])
+
+
 CALLS: dict[tuple[str, str], Callable[[Conformance], Any]] = {
     ("messages", "send"): _send,
     ("messages", "get"): _get_message,
@@ -283,17 +290,15 @@ CALLS: dict[tuple[str, str], Callable[[Conformance], Any]] = {
     ("numbers", "restore"): lambda w: _number_change(w, "restore"),
     ("numbers", "purge"): lambda w: _number_change(w, "purge"),
     ("numbers", "upgrade_to_dual"): lambda w: w.tenant.numbers.upgrade_to_dual(w.number_id),
-    ("numbers", "remote_pairing"): lambda w: w.tenant.numbers.remote_pairing(
-        {"name": "Remoto", "number": "+5511999993333"}
-    ),
+    ("numbers", "remote_pairing"): lambda w: _remote_pairing(w),
     ("templates", "list"): lambda w: w.number.templates.list(),
     ("templates", "get"): lambda w: w.number.templates.get(w.state.setdefault("template", _template(w))),
     ("groups", "list"): lambda w: w.number.groups.list(),
     ("newsletters", "list"): lambda w: w.number.newsletters.list(),
     ("media", "download"): lambda w: w.meta.media.download(**w.meta_media),
-    ("remote_pairing", "get_info"): lambda w: w.tenant.remote_pairing.get_info("rp_unknown"),
-    ("remote_pairing", "get_status"): lambda w: w.tenant.remote_pairing.get_status("rp_unknown"),
-    ("remote_pairing", "connect"): lambda w: w.tenant.remote_pairing.connect("rp_unknown"),
+    ("remote_pairing", "get_info"): lambda w: w.tenant.remote_pairing.get_info(_pairing_token(w)),
+    ("remote_pairing", "get_status"): lambda w: w.tenant.remote_pairing.get_status(_pairing_token(w)),
+    ("remote_pairing", "connect"): lambda w: w.tenant.remote_pairing.connect(_pairing_token(w)),
 }
 
 

@@ -117,7 +117,7 @@ def test_the_log_shows_kind_content_origin_in_utc(
 
 def test_unknown_dashboard_paths_answer_an_html_page(signed_in: Browser, api: Api) -> None:
     for path in ("/nope", "/messages/x/y"):
-        page = signed_in.page(path)
+        page = signed_in.page(path, headers={"accept": "text/html,application/xhtml+xml"})  # a browser
         assert page.status_code == 404 and page.headers["content-type"].startswith("text/html"), path
         assert "Page not found" in page.text and 'aria-label="Main"' in page.text
     signed_out = api.http.get("/nope", headers={"accept": "text/html"})
@@ -126,6 +126,8 @@ def test_unknown_dashboard_paths_answer_an_html_page(signed_in: Browser, api: Ap
         r = api.http.get(path)
         assert r.status_code == 404 and r.json()["code"] == "NOT_FOUND", path
     assert api.http.get("/nope", headers={"accept": "application/json"}).json()["code"] == "NOT_FOUND"
+    # A client that does not ask for HTML (curl, httpx: */*) keeps the API's JSON error shape.
+    assert api.http.get("/nope").json()["code"] == "NOT_FOUND"
 
 
 def test_favicon(signed_in: Browser) -> None:

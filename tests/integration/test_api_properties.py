@@ -96,6 +96,8 @@ DESTROYS_A_NUMBER = {
 # Rotates the key that calls it: each case calls with a number of its own, never the tenant key
 # (the module's other tests use it).
 ROTATES_ITS_KEY = {("POST", "/v1/api-keys/regenerate")}
+# /v1/ routes that take no key (the remote pairing link: its token is the credential).
+PUBLIC_V1 = "/v1/remote-pairing/"
 AUTH_KINDS = (
     "right key",
     "right key",
@@ -380,10 +382,11 @@ def test_operation_keeps_the_error_contract(
     )
     keys = {"tenant": gateway.tenant_key, "number": number.key}
     scope, other = ("tenant", "number") if operation in TENANT_OPERATIONS else ("number", "tenant")
-    auth_kinds = AUTH_KINDS if path.startswith("/v1/") else ("no key",)
+    keyed = path.startswith("/v1/") and not path.startswith(PUBLIC_V1)
+    auth_kinds = AUTH_KINDS if keyed else ("no key",)
     if operation in ROTATES_ITS_KEY:
         auth_kinds = tuple(kind for kind in auth_kinds if kind != "other scope's key")
-    refused = UNAUTHENTICATED if path.startswith("/v1/") else set()
+    refused = UNAUTHENTICATED if keyed else set()
 
     @FUZZ
     @given(case=cases, auth=st.sampled_from(auth_kinds), real_ids=st.booleans(), garbage=HEADER_TEXT)

@@ -487,3 +487,18 @@ audit_log = sa.Table(
     sa.Column("detail", sa.JSON, nullable=True),
     sa.Column("created_at", Ms, nullable=False),
 )
+
+# Remote pairing links (issue 12): the token is shown once; only its SHA-256 digest is stored.
+remote_pairing_links = sa.Table(
+    "remote_pairing_links",
+    metadata,
+    sa.Column("digest", sa.String(64), primary_key=True),
+    sa.Column("number_id", sa.ForeignKey("numbers.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("workspace_id", sa.ForeignKey("workspaces.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("redirect_url", sa.String(2048), nullable=True),
+    sa.Column("external_ref", sa.String(200), nullable=True),
+    sa.Column("created_at", Ms, nullable=False),
+    sa.Column("expires_at", Ms, nullable=False),
+    sa.Column("used_at", Ms, nullable=True),
+    sa.Index("ix_remote_pairing_links_number", "number_id"),
+)

@@ -22,6 +22,7 @@ from zapgate.web.api.v1 import (
     messages,
     numbers,
     projects,
+    remote_pairing,
     sandbox,
     templates,
     unsupported,
@@ -80,6 +81,7 @@ def create_app(
     for module in (
         messages,
         directory,  # before numbers: POST /v1/numbers/check
+        remote_pairing,  # before numbers: POST /v1/numbers/remote-pairing
         numbers,
         api_keys,
         projects,

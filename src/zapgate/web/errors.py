@@ -104,15 +104,12 @@ API_PREFIXES = ("/v1/", "/healthz", "/readyz", "/metrics", "/openapi.json", "/do
 
 def wants_page(request: Request) -> bool:
     """Whether a 404 is the dashboard's HTML page: not under the API, and asked for by a
-    browser (``text/html``) or by a client that states no JSON preference. Provider callbacks
-    under ``/webhooks/`` get JSON unless they ask for HTML."""
+    browser (``Accept`` names ``text/html``). Every other client (``*/*``, no ``Accept``, JSON)
+    keeps the ``{error, code}`` JSON, as the API promises for every path."""
     path = request.url.path
     if path == "/v1" or path.startswith(API_PREFIXES):
         return False
-    accept = request.headers.get("accept", "")
-    if "text/html" in accept:
-        return True
-    return "application/json" not in accept and not path.startswith("/webhooks/")
+    return "text/html" in request.headers.get("accept", "")
 
 
 # Seconds a client is told to wait when the database is unavailable.

@@ -10,7 +10,7 @@ def body_schema(schema: dict[str, Any], *, required: bool = True) -> dict[str, A
 
 
 # Routes anyone may call: no API key (callbacks carry the provider's own authentication).
-PUBLIC_PREFIXES = ("/healthz", "/readyz", "/metrics", "/webhooks/")
+PUBLIC_PREFIXES = ("/healthz", "/readyz", "/metrics", "/webhooks/", "/v1/remote-pairing/")
 
 
 def tidy(schema: dict[str, Any]) -> dict[str, Any]:

@@ -12,10 +12,11 @@ from starlette.responses import Response
 from zapgate import errors
 from zapgate.domain.numbers import CreatedNumber, Number
 from zapgate.providers.base import Registration
-from zapgate.services import number_changes, numbers
+from zapgate.services import number_changes, numbers, remote_pairing
 from zapgate.web import errors as web_errors
 from zapgate.web.dashboard import core
 from zapgate.web.deps import ContainerDep
+from zapgate.web.views import remote_pairing as pairing_views
 
 router = core.page_router()
 
@@ -48,6 +49,8 @@ FIELD_TEXT = {
     "name": "Enter a name of up to 200 characters.",
     "number": "Enter the phone number with its country code, e.g. +55 11 99999-0000.",
     "pacePerSecond": "Enter a number above 0 and at most 1000, or leave it blank.",
+    "redirectUrl": "Enter an http(s) URL, or leave it blank.",
+    "externalRef": "Enter at most 200 characters, or leave it blank.",
     "piiRetentionDays": "Enter a whole number of days from 1 to 3650.",
 }
 
@@ -155,6 +158,51 @@ async def _create(container: Any, workspace_id: str, form: dict[str, str]) -> Cr
             "official": form.get("official") == "true",
         },
     )
+
+
+# -- a remote pairing link (someone else links the phone) -------------------------------------
+
+PAIRING_FIELDS = ("name", "number", "provider", "redirectUrl", "externalRef")
+
+
+def _pairing_form(
+    request: Request, values: dict[str, str], form_errors: core.FormErrors | None = None, *, status: int = 200
+) -> Response:
+    ctx = _context(request, title="Create a pairing link", values=values, errors=form_errors)
+    ctx["qr_providers"] = {k: v for k, v in ctx["providers"].items() if k in ctx["qr_kinds"]}
+    ctx["ttl_hours"] = f"{request.app.state.container.settings.remote_pairing_ttl_seconds / 3600:g}"
+    return core.render(request, "numbers/remote_pairing.html", ctx, status=status)
+
+
+@router.get("/numbers/remote-pairing")
+async def pairing_page(request: Request, session: core.Session) -> Response:
+    return _pairing_form(request, {"provider": "evolution-v2"})
+
+
+@router.post("/numbers/remote-pairing")
+async def create_pairing(request: Request, container: ContainerDep, session: core.FormSession) -> Response:
+    """A new QR-paired number and a link to the public page where its owner pairs it."""
+    form = await core.form_data(request)
+    body: dict[str, Any] = {k: form[k].strip() for k in PAIRING_FIELDS if form.get(k, "").strip()}
+    body.setdefault("name", "")
+    body.setdefault("number", "")
+    try:
+        found = await remote_pairing.create(container, workspace_id=session.workspace_id, body=body)
+    except errors.ZapgateError as exc:
+        return _pairing_form(request, form, _form_errors(exc), status=web_errors.status_of(exc))
+    response = core.render(
+        request,
+        "numbers/remote_pairing_created.html",
+        _context(
+            request,
+            title="Pairing link created",
+            found=found,
+            number=found.created.number,
+            url=pairing_views.page_url(container.settings.public_url, found.token),
+        ),
+    )
+    response.headers["Cache-Control"] = "no-store"  # the link and the key must not stay in a cache
+    return response
 
 
 # -- linking the phone (QR code) --------------------------------------------------------------
