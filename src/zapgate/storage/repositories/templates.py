@@ -267,32 +267,3 @@ class TemplateRepository:
         await conn.execute(
             sa.update(t.templates).where(_tpl.id == template_id).values(deleted_at=now_ms, updated_at=now_ms)
         )
-
-    @staticmethod
-    async def apply_verdict(
-        conn: Connection,
-        *,
-        number_id: str,
-        provider_template_id: str | None,
-        name: str,
-        status: str,
-        reason: str | None,
-        now_ms: int,
-    ) -> None:
-        """A provider's review verdict on the number's live template it names: by its template
-        id, or by name only when the verdict carries no id. Never across numbers."""
-        where = [_tpl.number_id == number_id, _tpl.deleted_at.is_(None)]
-        if provider_template_id:
-            where.append(_tpl.provider_template_id == provider_template_id)
-        else:
-            where.append(_tpl.name == name)
-        await conn.execute(
-            sa.update(t.templates)
-            .where(*where)
-            .values(
-                meta_status=status,
-                approve_at=None,
-                updated_at=now_ms,
-                rejection_reason=reason if status != "APPROVED" else None,
-            )
-        )

@@ -36,17 +36,21 @@ _CREATE_BODY = body_schema(
 )
 
 
+# The errors of creating a number (here and with a remote pairing link).
+CREATE_ERRORS = error_responses(
+    (400, "VALIDATION_ERROR"),
+    (401, "UNAUTHORIZED"),
+    (403, "NUMBER_SCOPE_NOT_ALLOWED"),
+    (409, "NUMBER_ALREADY_EXISTS | NUMBER_LIMIT_EXCEEDED"),
+    (503, "PROVIDER_NOT_CONFIGURED | UPSTREAM_TIMEOUT | UPSTREAM_ERROR | PROVIDER_LICENSE_REQUIRED"),
+)
+
+
 @router.post(
     "",
     status_code=201,
     openapi_extra=_CREATE_BODY,
-    responses=error_responses(
-        (400, "VALIDATION_ERROR"),
-        (401, "UNAUTHORIZED"),
-        (403, "NUMBER_SCOPE_NOT_ALLOWED"),
-        (409, "NUMBER_ALREADY_EXISTS | NUMBER_LIMIT_EXCEEDED"),
-        (503, "PROVIDER_NOT_CONFIGURED | UPSTREAM_TIMEOUT | UPSTREAM_ERROR | PROVIDER_LICENSE_REQUIRED"),
-    ),
+    responses=CREATE_ERRORS,
 )
 async def create_number(container: ContainerDep, principal: TenantDep, body: JsonBody) -> Any:
     """Create a number. A sandbox number is connected at once; an Evolution v2 / GO number gets

@@ -14,6 +14,7 @@ from starlette.responses import Response
 from zapgate import errors
 from zapgate.domain.remote_pairing import LinkState, PairingView, mask_number, redirect_target
 from zapgate.services import remote_pairing
+from zapgate.web.api.v1 import numbers as numbers_api
 from zapgate.web.deps import ContainerDep, JsonBody, TenantDep
 from zapgate.web.errors import error_response, error_responses, json_response
 from zapgate.web.middleware import NUL_SEEN
@@ -50,13 +51,7 @@ PUBLIC_TAG = "remote pairing"  # no key: the operation lists no 401
     tags=["numbers"],
     status_code=201,
     openapi_extra=_CREATE_BODY,
-    responses=error_responses(
-        (400, "VALIDATION_ERROR"),
-        (401, "UNAUTHORIZED"),
-        (403, "NUMBER_SCOPE_NOT_ALLOWED"),
-        (409, "NUMBER_ALREADY_EXISTS | NUMBER_LIMIT_EXCEEDED"),
-        (503, "PROVIDER_NOT_CONFIGURED | UPSTREAM_TIMEOUT | UPSTREAM_ERROR | PROVIDER_LICENSE_REQUIRED"),
-    ),
+    responses=numbers_api.CREATE_ERRORS,
 )
 async def create(container: ContainerDep, principal: TenantDep, body: JsonBody) -> Any:
     """Create a QR-paired number (Evolution v2 by default) and a time-limited link to a public
