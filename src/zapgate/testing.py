@@ -22,9 +22,21 @@ from zapgate.settings import Settings
 
 
 def free_port() -> int:
+    """A loopback port that was free a moment ago. Another bind may take it before its user
+    does: to hold a port until a server listens on it, use ``reserve_port`` instead."""
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
+
+
+def reserve_port() -> socket.socket:
+    """A socket bound to a free loopback port and kept open, so no other bind or outgoing
+    connection takes that port; hand it to ``UvicornThread(sock=…)``/``ServerThread(sock=…)``,
+    which listen on it. Its port: ``sock.getsockname()[1]``."""
+    sock = socket.socket()
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", 0))
+    return sock
 
 
 @dataclass
@@ -120,7 +132,7 @@ class WebhookReceiver:
         raise TimeoutError(f"condition not met; received {len(self.snapshot())} webhooks")
 
 
-async def _serve(server: uvicorn.Server) -> None:
+async def _serve(server: uvicorn.Server, sockets: list[socket.socket] | None = None) -> None:
     """Serve until stopped, then close what the shutdown abandoned while this loop still runs.
 
     A database connection that a cancelled worker left half-open (cancelled mid-connect, say)
@@ -128,7 +140,7 @@ async def _serve(server: uvicorn.Server) -> None:
     neither happens in time, and the socket's ResourceWarning would surface later, against
     whichever test is running then. So: let pending callbacks run, collect garbage quietly (the
     sockets it finds are closed by their finalizers), and let what that scheduled run too."""
-    await server.serve()
+    await server.serve(sockets)
     for _ in range(3):
         await asyncio.sleep(0)
     with warnings.catch_warnings():
@@ -140,17 +152,27 @@ async def _serve(server: uvicorn.Server) -> None:
 
 class UvicornThread:
     """Runs an ASGI app under uvicorn in a background thread on a loopback port. Also a context
-    manager: ``with UvicornThread(app) as running:`` starts it and stops it."""
+    manager: ``with UvicornThread(app) as running:`` starts it and stops it.
+
+    Without ``port`` it binds a free port at construction and holds it until it listens, so the
+    port is known (for callback URLs, say) before the start and nothing else can take it."""
 
     what = "server"  # names it in the start-up error
     start_timeout = 20.0
     stop_timeout = 10.0
 
-    def __init__(self, app: Any = None, port: int | None = None) -> None:
+    def __init__(
+        self, app: Any = None, port: int | None = None, *, sock: socket.socket | None = None
+    ) -> None:
         self.app = app
-        self.port = port or free_port()
+        if port is None:
+            sock = sock if sock is not None else reserve_port()
+            port = int(sock.getsockname()[1])
+        self._sock = sock
+        self.port = port
         self._server: uvicorn.Server | None = None
         self._thread: threading.Thread | None = None
+        self._failure: BaseException | None = None
 
     @property
     def url(self) -> str:
@@ -161,20 +183,45 @@ class UvicornThread:
             self.app, host="127.0.0.1", port=self.port, log_level="warning", lifespan="on", access_log=False
         )
         server = self._server = uvicorn.Server(config)
-        self._thread = threading.Thread(target=lambda: asyncio.run(_serve(server)), daemon=True)
+        held = self._sock
+        if held is not None and (held.fileno() == -1 or held.getsockname()[1] != self.port):
+            held.close()  # closed by an earlier stop, or the port was changed after construction
+            held = self._sock = None
+        sockets = [held] if held is not None else None
+        self._thread = threading.Thread(target=self._run, args=(server, sockets), daemon=True)
         self._thread.start()
         deadline = time.time() + self.start_timeout
         while not server.started:
-            if time.time() > deadline or not self._thread.is_alive():
-                raise RuntimeError(f"{self.what} did not start")
+            if not self._thread.is_alive():
+                # uvicorn exits (SystemExit) when it cannot bind, and returns when the app's
+                # startup fails, having logged the cause on "uvicorn.error".
+                cause = repr(self._failure) if self._failure else "the app's startup failed (see the log)"
+                raise RuntimeError(f"{self.what} did not start on port {self.port}: {cause}")
+            if time.time() > deadline:
+                raise RuntimeError(f"{self.what} did not start on port {self.port} in {self.start_timeout} s")
             time.sleep(0.01)
         return self
+
+    def _run(self, server: uvicorn.Server, sockets: list[socket.socket] | None) -> None:
+        try:
+            asyncio.run(_serve(server, sockets))
+        except BaseException as exc:  # a thread's exception would otherwise only be printed
+            self._failure = exc
+            raise
 
     def stop(self) -> None:
         if self._server is not None:
             self._server.should_exit = True
         if self._thread is not None:
             self._thread.join(timeout=self.stop_timeout)
+        self._release()
+
+    def _release(self) -> None:
+        if self._sock is not None:  # uvicorn closed it if it listened; if not, this does
+            self._sock.close()
+
+    def __del__(self) -> None:  # constructed, never started: give the held port back quietly
+        self._release()
 
     def __enter__(self) -> Self:
         return self.start()
@@ -190,8 +237,10 @@ class ServerThread(UvicornThread):
     what = "zapgate test server"
     start_timeout = stop_timeout = 30.0
 
-    def __init__(self, settings: Settings, *, clock: Clock | None = None) -> None:
-        super().__init__()
+    def __init__(
+        self, settings: Settings, *, clock: Clock | None = None, sock: socket.socket | None = None
+    ) -> None:
+        super().__init__(sock=sock)
         self.settings = settings
         self.clock = clock
 

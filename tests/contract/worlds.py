@@ -23,7 +23,7 @@ from pilot_status.webhooks import parse_customer_webhook
 from tests.conftest import Api, wait_until
 from tests.helpers import sdk_transport
 from zapgate.sim.common import SimThread
-from zapgate.testing import ServerThread, WebhookReceiver, free_port
+from zapgate.testing import ServerThread, WebhookReceiver, reserve_port
 
 PROVIDERS = ("sandbox", "meta", "evolution-v2", "evolution-go")
 META_NUMBER = {
@@ -253,11 +253,11 @@ def build_world(
     receiver: WebhookReceiver,
     **overrides: Any,
 ) -> World:
-    port = free_port()
+    sock = reserve_port()
+    port = sock.getsockname()[1]
     sim = start_sim(kind, f"http://127.0.0.1:{port}")
     settings = make_settings(**{**zapgate_settings(kind, port, sim.url if sim else None), **overrides})
-    server = ServerThread(settings)
-    server.port = port
+    server = ServerThread(settings, sock=sock)
     server.start()
     api = Api(server.url)
     tenant = make_tenant()

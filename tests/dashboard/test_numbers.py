@@ -16,7 +16,7 @@ from tests.contract.worlds import META_NUMBER, start_sim, zapgate_settings
 from tests.dashboard.conftest import Browser
 from tests.helpers import DEST, assert_error, send
 from zapgate.sim.common import SimThread
-from zapgate.testing import ServerThread, free_port
+from zapgate.testing import ServerThread, reserve_port
 
 NEW_KEY = re.compile(r'<code id="new-key">(ps_[^<]+)</code>')
 PHONE = "+5511987650001"
@@ -158,11 +158,11 @@ def with_sim(
     stops: list[Callable[[], Any]] = []
 
     def make(kind: str) -> tuple[Browser, SimThread, Api, dict[str, Any]]:
-        port = free_port()
+        sock = reserve_port()
+        port = sock.getsockname()[1]
         sim = start_sim(kind, f"http://127.0.0.1:{port}")
         assert sim is not None
-        server = ServerThread(make_settings(**zapgate_settings(kind, port, sim.url)))
-        server.port = port
+        server = ServerThread(make_settings(**zapgate_settings(kind, port, sim.url)), sock=sock)
         stops.extend([sim.stop, server.start().stop])
         tenant = make_tenant()
         browser = browser_for(server)

@@ -54,7 +54,7 @@ from zapgate.container import build_container
 from zapgate.services import tenants
 from zapgate.settings import Settings
 from zapgate.sim.common import SimThread
-from zapgate.testing import ServerThread, free_port
+from zapgate.testing import ServerThread, reserve_port
 
 # Bounded for CI (the module runs in about a minute on two cores); derandomize makes every run
 # draw the same cases, so a red CI run reproduces locally. ZAPGATE_FUZZ_SCALE=10 digs ten times
@@ -164,7 +164,8 @@ def _create_tenant(settings: Settings) -> str:
 def gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Gateway]:
     with contextlib.ExitStack() as stack:
         db_url = stack.enter_context(fresh_database_url(tmp_path_factory.mktemp("properties")))
-        port = free_port()
+        sock = reserve_port()
+        port = sock.getsockname()[1]
         overrides: dict[str, Any] = {}
         sims: dict[str, SimThread] = {}
         for kind in ("meta", "evolution-v2", "evolution-go"):
@@ -176,8 +177,7 @@ def gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Gateway]:
         settings_ = Settings(
             **{"database_url": db_url, **TEST_SETTINGS, **overrides, "allow_private_urls": False}
         )
-        server = ServerThread(settings_)
-        server.port = port
+        server = ServerThread(settings_, sock=sock)
         server.start()
         stack.callback(server.stop)
         errors = stack.enter_context(ServerErrors().installed())
