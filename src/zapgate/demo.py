@@ -170,9 +170,7 @@ async def _finish(
         body={**TEMPLATE_SEND, "templateId": template_id},
         idempotency_key=None,
     )
-    return DemoCredentials(
-        number_id=number_id, number_key=number_key, message_id=sent.body["id"], **credentials
-    )
+    return DemoCredentials(number_id=number_id, number_key=number_key, message_id=sent.id, **credentials)
 
 
 async def _ensure_template(container: Container, number_id: str) -> str:

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import json
 from concurrent.futures import ThreadPoolExecutor
+
+import sqlalchemy as sa
 
 from tests.helpers import DEST, assert_error, send, with_container
 from zapgate.clock import FakeClock
 from zapgate.services import sending
+from zapgate.storage import tables
 
 BODY = {"destinationNumber": DEST, "text": "once"}
 
@@ -20,6 +24,27 @@ def test_replay_returns_the_original_response(api, number):
     assert first.status_code == 202
     assert "idempotent-replayed" not in first.headers
     again = send(api, number["key"], BODY, headers={"Idempotency-Key": "order-42"})
+    assert again.status_code == 202
+    assert again.headers["idempotent-replayed"] == "true"
+    assert again.json() == first.json()
+    assert _total(api, number["key"]) == 1
+
+
+def test_a_key_stored_before_an_upgrade_replays_the_same_response(api, number, settings):
+    # Records written by earlier versions kept the 202 body itself; they are still replayed.
+    first = send(api, number["key"], BODY, headers={"Idempotency-Key": "legacy"})
+    assert first.status_code == 202
+
+    async def store_the_old_way(container):
+        async with container.db.write() as conn:
+            await conn.execute(
+                sa.update(tables.idempotency_keys)
+                .where(tables.idempotency_keys.c.key == "legacy")
+                .values(response_body=json.dumps(first.json()))
+            )
+
+    with_container(settings, store_the_old_way)
+    again = send(api, number["key"], BODY, headers={"Idempotency-Key": "legacy"})
     assert again.status_code == 202
     assert again.headers["idempotent-replayed"] == "true"
     assert again.json() == first.json()

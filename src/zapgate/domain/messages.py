@@ -103,14 +103,27 @@ class Reservation:
 
 
 @dataclass(frozen=True)
+class Accepted:
+    """A send taken into the queue (QUEUED): what its answer says. ``replayed`` when it is the
+    stored answer to an earlier request with the same Idempotency-Key."""
+
+    id: str
+    correlation_id: str
+    created_at: int
+    origin: str
+    source_number: str
+    flow_token: str | None = None
+    replayed: bool = False
+
+
+@dataclass(frozen=True)
 class HeldKey:
-    """A live Idempotency-Key record that another request holds: ``DONE`` with the response to
-    replay, or still locked by a request in progress."""
+    """A live Idempotency-Key record that another request holds: ``DONE`` with the accepted send
+    to replay, or still locked by a request in progress."""
 
     state: str
     request_hash: str
-    response_status: int | None
-    response_body: str | None
+    accepted: Accepted | None
 
 
 @dataclass
@@ -120,6 +133,6 @@ class PendingSend:
 
     row: dict[str, Any]
     labels: tuple[str, ...]
-    response: dict[str, Any]
+    accepted: Accepted
     reservation: Reservation | None
     monthly_limit: int | None

@@ -8,16 +8,15 @@ import hashlib
 import logging
 import secrets
 import time
-from dataclasses import dataclass
 from typing import Any
 
 import orjson
 
 from zapgate import errors
-from zapgate.clock import iso, month_start_ms
+from zapgate.clock import month_start_ms
 from zapgate.container import Container
 from zapgate.domain import ids, sendrequest, templates, windows
-from zapgate.domain.messages import HeldKey, SendingNumber
+from zapgate.domain.messages import Accepted, HeldKey, SendingNumber
 from zapgate.domain.messages import PendingSend as PendingSend
 from zapgate.domain.messages import Reservation as Reservation
 from zapgate.domain.sendrequest import SendRequest
@@ -31,13 +30,6 @@ RELEASE_RETRY_SECONDS = 0.5
 _log = logging.getLogger("zapgate.sending")
 
 
-@dataclass(frozen=True)
-class SendOutcome:
-    status_code: int
-    body: dict[str, Any]
-    replayed: bool = False
-
-
 async def accept(
     container: Container,
     *,
@@ -46,7 +38,7 @@ async def accept(
     body: Any,
     idempotency_key: str | None,
     origin: str = "API",
-) -> SendOutcome:
+) -> Accepted:
     now = container.clock.now_ms()
     reservation = None
     if idempotency_key is not None:
@@ -86,7 +78,7 @@ def request_hash(body: Any) -> str:
     return hashlib.sha256(orjson.dumps(body, option=orjson.OPT_SORT_KEYS)).hexdigest()
 
 
-async def reserve(container: Container, r: Reservation) -> SendOutcome | None:
+async def reserve(container: Container, r: Reservation) -> Accepted | None:
     """Claim the key for this request, or return the stored response to replay.
 
     Raises 409 ``IDEMPOTENCY_KEY_IN_USE`` while another request holds it and 409
@@ -108,14 +100,13 @@ async def reserve(container: Container, r: Reservation) -> SendOutcome | None:
     )
 
 
-def _replay(held: HeldKey, r: Reservation) -> SendOutcome:
+def _replay(held: HeldKey, r: Reservation) -> Accepted:
     if held.request_hash != r.request_hash:
         raise errors.Conflict(
             "This Idempotency-Key was already used with a different body", code="IDEMPOTENCY_KEY_REUSED"
         )
-    return SendOutcome(
-        int(held.response_status or 0), orjson.loads(held.response_body or "null"), replayed=True
-    )
+    assert held.accepted is not None  # a DONE record keeps what it accepted
+    return held.accepted
 
 
 # Releases waiting for the database to come back (a strong reference keeps each task alive).
@@ -326,7 +317,7 @@ async def _store(
     reservation: Reservation | None,
     origin: str,
     body: Any,
-) -> SendOutcome:
+) -> Accepted:
     now = container.clock.now_ms()
     message_id = ids.new_id("msg")
     deliver_at = request.deliver_at or now
@@ -354,20 +345,18 @@ async def _store(
         "updated_at": now,
         **values,
     }
-    response = {
-        "id": message_id,
-        "correlationId": row["correlation_id"],
-        "status": "QUEUED",
-        "createdAt": iso(now),
-        "origin": origin,
-        "sourceNumber": number.number,
-    }
-    if flow_token is not None:
-        response["flowToken"] = flow_token
-    await container.writers.messages.submit(
-        PendingSend(row, request.labels, response, reservation, number.monthly_message_limit)
+    accepted = Accepted(
+        id=message_id,
+        correlation_id=row["correlation_id"],
+        created_at=now,
+        origin=origin,
+        source_number=number.number,
+        flow_token=flow_token,
     )
-    return SendOutcome(202, response)
+    await container.writers.messages.submit(
+        PendingSend(row, request.labels, accepted, reservation, number.monthly_message_limit)
+    )
+    return accepted
 
 
 async def write_batch(conn: Connection, batch: list[PendingSend]) -> list[Exception | None]:

@@ -13,8 +13,10 @@ from typing import Any
 import orjson
 import sqlalchemy as sa
 
+from zapgate.clock import parse_iso
 from zapgate.domain.lifecycle import Status
 from zapgate.domain.messages import (
+    Accepted,
     HeldKey,
     Message,
     MessagePage,
@@ -201,8 +203,7 @@ class MessageRepository:
                 return HeldKey(
                     state=row.state,
                     request_hash=row.request_hash,
-                    response_status=row.response_status,
-                    response_body=row.response_body,
+                    accepted=_stored_accepted(row.response_body),
                 )
             if row is not None:
                 await conn.execute(sa.delete(t.idempotency_keys).where(_key_is(r)))
@@ -293,7 +294,37 @@ async def insert_accepted(conn: Connection, accepted: Sequence[PendingSend]) -> 
                 .values(
                     state="DONE",
                     locked_until=None,
-                    response_status=202,
-                    response_body=orjson.dumps(p.response).decode(),
+                    response_status=202,  # the column predates the record: what its answer was
+                    response_body=orjson.dumps(_accepted_record(p.accepted)).decode(),
                 )
             )
+
+
+def _accepted_record(a: Accepted) -> dict[str, Any]:
+    return {
+        "id": a.id,
+        "correlation_id": a.correlation_id,
+        "created_at": a.created_at,
+        "origin": a.origin,
+        "source_number": a.source_number,
+        "flow_token": a.flow_token,
+    }
+
+
+def _stored_accepted(body: str | None) -> Accepted | None:
+    """The accepted send an Idempotency-Key record keeps. Records written before this form
+    (within the key's 24 h at an upgrade) hold the API's answer itself: read those too."""
+    if body is None:
+        return None
+    stored = orjson.loads(body)
+    if "correlation_id" in stored:
+        return Accepted(**stored, replayed=True)
+    return Accepted(
+        id=stored["id"],
+        correlation_id=stored["correlationId"],
+        created_at=parse_iso(stored["createdAt"]),
+        origin=stored["origin"],
+        source_number=stored["sourceNumber"],
+        flow_token=stored.get("flowToken"),
+        replayed=True,
+    )

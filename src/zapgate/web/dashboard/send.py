@@ -258,7 +258,7 @@ async def send(request: Request, container: ContainerDep, session: core.FormSess
     current = _own_number(numbers, form.get("number"))
     body = build_body(form)
     try:
-        outcome = await sending.accept(
+        accepted = await sending.accept(
             container,
             workspace_id=session.workspace_id,
             number_id=current.id,
@@ -283,7 +283,7 @@ async def send(request: Request, container: ContainerDep, session: core.FormSess
         current,
         {
             "values": form,
-            "sent": outcome.body,
+            "sent": accepted,
             "curl": curl_snippet(base_url, body),
             "python": python_snippet(base_url, body),
         },

@@ -1,5 +1,5 @@
-"""Messages on the wire: ``MessageDetails``, the timeline, the list page, and the list's query
-parameters."""
+"""Messages on the wire: a send's 202 answer, ``MessageDetails``, the timeline, the list page,
+and the list's query parameters."""
 
 from __future__ import annotations
 
@@ -10,11 +10,26 @@ from zapgate import clock, errors
 from zapgate.clock import iso
 from zapgate.domain import phones
 from zapgate.domain.lifecycle import Status
-from zapgate.domain.messages import Message, MessagePage, MessageQuery, TimelineEntry
+from zapgate.domain.messages import Accepted, Message, MessagePage, MessageQuery, TimelineEntry
 from zapgate.services.messages import CancelOutcome
 
 STATUSES = tuple(s.value for s in Status)
 LIST_PARAMS = ("page", "pageSize", "status", "startDate", "endDate", "destinationNumber", "label")
+
+
+def accepted(a: Accepted) -> dict[str, Any]:
+    """``POST /v1/messages/send``'s 202 body."""
+    body: dict[str, Any] = {
+        "id": a.id,
+        "correlationId": a.correlation_id,
+        "status": "QUEUED",
+        "createdAt": iso(a.created_at),
+        "origin": a.origin,
+        "sourceNumber": a.source_number,
+    }
+    if a.flow_token is not None:
+        body["flowToken"] = a.flow_token
+    return body
 
 
 def details(message: Message) -> dict[str, Any]:

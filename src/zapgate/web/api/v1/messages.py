@@ -124,15 +124,15 @@ async def send(request: Request) -> Response:
     if request.app.state.rate_limiter is not None:
         request.app.state.rate_limiter.check(principal.key_id)
     number_id = await auth.number_for(container, principal, None, allow_tenant=False)
-    outcome = await sending.accept(
+    accepted = await sending.accept(
         container,
         workspace_id=principal.workspace_id,
         number_id=number_id,
         body=await json_body(request),
         idempotency_key=request.headers.get("idempotency-key"),
     )
-    headers = {"Idempotent-Replayed": "true"} if outcome.replayed else None
-    return json_response(outcome.status_code, outcome.body, headers)
+    headers = {"Idempotent-Replayed": "true"} if accepted.replayed else None
+    return json_response(202, views.accepted(accepted), headers)
 
 
 def add_send_route(app: FastAPI) -> None:
