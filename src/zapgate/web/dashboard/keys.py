@@ -9,19 +9,21 @@ from typing import Any
 from fastapi import Request
 from starlette.responses import Response
 
+from zapgate.domain.keys import MaskedKey
+from zapgate.domain.numbers import Number
 from zapgate.services import keys
 from zapgate.web.dashboard import core
 from zapgate.web.deps import ContainerDep
-from zapgate.web.views import keys as views
 
 router = core.page_router()
 
 
-async def _number_keys(container: Any, workspace_id: str) -> list[dict[str, Any]]:
+async def _number_keys(container: Any, workspace_id: str) -> list[tuple[Number, MaskedKey]]:
+    """Each live number with its masked key(s), numbers oldest first."""
     rows = []
     for number in await core.workspace_numbers(container, workspace_id):
-        for key in await keys.list_for_number(container, workspace_id=workspace_id, number_id=number.id):
-            rows.append({"number": number, "key": views.list_item(key)})
+        for found in await keys.list_for_number(container, workspace_id=workspace_id, number_id=number.id):
+            rows.append((number, found.key))
     return rows
 
 

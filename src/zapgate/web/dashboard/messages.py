@@ -1,6 +1,10 @@
 """``/messages``: a number's outbound log (filters and paging as GET parameters, so a view is a
 link; dates and the listed times both in UTC) and a message's page: details, timeline and
-request body, refreshed while not final."""
+request body, refreshed while not final.
+
+The pages render the service's :class:`Message` records; the filters go through the API's own
+parameter checks (``web.views.messages.list_query``, which returns a :class:`MessageQuery`), so
+the log and ``GET /v1/messages`` refuse the same values with the same messages."""
 
 from __future__ import annotations
 
@@ -13,14 +17,14 @@ from fastapi import Request
 from starlette.responses import Response
 
 from zapgate import errors
-from zapgate.clock import parse_iso
 from zapgate.container import Container
-from zapgate.domain.lifecycle import TERMINAL
+from zapgate.domain.lifecycle import TERMINAL, Status
+from zapgate.domain.messages import Message, MessagePage
 from zapgate.domain.users import DashSession
 from zapgate.services import messages
-from zapgate.web.dashboard import core
+from zapgate.web.dashboard import core, present
 from zapgate.web.deps import ContainerDep
-from zapgate.web.views import messages as views
+from zapgate.web.views import messages as list_params
 
 router = core.page_router()
 
@@ -32,8 +36,6 @@ STOP_POLLING = 286  # htmx stops an "every 2s" trigger on this status
 _DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 EXCERPT = 60
 ORIGINS = {"API": "API", "DASHBOARD": "Dashboard", "SYSTEM": "System"}
-# The first timeline row of every send says ``api``: who really asked is the message's origin.
-SOURCES = {"DASHBOARD": "dashboard", "SYSTEM": "system"}
 
 
 # -- the log ---------------------------------------------------------------------------------
@@ -45,7 +47,8 @@ def _filters(request: Request) -> dict[str, str]:
 
 
 def _params(filters: dict[str, str], page: str | None) -> dict[str, str | None]:
-    """The list service's parameters; a date-only end means the whole day (UTC)."""
+    """The filters as the list's query parameters (what ``list_query`` checks); a date-only
+    end means the whole day (UTC)."""
     end = filters.get("endDate")
     if end and _DATE.fullmatch(end):
         end += "T23:59:59.999Z"
@@ -69,11 +72,11 @@ def _list_errors(exc: errors.ZapgateError) -> core.FormErrors:
     return found
 
 
-def _pager(number_id: str, filters: dict[str, str], result: dict[str, Any]) -> dict[str, str]:
+def _pager(number_id: str, filters: dict[str, str], result: MessagePage) -> dict[str, str]:
     def url(page: int) -> str:
         return "/messages?" + urlencode({"number": number_id, **filters, "page": page})
 
-    page, pages = result["page"], result["totalPages"]
+    page, pages = result.page, result.total_pages
     links = {}
     if page > 1:
         links["newer"] = url(min(page - 1, max(pages, 1)))
@@ -105,17 +108,15 @@ def _excerpt(value: Any) -> str:
     return flat if len(flat) <= EXCERPT else flat[: EXCERPT - 1].rstrip() + "…"
 
 
-async def _summaries(
-    container: Container, number_id: str, result: dict[str, Any]
-) -> dict[str, dict[str, str]]:
+async def _summaries(container: Container, number_id: str, result: MessagePage) -> dict[str, dict[str, str]]:
     """Kind and excerpt of each listed message (a page holds at most 100 rows)."""
     out = {}
-    for msg in result["messages"]:
-        if msg.get("redacted"):
-            out[msg["id"]] = {"kind": "template" if msg.get("template") else "—", "excerpt": ""}
+    for msg in result.messages:
+        if msg.redacted_at is not None:
+            out[msg.id] = {"kind": "template" if msg.template_name else "—", "excerpt": ""}
             continue
-        body = await messages.request_body(container, number_id=number_id, message_id=msg["id"])
-        out[msg["id"]] = summary(body, msg.get("template"))
+        body = await messages.request_body(container, number_id=number_id, message_id=msg.id)
+        out[msg.id] = summary(body, msg.template_name)
     return out
 
 
@@ -127,8 +128,8 @@ async def index(request: Request, container: ContainerDep, session: core.Session
     result, problems, summaries = None, None, {}
     if number is not None:
         try:
-            query = views.list_query(number.id, _params(filters, request.query_params.get("page")))
-            result = views.page(await messages.list_messages(container, query))
+            query = list_params.list_query(number.id, _params(filters, request.query_params.get("page")))
+            result = await messages.list_messages(container, query)
         except errors.ZapgateError as exc:
             problems = _list_errors(exc)
         else:
@@ -143,7 +144,7 @@ async def index(request: Request, container: ContainerDep, session: core.Session
             "filters": filters,
             "result": result,
             "errors": problems,
-            "statuses": views.STATUSES,
+            "statuses": present.STATUSES,
             "summaries": summaries,
             "origins": ORIGINS,
             "page_sizes": PAGE_SIZES,
@@ -164,29 +165,22 @@ async def _number(container: Container, session: DashSession, request: Request) 
     return number
 
 
-async def _live(container: Container, number: Any, found: dict[str, Any]) -> dict[str, Any]:
+async def _live(container: Container, number: Any, found: Message) -> dict[str, Any]:
     """What the auto-refreshed part shows: details and timeline."""
-    events = views.timeline(await messages.timeline(container, number_id=number.id, message_id=found["id"]))
-    for event in events:
-        if event["source"] == "api" and event["status"] == "QUEUED":
-            event["source"] = SOURCES.get(found["origin"], "api")
+    entries = await messages.timeline(container, number_id=number.id, message_id=found.id)
     return {
         "number": number,
         "message": found,
-        "events": events,
-        "final": found["status"] in TERMINAL,
-        "live_url": f"/messages/{found['id']}/live?number={number.id}",
+        "events": present.timeline(entries, found.origin),
+        "final": found.status in TERMINAL,
+        "live_url": f"/messages/{found.id}/live?number={number.id}",
         "origins": ORIGINS,
     }
 
 
-def _cancellable(container: Container, found: dict[str, Any]) -> bool:
+def _cancellable(container: Container, found: Message) -> bool:
     """Only a message still waiting for its scheduled time can be canceled."""
-    return (
-        found["status"] == "QUEUED"
-        and bool(found["deliverAt"])
-        and parse_iso(found["deliverAt"]) > container.clock.now_ms()
-    )
+    return found.status == Status.QUEUED and found.deliver_at > container.clock.now_ms()
 
 
 def _pii_policy(number: Any) -> str | None:
@@ -204,19 +198,19 @@ async def _message_page(
     request: Request,
     container: Container,
     number: Any,
-    found: dict[str, Any],
+    found: Message,
     *,
     flash: str | None = None,
     status: int = 200,
 ) -> Response:
-    body = await messages.request_body(container, number_id=number.id, message_id=found["id"])
+    body = await messages.request_body(container, number_id=number.id, message_id=found.id)
     done = DONE.get(request.query_params.get("done", ""))
     return core.render(
         request,
         "messages/show.html",
         {
             **await _live(container, number, found),
-            "title": f"Message to {found['destinationNumber']}",
+            "title": f"Message to {found.destination}",
             "request_json": None if body is None else orjson.dumps(body, option=orjson.OPT_INDENT_2).decode(),
             "cancellable": _cancellable(container, found),
             "pii_policy": _pii_policy(number),
@@ -230,7 +224,7 @@ async def _message_page(
 @router.get("/messages/{message_id}")
 async def show(message_id: str, request: Request, container: ContainerDep, session: core.Session) -> Response:
     number = await _number(container, session, request)
-    found = views.details(await messages.get(container, number_id=number.id, ref=message_id))
+    found = await messages.get(container, number_id=number.id, ref=message_id)
     return await _message_page(request, container, number, found)
 
 
@@ -239,7 +233,7 @@ async def live(message_id: str, request: Request, container: ContainerDep, sessi
     """The details and timeline fragment polled by the message page; once the status is final
     it answers 286 so htmx stops polling."""
     number = await _number(container, session, request)
-    found = views.details(await messages.get(container, number_id=number.id, ref=message_id))
+    found = await messages.get(container, number_id=number.id, ref=message_id)
     context = await _live(container, number, found)
     return core.render(
         request, "messages/_live.html", context, status=STOP_POLLING if context["final"] else 200
@@ -251,11 +245,11 @@ async def cancel(
     message_id: str, request: Request, container: ContainerDep, session: core.FormSession
 ) -> Response:
     number = await _number(container, session, request)
-    found = views.details(await messages.get(container, number_id=number.id, ref=message_id))
-    outcome = await messages.cancel(container, number_id=number.id, message_ids=[found["id"]])
+    found = await messages.get(container, number_id=number.id, ref=message_id)
+    outcome = await messages.cancel(container, number_id=number.id, message_ids=[found.id])
     if outcome.failed:
         reason = outcome.failed[0][1]
-        fresh = views.details(await messages.get(container, number_id=number.id, ref=found["id"]))
+        fresh = await messages.get(container, number_id=number.id, ref=found.id)
         return await _message_page(
             request,
             container,
@@ -264,4 +258,4 @@ async def cancel(
             status=409,
             flash="The message could not be canceled: " + CANCEL_REFUSED.get(reason, reason),
         )
-    return core.redirect(f"/messages/{found['id']}?number={number.id}&done=canceled", request)
+    return core.redirect(f"/messages/{found.id}?number={number.id}&done=canceled", request)

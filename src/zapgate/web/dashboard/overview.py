@@ -1,5 +1,7 @@
 """``/``: the overview — one number's delivery figures over 7, 30 or 90 days, the same numbers
-``GET /v1/analytics/dashboard`` answers (both call ``services.analytics.dashboard``)."""
+``GET /v1/analytics/dashboard`` answers (both call ``services.analytics.dashboard``). The page
+renders the :class:`Figures` record; ``period`` and ``tz`` go through the API's own checks
+(``web.views.analytics.dashboard_query``, which returns a :class:`DashboardQuery`)."""
 
 from __future__ import annotations
 
@@ -11,9 +13,9 @@ from starlette.responses import Response
 from zapgate.container import Container
 from zapgate.domain.analytics import known_zone
 from zapgate.services import analytics
-from zapgate.web.dashboard import core
+from zapgate.web.dashboard import core, present
 from zapgate.web.deps import ContainerDep
-from zapgate.web.views import analytics as views
+from zapgate.web.views import analytics as query_params
 
 router = core.page_router()
 
@@ -74,14 +76,17 @@ async def _figures(
     # The zone comes from the viewer's browser: one this server does not know shows UTC
     # with a note rather than an error page.
     known = not tz or known_zone(tz)
-    query = views.dashboard_query(number_id, period, tz if known else None)
-    stats = views.dashboard(await analytics.dashboard(container, query))
-    any_in_period = any(stats["statusDistribution"].values())
+    query = query_params.dashboard_query(number_id, period, tz if known else None)
+    figures = await analytics.dashboard(container, query)
+    total = present.distribution_total(figures)
     context: dict[str, Any] = {
-        "stats": stats,
-        "period": stats["period"],
-        "tz": stats["timezone"],
-        "has_messages": any_in_period or await analytics.has_messages(container, number_id=number_id),
+        "figures": figures,
+        "days": present.day_rows(figures),
+        "chart": present.chart_data(figures),
+        "total": total,
+        "period": figures.period,
+        "tz": figures.zone_name,
+        "has_messages": total > 0 or await analytics.has_messages(container, number_id=number_id),
     }
     if not known:
         context.update(flash=f"Unknown time zone {tz!r}: days are shown in UTC.", flash_kind="warn")

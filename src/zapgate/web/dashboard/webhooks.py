@@ -4,6 +4,11 @@ logs, over ``services.webhooks``.
 A list or a new endpoint acts in the number's scope (``core.principal(session, number_id)``);
 an endpoint named by id acts in the workspace's scope, where the service answers
 ``WEBHOOK_NOT_FOUND`` for any id of another workspace.
+
+The pages render the service's records (:class:`Endpoint`, :class:`LogEntry`). The create and
+edit forms are checked by the API's own body parsers (``web.views.webhooks.new_endpoint`` and
+``patch``, which return a :class:`NewEndpoint` / :class:`EndpointPatch`), so the form and
+``POST``/``PATCH /v1/webhooks`` refuse the same input with the same messages.
 """
 
 from __future__ import annotations
@@ -18,12 +23,14 @@ from starlette.responses import Response
 from zapgate import errors
 from zapgate.container import Container
 from zapgate.domain import urls
+from zapgate.domain.numbers import Number
 from zapgate.domain.users import DashSession
+from zapgate.domain.webhooks import Endpoint, EndpointPatch
 from zapgate.services import webhooks
 from zapgate.web import errors as web_errors
 from zapgate.web.dashboard import core
 from zapgate.web.deps import ContainerDep
-from zapgate.web.views import webhooks as views
+from zapgate.web.views import webhooks as body_parsers
 from zapgate.webhooks import payloads
 
 router = core.page_router()
@@ -84,10 +91,18 @@ def _flash(request: Request) -> dict[str, str]:
     return {"flash": done} if done else {}
 
 
-def _secret_page(request: Request, webhook: dict[str, Any], heading: str) -> Response:
-    response = core.render(
-        request, "webhooks/secret.html", {"title": heading, "heading": heading, "webhook": webhook}
-    )
+def _secret_page(
+    request: Request, endpoint: Endpoint, secret: str, heading: str, *, previous_until: int | None = None
+) -> Response:
+    """The secret, once; after a rotation, until when the previous one still signs too."""
+    context = {
+        "title": heading,
+        "heading": heading,
+        "webhook": endpoint,
+        "secret": secret,
+        "previous_until": previous_until,
+    }
+    response = core.render(request, "webhooks/secret.html", context)
     response.headers["Cache-Control"] = "no-store"  # the secret must not stay in a cache
     return response
 
@@ -108,12 +123,9 @@ async def _index(
     numbers = await core.workspace_numbers(container, session.workspace_id)
     current = core.pick_number(numbers, wanted)
     endpoints = (
-        []
+        ()
         if current is None
-        else [
-            views.webhook(e)
-            for e in await webhooks.list_endpoints(container, principal=core.principal(session, current.id))
-        ]
+        else await webhooks.list_endpoints(container, principal=core.principal(session, current.id))
     )
     return core.render(
         request,
@@ -148,7 +160,7 @@ async def create(request: Request, container: ContainerDep, session: core.FormSe
         raise errors.NotFound("Number not found", code="NUMBER_NOT_FOUND")
     principal = core.principal(session, current.id)
     try:
-        new = views.new_endpoint(
+        new = body_parsers.new_endpoint(
             _body(form), principal=principal, header_number_id=None, settings=container.settings
         )
         created = await webhooks.create_endpoint(container, principal=principal, new=new)
@@ -162,15 +174,14 @@ async def create(request: Request, container: ContainerDep, session: core.FormSe
             form_errors=_errors(exc),
             status=web_errors.status_of(exc),
         )
-    return _secret_page(request, views.created(created), "Webhook created")
+    return _secret_page(request, created.endpoint, created.secret, "Webhook created")
 
 
 # --- one endpoint: details and delivery log --------------------------------------------------------
 
 
-def _number_of(numbers: list[Any], webhook: dict[str, Any]) -> Any | None:
-    ids = webhook["whatsappNumberIds"]
-    return next((n for n in numbers if n.id in ids), None)
+def _number_of(numbers: list[Number], webhook: Endpoint) -> Number | None:
+    return next((n for n in numbers if n.id == webhook.number_id), None)
 
 
 async def _detail(
@@ -183,23 +194,18 @@ async def _detail(
     status: int = 200,
 ) -> Response:
     principal = core.principal(session)
-    webhook = views.webhook(
-        await webhooks.get_endpoint(container, principal=principal, webhook_id=webhook_id)
-    )
+    webhook = await webhooks.get_endpoint(container, principal=principal, webhook_id=webhook_id)
     event = request.query_params.get("event")
     event = event if event in LOG_EVENTS else None
-    log = [
-        views.log_item(entry)
-        for entry in await webhooks.delivery_log(
-            container, principal=principal, webhook_id=webhook_id, query=webhooks.LogQuery(event=event)
-        )
-    ]
+    log = await webhooks.delivery_log(
+        container, principal=principal, webhook_id=webhook_id, query=webhooks.LogQuery(event=event)
+    )
     numbers = await core.workspace_numbers(container, session.workspace_id)
     return core.render(
         request,
         "webhooks/detail.html",
         {
-            "title": webhook["name"],
+            "title": webhook.name,
             "webhook": webhook,
             "number": _number_of(numbers, webhook),
             "log": log,
@@ -271,7 +277,13 @@ async def rotate_secret(
     rotated = await webhooks.rotate_secret(
         container, principal=core.principal(session), webhook_id=webhook_id
     )
-    return _secret_page(request, views.rotated(rotated), "New signing secret")
+    return _secret_page(
+        request,
+        rotated.endpoint,
+        rotated.secret,
+        "New signing secret",
+        previous_until=rotated.previous_secret_until,
+    )
 
 
 @router.post("/webhooks/{webhook_id}/active")
@@ -284,7 +296,7 @@ async def set_active(
         container,
         principal=core.principal(session),
         webhook_id=webhook_id,
-        patch=views.patch({"active": active}, settings=container.settings),
+        patch=EndpointPatch(active=active),
     )
     done = "resumed" if active else "paused"
     if form.get("back") == "list":
@@ -298,7 +310,7 @@ async def set_active(
 
 def _edit_page(
     request: Request,
-    webhook: dict[str, Any],
+    webhook: Endpoint,
     values: dict[str, Any],
     *,
     form_errors: core.FormErrors | None = None,
@@ -308,7 +320,7 @@ def _edit_page(
         request,
         "webhooks/edit.html",
         {
-            "title": "Edit " + webhook["name"],
+            "title": "Edit " + webhook.name,
             "webhook": webhook,
             "values": values,
             "events": EVENTS,
@@ -323,10 +335,8 @@ def _edit_page(
 async def edit_form(
     webhook_id: str, request: Request, container: ContainerDep, session: core.Session
 ) -> Response:
-    webhook = views.webhook(
-        await webhooks.get_endpoint(container, principal=core.principal(session), webhook_id=webhook_id)
-    )
-    values = {"url": webhook["url"], "name": webhook["name"], "events": webhook["events"]}
+    webhook = await webhooks.get_endpoint(container, principal=core.principal(session), webhook_id=webhook_id)
+    values = {"url": webhook.url, "name": webhook.name, "events": list(webhook.events)}
     return _edit_page(request, webhook, values)
 
 
@@ -338,12 +348,10 @@ async def edit(
     principal = core.principal(session)
     body = {**_body(form), "name": str(form.get("name") or "")}
     try:
-        patch = views.patch(body, settings=container.settings)
+        patch = body_parsers.patch(body, settings=container.settings)
         await webhooks.update_endpoint(container, principal=principal, webhook_id=webhook_id, patch=patch)
     except errors.ZapgateError as exc:
-        webhook = views.webhook(
-            await webhooks.get_endpoint(container, principal=principal, webhook_id=webhook_id)
-        )
+        webhook = await webhooks.get_endpoint(container, principal=principal, webhook_id=webhook_id)
         return _edit_page(
             request, webhook, _values(form), form_errors=_errors(exc), status=web_errors.status_of(exc)
         )
@@ -354,11 +362,9 @@ async def edit(
 async def delete_form(
     webhook_id: str, request: Request, container: ContainerDep, session: core.Session
 ) -> Response:
-    webhook = views.webhook(
-        await webhooks.get_endpoint(container, principal=core.principal(session), webhook_id=webhook_id)
-    )
+    webhook = await webhooks.get_endpoint(container, principal=core.principal(session), webhook_id=webhook_id)
     return core.render(
-        request, "webhooks/delete.html", {"title": "Delete " + webhook["name"], "webhook": webhook}
+        request, "webhooks/delete.html", {"title": "Delete " + webhook.name, "webhook": webhook}
     )
 
 
