@@ -443,7 +443,8 @@ def test_official_sdk_reads_templates(server, api, tenant, number):
 
 
 def test_openapi_documents_every_route_and_its_errors(api):
-    paths = api.get("/openapi.json").json()["paths"]
+    spec = api.get("/openapi.json").json()
+    paths = spec["paths"]
     expected = {
         ("/v1/templates", "get"): {"200", "401", "403"},
         ("/v1/templates", "post"): {"201", "400", "401", "403", "409", "413"},
@@ -458,7 +459,9 @@ def test_openapi_documents_every_route_and_its_errors(api):
     post = paths["/v1/templates"]["post"]
     assert "TEMPLATE_EXAMPLES_REQUIRED" in post["responses"]["400"]["description"]
     assert "TEMPLATE_NAME_TAKEN" in post["responses"]["409"]["description"]
-    assert post["requestBody"]["content"]["application/json"]["schema"]["required"] == [
+    ref = post["requestBody"]["content"]["application/json"]["schema"]["$ref"]
+    body_schema = spec["components"]["schemas"][ref.rsplit("/", 1)[-1]]
+    assert body_schema["required"] == [
         "name",
         "category",
         "language",

@@ -48,7 +48,7 @@ def _zone_name(name: str | None) -> str:
 
 
 def dashboard(figures: Figures) -> dict[str, Any]:
-    """The figures' JSON (the schema is ``web.api.v1.analytics.STATS_SCHEMA``)."""
+    """The figures' JSON (documented by ``web.schemas.analytics.DashboardStats``)."""
     return {
         "totalSent": figures.total_sent,
         "totalFailed": figures.total_failed,

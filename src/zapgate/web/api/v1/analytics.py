@@ -6,58 +6,15 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 
-from zapgate.domain.analytics import PERIODS
 from zapgate.services import analytics
+from zapgate.web import openapi
 from zapgate.web.deps import ContainerDep, NumberIdDep
 from zapgate.web.errors import error_responses
+from zapgate.web.schemas import analytics as schemas
 from zapgate.web.views import analytics as views
 
 router = APIRouter(prefix="/v1/analytics", tags=["analytics"])
 
-_DAYS: dict[str, Any] = {
-    "type": "array",
-    "items": {
-        "type": "object",
-        "properties": {"date": {"type": "string", "format": "date"}, "count": {"type": "integer"}},
-    },
-}
-_PERCENT: dict[str, Any] = {
-    "type": "number",
-    "description": "Versus the previous period of the same length, in percent; when that period had "
-    "none: 100 if this one has some, else 0",
-}
-STATS_SCHEMA: dict[str, Any] = {
-    "type": "object",
-    "properties": {
-        "totalSent": {"type": "integer", "description": "SENT, DELIVERED or READ"},
-        "totalFailed": {"type": "integer"},
-        "sentPercentChange": _PERCENT,
-        "failedPercentChange": _PERCENT,
-        "failureRate": {"type": "number", "description": "failed / (sent + failed) * 100"},
-        "previousTotalSent": {"type": "integer", "description": "totalSent of the previous period"},
-        "previousTotalFailed": {"type": "integer", "description": "totalFailed of the previous period"},
-        "dailyMessages": {**_DAYS, "description": "Messages created per local day"},
-        "dailySent": _DAYS,
-        "dailyFailed": _DAYS,
-        "statusDistribution": {
-            "type": "object",
-            "properties": {
-                s: {"type": "integer"} for s in ("queued", "sent", "delivered", "read", "failed", "canceled")
-            },
-        },
-        "deliveryLatencyMs": {
-            "type": "object",
-            "properties": {
-                "p50": {"type": "integer", "nullable": True},
-                "p95": {"type": "integer", "nullable": True},
-            },
-        },
-        "period": {"type": "string", "enum": list(PERIODS)},
-        "timezone": {"type": "string"},
-        "from": {"type": "string", "format": "date-time"},
-        "to": {"type": "string", "format": "date-time"},
-    },
-}
 PeriodQuery = Annotated[str | None, Query(description="7d | 30d (default) | 90d")]
 ZoneQuery = Annotated[str | None, Query(description="IANA time zone of the day buckets (default UTC)")]
 
@@ -65,10 +22,7 @@ ZoneQuery = Annotated[str | None, Query(description="IANA time zone of the day b
 @router.get(
     "/dashboard",
     responses={
-        200: {
-            "description": "The number's delivery figures",
-            "content": {"application/json": {"schema": STATS_SCHEMA}},
-        },
+        **openapi.response(schemas.DashboardStats, "The number's delivery figures"),
         **error_responses(
             (400, "VALIDATION_ERROR"), (401, "UNAUTHORIZED"), (403, "TENANT_SCOPE_NOT_ALLOWED")
         ),

@@ -6,9 +6,10 @@ from fastapi import APIRouter
 
 from zapgate import errors
 from zapgate.services import keys
+from zapgate.web import openapi
 from zapgate.web.deps import ContainerDep, JsonBody, PrincipalDep, TenantDep
 from zapgate.web.errors import error_responses
-from zapgate.web.openapi import body_schema
+from zapgate.web.schemas import api_keys as schemas
 from zapgate.web.views import keys as views
 
 router = APIRouter(prefix="/v1/api-keys", tags=["api-keys"])
@@ -30,13 +31,7 @@ async def list_keys(container: ContainerDep, principal: PrincipalDep) -> Any:
 
 @router.post(
     "",
-    openapi_extra=body_schema(
-        {
-            "type": "object",
-            "required": ["whatsappNumberId"],
-            "properties": {"whatsappNumberId": {"type": "string"}},
-        }
-    ),
+    openapi_extra=openapi.request_body(schemas.KeyRotation),
     responses=error_responses(
         (400, "VALIDATION_ERROR"),
         (401, "UNAUTHORIZED"),

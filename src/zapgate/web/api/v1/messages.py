@@ -8,6 +8,7 @@ from starlette.responses import Response
 from zapgate.container import Container
 from zapgate.domain.conversations import Listing
 from zapgate.services import auth, conversations, messages, sending
+from zapgate.web import openapi
 from zapgate.web.deps import (
     ContainerDep,
     JsonBody,
@@ -16,82 +17,18 @@ from zapgate.web.deps import (
     json_body,
 )
 from zapgate.web.errors import error_responses, json_response
-from zapgate.web.openapi import body_schema
 from zapgate.web.routing import DirectRoute
+from zapgate.web.schemas import messages as schemas
 from zapgate.web.views import conversations as conversation_views
 from zapgate.web.views import messages as views
 
 router = APIRouter(prefix="/v1/messages", tags=["messages"])
 
-_BUTTON = {
-    "type": "object",
-    "required": ["type", "label"],
-    "properties": {
-        "type": {
-            "type": "string",
-            "enum": ["reply", "url", "call", "copy", "QUICK_REPLY", "URL", "PHONE_NUMBER", "COPY_CODE"],
-        },
-        "label": {"type": "string", "minLength": 1, "maxLength": 20},
-        "url": {"type": "string"},
-        "phoneNumber": {"type": "string"},
-        "copyCode": {"type": "string"},
-    },
-}
-SEND_SCHEMA: dict[str, Any] = {
-    "type": "object",
-    "description": "Exactly one mode (templateId | text | media + mediaType | list | carousel | "
-    "flow) and exactly one destination.",
-    "properties": {
-        "destinationNumber": {"type": "string", "example": "+5511988887777"},
-        "groupId": {"type": "string", "example": "120363000000000000@g.us"},
-        "newsletterId": {"type": "string", "example": "120363000000000000@newsletter"},
-        "templateId": {"type": "string", "description": "Template id or name"},
-        "variables": {"type": "object", "additionalProperties": {"type": "string"}},
-        "text": {"type": "string", "maxLength": 4096},
-        "media": {"type": "string", "description": "http(s) URL or base64 data URI"},
-        "mediaType": {"type": "string", "enum": ["image", "video", "document", "audio", "voice", "sticker"]},
-        "caption": {"type": "string", "description": "Direct media caption (not for audio)"},
-        "buttons": {"type": "array", "maxItems": 3, "items": _BUTTON},
-        "header": {
-            "type": "object",
-            "properties": {
-                "type": {"type": "string", "enum": ["text", "image", "video", "document"]},
-                "content": {"type": "string"},
-            },
-        },
-        "footer": {"type": "string", "maxLength": 60},
-        "list": {"type": "object"},
-        "carousel": {"type": "object"},
-        "flow": {"type": "object"},
-        "labels": {"type": "array", "items": {"type": "string"}},
-        "deliverAt": {"type": "string", "format": "date-time"},
-        "deliverUntil": {"type": "string", "format": "date-time"},
-        "markRead": {"type": "boolean"},
-        "marketingOptions": {"type": "object"},
-    },
-}
-ACCEPTED_SCHEMA: dict[str, Any] = {
-    "type": "object",
-    "properties": {
-        "id": {"type": "string"},
-        "correlationId": {"type": "string"},
-        "status": {"type": "string", "enum": ["QUEUED"]},
-        "createdAt": {"type": "string"},
-        "origin": {"type": "string"},
-        "sourceNumber": {"type": "string", "nullable": True},
-        "flowToken": {"type": "string"},
-    },
-}
-
-
 SEND_OPTIONS: dict[str, Any] = dict(
     status_code=202,
-    openapi_extra=body_schema(SEND_SCHEMA),
+    openapi_extra=openapi.request_body(schemas.SendRequest),
     responses={
-        202: {
-            "description": "Accepted and queued",
-            "content": {"application/json": {"schema": ACCEPTED_SCHEMA}},
-        },
+        **openapi.response(schemas.SendAccepted, "Accepted and queued", 202),
         **error_responses(
             (
                 400,
@@ -151,15 +88,7 @@ def add_send_route(app: FastAPI) -> None:
 
 @router.delete(
     "/cancel",
-    openapi_extra=body_schema(
-        {
-            "type": "object",
-            "required": ["messageIds"],
-            "properties": {
-                "messageIds": {"type": "array", "items": {"type": "string"}, "minItems": 1, "maxItems": 100}
-            },
-        }
-    ),
+    openapi_extra=openapi.request_body(schemas.CancelRequest),
     responses=error_responses(
         (400, "VALIDATION_ERROR"), (401, "UNAUTHORIZED"), (403, "TENANT_SCOPE_NOT_ALLOWED")
     ),

@@ -5,9 +5,10 @@ from typing import Any
 from fastapi import APIRouter
 
 from zapgate.services import projects
+from zapgate.web import openapi
 from zapgate.web.deps import ContainerDep, JsonBody, PrincipalDep, TenantDep
 from zapgate.web.errors import error_responses
-from zapgate.web.openapi import body_schema
+from zapgate.web.schemas import projects as schemas
 from zapgate.web.views import projects as views
 
 router = APIRouter(prefix="/v1/projects", tags=["projects"])
@@ -24,16 +25,7 @@ async def list_projects(container: ContainerDep, principal: PrincipalDep) -> Any
 @router.post(
     "",
     status_code=201,
-    openapi_extra=body_schema(
-        {
-            "type": "object",
-            "required": ["name"],
-            "properties": {
-                "name": {"type": "string", "minLength": 1, "maxLength": 100},
-                "description": {"type": "string", "maxLength": 500},
-            },
-        }
-    ),
+    openapi_extra=openapi.request_body(schemas.ProjectCreate),
     responses=error_responses(
         (400, "VALIDATION_ERROR"), (401, "UNAUTHORIZED"), (403, "NUMBER_SCOPE_NOT_ALLOWED")
     ),

@@ -7,31 +7,17 @@ from fastapi import APIRouter
 from zapgate import errors
 from zapgate.domain import phones
 from zapgate.services import inbound
+from zapgate.web import openapi
 from zapgate.web.deps import ContainerDep, JsonBody, NumberIdDep
 from zapgate.web.errors import error_responses
-from zapgate.web.openapi import body_schema
+from zapgate.web.schemas import sandbox as schemas
 
 router = APIRouter(tags=["sandbox"])
 
 
 @router.post(
     "/v1/sandbox/inbound",
-    openapi_extra=body_schema(
-        {
-            "type": "object",
-            "required": ["from", "text"],
-            "properties": {
-                "from": {"type": "string", "example": "+5511988887777"},
-                "text": {"type": "string"},
-                "name": {"type": "string"},
-                "quotedMessageId": {"type": "string"},
-                "groupId": {"type": "string", "example": "120363025246125486@g.us"},
-                "groupName": {"type": "string"},
-                "newsletterId": {"type": "string", "example": "120363144038483540@newsletter"},
-                "newsletterName": {"type": "string"},
-            },
-        }
-    ),
+    openapi_extra=openapi.request_body(schemas.InboundSimulation),
     responses=error_responses(
         (400, "VALIDATION_ERROR | NOT_A_SANDBOX_NUMBER"),
         (401, "UNAUTHORIZED"),
@@ -47,13 +33,7 @@ async def simulate_inbound(container: ContainerDep, number_id: NumberIdDep, body
 
 @router.post(
     "/v1/messages/typing",
-    openapi_extra=body_schema(
-        {
-            "type": "object",
-            "required": ["destinationNumber"],
-            "properties": {"destinationNumber": {"type": "string"}, "durationMs": {"type": "integer"}},
-        }
-    ),
+    openapi_extra=openapi.request_body(schemas.TypingRequest),
     responses=error_responses(
         (400, "VALIDATION_ERROR"), (401, "UNAUTHORIZED"), (403, "TENANT_SCOPE_NOT_ALLOWED")
     ),

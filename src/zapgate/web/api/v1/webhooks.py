@@ -7,106 +7,13 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Header, Query, Request
 
 from zapgate.services import webhooks
+from zapgate.web import openapi
 from zapgate.web.deps import ContainerDep, JsonBody, PrincipalDep, json_body
 from zapgate.web.errors import error_responses, json_response
-from zapgate.web.openapi import body_schema
+from zapgate.web.schemas import webhooks as schemas
 from zapgate.web.views import webhooks as views
-from zapgate.webhooks import payloads
 
 router = APIRouter(prefix="/v1/webhooks", tags=["webhooks"])
-
-_EVENTS: dict[str, Any] = {
-    "description": '"*" for every event (including number health events), or a list of '
-    "event names. Empty or omitted: nothing is delivered.",
-    "oneOf": [
-        {"type": "string", "enum": ["*"]},
-        {"type": "array", "items": {"type": "string", "enum": list(payloads.SUBSCRIBABLE_EVENTS)}},
-    ],
-}
-WEBHOOK_SCHEMA: dict[str, Any] = {
-    "type": "object",
-    "properties": {
-        "id": {"type": "string", "example": "wh_01j2webhook"},
-        "tenantId": {"type": "string"},
-        "name": {"type": "string"},
-        "url": {"type": "string", "format": "uri"},
-        "environment": {"type": "string", "enum": ["LIVE"]},
-        "active": {"type": "boolean"},
-        "events": {"type": "array", "items": {"type": "string"}},
-        "apiKeys": {
-            "type": "array",
-            "items": {"type": "object", "properties": {"id": {"type": "string"}, "name": {"type": "string"}}},
-        },
-        "lastTriggered": {"type": "string", "format": "date-time", "nullable": True},
-        "whatsappNumberIds": {"type": "array", "items": {"type": "string"}},
-        "whatsappInstanceIds": {"type": "array", "items": {"type": "string"}},
-        "createdAt": {"type": "string", "format": "date-time"},
-        "updatedAt": {"type": "string", "format": "date-time"},
-        "disabledReason": {
-            "type": "string",
-            "nullable": True,
-            "description": "Why delivery stopped automatically: GONE (the "
-            "endpoint answered 410) or FAILING (every attempt "
-            "failed for 3 days). Cleared on reactivation.",
-        },
-    },
-}
-WITH_SECRET_SCHEMA: dict[str, Any] = {
-    "allOf": [
-        WEBHOOK_SCHEMA,
-        {
-            "type": "object",
-            "properties": {
-                "secret": {
-                    "type": "string",
-                    "example": "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
-                    "description": "Signing secret. Shown only in this response: store it now.",
-                }
-            },
-        },
-    ]
-}
-LOG_ITEM_SCHEMA: dict[str, Any] = {
-    "type": "object",
-    "properties": {
-        "id": {"type": "string"},
-        "deliveryId": {"type": "string"},
-        "eventId": {"type": "string"},
-        "event": {"type": "string"},
-        "status": {"type": "string", "enum": ["SUCCESS", "FAILED", "PENDING"]},
-        "statusCode": {"type": "integer", "nullable": True},
-        "payload": {"type": "object", "description": "The delivered body"},
-        "response": {
-            "type": "string",
-            "nullable": True,
-            "description": "First 2 KB of the endpoint's answer",
-        },
-        "durationMs": {"type": "integer", "nullable": True},
-        "attempt": {
-            "type": "integer",
-            "description": "1 for the first try; 0 for a "
-            "delivery dropped before any attempt (its webhook was deactivated)",
-        },
-        "error": {"type": "string", "nullable": True},
-        "createdAt": {"type": "string", "format": "date-time"},
-        "nextAttemptAt": {"type": "string", "format": "date-time", "description": "PENDING items only"},
-    },
-}
-QUEUED_SCHEMA: dict[str, Any] = {
-    "type": "object",
-    "properties": {
-        "deliveryId": {"type": "string"},
-        "eventId": {"type": "string"},
-        "event": {"type": "string"},
-        "status": {"type": "string", "enum": ["PENDING"]},
-        "redeliveryOf": {"type": "string"},
-    },
-}
-
-
-def _ok(description: str, schema: dict[str, Any], status: int = 200) -> dict[int | str, Any]:
-    return {status: {"description": description, "content": {"application/json": {"schema": schema}}}}
-
 
 _NOT_FOUND = (404, "WEBHOOK_NOT_FOUND")
 _AUTH = (401, "UNAUTHORIZED")
@@ -125,27 +32,9 @@ async def patch_body(request: Request) -> Any:
 @router.post(
     "",
     status_code=201,
-    openapi_extra=body_schema(
-        {
-            "type": "object",
-            "required": ["url"],
-            "properties": {
-                "url": {"type": "string", "format": "uri", "example": "https://hooks.acme.com/wa"},
-                "name": {
-                    "type": "string",
-                    "maxLength": 200,
-                    "description": "Defaults to the URL's host name",
-                },
-                "events": _EVENTS,
-                "whatsappNumberId": {
-                    "type": "string",
-                    "description": "With a workspace key, when the x-whatsapp-number-id header is not sent",
-                },
-            },
-        }
-    ),
+    openapi_extra=openapi.request_body(schemas.WebhookCreate),
     responses={
-        **_ok("Created; the secret is shown only here", WITH_SECRET_SCHEMA, 201),
+        **openapi.response(schemas.WebhookWithSecret, "Created; the secret is shown only here", 201),
         **error_responses(
             (400, "VALIDATION_ERROR | NUMBER_REQUIRED | NUMBER_MISMATCH | WEBHOOK_URL_NOT_ALLOWED"),
             _AUTH,
@@ -170,7 +59,7 @@ async def create_webhook(
 @router.get(
     "",
     responses={
-        **_ok("Webhooks in scope", {"type": "array", "items": WEBHOOK_SCHEMA}),
+        **openapi.response(schemas.WebhookList, "Webhooks in scope"),
         **error_responses(_AUTH),
     },
 )
@@ -180,7 +69,8 @@ async def list_webhooks(container: ContainerDep, principal: PrincipalDep) -> Any
 
 
 @router.get(
-    "/{webhook_id}", responses={**_ok("The webhook", WEBHOOK_SCHEMA), **error_responses(_AUTH, _NOT_FOUND)}
+    "/{webhook_id}",
+    responses={**openapi.response(schemas.Webhook, "The webhook"), **error_responses(_AUTH, _NOT_FOUND)},
 )
 async def get_webhook(webhook_id: str, container: ContainerDep, principal: PrincipalDep) -> Any:
     return views.webhook(await webhooks.get_endpoint(container, principal=principal, webhook_id=webhook_id))
@@ -188,26 +78,9 @@ async def get_webhook(webhook_id: str, container: ContainerDep, principal: Princ
 
 @router.patch(
     "/{webhook_id}",
-    openapi_extra=body_schema(
-        {
-            "type": "object",
-            "minProperties": 1,
-            "properties": {
-                "name": {"type": "string", "maxLength": 200},
-                "url": {"type": "string", "format": "uri"},
-                "active": {
-                    "type": "boolean",
-                    "description": "false pauses delivery: no events are queued while "
-                    "paused and deliveries still waiting are dropped (they "
-                    "stay in the log, redeliverable); true resumes delivery "
-                    "and clears an automatic disable",
-                },
-                "events": {**_EVENTS, "description": "Replaces the whole list (no merge)"},
-            },
-        }
-    ),
+    openapi_extra=openapi.request_body(schemas.WebhookUpdate),
     responses={
-        **_ok("The updated webhook", WEBHOOK_SCHEMA),
+        **openapi.response(schemas.Webhook, "The updated webhook"),
         **error_responses(
             (400, "VALIDATION_ERROR | EMPTY_PATCH | WEBHOOK_URL_NOT_ALLOWED"), _AUTH, _NOT_FOUND
         ),
@@ -226,10 +99,7 @@ async def update_webhook(
 @router.delete(
     "/{webhook_id}",
     responses={
-        **_ok(
-            "Deleted with its delivery log",
-            {"type": "object", "properties": {"id": {"type": "string"}, "deleted": {"type": "boolean"}}},
-        ),
+        **openapi.response(schemas.WebhookDeleted, "Deleted with its delivery log"),
         **error_responses(_AUTH, _NOT_FOUND),
     },
 )
@@ -241,9 +111,8 @@ async def delete_webhook(webhook_id: str, container: ContainerDep, principal: Pr
 @router.get(
     "/{webhook_id}/logs",
     responses={
-        **_ok(
-            "Attempts, newest first; deliveries still waiting appear as PENDING",
-            {"type": "array", "items": LOG_ITEM_SCHEMA},
+        **openapi.response(
+            schemas.DeliveryLog, "Attempts, newest first; deliveries still waiting appear as PENDING"
         ),
         **error_responses((400, "VALIDATION_ERROR"), _AUTH, _NOT_FOUND),
     },
@@ -268,25 +137,7 @@ async def webhook_logs(
 @router.post(
     "/{webhook_id}/rotate-secret",
     responses={
-        **_ok(
-            "The new secret, shown only here",
-            {
-                "allOf": [
-                    WITH_SECRET_SCHEMA,
-                    {
-                        "type": "object",
-                        "properties": {
-                            "previousSecretExpiresAt": {
-                                "type": "string",
-                                "format": "date-time",
-                                "description": "Until then deliveries also carry a signature made with the "
-                                "previous secret",
-                            }
-                        },
-                    },
-                ]
-            },
-        ),
+        **openapi.response(schemas.WebhookRotated, "The new secret, shown only here"),
         **error_responses(_AUTH, _NOT_FOUND),
     },
 )
@@ -299,7 +150,7 @@ async def rotate_secret(webhook_id: str, container: ContainerDep, principal: Pri
     "/{webhook_id}/logs/{delivery_id}/redeliver",
     status_code=202,
     responses={
-        **_ok("Queued as a new delivery", QUEUED_SCHEMA, 202),
+        **openapi.response(schemas.DeliveryQueued, "Queued as a new delivery", 202),
         **error_responses(_AUTH, (404, "WEBHOOK_NOT_FOUND | DELIVERY_NOT_FOUND"), (409, "WEBHOOK_INACTIVE")),
     },
 )
@@ -317,7 +168,7 @@ async def redeliver(
     "/{webhook_id}/test",
     status_code=202,
     responses={
-        **_ok("Queued", QUEUED_SCHEMA, 202),
+        **openapi.response(schemas.DeliveryQueued, "Queued", 202),
         **error_responses(_AUTH, _NOT_FOUND, (409, "WEBHOOK_INACTIVE")),
     },
 )
