@@ -37,3 +37,20 @@ Q, S, D, R, F, C = (Status.QUEUED, Status.SENT, Status.DELIVERED, Status.READ, S
 )
 def test_path(current: Status, target: Status, expected: list[Status]) -> None:
     assert path(current, target) == expected
+
+
+@pytest.mark.parametrize(
+    ("current", "target", "expected"),
+    [
+        # The provider's failure receipt overtook the record of its own answer: it had the
+        # message, so the message was SENT first (and message.sent is not lost).
+        (Q, F, [S, F]),
+        (S, F, [F]),
+        (D, F, []),
+        (F, F, []),
+        (Q, D, [S, D]),
+        (Q, C, [C]),
+    ],
+)
+def test_path_of_a_provider_receipt(current: Status, target: Status, expected: list[Status]) -> None:
+    assert path(current, target, provider_took_it=True) == expected

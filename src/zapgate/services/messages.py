@@ -12,6 +12,7 @@ from zapgate.container import Container
 from zapgate.domain.lifecycle import Status
 from zapgate.domain.messages import Message, MessagePage, MessageQuery, TimelineEntry
 from zapgate.services import status_changes
+from zapgate.storage.database import Connection
 
 
 async def get(container: Container, *, number_id: str, ref: str) -> Message:
@@ -64,7 +65,7 @@ async def cancel(container: Container, *, number_id: str, message_ids: Sequence[
 
 
 async def _cancel_one(
-    conn: Any, container: Container, number_id: str, message_id: str, now: int
+    conn: Connection, container: Container, number_id: str, message_id: str, now: int
 ) -> str | None:
     row = await status_changes.load_for_update(conn, message_id)
     if row is None or row.number_id != number_id:

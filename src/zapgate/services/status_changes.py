@@ -8,6 +8,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from zapgate.domain.lifecycle import TIMESTAMP_COLUMN, Status, path
+from zapgate.domain.queue import LockedMessage
 from zapgate.metrics import Metrics
 from zapgate.services import events
 from zapgate.storage.database import Connection
@@ -24,6 +25,11 @@ class Change:
     provider_message_id: str | None = None
     meta_pricing: dict[str, Any] | None = None
 
+    @property
+    def taken_by_provider(self) -> bool:
+        """A provider's receipt naming its message id: the provider had accepted the message."""
+        return self.source == "provider" and self.provider_message_id is not None
+
 
 @dataclass
 class Outcome:
@@ -31,13 +37,13 @@ class Outcome:
     webhooks: int
 
 
-async def load_for_update(conn: Connection, message_id: str) -> Any:
+async def load_for_update(conn: Connection, message_id: str) -> LockedMessage | None:
     return await statuses.lock(conn, message_id)
 
 
 async def apply(
     conn: Connection,
-    message: Any,
+    message: LockedMessage,
     change: Change,
     *,
     now_ms: int,
@@ -62,7 +68,7 @@ async def apply(
 
 async def apply_many(
     conn: Connection,
-    messages: Mapping[str, Any],
+    messages: Mapping[str, LockedMessage],
     changes: Sequence[tuple[str, Change]],
     *,
     now_ms: int,
@@ -86,7 +92,7 @@ async def apply_many(
         if view is None:
             row = messages[message_id]
             view = views[message_id] = _Merged(row, updates.setdefault(message_id, {}))
-        entered = path(Status(view.status), change.target)
+        entered = path(Status(view.status), change.target, provider_took_it=change.taken_by_provider)
         if not entered:
             timeline.append(_timeline_row(message_id, change, change.target, now_ms, False))
             outcomes.append(Outcome([], 0))
@@ -114,7 +120,7 @@ async def apply_many(
     return outcomes
 
 
-def _updates(message: Any, change: Change, entered: list[Status], now_ms: int) -> dict[str, Any]:
+def _updates(message: _Merged, change: Change, entered: list[Status], now_ms: int) -> dict[str, Any]:
     updates: dict[str, Any] = {"status": entered[-1].value, "updated_at": now_ms, "lease_until": None}
     for status in entered:
         column = TIMESTAMP_COLUMN.get(status)
@@ -131,9 +137,10 @@ def _updates(message: Any, change: Change, entered: list[Status], now_ms: int) -
 
 
 class _Merged:
-    """A message row with pending updates applied, for building event payloads."""
+    """A message row with pending updates applied, for building event payloads (a
+    :class:`LockedMessage` itself, to the type checker's eyes)."""
 
-    def __init__(self, row: Any, updates: dict[str, Any]) -> None:
+    def __init__(self, row: LockedMessage, updates: dict[str, Any]) -> None:
         self.row = row
         self.updates = updates
 
@@ -157,7 +164,7 @@ def _timeline_row(
     }
 
 
-def _event(message: Any, status: Status, change: Change, now_ms: int) -> events.Event | None:
+def _event(message: _Merged, status: Status, change: Change, now_ms: int) -> events.Event | None:
     """The customer event for entering ``status`` (its seq is set once the timeline row has its
     id); the data is taken now, as the message is at this step."""
     event = payloads.STATUS_EVENTS.get(status.value)
@@ -179,7 +186,7 @@ async def record_queued(conn: Connection, message_id: str, now_ms: int) -> None:
 
 
 async def requeue(
-    conn: Connection, message: Any, *, next_at: int, now_ms: int, code: str, detail: str
+    conn: Connection, message: LockedMessage, *, next_at: int, now_ms: int, code: str, detail: str
 ) -> None:
     """Put a SENT message back in the queue: the provider reported a transient failure after it
     had taken the message (the one backwards step of the state machine; the timeline says why,

@@ -17,6 +17,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from zapgate.domain.queue import DispatchNumber, LockedMessage, QueuedMessage
 from zapgate.storage import tables as t
 from zapgate.storage.lists import among
 
@@ -35,10 +36,10 @@ def _with_number() -> sa.Select[Any]:
     )
 
 
-async def lock(conn: AsyncConnection, message_ids: Collection[str]) -> dict[str, Any]:
+async def lock(conn: AsyncConnection, message_ids: Collection[str]) -> dict[str, LockedMessage]:
     """The messages named, with ``from_number``, by id (missing ids are absent)."""
     wanted = sorted(set(message_ids))
-    found: dict[str, Any] = {}
+    found: dict[str, LockedMessage] = {}
     m = t.messages.c
     for start in range(0, len(wanted), _LOCK_CHUNK):
         chunk = wanted[start : start + _LOCK_CHUNK]
@@ -83,7 +84,7 @@ _HELD_SQLITE = sa.text(_HELD_SQL.format(hint=" INDEXED BY ix_messages_attempted"
 
 async def due(
     conn: AsyncConnection, number_id: str, now: int, limit: int, *, skip_contacts: Collection[str] = ()
-) -> list[Any]:
+) -> list[QueuedMessage]:
     """Up to ``limit`` due, unleased messages of the number in queue order (``deliver_at``,
     then id: the order they were accepted, a scheduled one at its time), with the contact's
     24 h window. An index range scan of the number's queued messages from the head."""
@@ -106,7 +107,8 @@ async def due(
     )
     if skip_contacts:
         query = query.where(among(conn, m.destination, sorted(skip_contacts), negate=True))
-    return list((await conn.execute(query)).all())
+    rows: list[QueuedMessage] = list((await conn.execute(query)).all())
+    return rows
 
 
 async def claim(
@@ -207,3 +209,46 @@ async def find_by_provider_ids(
         ).all()
         found.update(((r.number_id, r.provider_message_id), r.id) for r in rows)
     return found
+
+
+async def open_numbers(conn: AsyncConnection, number_ids: Collection[str]) -> list[DispatchNumber]:
+    """Those of the numbers that are live and OPEN (the ones the dispatcher may send for)."""
+    n = t.numbers.c
+    rows: list[DispatchNumber] = list(
+        (
+            await conn.execute(
+                sa.select(t.numbers).where(n.id.in_(number_ids), n.deleted_at.is_(None), n.state == "OPEN")
+            )
+        ).all()
+    )
+    return rows
+
+
+async def retry_later(
+    conn: AsyncConnection, message_id: str, *, next_at: int, now: int, error: str, detail: str
+) -> None:
+    """Put an attempted message back in the queue until ``next_at`` (a transient provider
+    error): its lease ends, and the timeline says why (``RETRY_SCHEDULED``, not applied)."""
+    m = t.messages.c
+    await conn.execute(
+        sa.update(t.messages)
+        .where(m.id == message_id)
+        .values(next_attempt_at=next_at, lease_until=None, updated_at=now, error_message=error)
+    )
+    await conn.execute(
+        sa.insert(t.message_events).values(
+            message_id=message_id,
+            status="QUEUED",
+            at=now,
+            source="dispatcher",
+            applied=False,
+            code="RETRY_SCHEDULED",
+            detail=detail,
+        )
+    )
+
+
+async def add_provider_events(conn: AsyncConnection, rows: list[dict[str, Any]]) -> None:
+    """Queue provider events for the inbox (a simulated provider's receipts, say)."""
+    if rows:
+        await conn.execute(sa.insert(t.provider_events), rows)

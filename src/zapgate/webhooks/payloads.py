@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from zapgate.clock import iso
+from zapgate.domain.queue import LockedMessage
 
 STATUS_EVENTS = {
     "SENT": "message.sent",
@@ -49,7 +50,7 @@ def envelope(event_id: str, event: str, created_at_ms: int, data: dict[str, Any]
 
 
 def message_status_data(
-    message: Any,
+    message: LockedMessage,
     *,
     status: str,
     at_ms: int,

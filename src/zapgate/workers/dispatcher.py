@@ -11,20 +11,17 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-import sqlalchemy as sa
-from sqlalchemy.ext.asyncio import AsyncConnection
-
 from zapgate import errors
 from zapgate.container import Container
 from zapgate.domain import retry, windows
 from zapgate.domain.lifecycle import Status
+from zapgate.domain.queue import DispatchNumber, QueuedMessage
 from zapgate.providers.base import Capabilities, NumberRef, OutboundMessage, SendResult
 from zapgate.services import credentials, events, status_changes
 from zapgate.services.inbox import apply as inbox_apply
 from zapgate.storage import message_store
-from zapgate.storage import tables as t
 from zapgate.storage.batch import Batcher
-from zapgate.storage.database import is_unavailable
+from zapgate.storage.database import Connection, is_unavailable
 from zapgate.storage.repositories.conversations import ConversationRepository
 from zapgate.workers.leases import LeaseKeeper
 from zapgate.workers.pacing import GapPacer, Pacer, TokenBucket
@@ -106,27 +103,20 @@ class Dispatcher:
     def _forget(self, task: asyncio.Task[None]) -> None:
         self._tasks.pop(task, None)
 
-    async def _numbers(self, owned: set[str]) -> list[Any]:
+    async def _numbers(self, owned: set[str]) -> list[DispatchNumber]:
         # Read every tick: a number closed or paused by any process, on any machine, stops
         # sending at once (measured: caching these rows for a second saved nothing visible).
-        n = t.numbers.c
         async with self._c.db.read() as conn:
-            return list(
-                (
-                    await conn.execute(
-                        sa.select(t.numbers).where(n.id.in_(owned), n.deleted_at.is_(None), n.state == "OPEN")
-                    )
-                ).all()
-            )
+            return await message_store.open_numbers(conn, owned)
 
-    def _caps(self, number: Any) -> Capabilities:
+    def _caps(self, number: DispatchNumber) -> Capabilities:
         return self._c.providers.get(number.provider).capabilities(official=bool(number.official))
 
     @staticmethod
-    def _rate(number: Any, caps: Capabilities) -> float:
+    def _rate(number: DispatchNumber, caps: Capabilities) -> float:
         return float(number.pace_per_second or caps.default_pace_per_second)
 
-    def _bucket(self, number: Any, caps: Capabilities) -> Pacer:
+    def _bucket(self, number: DispatchNumber, caps: Capabilities) -> Pacer:
         rate = self._rate(number, caps)
         bucket = self._buckets.get(number.id)
         if bucket is None or bucket.rate != rate:
@@ -137,14 +127,14 @@ class Dispatcher:
             )
         return bucket
 
-    def _ref(self, number: Any) -> NumberRef:
+    def _ref(self, number: DispatchNumber) -> NumberRef:
         """The number with its credentials decrypted (once per credentials change)."""
         cached = self._refs.get(number.id)
         if cached is None or cached[0] != number.credentials_enc:
             cached = self._refs[number.id] = (number.credentials_enc, credentials.number_ref(self._c, number))
         return cached[1]
 
-    async def _pump(self, number: Any) -> int:
+    async def _pump(self, number: DispatchNumber) -> int:
         if not self._leases.holds(number.id, self._c.clock.now_ms()):
             return 0  # the lease is late to renew: no new sends until it is
         caps = self._caps(number)
@@ -166,7 +156,7 @@ class Dispatcher:
             task.add_done_callback(self._forget)
         return len(batch)
 
-    async def _claim(self, number: Any, limit: int, in_flight: set[str]) -> list[Any]:
+    async def _claim(self, number: DispatchNumber, limit: int, in_flight: set[str]) -> list[QueuedMessage]:
         now = self._c.clock.now_ms()
         # Choose in a read transaction; only the claim itself takes the write lock. The claim
         # re-checks status and lease, so a row changed in between is simply not claimed.
@@ -193,7 +183,7 @@ class Dispatcher:
             )
         return [c for c in chosen if c.id in claimed]
 
-    async def _deliver(self, number: Any, caps: Capabilities, message: Any) -> None:
+    async def _deliver(self, number: DispatchNumber, caps: Capabilities, message: QueuedMessage) -> None:
         try:
             await self._deliver_one(number, caps, message)
         except Exception:
@@ -206,7 +196,7 @@ class Dispatcher:
             if len(in_flight) <= _in_flight_limit(caps, self._rate(number, caps)) // 2:
                 self.wake.set()
 
-    async def _deliver_one(self, number: Any, caps: Capabilities, message: Any) -> None:
+    async def _deliver_one(self, number: DispatchNumber, caps: Capabilities, message: QueuedMessage) -> None:
         now = self._c.clock.now_ms()
         if (
             caps.enforces_24h_window
@@ -271,7 +261,7 @@ class Dispatcher:
             await self._mark_number(number.id, "OK", None)
         await self._sent(number, message, result)
 
-    async def _sent(self, number: Any, message: Any, result: SendResult) -> None:
+    async def _sent(self, number: DispatchNumber, message: QueuedMessage, result: SendResult) -> None:
         change = status_changes.Change(
             Status.SENT, "dispatcher", provider_message_id=result.provider_message_id
         )
@@ -279,7 +269,7 @@ class Dispatcher:
         await self._record(_Outcome(message.id, change, number.id, number.provider, result, contact))
         self._after_commit(1, bool(result.receipts))
 
-    async def _finish(self, message: Any, change: status_changes.Change) -> None:
+    async def _finish(self, message: QueuedMessage, change: status_changes.Change) -> None:
         await self._record(_Outcome(message.id, change))
         self._after_commit(1, False)
 
@@ -308,7 +298,7 @@ class Dispatcher:
             await asyncio.sleep(delay)
             delay = min(1.0, delay * 2)
 
-    async def _write_outcomes(self, conn: AsyncConnection, batch: list[_Outcome]) -> list[Exception | None]:
+    async def _write_outcomes(self, conn: Connection, batch: list[_Outcome]) -> list[Exception | None]:
         """Outcomes of many provider calls in one transaction (group commit)."""
         now = self._c.clock.now_ms()
         receipts: list[dict[str, Any]] = []
@@ -324,13 +314,12 @@ class Dispatcher:
         )
         for item in batch:
             receipts += item.receipt_rows(now)
-        if receipts:
-            await conn.execute(sa.insert(t.provider_events), receipts)
+        await message_store.add_provider_events(conn, receipts)
         read = [(item.number_id, item.contact) for item in batch if item.contact and item.number_id]
         await ConversationRepository.mark_read(conn, read, now)
         return [None] * len(batch)
 
-    async def _retry_later(self, message: Any, exc: errors.ProviderTemporaryError) -> None:
+    async def _retry_later(self, message: QueuedMessage, exc: errors.ProviderTemporaryError) -> None:
         s = self._c.settings
         now = self._c.clock.now_ms()
         attempts = message.attempts + 1
@@ -353,21 +342,13 @@ class Dispatcher:
             )
             return
         async with self._c.db.write() as conn:
-            await conn.execute(
-                sa.update(t.messages)
-                .where(t.messages.c.id == message.id)
-                .values(next_attempt_at=next_at, lease_until=None, updated_at=now, error_message=exc.message)
-            )
-            await conn.execute(
-                sa.insert(t.message_events).values(
-                    message_id=message.id,
-                    status="QUEUED",
-                    at=now,
-                    source="dispatcher",
-                    applied=False,
-                    code="RETRY_SCHEDULED",
-                    detail=f"attempt {attempts} failed ({exc.message}); retry in {delay:.1f}s",
-                )
+            await message_store.retry_later(
+                conn,
+                message.id,
+                next_at=next_at,
+                now=now,
+                error=exc.message,
+                detail=f"attempt {attempts} failed ({exc.message}); retry in {delay:.1f}s",
             )
         self._wake_in(delay)
 
@@ -422,8 +403,10 @@ class _Outcome:
         ]
 
 
-def _one_per_contact(candidates: Sequence[Any], blocked: set[str], limit: int) -> list[Any]:
-    chosen: list[Any] = []
+def _one_per_contact(
+    candidates: Sequence[QueuedMessage], blocked: set[str], limit: int
+) -> list[QueuedMessage]:
+    chosen: list[QueuedMessage] = []
     seen = set(blocked)
     for c in candidates:
         if c.destination in seen:
@@ -435,7 +418,7 @@ def _one_per_contact(candidates: Sequence[Any], blocked: set[str], limit: int) -
     return chosen
 
 
-def _mark_read(message: Any, number: Any) -> bool:
+def _mark_read(message: QueuedMessage, number: DispatchNumber) -> bool:
     if message.mark_read is not None:
         return bool(message.mark_read)
     return bool((number.settings or {}).get("markReadOnSend", True))

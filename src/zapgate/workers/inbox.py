@@ -107,8 +107,8 @@ class Inbox:
                 .values(processed_at=now)
             )
         for row in applied.deferred:
-            _log.debug("provider event %s names a message not recorded yet; retrying", row.id)
-            await self._retry_later(conn, row, now, "message not recorded yet")
+            _log.debug("provider event %s names a message not recorded yet or in flight; retrying", row.id)
+            await self._retry_later(conn, row, now, "message not recorded yet or still in flight")
         return applied.webhooks
 
     async def _apply_one(

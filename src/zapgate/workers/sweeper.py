@@ -12,6 +12,7 @@ import sqlalchemy as sa
 from zapgate.container import Container
 from zapgate.domain import ids
 from zapgate.domain.lifecycle import Status
+from zapgate.domain.queue import LockedMessage
 from zapgate.services import redaction, status_changes
 from zapgate.storage import message_store, webhook_queue
 from zapgate.storage import tables as t
@@ -218,7 +219,7 @@ async def _capped_count(conn: Any, rows: sa.Select[Any]) -> int:
     return max(counted, int(plan[0]["Plan"]["Plan Rows"]))
 
 
-def _expiry(row: Any, now: int) -> status_changes.Change | None:
+def _expiry(row: LockedMessage | None, now: int) -> status_changes.Change | None:
     if row is None:
         return None
     if row.status == "SENT":

@@ -18,6 +18,7 @@ from typing import Any
 from zapgate.domain import retry
 from zapgate.domain.lifecycle import Status
 from zapgate.domain.numbers import Number
+from zapgate.domain.queue import LockedMessage
 from zapgate.metrics import Metrics
 from zapgate.providers import base
 from zapgate.providers.registry import ProviderRegistry
@@ -188,7 +189,7 @@ class _Receipts:
         self._ours: set[str] = set()  # message ids the events name
         self._by_provider: dict[tuple[str, str], str] = {}
         self._by_pid: dict[str, str] = {}
-        self._rows: dict[str, Any] = {}
+        self._rows: dict[str, LockedMessage] = {}
         self._pending: list[tuple[str, status_changes.Change]] = []
         self._stale = False
 
@@ -223,7 +224,9 @@ class _Receipts:
         return self._by_provider.get((number_id or "", event.provider_message_id))
 
     def unknown_in(self, row: Any, found: list[Any]) -> bool:
-        """Whether the row names a message not recorded yet, and may wait for it."""
+        """Whether the row names a message not recorded yet, or one whose send is still in
+        flight (QUEUED under a dispatcher's lease: the provider's receipt overtook the record of
+        its answer), and may wait for it, so the receipt applies after the SENT."""
         if row.attempts >= UNKNOWN_MESSAGE_TRIES:
             return False
         for event in found:
@@ -232,9 +235,17 @@ class _Receipts:
                     return True
             elif isinstance(event, base.StatusUpdate):
                 number_id = _number_key(row, event)
-                if number_id is not None and self.message_id(number_id, event) is None:
+                if number_id is None:
+                    continue
+                message_id = self.message_id(number_id, event)
+                if message_id is None or self._in_flight(message_id):
                     return True
         return False
+
+    def _in_flight(self, message_id: str) -> bool:
+        message = self._rows[message_id]
+        lease = message.lease_until
+        return message.status == Status.QUEUED and lease is not None and lease > self.ctx.now_ms
 
     def changed(self) -> None:
         """A message of the batch was written outside :meth:`flush`: read them again."""
@@ -264,7 +275,7 @@ class _Receipts:
         self._pending = []
         self._stale = True  # the rows read before this write are out of date now
 
-    async def current(self, message_id: str, result: Applied) -> Any:
+    async def current(self, message_id: str, result: Applied) -> LockedMessage:
         """The message as it is now (after the receipts collected before it)."""
         await self.flush(result)
         if self._stale:
@@ -332,7 +343,7 @@ async def _status(
     receipts.add(message_id, change)
 
 
-async def _requeue(conn: Connection, message: Any, event: base.StatusUpdate, ctx: Context) -> bool:
+async def _requeue(conn: Connection, message: LockedMessage, event: base.StatusUpdate, ctx: Context) -> bool:
     """A transient failure reported after the provider took the message: send it again, a few
     times, before giving up."""
     if Status(message.status) is not Status.SENT or message.redacted_at is not None:

@@ -15,6 +15,7 @@ from typing import Any, TypedDict
 import sqlalchemy as sa
 
 from zapgate.domain.lifecycle import Status
+from zapgate.domain.queue import LockedMessage
 from zapgate.storage import message_store
 from zapgate.storage import tables as t
 from zapgate.storage.database import Connection
@@ -34,7 +35,7 @@ class TimelineRow(TypedDict):
     detail: str | None
 
 
-async def lock(conn: Connection, message_id: str) -> Any:
+async def lock(conn: Connection, message_id: str) -> LockedMessage | None:
     """The message (with ``from_number``) locked for the caller's transaction, or ``None``."""
     return (await message_store.lock(conn, [message_id])).get(message_id)
 
