@@ -150,3 +150,39 @@ class ReviewNumber:
     provider: str
     official: bool
     credentials_enc: str | None = field(default=None, repr=False)
+
+
+# -- what reads show -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TemplateItem:
+    """A live template as reads show it: the stored record with its current version, the
+    status reads apply (a sandbox approval that is due counts at once) and whether the number's
+    provider reviews templates."""
+
+    template: Template
+    status: str | None  # None on numbers without approval rules
+    needs_approval: bool
+
+    @property
+    def sendable(self) -> bool:
+        return not self.needs_approval or self.status == "APPROVED"
+
+
+@dataclass(frozen=True)
+class VersionEntry:
+    """One version of a template; the current one carries the template's live status."""
+
+    version: TemplateVersion
+    current: bool
+    status: str | None
+
+
+@dataclass(frozen=True)
+class TemplateHistory:
+    """Every version of a template, newest first."""
+
+    id: str
+    name: str
+    versions: tuple[VersionEntry, ...]

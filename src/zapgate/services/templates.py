@@ -8,7 +8,9 @@ it at once through :func:`sending.effective_template_status`). On Meta numbers t
 is told first, outside the transaction: a new template is submitted, a new version of a
 submitted one is an edit of Meta's template (same id), a delete deletes it at Meta.
 
-The SQL is in ``storage.repositories.templates``.
+It takes checked bodies (:mod:`zapgate.domain.template_commands`) and returns records
+(:class:`TemplateItem`, :class:`TemplateHistory`); ``web.views.templates`` parses the bodies and
+makes the API's JSON. The SQL is in ``storage.repositories.templates``.
 """
 
 from __future__ import annotations
@@ -19,11 +21,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from zapgate import errors
-from zapgate.clock import iso
 from zapgate.container import Container
 from zapgate.domain import ids, template_rules
+from zapgate.domain.template_commands import NewTemplate, TemplateChange
 from zapgate.domain.template_rules import TemplateSpec
-from zapgate.domain.templates import Template, TemplateVersion
+from zapgate.domain.templates import Template, TemplateHistory, TemplateItem, TemplateVersion, VersionEntry
 from zapgate.providers import base
 from zapgate.services import credentials, sending
 from zapgate.storage.database import Connection
@@ -42,51 +44,50 @@ class NumberScope:
 # -- reads -----------------------------------------------------------------------------------
 
 
-async def list_templates(container: Container, *, number_id: str) -> list[dict[str, Any]]:
+async def list_templates(container: Container, *, number_id: str) -> tuple[TemplateItem, ...]:
     """The number's live templates, oldest first."""
     scope = await _scope(container, number_id)
     rows = await container.repos.templates.list_live(number_id)
     now = container.clock.now_ms()
-    return [item(row, scope, now) for row in rows]
+    return tuple(_item(row, scope, now) for row in rows)
 
 
-async def get(container: Container, *, number_id: str, ref: str) -> dict[str, Any]:
+async def get(container: Container, *, number_id: str, ref: str) -> TemplateItem:
     """By id, else by name, among the number's live templates."""
     scope = await _scope(container, number_id)
     row = await container.repos.templates.get(number_id, ref)
     if row is None:
         raise _not_found(ref)
-    return item(row, scope, container.clock.now_ms())
+    return _item(row, scope, container.clock.now_ms())
 
 
-async def versions(container: Container, *, number_id: str, ref: str) -> dict[str, Any]:
+async def versions(container: Container, *, number_id: str, ref: str) -> TemplateHistory:
     """Every version of a template, newest first (the current one with its live status)."""
     current = await get(container, number_id=number_id, ref=ref)
-    rows = await container.repos.templates.versions(current["id"])
-    return {
-        "id": current["id"],
-        "name": current["name"],
-        "versions": [_version_item(r, current) for r in rows],
-    }
+    rows = await container.repos.templates.versions(current.template.id)
+    return TemplateHistory(
+        id=current.template.id,
+        name=current.template.name,
+        versions=tuple(_version_entry(r, current) for r in rows),
+    )
 
 
 # -- writes ----------------------------------------------------------------------------------
 
 
-async def create(container: Container, *, number_id: str, body: Any) -> dict[str, Any]:
-    spec = template_rules.parse(body)
-    assert spec.name is not None and spec.category is not None and spec.language is not None
+async def create(container: Container, *, number_id: str, new: NewTemplate) -> TemplateItem:
+    spec = new.spec
     scope = await _scope(container, number_id)
     now = container.clock.now_ms()
     template_id = ids.new_id("tpl")
     status, approve_at = _approval(container, scope, now)
     repo = container.repos.templates
     async with container.db.read() as conn:
-        await _check_name_free(container, conn, number_id, spec.name, exclude_id=None)
+        await _check_name_free(container, conn, number_id, new.name, exclude_id=None)
     provider_template_id = await _submit(container, scope, spec)
     async with container.db.write() as conn:
         await repo.lock_number(conn, number_id)
-        await _check_name_free(container, conn, number_id, spec.name, exclude_id=None)
+        await _check_name_free(container, conn, number_id, new.name, exclude_id=None)
         await repo.insert(
             conn,
             template_id=template_id,
@@ -103,13 +104,13 @@ async def create(container: Container, *, number_id: str, body: Any) -> dict[str
     return await get(container, number_id=number_id, ref=template_id)
 
 
-async def update(container: Container, *, number_id: str, ref: str, body: Any) -> dict[str, Any]:
+async def update(container: Container, *, number_id: str, ref: str, change: TemplateChange) -> TemplateItem:
     """Full update of the content (omitted header/footer/buttons are removed). A changed content
     or language makes a new version; a rename alone does not; an identical body changes
     nothing (PUT stays idempotent). On Meta numbers a new version goes to review before it is
     stored (outside the write transaction: the review call is slow); if Meta refuses, nothing
     changes here."""
-    given = template_rules.parse(body, partial=True)
+    given = change.spec
     scope = await _scope(container, number_id)
     repo = container.repos.templates
     async with container.db.read() as conn:
@@ -139,10 +140,10 @@ async def update(container: Container, *, number_id: str, ref: str, body: Any) -
     return await get(container, number_id=number_id, ref=row.id)
 
 
-async def delete(container: Container, *, number_id: str, ref: str) -> dict[str, Any]:
+async def delete(container: Container, *, number_id: str, ref: str) -> str:
     """Soft delete: sends and lookups stop finding it and its name becomes free. A template
     submitted to Meta is deleted there first; if Meta refuses or cannot be reached, the
-    template stays (the error says why)."""
+    template stays (the error says why). Returns the deleted template's id."""
     async with container.db.read() as conn:
         before = await _find(container, conn, number_id, ref)
     if before.provider_template_id:
@@ -153,7 +154,7 @@ async def delete(container: Container, *, number_id: str, ref: str) -> dict[str,
         row = await _find(container, conn, number_id, before.id)
         await container.repos.templates.soft_delete(conn, row.id, now_ms=now)
     container.template_cache.clear()
-    return {"ok": True, "id": row.id}
+    return row.id
 
 
 def _is_new_version(row: Template, spec: TemplateSpec) -> bool:
@@ -271,48 +272,16 @@ def _not_found(ref: str) -> errors.NotFound:
     return errors.NotFound(f"Template {ref!r} not found for this number", code="TEMPLATE_NOT_FOUND")
 
 
-# -- response shapes -------------------------------------------------------------------------
+# -- what reads show ------------------------------------------------------------------------
 
 
-def item(row: Template, scope: NumberScope, now: int) -> dict[str, Any]:
-    """A template as the API shows it: the SDK's TemplateListItem/TemplateDetail and more."""
+def _item(row: Template, scope: NumberScope, now: int) -> TemplateItem:
     status = sending.effective_template_status(row, now)
-    content = row.content
-    return {
-        "id": row.id,
-        "name": row.name,
-        "category": row.category,
-        "language": row.language,
-        "body": template_rules.public_body(content),
-        "variables": list(row.variables),
-        "examples": dict(content.get("examples") or {}),
-        "source": row.source,
-        "metaStatus": status,
-        "metaLanguage": row.language if scope.needs_approval else None,
-        "sendable": not scope.needs_approval or status == "APPROVED",
-        "rejectionReason": row.rejection_reason,
-        "latestVersion": {
-            "id": row.version_id,
-            "version": row.version,
-            "metaStatus": status,
-            "createdAt": iso(row.version_created_at),
-            "approveAt": iso(row.approve_at),
-        },
-        "version": row.version,
-        "createdAt": iso(row.created_at),
-        "updatedAt": iso(row.updated_at),
-    }
+    return TemplateItem(template=row, status=status, needs_approval=scope.needs_approval)
 
 
-def _version_item(row: TemplateVersion, current: dict[str, Any]) -> dict[str, Any]:
-    is_current = row.version == current["version"]
-    return {
-        "id": row.id,
-        "version": row.version,
-        "current": is_current,
-        "metaStatus": current["metaStatus"] if is_current else row.meta_status,
-        "body": template_rules.public_body(row.content),
-        "variables": list(row.variables),
-        "examples": dict(row.content.get("examples") or {}),
-        "createdAt": iso(row.created_at),
-    }
+def _version_entry(row: TemplateVersion, current: TemplateItem) -> VersionEntry:
+    is_current = row.version == current.template.version
+    return VersionEntry(
+        version=row, current=is_current, status=current.status if is_current else row.meta_status
+    )

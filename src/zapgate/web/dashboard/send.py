@@ -220,7 +220,8 @@ async def _page(
     values = context.get("values") or {}
     wanted = values.get("templateId")
     chosen = next(
-        (t for t in number_templates if t["id"] == wanted), number_templates[0] if number_templates else None
+        (t for t in number_templates if t.template.id == wanted),
+        number_templates[0] if number_templates else None,
     )
     return core.render(
         request,
@@ -232,7 +233,7 @@ async def _page(
             "modes": MODES,
             "destinations": DESTINATIONS,
             "media_types": [(m, m) for m in sendrequest.MEDIA_TYPES],
-            "template_options": [(t["id"], t["name"]) for t in number_templates],
+            "template_options": [(t.template.id, t.template.name) for t in number_templates],
             "button_slots": BUTTON_SLOTS,
             "templates": number_templates,
             "template": chosen,

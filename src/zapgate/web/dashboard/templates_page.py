@@ -18,6 +18,8 @@ from zapgate import errors
 from zapgate.container import Container
 from zapgate.domain import template_rules
 from zapgate.domain import templates as template_text
+from zapgate.domain.template_commands import NewTemplate, TemplateChange
+from zapgate.domain.templates import TemplateItem
 from zapgate.domain.users import DashSession
 from zapgate.services import templates
 from zapgate.web import errors as web_errors
@@ -118,16 +120,17 @@ def api_body(values: dict[str, str]) -> dict[str, Any]:
     return body
 
 
-def form_values(item: dict[str, Any]) -> dict[str, str]:
-    """A template as the API returns it, as the editor's fields."""
-    content = item["body"]
+def form_values(item: TemplateItem) -> dict[str, str]:
+    """A stored template as the editor's fields."""
+    template = item.template
+    content = template.content
     header = content.get("header") or {}
     values = {
-        "name": item["name"],
-        "category": item["category"],
-        "language": item["language"],
-        "body": content["body"]["text"],
-        "footer": (content.get("footer") or {}).get("text", ""),
+        "name": template.name,
+        "category": template.category,
+        "language": template.language,
+        "body": content.get("body") or "",
+        "footer": content.get("footer") or "",
         "header_type": header.get("type", "NONE"),
         "header_text": header.get("text", ""),
         "header_url": header.get("url", ""),
@@ -137,7 +140,7 @@ def form_values(item: dict[str, Any]) -> dict[str, str]:
         values[f"button_{slot}_type"] = button["type"]
         for part, key in zip(BUTTON_PARTS, ("text", "url", "phone_number", "example"), strict=True):
             values[f"button_{slot}_{part}"] = button.get(key) or ""
-    values.update({"example_" + k: v for k, v in item["examples"].items()})
+    values.update({"example_" + k: v for k, v in (content.get("examples") or {}).items()})
     return values
 
 
@@ -235,7 +238,7 @@ def _editor(
     number: Any,
     values: dict[str, str],
     *,
-    item: dict[str, Any] | None = None,
+    item: TemplateItem | None = None,
     problems: core.FormErrors | None = None,
     status: int = 200,
     validate: bool = False,
@@ -247,7 +250,7 @@ def _editor(
         request,
         "templates/editor.html",
         {
-            "title": f"Template {item['name']}" if item else "New template",
+            "title": f"Template {item.template.name}" if item else "New template",
             "number": number,
             "item": item,
             "values": values,
@@ -268,7 +271,7 @@ def _failed(
     number: Any,
     values: dict[str, str],
     exc: errors.ZapgateError,
-    item: dict[str, Any] | None = None,
+    item: TemplateItem | None = None,
 ) -> Response:
     status = web_errors.status_of(exc)
     return _editor(
@@ -309,7 +312,8 @@ async def create(request: Request, container: ContainerDep, session: core.FormSe
     number = await _wanted_number(container, session, request)
     values = await core.form_data(request)
     try:
-        await templates.create(container, number_id=number.id, body=api_body(values))
+        new = NewTemplate.of(template_rules.parse(api_body(values)))
+        await templates.create(container, number_id=number.id, new=new)
     except errors.ZapgateError as exc:
         return _failed(request, number, values, exc)
     return core.redirect(f"/templates?number={number.id}&done=saved", request)
@@ -351,9 +355,10 @@ async def update(
     item = await templates.get(container, number_id=number.id, ref=template_id)
     values = await core.form_data(request)
     try:
-        await templates.update(container, number_id=number.id, ref=item["id"], body=api_body(values))
+        change = TemplateChange.of(template_rules.parse(api_body(values), partial=True))
+        await templates.update(container, number_id=number.id, ref=item.template.id, change=change)
     except errors.ZapgateError as exc:
-        return _failed(request, number, {**values, "category": item["category"]}, exc, item)
+        return _failed(request, number, {**values, "category": item.template.category}, exc, item)
     return core.redirect(f"/templates?number={number.id}&done=saved", request)
 
 
@@ -364,7 +369,9 @@ async def confirm_delete(
     number = await _wanted_number(container, session, request)
     item = await templates.get(container, number_id=number.id, ref=template_id)
     return core.render(
-        request, "templates/delete.html", {"title": f"Delete {item['name']}", "number": number, "item": item}
+        request,
+        "templates/delete.html",
+        {"title": f"Delete {item.template.name}", "number": number, "item": item},
     )
 
 
@@ -375,13 +382,13 @@ async def delete(
     number = await _wanted_number(container, session, request)
     item = await templates.get(container, number_id=number.id, ref=template_id)
     try:
-        await templates.delete(container, number_id=number.id, ref=item["id"])
+        await templates.delete(container, number_id=number.id, ref=item.template.id)
     except errors.ZapgateError as exc:
         # Meta refused or could not be reached: the template is kept; say why.
         return core.render(
             request,
             "templates/delete.html",
-            {"title": f"Delete {item['name']}", "number": number, "item": item, "error": exc.message},
+            {"title": f"Delete {item.template.name}", "number": number, "item": item, "error": exc.message},
             status=web_errors.status_of(exc),
         )
     return core.redirect(f"/templates?number={number.id}&done=deleted", request)
