@@ -96,10 +96,14 @@ def send_text(api: httpx.Client, number: str = DEST, **extra: Any) -> httpx.Resp
     return api.post("/message/sendText/shop-1", json={"number": number, "text": "Olá", **extra})
 
 
-def wait_statuses(receiver: WebhookReceiver, key_id: str, count: int) -> list[str]:
+def wait_statuses(sim: SimThread, receiver: WebhookReceiver, key_id: str, count: int) -> list[str]:
+    """The message's receipts once ``count`` arrived, checked against every receipt the
+    simulator scheduled for it: when all of those arrived, nothing more can come."""
     items = wait_events(receiver, lambda es: len(statuses_of(es, key_id)) >= count)
-    time.sleep(0.05)  # nothing more should come
-    return statuses_of(events(receiver), key_id) or statuses_of(items, key_id)
+    [record] = [m for m in sim.control("GET", "/_sim/messages") if m["id"] == key_id]
+    received = statuses_of(items, key_id)
+    assert received == record["statuses"]
+    return received
 
 
 # -- auth and envelopes ----------------------------------------------------------------------
@@ -368,7 +372,7 @@ def test_send_text_answers_pending_and_emits_send_message_then_receipts(
     assert sent["message"] == {"conversation": "Olá"} and sent["messageType"] == "conversation"
     assert before <= sent["messageTimestamp"] <= time.time() + 1
     assert sent["instanceId"] == created["instance"]["instanceId"]
-    assert wait_statuses(receiver, key_id, 3) == ["SERVER_ACK", "DELIVERY_ACK", "READ"]
+    assert wait_statuses(sim, receiver, key_id, 3) == ["SERVER_ACK", "DELIVERY_ACK", "READ"]
     items = events(receiver)
     echo = next(e for e in items if e["event"] == "send.message")
     assert echo["data"] == sent
@@ -549,7 +553,7 @@ def test_voice_note_waits_for_delay_and_gets_played(
     audio = response.json()["message"]["audioMessage"]
     assert audio["ptt"] is True and audio["mimetype"] == "audio/ogg; codecs=opus"
     key_id = response.json()["key"]["id"]
-    assert wait_statuses(receiver, key_id, 4) == ["SERVER_ACK", "DELIVERY_ACK", "READ", "PLAYED"]
+    assert wait_statuses(sim, receiver, key_id, 4) == ["SERVER_ACK", "DELIVERY_ACK", "READ", "PLAYED"]
 
 
 def test_buttons_list_reaction_location_shapes(
@@ -633,7 +637,7 @@ def test_status_switches(
     paired(api, sim, receiver)
     sim.control("POST", "/_sim/config", switches)
     key_id = send_text(api).json()["key"]["id"]
-    assert wait_statuses(receiver, key_id, len(expected)) == expected
+    assert wait_statuses(sim, receiver, key_id, len(expected)) == expected
 
 
 def test_mark_read_and_presence(api: httpx.Client, sim: SimThread, receiver: WebhookReceiver) -> None:

@@ -499,7 +499,9 @@ def test_status_switches(
     obj = {"link": "https://x/a.ogg", "voice": True} if kind == "voice" else {"body": "x"}
     id_ = sent_id(send(client, message("audio" if kind == "voice" else "text", obj)))
     assert names(wait_statuses(receiver, id_, len(expected))) == expected
-    time.sleep(0.08)
+    # Every status the simulator scheduled for the message has been posted: nothing more comes.
+    record = eventually(sim, id_, lambda r: all(s["posted"] for s in r["statuses"]))
+    assert names(record["statuses"]) == expected
     assert names(statuses(receiver.snapshot(), id_)) == expected
 
 
