@@ -154,9 +154,9 @@ def test_relay_only_inbound_media_reaches_the_webhook_only(api, tenant, number, 
             )
 
     stored = with_container(settings, receive)
-    data = _received(receiver, stored["id"])
+    data = _received(receiver, stored.id)
     assert data["mediaLink"] == media["url"] and data["mediaCaption"] == "look"
-    row = _row(settings, t.inbound_messages, stored["id"])
+    row = _row(settings, t.inbound_messages, stored.id)
     assert (row.text, row.sender_name, row.media) == (None, None, None)
 
 

@@ -245,7 +245,7 @@ def test_a_providers_overlong_names_and_ids_are_cut_not_refused(server, number):
                     )
                 )
             ).all()
-        return stored["event"], [tuple(row) for row in rows]
+        return stored.event, [tuple(row) for row in rows]
 
     event, names = with_container(server.settings, store)
     assert event == "message.received"

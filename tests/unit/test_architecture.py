@@ -196,6 +196,8 @@ DASHBOARD_USES_OF_VIEWS = {
     "(an EndpointPatch)",
     f"{VIEWS}.remote_pairing.page_url": "the public pairing page's URL, built in one place for the "
     "API and the dashboard",
+    f"{VIEWS}.sandbox.simulated_inbound": "the send page's inbound form, checked as POST "
+    "/v1/sandbox/inbound checks its body (a SimulatedInbound)",
 }
 
 

@@ -5,6 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+NAME_MAX = 200  # a contact's, group's or channel's name (inbound_messages.sender_name, contacts.name)
+ID_MAX = 128  # a provider's message or chat id (provider_message_id, quoted_message_id, chat_id)
+
 
 @dataclass(frozen=True)
 class Inbound:
@@ -25,6 +28,29 @@ class Inbound:
     phone_number_id: str | None = None
     # A simulated provider (the sandbox): a reply may quote any id.
     simulated: bool = False
+
+
+@dataclass(frozen=True)
+class Received:
+    """An inbound message stored: its id, the provider's id, and the event it emitted."""
+
+    id: str
+    provider_message_id: str | None
+    event: str
+
+
+@dataclass(frozen=True)
+class SimulatedInbound:
+    """A contact writing to a sandbox number (``POST /v1/sandbox/inbound``), checked: ``sender``
+    is E.164; ``chat_kind`` phone, group (``chat_id`` …@g.us) or newsletter (…@newsletter)."""
+
+    sender: str
+    text: str
+    name: str | None = None
+    quoted_message_id: str | None = None
+    chat_kind: str = "phone"
+    chat_id: str | None = None
+    chat_name: str | None = None
 
 
 @dataclass(frozen=True)

@@ -21,6 +21,15 @@ class Project:
     created_at: int
 
 
+@dataclass(frozen=True)
+class NewProject:
+    """A project to create: ``name`` 1-100 characters and ``description`` at most 500, both
+    trimmed."""
+
+    name: str
+    description: str = ""
+
+
 def slug_of(name: str) -> str:
     """Lower-case ASCII words joined by hyphens (accents dropped): ``Loja São Paulo`` →
     ``loja-sao-paulo``; ``project`` when nothing is left."""

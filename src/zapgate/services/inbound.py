@@ -7,20 +7,20 @@ from typing import Any
 
 from zapgate import errors
 from zapgate.container import Container
-from zapgate.domain import ids, phones
+from zapgate.domain import ids
 from zapgate.domain.inbound import Inbound as Inbound
-from zapgate.domain.inbound import QuotedMessage
+from zapgate.domain.inbound import QuotedMessage, Received, SimulatedInbound
 from zapgate.domain.numbers import Number
 from zapgate.services import events, redaction
 from zapgate.storage.database import Connection
-from zapgate.storage.repositories.inbox import ID_MAX, NAME_MAX, InboxRepository, fitted
+from zapgate.storage.repositories.inbox import InboxRepository, fitted
 from zapgate.webhooks import payloads
 
 # Types the SDK knows; button and interactive replies are text for the customer.
 _EVENT_TYPES = {"button": "text", "interactive": "text", "unsupported": "text"}
 
 
-async def receive(conn: Connection, inbound: Inbound, *, now_ms: int) -> dict[str, Any] | None:
+async def receive(conn: Connection, inbound: Inbound, *, now_ms: int) -> Received | None:
     """Store an inbound message and emit its event. ``None`` when the provider delivered the
     same message before (callbacks are at-least-once)."""
     inbound = fitted(inbound)
@@ -50,7 +50,7 @@ async def receive(conn: Connection, inbound: Inbound, *, now_ms: int) -> dict[st
     await events.emit(
         conn, number_id=inbound.number_id, event=event, data=data, order_key=inbound_id, seq=0, now_ms=now_ms
     )
-    return {"id": inbound_id, "messageId": inbound.provider_message_id, "event": event}
+    return Received(inbound_id, inbound.provider_message_id, event)
 
 
 async def _event(
@@ -111,48 +111,26 @@ def _media_fields(inbound: Inbound) -> dict[str, Any]:
     return out
 
 
-async def simulate(container: Container, *, number_id: str, body: Any) -> dict[str, Any]:
+async def simulate(container: Container, *, number_id: str, inbound: SimulatedInbound) -> Received:
     """``POST /v1/sandbox/inbound``: a contact writes to a sandbox number."""
-    if not isinstance(body, dict):
-        raise errors.ValidationFailed("Body must be a JSON object")
-    sender = phones.normalize_e164(str(body.get("from", "")))
-    text = body.get("text")
-    if sender is None or not isinstance(text, str) or not text:
-        raise errors.ValidationFailed(
-            "from (E.164) and text are required",
-            details=[{"field": "from", "message": "E.164 phone"}, {"field": "text", "message": "required"}],
-        )
     async with container.db.write() as conn:
         provider = await InboxRepository.number_provider(conn, number_id)
         if not container.providers.features(provider).simulated:
             raise errors.ValidationFailed(
                 "Only sandbox numbers can simulate inbound messages", code="NOT_A_SANDBOX_NUMBER"
             )
-        name = body.get("name")
-        if name is not None and (not isinstance(name, str) or len(name) > NAME_MAX):
-            raise errors.ValidationFailed(
-                f"name must be a string of at most {NAME_MAX} characters",
-                details=[{"field": "name", "message": f"at most {NAME_MAX} characters"}],
-            )
-        quoted = body.get("quotedMessageId")
-        if isinstance(quoted, str) and len(quoted) > ID_MAX:
-            raise errors.ValidationFailed(
-                f"quotedMessageId must be a message id of at most {ID_MAX} characters",
-                details=[{"field": "quotedMessageId", "message": f"at most {ID_MAX} characters"}],
-            )
-        chat_kind, chat_id, chat_name = _simulated_chat(body)
         result = await receive(
             conn,
             Inbound(
                 number_id=number_id,
-                sender=sender,
-                text=text,
-                sender_name=name if isinstance(name, str) else None,
+                sender=inbound.sender,
+                text=inbound.text,
+                sender_name=inbound.name,
                 provider_message_id="sbx_in_" + secrets.token_hex(10),
-                quoted_message_id=quoted if isinstance(quoted, str) else None,
-                chat_kind=chat_kind,
-                chat_id=chat_id,
-                chat_name=chat_name,
+                quoted_message_id=inbound.quoted_message_id,
+                chat_kind=inbound.chat_kind,
+                chat_id=inbound.chat_id,
+                chat_name=inbound.chat_name,
                 provider=provider,
                 simulated=True,
             ),
@@ -160,33 +138,4 @@ async def simulate(container: Container, *, number_id: str, body: Any) -> dict[s
         )
     container.wake.webhooks.set()
     assert result is not None  # a fresh provider id is never a duplicate
-    return {"ok": True, **result}
-
-
-_CHATS = (
-    ("groupId", "groupName", "group", "@g.us"),
-    ("newsletterId", "newsletterName", "newsletter", "@newsletter"),
-)
-
-
-def _simulated_chat(body: dict[str, Any]) -> tuple[str, str | None, str | None]:
-    """A simulated message in a group (``groupId`` …@g.us, ``groupName``) or a channel
-    (``newsletterId`` …@newsletter, ``newsletterName``); a direct chat otherwise."""
-    found = [chat for chat in _CHATS if body.get(chat[0]) is not None]
-    if len(found) > 1:
-        raise errors.ValidationFailed("Give groupId or newsletterId, not both")
-    if not found:
-        return "phone", None, None
-    id_field, name_field, kind, suffix = found[0]
-    chat_id, chat_name = body.get(id_field), body.get(name_field)
-    if not isinstance(chat_id, str) or not chat_id.endswith(suffix) or len(chat_id) > ID_MAX:
-        raise errors.ValidationFailed(
-            f"{id_field} must be a {kind} id ending in {suffix}",
-            details=[{"field": id_field, "message": f"…{suffix}, at most {ID_MAX} characters"}],
-        )
-    if chat_name is not None and (not isinstance(chat_name, str) or len(chat_name) > NAME_MAX):
-        raise errors.ValidationFailed(
-            f"{name_field} must be a string of at most {NAME_MAX} characters",
-            details=[{"field": name_field, "message": f"at most {NAME_MAX} characters"}],
-        )
-    return kind, chat_id, chat_name
+    return result

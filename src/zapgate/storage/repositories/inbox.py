@@ -14,7 +14,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from zapgate.domain.inbound import Inbound, QuotedMessage, SealedCallbackNumber
+from zapgate.domain.inbound import ID_MAX, NAME_MAX, Inbound, QuotedMessage, SealedCallbackNumber
 from zapgate.domain.numbers import Number
 from zapgate.storage import tables as t
 from zapgate.storage.database import Database
@@ -29,8 +29,6 @@ _n, _i, _c, _m, _tp, _me = (
     t.message_events.c,
 )
 
-NAME_MAX = 200  # inbound_messages.sender_name, contacts.name
-ID_MAX = 128  # inbound_messages.provider_message_id, quoted_message_id, chat_id
 _SIZES = {
     "sender_name": NAME_MAX,
     "provider_message_id": ID_MAX,

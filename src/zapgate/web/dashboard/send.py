@@ -24,6 +24,7 @@ from zapgate.services import inbound, sending, templates
 from zapgate.web import errors as web_errors
 from zapgate.web.dashboard import core
 from zapgate.web.deps import ContainerDep
+from zapgate.web.views import sandbox as sandbox_views
 
 router = core.page_router()
 
@@ -312,7 +313,8 @@ async def simulate_inbound(request: Request, container: ContainerDep, session: c
         body["name"] = form["in_name"].strip()
     context: dict[str, Any] = {"inbound_values": form}
     try:
-        context["received"] = await inbound.simulate(container, number_id=current.id, body=body)
+        simulated = sandbox_views.simulated_inbound(body)
+        context["received"] = await inbound.simulate(container, number_id=current.id, inbound=simulated)
     except errors.ZapgateError as exc:
         context["inbound_errors"] = _inbound_errors(exc)
         return await _page(request, container, numbers, current, context, status=web_errors.status_of(exc))

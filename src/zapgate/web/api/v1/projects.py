@@ -32,5 +32,6 @@ async def list_projects(container: ContainerDep, principal: PrincipalDep) -> Any
 )
 async def create_project(container: ContainerDep, principal: TenantDep, body: JsonBody) -> Any:
     """A new project (the workspace key): its slug comes from the name, unique in the workspace."""
-    created = await projects.create_project(container, workspace_id=principal.workspace_id, body=body)
+    new = views.new_project(body)
+    created = await projects.create_project(container, workspace_id=principal.workspace_id, new=new)
     return views.project(created)

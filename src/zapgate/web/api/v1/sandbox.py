@@ -11,6 +11,7 @@ from zapgate.web import openapi
 from zapgate.web.deps import ContainerDep, JsonBody, NumberIdDep
 from zapgate.web.errors import error_responses
 from zapgate.web.schemas import sandbox as schemas
+from zapgate.web.views import sandbox as views
 
 router = APIRouter(tags=["sandbox"])
 
@@ -28,7 +29,8 @@ async def simulate_inbound(container: ContainerDep, number_id: NumberIdDep, body
     """Simulate a contact writing to a sandbox number: opens the 24 h window and emits
     ``message.received`` (``message.reply`` with ``quotedMessageId``; ``message.group`` with
     ``groupId``, ``message.newsletter`` with ``newsletterId``)."""
-    return await inbound.simulate(container, number_id=number_id, body=body)
+    simulated = views.simulated_inbound(body)
+    return views.received(await inbound.simulate(container, number_id=number_id, inbound=simulated))
 
 
 @router.post(
