@@ -19,6 +19,7 @@ import sqlalchemy as sa
 from zapgate import errors
 from zapgate.container import Container, build_container
 from zapgate.domain import template_rules
+from zapgate.domain.template_commands import NewTemplate
 from zapgate.services import keys, numbers, sending, templates, tenants, users
 from zapgate.settings import Settings
 from zapgate.storage import migrate
@@ -153,7 +154,7 @@ async def _add_number(container: Container, workspace_id: str) -> tuple[str, str
     created = await numbers.create_number(
         container,
         workspace_id=workspace_id,
-        body={"name": "Demo sandbox", "number": DEMO_NUMBER, "provider": "sandbox"},
+        add=numbers.AddNumber(name="Demo sandbox", number=DEMO_NUMBER.lstrip("+"), provider="sandbox"),
     )
     return created.number.id, created.key.raw
 
@@ -178,8 +179,9 @@ async def _ensure_template(container: Container, number_id: str) -> str:
     try:
         found = await templates.get(container, number_id=number_id, ref=stored_name)
     except errors.NotFound:
-        found = await templates.create(container, number_id=number_id, body=TEMPLATE)
-    return str(found["id"])
+        new = NewTemplate.of(template_rules.parse(TEMPLATE))
+        found = await templates.create(container, number_id=number_id, new=new)
+    return found.template.id
 
 
 def base_url(host: str, port: int) -> str:

@@ -131,3 +131,36 @@ class CreatedNumber:
     pairing_code: str | None = None
     display_phone_number: str | None = None
     quality_rating: str | None = None
+
+
+@dataclass(frozen=True)
+class PairingCodes:
+    """What links a QR-paired number's phone: a QR code (``data:image/png;base64,...``) and,
+    when the provider gives one, a code to type instead."""
+
+    qrcode_base64: str | None
+    pairing_code: str | None
+
+
+@dataclass(frozen=True)
+class LinkReading:
+    """A number's link state: read live from the provider (``stale`` false, at ``read_at``), or
+    the last one known (``stale``, as of ``read_at``)."""
+
+    number_id: str
+    state: str
+    stale: bool
+    read_at: int
+
+    @property
+    def connected(self) -> bool:
+        return self.state == "OPEN"
+
+
+@dataclass(frozen=True)
+class Restored:
+    """A soft-deleted number brought back; ``requires_reconnect``: its phone must be linked
+    again before it sends."""
+
+    number_id: str
+    requires_reconnect: bool

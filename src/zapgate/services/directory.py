@@ -5,7 +5,7 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
-from typing import Any, TypeVar, cast
+from typing import TypeVar, cast
 
 from zapgate import errors
 from zapgate.container import Container
@@ -15,7 +15,6 @@ from zapgate.providers.base import Directory, Group, Newsletter, NumberCheck, Nu
 from zapgate.services import credentials
 
 T = TypeVar("T")
-CHECK_MAX = 20
 
 
 async def groups(container: Container, *, workspace_id: str, number_id: str) -> tuple[Group, ...]:
@@ -95,20 +94,3 @@ async def _cached(container: Container, key: str, load: Callable[[], Awaitable[T
     loaded = await load()
     container.directory_cache.put(key, loaded)
     return loaded
-
-
-def check_body(body: Any) -> list[str]:
-    """``{"numbers": [...]}`` (1-20) or ``{"number": "..."}``."""
-    if isinstance(body, dict) and isinstance(body.get("number"), str) and "numbers" not in body:
-        return [body["number"]]
-    numbers = body.get("numbers") if isinstance(body, dict) else None
-    if (
-        not isinstance(numbers, list)
-        or not 1 <= len(numbers) <= CHECK_MAX
-        or not all(isinstance(n, str) and n.strip() for n in numbers)
-    ):
-        raise errors.ValidationFailed(
-            f"numbers must be an array of 1-{CHECK_MAX} phone numbers (or give one as number)",
-            details=[{"field": "numbers", "message": f"1-{CHECK_MAX} strings"}],
-        )
-    return list(numbers)

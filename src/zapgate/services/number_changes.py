@@ -4,16 +4,16 @@ delete, restore within the window, and purge."""
 from __future__ import annotations
 
 import contextlib
-from typing import Any
+import dataclasses
 
 from zapgate import errors
-from zapgate.clock import iso
 from zapgate.container import Container
+from zapgate.domain import number_commands
+from zapgate.domain.number_commands import Keep, NumberPatch
+from zapgate.domain.numbers import DEFAULT_SETTINGS, Number, Restored
 from zapgate.domain.numbers import DeletedNumber as DeletedNumber  # the dashboard reads it here
-from zapgate.domain.numbers import Number
 from zapgate.services import credentials, events
 from zapgate.services.numbers import (
-    DEFAULT_SETTINGS,
     RESTORE_WINDOW_MS,
     check_capacity,
     check_meta_ref_free,
@@ -23,30 +23,21 @@ from zapgate.services.numbers import (
 from zapgate.storage.database import Connection
 from zapgate.webhooks import payloads
 
-# Settings that are plain switches; the others (Evolution GO's advanced settings) also take
-# null, which resets them to the provider's default.
-_SWITCHES = frozenset(
-    {"historyImportEnabled", "webhookHistoricalMessages", "ignoreNewsletters", "markReadOnSend"}
-)
-PII_MODES = ("RELAY_ONLY", "STORE_X_DAYS", "STORE_INDEFINITE")
-_PATCHABLE = ("pacePerSecond", "piiMode", "piiRetentionDays", "settings")
 
-
-def _valid_pace(pace: Any) -> bool:
-    return pace is None or (isinstance(pace, int | float) and not isinstance(pace, bool) and 0 < pace <= 1000)
-
-
-async def patch_number(container: Container, *, workspace_id: str, number_id: str, body: Any) -> Number:
-    """``PATCH /v1/numbers/{id}``: any of ``pacePerSecond``, ``piiMode``, ``piiRetentionDays``
-    and ``settings{...}`` (merged into the stored settings); all checked before any is saved.
-    Returns the number as written."""
+async def patch_number(
+    container: Container, *, workspace_id: str, number_id: str, patch: NumberPatch
+) -> Number:
+    """``PATCH /v1/numbers/{id}``: any of the pace, the PII mode and retention, and settings
+    (merged into the stored ones). What the patch could not check alone (the retention a kept
+    PII mode needs) is checked against the stored number before anything is saved. Returns the
+    number as written."""
     await get_row(container, workspace_id, number_id)
-    if not isinstance(body, dict) or not body:
+    if patch.empty:
         raise errors.ValidationFailed("Empty patch", code="EMPTY_PATCH")
     repo = container.repos.numbers
     async with container.db.write() as conn:
         current = await repo.current(conn, number_id)
-        values = {**_patch_values(current, body), "updated_at": container.clock.now_ms()}
+        values = {**_patch_values(current, patch), "updated_at": container.clock.now_ms()}
         patched = await repo.update(conn, number_id, values)
     _forget(container)
     if patched.deleted_at is not None:  # deleted meanwhile
@@ -54,69 +45,14 @@ async def patch_number(container: Container, *, workspace_id: str, number_id: st
     return patched
 
 
-def _patch_values(row: Number, body: dict[str, Any]) -> dict[str, Any]:
-    problems = [{"field": k, "message": "unknown field"} for k in body if k not in _PATCHABLE]
-    values: dict[str, Any] = {}
-    if "pacePerSecond" in body:
-        if _valid_pace(body["pacePerSecond"]):
-            values["pace_per_second"] = body["pacePerSecond"]
-        else:
-            problems.append({"field": "pacePerSecond", "message": "(0, 1000] or null"})
-    if "settings" in body:
-        values["settings"] = _merged_settings(row.settings, body["settings"], problems)
-    values.update(_pii_values(row, body, problems))
-    if problems:
-        raise errors.ValidationFailed(
-            "; ".join(f"{p['field']}: {p['message']}" for p in problems), details=problems
-        )
+def _patch_values(row: Number, patch: NumberPatch) -> dict[str, object]:
+    values: dict[str, object] = {}
+    if not isinstance(patch.pace_per_second, Keep):
+        values["pace_per_second"] = patch.pace_per_second
+    if not isinstance(patch.settings, Keep):
+        values["settings"] = {**DEFAULT_SETTINGS, **(row.settings or {}), **patch.settings}
+    values.update(number_commands.pii_values(patch, mode=row.pii_mode, days=row.pii_retention_days))
     return values
-
-
-def _merged_settings(current: Any, given: Any, problems: list[dict[str, str]]) -> Any:
-    if not isinstance(given, dict):
-        problems.append({"field": "settings", "message": "must be an object"})
-        return current
-    merged = {**DEFAULT_SETTINGS, **(current or {})}
-    # ``appliesTo`` is read-only; it is accepted so a client may send back what it read.
-    for key, value in given.items():
-        problem = _setting_problem(key, value)
-        if problem:
-            problems.append({"field": f"settings.{key}", "message": problem})
-        elif key != "appliesTo":
-            merged[key] = value
-    return merged
-
-
-def _setting_problem(key: str, value: Any) -> str | None:
-    if key == "appliesTo":
-        return None
-    if key not in DEFAULT_SETTINGS:
-        return "unknown setting"
-    if key in _SWITCHES:
-        return None if isinstance(value, bool) else "must be true or false"
-    if key == "msgRejectCall":
-        ok = value is None or (isinstance(value, str) and len(value) <= 1000)
-        return None if ok else "a text of at most 1000 characters, or null"
-    return None if value is None or isinstance(value, bool) else "true, false or null"
-
-
-def _pii_values(row: Number, body: dict[str, Any], problems: list[dict[str, str]]) -> dict[str, Any]:
-    """``piiRetentionDays`` is required with ``STORE_X_DAYS`` and forced to null otherwise."""
-    if "piiMode" not in body and "piiRetentionDays" not in body:
-        return {}
-    mode = body.get("piiMode", row.pii_mode)
-    if mode not in PII_MODES:
-        problems.append({"field": "piiMode", "message": "one of " + ", ".join(PII_MODES)})
-        return {}
-    if mode != "STORE_X_DAYS":
-        return {"pii_mode": mode, "pii_retention_days": None}
-    days = body.get("piiRetentionDays", row.pii_retention_days)
-    if isinstance(days, bool) or not isinstance(days, int) or not 1 <= days <= 3650:
-        problems.append(
-            {"field": "piiRetentionDays", "message": "required with STORE_X_DAYS: whole days, 1-3650"}
-        )
-        return {}
-    return {"pii_mode": mode, "pii_retention_days": days}
 
 
 def _forget(container: Container) -> None:
@@ -132,7 +68,7 @@ def _forget(container: Container) -> None:
 # -- deleting, restoring, purging --------------------------------------------------------------
 
 
-async def delete_number(container: Container, *, workspace_id: str, number_id: str) -> dict[str, Any]:
+async def delete_number(container: Container, *, workspace_id: str, number_id: str) -> DeletedNumber:
     """``DELETE /v1/numbers/{id}``: a soft delete. The number stops sending and its key stops
     working (everything filters on ``deleted_at``); nothing else changes, so a restore within
     the window gives it back as it was."""
@@ -143,10 +79,10 @@ async def delete_number(container: Container, *, workspace_id: str, number_id: s
             await _emit(conn, row, "number.removed", now)
     _forget(container)
     container.wake.webhooks.set()
-    return {"ok": True, "restorableUntil": iso(now + RESTORE_WINDOW_MS)}
+    return _deleted(dataclasses.replace(row, deleted_at=now), now)
 
 
-async def restore_number(container: Container, *, workspace_id: str, number_id: str) -> dict[str, Any]:
+async def restore_number(container: Container, *, workspace_id: str, number_id: str) -> Restored:
     """``POST /v1/numbers/{id}/restore``: within the window only (404 after it)."""
     row = await _any_row(container, workspace_id, number_id)
     if row.deleted_at is None:
@@ -162,7 +98,7 @@ async def restore_number(container: Container, *, workspace_id: str, number_id: 
         await _emit(conn, row, "number.restored", now)
     _forget(container)
     container.wake.webhooks.set()
-    return {"ok": True, "requiresReconnect": await _current_state(container, row) != "OPEN"}
+    return Restored(number_id=row.id, requires_reconnect=await _current_state(container, row) != "OPEN")
 
 
 async def _emit(conn: Connection, number: Number, event: str, now_ms: int) -> None:
@@ -186,10 +122,10 @@ async def _current_state(container: Container, row: Number) -> str:
         live = await link_status(container, workspace_id=row.workspace_id, number_id=row.id)
     except errors.ZapgateError:
         return str(row.state)
-    return str(live["state"])
+    return live.state
 
 
-async def purge_number(container: Container, *, workspace_id: str, number_id: str) -> dict[str, Any]:
+async def purge_number(container: Container, *, workspace_id: str, number_id: str) -> None:
     """``DELETE /v1/numbers/{id}/purge``: deleted or not, the number goes for good with its
     keys, messages, templates and webhooks (foreign keys cascade); an Evolution instance is
     removed at the provider, best effort."""
@@ -200,7 +136,6 @@ async def purge_number(container: Container, *, workspace_id: str, number_id: st
     if provisioner is not None:
         with contextlib.suppress(Exception):
             await provisioner.deprovision(credentials.number_ref(container, row))
-    return {"ok": True}
 
 
 async def list_deleted(container: Container, *, workspace_id: str) -> list[DeletedNumber]:

@@ -7,14 +7,22 @@ import contextlib
 import dataclasses
 import logging
 import secrets
-from typing import Any
 
 from zapgate import errors
-from zapgate.clock import iso
 from zapgate.container import Container
-from zapgate.domain import ids, phones
-from zapgate.domain.numbers import DEFAULT_SETTINGS as DEFAULT_SETTINGS  # number_changes reads it here
-from zapgate.domain.numbers import CreatedNumber, ListedNumber, NewNumber, Number
+from zapgate.domain import ids
+from zapgate.domain.keys import IssuedKey
+from zapgate.domain.number_commands import AddMetaNumber
+from zapgate.domain.number_commands import AddNumber as AddNumber  # what create_number takes
+from zapgate.domain.numbers import (
+    DEFAULT_SETTINGS,
+    CreatedNumber,
+    LinkReading,
+    ListedNumber,
+    NewNumber,
+    Number,
+    PairingCodes,
+)
 from zapgate.providers import base
 from zapgate.providers.base import ProviderKind, Registration
 from zapgate.services import credentials, keys
@@ -28,39 +36,11 @@ RESTORE_DAYS = 30
 RESTORE_WINDOW_MS = RESTORE_DAYS * 86_400_000
 
 
-def _create_input(body: Any) -> tuple[str, str, str, bool]:
-    if not isinstance(body, dict):
-        raise errors.ValidationFailed("Body must be a JSON object")
-    problems: list[dict[str, str]] = []
-    name = body.get("name")
-    if not isinstance(name, str) or not name.strip() or len(name) > 200:
-        problems.append({"field": "name", "message": "required, 1-200 characters"})
-    raw_number = body.get("number")
-    number = phones.normalize_e164(raw_number) if isinstance(raw_number, str) else None
-    if number is None:
-        problems.append({"field": "number", "message": "required, E.164 phone number"})
-    provider = body.get("provider", ProviderKind.SANDBOX)
-    official = body.get("official", False)
-    if not isinstance(official, bool):
-        problems.append({"field": "official", "message": "must be a boolean"})
-    if problems:
-        raise errors.ValidationFailed("Invalid number", details=problems)
-    assert isinstance(name, str) and number is not None
-    return name.strip(), phones.bare_digits(number), str(provider), bool(official)
-
-
-def _settings_from(body: dict[str, Any]) -> dict[str, Any]:
-    settings = dict(DEFAULT_SETTINGS)
-    if isinstance(body.get("settings"), dict):
-        settings.update({k: v for k, v in body["settings"].items() if k in DEFAULT_SETTINGS})
-    return settings
-
-
-async def create_number(container: Container, *, workspace_id: str, body: Any) -> CreatedNumber:
+async def create_number(container: Container, *, workspace_id: str, add: AddNumber) -> CreatedNumber:
     """``POST /v1/numbers``: a sandbox number (connected at once) or an unofficial number backed
     by Evolution v2 / GO (an instance is created, with Zapgate's callback registered on it, and
     the QR code / pairing code to link the phone is returned)."""
-    name, number, provider, official = _create_input(body)
+    provider = add.provider
     registry = container.providers
     if provider not in registry.kinds():
         creatable = (k for k in registry.kinds() if registry.features(k).registration is Registration.CREATE)
@@ -77,15 +57,15 @@ async def create_number(container: Container, *, workspace_id: str, body: Any) -
     new = NewNumber(
         id=ids.new_id("wn"),
         workspace_id=workspace_id,
-        name=name,
-        number=number,
+        name=add.name,
+        number=add.number,
         provider=provider,
-        official=official and features.simulated,
-        settings=_settings_from(body),
+        official=add.official and features.simulated,
+        settings={**DEFAULT_SETTINGS, **add.settings},
     )
     async with container.db.read() as conn:
-        await check_capacity(conn, workspace_id, number)
-        await _check_not_soft_deleted(conn, workspace_id, number, container.clock.now_ms())
+        await check_capacity(conn, workspace_id, add.number)
+        await _check_not_soft_deleted(conn, workspace_id, add.number, container.clock.now_ms())
     pairing = base.Pairing(state="OPEN")
     if features.pairing:
         new, pairing = await _provision(container, new)
@@ -129,7 +109,7 @@ async def _deprovision_quietly(container: Container, new: NewNumber) -> None:
         await provisioner.deprovision(ref)
 
 
-async def _insert(container: Container, new: NewNumber) -> Any:
+async def _insert(container: Container, new: NewNumber) -> IssuedKey:
     now = container.clock.now_ms()
     sealed = credentials.seal_credentials(container, new.credentials) if new.credentials else None
     async with container.db.write() as conn:
@@ -143,69 +123,26 @@ async def _insert(container: Container, new: NewNumber) -> Any:
 
 # -- Meta Cloud API numbers (bring your own WABA) ---------------------------------------------
 
-_META_FIELDS = ("phoneNumberId", "wabaId", "accessToken")
 
-
-_HEADER_SAFE = "must be printable ASCII without spaces, as Meta issues it"
-
-
-def _header_safe(value: str) -> bool:
-    """Meta's tokens and secrets are printable ASCII; anything else cannot travel in an HTTP
-    header (and would be reported as an upstream failure instead of a bad input)."""
-    return value.isascii() and value.isprintable() and not any(c.isspace() for c in value)
-
-
-def _meta_input(body: Any) -> tuple[str, str, dict[str, Any]]:
-    if not isinstance(body, dict):
-        raise errors.ValidationFailed("Body must be a JSON object")
-    problems: list[dict[str, str]] = []
-    creds: dict[str, Any] = {}
-    for field in _META_FIELDS:
-        value = body.get(field)
-        if not isinstance(value, str) or not value.strip():
-            problems.append({"field": field, "message": "required string"})
-        else:
-            creds[field] = value.strip()
-    for field in ("phoneNumberId", "wabaId"):
-        if field in creds and not (creds[field].isascii() and creds[field].isdigit()):
-            problems.append({"field": field, "message": "must be Meta's numeric id"})
-    if "accessToken" in creds and not _header_safe(creds["accessToken"]):
-        problems.append({"field": "accessToken", "message": _HEADER_SAFE})
-    secret = body.get("appSecret")
-    if secret is not None and (not isinstance(secret, str) or not secret):
-        problems.append({"field": "appSecret", "message": "must be a non-empty string"})
-    elif secret and not _header_safe(secret):
-        problems.append({"field": "appSecret", "message": _HEADER_SAFE})
-    elif secret:
-        creds["appSecret"] = secret
-    try:
-        name, number, _, _ = _create_input({"name": body.get("name"), "number": body.get("number")})
-    except errors.ValidationFailed as exc:
-        problems = list(exc.extra.get("details") or []) + problems
-        name, number = "", ""
-    if problems:
-        raise errors.ValidationFailed("Invalid Meta number", details=problems)
-    return name, number, creds
-
-
-async def register_meta_number(container: Container, *, workspace_id: str, body: Any) -> CreatedNumber:
+async def register_meta_number(
+    container: Container, *, workspace_id: str, add: AddMetaNumber
+) -> CreatedNumber:
     """``POST /v1/numbers/meta``: checks the credentials against the Graph API, stores them
     encrypted (never returned) and connects the number."""
-    name, number, creds = _meta_input(body)
     async with container.db.read() as conn:
-        await check_capacity(conn, workspace_id, number)
-        await _check_not_soft_deleted(conn, workspace_id, number, container.clock.now_ms())
-        await check_meta_ref_free(conn, creds["phoneNumberId"])
+        await check_capacity(conn, workspace_id, add.number)
+        await _check_not_soft_deleted(conn, workspace_id, add.number, container.clock.now_ms())
+        await check_meta_ref_free(conn, add.phone_number_id)
     new = NewNumber(
         id=ids.new_id("wn"),
         workspace_id=workspace_id,
-        name=name,
-        number=number,
+        name=add.name,
+        number=add.number,
         provider=ProviderKind.META,
         official=True,
         settings=dict(DEFAULT_SETTINGS),
-        provider_ref=creds["phoneNumberId"],
-        credentials=creds,
+        provider_ref=add.phone_number_id,
+        credentials=add.credentials,
     )
     profile = await _describe_meta(container, new)
     new = dataclasses.replace(new, profile_name=profile.verified_name)
@@ -242,7 +179,7 @@ async def _describe_meta(container: Container, new: NewNumber) -> base.NumberPro
 # -- pairing and link state --------------------------------------------------------------------
 
 
-async def connect(container: Container, *, workspace_id: str, number_id: str) -> dict[str, Any]:
+async def connect(container: Container, *, workspace_id: str, number_id: str) -> PairingCodes:
     """``GET /v1/numbers/{id}/connect``: a fresh QR code / pairing code."""
     row = await get_row(container, workspace_id, number_id)
     provisioner = container.providers.provisioner(row.provider)
@@ -254,36 +191,23 @@ async def connect(container: Container, *, workspace_id: str, number_id: str) ->
     if pairing.state == "OPEN":
         await _record_link(container, row, base.ConnectionUpdate(state="OPEN"))
         raise errors.Conflict("The number is already connected", code="NUMBER_ALREADY_CONNECTED")
-    return {"qrcodeBase64": pairing.qrcode_base64, "pairingCode": pairing.pairing_code}
+    return PairingCodes(qrcode_base64=pairing.qrcode_base64, pairing_code=pairing.pairing_code)
 
 
-async def link_status(container: Container, *, workspace_id: str, number_id: str) -> dict[str, Any]:
-    """``GET /v1/numbers/{id}/status``: a live reading for Evolution numbers (``stale: false``),
-    the last known state otherwise (``stale: true``)."""
+async def link_status(container: Container, *, workspace_id: str, number_id: str) -> LinkReading:
+    """``GET /v1/numbers/{id}/status``: a live reading for Evolution numbers, the last known
+    state otherwise (``stale``)."""
     row = await get_row(container, workspace_id, number_id)
     provisioner = container.providers.provisioner(row.provider)
     if provisioner is None:
-        return {
-            "id": row.id,
-            "state": row.state,
-            "isFullyConnected": row.state == "OPEN",
-            "stale": True,
-            "lastKnownAt": iso(row.state_checked_at or row.updated_at),
-        }
+        return LinkReading(row.id, row.state, stale=True, read_at=row.state_checked_at or row.updated_at)
     live = await provisioner.link_status(credentials.number_ref(container, row))
     await _record_link(
         container,
         row,
         base.ConnectionUpdate(state=live.state, health=live.health, profile_name=live.profile_name),
     )
-    now = container.clock.now_ms()
-    return {
-        "id": row.id,
-        "state": live.state,
-        "isFullyConnected": live.state == "OPEN",
-        "stale": False,
-        "checkedAt": iso(now),
-    }
+    return LinkReading(row.id, live.state, stale=False, read_at=container.clock.now_ms())
 
 
 async def _record_link(container: Container, row: Number, update: base.ConnectionUpdate) -> None:

@@ -9,13 +9,12 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-from typing import Any
 
 from zapgate import crypto, errors
 from zapgate.container import Container
-from zapgate.domain import urls
+from zapgate.domain.number_commands import NewPairingLink
+from zapgate.domain.numbers import PairingCodes
 from zapgate.domain.remote_pairing import (
-    MAX_EXTERNAL_REF,
     CreatedPairing,
     LinkState,
     PairingLink,
@@ -23,7 +22,6 @@ from zapgate.domain.remote_pairing import (
     new_token,
     plausible_token,
 )
-from zapgate.providers.base import ProviderKind
 from zapgate.services import numbers
 from zapgate.storage.repositories.remote_pairing import RemotePairingRepository
 
@@ -34,7 +32,6 @@ NOT_SENT = (
     "Zapgate does not send the pairing link over WhatsApp: share remotePairingUrl with the "
     "phone's owner yourself"
 )
-_NUMBER_FIELDS = ("name", "number", "provider", "settings")
 
 
 class LinkGone(errors.ZapgateError):
@@ -45,42 +42,17 @@ def _repo(container: Container) -> RemotePairingRepository:
     return container.repos.remote_pairing
 
 
-def _extras(body: Any) -> tuple[str | None, str | None, bool, bool]:
-    """``redirectUrl``, ``externalRef``, ``linkToApiKey``, ``sendViaWhatsApp``, checked."""
-    if not isinstance(body, dict):
-        raise errors.ValidationFailed("Body must be a JSON object")
-    problems: list[dict[str, str]] = []
-    for field in ("linkToApiKey", "sendViaWhatsApp"):
-        if field in body and not isinstance(body[field], bool):
-            problems.append({"field": field, "message": "must be a boolean"})
-    redirect = body.get("redirectUrl")
-    if redirect is not None:
-        try:
-            redirect = urls.check_target(redirect, allow_private=True, field="redirectUrl")
-        except errors.ValidationFailed as exc:
-            problems.extend(exc.extra.get("details") or [])
-    ref = body.get("externalRef")
-    if ref is not None and (not isinstance(ref, str) or not ref or len(ref) > MAX_EXTERNAL_REF):
-        problems.append({"field": "externalRef", "message": f"a string of 1-{MAX_EXTERNAL_REF} characters"})
-    if problems:
-        raise errors.ValidationFailed("Invalid remote pairing request", details=problems)
-    return redirect, ref, body.get("linkToApiKey") is True, body.get("sendViaWhatsApp") is True
-
-
-async def create(container: Container, *, workspace_id: str, body: Any) -> CreatedPairing:
-    """A number (Evolution v2 unless ``provider`` says otherwise) and its pairing link."""
-    redirect_url, external_ref, link_key, send = _extras(body)
-    number_body = {k: body[k] for k in _NUMBER_FIELDS if k in body}
-    number_body.setdefault("provider", ProviderKind.EVOLUTION_V2.value)
-    created = await numbers.create_number(container, workspace_id=workspace_id, body=number_body)
+async def create(container: Container, *, workspace_id: str, new: NewPairingLink) -> CreatedPairing:
+    """A QR-paired number and its pairing link."""
+    created = await numbers.create_number(container, workspace_id=workspace_id, add=new.number)
     now = container.clock.now_ms()
     token = new_token()
     link = PairingLink(
         digest=crypto.key_digest(token),
         number_id=created.number.id,
         workspace_id=workspace_id,
-        redirect_url=redirect_url,
-        external_ref=external_ref,
+        redirect_url=new.redirect_url,
+        external_ref=new.external_ref,
         created_at=now,
         expires_at=now + round(container.settings.remote_pairing_ttl_seconds * 1000),
         used_at=now if created.number.connected else None,
@@ -90,8 +62,8 @@ async def create(container: Container, *, workspace_id: str, body: Any) -> Creat
         created=created,
         link=link,
         token=token,
-        link_to_api_key=link_key,
-        message_error=NOT_SENT if send else None,
+        link_to_api_key=new.link_to_api_key,
+        message_error=NOT_SENT if new.send_via_whatsapp else None,
     )
 
 
@@ -152,7 +124,7 @@ async def status(container: Container, token: str) -> PairingView:
     return found
 
 
-async def connect(container: Container, token: str) -> dict[str, Any]:
+async def connect(container: Container, token: str) -> PairingCodes:
     """``POST /v1/remote-pairing/{token}/connect``: a fresh QR code and pairing code."""
     found = await view(container, token, live=False)
     if found.state is LinkState.EXPIRED:

@@ -10,8 +10,9 @@ from fastapi import Request
 from starlette.responses import Response
 
 from zapgate import errors
+from zapgate.domain import number_commands
 from zapgate.domain.numbers import CreatedNumber, Number
-from zapgate.providers.base import Registration
+from zapgate.providers.base import ProviderKind, Registration
 from zapgate.services import number_changes, numbers, remote_pairing
 from zapgate.web import errors as web_errors
 from zapgate.web.dashboard import core
@@ -36,7 +37,6 @@ DONE = {
     "restored-reconnect": "Number restored. Link the phone again to send: get a new QR code.",
     "purged": "Number deleted permanently.",
 }
-META_FIELDS = ("phoneNumberId", "wabaId", "accessToken")
 # Service errors without a field of their own, shown next to the field they concern.
 CODE_FIELDS = {
     "PROVIDER_NOT_CONFIGURED": "provider",
@@ -144,25 +144,25 @@ async def _create(container: Any, workspace_id: str, form: dict[str, str]) -> Cr
     kind = form.get("provider", "sandbox")
     known = kind in container.providers.kinds()
     if known and container.providers.features(kind).registration is Registration.CREDENTIALS:
-        body = {"name": name, "number": number, **{k: form.get(k, "") for k in META_FIELDS}}
-        if form.get("appSecret"):
-            body["appSecret"] = form["appSecret"]
-        return await numbers.register_meta_number(container, workspace_id=workspace_id, body=body)
-    return await numbers.create_number(
-        container,
-        workspace_id=workspace_id,
-        body={
-            "name": name,
-            "number": number,
-            "provider": kind,
-            "official": form.get("official") == "true",
-        },
+        meta = number_commands.add_meta_number(
+            name=name,
+            number=number,
+            phone_number_id=form.get("phoneNumberId", ""),
+            waba_id=form.get("wabaId", ""),
+            access_token=form.get("accessToken", ""),
+            app_secret=form.get("appSecret") or None,
+        )
+        return await numbers.register_meta_number(container, workspace_id=workspace_id, add=meta)
+    add = number_commands.add_number(
+        name=name, number=number, provider=kind, official=form.get("official") == "true"
     )
+    return await numbers.create_number(container, workspace_id=workspace_id, add=add)
 
 
 # -- a remote pairing link (someone else links the phone) -------------------------------------
 
-PAIRING_FIELDS = ("name", "number", "provider", "redirectUrl", "externalRef")
+# The provider of a pairing link's number when the form names none (as for the API).
+PAIRING_PROVIDER = ProviderKind.EVOLUTION_V2.value
 
 
 def _pairing_form(
@@ -183,11 +183,16 @@ async def pairing_page(request: Request, session: core.Session) -> Response:
 async def create_pairing(request: Request, container: ContainerDep, session: core.FormSession) -> Response:
     """A new QR-paired number and a link to the public page where its owner pairs it."""
     form = await core.form_data(request)
-    body: dict[str, Any] = {k: form[k].strip() for k in PAIRING_FIELDS if form.get(k, "").strip()}
-    body.setdefault("name", "")
-    body.setdefault("number", "")
+    given = {k: v.strip() for k, v in form.items() if v.strip()}  # a blank field is not given
     try:
-        found = await remote_pairing.create(container, workspace_id=session.workspace_id, body=body)
+        new = number_commands.new_pairing_link(
+            name=given.get("name", ""),
+            number=given.get("number", ""),
+            provider=given.get("provider", PAIRING_PROVIDER),
+            redirect_url=given.get("redirectUrl"),
+            external_ref=given.get("externalRef"),
+        )
+        found = await remote_pairing.create(container, workspace_id=session.workspace_id, new=new)
     except errors.ZapgateError as exc:
         return _pairing_form(request, form, _form_errors(exc), status=web_errors.status_of(exc))
     response = core.render(
@@ -211,10 +216,10 @@ async def create_pairing(request: Request, container: ContainerDep, session: cor
 async def _link_state(container: Any, workspace_id: str, number_id: str) -> tuple[str, str]:
     """The link state and, when the provider could not be asked, why (polling goes on)."""
     try:
-        status = await numbers.link_status(container, workspace_id=workspace_id, number_id=number_id)
+        reading = await numbers.link_status(container, workspace_id=workspace_id, number_id=number_id)
     except errors.Unavailable as exc:
         return "UNKNOWN", exc.message
-    return str(status["state"]), ""
+    return reading.state, ""
 
 
 @router.get("/numbers/{number_id}/link")
@@ -319,8 +324,8 @@ async def detail(
     return _detail(request, number, _values_of(number))
 
 
-def _parsed(text: str) -> Any:
-    """A number typed in a form; anything else goes to the service as typed (it says why)."""
+def _parsed(text: str) -> int | float | str | None:
+    """A number typed in a form; anything else is checked as typed (and refused, saying why)."""
     text = text.strip()
     if not text:
         return None
@@ -337,15 +342,15 @@ async def save_settings(
     request: Request, container: ContainerDep, session: core.FormSession, number_id: str
 ) -> Response:
     form = await core.form_data(request)
-    body = {
-        "settings": {"markReadOnSend": form.get("markReadOnSend") == "true"},
-        "pacePerSecond": _parsed(form.get("pacePerSecond", "")),
-        "piiMode": form.get("piiMode", ""),
-        "piiRetentionDays": _parsed(form.get("piiRetentionDays", "")),
-    }
     try:
+        patch = number_commands.number_patch(
+            settings={"markReadOnSend": form.get("markReadOnSend") == "true"},
+            pace_per_second=_parsed(form.get("pacePerSecond", "")),
+            pii_mode=form.get("piiMode", ""),
+            pii_retention_days=_parsed(form.get("piiRetentionDays", "")),
+        )
         await number_changes.patch_number(
-            container, workspace_id=session.workspace_id, number_id=number_id, body=body
+            container, workspace_id=session.workspace_id, number_id=number_id, patch=patch
         )
     except errors.ValidationFailed as exc:
         number = await numbers.get_row(container, session.workspace_id, number_id)
@@ -389,7 +394,7 @@ async def restore(
             ),
             status=409,
         )
-    done = "restored-reconnect" if result["requiresReconnect"] else "restored"
+    done = "restored-reconnect" if result.requires_reconnect else "restored"
     return core.redirect(f"/numbers/{number_id}?done={done}", request)
 
 

@@ -1,12 +1,85 @@
-"""Numbers on the wire: the ``GET /v1/numbers`` list items and ``GET /v1/numbers/{id}``
-(also the ``PATCH`` answer), from :class:`Number` records."""
+"""Numbers on the wire: request bodies as the commands of :mod:`zapgate.domain.number_commands`
+(``400`` with the same codes and messages as ever), and the records as the API's JSON: the
+``GET /v1/numbers`` list items, ``GET /v1/numbers/{id}`` (also the ``PATCH`` answer), the
+answers of creating, linking, deleting and restoring a number."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from zapgate import errors
 from zapgate.clock import iso
-from zapgate.domain.numbers import CreatedNumber, ListedNumber, Number
+from zapgate.domain import number_commands
+from zapgate.domain.number_commands import KEEP, AddMetaNumber, AddNumber, NumberPatch
+from zapgate.domain.numbers import (
+    CreatedNumber,
+    DeletedNumber,
+    LinkReading,
+    ListedNumber,
+    Number,
+    PairingCodes,
+    Restored,
+)
+from zapgate.providers.base import ProviderKind
+
+PATCHABLE = ("pacePerSecond", "piiMode", "piiRetentionDays", "settings")
+
+
+# --- requests ------------------------------------------------------------------------------------
+
+
+def require_object(body: Any) -> dict[str, Any]:
+    if not isinstance(body, dict):
+        raise errors.ValidationFailed("Body must be a JSON object")
+    return body
+
+
+def starting_settings(body: dict[str, Any]) -> dict[str, Any] | None:
+    """``settings`` of a new number: an object, or ignored."""
+    settings = body.get("settings")
+    return settings if isinstance(settings, dict) else None
+
+
+def new_number(body: Any) -> AddNumber:
+    """A ``POST /v1/numbers`` body (``provider``: the sandbox when not given)."""
+    body = require_object(body)
+    return number_commands.add_number(
+        name=body.get("name"),
+        number=body.get("number"),
+        provider=str(body.get("provider", ProviderKind.SANDBOX)),
+        official=body.get("official", False),
+        settings=starting_settings(body),
+    )
+
+
+def new_meta_number(body: Any) -> AddMetaNumber:
+    """A ``POST /v1/numbers/meta`` body."""
+    body = require_object(body)
+    return number_commands.add_meta_number(
+        name=body.get("name"),
+        number=body.get("number"),
+        phone_number_id=body.get("phoneNumberId"),
+        waba_id=body.get("wabaId"),
+        access_token=body.get("accessToken"),
+        app_secret=body.get("appSecret"),
+    )
+
+
+def patch(body: Any) -> NumberPatch:
+    """A ``PATCH /v1/numbers/{id}`` body; anything but a non-empty object is an empty patch
+    (refused as ``EMPTY_PATCH`` once the number is found)."""
+    if not isinstance(body, dict) or not body:
+        return NumberPatch()
+    return number_commands.number_patch(
+        pace_per_second=body.get("pacePerSecond", KEEP),
+        settings=body.get("settings", KEEP),
+        pii_mode=body.get("piiMode", KEEP),
+        pii_retention_days=body.get("piiRetentionDays", KEEP),
+        problems=[{"field": k, "message": "unknown field"} for k in body if k not in PATCHABLE],
+    )
+
+
+# --- records -------------------------------------------------------------------------------------
 
 
 def link(number: Number) -> dict[str, Any]:
@@ -121,3 +194,27 @@ def detail(number: Number, *, cloud_api: bool) -> dict[str, Any]:
         "extraChargeDisconnectAt": None,
         "pacePerSecond": number.pace_per_second,
     }
+
+
+def pairing_codes(found: PairingCodes) -> dict[str, Any]:
+    """``GET /v1/numbers/{id}/connect`` (and the remote pairing link's ``connect``)."""
+    return {"qrcodeBase64": found.qrcode_base64, "pairingCode": found.pairing_code}
+
+
+def link_reading(found: LinkReading) -> dict[str, Any]:
+    """``GET /v1/numbers/{id}/status``: ``lastKnownAt`` when stale, ``checkedAt`` when live."""
+    return {
+        "id": found.number_id,
+        "state": found.state,
+        "isFullyConnected": found.connected,
+        "stale": found.stale,
+        ("lastKnownAt" if found.stale else "checkedAt"): iso(found.read_at),
+    }
+
+
+def deleted(found: DeletedNumber) -> dict[str, Any]:
+    return {"ok": True, "restorableUntil": iso(found.restorable_until)}
+
+
+def restored(found: Restored) -> dict[str, Any]:
+    return {"ok": True, "requiresReconnect": found.requires_reconnect}

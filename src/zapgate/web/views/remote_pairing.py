@@ -1,13 +1,36 @@
-"""Remote pairing on the wire: the ``POST /v1/numbers/remote-pairing`` answer and the public
-link's ``RemotePairingInfo`` / ``RemotePairingStatus``."""
+"""Remote pairing on the wire: the ``POST /v1/numbers/remote-pairing`` body as a
+:class:`NewPairingLink`, its answer, and the public link's ``RemotePairingInfo`` /
+``RemotePairingStatus``."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from zapgate.clock import iso
+from zapgate.domain import number_commands
+from zapgate.domain.number_commands import NewPairingLink
 from zapgate.domain.remote_pairing import CreatedPairing, LinkState, PairingView, mask_number
+from zapgate.providers.base import ProviderKind
 from zapgate.web.views import numbers as number_views
+
+# The provider of a number created with a pairing link when the body names none.
+DEFAULT_PROVIDER = ProviderKind.EVOLUTION_V2.value
+
+
+def new_link(body: Any) -> NewPairingLink:
+    """A ``POST /v1/numbers/remote-pairing`` body: the link's fields are checked first, then
+    the number's (``name``, ``number``, ``provider``, ``settings``)."""
+    body = number_views.require_object(body)
+    return number_commands.new_pairing_link(
+        name=body.get("name"),
+        number=body.get("number"),
+        provider=str(body.get("provider", DEFAULT_PROVIDER)),
+        settings=number_views.starting_settings(body),
+        redirect_url=body.get("redirectUrl"),
+        external_ref=body.get("externalRef"),
+        link_to_api_key=body.get("linkToApiKey", False),
+        send_via_whatsapp=body.get("sendViaWhatsApp", False),
+    )
 
 
 def page_url(public_url: str, token: str) -> str:

@@ -8,9 +8,11 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query
 
 from zapgate.services import directory, media
+from zapgate.web import openapi
 from zapgate.web.deps import ContainerDep, JsonBody, PrincipalDep, ReadNumberIdDep
 from zapgate.web.errors import error_responses
-from zapgate.web.openapi import body_schema
+from zapgate.web.schemas import directory as schemas
+from zapgate.web.views import directory as views
 
 router = APIRouter(tags=["groups and channels"])
 
@@ -29,7 +31,7 @@ async def list_groups(container: ContainerDep, principal: PrincipalDep, number_i
     """The groups the number belongs to, as its provider lists them (``[{id, subject}]`` plus
     the additive ``size``), kept for 30 s. Evolution numbers and the sandbox; not Meta."""
     found = await directory.groups(container, workspace_id=principal.workspace_id, number_id=number_id)
-    return [{"id": g.id, "subject": g.subject, "size": g.size} for g in found]
+    return views.groups(found)
 
 
 @router.get("/v1/newsletters", responses=_LIST_ERRORS)
@@ -39,20 +41,12 @@ async def list_newsletters(
     """The WhatsApp channels the number follows (``[{id, name}]``), kept for 30 s. Evolution GO
     and the sandbox (Evolution API v2 cannot list channels: 501); not Meta."""
     found = await directory.newsletters(container, workspace_id=principal.workspace_id, number_id=number_id)
-    return [{"id": n.id, "name": n.name} for n in found]
+    return views.newsletters(found)
 
 
 @router.post(
     "/v1/numbers/check",
-    openapi_extra=body_schema(
-        {
-            "type": "object",
-            "properties": {
-                "numbers": {"type": "array", "items": {"type": "string"}, "minItems": 1, "maxItems": 20},
-                "number": {"type": "string"},
-            },
-        }
-    ),
+    openapi_extra=openapi.request_body(schemas.NumberCheck),
     responses=error_responses(
         (400, "VALIDATION_ERROR | NOT_SUPPORTED_FOR_META"),
         (401, "UNAUTHORIZED"),
@@ -68,22 +62,11 @@ async def check_numbers(
     ``{results: [{input, exists, number, name}]}`` (``number``: WhatsApp's own form, E.164, which
     for a Brazilian mobile may lack or add the 9th digit; both forms are tried; additive
     ``jid``). Input that is not a phone number comes back ``exists: false`` with ``error``."""
-    asked = directory.check_body(body)
+    asked = views.numbers_to_check(body)
     results = await directory.check(
         container, workspace_id=principal.workspace_id, number_id=number_id, asked=asked
     )
-    out = []
-    for raw, found in results:
-        if found is None:
-            out.append(
-                {"input": raw, "exists": False, "number": None, "name": None, "error": "INVALID_NUMBER"}
-            )
-            continue
-        number = "+" + found.jid.split("@")[0] if found.exists and found.jid else None
-        out.append(
-            {"input": raw, "exists": found.exists, "number": number, "name": found.name, "jid": found.jid}
-        )
-    return {"results": out}
+    return views.check_results(results)
 
 
 @router.get(

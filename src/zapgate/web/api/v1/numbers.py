@@ -6,35 +6,15 @@ from fastapi import APIRouter, Depends, Query, Request
 
 from zapgate import errors
 from zapgate.container import Container
-from zapgate.providers.base import ProviderKind
 from zapgate.services import number_changes, numbers
+from zapgate.web import openapi
 from zapgate.web.api.v1 import unsupported
 from zapgate.web.deps import ContainerDep, JsonBody, PrincipalDep, TenantDep, json_body
 from zapgate.web.errors import error_responses, json_response
-from zapgate.web.openapi import body_schema
+from zapgate.web.schemas import numbers as schemas
 from zapgate.web.views import numbers as views
 
 router = APIRouter(prefix="/v1/numbers", tags=["numbers"])
-
-_CREATE_BODY = body_schema(
-    {
-        "type": "object",
-        "required": ["name", "number"],
-        "properties": {
-            "name": {"type": "string"},
-            "number": {"type": "string", "example": "+5511999999999"},
-            "provider": {
-                "type": "string",
-                # The kinds added here (Meta numbers bring credentials: POST /v1/numbers/meta).
-                "enum": [k.value for k in ProviderKind if k is not ProviderKind.META],
-                "default": ProviderKind.SANDBOX.value,
-            },
-            "official": {"type": "boolean", "default": False},
-            "settings": {"type": "object"},
-        },
-    }
-)
-
 
 # The errors of creating a number (here and with a remote pairing link).
 CREATE_ERRORS = error_responses(
@@ -49,37 +29,22 @@ CREATE_ERRORS = error_responses(
 @router.post(
     "",
     status_code=201,
-    openapi_extra=_CREATE_BODY,
+    openapi_extra=openapi.request_body(schemas.NumberCreate),
     responses=CREATE_ERRORS,
 )
 async def create_number(container: ContainerDep, principal: TenantDep, body: JsonBody) -> Any:
     """Create a number. A sandbox number is connected at once; an Evolution v2 / GO number gets
     an instance at the provider and comes back with ``qrcodeBase64`` / ``pairingCode`` to link
     the phone. The number's API key is returned this once."""
-    created = await numbers.create_number(container, workspace_id=principal.workspace_id, body=body)
+    add = views.new_number(body)
+    created = await numbers.create_number(container, workspace_id=principal.workspace_id, add=add)
     return json_response(201, views.created(created, cloud_api=False))
-
-
-_META_BODY = body_schema(
-    {
-        "type": "object",
-        "required": ["name", "number", "phoneNumberId", "wabaId", "accessToken"],
-        "properties": {
-            "name": {"type": "string"},
-            "number": {"type": "string", "example": "+15550000001"},
-            "phoneNumberId": {"type": "string"},
-            "wabaId": {"type": "string"},
-            "accessToken": {"type": "string", "writeOnly": True},
-            "appSecret": {"type": "string", "writeOnly": True},
-        },
-    }
-)
 
 
 @router.post(
     "/meta",
     status_code=201,
-    openapi_extra=_META_BODY,
+    openapi_extra=openapi.request_body(schemas.MetaNumberCreate),
     responses=error_responses(
         (400, "VALIDATION_ERROR | PROVIDER_AUTH_FAILED | META_NUMBER_NOT_FOUND"),
         (401, "UNAUTHORIZED"),
@@ -91,7 +56,8 @@ _META_BODY = body_schema(
 async def register_meta_number(container: ContainerDep, principal: TenantDep, body: JsonBody) -> Any:
     """Register a bring-your-own Meta Cloud API number. The credentials are checked against the
     Graph API, stored encrypted and never returned."""
-    created = await numbers.register_meta_number(container, workspace_id=principal.workspace_id, body=body)
+    add = views.new_meta_number(body)
+    created = await numbers.register_meta_number(container, workspace_id=principal.workspace_id, add=add)
     return json_response(201, views.created(created, cloud_api=True))
 
 
@@ -147,7 +113,8 @@ async def connect_number(
     number (``link``: only ``primary``; secondary links are not supported yet: 501)."""
     _own(principal, number_id)
     _primary_only(link)
-    return await numbers.connect(container, workspace_id=principal.workspace_id, number_id=number_id)
+    found = await numbers.connect(container, workspace_id=principal.workspace_id, number_id=number_id)
+    return views.pairing_codes(found)
 
 
 @router.get(
@@ -165,46 +132,8 @@ async def number_status(
     numbers, the last known state (``stale: true``) otherwise (``link``: only ``primary``)."""
     _own(principal, number_id)
     _primary_only(link)
-    return await numbers.link_status(container, workspace_id=principal.workspace_id, number_id=number_id)
-
-
-_SETTINGS_SCHEMA = {
-    "type": "object",
-    "additionalProperties": False,
-    "properties": {
-        **{
-            k: {"type": "boolean"}
-            for k in (
-                "historyImportEnabled",
-                "webhookHistoricalMessages",
-                "ignoreNewsletters",
-                "markReadOnSend",
-            )
-        },
-        **{
-            k: {"type": ["boolean", "null"]}
-            for k in ("alwaysOnline", "rejectCall", "readMessages", "ignoreGroups", "ignoreStatus")
-        },
-        "msgRejectCall": {"type": ["string", "null"], "maxLength": 1000},
-    },
-}
-_PATCH_BODY = body_schema(
-    {
-        "type": "object",
-        "minProperties": 1,
-        "properties": {
-            "pacePerSecond": {"type": ["number", "null"], "exclusiveMinimum": 0, "maximum": 1000},
-            "piiMode": {"type": "string", "enum": ["RELAY_ONLY", "STORE_X_DAYS", "STORE_INDEFINITE"]},
-            "piiRetentionDays": {
-                "type": ["integer", "null"],
-                "minimum": 1,
-                "maximum": 3650,
-                "description": "Required with STORE_X_DAYS, else set to null",
-            },
-            "settings": _SETTINGS_SCHEMA,
-        },
-    }
-)
+    found = await numbers.link_status(container, workspace_id=principal.workspace_id, number_id=number_id)
+    return views.link_reading(found)
 
 
 async def _patch_body(request: Request) -> Any:
@@ -216,7 +145,7 @@ async def _patch_body(request: Request) -> Any:
 
 @router.patch(
     "/{number_id}",
-    openapi_extra=_PATCH_BODY,
+    openapi_extra=openapi.request_body(schemas.NumberPatch),
     responses=error_responses(
         (400, "VALIDATION_ERROR | EMPTY_PATCH"), (401, "UNAUTHORIZED"), (404, "NUMBER_NOT_FOUND")
     ),
@@ -232,8 +161,14 @@ async def patch_number(
     ``piiRetentionDays``, and ``settings`` (merged; null on an Evolution GO setting resets it to
     the provider's default)."""
     _own(principal, number_id)
+    try:
+        patch = views.patch(body)
+    except errors.ValidationFailed:
+        # A number that is not there is a 404 before its patch is looked at, as ever.
+        await numbers.get_row(container, principal.workspace_id, number_id)
+        raise
     number = await number_changes.patch_number(
-        container, workspace_id=principal.workspace_id, number_id=number_id, body=body
+        container, workspace_id=principal.workspace_id, number_id=number_id, patch=patch
     )
     return views.detail(number, cloud_api=container.providers.features(number.provider).cloud_api)
 
@@ -247,9 +182,10 @@ async def patch_number(
 async def delete_number(number_id: str, container: ContainerDep, principal: TenantDep) -> Any:
     """Soft-delete the number: it stops sending and its key stops working at once; it can be
     restored for 30 days (``restorableUntil``)."""
-    return await number_changes.delete_number(
+    found = await number_changes.delete_number(
         container, workspace_id=principal.workspace_id, number_id=number_id
     )
+    return views.deleted(found)
 
 
 @router.post(
@@ -264,9 +200,10 @@ async def delete_number(number_id: str, container: ContainerDep, principal: Tena
 async def restore_number(number_id: str, container: ContainerDep, principal: TenantDep) -> Any:
     """Bring back a soft-deleted number with its key, history and settings (404 once the
     30-day window has passed). ``requiresReconnect``: the phone must be paired again."""
-    return await number_changes.restore_number(
+    found = await number_changes.restore_number(
         container, workspace_id=principal.workspace_id, number_id=number_id
     )
+    return views.restored(found)
 
 
 @router.delete(
@@ -278,6 +215,5 @@ async def restore_number(number_id: str, container: ContainerDep, principal: Ten
 async def purge_number(number_id: str, container: ContainerDep, principal: TenantDep) -> Any:
     """Delete the number for good, deleted or not: its key, messages, templates and webhooks
     go with it, and an Evolution instance is removed at the provider. Irreversible."""
-    return await number_changes.purge_number(
-        container, workspace_id=principal.workspace_id, number_id=number_id
-    )
+    await number_changes.purge_number(container, workspace_id=principal.workspace_id, number_id=number_id)
+    return {"ok": True}

@@ -12,34 +12,21 @@ from fastapi.templating import Jinja2Templates
 from starlette.responses import Response
 
 from zapgate import errors
+from zapgate.domain.numbers import PairingCodes
 from zapgate.domain.remote_pairing import LinkState, PairingView, mask_number, redirect_target
 from zapgate.services import remote_pairing
+from zapgate.web import openapi
 from zapgate.web.api.v1 import numbers as numbers_api
 from zapgate.web.deps import ContainerDep, JsonBody, TenantDep
 from zapgate.web.errors import error_response, error_responses, json_response
 from zapgate.web.middleware import NUL_SEEN
-from zapgate.web.openapi import body_schema
+from zapgate.web.schemas import remote_pairing as schemas
+from zapgate.web.views import numbers as number_views
 from zapgate.web.views import remote_pairing as views
 
 router = APIRouter()
 templates = Jinja2Templates(directory=str(Path(__file__).parents[2] / "templates"))
 
-_CREATE_BODY = body_schema(
-    {
-        "type": "object",
-        "required": ["name", "number"],
-        "properties": {
-            "name": {"type": "string"},
-            "number": {"type": "string", "example": "+5511999999999"},
-            "provider": {"type": "string", "default": "evolution-v2"},
-            "linkToApiKey": {"type": "boolean", "default": False},
-            "sendViaWhatsApp": {"type": "boolean", "default": False},
-            "redirectUrl": {"type": "string", "format": "uri"},
-            "externalRef": {"type": "string", "maxLength": 200},
-            "settings": {"type": "object"},
-        },
-    }
-)
 _PUBLIC = error_responses((404, "REMOTE_PAIRING_NOT_FOUND"), (410, "REMOTE_PAIRING_EXPIRED"))
 # The public link takes no key (the token is the credential): documented without security.
 _IN_SCHEMA = True
@@ -50,14 +37,15 @@ PUBLIC_TAG = "remote pairing"  # no key: the operation lists no 401
     "/v1/numbers/remote-pairing",
     tags=["numbers"],
     status_code=201,
-    openapi_extra=_CREATE_BODY,
+    openapi_extra=openapi.request_body(schemas.RemotePairingCreate),
     responses=numbers_api.CREATE_ERRORS,
 )
 async def create(container: ContainerDep, principal: TenantDep, body: JsonBody) -> Any:
     """Create a QR-paired number (Evolution v2 by default) and a time-limited link to a public
     page where the phone's owner pairs it. The token and the number's key are shown this once.
     Zapgate does not send the link over WhatsApp (``messageSent`` is always false)."""
-    created = await remote_pairing.create(container, workspace_id=principal.workspace_id, body=body)
+    new = views.new_link(body)
+    created = await remote_pairing.create(container, workspace_id=principal.workspace_id, new=new)
     return json_response(201, views.created(created, public_url=container.settings.public_url))
 
 
@@ -113,9 +101,10 @@ async def status(request: Request, token: str, container: ContainerDep) -> Any:
 async def connect(request: Request, token: str, container: ContainerDep) -> Any:
     """``RemotePairingConnectResult``: a fresh QR code and pairing code."""
     try:
-        return await remote_pairing.connect(container, _token(request, token))
+        found = await remote_pairing.connect(container, _token(request, token))
     except remote_pairing.LinkGone as exc:
         return _gone(exc)
+    return number_views.pairing_codes(found)
 
 
 def _gone(exc: errors.ZapgateError) -> Response:
@@ -126,7 +115,7 @@ def _gone(exc: errors.ZapgateError) -> Response:
 async def _html(request: Request, container: ContainerDep, token: str, found: PairingView) -> Response:
     if found.state is LinkState.EXPIRED:
         return _page(request, found, status=410, problem="This pairing link has expired: ask for a new one.")
-    pairing: dict[str, Any] = {}
+    pairing: PairingCodes | None = None
     problem = ""
     if found.state is LinkState.VALID:
         try:
@@ -144,7 +133,7 @@ def _page(
     *,
     status: int = 200,
     problem: str = "",
-    pairing: dict[str, Any] | None = None,
+    pairing: PairingCodes | None = None,
     token: str = "",
 ) -> Response:
     link = found.link if found else None
@@ -153,8 +142,8 @@ def _page(
         "found": found,
         "connected": found is not None and found.state is LinkState.USED,
         "masked": mask_number(found.number.number) if found else "",
-        "qrcode": (pairing or {}).get("qrcodeBase64"),
-        "pairing_code": (pairing or {}).get("pairingCode"),
+        "qrcode": pairing.qrcode_base64 if pairing else None,
+        "pairing_code": pairing.pairing_code if pairing else None,
         "problem": problem,
         "redirect": redirect,
         "base": f"/v1/remote-pairing/{token}" if token else "",
