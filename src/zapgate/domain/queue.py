@@ -10,6 +10,21 @@ from __future__ import annotations
 from typing import Any, Protocol
 
 
+class SealedNumber(Protocol):
+    """A number with its credentials still sealed (a row, or a :class:`numbers.Number`)."""
+
+    @property
+    def id(self) -> str: ...
+    @property
+    def number(self) -> str: ...
+    @property
+    def provider(self) -> str: ...
+    @property
+    def official(self) -> bool: ...
+    @property
+    def credentials_enc(self) -> str | None: ...
+
+
 class DispatchNumber(Protocol):
     """An open number as the dispatcher paces and sends for it."""
 
@@ -108,3 +123,21 @@ class LockedMessage(Protocol):
     def lease_until(self) -> int | None: ...
     @property
     def redacted_at(self) -> int | None: ...
+
+
+class ProviderEventRow(Protocol):
+    """A stored provider event as the inbox applies it: a callback as received (``kind``
+    ``callback``, ``payload["body"]``) or a receipt a simulated provider scheduled (``status``)."""
+
+    @property
+    def id(self) -> int: ...
+    @property
+    def number_id(self) -> str | None: ...
+    @property
+    def provider(self) -> str: ...
+    @property
+    def kind(self) -> str: ...
+    @property
+    def payload(self) -> dict[str, Any]: ...
+    @property
+    def attempts(self) -> int: ...

@@ -7,6 +7,7 @@ from typing import Any
 import orjson
 
 from zapgate.container import Container
+from zapgate.domain.queue import SealedNumber
 from zapgate.providers.base import NumberRef
 
 
@@ -21,7 +22,7 @@ def open_credentials(container: Container, sealed: str | None) -> dict[str, Any]
     return value if isinstance(value, dict) else {}
 
 
-def number_ref(container: Container, row: Any) -> NumberRef:
+def number_ref(container: Container, row: SealedNumber) -> NumberRef:
     return NumberRef(
         id=row.id,
         number=row.number,

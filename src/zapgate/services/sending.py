@@ -219,14 +219,14 @@ async def _template(container: Container, number_id: str, ref: str) -> Template:
     return template  # type: ignore[no-any-return]  # the cache holds Any
 
 
-def effective_template_status(row: Any, now: int) -> str | None:
+def effective_template_status(row: Template, now: int) -> str | None:
     """Sandbox approval happens at ``approve_at``; until the sweeper records it, read it here."""
     if row.meta_status == "PENDING" and row.approve_at is not None and row.approve_at <= now:
         return "APPROVED"
     return str(row.meta_status) if row.meta_status is not None else None
 
 
-def _check_template_sendable(row: Any, caps: Capabilities, now: int) -> None:
+def _check_template_sendable(row: Template, caps: Capabilities, now: int) -> None:
     if caps.templates_need_approval and effective_template_status(row, now) != "APPROVED":
         raise errors.Conflict(
             f"Template {row.name!r} is not approved yet (status "
@@ -253,12 +253,12 @@ def _uses_media(request: SendRequest, rendered: templates.Rendered | None) -> bo
 
 
 def _message_values(
-    request: SendRequest, template_row: Any, rendered: templates.Rendered | None
+    request: SendRequest, template_row: Template | None, rendered: templates.Rendered | None
 ) -> dict[str, Any]:
     payload: dict[str, Any] = {"mode": request.mode}
     content: str | None = request.text
     message_type = "text"
-    if rendered is not None:
+    if rendered is not None and template_row is not None:
         payload["template"] = {
             "id": template_row.id,
             "name": template_row.name,

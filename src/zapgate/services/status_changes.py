@@ -95,6 +95,7 @@ async def apply_many(
         entered = path(Status(view.status), change.target, provider_took_it=change.taken_by_provider)
         if not entered:
             timeline.append(_timeline_row(message_id, change, change.target, now_ms, False))
+            view.updates.update(_late_facts(view, change))
             outcomes.append(Outcome([], 0))
             continue
         view.updates.update(_updates(view, change, entered, now_ms))
@@ -134,6 +135,18 @@ def _updates(message: _Merged, change: Change, entered: list[Status], now_ms: in
         updates["error_code"] = change.code or "PROVIDER_REJECTED"
         updates["error_message"] = change.detail or change.code
     return updates
+
+
+def _late_facts(message: _Merged, change: Change) -> dict[str, Any]:
+    """What a receipt that moves nothing still tells: Meta's pricing, and the provider's id,
+    when the receipt came after the status it reports (a ``sent`` receipt that waited for the
+    dispatcher's own record of the send)."""
+    facts: dict[str, Any] = {}
+    if change.meta_pricing is not None:
+        facts["meta_pricing"] = change.meta_pricing
+    if change.provider_message_id and not message.provider_message_id:
+        facts["provider_message_id"] = change.provider_message_id
+    return facts
 
 
 class _Merged:

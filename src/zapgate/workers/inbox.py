@@ -7,12 +7,12 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Sequence
-from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from zapgate.container import Container
+from zapgate.domain.queue import ProviderEventRow
 from zapgate.services import events
 from zapgate.services.inbox import apply as inbox_apply
 from zapgate.storage import tables as t
@@ -71,7 +71,7 @@ class Inbox:
             await self._schedule_next(now)
         return len(rows) == BATCH
 
-    async def _apply_batch(self, conn: AsyncConnection, rows: Sequence[Any], now: int) -> int:
+    async def _apply_batch(self, conn: AsyncConnection, rows: Sequence[ProviderEventRow], now: int) -> int:
         """Apply the whole batch under one savepoint; if that fails, redo it one event per
         savepoint so that only the bad event is set aside. Returns the webhooks queued."""
         try:
@@ -83,7 +83,11 @@ class Inbox:
             return sum([await self._apply_one(conn, row, now, endpoints) for row in rows])
 
     async def _apply(
-        self, conn: AsyncConnection, rows: Sequence[Any], now: int, endpoints: events.EndpointCache
+        self,
+        conn: AsyncConnection,
+        rows: Sequence[ProviderEventRow],
+        now: int,
+        endpoints: events.EndpointCache,
     ) -> int:
         ctx = inbox_apply.Context(
             registry=self._c.providers,
@@ -112,7 +116,7 @@ class Inbox:
         return applied.webhooks
 
     async def _apply_one(
-        self, conn: AsyncConnection, row: Any, now: int, endpoints: events.EndpointCache
+        self, conn: AsyncConnection, row: ProviderEventRow, now: int, endpoints: events.EndpointCache
     ) -> int:
         try:
             async with conn.begin_nested():
@@ -122,7 +126,7 @@ class Inbox:
             await self._retry_later(conn, row, now, repr(exc)[:500])
             return 0
 
-    async def _retry_later(self, conn: AsyncConnection, row: Any, now: int, error: str) -> None:
+    async def _retry_later(self, conn: AsyncConnection, row: ProviderEventRow, now: int, error: str) -> None:
         e = t.provider_events.c
         await conn.execute(
             sa.update(t.provider_events)

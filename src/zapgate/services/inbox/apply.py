@@ -18,7 +18,7 @@ from typing import Any
 from zapgate.domain import retry
 from zapgate.domain.lifecycle import Status
 from zapgate.domain.numbers import Number
-from zapgate.domain.queue import LockedMessage
+from zapgate.domain.queue import LockedMessage, ProviderEventRow
 from zapgate.metrics import Metrics
 from zapgate.providers import base
 from zapgate.providers.registry import ProviderRegistry
@@ -41,7 +41,7 @@ class Applied:
     templates_changed: bool = False
     # Stored events naming a message not recorded yet (a receipt can overtake the write of the
     # send's outcome): nothing of them was applied; the caller tries them again later.
-    deferred: list[Any] = field(default_factory=list)
+    deferred: list[ProviderEventRow] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -79,7 +79,7 @@ def store_row(
     }
 
 
-async def apply_batch(conn: Connection, rows: Sequence[Any], ctx: Context) -> Applied:
+async def apply_batch(conn: Connection, rows: Sequence[ProviderEventRow], ctx: Context) -> Applied:
     """Apply stored provider events (``provider_events`` rows, in order) in the caller's
     transaction.
 
@@ -135,7 +135,7 @@ class _SandboxReceipt:
     change: status_changes.Change
 
 
-def _parse(row: Any, ctx: Context) -> list[Any]:
+def _parse(row: ProviderEventRow, ctx: Context) -> list[Any]:
     if row.kind == "callback":
         return list(ctx.registry.get(row.provider).parse_callback(row.payload.get("body")))
     if row.kind != "status":
@@ -153,7 +153,7 @@ def _parse(row: Any, ctx: Context) -> list[Any]:
     return [_SandboxReceipt(payload.get("messageId"), payload.get("providerMessageId"), change)]
 
 
-def _number_key(row: Any, event: Any) -> str | None:
+def _number_key(row: ProviderEventRow, event: Any) -> str | None:
     """The id of the number an event is for, as the callback's authentication allowed: the
     callback's own number, or the one its route names among the callback's ``routes``."""
     if row.number_id:
@@ -165,7 +165,7 @@ def _number_key(row: Any, event: Any) -> str | None:
     return None if number_id is None else str(number_id)
 
 
-async def _numbers(conn: Connection, parsed: list[tuple[Any, list[Any]]]) -> dict[str, Number]:
+async def _numbers(conn: Connection, parsed: list[tuple[ProviderEventRow, list[Any]]]) -> dict[str, Number]:
     """The live numbers the batch's events are for, by id (one query)."""
     wanted = {
         key
@@ -193,7 +193,9 @@ class _Receipts:
         self._pending: list[tuple[str, status_changes.Change]] = []
         self._stale = False
 
-    async def resolve(self, parsed: list[tuple[Any, list[Any]]], numbers: dict[str, Number]) -> None:
+    async def resolve(
+        self, parsed: list[tuple[ProviderEventRow, list[Any]]], numbers: dict[str, Number]
+    ) -> None:
         provider_ids: set[str] = set()
         for _row, found in parsed:
             for event in found:
@@ -223,10 +225,13 @@ class _Receipts:
             return str(ours)
         return self._by_provider.get((number_id or "", event.provider_message_id))
 
-    def unknown_in(self, row: Any, found: list[Any]) -> bool:
-        """Whether the row names a message not recorded yet, or one whose send is still in
-        flight (QUEUED under a dispatcher's lease: the provider's receipt overtook the record of
-        its answer), and may wait for it, so the receipt applies after the SENT."""
+    def unknown_in(self, row: ProviderEventRow, found: list[Any]) -> bool:
+        """Whether the row names a message not recorded yet, or reports a failure of one whose
+        send is still in flight (QUEUED under a dispatcher's lease: the provider's receipt
+        overtook the record of its answer), and may wait for it: the failure then applies after
+        the SENT (a transient one sends the message again). Other receipts apply at once (a
+        ``sent``/``delivered``/``read`` moves the message on, and the dispatcher's record finds it
+        done)."""
         if row.attempts >= UNKNOWN_MESSAGE_TRIES:
             return False
         for event in found:
@@ -238,7 +243,7 @@ class _Receipts:
                 if number_id is None:
                     continue
                 message_id = self.message_id(number_id, event)
-                if message_id is None or self._in_flight(message_id):
+                if message_id is None or (event.status == "FAILED" and self._in_flight(message_id)):
                     return True
         return False
 
@@ -296,7 +301,7 @@ async def _apply_event(conn: Connection, number: Number, event: Any, ctx: Contex
 # -- routing ---------------------------------------------------------------------------------
 
 
-async def _legacy_number(conn: Connection, row: Any, event: Any) -> Number | None:
+async def _legacy_number(conn: Connection, row: ProviderEventRow, event: Any) -> Number | None:
     """For a callback stored by a version that routed by provider reference alone (already
     authenticated, no ``routes``): the live number with that reference."""
     if row.number_id or "routes" in row.payload or not getattr(event, "route", None):
@@ -304,7 +309,9 @@ async def _legacy_number(conn: Connection, row: Any, event: Any) -> Number | Non
     return await InboxRepository.live_number_by_route(conn, row.provider, event.route)
 
 
-async def _template_numbers(conn: Connection, row: Any, event: base.TemplateUpdate) -> list[Number]:
+async def _template_numbers(
+    conn: Connection, row: ProviderEventRow, event: base.TemplateUpdate
+) -> list[Number]:
     """The live numbers of the account a template verdict arrived for (only those the
     callback's authentication allowed)."""
     if row.number_id:
