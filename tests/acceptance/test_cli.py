@@ -13,6 +13,7 @@ import pytest
 import zapgate
 from tests.acceptance.conftest import ZAPGATE
 from tests.helpers import with_container
+from zapgate.domain import number_commands
 from zapgate.services import numbers
 
 
@@ -124,7 +125,7 @@ def test_list_tenants(serve_env, make_settings):
             await numbers.create_number(
                 container,
                 workspace_id=acme["tenantId"],
-                body={"name": "n", "number": phone, "provider": "sandbox"},
+                add=number_commands.add_number(name="n", number=phone, provider="sandbox"),
             )
 
     with_container(make_settings(), add_numbers)

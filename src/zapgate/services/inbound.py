@@ -67,20 +67,15 @@ async def _event(
         at_ms=at,
         message_type=_EVENT_TYPES.get(inbound.message_type, inbound.message_type),
     )
-    data.update(_media_fields(inbound))
+    data.update(payloads.inbound_media(inbound.media, phone_number_id=inbound.phone_number_id))
     if inbound.reply_id:
         data["replyId"] = inbound.reply_id  # additive: the button / row id chosen
-    if inbound.chat_kind == "group":
-        data.update(groupId=inbound.chat_id, groupName=inbound.chat_name)
-        return "message.group", data
-    if inbound.chat_kind == "newsletter":
-        data.update(newsletterId=inbound.chat_id, newsletterName=inbound.chat_name)
-        return "message.newsletter", data
+    if inbound.chat_kind in ("group", "newsletter"):
+        data.update(payloads.chat_fields(inbound.chat_kind, inbound.chat_id, inbound.chat_name))
+        return f"message.{inbound.chat_kind}", data
     quoted = await _quoted(conn, inbound)
     if quoted is not None:
-        data["quotedMessageId"] = inbound.quoted_message_id
-        if quoted.content is not None:
-            data["contentReplied"] = quoted.content
+        data.update(payloads.reply_fields(inbound.quoted_message_id, quoted.content))
         return "message.reply", data
     return "message.received", data
 
@@ -93,22 +88,6 @@ async def _quoted(conn: Connection, inbound: Inbound) -> QuotedMessage | None:
     if found is None and inbound.simulated:
         return QuotedMessage(None)  # the sandbox simulates replies to arbitrary ids
     return found
-
-
-def _media_fields(inbound: Inbound) -> dict[str, Any]:
-    media = inbound.media or {}
-    fields = {
-        "mediaLink": media.get("url"),
-        "mediaType": media.get("mimeType"),
-        "mediaCaption": media.get("caption"),
-        "mediaFilename": media.get("fileName"),
-    }
-    out = {k: v for k, v in fields.items() if v}
-    if media.get("id"):
-        out["mediaId"] = media["id"]
-        if inbound.phone_number_id:
-            out["phoneNumberId"] = inbound.phone_number_id
-    return out
 
 
 async def simulate(container: Container, *, number_id: str, inbound: SimulatedInbound) -> Received:

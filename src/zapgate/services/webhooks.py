@@ -22,7 +22,6 @@ from __future__ import annotations
 import orjson
 
 from zapgate import errors
-from zapgate.clock import iso
 from zapgate.container import Container
 from zapgate.domain import ids, urls
 from zapgate.domain.webhooks import (
@@ -291,12 +290,7 @@ async def send_test(container: Container, *, principal: Principal, webhook_id: s
     async with container.db.write() as conn:
         endpoint = await _load(container, conn, principal, webhook_id, with_keys=False)
         _require_active(endpoint)
-        data = {
-            "webhookId": endpoint.id,
-            "numberId": endpoint.number_id,
-            "createdAt": iso(now),
-            "message": "Test event from Zapgate: your endpoint is reachable.",
-        }
+        data = payloads.test_data(webhook_id=endpoint.id, number_id=endpoint.number_id, at_ms=now)
         body = orjson.dumps(payloads.envelope(event_id, TEST_EVENT, now, data)).decode()
         delivery_id = ids.new_id("whd")
         await repo.queue(

@@ -7,6 +7,7 @@ legacy consumers.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from zapgate.clock import iso
@@ -121,8 +122,45 @@ def inbound_data(
     return data
 
 
+def inbound_media(media: Mapping[str, Any] | None, *, phone_number_id: str | None) -> dict[str, Any]:
+    """The media fields of an inbound message's event (``media``: ``{id, url, mimeType,
+    fileName, caption}`` as the provider adapter read them); ``mediaId`` with the Meta
+    ``phoneNumberId`` it is downloaded through."""
+    media = media or {}
+    fields = {
+        "mediaLink": media.get("url"),
+        "mediaType": media.get("mimeType"),
+        "mediaCaption": media.get("caption"),
+        "mediaFilename": media.get("fileName"),
+    }
+    out = {k: v for k, v in fields.items() if v}
+    if media.get("id"):
+        out["mediaId"] = media["id"]
+        if phone_number_id:
+            out["phoneNumberId"] = phone_number_id
+    return out
+
+
+def chat_fields(kind: str, chat_id: str | None, chat_name: str | None) -> dict[str, Any]:
+    """Where a ``message.group`` / ``message.newsletter`` was written."""
+    return {f"{kind}Id": chat_id, f"{kind}Name": chat_name}
+
+
+def reply_fields(quoted_message_id: str | None, content_replied: str | None) -> dict[str, Any]:
+    """A ``message.reply``: the message quoted and, when it is ours and stored, its content."""
+    out: dict[str, Any] = {"quotedMessageId": quoted_message_id}
+    if content_replied is not None:
+        out["contentReplied"] = content_replied
+    return out
+
+
 def number_data(
-    number: Any, *, at_ms: int, error: str | None = None, error_code: str | None = None
+    number: Any,
+    *,
+    at_ms: int,
+    error: str | None = None,
+    error_code: str | None = None,
+    profile_name: str | None = None,
 ) -> dict[str, Any]:
     data: dict[str, Any] = {
         "numberId": number.id,
@@ -134,4 +172,16 @@ def number_data(
         data["error"] = error
     if error_code:
         data["errorCode"] = error_code
+    if profile_name:
+        data["profileName"] = profile_name
     return data
+
+
+def test_data(*, webhook_id: str, number_id: str, at_ms: int) -> dict[str, Any]:
+    """``webhook.test``'s data."""
+    return {
+        "webhookId": webhook_id,
+        "numberId": number_id,
+        "createdAt": iso(at_ms),
+        "message": "Test event from Zapgate: your endpoint is reachable.",
+    }

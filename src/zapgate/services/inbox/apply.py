@@ -447,9 +447,8 @@ async def apply_connection(
         at_ms=now_ms,
         error=event.reason if event.state == "CLOSE" else None,
         error_code=event.health if event.state == "CLOSE" else None,
+        profile_name=event.profile_name,
     )
-    if event.profile_name:
-        data["profileName"] = event.profile_name
     queued = await events.emit(
         conn, number_id=number.id, event=name, data=data, order_key=number.id, seq=now_ms, now_ms=now_ms
     )
