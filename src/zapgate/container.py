@@ -22,6 +22,7 @@ from zapgate.storage.repositories.analytics import AnalyticsRepository
 from zapgate.storage.repositories.conversations import ConversationRepository
 from zapgate.storage.repositories.inbox import InboxRepository
 from zapgate.storage.repositories.keys import KeyRepository
+from zapgate.storage.repositories.media import MediaRepository
 from zapgate.storage.repositories.messages import MessageRepository
 from zapgate.storage.repositories.numbers import NumberRepository
 from zapgate.storage.repositories.projects import ProjectRepository
@@ -86,6 +87,7 @@ class Repositories:
     conversations: ConversationRepository
     projects: ProjectRepository
     remote_pairing: RemotePairingRepository
+    media: MediaRepository
 
 
 @dataclass
@@ -210,5 +212,6 @@ def build_container(settings: Settings, *, clock: Clock | None = None) -> Contai
             conversations=ConversationRepository(db),
             projects=ProjectRepository(db),
             remote_pairing=RemotePairingRepository(db),
+            media=MediaRepository(db),
         ),
     )

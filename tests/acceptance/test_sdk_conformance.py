@@ -31,10 +31,8 @@ from zapgate.testing import WebhookReceiver, free_port
 
 OUT_OF_SCOPE_RESOURCES = {"calls", "phone_lines", "leads", "referrals", "ads", "lead_pages"}
 OUT_OF_SCOPE_METHODS = {("numbers", "pay")}
-# Issue 12 points not built yet: called anyway, expected to fail until they are (strict xfail).
-PENDING = {
-    ("numbers", "upgrade_to_dual"),
-}
+# Methods not built yet: called anyway, expected to fail until they are (strict xfail).
+PENDING: set[tuple[str, str]] = set()
 CONTACT = "+5511988887777"
 
 
@@ -289,7 +287,7 @@ CALLS: dict[tuple[str, str], Callable[[Conformance], Any]] = {
     ("numbers", "delete"): lambda w: _number_change(w, "delete"),
     ("numbers", "restore"): lambda w: _number_change(w, "restore"),
     ("numbers", "purge"): lambda w: _number_change(w, "purge"),
-    ("numbers", "upgrade_to_dual"): lambda w: w.tenant.numbers.upgrade_to_dual(w.number_id),
+    ("numbers", "upgrade_to_dual"): lambda w: w.tenant.numbers.upgrade_to_dual(w.evolution_id),
     ("numbers", "remote_pairing"): lambda w: _remote_pairing(w),
     ("templates", "list"): lambda w: w.number.templates.list(),
     ("templates", "get"): lambda w: w.number.templates.get(w.state.setdefault("template", _template(w))),
@@ -310,9 +308,7 @@ def test_every_core_method_is_covered() -> None:
 @pytest.mark.parametrize(
     "method",
     [
-        pytest.param(m, marks=pytest.mark.xfail(strict=True, reason="issue 12: not built yet"))
-        if m in PENDING
-        else m
+        pytest.param(m, marks=pytest.mark.xfail(strict=True, reason="not built yet")) if m in PENDING else m
         for m in sorted(CALLS)
     ],
     ids=".".join,

@@ -244,6 +244,42 @@ def test_a_disconnected_number_gets_a_new_qr_code(
     assert '<img src="data:image/png;base64,' in fresh.text and "new-key" not in fresh.text
 
 
+def test_a_second_device_is_added_and_linked_from_the_number_page(
+    with_sim: Callable[..., Any], wait: Callable[..., Any]
+) -> None:
+    browser, sim, api, tenant = with_sim("evolution-v2")
+    _add(browser, provider="evolution-v2")
+    number_id = _only_number(api, tenant["key"])["id"]
+    sim.control("POST", f"/_sim/instances/zapgate-{number_id}/pair", {})
+    wait(lambda: api.get(f"/v1/numbers/{number_id}", tenant["key"]).json()["state"] == "OPEN")
+    assert "Add a second device</button>" in browser.page(f"/numbers/{number_id}").text
+
+    added = browser.post(f"/numbers/{number_id}/dual")
+    assert added.status_code == 200, added.text
+    assert "Link a second device" in added.text and '<img src="data:image/png;base64,' in added.text
+    assert f'action="/numbers/{number_id}/connect?link=secondary"' in added.text
+    poll = re.search(r'hx-get="(/numbers/[^"]+/link\?shown=[A-Z]+&amp;link=secondary)"', added.text)
+    assert poll, added.text
+    detail = browser.page(f"/numbers/{number_id}").text
+    assert "<dt>Second device</dt>" in detail and "Add a second device</button>" not in detail
+    assert "New QR code for the second device</button>" in detail
+
+    fresh = browser.post(f"/numbers/{number_id}/connect?link=secondary")
+    assert fresh.status_code == 200 and "Link a second device" in fresh.text
+    sim.control("POST", f"/_sim/instances/zapgate-{number_id}-2/pair", {})
+    url = poll.group(1).replace("&amp;", "&")
+
+    def connected() -> Any:
+        r = browser.http.get(url, headers=HX)
+        return r if r.status_code == 200 and "Connected" in r.text else None
+
+    fragment = wait(connected, timeout=15)
+    assert "The second device of" in fragment.text
+    detail = browser.page(f"/numbers/{number_id}").text
+    assert "New QR code for the second device" not in detail
+    assert api.get(f"/v1/numbers/{number_id}", tenant["key"]).json()["isFullyConnected"] is True
+
+
 # -- the number page --------------------------------------------------------------------------
 
 

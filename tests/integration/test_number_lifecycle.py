@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
 import time
 from collections.abc import Callable, Iterator
@@ -312,3 +314,42 @@ def test_removal_and_restore_are_webhook_events(api, tenant, number, receiver):
         parsed = parse_customer_webhook(hook.json())
         if parsed["event"].startswith("number."):
             assert parsed["data"]["numberId"] == number["id"] and parsed["data"]["phone"].startswith("+")
+
+
+def test_a_number_created_with_its_webhook_reports_number_created(api, tenant, receiver):
+    """Endpoints belong to a number, so ``number.created`` goes to the one made with it
+    (``webhook`` in the create body), signed, in the SDK's shape; its secret is shown once."""
+    from pilot_status.webhooks import parse_customer_webhook
+
+    body = {
+        "name": "Loja",
+        "number": "+5511977771234",
+        "webhook": {"url": receiver.url, "events": ["number.created", "message.sent"], "name": "ops"},
+    }
+    created = api.post("/v1/numbers", tenant["key"], json=body)
+    assert created.status_code == 201, created.text
+    number_id = created.json()["instance"]["id"]
+    hook = created.json()["webhook"]
+    assert hook["secret"].startswith("whsec_") and hook["name"] == "ops"
+    assert hook["events"] == ["number.created", "message.sent"] and hook["whatsappNumberIds"] == [number_id]
+
+    [delivered] = receiver.wait_for(lambda got: len(got) >= 1)
+    parsed = parse_customer_webhook(delivered.json(), unknown_events="raise")
+    assert parsed["event"] == "number.created"
+    assert parsed["data"]["numberId"] == number_id and parsed["data"]["phone"] == "+5511977771234"
+    signed = hmac.new(hook["secret"].encode(), delivered.body, hashlib.sha256).hexdigest()
+    assert delivered.headers["x-pilot-status-signature"] == signed
+    listed = api.get("/v1/webhooks", tenant["key"], headers={"x-whatsapp-number-id": number_id}).json()
+    assert [w["id"] for w in listed] == [hook["id"]] and "secret" not in listed[0]
+
+
+def test_a_bad_webhook_in_the_create_body_creates_nothing(api, tenant):
+    for webhook, field in (
+        ({"url": "ftp://hooks.example.com"}, "url"),
+        ({"url": "https://hooks.example.com", "events": ["message.teleported"]}, "events[0]"),
+        ("https://hooks.example.com", "webhook"),
+    ):
+        body = {"name": "Loja", "number": "+5511977774321", "webhook": webhook}
+        problem = assert_error(api.post("/v1/numbers", tenant["key"], json=body), 400, "VALIDATION_ERROR")
+        assert field in str(problem), problem
+    assert api.get("/v1/numbers", tenant["key"]).json() == []

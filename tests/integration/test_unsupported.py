@@ -35,17 +35,3 @@ def test_the_schema_documents_each_feature_once(api):
     paths = api.get("/openapi.json").json()["paths"]
     for path, _ in FEATURES:
         assert set(paths[path]) == {"get"} and "501" in paths[path]["get"]["responses"]
-
-
-def test_dual_links_answer_501(api, tenant, number):
-    """A second linked device per number is not built: the upgrade and ``?link=secondary``
-    say so; ``link=primary`` is the number's one link."""
-    body = assert_error(
-        api.post(f"/v1/numbers/{number['id']}/upgrade-to-dual", tenant["key"]), 501, "NOT_SUPPORTED"
-    )
-    assert "Dual links" in body["error"]
-    for path in ("connect", "status"):
-        r = api.get(f"/v1/numbers/{number['id']}/{path}", tenant["key"], params={"link": "secondary"})
-        assert_error(r, 501, "NOT_SUPPORTED")
-    r = api.get(f"/v1/numbers/{number['id']}/status", tenant["key"], params={"link": "primary"})
-    assert r.status_code == 200 and r.json()["state"] == "OPEN"

@@ -7,6 +7,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from zapgate.domain.keys import IssuedKey
+from zapgate.domain.webhooks import CreatedEndpoint
+
+# The links of a QR-paired number: every number has its primary link; a dual number also has
+# a secondary one (a second device session for the same phone, used when the primary is down).
+PRIMARY = "primary"
+SECONDARY = "secondary"
 
 # A number's settings when it has not changed them (stored under these names).
 DEFAULT_SETTINGS: dict[str, Any] = {
@@ -50,14 +56,39 @@ class Number:
     # Sealed (encrypted) credentials, opened only where a provider call needs them.
     credentials_enc: str | None = field(default=None, repr=False)
     deleted_at: int | None = None
+    # The second linked device of a dual number (``upgrade-to-dual``): its provider reference
+    # (instance name), sealed credentials and link state. ``secondary_ref`` is None while the
+    # number has one link.
+    secondary_ref: str | None = None
+    secondary_credentials_enc: str | None = field(default=None, repr=False)
+    secondary_state: str | None = None
+    secondary_connected_at: int | None = None
+
+    @property
+    def dual(self) -> bool:
+        return self.secondary_ref is not None
 
     @property
     def connected(self) -> bool:
-        return self.state == "OPEN"
+        """Every link the number has is OPEN (the API's ``isFullyConnected``)."""
+        return self.state == "OPEN" and (not self.dual or self.secondary_state == "OPEN")
+
+    @property
+    def link_open(self) -> bool:
+        """At least one link is OPEN: the number can send (through the secondary link while
+        the primary is down)."""
+        return self.state == "OPEN" or (self.dual and self.secondary_state == "OPEN")
 
     @property
     def sendable(self) -> bool:
-        return self.health == "OK" and self.state == "OPEN"
+        return self.health == "OK" and self.link_open
+
+    def link_of(self, route: str | None) -> str:
+        """Which link a provider callback naming ``route`` (its instance) came through."""
+        return SECONDARY if self.dual and route is not None and route == self.secondary_ref else PRIMARY
+
+    def state_of(self, link: str) -> str:
+        return (self.secondary_state or "CLOSE") if link == SECONDARY else self.state
 
     @property
     def effective_settings(self) -> dict[str, Any]:
@@ -131,6 +162,8 @@ class CreatedNumber:
     pairing_code: str | None = None
     display_phone_number: str | None = None
     quality_rating: str | None = None
+    # The webhook endpoint created with the number (with its secret, shown this once).
+    webhook: CreatedEndpoint | None = None
 
 
 @dataclass(frozen=True)
@@ -151,6 +184,8 @@ class LinkReading:
     state: str
     stale: bool
     read_at: int
+    # Every link of the number is OPEN (for a number with one link: this one is).
+    fully_connected: bool
 
     @property
     def connected(self) -> bool:

@@ -25,7 +25,18 @@ class SealedNumber(Protocol):
     def credentials_enc(self) -> str | None: ...
 
 
-class DispatchNumber(SealedNumber, Protocol):
+class LinkedNumber(SealedNumber, Protocol):
+    """A number with its links' states and the secondary link's sealed credentials."""
+
+    @property
+    def state(self) -> str: ...
+    @property
+    def secondary_state(self) -> str | None: ...
+    @property
+    def secondary_credentials_enc(self) -> str | None: ...
+
+
+class DispatchNumber(LinkedNumber, Protocol):
     """An open number as the dispatcher paces and sends for it."""
 
     @property

@@ -131,6 +131,15 @@ def same_secret(given: Any, expected: Any) -> bool:
     )
 
 
+def one_of_secrets(given: Any, expected: Any) -> bool:
+    """``given`` is one of the ``expected`` secrets (a tuple: a number's links each have their
+    own), compared in constant time against every one."""
+    found = False
+    for secret in expected if isinstance(expected, tuple) else (expected,):
+        found |= same_secret(given, secret)
+    return found
+
+
 def no_handshake(query: Mapping[str, str]) -> str:
     """Kinds without a GET subscription check."""
     raise errors.Forbidden("This provider has no subscription check", code="INVALID_VERIFY_TOKEN")

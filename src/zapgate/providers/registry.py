@@ -38,12 +38,14 @@ class ProviderRegistry:
         submitters: dict[ProviderKind, TemplateSubmitter] | None = None,
         directories: dict[ProviderKind, Directory] | None = None,
         media_sources: dict[ProviderKind, MediaSource] | None = None,
+        media_link_sources: dict[ProviderKind, MediaSource] | None = None,
     ) -> None:
         self._providers = providers
         self._provisioners = provisioners or {}
         self._submitters = submitters or {}
         self._directories = directories or {}
         self._media_sources = media_sources or {}
+        self._media_link_sources = media_link_sources or {}
 
     def get(self, kind: str) -> Provider:
         try:
@@ -68,6 +70,13 @@ class ProviderRegistry:
     def media_source(self, kind: str) -> MediaSource | None:
         """The adapter as a :class:`MediaSource` (inbound media on demand), if it is one."""
         return self._media_sources.get(ProviderKind(kind))
+
+    def media_link_source(self, kind: str) -> MediaSource | None:
+        """The adapter as a :class:`MediaSource` that reads an inbound media from the link its
+        webhook carried (Evolution GO with S3/MinIO: it has no download by id). Its
+        ``media_id`` is that link, as Zapgate kept it at intake: a role of its own, so that a
+        customer's ``mediaId`` never reaches it (it would fetch any URL)."""
+        return self._media_link_sources.get(ProviderKind(kind))
 
     def kinds(self) -> list[ProviderKind]:
         return sorted(self._providers)
@@ -138,4 +147,5 @@ def build_registry(settings: Settings) -> ProviderRegistry:
             ProviderKind.EVOLUTION_GO: evolution_go,
         },
         media_sources={ProviderKind.META: meta, ProviderKind.EVOLUTION_V2: evolution_v2},
+        media_link_sources={ProviderKind.EVOLUTION_GO: evolution_go},
     )

@@ -7,7 +7,8 @@ from typing import Any
 import orjson
 
 from zapgate.container import Container
-from zapgate.domain.queue import SealedNumber
+from zapgate.domain.numbers import PRIMARY, SECONDARY
+from zapgate.domain.queue import LinkedNumber, SealedNumber
 from zapgate.providers.base import NumberRef
 
 
@@ -23,6 +24,7 @@ def open_credentials(container: Container, sealed: str | None) -> dict[str, Any]
 
 
 def number_ref(container: Container, row: SealedNumber) -> NumberRef:
+    """The number through its primary link."""
     return NumberRef(
         id=row.id,
         number=row.number,
@@ -30,3 +32,29 @@ def number_ref(container: Container, row: SealedNumber) -> NumberRef:
         official=bool(row.official),
         credentials=open_credentials(container, row.credentials_enc) or None,
     )
+
+
+def link_ref(container: Container, row: LinkedNumber, link: str) -> NumberRef:
+    """The number through one of its links (``primary`` or ``secondary``)."""
+    if link != SECONDARY:
+        return number_ref(container, row)
+    return NumberRef(
+        id=row.id,
+        number=row.number,
+        provider=row.provider,
+        official=bool(row.official),
+        credentials=open_credentials(container, row.secondary_credentials_enc) or None,
+    )
+
+
+def sending_link(row: LinkedNumber) -> str:
+    """The link a number works through now: its primary unless only the secondary is OPEN
+    (failover)."""
+    if row.state != "OPEN" and row.secondary_state == "OPEN" and row.secondary_credentials_enc:
+        return SECONDARY
+    return PRIMARY
+
+
+def working_ref(container: Container, row: LinkedNumber) -> NumberRef:
+    """The number through the link it works through now (:func:`sending_link`)."""
+    return link_ref(container, row, sending_link(row))

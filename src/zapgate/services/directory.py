@@ -79,12 +79,12 @@ async def _directory(
         raise errors.ValidationFailed(
             f"{what} are not available on {features.label} numbers", code="NOT_SUPPORTED"
         )
-    if not number.connected:
+    if not number.link_open:
         raise errors.Conflict(
             "The number is not connected to WhatsApp: pair it first (POST /v1/numbers/{id}/connect)",
             code="WHATSAPP_INSTANCE_NOT_CONNECTED",
         )
-    return number, directory, credentials.number_ref(container, number)
+    return number, directory, credentials.working_ref(container, number)
 
 
 async def _cached(container: Container, key: str, load: Callable[[], Awaitable[T]]) -> T:

@@ -10,7 +10,7 @@ from zapgate import errors
 from zapgate.container import Container
 from zapgate.domain import number_commands
 from zapgate.domain.number_commands import Keep, NumberPatch
-from zapgate.domain.numbers import DEFAULT_SETTINGS, Number, Restored
+from zapgate.domain.numbers import DEFAULT_SETTINGS, PRIMARY, SECONDARY, Number, Restored
 from zapgate.domain.numbers import DeletedNumber as DeletedNumber  # the dashboard reads it here
 from zapgate.services import credentials, events
 from zapgate.services.numbers import (
@@ -134,8 +134,9 @@ async def purge_number(container: Container, *, workspace_id: str, number_id: st
     _forget(container)
     provisioner = container.providers.provisioner(row.provider)
     if provisioner is not None:
-        with contextlib.suppress(Exception):
-            await provisioner.deprovision(credentials.number_ref(container, row))
+        for link in (PRIMARY, SECONDARY) if row.dual else (PRIMARY,):
+            with contextlib.suppress(Exception):
+                await provisioner.deprovision(credentials.link_ref(container, row, link))
 
 
 async def list_deleted(container: Container, *, workspace_id: str) -> list[DeletedNumber]:

@@ -2,15 +2,17 @@
 
 * ``STORE_INDEFINITE``: nothing is removed.
 * ``RELAY_ONLY``: inbound messages are stored without text, sender name and media (the
-  webhook still carries them); an outbound message keeps its content only while it may still
-  be sent: once READ, FAILED or CANCELED, or DELIVERED for longer than a grace (READ may
-  never come), its content, payload and request body (with any template variables) go.
+  webhook still carries them), and none of their media is kept for download
+  (``inbound_media``); an outbound message keeps its content only while it may still be sent:
+  once READ, FAILED or CANCELED, or DELIVERED for longer than a grace (READ may never come),
+  its content, payload and request body (with any template variables) go.
 * ``STORE_X_DAYS``: the same removal for messages and inbound messages created more than
-  ``pii_retention_days`` ago, whatever their status except QUEUED.
+  ``pii_retention_days`` ago, whatever their status except QUEUED, and for the inbound media
+  kept for download (deleted: nothing of them is worth a row).
 
-The sweeper calls :func:`redact_messages` and :func:`redact_inbound` with a bounded batch; a
-cleared row gets ``redacted_at`` so readers can tell. ``updated_at`` is left alone: retention
-purges count from it, and removing content is not a change of the message.
+The sweeper calls :func:`redact_messages`, :func:`redact_inbound` and :func:`purge_media` with
+a bounded batch; a cleared row gets ``redacted_at`` so readers can tell. ``updated_at`` is left
+alone: retention purges count from it, and removing content is not a change of the message.
 """
 
 from __future__ import annotations
@@ -116,3 +118,24 @@ async def _forget_names(conn: Connection, policy: Policy, senders: set[tuple[str
         by_number.setdefault(number_id, []).append(sender)
     before = policy.cutoff(now_ms) if policy.mode == "STORE_X_DAYS" else None
     await sweeps.forget_names(conn, by_number, last_inbound_before=before)
+
+
+# -- kept inbound media ------------------------------------------------------------------------
+
+
+async def purge_media(conn: Connection, policies_: list[Policy], *, now_ms: int, limit: int) -> int:
+    """Delete up to ``limit`` kept inbound media (``GET /v1/media``) due under their number's
+    mode: by the rule of the inbound messages they came with (a number purged takes its media
+    with it by foreign key)."""
+    keys: list[tuple[str, str]] = []
+    for policy in policies_:
+        if len(keys) >= limit:
+            break
+        # RELAY_ONLY: any age (kept before the number switched to it).
+        before = None if policy.mode == "RELAY_ONLY" else policy.cutoff(now_ms)
+        keys += await sweeps.kept_media(
+            conn, policy.number_ids, created_before=before, limit=limit - len(keys)
+        )
+    if keys:
+        await sweeps.delete_media(conn, keys)
+    return len(keys)

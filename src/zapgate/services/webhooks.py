@@ -111,35 +111,59 @@ async def get_endpoint(container: Container, *, principal: Principal, webhook_id
 
 async def create_endpoint(container: Container, *, principal: Principal, new: NewEndpoint) -> CreatedEndpoint:
     """Register an endpoint; the result is the only time (with rotate) the secret is shown."""
+    async with container.db.write() as conn:
+        if not await container.repos.webhooks.live_number(
+            conn, workspace_id=principal.workspace_id, number_id=new.number_id
+        ):
+            raise errors.NotFound("Number not found", code="NUMBER_NOT_FOUND")
+        webhook_id, secret = await add_endpoint(
+            container, conn, workspace_id=principal.workspace_id, actor=_actor(principal), new=new
+        )
+        endpoint = await _load(container, conn, principal, webhook_id)
+    return CreatedEndpoint(endpoint=endpoint, secret=secret)
+
+
+async def add_endpoint(
+    container: Container, conn: Connection, *, workspace_id: str, actor: str, new: NewEndpoint
+) -> tuple[str, str]:
+    """Store an endpoint of a live number in the caller's transaction, audited; its id and
+    secret."""
     repo = container.repos.webhooks
     name = new.name if new.name is not None else urls.hostname(new.url)
     secret = ids.webhook_secret()
     now = container.clock.now_ms()
     webhook_id = ids.new_id("wh")
-    async with container.db.write() as conn:
-        if not await repo.live_number(conn, workspace_id=principal.workspace_id, number_id=new.number_id):
-            raise errors.NotFound("Number not found", code="NUMBER_NOT_FOUND")
-        await repo.insert(
-            conn,
-            webhook_id=webhook_id,
-            workspace_id=principal.workspace_id,
-            number_id=new.number_id,
-            name=name[:MAX_NAME_LENGTH],
-            url=new.url,
-            events=new.events,
-            secret_enc=container.secrets.seal(secret),
-            now_ms=now,
-        )
-        await repo.audit(
-            conn,
-            workspace_id=principal.workspace_id,
-            actor=_actor(principal),
-            action="webhook.created",
-            detail={"webhookId": webhook_id, "numberId": new.number_id},
-            now_ms=now,
-        )
-        endpoint = await _load(container, conn, principal, webhook_id)
-    return CreatedEndpoint(endpoint=endpoint, secret=secret)
+    await repo.insert(
+        conn,
+        webhook_id=webhook_id,
+        workspace_id=workspace_id,
+        number_id=new.number_id,
+        name=name[:MAX_NAME_LENGTH],
+        url=new.url,
+        events=new.events,
+        secret_enc=container.secrets.seal(secret),
+        now_ms=now,
+    )
+    await repo.audit(
+        conn,
+        workspace_id=workspace_id,
+        actor=actor,
+        action="webhook.created",
+        detail={"webhookId": webhook_id, "numberId": new.number_id},
+        now_ms=now,
+    )
+    return webhook_id, secret
+
+
+async def created_with_number(
+    container: Container, conn: Connection, *, workspace_id: str, webhook_id: str, secret: str
+) -> CreatedEndpoint:
+    """An endpoint made with its number (:func:`add_endpoint`), as a workspace key sees it."""
+    found = await container.repos.webhooks.endpoint(
+        conn, Scope(workspace_id=workspace_id, number_id=None), webhook_id
+    )
+    assert found is not None
+    return CreatedEndpoint(endpoint=found, secret=secret)
 
 
 async def update_endpoint(

@@ -212,12 +212,14 @@ async def find_by_provider_ids(
 
 
 async def open_numbers(conn: AsyncConnection, number_ids: Collection[str]) -> list[DispatchNumber]:
-    """Those of the numbers that are live and OPEN (the ones the dispatcher may send for)."""
+    """Those of the numbers that are live with a link OPEN (the ones the dispatcher may send
+    for; a dual number sends through its secondary link while the primary is down)."""
     n = t.numbers.c
+    open_link = sa.or_(n.state == "OPEN", n.secondary_state == "OPEN")
     rows: list[DispatchNumber] = list(
         (
             await conn.execute(
-                sa.select(t.numbers).where(n.id.in_(number_ids), n.deleted_at.is_(None), n.state == "OPEN")
+                sa.select(t.numbers).where(n.id.in_(number_ids), n.deleted_at.is_(None), open_link)
             )
         ).all()
     )

@@ -76,6 +76,12 @@ numbers = sa.Table(
     sa.Column("created_at", Ms, nullable=False),
     sa.Column("updated_at", Ms, nullable=False),
     sa.Column("deleted_at", Ms, nullable=True),
+    # The optional second linked device (``upgrade-to-dual``): its instance name, sealed
+    # credentials and link state; None while the number has one link.
+    sa.Column("secondary_ref", sa.String(128), nullable=True),
+    sa.Column("secondary_credentials_enc", sa.Text, nullable=True),
+    sa.Column("secondary_state", sa.String(16), nullable=True),
+    sa.Column("secondary_connected_at", Ms, nullable=True),
     sa.Index("ix_numbers_workspace", "workspace_id"),
     sa.Index("ix_numbers_provider_ref", "provider", "provider_ref"),
 )
@@ -501,4 +507,25 @@ remote_pairing_links = sa.Table(
     sa.Column("expires_at", Ms, nullable=False),
     sa.Column("used_at", Ms, nullable=True),
     sa.Index("ix_remote_pairing_links_number", "number_id"),
+)
+
+# Inbound media Zapgate keeps itself for ``GET /v1/media/{id}`` (services/media.py): the bytes a
+# provider handed over with the message (Evolution GO's webhook base64, the sandbox), or the link
+# it gave instead (Evolution GO with S3/MinIO), or neither when the media was larger than
+# ``media_max_bytes`` (the download answers 413). Keyed by the number and the ``mediaId`` of the
+# webhook; removed with the number's inbound content by its PII mode (services/redaction.py).
+inbound_media = sa.Table(
+    "inbound_media",
+    metadata,
+    sa.Column("number_id", sa.ForeignKey("numbers.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("media_id", sa.String(128), primary_key=True),
+    sa.Column("mime_type", sa.String(255), nullable=True),
+    sa.Column("file_name", sa.String(255), nullable=True),
+    # Raw bytes, not base64 text: a quarter smaller, and the base64 is checked once, at intake.
+    sa.Column("content", sa.LargeBinary, nullable=True),
+    sa.Column("url", sa.Text, nullable=True),
+    sa.Column("size", sa.BigInteger, nullable=True),
+    sa.Column("created_at", Ms, nullable=False),
+    # PII sweeps: a number's media by age (STORE_X_DAYS), or all of them (RELAY_ONLY).
+    sa.Index("ix_inbound_media_number_created", "number_id", "created_at"),
 )

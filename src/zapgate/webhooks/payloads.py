@@ -124,8 +124,9 @@ def inbound_data(
 
 def inbound_media(media: Mapping[str, Any] | None, *, phone_number_id: str | None) -> dict[str, Any]:
     """The media fields of an inbound message's event (``media``: ``{id, url, mimeType,
-    fileName, caption}`` as the provider adapter read them); ``mediaId`` with the Meta
-    ``phoneNumberId`` it is downloaded through."""
+    fileName, caption}`` as the provider adapter read them, ``id`` also when Zapgate keeps the
+    media itself); ``mediaId`` with the ``phoneNumberId`` it is downloaded through
+    (``GET /v1/media``): Meta's phone number id, or the Zapgate number id of other numbers."""
     media = media or {}
     fields = {
         "mediaLink": media.get("url"),

@@ -8,15 +8,16 @@ import logging
 import math
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from zapgate import errors
 from zapgate.container import Container
 from zapgate.domain import retry, windows
 from zapgate.domain.lifecycle import Status
+from zapgate.domain.numbers import PRIMARY, SECONDARY
 from zapgate.domain.queue import DispatchNumber, QueuedMessage
-from zapgate.providers.base import Capabilities, NumberRef, OutboundMessage, SendResult
+from zapgate.providers.base import Capabilities, NumberRef, OutboundMessage, Provider, SendResult
 from zapgate.services import credentials, events, status_changes
 from zapgate.services.inbox import apply as inbox_apply
 from zapgate.storage import message_store
@@ -38,7 +39,7 @@ class Dispatcher:
         self._c = container
         self._leases = leases or LeaseKeeper(container)
         self._buckets: dict[str, Pacer] = {}
-        self._refs: dict[str, tuple[str | None, NumberRef]] = {}
+        self._refs: dict[tuple[str, str], tuple[str | None, NumberRef]] = {}
         self._in_flight: dict[str, set[str]] = {}
         self._tasks: dict[asyncio.Task[None], str] = {}  # provider calls -> message id
         self._lease_ms = int(container.settings.message_lease_seconds * 1000)
@@ -127,12 +128,34 @@ class Dispatcher:
             )
         return bucket
 
-    def _ref(self, number: DispatchNumber) -> NumberRef:
-        """The number with its credentials decrypted (once per credentials change)."""
-        cached = self._refs.get(number.id)
-        if cached is None or cached[0] != number.credentials_enc:
-            cached = self._refs[number.id] = (number.credentials_enc, credentials.number_ref(self._c, number))
+    def _ref(self, number: DispatchNumber, link: str | None = None) -> NumberRef:
+        """The number through ``link`` (by default the one it sends on: the secondary while
+        only that one is OPEN), with that link's credentials decrypted once per change."""
+        link = link or credentials.sending_link(number)
+        sealed = number.secondary_credentials_enc if link == SECONDARY else number.credentials_enc
+        cached = self._refs.get((number.id, link))
+        if cached is None or cached[0] != sealed:
+            cached = self._refs[(number.id, link)] = (sealed, credentials.link_ref(self._c, number, link))
         return cached[1]
+
+    async def _send(
+        self, provider: Provider, outbound: OutboundMessage, number: DispatchNumber
+    ) -> SendResult:
+        """Send; a dual number whose primary link turns out to be down (the provider says so
+        before taking the message) sends through its secondary link when that one is OPEN."""
+        try:
+            return await provider.send(outbound)
+        except errors.ProviderTemporaryError as exc:
+            failover = (
+                exc.health in inbox_apply.LINK_HEALTH
+                and credentials.sending_link(number) == PRIMARY
+                and number.secondary_state == "OPEN"
+                and number.secondary_credentials_enc is not None
+            )
+            if not failover:
+                raise
+            _log.info("number %s: primary link down (%s); sending through the secondary", number.id, exc.code)
+            return await provider.send(replace(outbound, number=self._ref(number, SECONDARY)))
 
     async def _pump(self, number: DispatchNumber) -> int:
         if not self._leases.holds(number.id, self._c.clock.now_ms()):
@@ -235,7 +258,7 @@ class Dispatcher:
             return
         started = time.perf_counter()
         try:
-            result = await provider.send(outbound)
+            result = await self._send(provider, outbound, number)
         except errors.ProviderTemporaryError as exc:
             self._c.metrics.provider_errors.labels(number.provider, exc.code).inc()
             if exc.health:

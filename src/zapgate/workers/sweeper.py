@@ -127,6 +127,8 @@ class Sweeper:
             await redaction.redact_messages(conn, policies, now_ms=now, grace_ms=grace, limit=BATCH)
         async with self._c.db.write() as conn:
             await redaction.redact_inbound(conn, policies, now_ms=now, limit=BATCH)
+        async with self._c.db.write() as conn:
+            await redaction.purge_media(conn, policies, now_ms=now, limit=BATCH)
 
     async def _purge_old(self, now: int) -> None:
         """Retention, in batches: finished messages and webhook deliveries (with their

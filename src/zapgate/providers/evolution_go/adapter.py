@@ -19,6 +19,7 @@ from zapgate.providers.base import (
     CallbackNumber,
     CallbackRequest,
     Capabilities,
+    DownloadedMedia,
     Group,
     LinkStatus,
     Newsletter,
@@ -182,13 +183,14 @@ class EvolutionGoProvider:
     # -- callbacks (one URL per number) ------------------------------------------------------
 
     def callback_keys(self, numbers: Sequence[CallbackNumber]) -> object:
-        return next((n.credentials.get("instanceToken") for n in numbers), None)
+        """The number's instance tokens: one per link (a dual number has two instances)."""
+        return tuple(str(n.credentials.get("instanceToken") or "") for n in numbers) or None
 
     def accept_callback(self, request: CallbackRequest, keys: object) -> AcceptedCallback:
         """Evolution GO carries the instance token (Zapgate generated it) in every body."""
         body = common.callback_json(request.raw)
         given = body.get("instanceToken") if isinstance(body, dict) else None
-        if not common.same_secret(given, keys):
+        if not common.one_of_secrets(given, keys):
             raise common.refused()
         return AcceptedCallback(body=body)
 
@@ -303,6 +305,22 @@ class EvolutionGoProvider:
                 "ZAPGATE_EVOLUTION_GO_URL and ZAPGATE_EVOLUTION_GO_API_KEY",
                 code="PROVIDER_NOT_CONFIGURED",
             )
+
+    # -- inbound media (MediaSource of links) -------------------------------------------------
+
+    async def download_media(self, ref: NumberRef, media_id: str, *, max_bytes: int) -> DownloadedMedia:
+        """Evolution GO has no download of an old message's media: with S3/MinIO its webhook
+        carries a presigned link (``Message.mediaUrl``), which Zapgate keeps at intake and
+        hands here as ``media_id`` (never a customer's input: see the registry). Read with no
+        key (the link carries its own signature), streamed, cut at ``max_bytes``."""
+        try:
+            with common.edge(directory.media_unreachable):
+                response = await self._http().download(
+                    directory.media_link(media_id), headers={}, max_bytes=max_bytes
+                )
+        except http.TooLarge:
+            raise directory.media_too_large(max_bytes) from None
+        return directory.media(response)
 
 
 def _send_failure(exc: http.TransportError) -> errors.ProviderTemporaryError:

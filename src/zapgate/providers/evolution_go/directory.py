@@ -8,6 +8,8 @@
   ``Query`` is the number as the server reformatted it (a Brazilian mobile in area codes 31 and
   up loses its 9th digit), so results are matched to the numbers asked by digits, with and
   without that digit; ``data: null`` means the lookup itself failed
+* an inbound media's link (``Message.mediaUrl`` with S3/MinIO): a presigned URL of the bucket,
+  answered with the bytes; 403/404/410 once it expired or the object is gone
 """
 
 from __future__ import annotations
@@ -16,8 +18,10 @@ from collections.abc import Sequence
 from typing import Any
 
 from zapgate import errors
-from zapgate.providers import common
-from zapgate.providers.base import Group, Newsletter, NumberCheck
+from zapgate.providers import common, http
+from zapgate.providers.base import DownloadedMedia, Group, Newsletter, NumberCheck
+
+GONE = (403, 404, 410)  # an expired presigned link (S3 answers 403), or the object removed
 
 
 def groups(data: Any) -> tuple[Group, ...]:
@@ -76,3 +80,35 @@ def _check(number: str, users: list[dict[str, Any]]) -> NumberCheck:
 def _digits(value: Any) -> str:
     """The phone digits of a query (``+5531...``) or a JID (``5531...:12@s.whatsapp.net``)."""
     return str(value or "").partition("@")[0].split(":")[0].lstrip("+")
+
+
+def media_link(link: str) -> str:
+    """The link to read: an absolute http(s) URL, as Evolution GO put it in the webhook."""
+    if not link.startswith(("http://", "https://")):
+        raise errors.NotFound("The media link Evolution GO gave is not a URL", code="MEDIA_NOT_FOUND")
+    return link
+
+
+def media(response: http.Response) -> DownloadedMedia:
+    """The bytes a media link answered (already cut at the limit by the download)."""
+    if response.status_code in GONE:
+        raise errors.NotFound(
+            "The media's link has expired or its object is gone (S3/MinIO)", code="MEDIA_NOT_FOUND"
+        )
+    if not response.is_success:
+        raise errors.Unavailable(
+            f"The media's link answered HTTP {response.status_code}", code="UPSTREAM_ERROR"
+        )
+    mime = response.headers.get("content-type") or ""
+    return DownloadedMedia(response.content, mime.split(";")[0].strip() or "application/octet-stream")
+
+
+def media_too_large(max_bytes: int) -> errors.PayloadTooLarge:
+    return errors.PayloadTooLarge(
+        f"The media is larger than the download limit ({max_bytes:,} bytes; ZAPGATE_MEDIA_MAX_BYTES)",
+        code="MEDIA_TOO_LARGE",
+    )
+
+
+def media_unreachable(exc: http.TransportError) -> errors.Unavailable:
+    return errors.Unavailable(f"The media's link is unreachable: {type(exc).__name__}", code="UPSTREAM_ERROR")

@@ -215,13 +215,14 @@ class EvolutionV2Provider:
     # -- callbacks (one URL per number) ------------------------------------------------------
 
     def callback_keys(self, numbers: Sequence[CallbackNumber]) -> object:
-        return next((n.credentials.get("callbackSecret") for n in numbers), None)
+        """The number's callback secrets: one per link (a dual number has two instances)."""
+        return tuple(str(n.credentials.get("callbackSecret") or "") for n in numbers) or None
 
     def accept_callback(self, request: CallbackRequest, keys: object) -> AcceptedCallback:
         """Evolution v2 posts with the ``x-zapgate-secret`` header Zapgate set on the instance
         (or ``?secret=`` in the URL)."""
         given = request.headers.get(SECRET_HEADER.lower()) or request.query.get("secret")
-        if not common.same_secret(given, keys):
+        if not common.one_of_secrets(given, keys):
             raise common.refused()
         return AcceptedCallback(body=common.callback_json(request.raw))
 

@@ -12,12 +12,12 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from zapgate.domain import retry
 from zapgate.domain.lifecycle import Status
-from zapgate.domain.numbers import Number
+from zapgate.domain.numbers import SECONDARY, Number
 from zapgate.domain.queue import LockedMessage, ProviderEventRow
 from zapgate.metrics import Metrics
 from zapgate.providers import base
@@ -380,6 +380,8 @@ async def _requeue(conn: Connection, message: LockedMessage, event: base.StatusU
 
 async def _inbound(conn: Connection, number: Number, event: base.InboundMessage, ctx: Context) -> int:
     features = ctx.registry.features(number.provider)
+    # The media's link is kept only for kinds whose links Zapgate reads (Evolution GO's S3).
+    reads_links = ctx.registry.media_link_source(number.provider) is not None
     media = None
     if event.media is not None:
         m = event.media
@@ -410,11 +412,16 @@ async def _inbound(conn: Connection, number: Number, event: base.InboundMessage,
             chat_name=event.chat_name,
             reply_id=event.reply_id,
             media=media or None,
+            # The bytes (or, for kinds that read them, the link) the provider handed over:
+            # kept by Zapgate for GET /v1/media when the number's PII mode allows.
+            media_base64=event.media.base64 if event.media is not None else None,
+            media_link=event.media.url if event.media is not None and reads_links else None,
             provider=number.provider,
-            phone_number_id=number.provider_ref if features.cloud_api else None,
+            phone_number_id=number.provider_ref if features.cloud_api else number.id,
             simulated=features.simulated,
         ),
         now_ms=ctx.now_ms,
+        media_max_bytes=ctx.settings.media_max_bytes,
     )
     return 0 if stored is None else 1
 
@@ -425,23 +432,40 @@ async def _inbound(conn: Connection, number: Number, event: base.InboundMessage,
 async def apply_connection(
     conn: Connection, number: Number, event: base.ConnectionUpdate, *, now_ms: int
 ) -> tuple[bool, int]:
-    """Record the link state; ``number.connected`` when it opens, ``number.disconnected`` when
-    an open link closes (a CONNECTING blip is not a disconnection). Returns (state changed,
-    webhooks queued)."""
-    health = event.health is not None or event.state == "OPEN"
-    await InboxRepository.record_link(
-        conn,
-        number.id,
-        state=event.state,
-        now_ms=now_ms,
-        health=(event.health or "OK") if health else None,
-        health_reason=event.reason if event.health else None,
-        profile_name=event.profile_name,
-        connected=event.state == "OPEN" and number.state != "OPEN",
-    )
-    name = _transition_event(number.state, event.state)
+    """Record the state of the link the update came through (a dual number's secondary link
+    when the update names its instance). ``number.connected`` when the number gets an OPEN link
+    after having none, ``number.disconnected`` when its last OPEN link closes (a CONNECTING blip
+    is not a disconnection; a dual number whose other link is still OPEN stays connected).
+    Returns (state changed, webhooks queued)."""
+    link = number.link_of(event.route)
+    if link == SECONDARY:
+        after = replace(number, secondary_state=event.state)
+        await InboxRepository.record_secondary_link(
+            conn,
+            number.id,
+            state=event.state,
+            now_ms=now_ms,
+            connected=event.state == "OPEN" and number.secondary_state != "OPEN",
+        )
+    else:
+        after = replace(number, state=event.state)
+        health = event.health is not None or event.state == "OPEN"
+        if event.health in LINK_HEALTH and after.link_open:
+            health = False  # the other link still works: the number is not unhealthy
+        await InboxRepository.record_link(
+            conn,
+            number.id,
+            state=event.state,
+            now_ms=now_ms,
+            health=(event.health or "OK") if health else None,
+            health_reason=event.reason if event.health else None,
+            profile_name=event.profile_name,
+            connected=event.state == "OPEN" and number.state != "OPEN",
+        )
+    changed = number.state_of(link) != event.state
+    name = _transition_event(number.link_open, after.link_open, event.state)
     if name is None:
-        return number.state != event.state, 0
+        return changed, 0
     data = payloads.number_data(
         number,
         at_ms=now_ms,
@@ -455,10 +479,14 @@ async def apply_connection(
     return True, queued
 
 
-def _transition_event(before: str, after: str) -> str | None:
-    if after == "OPEN" and before != "OPEN":
+# Health a link reports about itself (the device session), not about the phone's account.
+LINK_HEALTH = frozenset({"LOGGED_OUT", "DISCONNECTED", "INSTANCE_MISSING"})
+
+
+def _transition_event(open_before: bool, open_after: bool, state: str) -> str | None:
+    if open_after and not open_before:
         return "number.connected"
-    if after == "CLOSE" and before == "OPEN":
+    if open_before and not open_after and state == "CLOSE":
         return "number.disconnected"
     return None
 

@@ -132,7 +132,14 @@ async def _number_keys(container: Container, provider: Provider, number_id: str)
     number = await container.repos.inbox.callback_number(provider.kind, number_id)
     if number is None:
         return None  # not cached: a number created a moment later is found at once
-    creds = credentials.open_credentials(container, number.credentials_enc)
-    keys = provider.callback_keys([CallbackNumber(id=number_id, route=number.route, credentials=creds)])
+    links = [
+        CallbackNumber(
+            number_id, number.route, credentials.open_credentials(container, number.credentials_enc)
+        )
+    ]
+    if number.secondary_credentials_enc:  # a dual number: its second instance calls back too
+        secondary = credentials.open_credentials(container, number.secondary_credentials_enc)
+        links.append(CallbackNumber(number_id, number.route, secondary))
+    keys = provider.callback_keys(links)
     cache.put_number(provider.kind, number_id, keys, now)
     return keys

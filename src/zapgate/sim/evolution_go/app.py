@@ -41,8 +41,14 @@ Control (no auth, besides the common ``/_sim/requests|faults|config|callbacks|re
                                              auto-reconnect, then ``Connected``)
 * ``POST /_sim/inbound``                     ``{instance, from, name?, type?, text?, replyTo?,
                                              group?, groupName?, lid?, buttonId?, rowId?, emoji?,
-                                             reactTo?, media?{url?, mimetype?, caption?,
-                                             fileName?}}`` -> ``Message`` webhook; ``{"id"}``
+                                             reactTo?, media?{url?, base64?, mimetype?,
+                                             caption?, fileName?}}`` -> ``Message`` webhook;
+                                             ``{"id"}``. ``url``: a MinIO link (``mediaUrl``)
+                                             instead of the bytes; ``base64``: the bytes of
+                                             ``Message.base64`` (with ``webhookFiles``)
+* ``POST /_sim/media``                       ``{base64, mimetype?}`` -> ``{id, url}``: an object
+                                             of the simulated MinIO bucket, served at ``url``
+                                             (``GET /_sim/media/{id}``; unknown ids are 404)
 * ``GET  /_sim/messages``                    messages sent and injected
 * ``GET  /_sim/instances``                   instances with their simulated client state
 

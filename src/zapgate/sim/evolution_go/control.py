@@ -5,6 +5,8 @@ listings."""
 from __future__ import annotations
 
 import asyncio
+import base64
+import binascii
 import random
 import time
 
@@ -30,6 +32,8 @@ class Control:
             Route("/_sim/instances/{name}/disconnect", self.control_disconnect, methods=["POST"]),
             Route("/_sim/inbound", self.control_inbound, methods=["POST"]),
             Route("/_sim/messages", self.control_messages, methods=["GET"]),
+            Route("/_sim/media", self.control_put_media, methods=["POST"]),
+            Route("/_sim/media/{id}", self.control_get_media, methods=["GET"]),
         ]
 
     async def control_license(self, request: Request) -> Response:
@@ -118,6 +122,24 @@ class Control:
         if not (chat.endswith("@g.us") and inst.advanced.get("ignoreGroups")):
             self.sim.emit(inst, "Message", data)
         return JSONResponse({"id": message_id})
+
+    async def control_put_media(self, request: Request) -> Response:
+        """An object of the simulated MinIO bucket, for an inbound ``media.url``."""
+        body = await json_object(request)
+        try:
+            content = base64.b64decode(str(body.get("base64") or ""), validate=True)
+        except (binascii.Error, ValueError):
+            return JSONResponse({"error": "base64 is required"}, status_code=400)
+        object_id = new_hex_id("obj")
+        self.sim.bucket[object_id] = (content, str(body.get("mimetype") or "application/octet-stream"))
+        return JSONResponse({"id": object_id, "url": f"{request.base_url}_sim/media/{object_id}"})
+
+    async def control_get_media(self, request: Request) -> Response:
+        found = self.sim.bucket.get(request.path_params["id"])
+        if found is None:
+            return Response(b"<Error><Code>NoSuchKey</Code></Error>", status_code=404)
+        content, mimetype = found
+        return Response(content, media_type=mimetype)
 
     async def control_messages(self, _: Request) -> Response:
         return JSONResponse(self.sim.messages)

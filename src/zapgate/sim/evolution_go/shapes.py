@@ -347,7 +347,9 @@ def _inbound_media(
     if media.get("url"):  # MinIO/S3 enabled: a link instead of the bytes
         message.update(mediaUrl=str(media["url"]), mimetype=mimetype)
     elif files:
-        message["base64"] = base64.b64encode(b"simulated inbound media").decode()
+        given_bytes = media.get("base64")
+        default_bytes = base64.b64encode(b"simulated inbound media").decode()
+        message["base64"] = str(given_bytes) if isinstance(given_bytes, str) else default_bytes
     return message
 
 

@@ -222,11 +222,14 @@ class EvolutionGoSim:
         self.sender = CallbackSender(self.state)
         self.instances: dict[str, Instance] = {}
         self.messages: list[dict[str, Any]] = []
+        # The simulated MinIO bucket: object id -> (bytes, content type).
+        self.bucket: dict[str, tuple[bytes, str]] = {}
 
     def reset(self) -> None:
         self.stop_clients()
         self.instances.clear()
         self.messages.clear()
+        self.bucket.clear()
         self.license_required = self.license_default
 
     def stop_clients(self) -> None:

@@ -79,12 +79,16 @@ class InboxRepository:
         async with self._db.read() as conn:
             row = (
                 await conn.execute(
-                    sa.select(_n.provider_ref, _n.credentials_enc).where(
+                    sa.select(_n.provider_ref, _n.credentials_enc, _n.secondary_credentials_enc).where(
                         _n.id == number_id, _n.provider == provider, _n.deleted_at.is_(None)
                     )
                 )
             ).first()
-        return None if row is None else SealedCallbackNumber(number_id, row.provider_ref, row.credentials_enc)
+        if row is None:
+            return None
+        return SealedCallbackNumber(
+            number_id, row.provider_ref, row.credentials_enc, row.secondary_credentials_enc
+        )
 
     # --- the numbers a batch is for ----------------------------------------------------------
 
@@ -141,6 +145,17 @@ class InboxRepository:
             values["profile_name"] = profile_name
         if connected:
             values["connected_at"] = now_ms
+        await conn.execute(sa.update(t.numbers).where(_n.id == number_id).values(**values))
+
+    @staticmethod
+    async def record_secondary_link(
+        conn: AsyncConnection, number_id: str, *, state: str, now_ms: int, connected: bool = False
+    ) -> None:
+        """A dual number's secondary link state checked now; ``secondary_connected_at`` when
+        ``connected``."""
+        values: dict[str, Any] = {"secondary_state": state, "updated_at": now_ms}
+        if connected:
+            values["secondary_connected_at"] = now_ms
         await conn.execute(sa.update(t.numbers).where(_n.id == number_id).values(**values))
 
     @staticmethod

@@ -37,6 +37,10 @@ def number_record(row: Any) -> Number:
         updated_at=row.updated_at,
         credentials_enc=row.credentials_enc,
         deleted_at=row.deleted_at,
+        secondary_ref=row.secondary_ref,
+        secondary_credentials_enc=row.secondary_credentials_enc,
+        secondary_state=row.secondary_state,
+        secondary_connected_at=row.secondary_connected_at,
     )
 
 
@@ -190,6 +194,25 @@ class NumberRepository:
                 updated_at=now_ms,
             )
         )
+
+    @staticmethod
+    async def add_secondary(
+        conn: Connection, number_id: str, *, ref: str, credentials_enc: str, state: str, now_ms: int
+    ) -> bool:
+        """Give a live number with one link its secondary link; False when it has one already
+        (or is deleted)."""
+        result = await conn.execute(
+            sa.update(t.numbers)
+            .where(_n.id == number_id, _n.secondary_ref.is_(None), _n.deleted_at.is_(None))
+            .values(
+                secondary_ref=ref,
+                secondary_credentials_enc=credentials_enc,
+                secondary_state=state,
+                secondary_connected_at=now_ms if state == "OPEN" else None,
+                updated_at=now_ms,
+            )
+        )
+        return bool(result.rowcount)
 
     @staticmethod
     async def current(conn: Connection, number_id: str) -> Number:

@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from zapgate.storage import tables as t
 from zapgate.storage.database import Connection
 
-_m, _i, _c, _n = t.messages.c, t.inbound_messages.c, t.contacts.c, t.numbers.c
+_m, _i, _c, _n, _im = t.messages.c, t.inbound_messages.c, t.contacts.c, t.numbers.c, t.inbound_media.c
 
 
 async def redacting_numbers(conn: Connection) -> list[tuple[str, str, int | None]]:
@@ -114,3 +114,36 @@ async def forget_names(
     if last_inbound_before is not None:
         where.append(_c.last_inbound_at < last_inbound_before)
     await conn.execute(sa.update(t.contacts).where(*where).values(name=None))
+
+
+# -- kept inbound media ------------------------------------------------------------------------
+
+
+async def kept_media(
+    conn: Connection, number_ids: Sequence[str], *, created_before: int | None, limit: int
+) -> list[tuple[str, str]]:
+    """``(number id, media id)`` of up to ``limit`` kept media of these numbers (created before
+    ``created_before``, if given): a range of ix_inbound_media_number_created per number."""
+    where: sa.ColumnElement[bool] = _im.number_id.in_(number_ids)
+    if created_before is not None:
+        where = sa.and_(where, _im.created_at < created_before)
+    rows = (await conn.execute(sa.select(_im.number_id, _im.media_id).where(where).limit(limit))).all()
+    return [(row.number_id, row.media_id) for row in rows]
+
+
+async def delete_media(conn: Connection, keys: Sequence[tuple[str, str]]) -> None:
+    """Delete these kept media (``(number id, media id)``), in one statement."""
+    by_number: dict[str, list[str]] = {}
+    for number_id, media_id in keys:
+        by_number.setdefault(number_id, []).append(media_id)
+    # One primary-key range per number (a row-value IN scans the table on SQLite).
+    await conn.execute(
+        sa.delete(t.inbound_media).where(
+            sa.or_(
+                *[
+                    sa.and_(_im.number_id == number_id, _im.media_id.in_(media_ids))
+                    for number_id, media_ids in by_number.items()
+                ]
+            )
+        )
+    )

@@ -11,7 +11,7 @@ from starlette.responses import Response
 
 from zapgate import errors
 from zapgate.domain import number_commands
-from zapgate.domain.numbers import CreatedNumber, Number
+from zapgate.domain.numbers import PRIMARY, SECONDARY, CreatedNumber, Number, PairingCodes
 from zapgate.providers.base import ProviderKind, Registration
 from zapgate.services import number_changes, numbers, remote_pairing
 from zapgate.web import errors as web_errors
@@ -64,6 +64,8 @@ def _context(request: Request, **extra: Any) -> dict[str, Any]:
         "pii_modes": PII_MODES,
         "qr_kinds": {kind for kind in kinds if registry.features(kind).pairing},
         "restore_days": numbers.RESTORE_DAYS,
+        "secondary": False,
+        "link_query": "",
         **({"flash": done} if done else {}),
         **extra,
     }
@@ -213,10 +215,22 @@ async def create_pairing(request: Request, container: ContainerDep, session: cor
 # -- linking the phone (QR code) --------------------------------------------------------------
 
 
-async def _link_state(container: Any, workspace_id: str, number_id: str) -> tuple[str, str]:
+def _which_link(request: Request) -> str:
+    """The link a pairing page is about: ``?link=secondary`` for a dual number's second device."""
+    return SECONDARY if request.query_params.get("link") == SECONDARY else PRIMARY
+
+
+def _link_context(link: str) -> dict[str, Any]:
+    secondary = link == SECONDARY
+    return {"secondary": secondary, "link_query": "&link=secondary" if secondary else ""}
+
+
+async def _link_state(container: Any, workspace_id: str, number_id: str, link: str) -> tuple[str, str]:
     """The link state and, when the provider could not be asked, why (polling goes on)."""
     try:
-        reading = await numbers.link_status(container, workspace_id=workspace_id, number_id=number_id)
+        reading = await numbers.link_status(
+            container, workspace_id=workspace_id, number_id=number_id, link=link
+        )
     except errors.Unavailable as exc:
         return "UNKNOWN", exc.message
     return reading.state, ""
@@ -227,8 +241,9 @@ async def link(request: Request, container: ContainerDep, session: core.Session,
     """The link state: a fragment for the HTMX poll (204 while nothing changed), a page
     without JavaScript (the "Refresh" link)."""
     number = await numbers.get_row(container, session.workspace_id, number_id)
-    state, problem = await _link_state(container, session.workspace_id, number_id)
-    ctx = _context(request, number=number, state=state, problem=problem)
+    which = _which_link(request)
+    state, problem = await _link_state(container, session.workspace_id, number_id, which)
+    ctx = _context(request, number=number, state=state, problem=problem, **_link_context(which))
     if not request.headers.get("hx-request"):
         return core.render(request, "numbers/link.html", {**ctx, "title": "Link " + number.name})
     if not problem and request.query_params.get("shown") == state:
@@ -245,20 +260,44 @@ async def connect(
     request: Request, container: ContainerDep, session: core.FormSession, number_id: str
 ) -> Response:
     number = await numbers.get_row(container, session.workspace_id, number_id)
+    which = _which_link(request)
     try:
-        pairing = await numbers.connect(container, workspace_id=session.workspace_id, number_id=number_id)
+        pairing = await numbers.connect(
+            container, workspace_id=session.workspace_id, number_id=number_id, link=which
+        )
     except errors.Conflict:
         return core.redirect(f"/numbers/{number_id}?done=connected", request)
+    return _pairing_page(request, number, pairing, which)
+
+
+@router.post("/numbers/{number_id}/dual")
+async def add_second_device(
+    request: Request, container: ContainerDep, session: core.FormSession, number_id: str
+) -> Response:
+    """A second linked device for a QR-paired number (its secondary link), and its QR code."""
+    number = await numbers.get_row(container, session.workspace_id, number_id)
+    try:
+        pairing = await numbers.upgrade_to_dual(
+            container, workspace_id=session.workspace_id, number_id=number_id
+        )
+    except errors.Conflict:
+        return core.redirect(f"/numbers/{number_id}", request)
+    return _pairing_page(request, number, pairing, SECONDARY)
+
+
+def _pairing_page(request: Request, number: Number, pairing: PairingCodes, link: str) -> Response:
+    title = ("Link a second device to " if link == SECONDARY else "Link ") + number.name
     return core.render(
         request,
         "numbers/pairing.html",
         _context(
             request,
-            title="Link " + number.name,
+            title=title,
             number=number,
             pairing=pairing,
             state="CONNECTING",
             problem="",
+            **_link_context(link),
         ),
     )
 

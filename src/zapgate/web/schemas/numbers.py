@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Literal, TypeAlias
 
-from pydantic import MISSING, ConfigDict, Field
+from pydantic import MISSING, AnyUrl, ConfigDict, Field
 
 from zapgate.providers.base import ProviderKind
 from zapgate.web.schemas.base import Body
@@ -15,12 +15,23 @@ else:  # the kinds added here (Meta numbers bring credentials: POST /v1/numbers/
     AddedKind = Literal[tuple(k.value for k in ProviderKind if k is not ProviderKind.META)]
 
 
+class NumberWebhook(Body):
+    """A webhook endpoint made with the number: it gets the number's ``number.created``."""
+
+    url: AnyUrl = Field(examples=["https://hooks.acme.com/wa"])
+    name: str | MISSING = Field(MISSING, description="Defaults to the URL's host name")
+    events: Literal["*"] | list[str] | MISSING = Field(
+        MISSING, description='"*" or event names; [] by default'
+    )
+
+
 class NumberCreate(Body):
     name: str
     number: str = Field(examples=["+5511999999999"])
     provider: AddedKind = ProviderKind.SANDBOX.value
     official: bool = False
     settings: dict[str, Any] | MISSING = MISSING
+    webhook: NumberWebhook | MISSING = MISSING
 
 
 class MetaNumberCreate(Body):
@@ -30,6 +41,7 @@ class MetaNumberCreate(Body):
     waba_id: str
     access_token: str = Field(json_schema_extra={"writeOnly": True})
     app_secret: str | MISSING = Field(MISSING, json_schema_extra={"writeOnly": True})
+    webhook: NumberWebhook | MISSING = MISSING
 
 
 class NumberSettings(Body):

@@ -21,6 +21,7 @@ from zapgate.domain.numbers import (
     Restored,
 )
 from zapgate.providers.base import ProviderKind
+from zapgate.web.views import webhooks as webhook_views
 
 PATCHABLE = ("pacePerSecond", "piiMode", "piiRetentionDays", "settings")
 
@@ -86,6 +87,13 @@ def link(number: Number) -> dict[str, Any]:
     return {"state": number.state, "connectedAt": iso(number.connected_at)}
 
 
+def secondary_link(number: Number) -> dict[str, Any] | None:
+    """A dual number's second linked device; None for a number with one link."""
+    if not number.dual:
+        return None
+    return {"state": number.secondary_state or "CLOSE", "connectedAt": iso(number.secondary_connected_at)}
+
+
 def instance(number: Number) -> dict[str, Any]:
     return {
         "id": number.id,
@@ -101,7 +109,7 @@ def instance(number: Number) -> dict[str, Any]:
         "createdAt": iso(number.created_at),
         "updatedAt": iso(number.updated_at),
         "primaryLink": link(number),
-        "secondaryLink": None,
+        "secondaryLink": secondary_link(number),
         "isFullyConnected": number.connected,
     }
 
@@ -130,6 +138,8 @@ def created(found: CreatedNumber, *, cloud_api: bool) -> dict[str, Any]:
             "qualityRating": found.quality_rating,
         }
     out["apiKey"] = {"keyId": key.id, "key": key.raw, "keyPrefix": key.prefix, "keyLast4": key.last4}
+    if found.webhook is not None:
+        out["webhook"] = webhook_views.created(found.webhook)
     return out
 
 
@@ -146,7 +156,7 @@ def list_item(listed: ListedNumber) -> dict[str, Any]:
             {"name": ref.name, "keyPrefix": ref.prefix, "keyLast4": ref.last4} for ref in listed.key_refs
         ],
         "primaryLink": link(number),
-        "secondaryLink": None,
+        "secondaryLink": secondary_link(number),
         "isFullyConnected": number.connected,
         "extraChargeUnpaidSince": None,
         "extraChargeDisconnectAt": None,
@@ -173,6 +183,8 @@ def detail(number: Number, *, cloud_api: bool) -> dict[str, Any]:
         "official": number.official,
         "state": number.state,
         "isFullyConnected": number.connected,
+        "primaryLink": link(number),
+        "secondaryLink": secondary_link(number),
         "piiMode": number.pii_mode,
         "piiRetentionDays": number.pii_retention_days,
         "settings": settings,
@@ -201,12 +213,17 @@ def pairing_codes(found: PairingCodes) -> dict[str, Any]:
     return {"qrcodeBase64": found.qrcode_base64, "pairingCode": found.pairing_code}
 
 
+def upgraded_to_dual(found: PairingCodes) -> dict[str, Any]:
+    """``POST /v1/numbers/{id}/upgrade-to-dual``: how to link the second device."""
+    return {"secondaryLink": pairing_codes(found)}
+
+
 def link_reading(found: LinkReading) -> dict[str, Any]:
     """``GET /v1/numbers/{id}/status``: ``lastKnownAt`` when stale, ``checkedAt`` when live."""
     return {
         "id": found.number_id,
         "state": found.state,
-        "isFullyConnected": found.connected,
+        "isFullyConnected": found.fully_connected,
         "stale": found.stale,
         ("lastKnownAt" if found.stale else "checkedAt"): iso(found.read_at),
     }

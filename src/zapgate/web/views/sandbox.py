@@ -7,7 +7,15 @@ from typing import Any
 
 from zapgate import errors
 from zapgate.domain import phones
-from zapgate.domain.inbound import ID_MAX, NAME_MAX, Received, SimulatedInbound
+from zapgate.domain.inbound import (
+    ID_MAX,
+    MEDIA_NAME_MAX,
+    NAME_MAX,
+    OCTET_STREAM,
+    Received,
+    SimulatedInbound,
+    SimulatedMedia,
+)
 
 _CHATS = (
     ("groupId", "groupName", "group", "@g.us"),
@@ -17,12 +25,16 @@ _CHATS = (
 
 def simulated_inbound(body: Any) -> SimulatedInbound:
     """``{from, text, name?, quotedMessageId?, groupId? | newsletterId?, groupName? |
-    newsletterName?}``."""
+    newsletterName?, media?: {base64, mimeType?, fileName?}}`` (with ``media``, ``text`` is its
+    caption and may be left out)."""
     if not isinstance(body, dict):
         raise errors.ValidationFailed("Body must be a JSON object")
     sender = phones.normalize_e164(str(body.get("from", "")))
     text = body.get("text")
-    if sender is None or not isinstance(text, str) or not text:
+    media = _media(body.get("media"))
+    if media is not None and text is None:
+        text = ""
+    if sender is None or not isinstance(text, str) or (not text and media is None):
         raise errors.ValidationFailed(
             "from (E.164) and text are required",
             details=[{"field": "from", "message": "E.164 phone"}, {"field": "text", "message": "required"}],
@@ -48,7 +60,27 @@ def simulated_inbound(body: Any) -> SimulatedInbound:
         chat_kind=chat_kind,
         chat_id=chat_id,
         chat_name=chat_name,
+        media=media,
     )
+
+
+def _media(raw: Any) -> SimulatedMedia | None:
+    """A simulated contact's media: ``{base64 (raw or a data URI), mimeType?, fileName?}``."""
+    if raw is None:
+        return None
+    if not isinstance(raw, dict) or not isinstance(raw.get("base64"), str) or not raw["base64"]:
+        raise errors.ValidationFailed(
+            "media.base64 is required (the media's bytes, base64 or a data URI)",
+            details=[{"field": "media.base64", "message": "required"}],
+        )
+    mime, name = raw.get("mimeType"), raw.get("fileName")
+    for field, value in (("mimeType", mime), ("fileName", name)):
+        if value is not None and (not isinstance(value, str) or len(value) > MEDIA_NAME_MAX):
+            raise errors.ValidationFailed(
+                f"media.{field} must be a string of at most {MEDIA_NAME_MAX} characters",
+                details=[{"field": f"media.{field}", "message": f"at most {MEDIA_NAME_MAX} characters"}],
+            )
+    return SimulatedMedia(base64=raw["base64"], mime_type=mime or OCTET_STREAM, file_name=name)
 
 
 def _chat(body: dict[str, Any]) -> tuple[str, str | None, str | None]:

@@ -47,6 +47,23 @@ def new_endpoint(
     return NewEndpoint(number_id=number_id, url=url, name=name, events=events)
 
 
+def endpoint_of_new_number(body: dict[str, Any], *, settings: Settings) -> NewEndpoint | None:
+    """The optional ``webhook`` of a number-create body (``{url, name?, events?}``): an endpoint
+    made with the number, so that it gets the number's ``number.created``. Its ``number_id`` is
+    set once the number has one."""
+    if body.get("webhook") is None:
+        return None
+    webhook = body["webhook"]
+    if not isinstance(webhook, dict):
+        raise errors.ValidationFailed(
+            "Invalid webhook",
+            details=[{"field": "webhook", "message": "must be an object {url, name?, events?}"}],
+        )
+    url = _check_url(settings, webhook.get("url"))
+    name = _parse_name(webhook["name"]) if webhook.get("name") is not None else None
+    return NewEndpoint(number_id="", url=url, name=name, events=parse_events(webhook.get("events", [])))
+
+
 def patch(body: Any, *, settings: Settings) -> EndpointPatch:
     """A ``PATCH`` body: at least one of name, url, active, events (``EMPTY_PATCH`` otherwise)."""
     body = _require_object(body)

@@ -78,7 +78,6 @@ async def check_numbers(
         (403, "TENANT_SCOPE_NOT_ALLOWED"),
         (404, "MEDIA_NOT_FOUND"),
         (413, "MEDIA_TOO_LARGE"),
-        (501, "NOT_SUPPORTED"),
         (503, "UPSTREAM_ERROR"),
     ),
 )
@@ -89,9 +88,12 @@ async def download_media(
     number_id: ReadNumberIdDep,
     phoneNumberId: Annotated[str | None, Query()] = None,
 ) -> Any:
-    """An inbound message's media (the ``mediaId`` and ``phoneNumberId`` of its webhook), read
-    from the provider (Meta: within 7 days; Evolution API v2) up to ``ZAPGATE_MEDIA_MAX_BYTES``:
-    ``{base64 (a data URI), mimeType, fileName, mediaId}``."""
+    """An inbound message's media (the ``mediaId`` and ``phoneNumberId`` of its webhook) up to
+    ``ZAPGATE_MEDIA_MAX_BYTES``: ``{base64 (a data URI), mimeType, fileName, mediaId}``. Kept by
+    Zapgate when the provider handed the bytes over with the message (Evolution GO, the
+    sandbox, Evolution API v2 with base64 webhooks) and the number's PII mode stores content;
+    otherwise read from the provider (Meta: within 7 days; Evolution API v2; Evolution GO's
+    S3/MinIO link)."""
     found = await media.download(
         container,
         workspace_id=principal.workspace_id,

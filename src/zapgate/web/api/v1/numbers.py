@@ -1,18 +1,19 @@
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Request
 
 from zapgate import errors
 from zapgate.container import Container
+from zapgate.domain.numbers import PRIMARY
 from zapgate.services import number_changes, numbers
 from zapgate.web import openapi
-from zapgate.web.api.v1 import unsupported
 from zapgate.web.deps import ContainerDep, JsonBody, PrincipalDep, TenantDep, json_body
 from zapgate.web.errors import error_responses, json_response
 from zapgate.web.schemas import numbers as schemas
 from zapgate.web.views import numbers as views
+from zapgate.web.views import webhooks as webhook_views
 
 router = APIRouter(prefix="/v1/numbers", tags=["numbers"])
 
@@ -37,7 +38,10 @@ async def create_number(container: ContainerDep, principal: TenantDep, body: Jso
     an instance at the provider and comes back with ``qrcodeBase64`` / ``pairingCode`` to link
     the phone. The number's API key is returned this once."""
     add = views.new_number(body)
-    created = await numbers.create_number(container, workspace_id=principal.workspace_id, add=add)
+    webhook = webhook_views.endpoint_of_new_number(body, settings=container.settings)
+    created = await numbers.create_number(
+        container, workspace_id=principal.workspace_id, add=add, webhook=webhook
+    )
     return json_response(201, views.created(created, cloud_api=False))
 
 
@@ -57,7 +61,10 @@ async def register_meta_number(container: ContainerDep, principal: TenantDep, bo
     """Register a bring-your-own Meta Cloud API number. The credentials are checked against the
     Graph API, stored encrypted and never returned."""
     add = views.new_meta_number(body)
-    created = await numbers.register_meta_number(container, workspace_id=principal.workspace_id, add=add)
+    webhook = webhook_views.endpoint_of_new_number(body, settings=container.settings)
+    created = await numbers.register_meta_number(
+        container, workspace_id=principal.workspace_id, add=add, webhook=webhook
+    )
     return json_response(201, views.created(created, cloud_api=True))
 
 
@@ -86,14 +93,32 @@ def _own(principal: Any, number_id: str) -> None:
         raise errors.NotFound("Number not found", code="NUMBER_NOT_FOUND")
 
 
-LinkQuery = Annotated[str | None, Query(description="primary (the default); secondary: 501")]
+LinkQuery = Annotated[
+    Literal["primary", "secondary"] | None,
+    Query(description="which link of the number: primary (the default) or secondary (dual numbers)"),
+]
 
 
-def _primary_only(link: str | None) -> None:
-    if link not in (None, "", "primary"):
-        raise errors.NotSupported(
-            f"{unsupported.DUAL_LINKS} are not supported yet", feature=unsupported.DUAL_LINKS
-        )
+@router.post(
+    "/{number_id}/upgrade-to-dual",
+    status_code=201,
+    responses=error_responses(
+        (400, "NOT_SUPPORTED_FOR_META"),
+        (401, "UNAUTHORIZED"),
+        (404, "NUMBER_NOT_FOUND"),
+        (409, "DUAL_LINK_EXISTS"),
+        (501, "NOT_SUPPORTED"),
+        (503, "PROVIDER_NOT_CONFIGURED | UPSTREAM_TIMEOUT | UPSTREAM_ERROR | PROVIDER_LICENSE_REQUIRED"),
+    ),
+)
+async def upgrade_to_dual(number_id: str, container: ContainerDep, principal: PrincipalDep) -> Any:
+    """Add a secondary link to a QR-paired number: a second linked device on the same phone (a
+    second instance at the provider). Answers the QR code and pairing code to link it as
+    ``secondaryLink``. While the primary link is down, the number sends through the secondary
+    one; it is disconnected only when both are."""
+    _own(principal, number_id)
+    found = await numbers.upgrade_to_dual(container, workspace_id=principal.workspace_id, number_id=number_id)
+    return json_response(201, views.upgraded_to_dual(found))
 
 
 @router.get(
@@ -101,7 +126,7 @@ def _primary_only(link: str | None) -> None:
     responses=error_responses(
         (400, "NOT_SUPPORTED_FOR_META"),
         (401, "UNAUTHORIZED"),
-        (404, "NUMBER_NOT_FOUND"),
+        (404, "NUMBER_NOT_FOUND | SECONDARY_LINK_NOT_FOUND"),
         (409, "NUMBER_ALREADY_CONNECTED"),
         (503, "PROVIDER_NOT_CONFIGURED | UPSTREAM_TIMEOUT | UPSTREAM_ERROR | PROVIDER_LICENSE_REQUIRED"),
     ),
@@ -109,11 +134,12 @@ def _primary_only(link: str | None) -> None:
 async def connect_number(
     number_id: str, container: ContainerDep, principal: PrincipalDep, link: LinkQuery = None
 ) -> Any:
-    """A fresh QR code (``data:image/png;base64,...``) and pairing code for a QR-paired
-    number (``link``: only ``primary``; secondary links are not supported yet: 501)."""
+    """A fresh QR code (``data:image/png;base64,...``) and pairing code for one link of a
+    QR-paired number (``link=secondary``: its second device, after ``upgrade-to-dual``)."""
     _own(principal, number_id)
-    _primary_only(link)
-    found = await numbers.connect(container, workspace_id=principal.workspace_id, number_id=number_id)
+    found = await numbers.connect(
+        container, workspace_id=principal.workspace_id, number_id=number_id, link=link or PRIMARY
+    )
     return views.pairing_codes(found)
 
 
@@ -121,18 +147,20 @@ async def connect_number(
     "/{number_id}/status",
     responses=error_responses(
         (401, "UNAUTHORIZED"),
-        (404, "NUMBER_NOT_FOUND"),
+        (404, "NUMBER_NOT_FOUND | SECONDARY_LINK_NOT_FOUND"),
         (503, "PROVIDER_NOT_CONFIGURED | UPSTREAM_TIMEOUT | UPSTREAM_ERROR | PROVIDER_LICENSE_REQUIRED"),
     ),
 )
 async def number_status(
     number_id: str, container: ContainerDep, principal: PrincipalDep, link: LinkQuery = None
 ) -> Any:
-    """The link state: a live reading from the provider (``stale: false``) for Evolution
-    numbers, the last known state (``stale: true``) otherwise (``link``: only ``primary``)."""
+    """One link's state: a live reading from the provider (``stale: false``) for Evolution
+    numbers, the last known state (``stale: true``) otherwise. ``isFullyConnected``: every link
+    of the number is OPEN."""
     _own(principal, number_id)
-    _primary_only(link)
-    found = await numbers.link_status(container, workspace_id=principal.workspace_id, number_id=number_id)
+    found = await numbers.link_status(
+        container, workspace_id=principal.workspace_id, number_id=number_id, link=link or PRIMARY
+    )
     return views.link_reading(found)
 
 

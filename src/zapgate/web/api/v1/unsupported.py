@@ -25,8 +25,6 @@ FEATURES: tuple[tuple[str, str], ...] = (
     ("/v1/subscription", "Subscriptions and payments"),
 )
 PAYMENT_PATH = "/v1/numbers/{number_id}/pay"
-DUAL_LINK_PATH = "/v1/numbers/{number_id}/upgrade-to-dual"
-DUAL_LINKS = "Dual links (a second linked device per number, for failover)"
 METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE"]
 _RESPONSES = error_responses((401, "UNAUTHORIZED"), (501, "NOT_SUPPORTED"))
 
@@ -53,11 +51,4 @@ router.add_api_route(
     responses=_RESPONSES,
     summary="Number payments: not supported",
     name="unsupported payments",
-)
-router.add_api_route(
-    DUAL_LINK_PATH,
-    _refuse(DUAL_LINKS),
-    methods=["POST"],
-    responses=_RESPONSES,
-    summary="Dual links: not supported yet",
 )
