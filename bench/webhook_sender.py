@@ -49,7 +49,8 @@ import sqlalchemy as sa
 from zapgate import logging as zlog
 from zapgate.clock import iso
 from zapgate.container import Container, build_container
-from zapgate.domain import ids
+from zapgate.domain import ids, number_commands
+from zapgate.domain.webhooks import NewEndpoint
 from zapgate.services import events, numbers, tenants, webhooks
 from zapgate.services.auth import Principal
 from zapgate.settings import Settings
@@ -241,22 +242,15 @@ class Setup:
 
 async def _set_up(container: Container, receiver: Receiver, endpoints: int) -> Setup:
     tenant = await tenants.create_tenant(container, name="Webhook bench", plan="PAID")
-    created = await numbers.create_number(
-        container,
-        workspace_id=tenant.tenant_id,
-        body={"name": "Webhook bench", "number": SENDER_NUMBER, "provider": "sandbox"},
-    )
+    add = number_commands.add_number(name="Webhook bench", number=SENDER_NUMBER, provider="sandbox")
+    created = await numbers.create_number(container, workspace_id=tenant.tenant_id, add=add)
     number_id = created.number.id
     principal = Principal(workspace_id=tenant.tenant_id, key_id="bench", scope="tenant", number_id=None)
     endpoint_ids = []
     for i in range(endpoints):
-        view = await webhooks.create_endpoint(
-            container,
-            principal=principal,
-            header_number_id=number_id,
-            body={"url": receiver.hook_url(i), "events": "*", "name": f"bench-{i}"},
-        )
-        endpoint_ids.append(view["id"])
+        new = NewEndpoint(number_id=number_id, url=receiver.hook_url(i), name=f"bench-{i}", events=("*",))
+        made = await webhooks.create_endpoint(container, principal=principal, new=new)
+        endpoint_ids.append(made.endpoint.id)
     return Setup(number_id, endpoint_ids)
 
 
