@@ -278,6 +278,8 @@ def test_a_second_device_is_added_and_linked_from_the_number_page(
     detail = browser.page(f"/numbers/{number_id}").text
     assert "New QR code for the second device" not in detail
     assert api.get(f"/v1/numbers/{number_id}", tenant["key"]).json()["isFullyConnected"] is True
+    listed = browser.page("/numbers").text
+    assert "second device:</span>" in listed
 
 
 # -- the number page --------------------------------------------------------------------------

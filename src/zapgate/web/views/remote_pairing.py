@@ -65,7 +65,7 @@ def status(found: PairingView) -> dict[str, Any]:
     return {
         "state": number.state,
         "primaryLink": number_views.link(number),
-        "secondaryLink": None,
+        "secondaryLink": number_views.secondary_link(number),
         "isFullyConnected": number.connected,
     }
 
