@@ -227,14 +227,21 @@ def test_an_evolution_number_shows_the_qr_code_until_the_phone_is_linked(
     assert again.headers["location"] == f"/numbers/{number_id}?done=connected"
 
 
-def test_a_disconnected_number_gets_a_new_qr_code(
-    with_sim: Callable[..., Any], wait: Callable[..., Any]
-) -> None:
+def _paired_evolution_number(with_sim: Callable[..., Any], wait: Callable[..., Any]) -> tuple[Any, ...]:
+    """An Evolution v2 number added in the dashboard and paired: (browser, sim, api, tenant,
+    number id)."""
     browser, sim, api, tenant = with_sim("evolution-v2")
     _add(browser, provider="evolution-v2")
     number_id = _only_number(api, tenant["key"])["id"]
     sim.control("POST", f"/_sim/instances/zapgate-{number_id}/pair", {})
     wait(lambda: api.get(f"/v1/numbers/{number_id}", tenant["key"]).json()["state"] == "OPEN")
+    return browser, sim, api, tenant, number_id
+
+
+def test_a_disconnected_number_gets_a_new_qr_code(
+    with_sim: Callable[..., Any], wait: Callable[..., Any]
+) -> None:
+    browser, sim, api, tenant, number_id = _paired_evolution_number(with_sim, wait)
     sim.control("POST", f"/_sim/instances/zapgate-{number_id}/disconnect", {"reason": 401})
     wait(lambda: api.get(f"/v1/numbers/{number_id}", tenant["key"]).json()["state"] != "OPEN")
     detail = browser.page(f"/numbers/{number_id}")
@@ -247,11 +254,7 @@ def test_a_disconnected_number_gets_a_new_qr_code(
 def test_a_second_device_is_added_and_linked_from_the_number_page(
     with_sim: Callable[..., Any], wait: Callable[..., Any]
 ) -> None:
-    browser, sim, api, tenant = with_sim("evolution-v2")
-    _add(browser, provider="evolution-v2")
-    number_id = _only_number(api, tenant["key"])["id"]
-    sim.control("POST", f"/_sim/instances/zapgate-{number_id}/pair", {})
-    wait(lambda: api.get(f"/v1/numbers/{number_id}", tenant["key"]).json()["state"] == "OPEN")
+    browser, sim, api, tenant, number_id = _paired_evolution_number(with_sim, wait)
     assert "Add a second device</button>" in browser.page(f"/numbers/{number_id}").text
 
     added = browser.post(f"/numbers/{number_id}/dual")

@@ -25,25 +25,26 @@ def open_credentials(container: Container, sealed: str | None) -> dict[str, Any]
 
 def number_ref(container: Container, row: SealedNumber) -> NumberRef:
     """The number through its primary link."""
-    return NumberRef(
-        id=row.id,
-        number=row.number,
-        provider=row.provider,
-        official=bool(row.official),
-        credentials=open_credentials(container, row.credentials_enc) or None,
-    )
+    return _ref(container, row, row.credentials_enc)
 
 
 def link_ref(container: Container, row: LinkedNumber, link: str) -> NumberRef:
     """The number through one of its links (``primary`` or ``secondary``)."""
-    if link != SECONDARY:
-        return number_ref(container, row)
+    return _ref(container, row, sealed_of(row, link))
+
+
+def sealed_of(row: LinkedNumber, link: str) -> str | None:
+    """The sealed credentials of one of the number's links."""
+    return row.secondary_credentials_enc if link == SECONDARY else row.credentials_enc
+
+
+def _ref(container: Container, row: SealedNumber, sealed: str | None) -> NumberRef:
     return NumberRef(
         id=row.id,
         number=row.number,
         provider=row.provider,
         official=bool(row.official),
-        credentials=open_credentials(container, row.secondary_credentials_enc) or None,
+        credentials=open_credentials(container, sealed) or None,
     )
 
 

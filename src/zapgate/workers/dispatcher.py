@@ -132,7 +132,7 @@ class Dispatcher:
         """The number through ``link`` (by default the one it sends on: the secondary while
         only that one is OPEN), with that link's credentials decrypted once per change."""
         link = link or credentials.sending_link(number)
-        sealed = number.secondary_credentials_enc if link == SECONDARY else number.credentials_enc
+        sealed = credentials.sealed_of(number, link)
         cached = self._refs.get((number.id, link))
         if cached is None or cached[0] != sealed:
             cached = self._refs[(number.id, link)] = (sealed, credentials.link_ref(self._c, number, link))
