@@ -55,6 +55,10 @@ class Settings(BaseSettings):
     # LISTEN/NOTIFY (zapgate.storage.notify); polling stays the fallback.
     wake_notify: bool = True
     worker_poll_interval: float = Field(default=0.5, gt=0)
+    # When several worker processes share the stages (PostgreSQL), each woken stage waits this
+    # much longer per other live worker before it claims, so that every worker's batches stay
+    # about as full as one worker's would be (bench/scale_out.py). 0: claim at once.
+    worker_fleet_wait_seconds: float = Field(default=0.015, ge=0, le=1)
     # How often deadlines, approvals, retention and gauges are swept.
     sweep_interval_seconds: float = Field(default=2.0, gt=0)
     message_lease_seconds: float = Field(default=60.0, gt=0)

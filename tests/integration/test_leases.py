@@ -47,8 +47,10 @@ def test_numbers_rebalance_when_a_worker_joins_and_move_when_it_dies(make_settin
         await _numbers(a, 6)
         first, second = LeaseKeeper(a), LeaseKeeper(b)
         assert len(await first.refresh(force=True)) == 6
+        assert first.live == 1  # alone: its stages claim as soon as they are woken
         assert await second.refresh(force=True) == set()  # none free yet
         assert len(await first.refresh(force=True)) == 3  # hands back its excess
+        assert first.live == second.live == 2  # each woken stage now waits for the other's share
         taken = await second.refresh(force=True)
         assert len(taken) == 3 and not taken & first.owned
         clock.advance(0.6)  # the second worker dies: its leases expire
@@ -59,6 +61,7 @@ def test_numbers_rebalance_when_a_worker_joins_and_move_when_it_dies(make_settin
         # Once the dead worker's heartbeat is stale, the survivor takes everything.
         clock.advance(0.6)
         assert len(await survivor.refresh(force=True)) == 6
+        assert survivor.live == 1
         await a2.close()
         await b.close()
 

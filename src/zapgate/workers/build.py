@@ -26,4 +26,9 @@ def build_runner(container: Container) -> Runner:
         "sweeper": Sweeper,
     }
     loops: list[Loop] = [makers[name](container) for name in names]
-    return Runner(loops, poll_interval=container.settings.worker_poll_interval)
+    return Runner(
+        loops,
+        poll_interval=container.settings.worker_poll_interval,
+        fleet_wait=container.settings.worker_fleet_wait_seconds,
+        peers=(lambda: leases.live) if leases is not None else None,
+    )

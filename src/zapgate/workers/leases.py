@@ -29,6 +29,8 @@ class LeaseKeeper:
         self._next_renewal = 0
         self._lock = asyncio.Lock()
         self.owned: set[str] = set()
+        # Worker processes alive at the last renewal, this one included.
+        self.live = 1
         # Our leases end here (the time the last renewal began + the lease). Sends stop a fifth
         # of a lease earlier, so that a renewal that is late (a stalled process, a slow
         # database) never lets us send for a number another worker may be taking over.
@@ -111,7 +113,8 @@ class LeaseKeeper:
                 sa.select(sa.func.count()).select_from(t.number_leases).where(lz.owner == self._me)
             )
         ).scalar_one()
-        share = math.ceil(total / max(1, live)) - mine
+        self.live = max(1, int(live))
+        share = math.ceil(total / self.live) - mine
         if share < 0:
             await self._release_excess(conn, -share)
             return
