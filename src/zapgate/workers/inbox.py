@@ -61,14 +61,17 @@ class Inbox:
                 )
             rows = (await conn.execute(claim)).all()
             queued = await self._apply_batch(conn, rows, now) if rows else 0
+            # In the same transaction: a separate read would cost a connection, a BEGIN and a
+            # ROLLBACK more per batch, and small batches are the rule when workers keep up.
+            next_due = await self._next_due(conn) if len(rows) < BATCH else None
         if queued:  # most callbacks (e.g. a provider's own "sent") queue no customer webhook
             self._c.wake.webhooks.set()
         if self._numbers_changed:
             self._numbers_changed = False
             self._c.wake.numbers.set()
             self._c.wake.dispatch.set()
-        if len(rows) < BATCH:
-            await self._schedule_next(now)
+        if next_due is not None:
+            self._schedule(next_due, now)
         return len(rows) == BATCH
 
     async def _apply_batch(self, conn: AsyncConnection, rows: Sequence[ProviderEventRow], now: int) -> int:
@@ -139,28 +142,29 @@ class Inbox:
             )
         )
 
-    async def _schedule_next(self, now: int) -> None:
-        """Wake up when the next event we may take is due: one of ours, one for any worker, or
-        another worker's once it has waited SHARED_AFTER_MS."""
+    async def _next_due(self, conn: AsyncConnection) -> int | None:
+        """When the next event we may take is due: one of ours, one for any worker, or another
+        worker's once it has waited SHARED_AFTER_MS. One statement (each minimum is a search of
+        the unprocessed events' index, not a scan)."""
         e = t.provider_events.c
-        async with self._c.db.read() as conn:
-            if self._leases is None:
-                next_due = (
-                    await conn.execute(sa.select(sa.func.min(e.due_at)).where(e.processed_at.is_(None)))
-                ).scalar()
-            else:
-                ours = sa.or_(e.shard.is_(None), among(conn, e.shard, sorted(self._leases.owned)))
-                mine = (
-                    await conn.execute(sa.select(sa.func.min(e.due_at)).where(e.processed_at.is_(None), ours))
-                ).scalar()
-                theirs = (
-                    await conn.execute(
-                        sa.select(sa.func.min(e.due_at)).where(e.processed_at.is_(None), ~ours)
-                    )
-                ).scalar()
-                due = [mine] + ([theirs + SHARED_AFTER_MS] if theirs is not None else [])
-                next_due = min((d for d in due if d is not None), default=None)
-        if next_due is None:
+        pending = sa.select(sa.func.min(e.due_at)).where(e.processed_at.is_(None))
+        if self._leases is None:
+            first = (await conn.execute(pending)).scalar()
+            return None if first is None else int(first)
+        ours = sa.or_(e.shard.is_(None), among(conn, e.shard, sorted(self._leases.owned)))
+        mine, theirs = (
+            await conn.execute(
+                sa.select(pending.where(ours).scalar_subquery(), pending.where(~ours).scalar_subquery())
+            )
+        ).one()
+        due = [mine] + ([theirs + SHARED_AFTER_MS] if theirs is not None else [])
+        return min((d for d in due if d is not None), default=None)
+
+    def _schedule(self, next_due: int, now: int) -> None:
+        if next_due <= now:
+            # Due, yet not in our batch: another worker holds it (SKIP LOCKED) and is applying
+            # it. Waking at once would spin on it until that worker commits; if that worker
+            # dies, its rows come back and the poll or the next wake-up takes them.
             return
         if self._timer is not None:
             self._timer.cancel()
