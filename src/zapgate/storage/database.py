@@ -62,7 +62,7 @@ class Database:
         self.engine: AsyncEngine = create_async_engine(url, **kwargs)
         self._writer = self.engine.execution_options(**{_WRITE: True})
         # PostgreSQL reads run without BEGIN and ROLLBACK around them: two round trips fewer
-        # per read (bench/RESULTS.md: 0.48 -> 0.33 ms of CPU for a one-statement read), and no
+        # per read (bench/pg_reads.py: 0.38 against 0.49-0.53 ms of CPU a read), and no
         # snapshot is lost, since READ COMMITTED takes one per statement anyway.
         self._reader = (
             self.engine if self.is_sqlite else self.engine.execution_options(isolation_level="AUTOCOMMIT")
